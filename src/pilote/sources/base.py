@@ -1,0 +1,124 @@
+"""The contract every importer follows, and the normalised item it yields."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+
+@dataclass(slots=True, frozen=True)
+class AuthorRef:
+    """Who wrote an item, as the source knows them; `key` is stable within the channel."""
+
+    key: str
+    handle: str
+    name: str | None = None
+    url: str | None = None
+    email_hash: str | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class Counters:
+    """Engagement counters at fetch time; None means the source does not say."""
+
+    likes: int | None = None
+    shares: int | None = None
+    replies: int | None = None
+    views: int | None = None
+
+
+@dataclass(slots=True)
+class Item:
+    """One normalised message. `html` is untrusted: the store sanitises it."""
+
+    external_id: str
+    kind: str
+    created_at: datetime
+    raw: str
+    text: str = ""
+    html: str | None = None
+    title: str | None = None
+    url: str | None = None
+    language: str | None = None
+    parent_external_id: str | None = None
+    thread_external_id: str | None = None
+    author: AuthorRef | None = None
+    edited_at: datetime | None = None
+    counters: Counters | None = None
+    labels: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+
+
+@dataclass(slots=True, frozen=True)
+class ItemError:
+    """One item that could not be read; the rest of the file still imports."""
+
+    where: str
+    problem: str
+
+
+@dataclass(slots=True, frozen=True)
+class SourceInfo:
+    """Which source a file belongs to: re-exports of the same blog land in the same source."""
+
+    kind: str
+    key: str
+    name: str
+    channel: str
+    url: str | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class ParseOptions:
+    """What the user can tell an importer: encoding, column mapping, source identity."""
+
+    encoding: str = "utf-8"
+    mapping: tuple[tuple[str, str], ...] = ()
+    source_key: str | None = None
+
+
+class ImportFormat(Protocol):
+    """An importer: one module under pilote.sources, registered in pilote.sources.FORMATS."""
+
+    name: str
+    description: str
+
+    def sniff(self, head: bytes, path: Path) -> bool:
+        """Whether a file starting with `head` is in this format."""
+        ...
+
+    def describe(self, path: Path, options: ParseOptions) -> SourceInfo:
+        """The source the file belongs to (reads only the head of the file)."""
+        ...
+
+    def parse(self, path: Path, options: ParseOptions) -> Iterator[Item | ItemError]:
+        """Stream the items; raise BadInput for what makes the whole file unreadable."""
+        ...
+
+
+def email_hash(email: str | None) -> str | None:
+    """The SHA-256 of a normalised e-mail address: identifies without storing the address."""
+    if not email or "@" not in email:
+        return None
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
+
+
+def person(
+    *, name: str | None, email: str | None = None, url: str | None = None, handle: str | None = None
+) -> AuthorRef | None:
+    """An AuthorRef keyed by the most stable identifier known: handle, e-mail hash, then name."""
+    digest = email_hash(email)
+    name = (name or "").strip() or None
+    handle = (handle or "").strip() or None
+    if handle:
+        key = f"user:{handle.lower()}"
+    elif digest:
+        key = f"email:{digest}"
+    elif name:
+        key = f"name:{name.lower()}"
+    else:
+        return None
+    return AuthorRef(key=key, handle=handle or name or "anonymous", name=name, url=url or None, email_hash=digest)

@@ -1,0 +1,164 @@
+"""WordPress eXtended RSS exports (WXR 1.0-1.2): posts, pages and their threaded comments."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from lxml import etree
+
+from pilote.errors import BadInput
+from pilote.sources.base import Item, ItemError, ParseOptions, SourceInfo, person
+from pilote.sources.dates import parse_date
+from pilote.sources.xmlsafe import iter_elements, text_of
+
+name = "wxr"
+description = "WordPress export (WXR 1.0, 1.1, 1.2): posts, pages, threaded comments, pingbacks"
+
+_WP_NS = re.compile(rb"xmlns:wp=\"https?://wordpress\.org/export/1\.[0-9]+/\"")
+_WP_URI = re.compile(r"https?://wordpress\.org/export/1\.[0-9]+/")
+CONTENT = "{http://purl.org/rss/1.0/modules/content/}encoded"
+DC_CREATOR = "{http://purl.org/dc/elements/1.1/}creator"
+CONVERSATIONAL_TYPES = {"post", "page"}
+STATUS = {"1": "approved", "0": "pending", "spam": "spam", "trash": "trash", "post-trashed": "trash"}
+
+
+def sniff(head: bytes, path: Path) -> bool:
+    """WXR is RSS with WordPress's export namespace."""
+    return _WP_NS.search(head) is not None
+
+
+def _namespace(path: Path) -> str:
+    match = _WP_NS.search(_head(path))
+    if match is None:
+        raise BadInput(path, None, "no WordPress export namespace (xmlns:wp)", "is this a WXR file?")
+    return match.group(0).split(b'"')[1].decode()
+
+
+def _head(path: Path) -> bytes:
+    with path.open("rb") as handle:
+        return handle.read(65536)
+
+
+def describe(path: Path, options: ParseOptions) -> SourceInfo:
+    """The blog's address (wp:base_blog_url, else the channel link) identifies the source."""
+    wp = "{" + _namespace(path) + "}"
+    title = link = None
+    for element in iter_elements(path, ("{*}title", "{*}link", f"{wp}base_blog_url", "item")):
+        tag = etree.QName(element).localname
+        if tag == "item":
+            break
+        parent = element.getparent()
+        if parent is None or etree.QName(parent).localname != "channel":
+            continue
+        if tag == "title" and title is None:
+            title = (element.text or "").strip()
+        elif tag in {"link", "base_blog_url"}:
+            link = (element.text or "").strip() or link
+    key = options.source_key or (site_key(link) if link else path.stem)
+    return SourceInfo(kind=name, key=key, name=title or key, channel=f"blog:{key.split('/')[0]}", url=link)
+
+
+def site_key(link: str) -> str:
+    """A site's address without scheme or trailing slash: http and https exports are one blog."""
+    parts = urlsplit(link.strip())
+    return (parts.netloc.lower() + parts.path.rstrip("/")) or link.strip()
+
+
+def parse(path: Path, options: ParseOptions) -> Iterator[Item | ItemError]:
+    """Each item, then its comments in file order; comments' thread is their post."""
+    wp = "{" + _namespace(path) + "}"
+    for item in iter_elements(path, ("item",)):
+        yield from _parse_item(item, wp)
+
+
+def _parse_item(item: etree._Element, wp: str) -> Iterator[Item | ItemError]:
+    line = item.sourceline
+    identity = text_of(item, f"{wp}post_id") or text_of(item, "guid") or text_of(item, "link")
+    if identity is None:
+        yield ItemError(f"line {line}", "<item> with neither <wp:post_id>, <guid> nor <link>: skipped")
+        return
+    comments = item.findall(f"{wp}comment")
+    post_type = text_of(item, f"{wp}post_type") or "post"
+    if post_type not in CONVERSATIONAL_TYPES and not comments:
+        return
+    for comment in comments:
+        item.remove(comment)
+    post_key = f"post:{identity}"
+    comment_dates = [_date(comment, wp, "comment_date") for comment in comments]
+    # Some exports omit dates: a post then takes its first comment's date, a comment its post's.
+    post_date = _date(item, wp, "post_date", text_of(item, "pubDate")) or min(
+        (d for d in comment_dates if d), default=None
+    )
+    if post_date is None:
+        yield ItemError(f"line {line}", f"post {identity}: no date in the post nor its comments: skipped")
+        return
+    yield _post(item, wp, post_key, post_type, post_date)
+    for comment, date in zip(comments, comment_dates, strict=True):
+        try:
+            yield _comment(comment, wp, post_key, date or post_date)
+        except ValueError as error:
+            yield ItemError(f"line {comment.sourceline}", f"comment in post {identity}: {error}")
+
+
+def _date(element: etree._Element, wp: str, field: str, fallback: str | None = None) -> datetime | None:
+    for value in (text_of(element, f"{wp}{field}_gmt"), text_of(element, f"{wp}{field}"), fallback):
+        if value and not value.startswith("0000") and "-0001" not in value:
+            try:
+                return parse_date(value)
+            except ValueError:
+                continue
+    return None
+
+
+def _post(item: etree._Element, wp: str, key: str, post_type: str, created_at: datetime) -> Item:
+    creator = text_of(item, DC_CREATOR)
+    status = text_of(item, f"{wp}status")
+    return Item(
+        external_id=key,
+        kind="page" if post_type == "page" else "post",
+        created_at=created_at,
+        raw=etree.tostring(item, encoding="unicode"),
+        title=text_of(item, "title"),
+        html=text_of(item, CONTENT),
+        url=text_of(item, "link"),
+        thread_external_id=key,
+        author=person(name=creator, handle=creator),
+        labels=(("status", status),) if status else (),
+    )
+
+
+def _comment(comment: etree._Element, wp: str, post_key: str, created_at: datetime) -> Item:
+    comment_id = text_of(comment, f"{wp}comment_id")
+    if comment_id is None:
+        raise ValueError("<wp:comment> without <wp:comment_id>: skipped")
+    parent = text_of(comment, f"{wp}comment_parent")
+    comment_type = text_of(comment, f"{wp}comment_type") or "comment"
+    has_parent = parent not in (None, "0")
+    if comment_type in {"pingback", "trackback"}:
+        kind = comment_type
+    else:
+        kind = "reply" if has_parent else "comment"
+    approved = text_of(comment, f"{wp}comment_approved") or "1"
+    status = STATUS.get(approved, approved)
+    labels: tuple[tuple[str, str], ...] = (("status", status),)
+    if status == "spam":
+        labels += (("spam", "spam"),)
+    return Item(
+        external_id=f"comment:{comment_id}",
+        kind=kind,
+        created_at=created_at,
+        raw=etree.tostring(comment, encoding="unicode"),
+        html=text_of(comment, f"{wp}comment_content") or "",
+        parent_external_id=f"comment:{parent}" if has_parent else post_key,
+        thread_external_id=post_key,
+        author=person(
+            name=text_of(comment, f"{wp}comment_author"),
+            email=text_of(comment, f"{wp}comment_author_email"),
+            url=text_of(comment, f"{wp}comment_author_url"),
+        ),
+        labels=labels,
+    )

@@ -1,0 +1,59 @@
+"""Workspaces: create, list, and find the one a command means."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from pilote.errors import Invalid, NotFound
+from pilote.models import Workspace
+
+DEFAULT = "default"
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+def create(session: Session, *, slug: str, name: str | None = None) -> Workspace:
+    """A new workspace; the slug is lower-case letters, digits, '-' and '_'."""
+    if not _SLUG.match(slug):
+        raise Invalid(f"workspace name {slug!r}: use lower-case letters, digits, '-' or '_' (64 at most)")
+    if session.scalar(select(Workspace).where(Workspace.slug == slug)) is not None:
+        raise Invalid(f"workspace {slug!r} already exists")
+    workspace = Workspace(slug=slug, name=name or slug)
+    session.add(workspace)
+    session.flush()
+    return workspace
+
+
+def get_all(session: Session) -> list[Workspace]:
+    """Every workspace, by name."""
+    return list(session.scalars(select(Workspace).order_by(Workspace.slug)))
+
+
+def get(session: Session, *, slug: str) -> Workspace:
+    """The workspace with that slug, or NotFound saying how to create it."""
+    workspace = session.scalar(select(Workspace).where(Workspace.slug == slug))
+    if workspace is None:
+        raise NotFound(f"no workspace {slug!r}: create it with `pilote workspace create {slug}`")
+    return workspace
+
+
+def resolve(session: Session, *, slug: str | None, create_default: bool = False) -> Workspace:
+    """The named workspace; with no name, the only one, else `default` (created if asked)."""
+    if slug is not None:
+        return get(session, slug=slug)
+    count = session.scalar(select(func.count()).select_from(Workspace)) or 0
+    if count == 1:
+        only = session.scalar(select(Workspace))
+        assert only is not None
+        return only
+    found = session.scalar(select(Workspace).where(Workspace.slug == DEFAULT))
+    if found is not None:
+        return found
+    if count > 1:
+        names = ", ".join(w.slug for w in get_all(session))
+        raise Invalid(f"several workspaces ({names}): say which with --workspace")
+    if create_default:
+        return create(session, slug=DEFAULT, name="Default")
+    raise NotFound("no workspace yet: import something or run `pilote workspace create NAME`")
