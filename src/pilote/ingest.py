@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
 
 from pilote.models import Author, Engagement, Label, Message, utcnow
 from pilote.sources.base import Counters, Item
@@ -14,10 +14,10 @@ from pilote.text import clean, html_to_text, sanitise_html
 
 MAX_RAW_CHARS = 10_000_000
 AUTHOR_CACHE_LIMIT = 200_000
-message_t = Message.__table__
-author_t = Author.__table__
-engagement_t = Engagement.__table__
-label_t = Label.__table__
+message_t = cast(Table, Message.__table__)
+author_t = cast(Table, Author.__table__)
+engagement_t = cast(Table, Engagement.__table__)
+label_t = cast(Table, Label.__table__)
 
 
 @dataclass(slots=True)

@@ -8,12 +8,14 @@ parent arrives later, its subtree is moved under the parent's thread.
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, and_, bindparam, select, update
+from typing import cast
+
+from sqlalchemy import Connection, Table, and_, bindparam, select, update
 from sqlalchemy.orm import aliased
 
 from pilote.models import Message
 
-m = Message.__table__
+m = cast(Table, Message.__table__)
 CHUNK = 5000
 
 

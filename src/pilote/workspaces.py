@@ -45,9 +45,7 @@ def resolve(session: Session, *, slug: str | None, create_default: bool = False)
         return get(session, slug=slug)
     count = session.scalar(select(func.count()).select_from(Workspace)) or 0
     if count == 1:
-        only = session.scalar(select(Workspace))
-        assert only is not None
-        return only
+        return session.scalars(select(Workspace)).one()
     found = session.scalar(select(Workspace).where(Workspace.slug == DEFAULT))
     if found is not None:
         return found

@@ -1,0 +1,212 @@
+"""The `pilote` command: thin adapters that parse, call a service, and render (tables or --json)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+from sqlalchemy.orm import Session
+from typer.core import TyperGroup
+
+from pilote import __version__, exports, messages, stats, workspaces
+from pilote.cli.common import open_store, parse_when, print_json, settings
+from pilote.cli.importing import import_command
+from pilote.db import make_engine
+from pilote.errors import Invalid, PiloteError
+from pilote.terminal import err, out, safe
+
+
+class Group(TyperGroup):
+    """Maps every PiloteError to one line on stderr and exit status 1, in this one place."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except PiloteError as error:
+            err.print("[red]error:[/red]", safe(str(error)))
+            raise typer.Exit(error.exit_code) from None
+
+
+app = typer.Typer(
+    cls=Group,
+    no_args_is_help=True,
+    add_completion=False,
+    help="Pilote: the cockpit for the people who run online communities.",
+)
+workspace_app = typer.Typer(no_args_is_help=True, help="Create and list workspaces.")
+app.add_typer(workspace_app, name="workspace")
+
+WorkspaceOpt = Annotated[str | None, typer.Option("--workspace", "-w", help="Workspace (default: the only one).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+@app.callback()
+def main(version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False) -> None:
+    """Pilote: gather, understand and steer your community's conversations."""
+    if version:
+        out.print(__version__)
+        raise typer.Exit()
+
+
+@app.command()
+def init() -> None:
+    """Create the store (SQLite under $PILOTE_HOME, or PILOTE_DATABASE_URL) and bring it up to date."""
+    config = settings()
+    open_store(config)
+    out.print(f"Store ready: {make_engine(config).url.render_as_string(hide_password=True)}")
+
+
+@workspace_app.command("create")
+def workspace_create(slug: str, name: Annotated[str | None, typer.Option(help="Display name.")] = None) -> None:
+    """Create a workspace: one community being managed."""
+    with Session(open_store()) as session, session.begin():
+        created = workspaces.create(session, slug=slug, name=name)
+        out.print(f"Workspace {created.slug!r} created.")
+
+
+@workspace_app.command("list")
+def workspace_list(as_json: JsonOpt = False) -> None:
+    """List the workspaces."""
+    with Session(open_store()) as session:
+        found = workspaces.get_all(session)
+        rows = [{"slug": w.slug, "name": w.name, "created_at": w.created_at.isoformat()} for w in found]
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        out.print("No workspace yet: `pilote workspace create NAME`, or `pilote import FILE` to start.")
+        return
+    table = Table("workspace", "name", "created")
+    for row in rows:
+        table.add_row(row["slug"], safe(row["name"]), row["created_at"][:16])
+    out.print(table)
+
+
+@app.command("messages")
+def messages_command(
+    workspace: WorkspaceOpt = None,
+    search: Annotated[str | None, typer.Option(help="Words to find (accents ignored).")] = None,
+    author: Annotated[str | None, typer.Option(help="Author handle or name.")] = None,
+    since: Annotated[str | None, typer.Option(help="Only messages from this date on.")] = None,
+    kind: Annotated[str | None, typer.Option(help="post, comment, reply, mention...")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100_000)] = 20,
+    as_json: JsonOpt = False,
+) -> None:
+    """List messages, newest first."""
+    with Session(open_store()) as session:
+        space = workspaces.resolve(session, slug=workspace)
+        where = messages.MessageFilter(
+            workspace_id=space.id, search=search, author=author, kind=kind, since=parse_when(since, "--since")
+        )
+        records = [exports.flat(record) for record in messages.get_all(session, where, limit=limit)]
+    if as_json:
+        print_json(records)
+        return
+    if not records:
+        out.print("No message matches. Try without filters, or import some: `pilote import FILE`.")
+        return
+    table = Table("date", "kind", "author", "text", expand=True)
+    for record in records:
+        snippet = (record["title"] or record["text"] or "").replace("\n", " ")[:120]
+        table.add_row(
+            (record["created_at"] or "")[:16], record["kind"], safe(record["author_handle"] or ""), safe(snippet)
+        )
+    out.print(table)
+
+
+@app.command("stats")
+def stats_command(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+    """Counts by kind, source and language; first and last dates."""
+    with Session(open_store()) as session:
+        result = stats.compute(session, workspaces.resolve(session, slug=workspace))
+    if as_json:
+        print_json(result.as_json())
+        return
+    first = result.first.isoformat()[:16] if result.first else "-"
+    last = result.last.isoformat()[:16] if result.last else "-"
+    out.print(
+        f"[bold]{result.workspace}[/bold]: {result.messages:,} messages, {result.authors:,} authors, "
+        f"{result.threads:,} threads, from {first} to {last}"
+    )
+    for title, counts in (("kind", result.by_kind), ("source", result.by_source), ("language", result.by_language)):
+        table = Table(title, "messages")
+        for key, value in counts.items():
+            table.add_row(safe(key), f"{value:,}")
+        out.print(table)
+
+
+@app.command("export")
+def export_command(
+    format: Annotated[str, typer.Option("--format", "-f", help="jsonl, csv or parquet.")],
+    workspace: WorkspaceOpt = None,
+    out_path: Annotated[Path | None, typer.Option("--out", "-o", help="File to write (default: stdout).")] = None,
+    search: Annotated[str | None, typer.Option(help="Only messages with these words.")] = None,
+    since: Annotated[str | None, typer.Option(help="Only messages from this date on.")] = None,
+) -> None:
+    """Export one record per message (schema in docs/export.md)."""
+    from pilote.progress import counting_bar
+
+    with Session(open_store()) as session:
+        space = workspaces.resolve(session, slug=workspace)
+        where = messages.MessageFilter(workspace_id=space.id, search=search, since=parse_when(since, "--since"))
+        records = messages.iter_all(session, where)
+        if out_path is None:
+            exports.write(records, format=format, out=sys.stdout.buffer)
+            return
+        with counting_bar(err, "exporting", messages.count(session, where)) as tick:
+            written = exports.write(records, format=format, out=out_path, on_row=tick)
+    err.print(f"{written:,} messages written to {out_path}")
+
+
+@app.command()
+def simulate(
+    workspace: Annotated[str, typer.Option("--workspace", "-w")] = "demo",
+    days: Annotated[int, typer.Option(min=1, max=3650)] = 90,
+    members: Annotated[int, typer.Option(min=10, max=1_000_000)] = 5000,
+    seed: Annotated[int, typer.Option()] = 1,
+    if_absent: Annotated[bool, typer.Option("--if-absent", help="Do nothing if the workspace exists.")] = False,
+) -> None:
+    """Write a realistic, fictitious community (French and English), reproducible by seed."""
+    from pilote.progress import counting_bar
+    from pilote.simulate import simulate as run_simulation
+
+    engine = open_store()
+    with Session(engine) as session:
+        if if_absent and any(w.slug == workspace for w in workspaces.get_all(session)):
+            out.print(f"Workspace {workspace!r} exists: left as it is.")
+            return
+    with counting_bar(err, "simulating", 0) as tick:
+        report = run_simulation(
+            engine,
+            workspace=workspace,
+            days=days,
+            members=members,
+            seed=seed,
+            progress=lambda done, total: tick(done=done, total=total),
+        )
+    out.print(f"Workspace {workspace!r}: {report.messages:,} messages from {report.members:,} members.")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
+) -> None:
+    """Serve the cockpit on http://127.0.0.1:8000."""
+    import uvicorn
+
+    from pilote.web.app import create_app
+
+    config = settings()
+    host, port = host or config.host, port or config.port
+    if host not in {"127.0.0.1", "localhost", "::1"}:
+        raise Invalid(f"--host {host}: Pilote has no accounts yet, so it only serves this machine (127.0.0.1)")
+    open_store(config)
+    err.print(f"Pilote serves on http://{host}:{port} (this machine only, until accounts exist)")
+    uvicorn.run(create_app(config), host=host, port=port, log_level="warning")
+
+
+app.command("import")(import_command)
