@@ -13,7 +13,7 @@ from lxml import etree
 from pilote.errors import BadInput
 from pilote.sources.base import Item, ItemError, ParseOptions, SourceInfo, person
 from pilote.sources.dates import parse_date
-from pilote.sources.xmlsafe import iter_elements, text_of
+from pilote.sources.xmlsafe import check_prolog, iter_elements, read_head, text_of
 
 name = "wxr"
 description = "WordPress export (WXR 1.0, 1.1, 1.2): posts, pages, threaded comments, pingbacks"
@@ -32,15 +32,11 @@ def sniff(head: bytes, path: Path) -> bool:
 
 
 def _namespace(path: Path) -> str:
-    match = _WP_NS.search(_head(path))
+    check_prolog(path)
+    match = _WP_NS.search(read_head(path))
     if match is None:
         raise BadInput(path, None, "no WordPress export namespace (xmlns:wp)", "is this a WXR file?")
     return match.group(0).split(b'"')[1].decode()
-
-
-def _head(path: Path) -> bytes:
-    with path.open("rb") as handle:
-        return handle.read(65536)
 
 
 def describe(path: Path, options: ParseOptions) -> SourceInfo:

@@ -46,30 +46,39 @@ def check_prolog(path: Path) -> None:
 def iter_elements(path: Path, tags: tuple[str, ...]) -> Iterator[etree._Element]:
     """Yield each finished element named in `tags` (Clark notation), freeing memory behind it."""
     check_prolog(path)
-    context = etree.iterparse(
-        str(path),
-        events=("end",),
-        tag=tags,
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
-    try:
-        for _event, element in context:
-            yield element
-            element.clear(keep_tail=False)
-            parent = element.getparent()
-            if parent is not None:
-                while element.getprevious() is not None:
-                    del parent[0]
-    except etree.XMLSyntaxError as error:
-        line = error.position[0] if error.position else error.lineno
-        raise BadInput(
-            path, f"line {line}", f"malformed XML: {error.msg}", "the file is damaged or truncated"
-        ) from None
+    with path.open("rb") as handle:
+        context = etree.iterparse(
+            handle,
+            events=("end",),
+            tag=tags,
+            resolve_entities=False,
+            no_network=True,
+            load_dtd=False,
+            huge_tree=False,
+            remove_comments=True,
+            remove_pis=True,
+        )
+        try:
+            for _event, element in context:
+                yield element
+                element.clear(keep_tail=False)
+                parent = element.getparent()
+                if parent is not None:
+                    while element.getprevious() is not None:
+                        del parent[0]
+        except etree.XMLSyntaxError as error:
+            line, message = _first_fatal(error)
+            raise BadInput(
+                path, f"line {line}", f"malformed XML: {message}", "the file is damaged or truncated"
+            ) from None
+
+
+def _first_fatal(error: etree.XMLSyntaxError) -> tuple[int, str]:
+    """The first fatal parser message: with entities off, the exception itself can be vague."""
+    for entry in error.error_log:
+        if entry.level_name == "FATAL" and entry.line:
+            return entry.line, entry.message
+    return (error.position[0] if error.position else error.lineno), error.msg
 
 
 def text_of(element: etree._Element, tag: str) -> str | None:

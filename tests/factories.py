@@ -1,0 +1,38 @@
+"""Small builders for tests: items, workspaces and sources without ceremony."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from pilote import workspaces
+from pilote.imports import _ensure_source
+from pilote.ingest import Target
+from pilote.sources.base import AuthorRef, Counters, Item, SourceInfo
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def item(external_id: str, text: str = "bonjour", *, parent: str | None = None, thread: str | None = None,
+         minutes: int = 0, author: str | None = "alice", likes: int | None = None,
+         labels: tuple[tuple[str, str], ...] = ()) -> Item:
+    """An item whose raw payload reflects every field, as a real importer's would."""
+    raw = f"{external_id}|{text}|{parent}|{thread}|{minutes}|{author}|{likes}|{labels}"
+    return Item(
+        external_id=external_id, kind="reply" if parent else "post", created_at=T0 + timedelta(minutes=minutes),
+        raw=raw, text=text, parent_external_id=parent, thread_external_id=thread,
+        author=AuthorRef(key=f"user:{author}", handle=author) if author else None,
+        counters=Counters(likes=likes) if likes is not None else None, labels=labels,
+    )  # fmt: skip
+
+
+def target(engine: Engine, slug: str = "acme", key: str = "blog.example.org") -> Target:
+    """A workspace and a source to write into."""
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        found = [w for w in workspaces.get_all(session) if w.slug == slug]
+        space = found[0] if found else workspaces.create(session, slug=slug)
+        info = SourceInfo(kind="test", key=key, name=key, channel=f"blog:{key}")
+        source = _ensure_source(session, space.id, info)
+    return Target(workspace_id=space.id, source_id=source.id, channel=info.channel)
