@@ -8,13 +8,13 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from typer.core import TyperGroup
 
 from pilote import __version__, exports, messages, stats, workspaces
-from pilote.cli.common import open_store, parse_when, print_json, settings
+from pilote.cli.common import parse_when, print_json, settings, store
 from pilote.cli.importing import import_command
-from pilote.db import make_engine
 from pilote.errors import Invalid, PiloteError
 from pilote.terminal import err, out, safe
 
@@ -54,15 +54,14 @@ def main(version: Annotated[bool, typer.Option("--version", help="Print the vers
 @app.command()
 def init() -> None:
     """Create the store (SQLite under $PILOTE_HOME, or PILOTE_DATABASE_URL) and bring it up to date."""
-    config = settings()
-    open_store(config)
-    out.print(f"Store ready: {make_engine(config).url.render_as_string(hide_password=True)}")
+    with store() as engine:
+        out.print(f"Store ready: {engine.url.render_as_string(hide_password=True)}")
 
 
 @workspace_app.command("create")
 def workspace_create(slug: str, name: Annotated[str | None, typer.Option(help="Display name.")] = None) -> None:
     """Create a workspace: one community being managed."""
-    with Session(open_store()) as session, session.begin():
+    with store() as engine, Session(engine) as session, session.begin():
         created = workspaces.create(session, slug=slug, name=name)
         out.print(f"Workspace {created.slug!r} created.")
 
@@ -70,7 +69,7 @@ def workspace_create(slug: str, name: Annotated[str | None, typer.Option(help="D
 @workspace_app.command("list")
 def workspace_list(as_json: JsonOpt = False) -> None:
     """List the workspaces."""
-    with Session(open_store()) as session:
+    with store() as engine, Session(engine) as session:
         found = workspaces.get_all(session)
         rows = [{"slug": w.slug, "name": w.name, "created_at": w.created_at.isoformat()} for w in found]
     if as_json:
@@ -96,7 +95,7 @@ def messages_command(
     as_json: JsonOpt = False,
 ) -> None:
     """List messages, newest first."""
-    with Session(open_store()) as session:
+    with store() as engine, Session(engine) as session:
         space = workspaces.resolve(session, slug=workspace)
         where = messages.MessageFilter(
             workspace_id=space.id, search=search, author=author, kind=kind, since=parse_when(since, "--since")
@@ -120,7 +119,7 @@ def messages_command(
 @app.command("stats")
 def stats_command(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
     """Counts by kind, source and language; first and last dates."""
-    with Session(open_store()) as session:
+    with store() as engine, Session(engine) as session:
         result = stats.compute(session, workspaces.resolve(session, slug=workspace))
     if as_json:
         print_json(result.as_json())
@@ -149,7 +148,7 @@ def export_command(
     """Export one record per message (schema in docs/export.md)."""
     from pilote.progress import counting_bar
 
-    with Session(open_store()) as session:
+    with store() as engine, Session(engine) as session:
         space = workspaces.resolve(session, slug=workspace)
         where = messages.MessageFilter(workspace_id=space.id, search=search, since=parse_when(since, "--since"))
         records = messages.iter_all(session, where)
@@ -170,10 +169,14 @@ def simulate(
     if_absent: Annotated[bool, typer.Option("--if-absent", help="Do nothing if the workspace exists.")] = False,
 ) -> None:
     """Write a realistic, fictitious community (French and English), reproducible by seed."""
+    with store() as engine:
+        _simulate(engine, workspace, days, members, seed, if_absent)
+
+
+def _simulate(engine: Engine, workspace: str, days: int, members: int, seed: int, if_absent: bool) -> None:
     from pilote.progress import counting_bar
     from pilote.simulate import simulate as run_simulation
 
-    engine = open_store()
     with Session(engine) as session:
         if if_absent and any(w.slug == workspace for w in workspaces.get_all(session)):
             out.print(f"Workspace {workspace!r} exists: left as it is.")
@@ -204,7 +207,8 @@ def serve(
     host, port = host or config.host, port or config.port
     if host not in {"127.0.0.1", "localhost", "::1"}:
         raise Invalid(f"--host {host}: Pilote has no accounts yet, so it only serves this machine (127.0.0.1)")
-    open_store(config)
+    with store(config):
+        pass
     err.print(f"Pilote serves on http://{host}:{port} (this machine only, until accounts exist)")
     uvicorn.run(create_app(config), host=host, port=port, log_level="warning")
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -20,11 +22,15 @@ def settings() -> Settings:
     return get_settings()
 
 
-def open_store(config: Settings | None = None) -> Engine:
-    """An engine on an up-to-date schema (migrations are applied automatically)."""
+@contextmanager
+def store(config: Settings | None = None) -> Iterator[Engine]:
+    """An engine on an up-to-date schema (migrations apply automatically), closed afterwards."""
     engine = make_engine(config or settings())
-    migrate(engine)
-    return engine
+    try:
+        migrate(engine)
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def print_json(data: Any) -> None:

@@ -7,8 +7,9 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from sqlalchemy import Engine
 
-from pilote.cli.common import open_store, print_json, settings
+from pilote.cli.common import print_json, settings, store
 from pilote.errors import Invalid, PiloteError
 from pilote.imports import ImportReport, import_file
 from pilote.progress import bar
@@ -38,22 +39,9 @@ def import_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Import exports (WordPress, RSS/Atom, Disqus, CSV, JSONL, X archive); re-importing is safe."""
-
     options = ParseOptions(encoding=encoding, mapping=_mapping(map_ or []), source_key=source)
-    engine = open_store()
-    reports: list[ImportReport] = []
-    failures: list[str] = []
-    for path in paths:
-        try:
-            reports.append(_import_one(engine, path, workspace, format, options))
-        except KeyboardInterrupt:
-            err.print(
-                f"[yellow]interrupted[/yellow]: {path} stopped at a checkpoint; run the same command again to resume."
-            )
-            raise typer.Exit(130) from None
-        except PiloteError as error:
-            failures.append(str(error))
-            err.print("[red]error:[/red]", safe(f"{error} — nothing from this file was written."))
+    with store() as engine:
+        reports, failures = _import_all(engine, paths, workspace, format, options)
     if as_json:
         print_json({"imports": [_as_json(report) for report in reports], "failed": failures})
     elif reports:
@@ -65,8 +53,29 @@ def import_command(
         raise typer.Exit(1)
 
 
+def _import_all(
+    engine: Engine, paths: list[Path], workspace: str | None, format: str | None, options: ParseOptions
+) -> tuple[list[ImportReport], list[str]]:
+    """Each file on its own: a refused file is reported and the others still import."""
+    reports: list[ImportReport] = []
+    failures: list[str] = []
+    for path in paths:
+        try:
+            reports.append(_import_one(engine, path, workspace, format, options))
+        except KeyboardInterrupt:
+            err.print(
+                "[yellow]interrupted:[/yellow]",
+                safe(f"{path} stopped at a checkpoint; run the same command again to resume."),
+            )
+            raise typer.Exit(130) from None
+        except PiloteError as error:
+            failures.append(str(error))
+            err.print("[red]error:[/red]", safe(f"{error} — nothing from this file was written."))
+    return reports, failures
+
+
 def _import_one(
-    engine: Any, path: Path, workspace: str | None, format: str | None, options: ParseOptions
+    engine: Engine, path: Path, workspace: str | None, format: str | None, options: ParseOptions
 ) -> ImportReport:
     with bar(err) as progress:
         task = progress.add_task(f"{path.name}: checking", total=None)
@@ -95,11 +104,14 @@ def _as_json(report: ImportReport) -> dict[str, Any]:
 
 
 def _table(reports: list[ImportReport]) -> Table:
-    table = Table("file", "format", "source", "new", "updated", "unchanged", "errors", "time", "rate")
+    table = Table(title="Import summary", title_justify="left")
+    table.add_column("file", overflow="fold")
+    for name in ("format", "new", "updated", "unchanged", "errors", "rate"):
+        table.add_column(name, justify="left" if name == "format" else "right", no_wrap=True)
     for r in reports:
         rate = r.total / r.seconds if r.seconds else 0.0
         table.add_row(
-            safe(Path(r.path).name), r.format, safe(r.source), f"{r.counts.new:,}", f"{r.counts.updated:,}",
-            f"{r.counts.unchanged:,}", f"{r.counts.errors:,}", f"{r.seconds:.1f}s", f"{rate:,.0f}/s",
+            safe(Path(r.path).name), r.format, f"{r.counts.new:,}", f"{r.counts.updated:,}",
+            f"{r.counts.unchanged:,}", f"{r.counts.errors:,}", f"{rate:,.0f}/s",
         )  # fmt: skip
     return table
