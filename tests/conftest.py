@@ -7,6 +7,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -56,7 +57,7 @@ def _as_postgres(command: list[str]) -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def postgres_url() -> Iterator[str]:
     """A PostgreSQL server of our own for the session, on a Unix socket; yields a URL without database."""
     bin_dir = _pg_bin()
     if bin_dir is None:
@@ -64,21 +65,32 @@ def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
-    root = tmp_path_factory.mktemp("postgres")
+    # Outside pytest's private temp folder, which the `postgres` user could not enter.
+    root = Path(tempfile.mkdtemp(prefix="pilote-pg-"))
     data, sockets = root / "data", root / "sockets"
     sockets.mkdir()
     if os.geteuid() == 0:
+        root.chmod(0o755)
         shutil.chown(root, "postgres")
         shutil.chown(sockets, "postgres")
-        root.parent.chmod(0o755)
-        root.parent.parent.chmod(0o755)
     port = _free_port()
-    subprocess.run(_as_postgres([str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust",
-                                 "-E", "UTF8", "--no-locale"]), check=True, capture_output=True)
-    options = f"-k {sockets} -p {port} -c listen_addresses='' -c fsync=off -c synchronous_commit=off " \
-              "-c full_page_writes=off"
-    subprocess.run(_as_postgres([str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-w",
-                                 "-l", str(root / "server.log"), "start"]), check=True, capture_output=True)
+    subprocess.run(
+        _as_postgres(
+            [str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-locale"]
+        ),
+        check=True,
+        capture_output=True,
+    )
+    options = (
+        f"-k {sockets} -p {port} -c listen_addresses='' -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    )
+    subprocess.run(
+        _as_postgres(
+            [str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-w", "-l", str(root / "server.log"), "start"]
+        ),
+        check=True,
+        capture_output=True,
+    )
     base = f"postgresql+psycopg://postgres@/{{}}?host={sockets}&port={port}"
     admin = create_engine(base.format("postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -90,8 +102,12 @@ def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     try:
         yield base
     finally:
-        subprocess.run(_as_postgres([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
-                       check=False, capture_output=True)
+        subprocess.run(
+            _as_postgres([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
+            check=False,
+            capture_output=True,
+        )
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def _postgres_database(base: str) -> Iterator[str]:

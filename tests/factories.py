@@ -15,9 +15,17 @@ from pilote.sources.base import AuthorRef, Counters, Item, SourceInfo
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
-def item(external_id: str, text: str = "bonjour", *, parent: str | None = None, thread: str | None = None,
-         minutes: int = 0, author: str | None = "alice", likes: int | None = None,
-         labels: tuple[tuple[str, str], ...] = ()) -> Item:
+def item(
+    external_id: str,
+    text: str = "bonjour",
+    *,
+    parent: str | None = None,
+    thread: str | None = None,
+    minutes: int = 0,
+    author: str | None = "alice",
+    likes: int | None = None,
+    labels: tuple[tuple[str, str], ...] = (),
+) -> Item:
     """An item whose raw payload reflects every field, as a real importer's would."""
     raw = f"{external_id}|{text}|{parent}|{thread}|{minutes}|{author}|{likes}|{labels}"
     return Item(

@@ -66,9 +66,7 @@ def test_workspaces_are_created_listed_and_required_when_ambiguous(run: Callable
     assert missing.exit_code == 1 and "pilote workspace create nope" in missing.stderr
 
 
-def test_messages_filters_by_words_ignoring_accents_author_and_date(
-    run: Callable[..., object], tmp_path: Path
-) -> None:
+def test_messages_filters_by_words_ignoring_accents_author_and_date(run: Callable[..., object], tmp_path: Path) -> None:
     feed = tmp_path / "m.xml"
     feed.write_text(write_wxr(tmp_path / "x.xml", posts=1, comments_per_post=0).read_text().replace(
         "</item>",
@@ -111,8 +109,24 @@ def test_export_writes_one_record_per_message_with_the_documented_fields(
     else:
         records = pq.read_table(out).to_pylist()
     assert len(records) == 15
-    expected = {"id", "workspace", "source", "kind", "external_id", "parent_id", "thread_id", "author_handle",
-                "author_name", "author_url", "created_at", "title", "text", "url", "language", "labels"}
+    expected = {
+        "id",
+        "workspace",
+        "source",
+        "kind",
+        "external_id",
+        "parent_id",
+        "thread_id",
+        "author_handle",
+        "author_name",
+        "author_url",
+        "created_at",
+        "title",
+        "text",
+        "url",
+        "language",
+        "labels",
+    }
     assert expected <= set(records[0])
     assert all(r["created_at"].endswith("+00:00") for r in records)
     replies = [r for r in records if r["kind"] == "reply"]
@@ -133,8 +147,17 @@ def test_parquet_without_a_file_is_refused_with_a_hint(run: Callable[..., object
 
 def test_every_command_has_help() -> None:
     runner = CliRunner()
-    for command in (["init"], ["import"], ["messages"], ["export"], ["stats"], ["simulate"], ["serve"],
-                    ["workspace", "create"], ["workspace", "list"]):
+    for command in (
+        ["init"],
+        ["import"],
+        ["messages"],
+        ["export"],
+        ["stats"],
+        ["simulate"],
+        ["serve"],
+        ["workspace", "create"],
+        ["workspace", "list"],
+    ):
         result = runner.invoke(app, [*command, "--help"])
         assert result.exit_code == 0 and "Usage" in result.stdout, command
 

@@ -18,7 +18,7 @@ from pilote.errors import BadInput, Invalid
 from pilote.ingest import MAX_RAW_CHARS, Counts, Target, write_batch
 from pilote.linking import relink
 from pilote.models import ImportRun, Source, utcnow
-from pilote.sources.base import ImportFormat, Item, ItemError, ParseOptions, SourceInfo
+from pilote.sources.base import Countable, ImportFormat, Item, ItemError, ParseOptions, SourceInfo
 
 ERROR_SAMPLES = 20
 Progress = Callable[[str, int, int], None]
@@ -55,11 +55,14 @@ def fingerprint(path: Path, fmt: ImportFormat, options: ParseOptions) -> str:
 
 def check(fmt: ImportFormat, path: Path, options: ParseOptions, progress: Progress | None = None) -> int:
     """Read the whole file without writing: BadInput before anything is stored; returns the entry count."""
-    count = 0
-    for _entry in fmt.parse(path, options):
-        count += 1
-        if progress is not None and count % 5000 == 0:
-            progress("checking", count, 0)
+    if isinstance(fmt, Countable):
+        count = fmt.count(path, options)
+    else:
+        count = 0
+        for _entry in fmt.parse(path, options):
+            count += 1
+            if progress is not None and count % 5000 == 0:
+                progress("checking", count, 0)
     if count == 0:
         raise BadInput(path, None, f"no messages found in this {fmt.name} file", "is it the right export?")
     return count

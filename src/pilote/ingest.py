@@ -1,4 +1,10 @@
-"""Writing normalised items into the store: idempotent upserts, batched, resumable after a crash."""
+"""Writing normalised items into the store: idempotent upserts, batched, resumable after a crash.
+
+Each batch costs a fixed number of round trips whatever its size: one look-up of what exists, one
+for authors, one for parents and threads stored earlier, then bulk inserts and updates. Parent and
+thread ids are resolved before the insert (ids are allocated up front), so only items whose parent
+has not arrived yet are left for `linking.relink`.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +14,19 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
 
-from pilote.models import Author, Engagement, Label, Message, utcnow
-from pilote.sources.base import Counters, Item
+from pilote.bulk import allocate_ids, db_time, index_new, insert_rows
+from pilote.models import Author, Engagement, Label, Message, Source, utcnow
+from pilote.sources.base import Item
 from pilote.text import clean, html_to_text, sanitise_html
 
 MAX_RAW_CHARS = 10_000_000
 AUTHOR_CACHE_LIMIT = 200_000
+COUNTERS = ("likes", "shares", "replies", "views")
 message_t = cast(Table, Message.__table__)
 author_t = cast(Table, Author.__table__)
 engagement_t = cast(Table, Engagement.__table__)
 label_t = cast(Table, Label.__table__)
+source_t = cast(Table, Source.__table__)
 
 
 @dataclass(slots=True)
@@ -47,203 +56,204 @@ class Target:
     authors: dict[str, int] = field(default_factory=dict)
 
 
+@dataclass(slots=True)
+class Pending:
+    """An item to write, with its row (column → database value) and, for an update, its old state."""
+
+    item: Item
+    row: dict[str, Any]
+    old: dict[str, Any] | None = None
+
+
 def raw_hash(raw: str) -> str:
     """A short digest of the raw payload: equal payloads mean an unchanged message."""
     return hashlib.blake2b(raw.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
 def write_batch(conn: Connection, target: Target, items: list[Item]) -> Counts:
-    """Insert new items, update changed ones, leave identical ones alone; one round trip each."""
-    counts = Counts()
+    """Insert new items, update changed ones, leave identical ones alone."""
+    # Writing first takes SQLite's write lock, which allocate_ids relies on.
+    conn.execute(update(source_t).where(source_t.c.id == target.source_id).values(last_run_at=utcnow()))
     existing = _existing(conn, target.source_id, [item.external_id for item in items])
-    new_rows: list[dict[str, Any]] = []
-    changed_rows: list[dict[str, Any]] = []
-    pending: list[tuple[Item, dict[str, Any]]] = []
+    counts = Counts()
+    fresh: list[Pending] = []
+    changed: list[Pending] = []
     for item in items:
         digest = raw_hash(item.raw)
         old = existing.get(item.external_id)
         if old is not None and old["raw_hash"] == digest:
             counts.unchanged += 1
             continue
-        row = _row(item, target, digest)
-        pending.append((item, row))
-        if old is None:
-            new_rows.append(row)
-        else:
-            row["_id"] = old["id"]
-            row["_relink"] = old["parent_external_id"] != row["parent_external_id"]
-            changed_rows.append(row)
-    if not pending:
-        return counts
-    _attach_authors(conn, target, pending)
-    ids = _insert_new(conn, new_rows)
-    _update_changed(conn, changed_rows)
-    _write_labels(conn, pending, ids, [row["_id"] for row in changed_rows])
-    _write_engagement(conn, pending, ids, existing)
-    counts.new, counts.updated = len(new_rows), len(changed_rows)
+        pending = Pending(item, _row(item, target, digest), old)
+        (fresh if old is None else changed).append(pending)
+    if fresh or changed:
+        _attach_authors(conn, target, [*fresh, *changed])
+        _insert_new(conn, target, fresh)
+        _update_changed(conn, changed)
+        _write_labels(conn, [*fresh, *changed], [p.row["id"] for p in changed])
+        _write_engagement(conn, [*fresh, *changed])
+    counts.new, counts.updated = len(fresh), len(changed)
     return counts
 
 
 def _existing(conn: Connection, source_id: int, external_ids: list[str]) -> dict[str, dict[str, Any]]:
-    columns = (
-        message_t.c.id,
-        message_t.c.external_id,
-        message_t.c.raw_hash,
-        message_t.c.parent_external_id,
-        message_t.c.likes,
-        message_t.c.shares,
-        message_t.c.replies,
-        message_t.c.views,
-    )
+    columns = (message_t.c.id, message_t.c.external_id, message_t.c.raw_hash, message_t.c.parent_external_id,
+               message_t.c.likes, message_t.c.shares, message_t.c.replies, message_t.c.views)  # fmt: skip
     query = select(*columns).where(message_t.c.source_id == source_id, message_t.c.external_id.in_(external_ids))
     return {row.external_id: dict(row._mapping) for row in conn.execute(query)}
 
 
 def _row(item: Item, target: Target, digest: str) -> dict[str, Any]:
-    html = sanitise_html(item.html) if item.html else None
-    text = item.text or (html_to_text(item.html) if item.html else "")
-    counters = item.counters or Counters()
+    html, text = _content(item)
+    counters = item.counters
     return {
-        "workspace_id": target.workspace_id,
-        "source_id": target.source_id,
-        "external_id": clean(item.external_id, 500),
-        "kind": item.kind,
+        "id": None, "workspace_id": target.workspace_id, "source_id": target.source_id,
+        "external_id": clean(item.external_id, 500), "kind": item.kind,
         "parent_external_id": clean(item.parent_external_id, 500),
         "thread_external_id": clean(item.thread_external_id, 500),
-        "parent_id": None,
-        "thread_id": None,
-        "author_id": None,
-        "title": clean(item.title),
-        "text": clean(text) or "",
-        "html": clean(html),
-        "url": clean(item.url, 4000),
-        "language": item.language,
-        "created_at": item.created_at,
-        "edited_at": item.edited_at,
+        "parent_id": None, "thread_id": None, "author_id": None,
+        "title": clean(item.title), "text": clean(text) or "", "html": clean(html), "url": clean(item.url, 4000),
+        "language": item.language, "created_at": item.created_at, "edited_at": item.edited_at,
         "fetched_at": utcnow(),
-        "likes": counters.likes,
-        "shares": counters.shares,
-        "replies": counters.replies,
-        "views": counters.views,
-        "raw": clean(item.raw, MAX_RAW_CHARS),
-        "raw_hash": digest,
-        "import_run_id": target.run_id,
-    }
+        "likes": counters.likes if counters else None, "shares": counters.shares if counters else None,
+        "replies": counters.replies if counters else None, "views": counters.views if counters else None,
+        "raw": clean(item.raw, MAX_RAW_CHARS), "raw_hash": digest, "import_run_id": target.run_id,
+    }  # fmt: skip
 
 
-def _attach_authors(conn: Connection, target: Target, pending: list[tuple[Item, dict[str, Any]]]) -> None:
-    wanted = {item.author.key: item.author for item, _ in pending if item.author is not None}
+def _content(item: Item) -> tuple[str | None, str]:
+    """Sanitised HTML and plain text; markup-free 'HTML' (most comments) is kept as text only."""
+    markup = item.html
+    if not markup:
+        return None, item.text
+    if "<" not in markup and "&" not in markup:
+        return None, item.text or markup.strip()
+    return sanitise_html(markup), item.text or html_to_text(markup)
+
+
+def _attach_authors(conn: Connection, target: Target, pending: list[Pending]) -> None:
+    wanted = {p.item.author.key: p.item.author for p in pending if p.item.author is not None}
     missing = [key for key in wanted if key not in target.authors]
     if missing:
         if len(target.authors) > AUTHOR_CACHE_LIMIT:
             target.authors.clear()
-        query = select(author_t.c.key, author_t.c.id).where(
-            author_t.c.workspace_id == target.workspace_id,
-            author_t.c.channel == target.channel,
-            author_t.c.key.in_(missing),
-        )
-        target.authors.update({row.key: row.id for row in conn.execute(query)})
-        rows = [
-            {
-                "workspace_id": target.workspace_id,
-                "channel": target.channel,
-                "key": a.key,
-                "handle": clean(a.handle, 500),
-                "display_name": clean(a.name, 500),
-                "profile_url": clean(a.url, 4000),
-                "email_hash": a.email_hash,
-                "created_at": utcnow(),
-            }
-            for key, a in wanted.items()
-            if key not in target.authors
-        ]
+        _load_authors(conn, target, missing)
+        now = utcnow()
+        rows: list[dict[str, Any]] = [
+            {"workspace_id": target.workspace_id, "channel": target.channel, "key": a.key,
+             "handle": clean(a.handle, 500), "display_name": clean(a.name, 500), "profile_url": clean(a.url, 4000),
+             "email_hash": a.email_hash, "created_at": now}
+            for key, a in wanted.items() if key not in target.authors
+        ]  # fmt: skip
         if rows:
-            statement = insert(author_t).returning(author_t.c.key, author_t.c.id, sort_by_parameter_order=True)
-            target.authors.update({row.key: row.id for row in conn.execute(statement, rows)})
-    for item, row in pending:
-        if item.author is not None:
-            row["author_id"] = target.authors[item.author.key]
+            conn.execute(insert(author_t), rows)
+            _load_authors(conn, target, [row["key"] for row in rows])
+    for p in pending:
+        if p.item.author is not None:
+            p.row["author_id"] = target.authors[p.item.author.key]
 
 
-def _insert_new(conn: Connection, rows: list[dict[str, Any]]) -> dict[str, int]:
-    if not rows:
-        return {}
-    statement = insert(message_t).returning(message_t.c.external_id, message_t.c.id, sort_by_parameter_order=True)
-    return {row.external_id: row.id for row in conn.execute(statement, rows)}
+def _load_authors(conn: Connection, target: Target, keys: list[str]) -> None:
+    query = select(author_t.c.key, author_t.c.id).where(
+        author_t.c.workspace_id == target.workspace_id, author_t.c.channel == target.channel,
+        author_t.c.key.in_(keys),
+    )  # fmt: skip
+    target.authors.update({row.key: row.id for row in conn.execute(query)})
+
+
+def _insert_new(conn: Connection, target: Target, fresh: list[Pending]) -> None:
+    if not fresh:
+        return
+    for pending, new_id in zip(fresh, allocate_ids(conn, "message", len(fresh)), strict=True):
+        pending.row["id"] = new_id
+    _resolve_links(conn, target.source_id, fresh)
+    to_db = db_time(conn)
+    columns = list(fresh[0].row)
+    rows = []
+    fetched = to_db(utcnow())
+    for pending in fresh:
+        row = pending.row
+        row["created_at"], row["edited_at"] = to_db(row["created_at"]), to_db(row["edited_at"])
+        row["fetched_at"] = fetched
+        rows.append(tuple(row.values()))
+    insert_rows(conn, "message", columns, rows)
+    index_new(conn, [pending.row["id"] for pending in fresh])
+
+
+def _resolve_links(conn: Connection, source_id: int, fresh: list[Pending]) -> None:
+    """Parent and thread ids from this batch or from earlier ones; the rest waits for relink()."""
+    known = {p.row["external_id"]: p.row for p in fresh}
+    wanted = {ref for p in fresh for ref in (p.row["parent_external_id"], p.row["thread_external_id"]) if ref}
+    stored: dict[str, tuple[int, int | None]] = {}
+    outside = [ref for ref in wanted if ref not in known]
+    if outside:
+        query = select(message_t.c.external_id, message_t.c.id, message_t.c.thread_id).where(
+            message_t.c.source_id == source_id, message_t.c.external_id.in_(outside)
+        )
+        stored = {row.external_id: (row.id, row.thread_id) for row in conn.execute(query)}
+    for row in (p.row for p in fresh):
+        _place(row, known, stored)
+
+
+def _place(row: dict[str, Any], known: dict[str, dict[str, Any]], stored: dict[str, tuple[int, int | None]]) -> None:
+    parent_ref, thread_ref = row["parent_external_id"], row["thread_external_id"]
+    parent = known.get(parent_ref) if parent_ref else None
+    if parent is not None and parent is not row:
+        row["parent_id"] = parent["id"]
+    elif parent_ref in stored:
+        row["parent_id"] = stored[parent_ref][0]
+    if thread_ref:
+        root = known.get(thread_ref)
+        row["thread_id"] = root["id"] if root is not None else stored.get(thread_ref, (None, None))[0]
+    elif parent_ref is None:
+        row["thread_id"] = row["id"]
+    elif parent is not None and parent is not row and parent["thread_id"] is not None:
+        row["thread_id"] = parent["thread_id"]
+    elif parent_ref in stored:
+        row["thread_id"] = stored[parent_ref][1]
 
 
 _UPDATABLE = (
-    "kind",
-    "parent_external_id",
-    "thread_external_id",
-    "author_id",
-    "title",
-    "text",
-    "html",
-    "url",
-    "language",
-    "created_at",
-    "edited_at",
-    "fetched_at",
-    "likes",
-    "shares",
-    "replies",
-    "views",
-    "raw",
-    "raw_hash",
-    "import_run_id",
-)
+    "kind", "parent_external_id", "thread_external_id", "author_id", "title", "text", "html", "url",
+    "language", "created_at", "edited_at", "fetched_at", "likes", "shares", "replies", "views", "raw",
+    "raw_hash", "import_run_id",
+)  # fmt: skip
 
 
-def _update_changed(conn: Connection, rows: list[dict[str, Any]]) -> None:
+def _update_changed(conn: Connection, changed: list[Pending]) -> None:
     """Rewrite changed messages; one whose parent moved is unlinked for relink() to place again."""
-    if not rows:
+    if not changed:
         return
+    for pending in changed:
+        assert pending.old is not None
+        pending.row["id"] = pending.old["id"]
     values: dict[str, Any] = {name: bindparam(name) for name in _UPDATABLE}
     statement = update(message_t).where(message_t.c.id == bindparam("_id")).values(**values)
-    conn.execute(statement, [{name: row[name] for name in (*_UPDATABLE, "_id")} for row in rows])
-    moved = [row["_id"] for row in rows if row["_relink"]]
+    conn.execute(statement, [{**{n: p.row[n] for n in _UPDATABLE}, "_id": p.row["id"]} for p in changed])
+    moved = [p.row["id"] for p in changed if p.old and p.old["parent_external_id"] != p.row["parent_external_id"]]
     if moved:
         conn.execute(update(message_t).where(message_t.c.id.in_(moved)).values(parent_id=None, thread_id=None))
 
 
-def _write_labels(
-    conn: Connection, pending: list[tuple[Item, dict[str, Any]]], new_ids: dict[str, int], changed: list[int]
-) -> None:
-    if changed:
-        conn.execute(delete(label_t).where(label_t.c.origin == "import", label_t.c.message_id.in_(changed)))
-    now = utcnow()
-    rows = [
-        {
-            "message_id": new_ids.get(item.external_id, row.get("_id")),
-            "name": label,
-            "value": value,
-            "origin": "import",
-            "created_by": None,
-            "created_at": now,
-        }
-        for item, row in pending
-        for label, value in item.labels
-    ]
-    if rows:
-        conn.execute(insert(label_t), rows)
+def _write_labels(conn: Connection, pending: list[Pending], changed_ids: list[int]) -> None:
+    """The labels an import brings (moderation status, spam) replace those of its previous version."""
+    if changed_ids:
+        conn.execute(delete(label_t).where(label_t.c.origin == "import", label_t.c.message_id.in_(changed_ids)))
+    now = db_time(conn)(utcnow())
+    rows = [(p.row["id"], name, value, "import", now) for p in pending for name, value in p.item.labels]
+    insert_rows(conn, "label", ("message_id", "name", "value", "origin", "created_at"), rows)
 
 
-def _write_engagement(
-    conn: Connection,
-    pending: list[tuple[Item, dict[str, Any]]],
-    new_ids: dict[str, int],
-    existing: dict[str, dict[str, Any]],
-) -> None:
+def _write_engagement(conn: Connection, pending: list[Pending]) -> None:
+    """A snapshot for every new message with counters, and whenever the counters changed."""
     now = utcnow()
     rows = []
-    for item, row in pending:
-        if item.counters is None:
+    for p in pending:
+        if p.item.counters is None:
             continue
-        old = existing.get(item.external_id)
-        counters = {name: row[name] for name in ("likes", "shares", "replies", "views")}
-        if old is not None and all(old[name] == value for name, value in counters.items()):
+        counters = {name: p.row[name] for name in COUNTERS}
+        if p.old is not None and all(p.old[name] == value for name, value in counters.items()):
             continue
-        rows.append({"message_id": new_ids.get(item.external_id, row.get("_id")), "captured_at": now, **counters})
+        rows.append({"message_id": p.row["id"], "captured_at": now, **counters})
     if rows:
         conn.execute(insert(engagement_t), rows)

@@ -160,8 +160,13 @@ class Message(Base):
     kind: Mapped[str] = mapped_column(String(32))
     parent_external_id: Mapped[str | None] = mapped_column(String(500))
     thread_external_id: Mapped[str | None] = mapped_column(String(500))
-    parent_id: Mapped[int | None] = mapped_column(ForeignKey("message.id", ondelete="SET NULL"), index=True)
-    thread_id: Mapped[int | None] = mapped_column(ForeignKey("message.id", ondelete="SET NULL"))
+    # Deferred: a batch may hold a reply before its parent; the constraint is checked at commit.
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("message.id", ondelete="SET NULL", deferrable=True, initially="DEFERRED"), index=True
+    )
+    thread_id: Mapped[int | None] = mapped_column(
+        ForeignKey("message.id", ondelete="SET NULL", deferrable=True, initially="DEFERRED")
+    )
     author_id: Mapped[int | None] = mapped_column(ForeignKey("author.id", ondelete="SET NULL"), index=True)
     title: Mapped[str | None] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text, default="")

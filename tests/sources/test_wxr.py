@@ -127,8 +127,9 @@ def test_entity_declarations_and_external_dtds_are_refused(tmp_path: Path, docty
     assert caught.value.where == "line 2"
 
 
-def test_an_unreadable_item_is_skipped_and_reported_while_the_rest_imports(sqlite_engine: Engine, tmp_path: Path
-                                                                          ) -> None:
+def test_an_unreadable_item_is_skipped_and_reported_while_the_rest_imports(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
     broken = comment(2).replace("<wp:comment_id>2</wp:comment_id>", "")
     report = import_file(sqlite_engine, export(tmp_path, comment(1), broken))
     assert (report.counts.new, report.counts.errors) == (2, 1)
@@ -150,14 +151,16 @@ def test_a_wxr_export_lands_threaded_with_its_moderation_labels(engine: Engine, 
 
 
 def _mutations() -> st.SearchStrategy[tuple[str, int, bytes]]:
-    return st.tuples(st.sampled_from(["truncate", "insert", "delete", "flip"]), st.integers(0, 10_000),
-                     st.binary(min_size=1, max_size=8))
+    return st.tuples(
+        st.sampled_from(["truncate", "insert", "delete", "flip"]),
+        st.integers(0, 10_000),
+        st.binary(min_size=1, max_size=8),
+    )
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(mutation=_mutations())
-def test_mutated_exports_either_parse_or_fail_with_bad_input(tmp_path: Path, mutation: tuple[str, int, bytes]
-                                                             ) -> None:
+def test_mutated_exports_either_parse_or_fail_with_bad_input(tmp_path: Path, mutation: tuple[str, int, bytes]) -> None:
     action, offset, noise = mutation
     data = bytearray(export(tmp_path, comment(1), comment(2, parent=1)).read_bytes())
     offset %= len(data)

@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from pilote.errors import BadInput, Invalid
-from pilote.sources import wxr
+from pilote.sources import disqus, rss, tabular, wxr, x_archive
 from pilote.sources.base import ImportFormat
 from pilote.sources.xmlsafe import read_head
 
 # Most specific first: detection asks each in turn.
-FORMATS: dict[str, ImportFormat] = {module.name: module for module in (wxr,)}
+FORMATS: dict[str, ImportFormat] = {
+    module.name: module for module in (wxr, disqus, rss, x_archive, tabular.JSONL, tabular.CSV)
+}
 
 
 def get_format(name: str) -> ImportFormat:

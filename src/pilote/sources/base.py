@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 @dataclass(slots=True, frozen=True)
@@ -96,6 +96,15 @@ class ImportFormat(Protocol):
 
     def parse(self, path: Path, options: ParseOptions) -> Iterator[Item | ItemError]:
         """Stream the items; raise BadInput for what makes the whole file unreadable."""
+        ...
+
+
+@runtime_checkable
+class Countable(Protocol):
+    """An importer that can check a whole file and count its entries faster than parsing it."""
+
+    def count(self, path: Path, options: ParseOptions) -> int:
+        """The number of entries, raising BadInput for whatever makes the file unreadable."""
         ...
 
 

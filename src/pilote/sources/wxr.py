@@ -13,7 +13,7 @@ from lxml import etree
 from pilote.errors import BadInput
 from pilote.sources.base import Item, ItemError, ParseOptions, SourceInfo, person
 from pilote.sources.dates import parse_date
-from pilote.sources.xmlsafe import check_prolog, iter_elements, read_head, text_of
+from pilote.sources.xmlsafe import check_prolog, children_text, iter_elements, read_head
 
 name = "wxr"
 description = "WordPress export (WXR 1.0, 1.1, 1.2): posts, pages, threaded comments, pingbacks"
@@ -64,6 +64,12 @@ def site_key(link: str) -> str:
     return (parts.netloc.lower() + parts.path.rstrip("/")) or link.strip()
 
 
+def count(path: Path, options: ParseOptions) -> int:
+    """Check the whole file parses and count its items and comments, without building messages."""
+    wp = "{" + _namespace(path) + "}"
+    return sum(1 for _ in iter_elements(path, ("item", f"{wp}comment")))
+
+
 def parse(path: Path, options: ParseOptions) -> Iterator[Item | ItemError]:
     """Each item, then its comments in file order; comments' thread is their post."""
     wp = "{" + _namespace(path) + "}"
@@ -73,35 +79,37 @@ def parse(path: Path, options: ParseOptions) -> Iterator[Item | ItemError]:
 
 def _parse_item(item: etree._Element, wp: str) -> Iterator[Item | ItemError]:
     line = item.sourceline
-    identity = text_of(item, f"{wp}post_id") or text_of(item, "guid") or text_of(item, "link")
+    comments = item.findall(f"{wp}comment")
+    for comment in comments:
+        item.remove(comment)
+    fields = children_text(item)
+    identity = fields.get(f"{wp}post_id") or fields.get("guid") or fields.get("link")
     if identity is None:
         yield ItemError(f"line {line}", "<item> with neither <wp:post_id>, <guid> nor <link>: skipped")
         return
-    comments = item.findall(f"{wp}comment")
-    post_type = text_of(item, f"{wp}post_type") or "post"
+    post_type = fields.get(f"{wp}post_type", "post")
     if post_type not in CONVERSATIONAL_TYPES and not comments:
         return
-    for comment in comments:
-        item.remove(comment)
     post_key = f"post:{identity}"
-    comment_dates = [_date(comment, wp, "comment_date") for comment in comments]
+    comment_fields = [children_text(comment) for comment in comments]
+    comment_dates = [_date(found, f"{wp}comment_date") for found in comment_fields]
     # Some exports omit dates: a post then takes its first comment's date, a comment its post's.
-    post_date = _date(item, wp, "post_date", text_of(item, "pubDate")) or min(
+    post_date = _date(fields, f"{wp}post_date", fields.get("pubDate")) or min(
         (d for d in comment_dates if d), default=None
     )
     if post_date is None:
         yield ItemError(f"line {line}", f"post {identity}: no date in the post nor its comments: skipped")
         return
-    yield _post(item, wp, post_key, post_type, post_date)
-    for comment, date in zip(comments, comment_dates, strict=True):
+    yield _post(item, fields, wp, post_key, post_type, post_date)
+    for comment, found, date in zip(comments, comment_fields, comment_dates, strict=True):
         try:
-            yield _comment(comment, wp, post_key, date or post_date)
+            yield _comment(comment, found, wp, post_key, date or post_date)
         except ValueError as error:
             yield ItemError(f"line {comment.sourceline}", f"comment in post {identity}: {error}")
 
 
-def _date(element: etree._Element, wp: str, field: str, fallback: str | None = None) -> datetime | None:
-    for value in (text_of(element, f"{wp}{field}_gmt"), text_of(element, f"{wp}{field}"), fallback):
+def _date(fields: dict[str, str], tag: str, fallback: str | None = None) -> datetime | None:
+    for value in (fields.get(f"{tag}_gmt"), fields.get(tag), fallback):
         if value and not value.startswith("0000") and "-0001" not in value:
             try:
                 return parse_date(value)
@@ -110,35 +118,37 @@ def _date(element: etree._Element, wp: str, field: str, fallback: str | None = N
     return None
 
 
-def _post(item: etree._Element, wp: str, key: str, post_type: str, created_at: datetime) -> Item:
-    creator = text_of(item, DC_CREATOR)
-    status = text_of(item, f"{wp}status")
+def _post(
+    item: etree._Element, fields: dict[str, str], wp: str, key: str, post_type: str, created_at: datetime
+) -> Item:
+    creator = fields.get(DC_CREATOR)
+    status = fields.get(f"{wp}status")
     return Item(
         external_id=key,
         kind="page" if post_type == "page" else "post",
         created_at=created_at,
-        raw=etree.tostring(item, encoding="unicode"),
-        title=text_of(item, "title"),
-        html=text_of(item, CONTENT),
-        url=text_of(item, "link"),
+        raw=etree.tostring(item, encoding="unicode", with_tail=False),
+        title=fields.get("title"),
+        html=fields.get(CONTENT),
+        url=fields.get("link"),
         thread_external_id=key,
         author=person(name=creator, handle=creator),
         labels=(("status", status),) if status else (),
     )
 
 
-def _comment(comment: etree._Element, wp: str, post_key: str, created_at: datetime) -> Item:
-    comment_id = text_of(comment, f"{wp}comment_id")
+def _comment(comment: etree._Element, fields: dict[str, str], wp: str, post_key: str, created_at: datetime) -> Item:
+    comment_id = fields.get(f"{wp}comment_id")
     if comment_id is None:
         raise ValueError("<wp:comment> without <wp:comment_id>: skipped")
-    parent = text_of(comment, f"{wp}comment_parent")
-    comment_type = text_of(comment, f"{wp}comment_type") or "comment"
+    parent = fields.get(f"{wp}comment_parent")
+    comment_type = fields.get(f"{wp}comment_type", "comment")
     has_parent = parent not in (None, "0")
     if comment_type in {"pingback", "trackback"}:
         kind = comment_type
     else:
         kind = "reply" if has_parent else "comment"
-    approved = text_of(comment, f"{wp}comment_approved") or "1"
+    approved = fields.get(f"{wp}comment_approved", "1")
     status = STATUS.get(approved, approved)
     labels: tuple[tuple[str, str], ...] = (("status", status),)
     if status == "spam":
@@ -147,14 +157,14 @@ def _comment(comment: etree._Element, wp: str, post_key: str, created_at: dateti
         external_id=f"comment:{comment_id}",
         kind=kind,
         created_at=created_at,
-        raw=etree.tostring(comment, encoding="unicode"),
-        html=text_of(comment, f"{wp}comment_content") or "",
+        raw=etree.tostring(comment, encoding="unicode", with_tail=False),
+        html=fields.get(f"{wp}comment_content", ""),
         parent_external_id=f"comment:{parent}" if has_parent else post_key,
         thread_external_id=post_key,
         author=person(
-            name=text_of(comment, f"{wp}comment_author"),
-            email=text_of(comment, f"{wp}comment_author_email"),
-            url=text_of(comment, f"{wp}comment_author_url"),
+            name=fields.get(f"{wp}comment_author"),
+            email=fields.get(f"{wp}comment_author_email"),
+            url=fields.get(f"{wp}comment_author_url"),
         ),
         labels=labels,
     )

@@ -74,11 +74,15 @@ def iter_elements(path: Path, tags: tuple[str, ...]) -> Iterator[etree._Element]
 
 
 def _first_fatal(error: etree.XMLSyntaxError) -> tuple[int, str]:
-    """The first fatal parser message: with entities off, the exception itself can be vague."""
-    for entry in error.error_log:
-        if entry.level_name == "FATAL" and entry.line:
-            return entry.line, entry.message
-    return (error.position[0] if error.position else error.lineno), error.msg
+    """Where and why the parser stopped; with entities off, the exception itself can be vague ("line 0")."""
+    if error.position and error.position[0] > 0:
+        return error.position[0], error.msg
+    # The log may still hold messages of earlier parses in this thread: the newest one is ours.
+    fatals = error.error_log.filter_from_fatals()  # type: ignore[attr-defined]  # missing from lxml-stubs
+    fatal = [entry for entry in fatals if entry.line]
+    if fatal:
+        return fatal[-1].line, fatal[-1].message
+    return error.lineno or 0, error.msg
 
 
 def text_of(element: etree._Element, tag: str) -> str | None:
@@ -93,3 +97,15 @@ def text_of(element: etree._Element, tag: str) -> str | None:
 def local_name(element: etree._Element) -> str:
     """The tag without its namespace."""
     return etree.QName(element).localname
+
+
+def children_text(element: etree._Element) -> dict[str, str]:
+    """Each child's stripped text by tag (Clark notation), first occurrence wins; one pass over children."""
+    found: dict[str, str] = {}
+    for child in element:
+        tag = child.tag
+        if isinstance(tag, str) and tag not in found:
+            value = (child.text or "").strip()
+            if value:
+                found[tag] = value
+    return found
