@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import itertools
 import os
-import shutil
-import socket
-import subprocess
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine
 
+from pilote import pgserver
 from pilote.config import Settings, get_settings
 from pilote.db import make_engine, migrate
 
-PG_BIN_CANDIDATES = [os.environ.get("PILOTE_PG_BIN", ""), "/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/16/bin"]
 _database_numbers = itertools.count()
 
 
@@ -38,89 +34,30 @@ def shared() -> Path:
     return folder
 
 
-def _pg_bin() -> Path | None:
-    for candidate in PG_BIN_CANDIDATES:
-        if candidate and (Path(candidate) / "pg_ctl").exists():
-            return Path(candidate)
-    return None
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _as_postgres(command: list[str]) -> list[str]:
-    """PostgreSQL refuses to run as root: run its tools as the `postgres` user then."""
-    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
-
-
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    """A PostgreSQL server of our own for the session, on a Unix socket; yields a URL without database."""
-    bin_dir = _pg_bin()
+    """A PostgreSQL server of our own for the session; yields a URL template (`{}` is the database)."""
+    bin_dir = pgserver.find_bin()
     if bin_dir is None:
         message = "PostgreSQL server binaries not found (apt-get install postgresql-15, or set PILOTE_PG_BIN)"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
-    # Outside pytest's private temp folder, which the `postgres` user could not enter.
-    root = Path(tempfile.mkdtemp(prefix="pilote-pg-"))
-    data, sockets = root / "data", root / "sockets"
-    sockets.mkdir()
-    if os.geteuid() == 0:
-        root.chmod(0o755)
-        shutil.chown(root, "postgres")
-        shutil.chown(sockets, "postgres")
-    port = _free_port()
-    subprocess.run(
-        _as_postgres(
-            [str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-locale"]
-        ),
-        check=True,
-        capture_output=True,
-    )
-    options = (
-        f"-k {sockets} -p {port} -c listen_addresses='' -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-    )
-    subprocess.run(
-        _as_postgres(
-            [str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-w", "-l", str(root / "server.log"), "start"]
-        ),
-        check=True,
-        capture_output=True,
-    )
-    base = f"postgresql+psycopg://postgres@/{{}}?host={sockets}&port={port}"
-    admin = create_engine(base.format("postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text("CREATE DATABASE pilote_template"))
-    template = create_engine(base.format("pilote_template"))
-    migrate(template)
-    template.dispose()
-    admin.dispose()
-    try:
-        yield base
-    finally:
-        subprocess.run(
-            _as_postgres([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
-            check=False,
-            capture_output=True,
-        )
-        shutil.rmtree(root, ignore_errors=True)
+    with pgserver.running(bin_dir) as template:
+        url = pgserver.create_database(template, "pilote_template")
+        engine = create_engine(url)
+        migrate(engine)
+        engine.dispose()
+        yield template
 
 
-def _postgres_database(base: str) -> Iterator[str]:
+def _postgres_database(template: str) -> Iterator[str]:
+    """A fresh database cloned from the migrated template: much faster than migrating each time."""
     name = f"test_{os.getpid()}_{next(_database_numbers)}"
-    admin = create_engine(base.format("postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE pilote_template'))
     try:
-        yield base.format(name)
+        yield pgserver.create_database(template, name, template="pilote_template")
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        pgserver.drop_database(template, name)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -53,9 +53,21 @@ def insert_rows(conn: Connection, table: str, columns: Sequence[str], rows: Sequ
     """INSERT many rows whose values are in `columns` order, in one executemany."""
     if not rows:
         return
+    if conn.dialect.name == "postgresql":
+        _copy_rows(conn, table, columns, rows)
+        return
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
     conn.exec_driver_sql(sql, list(rows))
+
+
+def _copy_rows(conn: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """PostgreSQL's COPY, several times faster than executemany, inside the caller's transaction."""
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    with driver.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 def index_new(conn: Connection, ids: Sequence[int]) -> None:
