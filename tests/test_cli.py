@@ -37,7 +37,8 @@ def blog(tmp_path: Path) -> Path:
 def test_import_prints_a_summary_and_json_for_scripts(run: Callable[..., object], blog: Path) -> None:
     first = run("import", str(blog))
     assert first.exit_code == 0, first.stderr
-    assert "blog.xml" in first.stdout and "15" in first.stdout
+    assert "blog.xml" in first.stdout
+    assert "15" in first.stdout
     again = run("import", str(blog), "--json")
     summary = orjson.loads(again.stdout)["imports"][0]
     assert (summary["new"], summary["unchanged"], summary["format"]) == (0, 15, "wxr")
@@ -60,10 +61,12 @@ def test_workspaces_are_created_listed_and_required_when_ambiguous(run: Callable
     listed = orjson.loads(run("workspace", "list", "--json").stdout)
     assert [w["slug"] for w in listed] == ["acme", "beta"]
     ambiguous = run("import", str(blog))
-    assert ambiguous.exit_code == 1 and "--workspace" in ambiguous.stderr
+    assert ambiguous.exit_code == 1
+    assert "--workspace" in ambiguous.stderr
     assert run("import", str(blog), "--workspace", "beta").exit_code == 0
     missing = run("stats", "--workspace", "nope")
-    assert missing.exit_code == 1 and "pilote workspace create nope" in missing.stderr
+    assert missing.exit_code == 1
+    assert "pilote workspace create nope" in missing.stderr
 
 
 def test_messages_filters_by_words_ignoring_accents_author_and_date(run: Callable[..., object], tmp_path: Path) -> None:
@@ -82,7 +85,8 @@ def test_messages_filters_by_words_ignoring_accents_author_and_date(run: Callabl
     assert orjson.loads(run("messages", "--author", "zoé", "--json").stdout)[0]["text"].startswith("Le frein")
     assert orjson.loads(run("messages", "--since", "2030-01-01", "--json").stdout) == []
     bad_date = run("messages", "--since", "yesterday-ish")
-    assert bad_date.exit_code == 1 and "--since" in bad_date.stderr
+    assert bad_date.exit_code == 1
+    assert "--since" in bad_date.stderr
 
 
 def test_stats_counts_kinds_sources_and_dates(run: Callable[..., object], blog: Path) -> None:
@@ -91,7 +95,8 @@ def test_stats_counts_kinds_sources_and_dates(run: Callable[..., object], blog: 
     assert stats["messages"] == 15
     assert stats["by_kind"]["post"] == 3
     assert stats["by_kind"].get("comment", 0) + stats["by_kind"].get("reply", 0) == 12
-    assert stats["first"].startswith("2025-01-02") and stats["first"].endswith("+00:00")
+    assert stats["first"].startswith("2025-01-02")
+    assert stats["first"].endswith("+00:00")
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "csv", "parquet"])
@@ -130,19 +135,22 @@ def test_export_writes_one_record_per_message_with_the_documented_fields(
     assert expected <= set(records[0])
     assert all(r["created_at"].endswith("+00:00") for r in records)
     replies = [r for r in records if r["kind"] == "reply"]
-    assert replies and all(r["parent_id"] not in (None, "") for r in replies)
+    assert replies
+    assert all(r["parent_id"] not in (None, "") for r in replies)
 
 
 def test_export_to_stdout_streams_jsonl(run: Callable[..., object], blog: Path) -> None:
     run("import", str(blog))
     lines = run("export", "--format", "jsonl").stdout.splitlines()
-    assert len(lines) == 15 and orjson.loads(lines[0])["workspace"] == "default"
+    assert len(lines) == 15
+    assert orjson.loads(lines[0])["workspace"] == "default"
 
 
 def test_parquet_without_a_file_is_refused_with_a_hint(run: Callable[..., object], blog: Path) -> None:
     run("import", str(blog))
     result = run("export", "--format", "parquet")
-    assert result.exit_code == 1 and "--out" in result.stderr
+    assert result.exit_code == 1
+    assert "--out" in result.stderr
 
 
 def test_every_command_has_help() -> None:
@@ -159,7 +167,8 @@ def test_every_command_has_help() -> None:
         ["workspace", "list"],
     ):
         result = runner.invoke(app, [*command, "--help"])
-        assert result.exit_code == 0 and "Usage" in result.stdout, command
+        assert result.exit_code == 0, command
+        assert "Usage" in result.stdout, command
 
 
 def test_user_content_cannot_inject_terminal_escapes(run: Callable[..., object], tmp_path: Path) -> None:
@@ -169,4 +178,6 @@ def test_user_content_cannot_inject_terminal_escapes(run: Callable[..., object],
     ))  # fmt: skip
     run("import", str(feed))
     table = run("messages").stdout
-    assert "\x1b" not in table and "\x9b" not in table and "\u202e" not in table
+    assert "\x1b" not in table
+    assert "\x9b" not in table
+    assert "\u202e" not in table

@@ -71,7 +71,8 @@ def test_a_parent_cycle_leaves_the_messages_unthreaded_instead_of_looping(engine
     write(engine, [item("a", parent="b"), item("b", parent="a")])
     messages = by_external(engine)
     assert messages["a"].parent_id == messages["b"].id
-    assert messages["a"].thread_id is None and messages["b"].thread_id is None
+    assert messages["a"].thread_id is None
+    assert messages["b"].thread_id is None
 
 
 def test_authors_are_shared_across_messages_of_a_channel(engine: Engine) -> None:
