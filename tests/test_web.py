@@ -45,3 +45,15 @@ def test_pages_forbid_inline_script_and_escape_names(
     assert "script-src 'self'" in page.headers["content-security-policy"]
     assert "<script>alert(1)</script>" not in page.text
     assert "&lt;script&gt;alert(1)" in page.text
+
+
+def test_styles_come_from_a_static_file_because_the_policy_forbids_inline_ones(
+    sqlite_settings: Settings, sqlite_engine: Engine
+) -> None:
+    with TestClient(create_app(sqlite_settings, sqlite_engine)) as client:
+        page = client.get("/").text
+        css = client.get("/static/pilote.css")
+    assert "<style" not in page
+    assert 'href="/static/pilote.css"' in page
+    assert css.status_code == 200
+    assert "font" in css.text

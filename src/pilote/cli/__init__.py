@@ -107,7 +107,8 @@ def messages_command(
     if not records:
         out.print("No message matches. Try without filters, or import some: `pilote import FILE`.")
         return
-    table = Table("date", "kind", "author", "text", expand=True)
+    table = Table("date", "kind", "author", expand=True)
+    table.add_column("text", no_wrap=True, overflow="ellipsis", ratio=1)
     for record in records:
         snippet = (record["title"] or record["text"] or "").replace("\n", " ")[:120]
         table.add_row(
@@ -131,7 +132,8 @@ def stats_command(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> N
         f"{result.threads:,} threads, from {first} to {last}"
     )
     for title, counts in (("kind", result.by_kind), ("source", result.by_source), ("language", result.by_language)):
-        table = Table(title, "messages")
+        table = Table(title)
+        table.add_column("messages", justify="right")
         for key, value in counts.items():
             table.add_row(safe(key), f"{value:,}")
         out.print(table)
@@ -163,8 +165,8 @@ def export_command(
 @app.command()
 def simulate(
     workspace: Annotated[str, typer.Option("--workspace", "-w")] = "demo",
-    days: Annotated[int, typer.Option(min=1, max=3650)] = 90,
-    members: Annotated[int, typer.Option(min=10, max=1_000_000)] = 5000,
+    days: Annotated[int, typer.Option(min=7, max=3650)] = 90,
+    members: Annotated[int, typer.Option(min=50, max=500_000)] = 5000,
     seed: Annotated[int, typer.Option()] = 1,
     if_absent: Annotated[bool, typer.Option("--if-absent", help="Do nothing if the workspace exists.")] = False,
 ) -> None:

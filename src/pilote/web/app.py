@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -32,6 +33,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         migrate(engine)
     app = FastAPI(title="Pilote", version=__version__, docs_url="/api/docs", openapi_url="/api/v1/openapi.json")
     app.state.engine = engine
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Any:
