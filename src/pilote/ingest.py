@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
@@ -76,6 +77,7 @@ def write_batch(conn: Connection, target: Target, items: list[Item]) -> Counts:
     conn.execute(update(source_t).where(source_t.c.id == target.source_id).values(last_run_at=utcnow()))
     existing = _existing(conn, target.source_id, [item.external_id for item in items])
     counts = Counts()
+    now = utcnow()
     fresh: list[Pending] = []
     changed: list[Pending] = []
     for item in items:
@@ -84,7 +86,7 @@ def write_batch(conn: Connection, target: Target, items: list[Item]) -> Counts:
         if old is not None and old["raw_hash"] == digest:
             counts.unchanged += 1
             continue
-        pending = Pending(item, _row(item, target, digest), old)
+        pending = Pending(item, _row(item, target, digest, now), old)
         (fresh if old is None else changed).append(pending)
     if fresh or changed:
         _attach_authors(conn, target, [*fresh, *changed])
@@ -103,7 +105,7 @@ def _existing(conn: Connection, source_id: int, external_ids: list[str]) -> dict
     return {row.external_id: dict(row._mapping) for row in conn.execute(query)}
 
 
-def _row(item: Item, target: Target, digest: str) -> dict[str, Any]:
+def _row(item: Item, target: Target, digest: str, now: datetime) -> dict[str, Any]:
     html, text = _content(item)
     counters = item.counters
     return {
@@ -114,7 +116,7 @@ def _row(item: Item, target: Target, digest: str) -> dict[str, Any]:
         "parent_id": None, "thread_id": None, "author_id": None,
         "title": clean(item.title), "text": clean(text) or "", "html": clean(html), "url": clean(item.url, 4000),
         "language": item.language, "created_at": item.created_at, "edited_at": item.edited_at,
-        "fetched_at": utcnow(),
+        "fetched_at": now,
         "likes": counters.likes if counters else None, "shares": counters.shares if counters else None,
         "replies": counters.replies if counters else None, "views": counters.views if counters else None,
         "raw": clean(item.raw, MAX_RAW_CHARS), "raw_hash": digest, "import_run_id": target.run_id,
@@ -170,7 +172,7 @@ def _insert_new(conn: Connection, target: Target, fresh: list[Pending]) -> None:
     to_db = db_time(conn)
     columns = list(fresh[0].row)
     rows = []
-    fetched = to_db(utcnow())
+    fetched = to_db(fresh[0].row["fetched_at"])  # one moment for the whole batch
     for pending in fresh:
         row = pending.row
         row["created_at"], row["edited_at"] = to_db(row["created_at"]), to_db(row["edited_at"])
@@ -246,14 +248,14 @@ def _write_labels(conn: Connection, pending: list[Pending], changed_ids: list[in
 
 def _write_engagement(conn: Connection, pending: list[Pending]) -> None:
     """A snapshot for every new message with counters, and whenever the counters changed."""
-    now = utcnow()
+    now = db_time(conn)(utcnow())
     rows = []
     for p in pending:
         if p.item.counters is None:
             continue
-        counters = {name: p.row[name] for name in COUNTERS}
-        if p.old is not None and all(p.old[name] == value for name, value in counters.items()):
+        row, old = p.row, p.old
+        counters = (row["likes"], row["shares"], row["replies"], row["views"])
+        if old is not None and counters == (old["likes"], old["shares"], old["replies"], old["views"]):
             continue
-        rows.append({"message_id": p.row["id"], "captured_at": now, **counters})
-    if rows:
-        conn.execute(insert(engagement_t), rows)
+        rows.append((row["id"], now, *counters))
+    insert_rows(conn, "engagement", ("message_id", "captured_at", *COUNTERS), rows)

@@ -145,7 +145,6 @@ class Message(Base):
         UniqueConstraint("source_id", "external_id"),
         Index("ix_message_workspace_created", "workspace_id", "created_at"),
         Index("ix_message_source_thread", "source_id", "thread_id"),
-        Index("ix_message_source_parent_ext", "source_id", "parent_external_id"),
         Index(
             "ix_message_unlinked",
             "source_id",

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import orjson
@@ -11,10 +12,10 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, aliased
 
 from pilote.errors import BadInput, Invalid
-from pilote.imports import import_file
+from pilote.imports import check, import_file
 from pilote.models import Label, Message
-from pilote.sources import detect, tabular
-from pilote.sources.base import Item, ItemError, ParseOptions
+from pilote.sources import columns, detect, tabular
+from pilote.sources.base import Countable, Item, ItemError, ParseOptions
 
 HEADER = "id,created_at,text,author,parent_id,likes"
 ROWS = [
@@ -299,6 +300,10 @@ def test_files_are_detected_by_name_and_first_line(tmp_path: Path, name: str, co
     assert detect(write(tmp_path, name, content)).name == expected
 
 
+def test_every_mapped_field_has_a_converter_and_a_typed_value() -> None:
+    assert set(columns.CONVERTERS) == set(columns.FIELDS) == set(columns.Values.__annotations__)
+
+
 def test_a_text_file_without_known_columns_is_not_taken_for_csv(tmp_path: Path) -> None:
     with pytest.raises(BadInput, match="unknown format"):
         detect(write(tmp_path, "notes.txt", "shopping, milk, eggs\n"))
@@ -393,3 +398,142 @@ def test_damaged_files_yield_items_or_item_errors_or_refuse_with_bad_input(
     except BadInput:
         return
     assert all(isinstance(entry, Item | ItemError) for entry in entries)
+
+
+# count(): what pilote.imports.check runs before anything is written
+
+
+def outcome(run: Callable[[], object]) -> object:
+    """What a call returns, or the text of the BadInput or Invalid it raises."""
+    try:
+        return run()
+    except (BadInput, Invalid) as error:
+        return f"{type(error).__name__}: {error}"
+
+
+def count_and_entries(path: Path, fmt: tabular.Tabular, options: ParseOptions | None = None) -> tuple[object, object]:
+    options = options or ParseOptions()
+    return outcome(lambda: fmt.count(path, options)), outcome(lambda: len(list(fmt.parse(path, options))))
+
+
+GOOD_LINE = '{"id": "%s", "date": "2024-05-01", "text": "é"}'
+JSONL_FILES = {
+    "blank and whitespace-only lines": ("\n".join(["", GOOD_LINE % 1, "", "  \t ", GOOD_LINE % 2, "\n"]), 2),
+    "bad JSON, arrays and strings in the middle": ("\n".join([GOOD_LINE % 1, "{broken", "[1]", '"x"', "nul"]), 5),
+    "a byte order mark": ("\ufeff" + GOOD_LINE % 1 + "\n" + GOOD_LINE % 2 + "\n", 2),
+    "a byte order mark alone on the first line": ("\ufeff\n" + GOOD_LINE % 1 + "\n", 1),
+    "CRLF endings and blank CRLF lines": ("\r\n".join([GOOD_LINE % 1, "", " ", GOOD_LINE % 2, ""]) + "\r\n", 2),
+    "no newline at the end": (GOOD_LINE % 1 + "\n" + GOOD_LINE % 2, 2),
+    "a last line of spaces without newline": (GOOD_LINE % 1 + "\n   ", 1),
+    "objects with other keys and no id": (GOOD_LINE % 1 + '\n{"other": 1}\n{"id": 3}\n', 3),
+}
+CSV_FILES = {
+    "multi-line quoted cells": (HEADER + '\n1,2024-05-01,"a\n\nb",zoe,,1\n2,2024-05-01,"c\r\nd",paul,,\n', 2),
+    "blank lines and bad rows": ("\n".join([HEADER, "", ROWS[0], "2,2024-05-01,short", "", "3,x,\x00,zoe,,1"]), 3),
+    "a byte order mark and CRLF endings": ("\ufeff" + "\r\n".join([HEADER, *ROWS]) + "\r\n", 2),
+    "an unclosed quote that swallows the rest": ("\n".join([HEADER, ROWS[0], '2,2024-05-01,"open,zoe,,1', *ROWS]), 2),
+}
+
+
+@pytest.mark.parametrize(("content", "expected"), JSONL_FILES.values(), ids=JSONL_FILES.keys())
+def test_jsonl_count_is_the_number_of_entries_parse_yields(tmp_path: Path, content: str, expected: int) -> None:
+    path = write(tmp_path, "x.jsonl", content)
+    assert count_and_entries(path, tabular.JSONL) == (expected, expected)
+
+
+@pytest.mark.parametrize(("content", "expected"), CSV_FILES.values(), ids=CSV_FILES.keys())
+def test_csv_count_is_the_number_of_entries_parse_yields(tmp_path: Path, content: str, expected: int) -> None:
+    path = write(tmp_path, "x.csv", content)
+    assert count_and_entries(path, tabular.CSV) == (expected, expected)
+
+
+def test_count_does_not_refuse_a_jsonl_for_a_bad_line_after_the_first(tmp_path: Path) -> None:
+    path = write(tmp_path, "x.jsonl", "\n".join([GOOD_LINE % 1, "{broken", "[1, 2]", GOOD_LINE % 2]) + "\n")
+    assert tabular.JSONL.count(path, ParseOptions()) == 4
+    assert len(errors(parse(path))) == 2
+
+
+@pytest.mark.parametrize(("name", "content", "options"), [
+    ("empty.jsonl", "", ParseOptions()),
+    ("blank.jsonl", "\n \n\r\n", ParseOptions()),
+    ("array.jsonl", '\n[{"id": 1}]\n' + GOOD_LINE % 2 + "\n", ParseOptions()),
+    ("broken.jsonl", "{broken\n" + GOOD_LINE % 2 + "\n", ParseOptions()),
+    ("latin.jsonl", '{"id": "1", "text": "caf\xe9"}\n', ParseOptions()),
+    ("nodate.jsonl", '{"id": 1, "text": "a"}\n' + GOOD_LINE % 2 + "\n", ParseOptions()),
+    ("wide.jsonl", GOOD_LINE % 1 + "\n", ParseOptions(encoding="utf-16")),
+    ("klingon.jsonl", GOOD_LINE % 1 + "\n", ParseOptions(encoding="klingon")),
+    ("mapped.jsonl", GOOD_LINE % 1 + "\n", ParseOptions(mapping=(("texte", "text"),))),
+    ("empty.csv", "", ParseOptions()),
+    ("header.csv", HEADER + "\n\n", ParseOptions()),
+    ("latin.csv", "\n".join([HEADER, *ROWS, "3,2024-05-01,caf\xe9,zoe,,1", *ROWS]), ParseOptions()),
+    ("cr.csv", HEADER + "\r" + ROWS[0] + "\r", ParseOptions()),
+    ("nodate.csv", "id,quand,text\n1,2024-05-01,a\n", ParseOptions()),
+    ("mapped.csv", HEADER + "\n" + ROWS[0] + "\n", ParseOptions(mapping=(("text", "corps"),))),
+    ("wide.csv", HEADER + "\n" + ROWS[0] + "\n", ParseOptions()),
+])  # fmt: skip
+def test_count_refuses_what_parse_refuses_with_the_same_error(
+    tmp_path: Path, name: str, content: str, options: ParseOptions
+) -> None:
+    encoding = {"latin": "latin-1", "wide": "utf-16"}.get(name.split(".")[0], "utf-8")
+    path = write(tmp_path, name, content, encoding)
+    fmt = tabular.CSV if name.endswith(".csv") else tabular.JSONL
+    counted, entries = count_and_entries(path, fmt, options)
+    assert isinstance(counted, str)
+    assert counted == entries
+
+
+@pytest.mark.parametrize("content", [
+    "\n".join([GOOD_LINE % 1, "x" * 100, "", " " * 100, GOOD_LINE % 2]) + "\n",
+    GOOD_LINE % 1 + "\n" + "y" * 64 + "\n" + " " * 64,
+    GOOD_LINE % 1 + "\n" + " " * 63 + "\n" + "z" * 63,
+    GOOD_LINE % 1 + "\n" + " " * 64 + "\r\n\n",
+])  # fmt: skip
+def test_count_treats_overlong_lines_and_read_boundaries_as_parse_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: str
+) -> None:
+    monkeypatch.setattr(tabular, "MAX_LINE_BYTES", 64)
+    path = write(tmp_path, "long.jsonl", content)
+    for size in (1, 2, 7, 64, 1 << 20):
+        monkeypatch.setattr(tabular, "READ_BYTES", size)
+        counted, entries = count_and_entries(path, tabular.JSONL)
+        assert counted == entries, size
+
+
+def test_the_import_check_counts_without_parsing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = jsonl(tmp_path, *({"id": n, "date": "2024-05-01", "text": "a"} for n in range(3)))
+    assert isinstance(tabular.JSONL, Countable)
+    assert isinstance(tabular.CSV, Countable)
+
+    def no_parse(path: Path, options: ParseOptions) -> Iterator[Item | ItemError]:
+        raise AssertionError("check parsed the file")
+
+    monkeypatch.setattr(tabular.JSONL, "parse", no_parse)
+    assert check(tabular.JSONL, path, ParseOptions()) == 3
+
+
+blank_line = st.sampled_from([b"", b" ", b"\t", b"\r", b" \r", b"\x0b\x0c"])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    fmt=st.sampled_from([tabular.CSV, tabular.JSONL]),
+    steps=st.lists(mutation, max_size=4),
+    blanks=st.lists(st.tuples(st.integers(0, 8), blank_line), max_size=4),
+    read_bytes=st.sampled_from([1, 3, 16, 1 << 20]),
+)
+def test_count_agrees_with_parse_on_damaged_files(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fmt: tabular.Tabular,
+    steps: list[tuple[object, ...]],
+    blanks: list[tuple[int, bytes]],
+    read_bytes: int,
+) -> None:
+    lines = mutate(VALID_CSV if fmt is tabular.CSV else VALID_JSONL, steps).split(b"\n")
+    for at, blank in blanks:
+        lines.insert(at % (len(lines) + 1), blank)
+    path = tmp_path / f"damaged.{fmt.name}"
+    path.write_bytes(b"\n".join(lines))
+    monkeypatch.setattr(tabular, "READ_BYTES", read_bytes)
+    counted, entries = count_and_entries(path, fmt)
+    assert counted == entries

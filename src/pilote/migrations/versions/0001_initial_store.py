@@ -208,7 +208,6 @@ def upgrade() -> None:
             sqlite_where=sa.text("parent_id IS NULL AND parent_external_id IS NOT NULL"),
             postgresql_where=sa.text("parent_id IS NULL AND parent_external_id IS NOT NULL"),
         )
-        batch_op.create_index("ix_message_source_parent_ext", ["source_id", "parent_external_id"], unique=False)
         batch_op.create_index("ix_message_source_thread", ["source_id", "thread_id"], unique=False)
         batch_op.create_index("ix_message_workspace_created", ["workspace_id", "created_at"], unique=False)
 
@@ -260,7 +259,6 @@ def downgrade() -> None:
         batch_op.drop_index("ix_message_unlinked")
         batch_op.drop_index("ix_message_workspace_created")
         batch_op.drop_index("ix_message_source_thread")
-        batch_op.drop_index("ix_message_source_parent_ext")
         batch_op.drop_index(batch_op.f("ix_message_parent_id"))
         batch_op.drop_index(batch_op.f("ix_message_author_id"))
 
