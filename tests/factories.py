@@ -44,3 +44,20 @@ def target(engine: Engine, slug: str = "acme", key: str = "blog.example.org") ->
         info = SourceInfo(kind="test", key=key, name=key, channel=f"blog:{key}")
         source = _ensure_source(session, space.id, info)
     return Target(workspace_id=space.id, source_id=source.id, channel=info.channel)
+
+
+def mutate(data: bytes, action: str, offset: int, noise: bytes) -> bytes:
+    """A damaged copy: truncated, with bytes inserted, deleted or flipped, or re-encoded as Latin-1."""
+    out = bytearray(data)
+    offset %= max(len(out), 1)
+    if action == "truncate":
+        del out[offset:]
+    elif action == "insert":
+        out[offset:offset] = noise
+    elif action == "delete":
+        del out[offset : offset + len(noise)]
+    elif action == "flip" and out:
+        out[offset] ^= noise[0]
+    elif action == "latin1":
+        out = bytearray(data.decode("utf-8").encode("latin-1", "replace"))
+    return bytes(out)

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from factories import mutate
 from pilote.errors import BadInput
 from pilote.imports import import_file
 from pilote.models import ImportRun, Message
@@ -42,22 +43,6 @@ SAMPLES = {
     'b,2024-01-01T11:00:00Z,"Merci,\nà demain",yann\n',
 }
 SUFFIX = {"wxr": ".xml", "disqus": ".xml", "rss": ".xml", "x_archive": ".js", "jsonl": ".jsonl", "csv": ".csv"}
-
-
-def mutate(data: bytes, action: str, offset: int, noise: bytes) -> bytes:
-    out = bytearray(data)
-    offset %= max(len(out), 1)
-    if action == "truncate":
-        del out[offset:]
-    elif action == "insert":
-        out[offset:offset] = noise
-    elif action == "delete":
-        del out[offset : offset + len(noise)]
-    elif action == "flip" and out:
-        out[offset] ^= noise[0]
-    elif action == "latin1":
-        out = bytearray(data.decode("utf-8").encode("latin-1", "replace"))
-    return bytes(out)
 
 
 @pytest.mark.parametrize("fmt", sorted(SAMPLES))

@@ -9,6 +9,7 @@ from lxml import etree
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from factories import mutate
 from pilote import workspaces
 from pilote.errors import BadInput
 from pilote.imports import import_file
@@ -167,18 +168,9 @@ def _mutations() -> st.SearchStrategy[tuple[str, int, bytes]]:
 @given(mutation=_mutations())
 def test_mutated_exports_either_parse_or_fail_with_bad_input(tmp_path: Path, mutation: tuple[str, int, bytes]) -> None:
     action, offset, noise = mutation
-    data = bytearray(export(tmp_path, comment(1), comment(2, parent=1)).read_bytes())
-    offset %= len(data)
-    if action == "truncate":
-        del data[offset:]
-    elif action == "insert":
-        data[offset:offset] = noise
-    elif action == "delete":
-        del data[offset : offset + len(noise)]
-    else:
-        data[offset] ^= noise[0]
+    data = mutate(export(tmp_path, comment(1), comment(2, parent=1)).read_bytes(), action, offset, noise)
     path = tmp_path / "mutated.xml"
-    path.write_bytes(bytes(data))
+    path.write_bytes(data)
     try:
         entries = list(wxr.parse(path, ParseOptions()))
     except BadInput as error:
