@@ -236,3 +236,12 @@ def test_the_theme_unit_test_export_has_exactly_its_comments_and_threads(engine:
     assert all(by_id[m.thread_id].external_id.startswith("post:") for m in rows if m.thread_id)
     assert all(m.thread_id is not None for m in rows)
     assert spam == 0
+
+
+def test_a_latin1_file_declared_as_utf8_is_refused_at_the_first_bad_line(tmp_path: Path) -> None:
+    path = export(tmp_path, comment(1, text="Très bien"))
+    path.write_bytes(path.read_text(encoding="utf-8").encode("latin-1"))
+    with pytest.raises(BadInput, match="malformed XML") as caught:
+        parse(path)
+    assert caught.value.where == "line 4"  # "Café Vélo", the first accented text
+    assert "not proper UTF-8" in caught.value.problem
