@@ -244,4 +244,5 @@ def test_a_latin1_file_declared_as_utf8_is_refused_at_the_first_bad_line(tmp_pat
     with pytest.raises(BadInput, match="malformed XML") as caught:
         parse(path)
     assert caught.value.where == "line 4"  # "Café Vélo", the first accented text
-    assert "not proper UTF-8" in caught.value.problem
+    assert "encoding" in caught.value.problem
+    assert "export it again as UTF-8" in str(caught.value)

@@ -68,9 +68,14 @@ def iter_elements(path: Path, tags: tuple[str, ...]) -> Iterator[etree._Element]
                         del parent[0]
         except etree.XMLSyntaxError as error:
             line, message = _first_fatal(error)
-            raise BadInput(
-                path, f"line {line}", f"malformed XML: {message}", "the file is damaged or truncated"
-            ) from None
+            raise BadInput(path, f"line {line}", f"malformed XML: {message}", _hint(message)) from None
+
+
+def _hint(message: str) -> str:
+    """What to do about a parser error, in the user's terms."""
+    if "encoding" in message.lower() or "utf-8" in message.lower():
+        return "the file is not in the encoding it declares: export it again as UTF-8"
+    return "the file is damaged or truncated: export it again"
 
 
 def _first_fatal(error: etree.XMLSyntaxError) -> tuple[int, str]:
