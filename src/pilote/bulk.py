@@ -49,6 +49,21 @@ def allocate_ids(conn: Connection, table: str, count: int) -> list[int]:
     return [row[0] for row in conn.execute(query, {"n": count})]
 
 
+def messages_by_external_id(
+    conn: Connection, source_id: int, external_ids: Sequence[str], columns: Sequence[str]
+) -> list[tuple[Any, ...]]:
+    """`columns` of a source's messages with these external ids, as plain tuples (no ORM row objects)."""
+    if not external_ids:
+        return []
+    selected = ", ".join(columns)
+    if conn.dialect.name == "sqlite":
+        marks = ", ".join("?" * len(external_ids))
+        sql = f"SELECT {selected} FROM message WHERE source_id = ? AND external_id IN ({marks})"
+        return list(conn.exec_driver_sql(sql, (source_id, *external_ids)))
+    sql = f"SELECT {selected} FROM message WHERE source_id = %s AND external_id = ANY(%s)"
+    return list(conn.exec_driver_sql(sql, (source_id, list(external_ids))))
+
+
 def insert_rows(conn: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     """INSERT many rows whose values are in `columns` order, in one executemany."""
     if not rows:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -10,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from pilote import sources, workspaces
@@ -237,17 +238,20 @@ def _commit(
     checkpoint: int,
 ) -> None:
     """Write one batch and move the run's checkpoint in the same transaction."""
-    with Session(engine) as session, session.begin():
-        counts = write_batch(session.connection(), target, items)
+    with engine.begin() as conn:
+        counts = write_batch(conn, target, items)
         counts.errors = len(errors)
-        report.counts.add(counts)
         room = ERROR_SAMPLES - len(report.error_samples)
-        report.error_samples.extend(f"{error.where}: {error.problem}" for error in errors[: max(room, 0)])
-        run = session.get_one(ImportRun, target.run_id)
-        run.done = checkpoint
-        run.new, run.updated = report.counts.new, report.counts.updated
-        run.unchanged, run.errors = report.counts.unchanged, report.counts.errors
-        run.error_samples = json.dumps(report.error_samples)
+        samples = report.error_samples + [f"{e.where}: {e.problem}" for e in errors[: max(room, 0)]]
+        total = dataclasses.replace(report.counts)
+        total.add(counts)
+        conn.execute(
+            update(ImportRun)
+            .where(ImportRun.id == target.run_id)
+            .values(done=checkpoint, new=total.new, updated=total.updated, unchanged=total.unchanged,
+                    errors=total.errors, error_samples=json.dumps(samples))
+        )  # fmt: skip
+    report.counts, report.error_samples = total, samples  # only once the batch is committed
 
 
 def _close(engine: Engine, run_id: int, status: str, message: str | None) -> None:

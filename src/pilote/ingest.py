@@ -15,7 +15,7 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
 
-from pilote.bulk import allocate_ids, db_time, index_new, insert_rows
+from pilote.bulk import allocate_ids, db_time, index_new, insert_rows, messages_by_external_id
 from pilote.models import Author, Engagement, Label, Message, Source, utcnow
 from pilote.sources.base import Item
 from pilote.text import clean, html_to_text, sanitise_html
@@ -98,11 +98,12 @@ def write_batch(conn: Connection, target: Target, items: list[Item]) -> Counts:
     return counts
 
 
+EXISTING = ("external_id", "id", "raw_hash", "parent_external_id", "likes", "shares", "replies", "views")
+
+
 def _existing(conn: Connection, source_id: int, external_ids: list[str]) -> dict[str, dict[str, Any]]:
-    columns = (message_t.c.id, message_t.c.external_id, message_t.c.raw_hash, message_t.c.parent_external_id,
-               message_t.c.likes, message_t.c.shares, message_t.c.replies, message_t.c.views)  # fmt: skip
-    query = select(*columns).where(message_t.c.source_id == source_id, message_t.c.external_id.in_(external_ids))
-    return {row.external_id: dict(row._mapping) for row in conn.execute(query)}
+    rows = messages_by_external_id(conn, source_id, external_ids, EXISTING)
+    return {row[0]: dict(zip(EXISTING, row, strict=True)) for row in rows}
 
 
 def _row(item: Item, target: Target, digest: str, now: datetime) -> dict[str, Any]:
@@ -189,10 +190,8 @@ def _resolve_links(conn: Connection, source_id: int, fresh: list[Pending]) -> No
     stored: dict[str, tuple[int, int | None]] = {}
     outside = [ref for ref in wanted if ref not in known]
     if outside:
-        query = select(message_t.c.external_id, message_t.c.id, message_t.c.thread_id).where(
-            message_t.c.source_id == source_id, message_t.c.external_id.in_(outside)
-        )
-        stored = {row.external_id: (row.id, row.thread_id) for row in conn.execute(query)}
+        rows = messages_by_external_id(conn, source_id, outside, ("external_id", "id", "thread_id"))
+        stored = {external_id: (id_, thread_id) for external_id, id_, thread_id in rows}
     for row in (p.row for p in fresh):
         _place(row, known, stored)
 
