@@ -89,7 +89,9 @@ def _parquet(rows: Iterator[dict[str, Any]], path: Path) -> int:
         ("author_handle", pa.string()), ("author_name", pa.string()), ("author_url", pa.string()),
         ("created_at", pa.string()), ("edited_at", pa.string()), ("title", pa.string()), ("text", pa.string()),
         ("url", pa.string()), ("language", pa.string()), ("likes", pa.int64()), ("shares", pa.int64()),
-        ("replies", pa.int64()), ("views", pa.int64()), ("labels", pa.string()),
+        ("replies", pa.int64()), ("views", pa.int64()), ("sentiment", pa.string()), ("sentiment_score", pa.float64()),
+        ("spam", pa.bool_()), ("spam_probability", pa.float64()), ("toxicity_probability", pa.float64()),
+        ("intent", pa.string()), ("labels", pa.string()),
     ])  # fmt: skip
     partial = path.with_name(path.name + ".partial")
     count = 0

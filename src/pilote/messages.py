@@ -17,9 +17,11 @@ from pilote.models import Author, Label, Message, Source, Workspace
 EXPORT_FIELDS = (
     "id", "workspace", "source", "kind", "external_id", "parent_id", "thread_id", "author_handle",
     "author_name", "author_url", "created_at", "edited_at", "title", "text", "url", "language",
-    "likes", "shares", "replies", "views", "labels",
+    "likes", "shares", "replies", "views", "sentiment", "sentiment_score", "spam", "spam_probability",
+    "toxicity_probability", "intent", "labels",
 )  # fmt: skip
 LABEL_PRECEDENCE = {"user": 2, "import": 1}
+SPAM_THRESHOLD = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +60,11 @@ def _columns() -> Select[Any]:
             Message.shares,
             Message.replies,
             Message.views,
+            Message.sentiment,
+            Message.sentiment_score,
+            Message.spam_probability,
+            Message.toxicity_probability,
+            Message.intent,
         )
         .join(Workspace, Workspace.id == Message.workspace_id)
         .join(Source, Source.id == Message.source_id)
@@ -111,8 +118,22 @@ def _with_labels(session: Session, records: list[dict[str, Any]]) -> list[dict[s
             if rank >= chosen[message_id].get(name, (-1, ""))[0]:
                 chosen[message_id][name] = (rank, value)
     for record in records:
-        record["labels"] = {name: value for name, (_, value) in sorted(chosen[record["id"]].items())}
+        labels = {name: value for name, (_, value) in sorted(chosen[record["id"]].items())}
+        record["labels"] = labels
+        _decide(record, labels)
     return records
+
+
+def _decide(record: dict[str, Any], labels: dict[str, str]) -> None:
+    """A person's (or the source's moderators') label decides spam, sentiment and intent over a model."""
+    probability = record.get("spam_probability")
+    if labels.get("spam") in {"spam", "ham"}:
+        record["spam"] = labels["spam"] == "spam"
+    else:
+        record["spam"] = None if probability is None else probability >= SPAM_THRESHOLD
+    for name in ("sentiment", "intent"):
+        if name in labels:
+            record[name] = labels[name]
 
 
 def count(session: Session, where: MessageFilter) -> int:

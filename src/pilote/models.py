@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import (
     BigInteger,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -179,6 +180,11 @@ class Message(Base):
     shares: Mapped[int | None] = mapped_column(BigInteger)
     replies: Mapped[int | None] = mapped_column(BigInteger)
     views: Mapped[int | None] = mapped_column(BigInteger)
+    sentiment: Mapped[str | None] = mapped_column(String(16))
+    sentiment_score: Mapped[float | None] = mapped_column(Float)
+    spam_probability: Mapped[float | None] = mapped_column(Float)
+    toxicity_probability: Mapped[float | None] = mapped_column(Float)
+    intent: Mapped[str | None] = mapped_column(String(16))
     raw: Mapped[str] = mapped_column(Text)
     raw_hash: Mapped[str] = mapped_column(String(32))
     import_run_id: Mapped[int | None] = mapped_column(ForeignKey("import_run.id", ondelete="SET NULL"))
@@ -209,3 +215,14 @@ class Label(Base):
     origin: Mapped[str] = mapped_column(String(32), default="user")
     created_by: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Enrichment(Base):
+    """Which version of an analyzer last saw a message, and the values it has no column for."""
+
+    __tablename__ = "enrichment"
+    message_id: Mapped[int] = mapped_column(ForeignKey("message.id", ondelete="CASCADE"), primary_key=True)
+    analyzer: Mapped[str] = mapped_column(String(32), primary_key=True)
+    version: Mapped[str] = mapped_column(String(32))
+    value: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

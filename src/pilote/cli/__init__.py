@@ -14,6 +14,7 @@ from typer.core import TyperGroup
 
 from pilote import __version__, exports, messages, stats, workspaces
 from pilote.cli.common import parse_when, print_json, settings, store
+from pilote.cli.enriching import enrich_command, enrich_workspace
 from pilote.cli.importing import import_command
 from pilote.errors import Invalid, PiloteError
 from pilote.terminal import err, out, safe
@@ -192,6 +193,7 @@ def _simulate(engine: Engine, workspace: str, days: int, members: int, seed: int
             seed=seed,
             progress=lambda done, total: tick(done=done, total=total),
         )
+    enrich_workspace(engine, workspace)
     out.print(f"Workspace {workspace!r}: {report.messages:,} messages from {report.members:,} members.")
 
 
@@ -216,3 +218,4 @@ def serve(
 
 
 app.command("import")(import_command)
+app.command("enrich")(enrich_command)

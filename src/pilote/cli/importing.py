@@ -10,6 +10,7 @@ from rich.table import Table
 from sqlalchemy import Engine
 
 from pilote.cli.common import print_json, settings, store
+from pilote.cli.enriching import enrich_workspace
 from pilote.errors import Invalid, PiloteError
 from pilote.imports import ImportReport, import_file
 from pilote.progress import bar
@@ -37,11 +38,15 @@ def import_command(
     encoding: Annotated[str, typer.Option(help="CSV/JSONL text encoding.")] = "utf-8",
     source: Annotated[str | None, typer.Option("--source", help="Source key: merge exports of one place.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    no_enrich: Annotated[bool, typer.Option("--no-enrich", help="Do not analyse the new messages now.")] = False,
 ) -> None:
     """Import exports (WordPress, RSS/Atom, Disqus, CSV, JSONL, X archive); re-importing is safe."""
     options = ParseOptions(encoding=encoding, mapping=_mapping(map_ or []), source_key=source)
     with store() as engine:
         reports, failures = _import_all(engine, paths, workspace, format, options)
+        if not no_enrich:
+            for slug in sorted({report.workspace for report in reports if report.counts.new or report.counts.updated}):
+                enrich_workspace(engine, slug)
     if as_json:
         print_json({"imports": [_as_json(report) for report in reports], "failed": failures})
     elif reports:

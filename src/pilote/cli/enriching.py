@@ -1,0 +1,58 @@
+"""`pilote enrich`: analyse the messages that need it, with a progress bar per analyzer."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from pilote import enrich, workspaces
+from pilote.cli.common import parse_when, print_json, store
+from pilote.enrich.pipeline import EnrichReport, run
+from pilote.progress import bar
+from pilote.terminal import err, out
+
+
+def enrich_workspace(
+    engine: Engine,
+    workspace: str | None,
+    *,
+    since: str | None = None,
+    force: bool = False,
+    names: list[str] | None = None,
+) -> EnrichReport:
+    """Run the analyzers on one workspace with progress on stderr (also used after imports)."""
+    analyzers = enrich.get(names)
+    with Session(engine) as session:
+        space = workspaces.resolve(session, slug=workspace)
+    with bar(err) as progress:
+        tasks = {a.name: progress.add_task(f"{a.name}", total=None) for a in analyzers}
+
+        def report(name: str, done: int, total: int) -> None:
+            progress.update(tasks[name], completed=done, total=total or None)
+
+        return run(engine, analyzers, workspace_id=space.id, since=parse_when(since, "--since"), force=force,
+                   progress=report)  # fmt: skip
+
+
+def enrich_command(
+    workspace: Annotated[
+        str | None, typer.Option("--workspace", "-w", help="Workspace (default: the only one).")
+    ] = None,
+    since: Annotated[str | None, typer.Option(help="Only messages from this date on.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Analyse again even what is up to date.")] = False,
+    analyzer: Annotated[list[str] | None, typer.Option("--analyzer", help="Only this analyzer (repeatable).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Understand messages offline: language now; sentiment, spam, toxicity and intent as they land."""
+    with store() as engine:
+        result = enrich_workspace(engine, workspace, since=since, force=force, names=analyzer)
+    if as_json:
+        print_json({"analysed": result.analysed, "seconds": {k: round(v, 3) for k, v in result.seconds.items()}})
+        return
+    for name, count in result.analysed.items():
+        seconds = result.seconds[name]
+        rate = f" ({count / seconds:,.0f}/s)" if count and seconds else ""
+        out.print(f"{name}: {count:,} messages analysed in {seconds:.1f}s{rate}")
