@@ -38,14 +38,17 @@ def test_an_edited_text_updates_the_message_in_place(engine: Engine) -> None:
     assert messages["p1"].text == "version corrigée"
 
 
-def test_changed_counters_add_an_engagement_snapshot_and_unchanged_ones_do_not(engine: Engine) -> None:
+def test_changed_counters_keep_the_values_they_replace_as_a_snapshot(engine: Engine) -> None:
     write(engine, [item("p1", likes=3)])
     write(engine, [item("p1", likes=3)])
     write(engine, [item("p1", likes=9)])
+    write(engine, [item("p1", likes=12)])
     with Session(engine) as session:
-        likes = session.scalars(select(Engagement.likes).order_by(Engagement.id)).all()
-    assert likes == [3, 9]
-    assert by_external(engine)["p1"].likes == 9
+        likes = session.scalars(select(Engagement.likes).order_by(Engagement.captured_at)).all()
+        captured = session.scalars(select(Engagement.captured_at).order_by(Engagement.captured_at)).all()
+    assert likes == [3, 9]  # the history; the message holds the latest
+    assert by_external(engine)["p1"].likes == 12
+    assert all(moment.tzinfo is not None for moment in captured)
 
 
 def test_children_arriving_before_their_parents_are_linked_once_the_parents_land(engine: Engine) -> None:

@@ -22,6 +22,7 @@ from pilote.text import clean, html_to_text, sanitise_html
 
 MAX_RAW_CHARS = 10_000_000
 AUTHOR_CACHE_LIMIT = 200_000
+RECENT_LIMIT = 200_000
 COUNTERS = ("likes", "shares", "replies", "views")
 message_t = cast(Table, Message.__table__)
 author_t = cast(Table, Author.__table__)
@@ -55,6 +56,8 @@ class Target:
     channel: str
     run_id: int | None = None
     authors: dict[str, int] = field(default_factory=dict)
+    # Messages this writer inserted (external id → id, thread id): most parents are recent messages.
+    recent: dict[str, tuple[int, int | None]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -92,13 +95,17 @@ def write_batch(conn: Connection, target: Target, items: list[Item]) -> Counts:
         _attach_authors(conn, target, [*fresh, *changed])
         _insert_new(conn, target, fresh)
         _update_changed(conn, changed)
+        for pending in changed:  # its thread may be recomputed by relink(): forget what we knew
+            target.recent.pop(pending.item.external_id, None)
         _write_labels(conn, [*fresh, *changed], [p.row["id"] for p in changed])
         _write_engagement(conn, [*fresh, *changed])
     counts.new, counts.updated = len(fresh), len(changed)
     return counts
 
 
-EXISTING = ("external_id", "id", "raw_hash", "parent_external_id", "likes", "shares", "replies", "views")
+EXISTING = (
+    "external_id", "id", "raw_hash", "parent_external_id", "likes", "shares", "replies", "views", "fetched_at",
+)  # fmt: skip
 
 
 def _existing(conn: Connection, source_id: int, external_ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -169,7 +176,7 @@ def _insert_new(conn: Connection, target: Target, fresh: list[Pending]) -> None:
         return
     for pending, new_id in zip(fresh, allocate_ids(conn, "message", len(fresh)), strict=True):
         pending.row["id"] = new_id
-    _resolve_links(conn, target.source_id, fresh)
+    _resolve_links(conn, target, fresh)
     to_db = db_time(conn)
     columns = list(fresh[0].row)
     rows = []
@@ -183,17 +190,21 @@ def _insert_new(conn: Connection, target: Target, fresh: list[Pending]) -> None:
     index_new(conn, [pending.row["id"] for pending in fresh])
 
 
-def _resolve_links(conn: Connection, source_id: int, fresh: list[Pending]) -> None:
+def _resolve_links(conn: Connection, target: Target, fresh: list[Pending]) -> None:
     """Parent and thread ids from this batch or from earlier ones; the rest waits for relink()."""
     known = {p.row["external_id"]: p.row for p in fresh}
     wanted = {ref for p in fresh for ref in (p.row["parent_external_id"], p.row["thread_external_id"]) if ref}
-    stored: dict[str, tuple[int, int | None]] = {}
     outside = [ref for ref in wanted if ref not in known]
-    if outside:
-        rows = messages_by_external_id(conn, source_id, outside, ("external_id", "id", "thread_id"))
-        stored = {external_id: (id_, thread_id) for external_id, id_, thread_id in rows}
+    stored = {ref: target.recent[ref] for ref in outside if ref in target.recent}
+    missing = [ref for ref in outside if ref not in stored]
+    if missing:
+        rows = messages_by_external_id(conn, target.source_id, missing, ("external_id", "id", "thread_id"))
+        stored.update({external_id: (id_, thread_id) for external_id, id_, thread_id in rows})
     for row in (p.row for p in fresh):
         _place(row, known, stored)
+    if len(target.recent) > RECENT_LIMIT:
+        target.recent.clear()
+    target.recent.update({ref: (row["id"], row["thread_id"]) for ref, row in known.items()})
 
 
 def _place(row: dict[str, Any], known: dict[str, dict[str, Any]], stored: dict[str, tuple[int, int | None]]) -> None:
@@ -246,15 +257,20 @@ def _write_labels(conn: Connection, pending: list[Pending], changed_ids: list[in
 
 
 def _write_engagement(conn: Connection, pending: list[Pending]) -> None:
-    """A snapshot for every new message with counters, and whenever the counters changed."""
-    now = db_time(conn)(utcnow())
+    """When counters change, the values they replace become a snapshot (taken when they were fetched).
+
+    The message row always holds the latest counters, so history is the snapshots plus the message:
+    a first import writes no snapshot at all.
+    """
     rows = []
     for p in pending:
-        if p.item.counters is None:
+        old = p.old
+        if p.item.counters is None or old is None:
             continue
-        row, old = p.row, p.old
-        counters = (row["likes"], row["shares"], row["replies"], row["views"])
-        if old is not None and counters == (old["likes"], old["shares"], old["replies"], old["views"]):
-            continue
-        rows.append((row["id"], now, *counters))
+        previous = (old["likes"], old["shares"], old["replies"], old["views"])
+        row = p.row
+        if previous != (row["likes"], row["shares"], row["replies"], row["views"]) and any(
+            value is not None for value in previous
+        ):
+            rows.append((row["id"], old["fetched_at"], *previous))
     insert_rows(conn, "engagement", ("message_id", "captured_at", *COUNTERS), rows)
