@@ -16,6 +16,7 @@ from pilote import __version__, exports, messages, stats, workspaces
 from pilote.cli.common import parse_when, print_json, settings, store
 from pilote.cli.enriching import enrich_command, enrich_workspace
 from pilote.cli.importing import import_command
+from pilote.cli.models import models_app
 from pilote.errors import Invalid, PiloteError
 from pilote.terminal import err, out, safe
 
@@ -39,6 +40,7 @@ app = typer.Typer(
 )
 workspace_app = typer.Typer(no_args_is_help=True, help="Create and list workspaces.")
 app.add_typer(workspace_app, name="workspace")
+app.add_typer(models_app, name="models")
 
 WorkspaceOpt = Annotated[str | None, typer.Option("--workspace", "-w", help="Workspace (default: the only one).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from pilote.enrich import language
+from pilote.enrich import classifiers, language
 from pilote.enrich.base import Analyzer
 
 # One line per analyzer; order matters when an analyzer reads another's column.
-ANALYZERS: tuple[Analyzer, ...] = (language.ANALYZER,)
+ANALYZERS: tuple[Analyzer, ...] = (
+    language.ANALYZER,
+    classifiers.SENTIMENT,
+    classifiers.SPAM,
+    classifiers.TOXICITY,
+    classifiers.INTENT,
+)
 
 
 def get(names: list[str] | None = None) -> tuple[Analyzer, ...]:

@@ -1,0 +1,73 @@
+"""`pilote models`: train the classifier heads and measure them on labelled files they never saw."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from pilote.cli.common import print_json
+from pilote.enrich.datasets import shared_folder
+from pilote.enrich.heads import load, path_of
+from pilote.enrich.tasks import TASKS
+from pilote.enrich.training import REPO_DATA, Scores, evaluate, train
+from pilote.errors import Invalid
+from pilote.terminal import err, out
+
+models_app = typer.Typer(no_args_is_help=True, help="Train and evaluate the sentiment, spam, toxicity, intent heads.")
+
+TaskOpt = Annotated[str | None, typer.Option("--task", help="sentiment, spam, toxicity or intent (default: all).")]
+
+
+def _tasks(name: str | None) -> list[str]:
+    if name is None:
+        return list(TASKS)
+    if name not in TASKS:
+        raise Invalid(f"--task {name}: use one of {', '.join(TASKS)}")
+    return [name]
+
+
+@models_app.command("train")
+def train_command(
+    task: TaskOpt = None,
+    data: Annotated[Path | None, typer.Option("--data", help="Shared data folder (default ../shared/data).")] = None,
+) -> None:
+    """Train the heads, write them into the package, and print their held-out scores."""
+    shared = data or shared_folder()
+    if not shared.is_dir():
+        raise Invalid(f"--data {shared}: no such folder; point it (or PILOTE_SHARED_DATA) at the shared data")
+    for name in _tasks(task):
+        err.print(f"training {name}…")
+        _, measured = train(TASKS[name], shared, REPO_DATA)
+        out.print(f"[bold]{name}[/bold] → {path_of(name)}")
+        for metric, value in measured.items():
+            out.print(f"  {metric}: {value:.1f}")
+
+
+@models_app.command("eval")
+def eval_command(
+    task: Annotated[str, typer.Option("--task", help="sentiment, spam, toxicity or intent.")],
+    data: Annotated[Path, typer.Option("--data", help="A labelled file the model was not trained on.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
+) -> None:
+    """Macro-F1, accuracy, per-class scores and confusion matrix of a head on a labelled file."""
+    scores, scope = evaluate(load(path_of(_tasks(task)[0])), data)
+    if as_json:
+        print_json({"macro_f1": scores.macro_f1, "accuracy": scores.accuracy, "per_class": scores.per_class,
+                    "confusion": scores.confusion, "rows": scope})  # fmt: skip
+        return
+    _render(task, scores, scope)
+
+
+def _render(task: str, scores: Scores, scope: str) -> None:
+    out.print(f"[bold]{task}[/bold] on {scope}: macro-F1 {scores.macro_f1:.1f}, accuracy {scores.accuracy:.1f}")
+    table = Table("class", "precision", "recall", "F1", "support")
+    for name, row in scores.per_class.items():
+        table.add_row(name, f"{row['precision']:.1f}", f"{row['recall']:.1f}", f"{row['f1']:.1f}", str(row["support"]))
+    out.print(table)
+    confusion = Table("true \\ predicted", *scores.confusion)
+    for name, counts in scores.confusion.items():
+        confusion.add_row(name, *(str(v) for v in counts.values()))
+    out.print(confusion)

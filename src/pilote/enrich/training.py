@@ -1,0 +1,156 @@
+"""Training and measuring the heads: which data each task learns from, and its held-out scores.
+
+Recipe (docs/models.md): LinearSVC on hashed TF-IDF features for every task, Platt-calibrated on
+5-fold cross-validated decision values. The repo's own CSVs keep a stratified 25% (seed 0) out of training.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
+from sklearn.model_selection import StratifiedKFold, cross_val_predict, train_test_split
+from sklearn.svm import LinearSVC
+
+from pilote.enrich.datasets import Labelled, fingerprint, read
+from pilote.enrich.features import counts, learn_idf, weigh
+from pilote.enrich.heads import Head, path_of, save
+from pilote.errors import Invalid
+
+if TYPE_CHECKING:
+    from pilote.enrich.tasks import Task
+
+REPO_DATA = Path(__file__).resolve().parents[3] / "data"
+HELD_OUT = 0.25
+SEED = 0
+VERSION = "1"
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """A labelled file and which of its rows (all, or all but the held-out 25%) train the model."""
+
+    data: Labelled
+    held_out: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Params:
+    """Training parameters, stored in the model's metadata."""
+
+    c: float = 0.5
+    domains: bool = False
+
+
+@dataclass(slots=True)
+class Scores:
+    """Macro-F1 and accuracy in percent, per-class precision/recall/F1 and the confusion matrix."""
+
+    macro_f1: float
+    accuracy: float
+    per_class: dict[str, dict[str, float]] = field(default_factory=dict)
+    confusion: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+def split(data: Labelled) -> tuple[list[int], list[int]]:
+    """Row numbers for training and for the held-out 25% (stratified, fixed seed: always the same rows)."""
+    rows = list(range(len(data.texts)))
+    kept, held = train_test_split(rows, test_size=HELD_OUT, random_state=SEED, stratify=data.labels)
+    return sorted(kept), sorted(held)
+
+
+def subset(data: Labelled, rows: list[int]) -> Labelled:
+    """The same file restricted to some rows."""
+    return Labelled(data.task, [data.texts[i] for i in rows], [data.labels[i] for i in rows], data.path)
+
+
+def fit(task: str, parts: list[Part], params: Params) -> Head:
+    """Train a head on the training rows of each part."""
+    used = [subset(p.data, split(p.data)[0]) if p.held_out else p.data for p in parts]
+    texts = [t for d in used for t in d.texts]
+    labels = np.array([label for d in used for label in d.labels])
+    raw = counts(texts, domains=params.domains)
+    idf = learn_idf(raw)
+    rows = weigh(raw, idf)
+    model = LinearSVC(C=params.c, class_weight="balanced", random_state=SEED)
+    model.fit(rows, labels)
+    folds = StratifiedKFold(5, shuffle=True, random_state=SEED)
+    decision = cross_val_predict(model, rows, labels, cv=folds, method="decision_function")
+    classes = model.classes_
+    platt = _platt(decision.reshape(len(labels), -1), labels, classes)
+    return Head(coef=model.coef_.astype(np.float32), intercept=model.intercept_.astype(np.float32),
+                classes=classes.astype(np.str_), idf=idf, platt=platt, meta=_meta(task, parts, params))  # fmt: skip
+
+
+def _platt(decision: np.ndarray, labels: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """Slope and offset of a sigmoid per decision column (the last class's when there are two)."""
+    targets = classes[-1:] if decision.shape[1] == 1 else classes
+    pairs = []
+    for column, target in enumerate(targets):
+        sigmoid = LogisticRegression(C=1e4).fit(decision[:, column : column + 1], labels == target)
+        pairs.append((float(sigmoid.coef_[0, 0]), float(sigmoid.intercept_[0])))
+    return np.array(pairs, dtype=np.float64)
+
+
+def _meta(task: str, parts: list[Part], params: Params) -> dict[str, Any]:
+    trained_on = [{"file": p.data.path.name, "sha256": fingerprint(p.data.path),
+                   "rows": f"75% (stratified, seed {SEED}; 25% held out)" if p.held_out else "all"}
+                  for p in parts]  # fmt: skip
+    return {"task": task, "version": VERSION, "trained_on": trained_on, "date": datetime.now(UTC).date().isoformat(),
+            "parameters": {"model": "LinearSVC + Platt", "c": params.c, "domains": params.domains,
+                           "features": "word 1-2 + char_wb 2-5, 2x2**18 hashed, sublinear TF-IDF, l2"}}  # fmt: skip
+
+
+def score(head: Head, data: Labelled) -> Scores:
+    """How the head does on labelled data."""
+    predicted = head.predict(data.texts)
+    names = sorted(set(data.labels) | set(predicted))
+    precision, recall, f1, support = precision_recall_fscore_support(data.labels, predicted, labels=names,
+                                                                     zero_division=0)  # fmt: skip
+    matrix = confusion_matrix(data.labels, predicted, labels=names)
+    present = [i for i, n in enumerate(names) if support[i] > 0]
+    return Scores(
+        macro_f1=round(100 * float(np.mean(f1[present])), 2),
+        accuracy=round(100 * float(accuracy_score(data.labels, predicted)), 2),
+        per_class={n: {"precision": round(100 * float(precision[i]), 2), "recall": round(100 * float(recall[i]), 2),
+                       "f1": round(100 * float(f1[i]), 2), "support": int(support[i])} for i, n in enumerate(names)},
+        confusion={n: {m: int(matrix[i, j]) for j, m in enumerate(names)} for i, n in enumerate(names)},
+    )  # fmt: skip
+
+
+def held_out(data: Labelled) -> Labelled:
+    """The 25% of a file that training never sees."""
+    return subset(data, split(data)[1])
+
+
+def evaluate(head: Head, path: Path) -> tuple[Scores, str]:
+    """Score a head on a labelled file it was not trained on, and say which rows were scored.
+
+    A file the head learned from entirely is refused; a file it learned from in part (the repo's own CSVs,
+    same bytes) is scored on its held-out 25% only.
+    """
+    data = read(path)
+    task = head.meta["task"]
+    if data.task != task:
+        raise Invalid(f"{path} is labelled for {data.task}, not {task}: use --task {data.task}")
+    for entry in head.meta["trained_on"]:
+        if entry["sha256"] == fingerprint(path):
+            if entry["rows"] == "all":
+                raise Invalid(f"{path}: the {task} model was trained on this file, so scoring it would flatter "
+                              "the model; evaluate on data it never saw (e.g. a validation or dev split)")  # fmt: skip
+            return score(head, held_out(data)), f"the held-out 25% of {path.name} (the model trained on the rest)"
+    return score(head, data), f"all {len(data.texts)} rows of {path.name}"
+
+
+def train(task: Task, shared: Path, repo: Path) -> tuple[Head, dict[str, float]]:
+    """Train a task's shipped head, write it, and measure it on held-out data."""
+    head = fit(task.name, task.parts(shared, repo), task.params)
+    measured = task.measure(head, shared, repo)
+    head = replace(head, meta={**head.meta, "scores": measured})
+    save(head, path_of(task.name))
+    return head, measured

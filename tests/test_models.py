@@ -1,0 +1,145 @@
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from factories import item, target
+from pilote import enrich
+from pilote.cli import app
+from pilote.enrich.datasets import read
+from pilote.enrich.features import counts, features, learn_idf
+from pilote.enrich.heads import load, path_of, save
+from pilote.enrich.pipeline import run
+from pilote.enrich.training import Params, Part, evaluate, fit
+from pilote.errors import BadInput, Invalid
+from pilote.ingest import write_batch
+from pilote.models import Message
+
+HAPPY = ["super content merci", "génial, j'adore", "love it, thanks", "great job team", "trop bien bravo"]
+SAD = ["nul, je déteste", "horrible service", "awful, I hate it", "terrible panne encore", "déçu et furieux"]
+
+
+def toxicity_file(folder: Path, rows: list[tuple[str, int]]) -> Path:
+    path = folder / "toxicity.csv"
+    lines = ["text,language,toxic", *(f'"{text}",fr,{label}' for text, label in rows)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def tiny_head(folder: Path) -> tuple[Path, Path]:
+    rows = [(t, 0) for t in HAPPY * 2] + [(t, 1) for t in SAD * 2]
+    data = toxicity_file(folder, rows)
+    head = fit("toxicity", [Part(read(data))], Params(c=1.0))
+    save(head, folder / "head.npz")
+    return data, folder / "head.npz"
+
+
+def test_features_are_the_same_for_the_same_text_every_time() -> None:
+    texts = ["Soooo cool @bob https://www.example.com/x \ufeff", "Merci !"]
+    idf = learn_idf(counts(texts))
+    first, second = features(texts, idf), features(list(texts), idf.copy())
+    assert (first != second).nnz == 0
+    assert np.allclose(np.asarray(first.multiply(first).sum(axis=1)).ravel(), 1.0)
+
+
+def test_a_head_trained_on_a_tiny_set_separates_it(tmp_path: Path) -> None:
+    _, path = tiny_head(tmp_path)
+    head = load(path)
+    assert head.predict(HAPPY) == ["not_toxic"] * len(HAPPY)
+    assert head.predict(SAD) == ["toxic"] * len(SAD)
+
+
+def test_a_saved_head_loads_back_with_identical_probabilities(tmp_path: Path) -> None:
+    data, path = tiny_head(tmp_path)
+    head = fit("toxicity", [Part(read(data))], Params(c=1.0))
+    assert np.array_equal(head.predict_proba(HAPPY + SAD), load(path).predict_proba(HAPPY + SAD))
+
+
+def test_a_model_file_holds_plain_arrays_only(tmp_path: Path) -> None:
+    _, path = tiny_head(tmp_path)
+    with np.load(path, allow_pickle=False) as stored:
+        assert all(stored[name].dtype != object for name in stored.files)
+        meta = json.loads(str(stored["meta"]))
+    assert meta["task"] == "toxicity"
+    assert re.fullmatch(r"[0-9a-f]{64}", meta["trained_on"][0]["sha256"])
+
+
+def test_eval_refuses_a_file_the_model_was_trained_on(tmp_path: Path) -> None:
+    data, path = tiny_head(tmp_path)
+    with pytest.raises(Invalid, match="trained on this file"):
+        evaluate(load(path), data)
+    (tmp_path / "other").mkdir()
+    unseen = toxicity_file(tmp_path / "other", [("bravo, super content", 0), ("horrible et nul, déçu", 1)])
+    scores, scope = evaluate(load(path), unseen)
+    assert scope.startswith("all 2 rows")
+    assert scores.accuracy == 100.0
+
+
+def test_a_missing_model_says_to_train_it(tmp_path: Path) -> None:
+    with pytest.raises(Invalid, match="pilote models train"):
+        load(tmp_path / "sentiment.npz")
+
+
+def test_eval_json_gives_scores_per_class_and_the_confusion_matrix(tmp_path: Path) -> None:
+    rows = [
+        "text,language,intent",
+        "Comment je change mon mot de passe ?,fr,question",
+        "Toujours pas reçu ma commande après 3 semaines,fr,complaint",
+        "Merci pour l'accueil super sympa,fr,praise",
+    ]
+    (tmp_path / "intent.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["models", "eval", "--task", "intent", "--data", str(tmp_path / "intent.csv"),
+                                      "--json"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    scores = json.loads(result.stdout)
+    assert {"macro_f1", "accuracy", "per_class", "confusion"} <= set(scores)
+    assert 0 <= scores["macro_f1"] <= 100
+    assert set(scores["per_class"]["question"]) == {"precision", "recall", "f1", "support"}
+
+
+def test_eval_of_a_training_file_exits_1_with_a_reason() -> None:
+    intent = Path(__file__).resolve().parents[1] / "data" / "intent.csv"
+    result = CliRunner().invoke(app, ["models", "eval", "--task", "spam", "--data", str(intent)])
+    assert result.exit_code == 1
+    assert "--task intent" in result.output
+
+
+def test_the_heads_fill_their_columns_through_the_pipeline(engine: Engine) -> None:
+    t = target(engine)
+    texts = ["Merci pour votre aide, service génial !", "Pourquoi ma commande n'est toujours pas arrivée ?"]
+    with engine.begin() as conn:
+        write_batch(conn, t, [item(f"m{i}", text, minutes=i) for i, text in enumerate(texts)])
+    names = ["sentiment", "spam", "toxicity", "intent"]
+    report = run(engine, enrich.get(names), workspace_id=t.workspace_id)
+    assert report.analysed == dict.fromkeys(names, 2)
+    with Session(engine) as session:
+        rows = session.execute(select(Message.sentiment, Message.sentiment_score, Message.spam_probability,
+                                      Message.toxicity_probability, Message.intent)).all()  # fmt: skip
+    for sentiment, score, spam, toxic, intent in rows:
+        assert sentiment in {"negative", "neutral", "positive"}
+        assert 1 / 3 <= score <= 1
+        assert 0 <= spam <= 1
+        assert 0 <= toxic <= 1
+        assert intent in {"question", "complaint", "praise", "suggestion", "other"}
+
+
+@pytest.mark.realdata
+def test_the_shipped_sentiment_model_scores_what_its_card_says(shared: Path) -> None:
+    card = (path_of("sentiment").with_suffix(".md")).read_text(encoding="utf-8")
+    recorded = float(re.search(r"UMSAB French validation[^|]*\|\s*([\d.]+)", card).group(1))  # type: ignore[union-attr]
+    scores, _ = evaluate(load(path_of("sentiment")), shared / "sentiment_tweets" / "french" / "val_text.txt")
+    assert abs(scores.macro_f1 - recorded) <= 0.1
+
+
+def test_an_unknown_labelled_file_is_refused_with_the_expected_headers(tmp_path: Path) -> None:
+    path = tmp_path / "labels.csv"
+    path.write_text("message,score\nbonjour,1\n", encoding="utf-8")
+    with pytest.raises(BadInput, match="line 1: unknown header"):
+        read(path)
