@@ -47,7 +47,7 @@ def files(quick: bool) -> dict[str, Path]:
 
 def run_import(path: Path, env: dict[str, str]) -> dict[str, float]:
     """One `pilote import`, pinned to one core, under /usr/bin/time -v: import seconds, wall, peak RSS."""
-    command = ["taskset", "-c", "0", "/usr/bin/time", "-v", str(PILOTE), "import", str(path), "--json"]
+    command = ["taskset", "-c", "0", "/usr/bin/time", "-v", str(PILOTE), "import", str(path), "--json", "--no-enrich"]
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
     summary = json.loads(done.stdout)["imports"][0]
     rss_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr).group(1))  # type: ignore[union-attr]

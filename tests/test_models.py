@@ -143,3 +143,10 @@ def test_an_unknown_labelled_file_is_refused_with_the_expected_headers(tmp_path:
     path.write_text("message,score\nbonjour,1\n", encoding="utf-8")
     with pytest.raises(BadInput, match="line 1: unknown header"):
         read(path)
+
+
+def test_the_task_names_of_the_cli_are_the_trained_tasks() -> None:
+    from pilote.cli.models import TASK_NAMES
+    from pilote.enrich.tasks import TASKS
+
+    assert tuple(TASKS) == TASK_NAMES

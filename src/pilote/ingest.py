@@ -22,7 +22,7 @@ from pilote.text import clean, html_to_text, sanitise_html
 
 MAX_RAW_CHARS = 10_000_000
 AUTHOR_CACHE_LIMIT = 200_000
-RECENT_LIMIT = 200_000
+RECENT_LIMIT = 100_000
 COUNTERS = ("likes", "shares", "replies", "views")
 message_t = cast(Table, Message.__table__)
 author_t = cast(Table, Author.__table__)

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from pilote.cli.common import print_json
-from pilote.enrich.datasets import shared_folder
+
+if TYPE_CHECKING:
+    from pilote.enrich.training import Scores
 from pilote.enrich.heads import load, path_of
-from pilote.enrich.tasks import TASKS
-from pilote.enrich.training import REPO_DATA, Scores, evaluate, train
 from pilote.errors import Invalid
 from pilote.terminal import err, out
+
+# The names only: the tasks themselves load scikit-learn, which the rest of the CLI does not need.
+TASK_NAMES = ("sentiment", "spam", "toxicity", "intent")
 
 models_app = typer.Typer(no_args_is_help=True, help="Train and evaluate the sentiment, spam, toxicity, intent heads.")
 
@@ -23,9 +26,9 @@ TaskOpt = Annotated[str | None, typer.Option("--task", help="sentiment, spam, to
 
 def _tasks(name: str | None) -> list[str]:
     if name is None:
-        return list(TASKS)
-    if name not in TASKS:
-        raise Invalid(f"--task {name}: use one of {', '.join(TASKS)}")
+        return list(TASK_NAMES)
+    if name not in TASK_NAMES:
+        raise Invalid(f"--task {name}: use one of {', '.join(TASK_NAMES)}")
     return [name]
 
 
@@ -35,6 +38,10 @@ def train_command(
     data: Annotated[Path | None, typer.Option("--data", help="Shared data folder (default ../shared/data).")] = None,
 ) -> None:
     """Train the heads, write them into the package, and print their held-out scores."""
+    from pilote.enrich.datasets import shared_folder
+    from pilote.enrich.tasks import TASKS
+    from pilote.enrich.training import REPO_DATA, train
+
     shared = data or shared_folder()
     if not shared.is_dir():
         raise Invalid(f"--data {shared}: no such folder; point it (or PILOTE_SHARED_DATA) at the shared data")
@@ -53,6 +60,8 @@ def eval_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
 ) -> None:
     """Macro-F1, accuracy, per-class scores and confusion matrix of a head on a labelled file."""
+    from pilote.enrich.training import evaluate
+
     scores, scope = evaluate(load(path_of(_tasks(task)[0])), data)
     if as_json:
         print_json({"macro_f1": scores.macro_f1, "accuracy": scores.accuracy, "per_class": scores.per_class,

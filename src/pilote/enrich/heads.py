@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from pilote.enrich.features import features
 from pilote.errors import Invalid
 
 Floats = NDArray[np.float32]
@@ -39,6 +38,8 @@ class Head:
 
     def decision(self, texts: list[str]) -> NDArray[np.float64]:
         """Raw decision values, one column per row of `coef`."""
+        from pilote.enrich.features import features  # scikit-learn loads only when a model runs
+
         rows = features(texts, self.idf, domains=self.domains)
         return np.asarray(rows @ self.coef.T, dtype=np.float64) + self.intercept
 
