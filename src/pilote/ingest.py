@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice
 from typing import Any, cast
 
 from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
@@ -22,7 +23,7 @@ from pilote.text import clean, html_to_text, sanitise_html
 
 MAX_RAW_CHARS = 10_000_000
 AUTHOR_CACHE_LIMIT = 200_000
-RECENT_LIMIT = 100_000
+RECENT_LIMIT = 200_000
 COUNTERS = ("likes", "shares", "replies", "views")
 message_t = cast(Table, Message.__table__)
 author_t = cast(Table, Author.__table__)
@@ -202,8 +203,9 @@ def _resolve_links(conn: Connection, target: Target, fresh: list[Pending]) -> No
         stored.update({external_id: (id_, thread_id) for external_id, id_, thread_id in rows})
     for row in (p.row for p in fresh):
         _place(row, known, stored)
-    if len(target.recent) > RECENT_LIMIT:
-        target.recent.clear()
+    if len(target.recent) > RECENT_LIMIT:  # forget the oldest half: replies mostly answer recent messages
+        for ref in list(islice(target.recent, RECENT_LIMIT // 2)):
+            del target.recent[ref]
     target.recent.update({ref: (row["id"], row["thread_id"]) for ref, row in known.items()})
 
 
