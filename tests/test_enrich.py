@@ -114,3 +114,8 @@ def test_a_human_spam_label_decides_over_the_model(engine: Engine, tmp_path: Pat
         records = {r["external_id"]: r for r in get_all(session, MessageFilter(workspace_id=t.workspace_id))}
     assert records["a"]["spam"] is False
     assert records["b"]["spam"] is True
+
+
+def test_only_the_language_analyzer_runs_by_default_and_the_heads_on_demand() -> None:
+    assert [a.name for a in enrich.get()] == ["language"]
+    assert [a.name for a in enrich.get(["sentiment", "spam"])] == ["sentiment", "spam"]

@@ -46,7 +46,7 @@ def enrich_command(
     analyzer: Annotated[list[str] | None, typer.Option("--analyzer", help="Only this analyzer (repeatable).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
-    """Understand messages offline: language now; sentiment, spam, toxicity and intent as they land."""
+    """Understand messages offline: language by default; --analyzer sentiment|spam|toxicity|intent on demand."""
     with store() as engine:
         result = enrich_workspace(engine, workspace, since=since, force=force, names=analyzer)
     if as_json:
