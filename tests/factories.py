@@ -8,7 +8,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from pilote import workspaces
-from pilote.imports import _ensure_source
+from pilote.imports import ensure_source
 from pilote.ingest import Target
 from pilote.sources.base import AuthorRef, Counters, Item, SourceInfo
 
@@ -42,7 +42,7 @@ def target(engine: Engine, slug: str = "acme", key: str = "blog.example.org") ->
         found = [w for w in workspaces.get_all(session) if w.slug == slug]
         space = found[0] if found else workspaces.create(session, slug=slug)
         info = SourceInfo(kind="test", key=key, name=key, channel=f"blog:{key}")
-        source = _ensure_source(session, space.id, info)
+        source = ensure_source(session, space.id, info)
     return Target(workspace_id=space.id, source_id=source.id, channel=info.channel)
 
 

@@ -87,7 +87,7 @@ def import_file(
     total = check(fmt, path, options, progress)
     with Session(engine, expire_on_commit=False) as session, session.begin():
         space = workspaces.resolve(session, slug=workspace, create_default=True)
-        source = _ensure_source(session, space.id, info)
+        source = ensure_source(session, space.id, info)
         run = _open_run(session, space.id, source.id, path, fmt, fingerprint(path, fmt, options), total)
         report = ImportReport(
             run_id=run.id,
@@ -117,7 +117,8 @@ def _counts(run: ImportRun) -> Counts:
     return Counts(new=run.new, updated=run.updated, unchanged=run.unchanged, errors=run.errors)
 
 
-def _ensure_source(session: Session, workspace_id: int, info: SourceInfo) -> Source:
+def ensure_source(session: Session, workspace_id: int, info: SourceInfo) -> Source:
+    """The source a file belongs to, created on first sight; its last activity is now."""
     source = session.scalar(
         select(Source).where(Source.workspace_id == workspace_id, Source.kind == info.kind, Source.key == info.key)
     )

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
 from pilote import workspaces
-from pilote.imports import _ensure_source, refresh_statistics
+from pilote.imports import ensure_source, refresh_statistics
 from pilote.ingest import Counts, Target, write_batch
 from pilote.linking import relink
 from pilote.models import Message, Workspace
@@ -48,7 +48,7 @@ def open_sources(engine: Engine, workspace: str, settings: dict[str, Any]) -> di
             space = workspaces.create(session, slug=workspace, name=f"{BRAND_NAME} (demo)")
         targets = {}
         for key, info in SOURCES.items():
-            source = _ensure_source(session, space.id, info)
+            source = ensure_source(session, space.id, info)
             source.settings = orjson.dumps(settings, option=orjson.OPT_SORT_KEYS).decode()
             targets[key] = Target(workspace_id=space.id, source_id=source.id, channel=info.channel)
     return targets
