@@ -119,3 +119,16 @@ def test_a_human_spam_label_decides_over_the_model(engine: Engine, tmp_path: Pat
 def test_only_the_language_analyzer_runs_by_default_and_the_heads_on_demand() -> None:
     assert [a.name for a in enrich.get()] == ["language"]
     assert [a.name for a in enrich.get(["sentiment", "spam"])] == ["sentiment", "spam"]
+
+
+def test_a_model_stamp_is_part_of_the_version_so_retraining_reanalyses(engine: Engine) -> None:
+    workspace_id = seed(engine, 3)
+    analyzer, _ = counting()
+    stamped = Analyzer(name="counter", version="1", columns=("intent",), analyze=analyzer.analyze,
+                       stamp=lambda: "model-a")  # fmt: skip
+    restamped = Analyzer(name="counter", version="1", columns=("intent",), analyze=analyzer.analyze,
+                         stamp=lambda: "model-b")  # fmt: skip
+    assert stamped.current_version() == "1+model-a"
+    assert run(engine, [stamped], workspace_id=workspace_id).analysed == {"counter": 3}
+    assert run(engine, [stamped], workspace_id=workspace_id).analysed == {"counter": 0}
+    assert run(engine, [restamped], workspace_id=workspace_id).analysed == {"counter": 3}

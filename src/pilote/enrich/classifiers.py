@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
-from functools import cache
+from functools import cache, partial
 
 from pilote.enrich.base import Analyzer, Result, Text
 from pilote.enrich.heads import Head, load, path_of
@@ -50,8 +51,16 @@ def _intent(texts: Sequence[Text]) -> list[Result]:
     return [{"intent": max(p, key=p.__getitem__), "probabilities": p} for p in found]
 
 
+def model_stamp(task: str) -> str:
+    """A short digest of the task's model file: a retrained model re-analyses every message."""
+    path = path_of(task)
+    if not path.exists():
+        return "untrained"
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+
+
 def _analyzer(name: str, columns: tuple[str, ...], analyze: Callable[[Sequence[Text]], list[Result]]) -> Analyzer:
-    return Analyzer(name=name, version="1", columns=columns, analyze=analyze)
+    return Analyzer(name=name, version="1", columns=columns, analyze=analyze, stamp=partial(model_stamp, name))
 
 
 SENTIMENT = _analyzer("sentiment", ("sentiment", "sentiment_score"), _sentiment)

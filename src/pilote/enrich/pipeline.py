@@ -28,12 +28,12 @@ class EnrichReport:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def _stale(analyzer: Analyzer, workspace_id: int, since: datetime | None, force: bool) -> Any:
+def _stale(analyzer: Analyzer, version: str, workspace_id: int, since: datetime | None, force: bool) -> Any:
     """Messages the analyzer has not seen in its current version (all of them with `force`)."""
     seen = and_(Enrichment.message_id == Message.id, Enrichment.analyzer == analyzer.name)
     query = select(Message.id).outerjoin(Enrichment, seen).where(Message.workspace_id == workspace_id)
     if not force:
-        query = query.where(or_(Enrichment.version.is_(None), Enrichment.version != analyzer.version))
+        query = query.where(or_(Enrichment.version.is_(None), Enrichment.version != version))
     if since is not None:
         query = query.where(Message.created_at >= since)
     return query
@@ -51,7 +51,7 @@ def _texts(conn: Connection, ids: Sequence[int]) -> list[Text]:
             for r in conn.execute(query)]  # fmt: skip
 
 
-def _store(conn: Connection, analyzer: Analyzer, texts: Sequence[Text], results: list[Result]) -> None:
+def _store(conn: Connection, analyzer: Analyzer, version: str, texts: Sequence[Text], results: list[Result]) -> None:
     """Hot columns on message, everything else as JSON in `enrichment`, with the analyzer's version."""
     if analyzer.columns:
         values: dict[str, Any] = {name: bindparam(name) for name in analyzer.columns}
@@ -64,7 +64,7 @@ def _store(conn: Connection, analyzer: Analyzer, texts: Sequence[Text], results:
     rows = []
     for text, result in zip(texts, results, strict=True):
         extra = {key: value for key, value in result.items() if key not in analyzer.columns}
-        rows.append((text.id, analyzer.name, analyzer.version, json.dumps(extra) if extra else None, now))
+        rows.append((text.id, analyzer.name, version, json.dumps(extra) if extra else None, now))
     insert_rows(conn, "enrichment", ("message_id", "analyzer", "version", "value", "updated_at"), rows)
 
 
@@ -81,7 +81,8 @@ def run(
     report = EnrichReport()
     for analyzer in analyzers:
         started = time.perf_counter()
-        stale = _stale(analyzer, workspace_id, since, force)
+        version = analyzer.current_version()
+        stale = _stale(analyzer, version, workspace_id, since, force)
         with engine.connect() as conn:
             total = conn.execute(select(func.count()).select_from(stale.subquery())).scalar_one()
             ids = [row[0] for row in conn.execute(stale.order_by(Message.id))]
@@ -89,7 +90,7 @@ def run(
             chunk = ids[start : start + CHUNK]
             with engine.begin() as conn:
                 texts = _texts(conn, chunk)
-                _store(conn, analyzer, texts, analyzer.analyze(texts))
+                _store(conn, analyzer, version, texts, analyzer.analyze(texts))
             if progress is not None:
                 progress(analyzer.name, min(start + CHUNK, total), total)
         report.analysed[analyzer.name] = len(ids)
