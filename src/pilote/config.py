@@ -17,7 +17,8 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; unset means SQLite at $PILOTE_HOME/pilote.db."
     )
-    batch_size: int = Field(default=2000, ge=1, le=50_000, description="Messages written per transaction.")
+    # At most 10,000: a batch is looked up with one IN list, and SQLite allows 32,766 parameters.
+    batch_size: int = Field(default=5000, ge=1, le=10_000, description="Messages written per transaction.")
     host: str = Field(default="127.0.0.1", description="Address `pilote serve` binds to.")
     port: int = Field(default=8000, ge=1, le=65535)
 

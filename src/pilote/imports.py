@@ -76,7 +76,7 @@ def import_file(
     workspace: str | None = None,
     format: str | None = None,
     options: ParseOptions | None = None,
-    batch_size: int = 2000,
+    batch_size: int = 5000,
     progress: Progress | None = None,
 ) -> ImportReport:
     """Import one file; an unfinished run of the same file is resumed from its checkpoint."""
