@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from pilote import search
 from pilote.models import Author, Label, Message, Source, Workspace
@@ -140,12 +140,3 @@ def count(session: Session, where: MessageFilter) -> int:
     """How many messages match."""
     inner = select_records(session, where).order_by(None).with_only_columns(Message.id).subquery()
     return session.scalar(select(func.count()).select_from(inner)) or 0
-
-
-def thread_of(session: Session, message_id: int) -> Sequence[Message]:
-    """Every message in the thread of a message, oldest first."""
-    root = aliased(Message)
-    thread_id = select(root.thread_id).where(root.id == message_id).scalar_subquery()
-    return session.scalars(
-        select(Message).where(Message.thread_id == thread_id).order_by(Message.created_at, Message.id)
-    ).all()

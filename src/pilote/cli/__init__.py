@@ -213,8 +213,6 @@ def serve(
     host, port = host or config.host, port or config.port
     if host not in {"127.0.0.1", "localhost", "::1"}:
         raise Invalid(f"--host {host}: Pilote has no accounts yet, so it only serves this machine (127.0.0.1)")
-    with store(config):
-        pass
     err.print(f"Pilote serves on http://{host}:{port} (this machine only, until accounts exist)")
     uvicorn.run(create_app(config), host=host, port=port, log_level="warning")
 
