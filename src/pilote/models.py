@@ -226,3 +226,13 @@ class Enrichment(Base):
     version: Mapped[str] = mapped_column(String(32))
     value: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# --- radar (incidents, alerts, rules, deliveries): migration 0003 ------------------------------------
+# --- end radar ---------------------------------------------------------------------------------------
+
+# --- cockpit (rollups, API tokens, saved searches): migration 0004 -----------------------------------
+# --- end cockpit -------------------------------------------------------------------------------------
+
+# --- enrichment, continued (embeddings cache, per-workspace models): migration 0005 ------------------
+# --- end enrichment, continued -----------------------------------------------------------------------

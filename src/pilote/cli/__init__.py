@@ -219,3 +219,7 @@ def serve(
 
 app.command("import")(import_command)
 app.command("enrich")(enrich_command)
+
+# Command groups added by other parts (one registration line each):
+# radar
+# tokens
