@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 import re
 from pathlib import Path
 
@@ -13,8 +14,10 @@ from typer.testing import CliRunner
 from factories import item, target
 from pilote import enrich
 from pilote.cli import app
+from pilote.enrich import classifiers
+from pilote.enrich.base import Text
 from pilote.enrich.datasets import read
-from pilote.enrich.features import counts, features, learn_idf
+from pilote.enrich.features import Batch, Sample, author_tokens, learn_idf, website, weigh
 from pilote.enrich.heads import load, path_of, save
 from pilote.enrich.pipeline import run
 from pilote.enrich.training import Params, Part, evaluate, fit
@@ -36,17 +39,59 @@ def toxicity_file(folder: Path, rows: list[tuple[str, int]]) -> Path:
 def tiny_head(folder: Path) -> tuple[Path, Path]:
     rows = [(t, 0) for t in HAPPY * 2] + [(t, 1) for t in SAD * 2]
     data = toxicity_file(folder, rows)
-    head = fit("toxicity", [Part(read(data))], Params(c=1.0))
+    head = fit("toxicity", [Part(read(data))], Params(c=1.0, embeddings=False))
     save(head, folder / "head.npz")
     return data, folder / "head.npz"
 
 
 def test_features_are_the_same_for_the_same_text_every_time() -> None:
-    texts = ["Soooo cool @bob https://www.example.com/x \ufeff", "Merci !"]
-    idf = learn_idf(counts(texts))
-    first, second = features(texts, idf), features(list(texts), idf.copy())
+    texts = ["Soooo cool @bob https://www.example.com/x \ufeff", "Merci !", ""]
+    raw = Batch([Sample(t) for t in texts]).text
+    idf = learn_idf(raw)
+    first, second = weigh(raw, idf), weigh(Batch([Sample(t) for t in texts]).text, idf.copy())
     assert (first != second).nnz == 0
-    assert np.allclose(np.asarray(first.multiply(first).sum(axis=1)).ravel(), 1.0)
+    assert np.allclose(np.asarray(first.multiply(first).sum(axis=1)).ravel(), [1.0, 1.0, 0.0])
+    assert raw.data.tolist() == Batch([Sample(t) for t in texts]).text.data.tolist()  # weighing left it alone
+
+
+def test_a_profile_page_is_not_a_website_but_a_keyword_domain_is() -> None:
+    assert website("https://social.example/@daniel_patel") == ""
+    assert website("https://www.youtube.example/channel/UC123") == ""
+    assert website("https://best-pellet-stoves-com.example/") == "best-pellet-stoves-com.example"
+    seo = author_tokens(
+        Sample("Super article, merci !", "Best Pellet Stoves.com", "https://best-pellet-stoves-com.example/")
+    )
+    reader = author_tokens(Sample("Super article, merci !", "Daniel Patel", "https://social.example/@daniel_patel"))
+    assert {"site:is-name", "a:domain", "site:yes"} <= set(seo)
+    assert "site:none" in reader
+    assert "site:is-name" not in reader
+
+
+def test_the_author_block_counts_copies_and_relation_to_the_post() -> None:
+    post = "Comment régler le dérailleur arrière de votre vélo"
+    same = Sample("Great post, thanks for sharing!", "Cheap Flights", "", post)
+    on_topic = Sample("Mon dérailleur arrière grince encore après réglage", "Ana", "", post)
+    batch = Batch([same, same, same, on_topic])
+    tokens = [set(author_tokens(s, n)) for s, n in ((same, 3), (on_topic, 1))]
+    assert {"copies:2-4", "post:unrelated"} <= tokens[0]
+    assert {"copies:1", "post:related"} <= tokens[1]
+    assert batch.author.shape == (4, 2**14)
+    assert (batch.author[0] != batch.author[3]).nnz > 0
+
+
+def test_the_heads_share_one_featurisation_per_batch() -> None:
+    texts = [Text(id=i, kind="comment", title=None, text=t) for i, t in enumerate(HAPPY)]
+    assert classifiers.batch(texts) is classifiers.batch(list(texts))
+    assert classifiers.batch(texts[:2]) is not classifiers.batch(texts)
+
+
+def test_a_community_prior_lowers_the_probability_of_the_rare_class(tmp_path: Path) -> None:
+    data, _ = tiny_head(tmp_path)
+    balanced = fit("toxicity", [Part(read(data))], Params(c=1.0, embeddings=False))
+    rare = fit("toxicity", [Part(read(data))], Params(c=1.0, embeddings=False, prior=0.05))
+    texts = HAPPY + SAD + ["un message quelconque"]
+    assert np.all(rare.predict_proba(texts)[:, 1] < balanced.predict_proba(texts)[:, 1])
+    assert rare.meta["parameters"]["prior"] == 0.05
 
 
 def test_a_head_trained_on_a_tiny_set_separates_it(tmp_path: Path) -> None:
@@ -58,7 +103,7 @@ def test_a_head_trained_on_a_tiny_set_separates_it(tmp_path: Path) -> None:
 
 def test_a_saved_head_loads_back_with_identical_probabilities(tmp_path: Path) -> None:
     data, path = tiny_head(tmp_path)
-    head = fit("toxicity", [Part(read(data))], Params(c=1.0))
+    head = fit("toxicity", [Part(read(data))], Params(c=1.0, embeddings=False))
     assert np.array_equal(head.predict_proba(HAPPY + SAD), load(path).predict_proba(HAPPY + SAD))
 
 
@@ -150,3 +195,11 @@ def test_the_task_names_of_the_cli_are_the_trained_tasks() -> None:
     from pilote.enrich.tasks import TASKS
 
     assert tuple(TASKS) == TASK_NAMES
+
+
+def test_a_head_sent_to_a_worker_process_predicts_the_same(tmp_path: Path) -> None:
+    _, path = tiny_head(tmp_path)
+    head = load(path)
+    copy = pickle.loads(pickle.dumps(head))  # noqa: S301 (our own bytes, as the pipeline sends them to workers)
+    assert np.array_equal(copy.predict_proba(HAPPY + SAD), head.predict_proba(HAPPY + SAD))
+    assert copy.text.weights.flags["C_CONTIGUOUS"]

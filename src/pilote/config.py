@@ -21,6 +21,18 @@ class Settings(BaseSettings):
     batch_size: int = Field(default=5000, ge=1, le=10_000, description="Messages written per transaction.")
     host: str = Field(default="127.0.0.1", description="Address `pilote serve` binds to.")
     port: int = Field(default=8000, ge=1, le=65535)
+    # radar: notifications and the always-on tick (docs/alerts.md)
+    smtp_host: str | None = Field(default=None, description="SMTP server for alert e-mails; unset: no e-mail.")
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_sender: str = Field(default="pilote@localhost", description="From address of alert e-mails.")
+    smtp_user: str | None = Field(default=None, description="SMTP login, if the server wants one.")
+    smtp_password: str | None = Field(default=None, description="SMTP password.")
+    smtp_starttls: bool = Field(default=False, description="Upgrade the SMTP connection with STARTTLS.")
+    radar_interval: float = Field(default=5.0, gt=0, le=3600, description="Seconds between radar ticks in serve.")
+    transformers_model: str | None = Field(
+        default=None, description="Model folder or Hugging Face id for the sentiment-transformers analyzer."
+    )
+    transformers_download: bool = Field(default=False, description="Let sentiment-transformers download its model.")
 
     @property
     def resolved_database_url(self) -> str:

@@ -70,6 +70,7 @@ def _csv(rows: Iterator[dict[str, Any]], out: IO[bytes]) -> int:
     count = 0
     for row in rows:
         row["labels"] = orjson.dumps(row["labels"]).decode()
+        row["keyphrases"] = None if row["keyphrases"] is None else orjson.dumps(row["keyphrases"]).decode()
         writer.writerow(["" if value is None else value for value in row.values()])
         count += 1
     text.detach()
@@ -91,7 +92,7 @@ def _parquet(rows: Iterator[dict[str, Any]], path: Path) -> int:
         ("url", pa.string()), ("language", pa.string()), ("likes", pa.int64()), ("shares", pa.int64()),
         ("replies", pa.int64()), ("views", pa.int64()), ("sentiment", pa.string()), ("sentiment_score", pa.float64()),
         ("spam", pa.bool_()), ("spam_probability", pa.float64()), ("toxicity_probability", pa.float64()),
-        ("intent", pa.string()), ("labels", pa.string()),
+        ("intent", pa.string()), ("keyphrases", pa.list_(pa.string())), ("labels", pa.string()),
     ])  # fmt: skip
     partial = path.with_name(path.name + ".partial")
     count = 0

@@ -8,17 +8,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, func, or_, select
+import orjson
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from pilote import search
-from pilote.models import Author, Label, Message, Source, Workspace
+from pilote.models import Author, Enrichment, Label, Message, Source, Workspace
 
 EXPORT_FIELDS = (
     "id", "workspace", "source", "kind", "external_id", "parent_id", "thread_id", "author_handle",
     "author_name", "author_url", "created_at", "edited_at", "title", "text", "url", "language",
     "likes", "shares", "replies", "views", "sentiment", "sentiment_score", "spam", "spam_probability",
-    "toxicity_probability", "intent", "labels",
+    "toxicity_probability", "intent", "keyphrases", "labels",
 )  # fmt: skip
 LABEL_PRECEDENCE = {"user": 2, "import": 1}
 SPAM_THRESHOLD = 0.5
@@ -65,10 +66,12 @@ def _columns() -> Select[Any]:
             Message.spam_probability,
             Message.toxicity_probability,
             Message.intent,
+            Enrichment.value.label("keyphrases"),
         )
         .join(Workspace, Workspace.id == Message.workspace_id)
         .join(Source, Source.id == Message.source_id)
         .outerjoin(Author, Author.id == Message.author_id)
+        .outerjoin(Enrichment, and_(Enrichment.message_id == Message.id, Enrichment.analyzer == "keyphrases"))
     )
     return cast(Select[Any], query)
 
@@ -121,6 +124,9 @@ def _with_labels(session: Session, records: list[dict[str, Any]]) -> list[dict[s
         labels = {name: value for name, (_, value) in sorted(chosen[record["id"]].items())}
         record["labels"] = labels
         _decide(record, labels)
+        # Stored by the keyphrases analyzer as {"keyphrases": [...]}; null until it has run.
+        value = record["keyphrases"]
+        record["keyphrases"] = orjson.loads(value).get("keyphrases", []) if value else None
     return records
 
 

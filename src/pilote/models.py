@@ -11,6 +11,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -167,7 +168,8 @@ class Message(Base):
     thread_id: Mapped[int | None] = mapped_column(
         ForeignKey("message.id", ondelete="SET NULL", deferrable=True, initially="DEFERRED")
     )
-    author_id: Mapped[int | None] = mapped_column(ForeignKey("author.id", ondelete="SET NULL"), index=True)
+    # Indexed by ix_message_author_created (author, then time), which also serves look-ups by author alone.
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("author.id", ondelete="SET NULL"))
     title: Mapped[str | None] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text, default="")
     html: Mapped[str | None] = mapped_column(Text)
@@ -229,10 +231,244 @@ class Enrichment(Base):
 
 
 # --- radar (incidents, alerts, rules, deliveries): migration 0003 ------------------------------------
+
+
+class AlertRule(Base):
+    """A workspace's radar settings: what is watched, how sensitively, and when to stay quiet."""
+
+    __tablename__ = "alert_rule"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"), unique=True)
+    status: Mapped[str] = mapped_column(String(8), default="on")
+    sensitivity: Mapped[str] = mapped_column(String(8), default="medium")
+    series: Mapped[str] = mapped_column(Text)
+    min_volume: Mapped[int] = mapped_column(Integer, default=5)
+    min_reach: Mapped[int] = mapped_column(Integer, default=1000)
+    quiet_start: Mapped[str | None] = mapped_column(String(5))
+    quiet_end: Mapped[str | None] = mapped_column(String(5))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    escalate_after: Mapped[int | None] = mapped_column(Integer)
+    spam_threshold: Mapped[float | None] = mapped_column(Float)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AlertRecipient(Base):
+    """Who is told: an e-mail address, a signed JSON webhook or a Slack/Mattermost incoming webhook."""
+
+    __tablename__ = "alert_recipient"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str] = mapped_column(Text)
+    secret: Mapped[str | None] = mapped_column(Text)
+    on: Mapped[str] = mapped_column(String(16), default="always")  # "always" or "escalation"
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RadarCursor(Base):
+    """Where the radar stopped in a workspace: the last message seen and the bucket being filled."""
+
+    __tablename__ = "radar_cursor"
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"), primary_key=True)
+    last_message_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    bucket_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    bucket: Mapped[str | None] = mapped_column(Text)
+    late: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RadarSeries(Base):
+    """The persisted detector of one series of one workspace (a fixed-size JSON state)."""
+
+    __tablename__ = "radar_series"
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    state: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RadarPoint(Base):
+    """One closed five-minute bucket of one series: its value and what the detector expected."""
+
+    __tablename__ = "radar_point"
+    __table_args__ = (UniqueConstraint("workspace_id", "series", "at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    series: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    value: Mapped[float] = mapped_column(Float)
+    expected: Mapped[float] = mapped_column(Float)
+    score: Mapped[float] = mapped_column(Float)
+
+
+class RadarAuthor(Base):
+    """When the radar first saw an author write: what makes a first-time author, at constant cost."""
+
+    __tablename__ = "radar_author"
+    author_id: Mapped[int] = mapped_column(ForeignKey("author.id", ondelete="CASCADE"), primary_key=True)
+    first_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Incident(Base):
+    """One crisis: the alerts that belong to it, its status and who acted on it."""
+
+    __tablename__ = "incident"
+    __table_args__ = (Index("ix_incident_workspace_status", "workspace_id", "status"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    severity: Mapped[str] = mapped_column(String(8))
+    title: Mapped[str] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_alert_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    alerts: Mapped[int] = mapped_column(Integer, default=0)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(200))
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_by: Mapped[str | None] = mapped_column(String(200))
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Alert(Base):
+    """One detector decision that crossed the rule: which series, how far above baseline, and why."""
+
+    __tablename__ = "alert"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id", ondelete="CASCADE"), index=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    series: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    value: Mapped[float] = mapped_column(Float)
+    expected: Mapped[float] = mapped_column(Float)
+    score: Mapped[float] = mapped_column(Float)
+    severity: Mapped[str] = mapped_column(String(8))
+    explanation: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class IncidentEvent(Base):
+    """The incident's log: opened, alert, acknowledged, escalated, resolved, reopened, notes."""
+
+    __tablename__ = "incident_event"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    kind: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str | None] = mapped_column(String(200))
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+class Delivery(Base):
+    """One notification to one recipient, with its attempts: pending, sent, or failed after retries."""
+
+    __tablename__ = "delivery"
+    __table_args__ = (Index("ix_delivery_status_next", "status", "next_attempt_at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id", ondelete="CASCADE"), index=True)
+    recipient_id: Mapped[int | None] = mapped_column(ForeignKey("alert_recipient.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 # --- end radar ---------------------------------------------------------------------------------------
 
+
 # --- cockpit (rollups, API tokens, saved searches): migration 0004 -----------------------------------
+class Rollup(Base):
+    """Messages (and their engagement) per workspace, series, key and hour; kept in step by pilote.rollups."""
+
+    __tablename__ = "rollup"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"), primary_key=True)
+    series: Mapped[str] = mapped_column(String(32), primary_key=True)
+    hour: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # hours since 1970-01-01 UTC
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger)
+    engagement: Mapped[int] = mapped_column(BigInteger)
+
+
+class RollupDirty(Base):
+    """Hours whose rollups a deletion or a moved date made stale (written by triggers), recounted next."""
+
+    __tablename__ = "rollup_dirty"
+    workspace_id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    hour: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+
+
+class TeamAccount(Base):
+    """An author who speaks for the organisation: their replies answer questions and complaints."""
+
+    __tablename__ = "team_account"
+    author_id: Mapped[int] = mapped_column(ForeignKey("author.id", ondelete="CASCADE"), primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"), index=True)
+    origin: Mapped[str] = mapped_column(String(16), default="guess")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ApiToken(Base):
+    """A bearer token for the HTTP API, scoped to one workspace; only its SHA-256 is stored."""
+
+    __tablename__ = "api_token"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    prefix: Mapped[str] = mapped_column(String(16))
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SavedSearch(Base):
+    """An Explorer query kept under a name, per workspace."""
+
+    __tablename__ = "saved_search"
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    query: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# The Explorer's author filter (an exact handle, then that person's newest messages first), and the Member page.
+Index("ix_author_workspace_handle", Author.workspace_id, Author.handle)
+Index("ix_message_author_created", Message.author_id, Message.created_at)
+
+
 # --- end cockpit -------------------------------------------------------------------------------------
 
 # --- enrichment, continued (embeddings cache, per-workspace models): migration 0005 ------------------
+
+
+class Embedding(Base):
+    """A message's sentence vector (enrich/embeddings.py), computed once: float16 bytes."""
+
+    __tablename__ = "embedding"
+    message_id: Mapped[int] = mapped_column(ForeignKey("message.id", ondelete="CASCADE"), primary_key=True)
+    model: Mapped[str] = mapped_column(String(64))
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class WorkspaceModel(Base):
+    """A head fine-tuned on a workspace's own labels (`pilote models train --workspace`): .npz bytes."""
+
+    __tablename__ = "workspace_model"
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"), primary_key=True)
+    task: Mapped[str] = mapped_column(String(32), primary_key=True)
+    model: Mapped[bytes] = mapped_column(LargeBinary)
+    labels: Mapped[int] = mapped_column(Integer)
+    trained_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 # --- end enrichment, continued -----------------------------------------------------------------------

@@ -104,7 +104,8 @@ def _as_json(report: ImportReport) -> dict[str, Any]:
         "path": report.path, "format": report.format, "workspace": report.workspace, "source": report.source,
         "run_id": report.run_id, "total": report.total, "new": report.counts.new, "updated": report.counts.updated,
         "unchanged": report.counts.unchanged, "errors": report.counts.errors, "resumed_from": report.resumed_from,
-        "seconds": round(report.seconds, 3), "error_samples": report.error_samples,
+        "seconds": round(report.seconds, 3), "cpu_seconds": round(report.cpu_seconds, 3),
+        "error_samples": report.error_samples,
     }  # fmt: skip
 
 

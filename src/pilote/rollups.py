@@ -1,0 +1,538 @@
+"""Rollups: messages and engagement per workspace, series, key and hour, kept in step with the store.
+
+Dashboards read these instead of scanning messages. They are maintained by recounting only the hours
+that changed: an import or enrichment batch notes its messages' hours (and the hours of the questions a
+team reply answers) in `rollup_dirty`, in the batch's own transaction, and those hours are recounted once
+when the import or the enrichment run ends (or by the next radar tick of `pilote serve`, whichever comes
+first); triggers note the hours of deleted or re-dated messages there too. A human decision (a label)
+recounts its hours at once. So keeping rollups costs what the messages of the changed hours cost, once,
+whatever the size of the store. `rebuild` recounts everything.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, case, delete, func, insert, literal, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from pilote.bulk import db_time, insert_rows
+from pilote.messages import LABEL_PRECEDENCE, SPAM_THRESHOLD
+from pilote.models import Enrichment, Label, Message, Rollup, RollupDirty, Source, TeamAccount
+
+TOXIC_THRESHOLD = 0.5
+NEEDS_ANSWER = ("question", "complaint")
+SERIES = (
+    "messages", "channel", "source", "kind", "language", "sentiment", "intent", "spam", "toxic", "thread",
+    "keyphrase", "unanswered",
+)  # fmt: skip
+CHUNK = 5000
+# Every series is also kept per UTC day (`series@day`, at the day's first hour), summed from the hourly rows.
+# Conversations and keyphrases have many keys: their daily rows keep the DAILY_TOP keys of the day (with at
+# least DAILY_MIN messages), so a period's top list stays cheap (dashboards read their daily rows only).
+DAILY = ("thread", "keyphrase")
+DAILY_MIN = 2
+DAILY_TOP = 100
+DAY = "@day"
+UNKNOWN = "unknown"
+PROFILE = ("messages", "channel", "source", "kind", "language", "sentiment", "intent", "spam", "toxic", "unanswered")
+Buckets = dict[tuple[str, int, str], list[int]]
+
+
+def hour_of(moment: datetime) -> int:
+    """Hours since 1970-01-01 UTC: the rollups' time key."""
+    return int(moment.timestamp()) // 3600
+
+
+def hour_start(hour: int) -> datetime:
+    """The moment an hour key starts."""
+    return datetime.fromtimestamp(hour * 3600, UTC)
+
+
+@dataclass(slots=True)
+class Row:
+    """What a recount needs of one message."""
+
+    id: int
+    hour: int
+    source_id: int
+    channel: str
+    kind: str
+    language: str | None
+    sentiment: str | None
+    intent: str | None
+    spam_probability: float | None
+    toxicity_probability: float | None
+    engagement: int
+    thread_id: int | None
+    parent_id: int | None
+    author_id: int | None
+
+
+def mark_items(conn: Connection, source_id: int, external_ids: Sequence[str]) -> None:
+    """After an import batch: note the hours of these messages of a source in `rollup_dirty`, in the
+    batch's transaction (a crash loses no hour); `refresh_dirty` recounts them once, at the end."""
+    touched: set[tuple[int, int]] = set()
+    for start in range(0, len(external_ids), CHUNK):
+        touched |= _touch(conn, _by_external_ids(conn, source_id, external_ids[start : start + CHUNK]))
+    _mark(conn, touched)
+
+
+def mark(conn: Connection, ids: Sequence[int]) -> None:
+    """Note the hours of these messages (and of the questions they answer) in `rollup_dirty`."""
+    _mark(conn, _touched(conn, ids))
+
+
+def refresh(conn: Connection, ids: Sequence[int]) -> None:
+    """Recount now the hours these messages fall in, the hours of the questions they answer, and every
+    dirty hour (what one human decision needs: the dashboards show it at once)."""
+    _recount_all(conn, _touched(conn, ids) | _take_dirty(conn))
+
+
+def refresh_dirty(conn: Connection) -> int:
+    """Recount every hour noted in `rollup_dirty`; returns how many hours that was."""
+    touched = _take_dirty(conn)
+    _recount_all(conn, touched)
+    return len(touched)
+
+
+def _touched(conn: Connection, ids: Sequence[int]) -> set[tuple[int, int]]:
+    touched: set[tuple[int, int]] = set()
+    for start in range(0, len(ids), CHUNK):
+        touched |= _touch(conn, _by_ids(conn, TOUCH + "WHERE m.id {ids}", ids[start : start + CHUNK]))
+    return touched
+
+
+def _mark(conn: Connection, touched: set[tuple[int, int]]) -> None:
+    if not touched:
+        return
+    if conn.dialect.name == "sqlite":
+        sql = "INSERT OR IGNORE INTO rollup_dirty (workspace_id, hour) VALUES (?, ?)"
+    else:
+        sql = "INSERT INTO rollup_dirty (workspace_id, hour) VALUES (%s, %s) ON CONFLICT DO NOTHING"
+    conn.exec_driver_sql(sql, sorted(touched))
+
+
+def _take_dirty(conn: Connection) -> set[tuple[int, int]]:
+    dirty = {(row[0], row[1]) for row in conn.execute(select(RollupDirty.workspace_id, RollupDirty.hour))}
+    if dirty:
+        conn.execute(delete(RollupDirty))
+    return dirty
+
+
+def _recount_all(conn: Connection, touched: set[tuple[int, int]]) -> None:
+    for workspace_id, first, last in _ranges(touched):
+        recount(conn, workspace_id, first, last)
+
+
+def _hour_text(conn: Connection, column: str) -> str:
+    if conn.dialect.name == "sqlite":
+        return f"CAST(strftime('%s', {column}) AS INTEGER) / 3600"
+    return f"floor(extract(epoch FROM {column}) / 3600)::bigint"
+
+
+def _by_ids(conn: Connection, sql: str, ids: Sequence[int]) -> list[Any]:
+    """Run `sql` whose `{ids}` is a list of message ids, straight through the driver (the hot path)."""
+    if not ids:
+        return []
+    sql = sql.replace("{hour}", _hour_text(conn, "m.created_at"))
+    if conn.dialect.name == "sqlite":
+        return list(conn.exec_driver_sql(sql.format(ids=f"IN ({', '.join('?' * len(ids))})"), tuple(ids)))
+    return list(conn.exec_driver_sql(sql.format(ids="= ANY(%s)"), (list(ids),)))
+
+
+TOUCH = (
+    "SELECT m.workspace_id, {hour}, m.author_id, m.parent_id, m.kind, s.channel, a.handle, a.display_name "
+    "FROM message m JOIN source s ON s.id = m.source_id LEFT JOIN author a ON a.id = m.author_id "
+)
+
+
+def _by_external_ids(conn: Connection, source_id: int, external_ids: Sequence[str]) -> list[Any]:
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = TOUCH.format(hour=_hour_text(conn, "m.created_at"))
+    if conn.dialect.name == "sqlite":
+        where = f"WHERE m.source_id = {mark} AND m.external_id IN ({', '.join(mark * len(external_ids))})"
+        return list(conn.exec_driver_sql(sql + where, (source_id, *external_ids)))
+    where = f"WHERE m.source_id = {mark} AND m.external_id = ANY({mark})"
+    return list(conn.exec_driver_sql(sql + where, (source_id, list(external_ids))))
+
+
+def _touch(conn: Connection, rows: Sequence[Any]) -> set[tuple[int, int]]:
+    """The hours of these message rows (TOUCH), and of the messages the team answers in them; marks team
+    authors."""
+    teams = _spot_team(conn, rows)
+    hours = {(row[0], int(row[1])) for row in rows}
+    answers = [row[3] for row in rows if row[3] is not None and row[2] in teams.get(row[0], ())]
+    if answers:
+        sql = f"SELECT workspace_id, {_hour_text(conn, 'created_at')} FROM message WHERE id {{ids}}"
+        hours |= {(row[0], int(row[1])) for row in _by_ids(conn, sql, answers)}
+    return hours
+
+
+def _ranges(touched: set[tuple[int, int]]) -> Iterator[tuple[int, int, int]]:
+    """Touched hours as (workspace, first hour, last hour) runs of consecutive hours."""
+    run: list[int] = []
+    for workspace_id, hour in sorted(touched):
+        if run and (run[0] != workspace_id or hour != run[2] + 1):
+            yield run[0], run[1], run[2]
+            run = []
+        run = [workspace_id, run[1] if run else hour, hour]
+    if run:
+        yield run[0], run[1], run[2]
+
+
+def rebuild(conn: Connection, workspace_id: int) -> int:
+    """Recount every hour of a workspace; returns how many rollup rows it holds afterwards."""
+    conn.execute(delete(Rollup).where(Rollup.workspace_id == workspace_id))
+    bounds = conn.execute(
+        select(func.min(Message.created_at), func.max(Message.created_at)).where(Message.workspace_id == workspace_id)
+    ).one()
+    if bounds[0] is not None:
+        first, last = hour_of(bounds[0]) // 24 * 24, hour_of(bounds[1])
+        for start in range(first, last + 1, 24 * 7):
+            recount(conn, workspace_id, start, min(start + 24 * 7 - 1, last))
+    query = select(func.count()).select_from(Rollup).where(Rollup.workspace_id == workspace_id)
+    return int(conn.execute(query).scalar_one())
+
+
+def recount(conn: Connection, workspace_id: int, first: int, last: int) -> None:
+    """Replace the hourly rollups of hours first..last of a workspace by a count of their messages, then
+    the daily rows of their days by a sum of the hourly ones."""
+    span = (hour_start(first), hour_start(last + 1))
+    rows = _rows(conn, workspace_id, *span)
+    buckets: Buckets = defaultdict(lambda: [0, 0])
+    if rows:
+        _count(conn, workspace_id, span, rows, buckets)
+    hourly = ~Rollup.series.endswith(DAY)
+    conn.execute(
+        delete(Rollup).where(Rollup.workspace_id == workspace_id, hourly, Rollup.hour >= first, Rollup.hour <= last)
+    )
+    values = [(workspace_id, s, h, k[:200], n, e) for (s, h, k), (n, e) in buckets.items()]
+    insert_rows(conn, "rollup", ("workspace_id", "series", "hour", "key", "count", "engagement"), values)
+    _summarise(conn, workspace_id, first // 24 * 24, last // 24 * 24 + 23)
+
+
+def _summarise(conn: Connection, workspace_id: int, first: int, last: int) -> None:
+    """The daily rows (`series@day`) of whole days first..last, summed in SQL from the hourly rows; for
+    conversations and keyphrases, the DAILY_TOP keys with the most messages (DAILY_MIN at least) each day."""
+    in_days = (Rollup.workspace_id == workspace_id, Rollup.hour >= first, Rollup.hour <= last)
+    conn.execute(delete(Rollup).where(*in_days, Rollup.series.endswith(DAY)))
+    day = Rollup.hour // 24 * 24
+    total = func.sum(Rollup.count)
+    columns = ["workspace_id", "series", "hour", "key", "count", "engagement"]
+    summed = select(
+        Rollup.workspace_id, (Rollup.series + DAY).label("series"), day.label("hour"), Rollup.key,
+        total.label("count"), func.sum(Rollup.engagement).label("engagement"),
+    ).group_by(Rollup.workspace_id, Rollup.series, day, Rollup.key)  # fmt: skip
+    plain = summed.where(*in_days, ~Rollup.series.endswith(DAY), Rollup.series.not_in(DAILY))
+    conn.execute(insert(Rollup).from_select(columns, plain))
+    rank = func.row_number().over(partition_by=(Rollup.series, day), order_by=(total.desc(), Rollup.key))
+    ranked = (
+        summed.add_columns(rank.label("rank")).where(*in_days, Rollup.series.in_(DAILY)).having(total >= DAILY_MIN)
+    ).subquery()
+    top = select(*(ranked.c[name] for name in columns)).where(ranked.c.rank <= DAILY_TOP)
+    conn.execute(insert(Rollup).from_select(columns, top))
+
+
+def _rows(conn: Connection, workspace_id: int, start: datetime, end: datetime) -> list[Row]:
+    """What a recount needs of the messages written in [start, end), straight through the driver."""
+    to_db, mark = db_time(conn), "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = (
+        f"SELECT m.id, {_hour_text(conn, 'm.created_at')}, m.source_id, s.channel, m.kind, m.language, m.sentiment, "
+        "m.intent, m.spam_probability, m.toxicity_probability, "
+        "coalesce(m.likes, 0) + coalesce(m.shares, 0) + coalesce(m.replies, 0), m.thread_id, m.parent_id, "
+        f"m.author_id FROM message m JOIN source s ON s.id = m.source_id WHERE m.workspace_id = {mark} "
+        f"AND m.created_at >= {mark} AND m.created_at < {mark}"
+    )
+    found = conn.exec_driver_sql(sql, (workspace_id, to_db(start), to_db(end)))
+    return [Row(r[0], int(r[1]), *r[2:10], int(r[10]), *r[11:]) for r in found]  # type: ignore[call-arg]
+
+
+def _count(
+    conn: Connection, workspace_id: int, span: tuple[datetime, datetime], rows: list[Row], buckets: Buckets
+) -> None:
+    labels = _labels_between(conn, workspace_id, span)
+    phrases = _keyphrases_between(conn, workspace_id, span)
+    team = team_ids(conn, workspace_id)
+    waiting = [r.id for r in rows if labels.get(r.id, {}).get("intent", r.intent) in NEEDS_ANSWER]
+    answered = _answered(conn, waiting, team)
+    profiles: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0])
+    for row in rows:  # rows sharing an hour and every key are counted once, then spread over the series
+        mine = labels.get(row.id, {})
+        intent = mine.get("intent") or row.intent or UNKNOWN
+        unanswered = intent in NEEDS_ANSWER and row.id not in answered and row.author_id not in team
+        profile = profiles[(row.hour, row.channel, str(row.source_id), row.kind, row.language or UNKNOWN,
+                            mine.get("sentiment") or row.sentiment or UNKNOWN, intent, _spam(row, mine), _toxic(row),
+                            intent if unanswered else None)]  # fmt: skip
+        profile[0] += 1
+        profile[1] += row.engagement
+        extra = [("keyphrase", phrase) for phrase in phrases.get(row.id, ())]
+        if row.parent_id is not None and row.thread_id is not None:
+            extra.append(("thread", str(row.thread_id)))
+        for series, key in extra:
+            bucket = buckets[(series, row.hour, key)]
+            bucket[0] += 1
+            bucket[1] += row.engagement
+    for (hour, *keys), (count, engagement) in profiles.items():
+        for series, key in zip(PROFILE, ["", *keys], strict=True):
+            if key is not None:
+                bucket = buckets[(series, hour, key)]
+                bucket[0] += count
+                bucket[1] += engagement
+
+
+def _labels_between(conn: Connection, workspace_id: int, span: tuple[datetime, datetime]) -> dict[int, dict[str, str]]:
+    """The winning spam/sentiment/intent labels of a workspace's messages written in [start, end)."""
+    query = (
+        select(Label.message_id, Label.name, Label.value, Label.origin)
+        .join(Message, Message.id == Label.message_id)
+        .where(Message.workspace_id == workspace_id, Message.created_at >= span[0], Message.created_at < span[1])
+        .where(Label.name.in_(("spam", "sentiment", "intent")))
+    )
+    return _winning(conn.execute(query))
+
+
+def _winning(rows: Iterable[Any]) -> dict[int, dict[str, str]]:
+    chosen: dict[int, dict[str, tuple[int, str]]] = defaultdict(dict)
+    for message_id, name, value, origin in rows:
+        rank = LABEL_PRECEDENCE.get(origin, 0)
+        if rank >= chosen[message_id].get(name, (-1, ""))[0]:
+            chosen[message_id][name] = (rank, value)
+    return {mid: {name: value for name, (_, value) in names.items()} for mid, names in chosen.items()}
+
+
+def _keyphrases_between(conn: Connection, workspace_id: int, span: tuple[datetime, datetime]) -> dict[int, list[str]]:
+    query = (
+        select(Enrichment.message_id, Enrichment.value)
+        .join(Message, Message.id == Enrichment.message_id)
+        .where(Message.workspace_id == workspace_id, Message.created_at >= span[0], Message.created_at < span[1])
+        .where(Enrichment.analyzer == "keyphrases")
+    )
+    return {message_id: parse_keyphrases(value) for message_id, value in conn.execute(query)}
+
+
+def _spam(row: Row, labels: dict[str, str]) -> str:
+    """A person's (or the moderators') spam/ham label wins over the model, as in messages._decide."""
+    if labels.get("spam") in {"spam", "ham"}:
+        return labels["spam"]
+    if row.spam_probability is None:
+        return UNKNOWN
+    return "spam" if row.spam_probability >= SPAM_THRESHOLD else "ham"
+
+
+def _toxic(row: Row) -> str:
+    if row.toxicity_probability is None:
+        return UNKNOWN
+    return "toxic" if row.toxicity_probability >= TOXIC_THRESHOLD else "ok"
+
+
+def parse_keyphrases(value: str | None) -> list[str]:
+    """Phrases from an enrichment value: a list of phrases or of [phrase, score], bare or under "keyphrases"."""
+    try:
+        data: Any = json.loads(value) if value else []
+    except ValueError:
+        return []
+    if isinstance(data, dict):
+        data = data.get("keyphrases", [])
+    if not isinstance(data, list):
+        return []
+    phrases = [item[0] if isinstance(item, list | tuple) and item else item for item in data]
+    return sorted({p.strip().lower()[:200] for p in phrases if isinstance(p, str) and p.strip()})
+
+
+def team_ids(conn: Connection, workspace_id: int) -> set[int]:
+    """The authors who speak for the organisation in a workspace."""
+    return set(conn.scalars(select(TeamAccount.author_id).where(TeamAccount.workspace_id == workspace_id)))
+
+
+def _answered(conn: Connection, ids: Sequence[int], team: set[int]) -> set[int]:
+    """Which of these messages have a direct reply from the team."""
+    if not ids or not team:
+        return set()
+    answered: set[int] = set()
+    for start in range(0, len(ids), CHUNK):
+        query = select(Message.parent_id).where(
+            Message.parent_id.in_(ids[start : start + CHUNK]), Message.author_id.in_(team)
+        )
+        answered.update(parent for parent in conn.scalars(query) if parent is not None)
+    return answered
+
+
+def mark_team(conn: Connection, workspace_id: int, author_ids: Iterable[int], origin: str = "user") -> None:
+    """Count these authors as the organisation's (idempotent)."""
+    rows = [{"author_id": a, "workspace_id": workspace_id, "origin": origin, "created_at": datetime.now(UTC)}
+            for a in set(author_ids)]  # fmt: skip
+    if not rows:
+        return
+    dialect = conn.dialect.name
+    statement = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(TeamAccount).values(rows)
+    conn.execute(statement.on_conflict_do_nothing())
+
+
+def _spot_team(conn: Connection, rows: Sequence[Any]) -> dict[int, set[int]]:
+    """Mark the authors of these message rows who evidently speak for the organisation (blog post writers,
+    and see `speaks_for`); returns each workspace's team."""
+    teams: dict[int, set[int]] = {}
+    accounts: dict[int, set[str]] = {}
+    checked: set[int] = set()
+    for workspace_id, _hour, author_id, parent_id, kind, channel, handle, name in rows:
+        if workspace_id not in teams:
+            teams[workspace_id] = team_ids(conn, workspace_id)
+            accounts[workspace_id] = {_plain(n) for n in _source_accounts(conn, workspace_id)} - {""}
+        team = teams[workspace_id]
+        if author_id is None or author_id in team or (author_id in checked and kind != "post"):
+            continue
+        checked.add(author_id)
+        blog_post = kind == "post" and parent_id is None and channel.startswith("blog:")
+        if blog_post or (accounts[workspace_id] and speaks_for(accounts[workspace_id], handle, name)):
+            mark_team(conn, workspace_id, [author_id], origin="guess")
+            team.add(author_id)
+    return teams
+
+
+def speaks_for(accounts: set[str], handle: str, name: str | None) -> bool:
+    """Whether an author's handle or name is one of the organisation's accounts (accents and case aside)."""
+    return _plain(handle) in accounts or (name is not None and _plain(name) in accounts)
+
+
+def _source_accounts(conn: Connection, workspace_id: int) -> set[str]:
+    """Account names a source's address gives: `…/@VeloLumen`, an X archive's `@handle on X`."""
+    names: set[str] = set()
+    for url, name in conn.execute(select(Source.url, Source.name).where(Source.workspace_id == workspace_id)):
+        if url and "/@" in url:
+            names.add(url.rsplit("/@", 1)[1].strip("/"))
+        if name and name.startswith("@") and name.endswith(" on X"):
+            names.add(name[1:].removesuffix(" on X"))
+    return {name for name in names if name}
+
+
+def _plain(text: str) -> str:
+    """Lower case, accents and punctuation removed: "Vélo Lumen" and "@velolumen" meet."""
+    folded = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in folded if c.isalnum() and not unicodedata.combining(c))
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    """One rollup row as read back."""
+
+    hour: int
+    key: str
+    count: int
+    engagement: int
+
+
+def read(
+    conn: Connection, workspace_id: int, series: str, first: int, last: int, newest: int | None = None
+) -> list[Point]:
+    """The rollup rows of a series for hours first..last (inclusive); with `newest`, only that many of the
+    latest rows, newest first."""
+    query = select(Rollup.hour, Rollup.key, Rollup.count, Rollup.engagement).where(
+        Rollup.workspace_id == workspace_id, Rollup.series == series, Rollup.hour >= first, Rollup.hour <= last
+    )
+    if newest is not None:
+        query = query.order_by(Rollup.hour.desc()).limit(newest)
+    return [Point(*row) for row in conn.execute(query)]
+
+
+Shifts = list[tuple[int, int]]  # (from this UTC hour on, add this many hours): a time zone's offsets
+
+
+def grouped(
+    conn: Connection, workspace_id: int, series: str, span: tuple[int, int], size: str, shifts: Shifts
+) -> list[tuple[int, str, int, int]]:
+    """(bucket number, key, messages, engagement) of a series over hours span[0]..span[1], summed in SQL.
+
+    Bucket numbers: the UTC hour for "hour"; the local day (days since 1970-01-01) for "day"; the local week
+    (weeks since Monday 1969-12-29) for "week". Local time is UTC shifted by whole hours, per `shifts`.
+    """
+    local = Rollup.hour + _shift(shifts)
+    bucket = Rollup.hour if size == "hour" else local // 24 if size == "day" else (local // 24 + 3) // 7
+    query = (
+        select(bucket, Rollup.key, func.sum(Rollup.count), func.sum(Rollup.engagement))
+        .where(
+            Rollup.workspace_id == workspace_id,
+            _days_or_hours(series, span, size != "hour" and shifts == [(span[0], 0)]),
+        )
+        .group_by(bucket, Rollup.key)
+    )
+    return [(int(b), key, int(n), int(e)) for b, key, n, e in conn.execute(query)]
+
+
+def _days_or_hours(series: str, span: tuple[int, int], by_day: bool) -> Any:
+    """Rows of a series over the span: for UTC days, whole days from the daily rows and the edges hourly."""
+    first, last = span
+    start, end = -(-first // 24) * 24, (last + 1) // 24 * 24
+    if not by_day or start >= end:
+        return and_(Rollup.series == series, Rollup.hour.between(first, last))
+    edges = or_(Rollup.hour.between(first, start - 1), Rollup.hour.between(end, last))
+    return or_(
+        and_(Rollup.series == series, edges), and_(Rollup.series == series + DAY, Rollup.hour.between(start, end - 1))
+    )
+
+
+def _shift(shifts: Shifts) -> Any:
+    if len(shifts) == 1:
+        return literal(shifts[0][1])
+    whens = [(Rollup.hour < start, offset) for (_, offset), (start, _) in itertools.pairwise(shifts)]
+    return case(*whens, else_=shifts[-1][1])
+
+
+def sums(
+    conn: Connection, workspace_id: int, series: Sequence[str], first: int, last: int
+) -> dict[str, dict[str, tuple[int, int]]]:
+    """Per series and key, messages and engagement summed over hours first..last: whole UTC days from the
+    daily rows, the hours at either end from the hourly ones, in one query."""
+    start, end = -(-first // 24) * 24, (last + 1) // 24 * 24  # the whole days: [start, end)
+    hourly = Rollup.series.in_(series)
+    if start < end:
+        edges = or_(Rollup.hour.between(first, start - 1), Rollup.hour.between(end, last))
+        daily = and_(Rollup.series.in_([name + DAY for name in series]), Rollup.hour.between(start, end - 1))
+        where = or_(and_(hourly, edges), daily)
+    else:
+        where = and_(hourly, Rollup.hour.between(first, last))
+    query = (
+        select(Rollup.series, Rollup.key, func.sum(Rollup.count), func.sum(Rollup.engagement))
+        .where(Rollup.workspace_id == workspace_id, where)
+        .group_by(Rollup.series, Rollup.key)
+    )
+    found: dict[str, dict[str, tuple[int, int]]] = {name: {} for name in series}
+    for name, key, n, e in conn.execute(query):
+        counts = found[name.removesuffix(DAY)]
+        before = counts.get(key, (0, 0))
+        counts[key] = (before[0] + int(n), before[1] + int(e))
+    return found
+
+
+def totals(
+    conn: Connection, workspace_id: int, series: str, first: int, last: int, keys: Sequence[str] | None = None
+) -> dict[str, tuple[int, int]]:
+    """Per key of a series (or of these keys only), the messages and engagement summed over hours first..last."""
+    query = (
+        select(Rollup.key, func.sum(Rollup.count), func.sum(Rollup.engagement))
+        .where(Rollup.workspace_id == workspace_id, Rollup.series == series, Rollup.hour.between(first, last))
+        .group_by(Rollup.key)
+    )
+    if keys is not None:
+        query = query.where(Rollup.key.in_(keys))
+    return {key: (int(n), int(e)) for key, n, e in conn.execute(query)}
+
+
+def top(conn: Connection, workspace_id: int, series: str, first: int, last: int, limit: int) -> list[tuple[str, int]]:
+    """The keys of a series with the most messages over hours first..last."""
+    total = func.sum(Rollup.count)
+    query = (
+        select(Rollup.key, total)
+        .where(Rollup.workspace_id == workspace_id, Rollup.series == series, Rollup.hour.between(first, last))
+        .group_by(Rollup.key)
+        .order_by(total.desc(), Rollup.key)
+        .limit(limit)
+    )
+    return [(key, int(n)) for key, n in conn.execute(query)]

@@ -1,0 +1,225 @@
+"""Rollups stay equal to a full recount whatever happens to the messages, and cost only their hours."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, delete, func, select, text, update
+from sqlalchemy.orm import Session
+
+from pilote import enrich, rollups
+from pilote.enrich import pipeline
+from pilote.imports import import_file
+from pilote.models import Author, Base, Message, Rollup, Workspace
+from pilote.samples import write_wxr
+from pilote.views import explorer
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    return path
+
+
+def row(ident: str, minutes: int, text_: str = "Bonjour à tous", **extra: Any) -> dict[str, Any]:
+    moment = (T0 + timedelta(minutes=minutes)).isoformat()
+    return {"id": ident, "created_at": moment, "text": text_, "author": f"user{len(ident)}", **extra}
+
+
+def snapshot(engine: Engine) -> list[tuple[Any, ...]]:
+    with engine.connect() as conn:
+        return sorted(tuple(r) for r in conn.execute(select(Rollup.__table__)))
+
+
+def assert_equal_to_a_full_recount(engine: Engine) -> list[tuple[Any, ...]]:
+    kept = snapshot(engine)
+    with engine.begin() as conn:
+        for workspace_id in conn.scalars(select(Workspace.id)):
+            rollups.rebuild(conn, workspace_id)
+    assert snapshot(engine) == kept
+    return kept
+
+
+def series_totals(engine: Engine, series: str) -> dict[str, int]:
+    with engine.connect() as conn:
+        query = select(Rollup.key, func.sum(Rollup.count)).where(Rollup.series == series).group_by(Rollup.key)
+        return {key: int(n) for key, n in conn.execute(query)}
+
+
+def message_count(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(Message)).scalar_one())
+
+
+def test_an_import_leaves_rollups_equal_to_a_full_recount(engine: Engine, tmp_path: Path) -> None:
+    import_file(engine, write_wxr(tmp_path / "blog.xml", posts=3, comments_per_post=4), batch_size=5)
+    kept = assert_equal_to_a_full_recount(engine)
+    assert kept
+    assert series_totals(engine, "messages") == {"": message_count(engine)} == {"": 15}
+    with engine.connect() as conn:
+        kinds = dict(conn.execute(select(Message.kind, func.count()).group_by(Message.kind)).all())
+    assert series_totals(engine, "kind") == kinds
+    assert kinds["post"] == 3
+
+
+def test_a_reimport_of_edited_messages_moves_them_between_hours_and_keys(engine: Engine, tmp_path: Path) -> None:
+    first = [row("a", 0, kind="post"), row("b", 5, parent_id="a"), row("c", 130, kind="post", likes=3)]
+    import_file(engine, jsonl(tmp_path / "one.jsonl", first))
+    edited = [
+        row("a", 0, kind="post"),
+        row("b", 300, "edited later", parent_id="a"),
+        row("c", 130, kind="post", likes=9),
+    ]
+    import_file(engine, jsonl(tmp_path / "one.jsonl", edited))
+    assert_equal_to_a_full_recount(engine)
+    hours = {h: n for _, s, h, _, n, _ in snapshot(engine) if s == "messages"}
+    start = rollups.hour_of(T0)
+    assert hours == {start: 1, start + 2: 1, start + 5: 1}  # b left the first hour for the fifth
+    assert series_totals(engine, "kind") == {"post": 2, "comment": 1}
+    with engine.connect() as conn:
+        engagement = conn.execute(select(func.sum(Rollup.engagement)).where(Rollup.series == "messages")).scalar()
+    assert engagement == 9
+
+
+def test_enrichment_updates_the_language_series(engine: Engine, tmp_path: Path) -> None:
+    texts = ["Bonjour, je cherche une batterie de rechange pour mon vélo électrique.",
+             "Hello, where can I buy a spare battery for my electric bike?"]  # fmt: skip
+    import_file(engine, jsonl(tmp_path / "m.jsonl", [row(f"m{i}", i, t) for i, t in enumerate(texts)]))
+    assert series_totals(engine, "language") == {"unknown": 2}
+    with Session(engine) as session:
+        workspace_id = session.scalars(select(Workspace.id)).one()
+    pipeline.run(engine, enrich.get(["language"]), workspace_id=workspace_id, workers=0)
+    assert series_totals(engine, "language") == {"fr": 1, "en": 1}
+    assert_equal_to_a_full_recount(engine)
+
+
+def test_a_persons_label_moves_a_message_in_the_spam_and_intent_series(engine: Engine, tmp_path: Path) -> None:
+    import_file(engine, jsonl(tmp_path / "m.jsonl", [row("a", 0), row("b", 1)]))
+    with Session(engine) as session, session.begin():
+        first = session.scalars(select(Message.id).order_by(Message.id)).first()
+        assert first is not None
+        explorer.label(session, first, "spam", "spam", "camille")
+        explorer.label(session, first, "intent", "question")
+    assert series_totals(engine, "spam") == {"spam": 1, "unknown": 1}
+    assert series_totals(engine, "intent") == {"question": 1, "unknown": 1}
+    assert series_totals(engine, "unanswered") == {"question": 1}
+    assert_equal_to_a_full_recount(engine)
+
+
+def test_a_team_reply_answers_a_question_in_an_earlier_hour(engine: Engine, tmp_path: Path) -> None:
+    import_file(engine, jsonl(tmp_path / "q.jsonl", [row("q", 0, "Où trouver une batterie ?", author="zoe")]))
+    with Session(engine) as session, session.begin():
+        question = session.scalars(select(Message.id)).one()
+        explorer.label(session, question, "intent", "complaint")
+    assert series_totals(engine, "unanswered") == {"complaint": 1}
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO author (workspace_id, channel, key, handle, created_at) "
+                          "SELECT workspace_id, channel, 'user:brand', 'brand', created_at FROM author"))  # fmt: skip
+        brand = conn.scalars(select(Author.id).where(Author.handle == "brand")).one()
+        workspace_id = conn.scalars(select(Workspace.id)).one()
+        rollups.mark_team(conn, workspace_id, [brand])
+    answer = row("r", 200, "Chez votre revendeur.", parent_id="q", author="brand")
+    import_file(engine, jsonl(tmp_path / "q.jsonl", [answer]))
+    assert series_totals(engine, "unanswered") == {}
+    assert_equal_to_a_full_recount(engine)
+
+
+def test_a_deleted_message_leaves_its_hour_at_the_next_batch(engine: Engine, tmp_path: Path) -> None:
+    import_file(engine, jsonl(tmp_path / "a.jsonl", [row("a", 0), row("b", 600)]))
+    with engine.begin() as conn:
+        conn.execute(delete(Message).where(Message.external_id == "a"))
+        rollups.refresh(conn, [])
+    assert series_totals(engine, "messages") == {"": 1}
+    assert_equal_to_a_full_recount(engine)
+
+
+def test_a_date_changed_in_place_is_recounted_from_both_hours(engine: Engine, tmp_path: Path) -> None:
+    import_file(engine, jsonl(tmp_path / "a.jsonl", [row("a", 0)]))
+    with engine.begin() as conn:
+        conn.execute(update(Message).values(created_at=T0 + timedelta(days=3)))
+        rollups.refresh(conn, list(conn.scalars(select(Message.id))))
+    hours = [h for _, s, h, *_ in snapshot(engine) if s == "messages"]
+    assert hours == [rollups.hour_of(T0 + timedelta(days=3))]
+
+
+def test_blog_post_writers_and_the_named_account_count_as_the_team(engine: Engine, tmp_path: Path) -> None:
+    import_file(engine, write_wxr(tmp_path / "blog.xml", posts=2, comments_per_post=2))
+    with engine.connect() as conn:
+        team = conn.execute(
+            select(Author.handle).join(Message, Message.author_id == Author.id).where(
+                Author.id.in_(select(rollups.TeamAccount.author_id)), Message.kind == "post"
+            )
+        ).all()  # fmt: skip
+        team_ids = select(rollups.TeamAccount.author_id)
+        commenters = conn.execute(
+            select(func.count()).where(Message.author_id.in_(team_ids), Message.kind != "post")
+        ).scalar_one()
+    assert team
+    assert commenters == 0
+    assert rollups.speaks_for({"velolumen"}, "VeloLumen", None)
+    assert rollups.speaks_for({"velolumen"}, "someone", "Vélo Lumen")
+    assert not rollups.speaks_for({"velolumen"}, "velo", "Lumen fan")
+
+
+def test_the_keyphrases_of_an_enrichment_value_are_read_in_any_shape() -> None:
+    assert rollups.parse_keyphrases('["Batterie", "selle"]') == ["batterie", "selle"]
+    assert rollups.parse_keyphrases('{"keyphrases": [["batterie neuve", 0.1]]}') == ["batterie neuve"]
+    assert rollups.parse_keyphrases("not json") == []
+    assert rollups.parse_keyphrases(None) == []
+
+
+def test_the_rollup_tables_match_the_migrations(engine: Engine) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    mine = {"rollup", "rollup_dirty", "team_account", "api_token", "saved_search"}
+    assert [d for d in diff if any(name in repr(d) for name in mine)] == []
+
+
+def test_the_rebuild_command_repairs_lost_rollups(settings: Any, engine: Engine, env_for: Any, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from pilote.cli import app as cli
+
+    env_for(settings)
+    import_file(engine, jsonl(tmp_path / "a.jsonl", [row("a", 0), row("b", 90)]))
+    kept = snapshot(engine)
+    with engine.begin() as conn:
+        conn.execute(delete(Rollup))
+    result = CliRunner().invoke(cli, ["rollups", "rebuild"])
+    assert result.exit_code == 0, result.output
+    assert "rebuilt" in result.stdout
+    assert snapshot(engine) == kept
+
+
+def test_batches_only_note_their_hours_and_an_interrupted_import_is_caught_up_by_the_next_tick(
+    settings: Any, engine: Engine, tmp_path: Path, monkeypatch: Any
+) -> None:
+    from pilote import jobs
+    from pilote.models import RollupDirty
+
+    def crash(conn: Any) -> int:
+        raise KeyboardInterrupt  # the import dies after its last batch, before the recount
+
+    monkeypatch.setattr(rollups, "refresh_dirty", crash)
+    rows = [row(f"m{i}", minutes=50 * i) for i in range(12)]
+    try:
+        import_file(engine, jsonl(tmp_path / "a.jsonl", rows), batch_size=5)
+    except KeyboardInterrupt:
+        pass
+    monkeypatch.undo()
+    with engine.connect() as conn:
+        noted = {hour for (hour,) in conn.execute(select(RollupDirty.hour))}
+    assert noted == {rollups.hour_of(T0 + timedelta(minutes=50 * i)) for i in range(12)}
+    assert series_totals(engine, "messages") == {}  # nothing recounted per batch
+    jobs.radar_tick(engine, settings)
+    assert series_totals(engine, "messages") == {"": 12}
+    assert_equal_to_a_full_recount(engine)
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(RollupDirty)).scalar_one() == 0
