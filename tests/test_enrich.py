@@ -1,39 +1,26 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, event, select, update
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 
 from factories import item, target
 from pilote import enrich
+from pilote.cli import app
+from pilote.config import Settings
+from pilote.enrich import pipeline
 from pilote.enrich.base import Analyzer, Result, Text
-from pilote.enrich.language import detect
 from pilote.enrich.pipeline import run
 from pilote.errors import Invalid
 from pilote.ingest import write_batch
 from pilote.messages import MessageFilter, get_all
 from pilote.models import Enrichment, Label, Message
-
-
-@pytest.mark.parametrize(("text", "language"), [
-    ("Bonjour à tous, la nouvelle selle est vraiment confortable", "fr"),
-    ("The new saddle is really comfortable, thanks for the advice", "en"),
-    ("El nuevo sillín es muy cómodo, gracias por el consejo", "es"),
-    ("Der neue Sattel ist wirklich bequem, danke für den Tipp", "de"),
-    ("La nuova sella è davvero comoda, grazie per il consiglio", "it"),
-    ("O novo selim é muito confortável, obrigado pela dica", "pt"),
-    ("Het nieuwe zadel is echt comfortabel, bedankt voor de tip", "nl"),
-])  # fmt: skip
-def test_the_seven_first_languages_are_recognised(text: str, language: str) -> None:
-    assert detect(text) == language
-
-
-@pytest.mark.parametrize("text", ["ok", "merci", "lol", "", "👍👍", "@velo https://example.org #promo", "12 345"])
-def test_texts_too_short_or_without_words_are_undetermined_rather_than_guessed(text: str) -> None:
-    assert detect(text) == "und"
 
 
 def counting(name: str = "counter", version: str = "1") -> tuple[Analyzer, list[int]]:
@@ -75,7 +62,7 @@ def test_results_land_in_hot_columns_and_the_rest_in_the_side_table(engine: Engi
         intents = set(session.scalars(select(Message.intent)))
         values = set(session.scalars(select(Enrichment.value)))
     assert intents == {"other"}
-    assert values == {'{"detail": 16}'}
+    assert values == {'{"detail":16}'}
 
 
 def test_force_and_since_choose_what_is_analysed(engine: Engine) -> None:
@@ -106,7 +93,7 @@ def test_a_human_spam_label_decides_over_the_model(engine: Engine, tmp_path: Pat
     t = target(engine)
     with engine.begin() as conn:
         write_batch(conn, t, [item("a", "Achetez maintenant"), item("b", "Merci pour l'article")])
-        conn.execute(Message.__table__.update().values(spam_probability=0.9))
+        conn.execute(update(Message).values(spam_probability=0.9))
     with Session(engine) as session, session.begin():
         message = session.scalars(select(Message).where(Message.external_id == "a")).one()
         session.add(Label(message_id=message.id, name="spam", value="ham", origin="user"))
@@ -116,9 +103,10 @@ def test_a_human_spam_label_decides_over_the_model(engine: Engine, tmp_path: Pat
     assert records["b"]["spam"] is True
 
 
-def test_only_the_language_analyzer_runs_by_default_and_the_heads_on_demand() -> None:
-    assert [a.name for a in enrich.get()] == ["language"]
-    assert [a.name for a in enrich.get(["sentiment", "spam"])] == ["sentiment", "spam"]
+def test_language_and_keyphrases_run_by_default_and_the_heads_on_demand_in_registry_order() -> None:
+    assert [a.name for a in enrich.get()] == ["language", "keyphrases"]
+    assert [a.name for a in enrich.get(["spam", "sentiment"])] == ["sentiment", "spam"]
+    assert [a.name for a in enrich.get(["keyphrases", "language"])] == ["language", "keyphrases"]
 
 
 def test_a_model_stamp_is_part_of_the_version_so_retraining_reanalyses(engine: Engine) -> None:
@@ -132,3 +120,179 @@ def test_a_model_stamp_is_part_of_the_version_so_retraining_reanalyses(engine: E
     assert run(engine, [stamped], workspace_id=workspace_id).analysed == {"counter": 3}
     assert run(engine, [stamped], workspace_id=workspace_id).analysed == {"counter": 0}
     assert run(engine, [restamped], workspace_id=workspace_id).analysed == {"counter": 3}
+
+
+def test_an_edited_message_is_analysed_again(engine: Engine) -> None:
+    t = target(engine)
+    with engine.begin() as conn:
+        write_batch(
+            conn, t, [item("a", "Je voudrais savoir quand arrive ma commande"), item("b", "Rien à signaler ici")]
+        )
+    assert run(engine, enrich.get(["language"]), workspace_id=t.workspace_id).analysed == {"language": 2}
+    with engine.begin() as conn:
+        write_batch(conn, t, [item("a", "I would like to know when my order is coming")])
+    assert run(engine, enrich.get(["language"]), workspace_id=t.workspace_id).analysed == {"language": 1}
+    with Session(engine) as session:
+        languages = dict(session.execute(select(Message.external_id, Message.language)).all())
+    assert languages == {"a": "en", "b": "fr"}
+
+
+def test_keyphrases_see_the_language_found_earlier_in_the_same_run(engine: Engine) -> None:
+    t = target(engine)
+    with engine.begin() as conn:
+        write_batch(conn, t, [item("de", "Die Lieferung kam leider viel zu spät an"),
+                              item("fr", "La livraison est arrivée beaucoup trop tard")])  # fmt: skip
+    run(engine, enrich.get(), workspace_id=t.workspace_id)
+    with Session(engine) as session:
+        records = {r["external_id"]: r for r in get_all(session, MessageFilter(workspace_id=t.workspace_id))}
+    assert records["de"]["language"] == "de"
+    assert records["de"]["keyphrases"] == []  # no German stop words: no keyphrases rather than wrong ones
+    assert records["fr"]["keyphrases"] == ["livraison", "arrivée", "tard"]
+
+
+def _snapshot(engine: Engine) -> set[tuple[object, ...]]:
+    with Session(engine) as session:
+        columns = (Message.external_id, Message.language, Enrichment.analyzer, Enrichment.version, Enrichment.value)
+        query = select(*columns).join(Enrichment, Enrichment.message_id == Message.id)
+        return {tuple(row) for row in session.execute(query)}
+
+
+TEXTS = [
+    "Je voudrais savoir quand arrive ma commande de vélo", "The battery charger stopped working after the update",
+    "El envío llegó roto y la caja estaba mojada", "ok", "Der Akku hält viel kürzer als versprochen",
+    "Le service client ne répond jamais au téléphone", "Great ride this morning along the river with the club",
+    "Il pacco è arrivato rotto e nessuno risponde", "merci !", "Wanneer komt de nieuwe fiets weer binnen?",
+    "La selle carbone craque en montée depuis une semaine",
+]  # fmt: skip
+
+
+def test_worker_processes_give_the_same_results_as_one_process(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    t = target(engine)
+    with engine.begin() as conn:
+        write_batch(conn, t, [item(f"m{i}", text, minutes=i) for i, text in enumerate(TEXTS)])
+    analyzers = enrich.get(["language", "keyphrases"])
+    run(engine, analyzers, workspace_id=t.workspace_id, workers=1)
+    alone = _snapshot(engine)
+    monkeypatch.setattr(pipeline, "CHUNK", 3)
+    monkeypatch.setattr(pipeline, "PARALLEL_FROM", 1)
+    report = run(engine, analyzers, workspace_id=t.workspace_id, force=True, workers=2)
+    assert report.workers == 2  # forked: this process runs no other thread (browser tests run last)
+    assert report.analysed == {"language": 11, "keyphrases": 11}
+    assert {row[:3] + row[4:] for row in _snapshot(engine)} == {row[:3] + row[4:] for row in alone}
+    assert len(alone) == 22
+
+
+def test_a_forced_run_with_the_same_results_rewrites_no_message_row(engine: Engine) -> None:
+    t = target(engine)
+    with engine.begin() as conn:
+        write_batch(conn, t, [item(f"m{i}", text) for i, text in enumerate(TEXTS)])
+    run(engine, enrich.get(["language"]), workspace_id=t.workspace_id)
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    assert run(engine, enrich.get(["language"]), workspace_id=t.workspace_id, force=True).analysed == {"language": 11}
+    assert not [s for s in statements if s.lstrip().upper().startswith("UPDATE MESSAGE")]
+    assert [s for s in statements if "INSERT INTO enrichment" in s]  # the versions are stamped again
+
+
+def test_prepare_and_keep_hooks_run_around_the_analysis_and_private_values_are_not_stored(engine: Engine) -> None:
+    workspace_id = seed(engine, 3)
+    kept: list[tuple[int, str]] = []
+
+    def prepare(conn: object, texts: Sequence[Text]) -> list[Text]:
+        return [Text(id=t.id, kind=t.kind, title="prepared", text=t.text) for t in texts]
+
+    def analyze(texts: Sequence[Text]) -> list[Result]:
+        return [{"intent": "other", "seen": t.title, "_private": f"secret {t.id}"} for t in texts]
+
+    def keep(conn: object, texts: Sequence[Text], results: list[Result]) -> None:
+        kept.extend((t.id, r["_private"]) for t, r in zip(texts, results, strict=True))
+
+    hooked = Analyzer(name="hooked", version="1", columns=("intent",), analyze=analyze, prepare=prepare, keep=keep)
+    run(engine, [hooked], workspace_id=workspace_id)
+    with Session(engine) as session:
+        values = set(session.scalars(select(Enrichment.value)))
+    assert values == {'{"seen":"prepared"}'}
+    assert len(kept) == 3
+    assert all(secret == f"secret {i}" for i, secret in kept)
+
+
+def test_an_interrupted_run_keeps_its_committed_chunks_and_resumes_after_them(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workspace_id = seed(engine, 5)
+    monkeypatch.setattr(pipeline, "CHUNK", 2)
+    calls: list[int] = []
+
+    def fragile(texts: Sequence[Text]) -> list[Result]:
+        calls.append(len(texts))
+        if len(calls) == 2:
+            raise RuntimeError("the machine went down")
+        return [{"intent": "other"} for _ in texts]
+
+    analyzer = Analyzer(name="fragile", version="1", columns=("intent",), analyze=fragile)
+    with pytest.raises(RuntimeError):
+        run(engine, [analyzer], workspace_id=workspace_id, workers=1)
+    assert run(engine, [analyzer], workspace_id=workspace_id, workers=1).analysed == {"fragile": 3}
+
+
+@pytest.fixture
+def cli(settings: Settings, env_for: Callable[[Settings], None]) -> Callable[..., Any]:
+    env_for(settings)
+    runner = CliRunner()
+    return lambda *args: runner.invoke(app, list(args))
+
+
+def test_enrich_command_since_and_force_on_both_databases(cli: Callable[..., Any], tmp_path: Path) -> None:
+    data = tmp_path / "comments.jsonl"
+    lines = [{"id": str(day), "text": f"Sortie du club numéro {day} demain matin", "created_at": f"2026-03-{day:02d}"}
+             for day in range(1, 7)]  # fmt: skip
+    data.write_text("\n".join(json.dumps(line) for line in lines))
+    cli("init")
+    assert cli("import", str(data)).exit_code == 0  # enriches what it imported
+    assert json.loads(cli("enrich", "--json").stdout)["analysed"] == {"language": 0, "keyphrases": 0}
+    forced = json.loads(cli("enrich", "--force", "--since", "2026-03-04", "--json").stdout)
+    assert forced["analysed"] == {"language": 3, "keyphrases": 3}
+    assert json.loads(cli("enrich", "--force", "--json", "--analyzer", "language").stdout)["analysed"] == {
+        "language": 6
+    }
+    refused = cli("enrich", "--since", "next tuesday")
+    assert refused.exit_code == 1
+    assert "--since 'next tuesday'" in refused.stderr
+
+
+def test_text_and_number_columns_are_written_and_cleared_on_both_databases(engine: Engine) -> None:
+    workspace_id = seed(engine, 3)
+
+    def scores(value: float | None) -> Analyzer:
+        def analyze(texts: Sequence[Text]) -> list[Result]:
+            return [{"sentiment": None if value is None else "positive", "sentiment_score": value} for _ in texts]
+
+        return Analyzer(name="scores", version=str(value), columns=("sentiment", "sentiment_score"), analyze=analyze)
+
+    run(engine, [scores(0.75)], workspace_id=workspace_id)
+    with Session(engine) as session:
+        assert {tuple(r) for r in session.execute(select(Message.sentiment, Message.sentiment_score))} == {
+            ("positive", 0.75)
+        }
+    run(engine, [scores(None)], workspace_id=workspace_id)
+    with Session(engine) as session:
+        assert {tuple(r) for r in session.execute(select(Message.sentiment, Message.sentiment_score))} == {(None, None)}
+
+
+def test_a_vector_found_in_the_run_reaches_the_analyzers_after_it(engine: Engine) -> None:
+    workspace_id = seed(engine, 2)
+
+    def embed(texts: Sequence[Text]) -> list[Result]:
+        return [{"_vector": f"v{t.id}".encode()} for t in texts]
+
+    def read(texts: Sequence[Text]) -> list[Result]:
+        return [{"intent": "other", "vector": (t.vector or b"none").decode()} for t in texts]
+
+    first = Analyzer(name="embed", version="1", columns=(), analyze=embed, keep=lambda conn, texts, results: None)
+    second = Analyzer(name="reader", version="1", columns=("intent",), analyze=read)
+    run(engine, [first, second], workspace_id=workspace_id)
+    with Session(engine) as session:
+        query = select(Enrichment.message_id, Enrichment.value).where(Enrichment.analyzer == "reader")
+        rows = list(session.execute(query))
+    assert len(rows) == 2
+    assert all(value == f'{{"vector":"v{message_id}"}}' for message_id, value in rows)

@@ -22,6 +22,7 @@ def enrich_workspace(
     since: str | None = None,
     force: bool = False,
     names: list[str] | None = None,
+    workers: int | None = None,
 ) -> EnrichReport:
     """Run the analyzers on one workspace with progress on stderr (also used after imports)."""
     analyzers = enrich.get(names)
@@ -34,7 +35,7 @@ def enrich_workspace(
             progress.update(tasks[name], completed=done, total=total or None)
 
         return run(engine, analyzers, workspace_id=space.id, since=parse_when(since, "--since"), force=force,
-                   progress=report)  # fmt: skip
+                   progress=report, workers=workers)  # fmt: skip
 
 
 def enrich_command(
@@ -44,15 +45,20 @@ def enrich_command(
     since: Annotated[str | None, typer.Option(help="Only messages from this date on.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Analyse again even what is up to date.")] = False,
     analyzer: Annotated[list[str] | None, typer.Option("--analyzer", help="Only this analyzer (repeatable).")] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", min=1, help="Worker processes (default: 2 on 2 cores or more).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
-    """Understand messages offline: language by default; --analyzer sentiment|spam|toxicity|intent on demand."""
+    """Understand messages offline: language and keyphrases by default; --analyzer NAME for the others."""
     with store() as engine:
-        result = enrich_workspace(engine, workspace, since=since, force=force, names=analyzer)
+        result = enrich_workspace(engine, workspace, since=since, force=force, names=analyzer, workers=workers)
     if as_json:
-        print_json({"analysed": result.analysed, "seconds": {k: round(v, 3) for k, v in result.seconds.items()}})
+        spent = {k: round(v, 3) for k, v in result.seconds.items()}
+        print_json({"analysed": result.analysed, "seconds": spent, "elapsed": round(result.elapsed, 3)})
         return
     for name, count in result.analysed.items():
         seconds = result.seconds[name]
-        rate = f" ({count / seconds:,.0f}/s)" if count and seconds else ""
-        out.print(f"{name}: {count:,} messages analysed in {seconds:.1f}s{rate}")
+        rate = f" ({count / seconds:,.0f}/s of its own time)" if count and seconds else ""
+        out.print(f"{name}: {count:,} messages analysed{rate}")
+    out.print(f"done in {result.elapsed:.1f}s")

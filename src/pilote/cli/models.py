@@ -36,8 +36,17 @@ def _tasks(name: str | None) -> list[str]:
 def train_command(
     task: TaskOpt = None,
     data: Annotated[Path | None, typer.Option("--data", help="Shared data folder (default ../shared/data).")] = None,
+    workspace: Annotated[
+        str | None, typer.Option("--workspace", "-w", help="Fine-tune its heads on the labels people set.")
+    ] = None,
 ) -> None:
-    """Train the heads, write them into the package, and print their held-out scores."""
+    """Train the heads, write them into the package, and print their held-out scores.
+
+    With --workspace, fine-tune that workspace's heads on the labels people set in the cockpit instead.
+    """
+    if workspace is not None:
+        _train_workspace(workspace, _tasks(task))
+        return
     from pilote.enrich.datasets import shared_folder
     from pilote.enrich.tasks import TASKS
     from pilote.enrich.training import REPO_DATA, train
@@ -51,6 +60,36 @@ def train_command(
         out.print(f"[bold]{name}[/bold] → {path_of(name)}")
         for metric, value in measured.items():
             out.print(f"  {metric}: {value:.1f}")
+
+
+def _train_workspace(slug: str, names: list[str]) -> None:
+    from sqlalchemy.orm import Session
+
+    from pilote import workspaces
+    from pilote.cli.common import store
+    from pilote.cli.enriching import enrich_workspace
+    from pilote.enrich import finetune
+    from pilote.enrich.classifiers import head
+
+    tuned: list[str] = []
+    with store() as engine:
+        with Session(engine) as session:
+            space = workspaces.resolve(session, slug=slug)
+        for name in names:
+            try:
+                with engine.begin() as conn:
+                    done = finetune.train_workspace(conn, space.id, name, head(name))
+            except Invalid as error:
+                if len(names) == 1:
+                    raise
+                err.print(f"{name}: skipped, {error}")
+                continue
+            counts = ", ".join(f"{label} {n}" for label, n in done.per_class.items())
+            out.print(f"[bold]{name}[/bold] fine-tuned for {space.slug} on {done.labels} labels ({counts})")
+            tuned.append(name)
+        if not tuned:
+            raise Invalid(f"workspace {space.slug} has too few human labels to fine-tune any head: label more messages")
+        enrich_workspace(engine, space.slug, force=True, names=tuned)
 
 
 @models_app.command("eval")

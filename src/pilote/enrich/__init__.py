@@ -2,30 +2,33 @@
 
 from __future__ import annotations
 
-from pilote.enrich import classifiers, language
+from pilote.enrich import classifiers, embeddings, keyphrases, language, transformers_backend
 from pilote.enrich.base import Analyzer
 from pilote.errors import Invalid
 
 # One line per analyzer; order matters when an analyzer reads another's column.
 ANALYZERS: tuple[Analyzer, ...] = (
     language.ANALYZER,
+    keyphrases.ANALYZER,  # after language: it picks its stop words by the language found
+    embeddings.ANALYZER,  # before the heads: they read the vector it finds (opt-in: ~600 messages/s per core)
     classifiers.SENTIMENT,
     classifiers.SPAM,
     classifiers.TOXICITY,
     classifiers.INTENT,
+    transformers_backend.ANALYZER,  # optional extra pilote[transformers]; imports torch only when run
 )
 
 # What runs after every import. The four heads stay opt-in (`pilote enrich --analyzer sentiment`) until
 # they hold up on community text: on the demo community's ground truth they score far below their
 # held-out figures (docs/models.md), and wrong spam or sentiment flags would mislead a team.
-DEFAULT: tuple[str, ...] = ("language",)
+DEFAULT: tuple[str, ...] = ("language", "keyphrases")
 
 
 def get(names: list[str] | None = None) -> tuple[Analyzer, ...]:
-    """The default analyzers, or those named (any registered one)."""
+    """The default analyzers, or those named (any registered one), in the registry's order."""
     known = {analyzer.name: analyzer for analyzer in ANALYZERS}
     wanted = names or list(DEFAULT)
     missing = [name for name in wanted if name not in known]
     if missing:
         raise Invalid(f"unknown analyzer {', '.join(missing)}: use one of {', '.join(known)}")
-    return tuple(known[name] for name in wanted)
+    return tuple(analyzer for analyzer in ANALYZERS if analyzer.name in wanted)

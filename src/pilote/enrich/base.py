@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -17,6 +17,13 @@ class Text:
     text: str
     author: str | None = None
     author_url: str | None = None
+    language: str | None = None  # as stored, or as found by the language analyzer earlier in the same run
+    # Filled by an analyzer's `prepare` hook when it needs them (the heads): see Analyzer.
+    workspace_id: int | None = None
+    parent: str | None = None  # text of the message this one answers, when stored
+    vector: bytes | None = None  # cached sentence embedding (float16 bytes, enrich/embeddings.py)
+    # The workspace's fine-tuned head for the analyzer, if any (pickled once per chunk for worker processes).
+    tuned: Any = field(default=None, compare=False, hash=False, repr=False)
 
 
 Result = dict[str, Any]
@@ -36,6 +43,12 @@ class Analyzer:
     columns: tuple[str, ...]
     analyze: Callable[[Sequence[Text]], list[Result]]
     stamp: Callable[[], str] | None = None
+    # Optional hooks, run by the process that holds the database: `prepare`, on the chunk's read connection,
+    # returns the texts with the context `analyze` needs (cached vectors, parent post, workspace); `keep`, in
+    # the chunk's write transaction, stores what the analyzer keeps in a table of its own. Result keys
+    # starting with "_" are for `keep` only and are not stored as JSON.
+    prepare: Callable[[Any, Sequence[Text]], Sequence[Text]] | None = None
+    keep: Callable[[Any, Sequence[Text], list[Result]], None] | None = None
 
     def current_version(self) -> str:
         """The version recorded with each result: the code's, plus the stamp of its model if any."""

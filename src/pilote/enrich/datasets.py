@@ -14,22 +14,29 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from pilote.enrich.features import Sample
 from pilote.errors import BadInput
 
 SENTIMENT = {"0": "negative", "1": "neutral", "2": "positive"}
 ALLOCINE = {"0": "negative", "1": "positive"}
 YOUTUBE = ("COMMENT_ID", "AUTHOR", "DATE", "CONTENT", "label")
+SENTIMENTS = ("negative", "neutral", "positive")
 INTENTS = ("question", "complaint", "praise", "suggestion", "other")
 
 
 @dataclass(frozen=True, slots=True)
 class Labelled:
-    """Texts with their labels, the task they serve and where they came from."""
+    """Samples with their labels, the task they serve and where they came from."""
 
     task: str
-    texts: list[str]
+    samples: list[Sample]
     labels: list[str]
     path: Path
+
+    @property
+    def texts(self) -> list[str]:
+        """The text of each sample."""
+        return [sample.text for sample in self.samples]
 
 
 def shared_folder() -> Path:
@@ -70,7 +77,7 @@ def _umsab(path: Path) -> Labelled:
     texts, labels = _lines(path), _lines(labels_path)
     if len(texts) != len(labels):
         raise BadInput(labels_path, None, f"{len(labels)} labels for {len(texts)} texts", "files must align")
-    return Labelled("sentiment", texts, [_label(labels_path, i, v.strip(), SENTIMENT) for i, v in
+    return Labelled("sentiment", [Sample(t) for t in texts], [_label(labels_path, i, v.strip(), SENTIMENT) for i, v in
                                          enumerate(labels, 1)], path)  # fmt: skip
 
 
@@ -82,7 +89,7 @@ def _allocine(path: Path) -> Labelled:
             raise BadInput(path, f"line {number}", "no tab", "expected label<TAB>text")
         labels.append(_label(path, number, label, ALLOCINE))
         texts.append(text)
-    return Labelled("sentiment", texts, labels, path)
+    return Labelled("sentiment", [Sample(t) for t in texts], labels, path)
 
 
 def _label(path: Path, number: int, value: str, known: dict[str, str]) -> str:
@@ -92,13 +99,16 @@ def _label(path: Path, number: int, value: str, known: dict[str, str]) -> str:
 
 
 Row = dict[str, str]
-CSV_FORMATS: dict[tuple[str, ...], tuple[str, str, Callable[[Row], str], Callable[[str], str]]] = {
-    YOUTUBE: ("spam", "label", lambda r: f"{r['AUTHOR']} {r['CONTENT']}", lambda v: {"1": "spam", "0": "ham"}[v]),
+CSV_FORMATS: dict[tuple[str, ...], tuple[str, str, Callable[[Row], Sample], Callable[[str], str]]] = {
+    YOUTUBE: ("spam", "label", lambda r: Sample(r["CONTENT"], r["AUTHOR"]), lambda v: {"1": "spam", "0": "ham"}[v]),
     ("text", "author", "url", "language", "spam"): (
-        "spam", "spam", lambda r: f"{r['author']} {r['url']} {r['text']}", lambda v: {"1": "spam", "0": "ham"}[v]),
-    ("text", "language", "toxic"): ("toxicity", "toxic", lambda r: r["text"],
+        "spam", "spam", lambda r: Sample(r["text"], r["author"], r["url"]), lambda v: {"1": "spam", "0": "ham"}[v]),
+    ("text", "language", "toxic"): ("toxicity", "toxic", lambda r: Sample(r["text"]),
                                     lambda v: {"1": "toxic", "0": "not_toxic"}[v]),
-    ("text", "language", "intent"): ("intent", "intent", lambda r: r["text"], lambda v: INTENTS[INTENTS.index(v)]),
+    ("text", "language", "sentiment"): ("sentiment", "sentiment", lambda r: Sample(r["text"]),
+                                        lambda v: SENTIMENTS[SENTIMENTS.index(v)]),
+    ("text", "language", "intent"): ("intent", "intent", lambda r: Sample(r["text"]),
+                                     lambda v: INTENTS[INTENTS.index(v)]),
 }  # fmt: skip
 
 
@@ -110,7 +120,7 @@ def _csv(path: Path) -> Labelled:
         expected = " | ".join(",".join(h) for h in CSV_FORMATS)
         raise BadInput(path, "line 1", f"unknown header {','.join(header)!r}", f"expected {expected}")
     task, column, text_of, label_of = CSV_FORMATS[header]
-    texts, labels = [], []
+    samples, labels = [], []
     for number, values in enumerate(rows[1:], 2):
         if len(values) != len(header):
             raise BadInput(path, f"line {number}", f"{len(values)} fields", f"expected {len(header)}")
@@ -119,5 +129,5 @@ def _csv(path: Path) -> Labelled:
             labels.append(label_of(row[column]))
         except (KeyError, ValueError):
             raise BadInput(path, f"line {number}", f"{column} {row[column]!r}", "not a known label") from None
-        texts.append(text_of(row))
-    return Labelled(task, texts, labels, path)
+        samples.append(text_of(row))
+    return Labelled(task, samples, labels, path)

@@ -1,71 +1,252 @@
-"""Running the analyzers over the store: only new messages, or those an analyzer's new version must redo."""
+"""Running the analyzers over the store: only new or edited messages, or those an analyzer's new version must redo.
+
+One pass over the messages for all analyzers: each chunk is read once, analysed by every analyzer that
+needs it (in registry order, so that keyphrases see the language found just before), and written back
+in one transaction. The analysis runs in worker processes when there is enough to do; the database is
+only ever touched by the calling process.
+"""
 
 from __future__ import annotations
 
-import json
+import contextlib
+import gc
+import multiprocessing
+import os
+import signal
+import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, and_, bindparam, delete, func, or_, select, update
+import numpy as np
+from sqlalchemy import Connection, Engine, and_, or_, select
 
-from pilote.bulk import db_time, insert_rows
+from pilote import rollups
+from pilote.enrich import batches
 from pilote.enrich.base import Analyzer, Result, Text
-from pilote.models import Author, Enrichment, Message, utcnow
+from pilote.models import Enrichment, Message
 
-CHUNK = 1000
-message_t = cast(Table, Message.__table__)
+CHUNK = 2000
+PARALLEL_FROM = 4 * CHUNK  # below this, starting worker processes costs more than it saves
 Progress = Callable[[str, int, int], None]
+Plan = dict[str, list[int]]  # analyzer → positions in the chunk it must analyse
+Done = dict[str, tuple[list[Result], float]]  # analyzer → results, seconds spent
 
 
 @dataclass(slots=True)
 class EnrichReport:
-    """Per analyzer: how many messages it analysed, and in how many seconds."""
+    """Per analyzer: how many messages it analysed and the seconds it spent; `elapsed`: the whole run;
+    `workers`: the processes that analysed (1: this one)."""
 
     analysed: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    elapsed: float = 0.0
+    workers: int = 1
+
+
+def default_workers() -> int:
+    """Two worker processes where two cores are free to run them."""
+    return min(2, os.cpu_count() or 1)
 
 
 def _stale(analyzer: Analyzer, version: str, workspace_id: int, since: datetime | None, force: bool) -> Any:
-    """Messages the analyzer has not seen in its current version (all of them with `force`)."""
+    """Messages the analyzer has not seen in its current version since they last changed (all with `force`)."""
     seen = and_(Enrichment.message_id == Message.id, Enrichment.analyzer == analyzer.name)
     query = select(Message.id).outerjoin(Enrichment, seen).where(Message.workspace_id == workspace_id)
     if not force:
-        query = query.where(or_(Enrichment.version.is_(None), Enrichment.version != version))
+        query = query.where(or_(Enrichment.version.is_(None), Enrichment.version != version,
+                                Enrichment.updated_at < Message.fetched_at))  # fmt: skip
     if since is not None:
         query = query.where(Message.created_at >= since)
-    return query
+    return query.order_by(Message.id)
 
 
-def _texts(conn: Connection, ids: Sequence[int]) -> list[Text]:
-    query = (
-        select(Message.id, Message.kind, Message.title, Message.text, Author.display_name, Author.handle,
-               Author.profile_url)
-        .outerjoin(Author, Author.id == Message.author_id)
-        .where(Message.id.in_(ids))
-        .order_by(Message.id)
-    )  # fmt: skip
-    return [Text(id=r[0], kind=r[1], title=r[2], text=r[3], author=r[4] or r[5], author_url=r[6])
-            for r in conn.execute(query)]  # fmt: skip
+def _stale_ids(conn: Connection, query: Any) -> np.ndarray:
+    return np.fromiter((row[0] for row in conn.execute(query)), dtype=np.int64)
 
 
-def _store(conn: Connection, analyzer: Analyzer, version: str, texts: Sequence[Text], results: list[Result]) -> None:
-    """Hot columns on message, everything else as JSON in `enrichment`, with the analyzer's version."""
-    if analyzer.columns:
-        values: dict[str, Any] = {name: bindparam(name) for name in analyzer.columns}
-        statement = update(message_t).where(message_t.c.id == bindparam("_id")).values(**values)
-        conn.execute(statement, [{"_id": t.id, **{c: r.get(c) for c in analyzer.columns}} for t, r in
-                                 zip(texts, results, strict=True)])  # fmt: skip
-    ids = [t.id for t in texts]
-    conn.execute(delete(Enrichment).where(Enrichment.analyzer == analyzer.name, Enrichment.message_id.in_(ids)))
-    now = db_time(conn)(utcnow())
-    rows = []
-    for text, result in zip(texts, results, strict=True):
-        extra = {key: value for key, value in result.items() if key not in analyzer.columns}
-        rows.append((text.id, analyzer.name, version, json.dumps(extra) if extra else None, now))
-    insert_rows(conn, "enrichment", ("message_id", "analyzer", "version", "value", "updated_at"), rows)
+def _plan(ids: np.ndarray, stale: dict[str, np.ndarray]) -> Plan:
+    """For one chunk of ids, the positions each analyzer must analyse (both arrays sorted)."""
+    plan: Plan = {}
+    for name, wanted in stale.items():
+        if not len(wanted):
+            continue
+        at = np.minimum(np.searchsorted(wanted, ids), len(wanted) - 1)
+        positions = np.flatnonzero(wanted[at] == ids)
+        if len(positions):
+            plan[name] = positions.tolist()
+    return plan
+
+
+# What an analyzer finds that later analyzers of the same chunk read from their Text: result key → field.
+CARRIED = {"language": "language", "_vector": "vector"}
+
+
+@dataclass(frozen=True, slots=True)
+class Work:
+    """One chunk to analyse: its rows, the positions each analyzer takes, and texts a `prepare` hook gave."""
+
+    rows: list[batches.Row]
+    plan: Plan
+    prepared: dict[str, Sequence[Text]]
+
+
+def analyse_chunk(analyzers: Sequence[Analyzer], work: Work) -> Done:
+    """Run each planned analyzer on its texts; what one finds (CARRIED) is what the next ones see."""
+    rows = list(work.rows)  # the language found is written into the row: the cheapest way to pass it on
+    found: dict[int, dict[str, Any]] = {}  # position in the chunk → the other carried fields
+    done: Done = {}
+    for analyzer in analyzers:
+        where = work.plan.get(analyzer.name)
+        if where is None:
+            continue
+        prepared = work.prepared.get(analyzer.name)
+        if prepared is not None:
+            at = batches.STORED - 1  # the language's place in a row
+            pairs = zip(where, prepared, strict=True)
+            texts = [replace(t, language=rows[i][at], **found.get(i, {})) for i, t in pairs]
+        elif found:
+            texts = [Text(*rows[i], **found.get(i, {})) for i in where]
+        else:
+            texts = [Text(*rows[i]) for i in where]
+        started = time.perf_counter()
+        results = analyzer.analyze(texts)
+        done[analyzer.name] = (results, time.perf_counter() - started)
+        _carry(rows, found, where, results)
+    return done
+
+
+def _carry(rows: list[batches.Row], found: dict[int, dict[str, Any]], where: list[int], results: list[Result]) -> None:
+    for key in [key for key in CARRIED if results and key in results[0]]:
+        for i, result in zip(where, results, strict=True):
+            if key == "language":
+                rows[i] = (*rows[i][: batches.STORED - 1], result[key])
+            else:
+                found.setdefault(i, {})[CARRIED[key]] = result[key]
+
+
+# --- worker processes --------------------------------------------------------------------------------------
+
+_WORKER_ANALYZERS: tuple[Analyzer, ...] = ()
+Submit = Callable[[Work], Callable[[], Done]]
+
+
+def _start_worker(analyzers: tuple[Analyzer, ...]) -> None:
+    global _WORKER_ANALYZERS
+    _WORKER_ANALYZERS = analyzers
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+
+    threadpool_limits(1)  # one BLAS thread per process: the processes are the parallelism
+
+
+def _work(work: Work) -> Done:
+    return analyse_chunk(_WORKER_ANALYZERS, work)
+
+
+def _ready(done: Done) -> Callable[[], Done]:
+    return lambda: done
+
+
+def _warm_up(analyzers: Sequence[Analyzer]) -> None:
+    """Load every model before forking, so that workers share its memory instead of loading their own."""
+    for analyzer in analyzers:
+        # Only an optimisation: an analyzer that needs its `prepare` context may refuse a bare text; then
+        # each worker loads its model itself, and any real error shows on the first real chunk.
+        with contextlib.suppress(Exception):
+            analyzer.analyze([Text(id=0, kind="comment", title=None, text="Bonjour, hello", language="fr")])
+
+
+@contextmanager
+def _executor(analyzers: Sequence[Analyzer], workers: int, report: EnrichReport) -> Iterator[Submit]:
+    """A way to run `analyse` on a chunk: in worker processes (forked, models loaded once) or in this one.
+
+    Forking a process that runs other threads (a web server's, a browser driver's) can copy a lock one of
+    them holds and hang the child for ever: then the chunks run in this process, only slower.
+    """
+    single = threading.active_count() == 1
+    if workers <= 1 or not single or "fork" not in multiprocessing.get_all_start_methods():
+        yield lambda work: _ready(analyse_chunk(analyzers, work))
+        return
+    _warm_up(analyzers)
+    report.workers = workers
+    context = multiprocessing.get_context("fork")
+    gc.freeze()  # the workers' garbage collector would otherwise touch, and so copy, every inherited object
+    try:
+        with context.Pool(workers, initializer=_start_worker, initargs=(tuple(analyzers),)) as pool:
+            yield lambda work: pool.apply_async(_work, (work,)).get
+    finally:
+        gc.unfreeze()
+
+
+# --- the run -----------------------------------------------------------------------------------------------
+
+
+def _public(results: list[Result]) -> list[Result]:
+    """Results without their private ("_") values, which only `keep` sees."""
+    if not any(key.startswith("_") for key in set().union(*results)):
+        return results
+    return [{k: v for k, v in r.items() if not k.startswith("_")} for r in results]
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    chunk: batches.Chunk
+    work: Work
+    result: Callable[[], Done]
+
+
+@dataclass(slots=True)
+class _Run:
+    engine: Engine
+    analyzers: Sequence[Analyzer]
+    versions: dict[str, str]
+    stale: dict[str, np.ndarray]
+    progress: Progress | None
+    report: EnrichReport
+
+    def columns(self) -> list[str]:
+        return [column for a in self.analyzers for column in a.columns]
+
+    def save(self, job: _Job) -> None:
+        """Write one chunk's results in one transaction: an interrupted run resumes after it."""
+        done = job.result()
+        with self.engine.begin() as conn:
+            for analyzer in self.analyzers:
+                if analyzer.name not in done:
+                    continue
+                results, seconds = done[analyzer.name]
+                where = job.work.plan[analyzer.name]
+                if analyzer.keep is not None:
+                    texts = job.work.prepared.get(analyzer.name) or [Text(*job.chunk.rows[i]) for i in where]
+                    analyzer.keep(conn, texts, results)
+                public = _public(results)
+                version = self.versions[analyzer.name]
+                batches.write(conn, job.chunk, where, analyzer.name, version, analyzer.columns, public)
+                self.count(analyzer.name, len(results), seconds)
+            rollups.mark(conn, [row[0] for row in job.chunk.rows])
+
+    def start(self, conn: Connection, ids: list[int], submit: Submit) -> _Job:
+        """Read a chunk, let `prepare` hooks add context, and hand it to the analysis."""
+        chunk = batches.read(conn, ids, self.columns())
+        plan = _plan(np.fromiter((row[0] for row in chunk.rows), dtype=np.int64), self.stale)
+        prepared = {
+            a.name: a.prepare(conn, [Text(*chunk.rows[i]) for i in plan[a.name]])
+            for a in self.analyzers
+            if a.prepare is not None and a.name in plan
+        }
+        work = Work(chunk.rows, plan, prepared)
+        return _Job(chunk, work, submit(work))
+
+    def count(self, name: str, analysed: int, seconds: float) -> None:
+        self.report.analysed[name] += analysed
+        self.report.seconds[name] += seconds
+        if self.progress is not None:
+            self.progress(name, self.report.analysed[name], len(self.stale[name]))
 
 
 def run(
@@ -76,23 +257,30 @@ def run(
     since: datetime | None = None,
     force: bool = False,
     progress: Progress | None = None,
+    workers: int | None = None,
 ) -> EnrichReport:
-    """Analyse what needs it, in chunks committed one by one (an interrupted run resumes by itself)."""
-    report = EnrichReport()
-    for analyzer in analyzers:
-        started = time.perf_counter()
-        version = analyzer.current_version()
-        stale = _stale(analyzer, version, workspace_id, since, force)
-        with engine.connect() as conn:
-            total = conn.execute(select(func.count()).select_from(stale.subquery())).scalar_one()
-            ids = [row[0] for row in conn.execute(stale.order_by(Message.id))]
-        for start in range(0, len(ids), CHUNK):
-            chunk = ids[start : start + CHUNK]
-            with engine.begin() as conn:
-                texts = _texts(conn, chunk)
-                _store(conn, analyzer, version, texts, analyzer.analyze(texts))
-            if progress is not None:
-                progress(analyzer.name, min(start + CHUNK, total), total)
-        report.analysed[analyzer.name] = len(ids)
-        report.seconds[analyzer.name] = time.perf_counter() - started
+    """Analyse what needs it, in chunks committed one by one, in worker processes when it is worth it."""
+    started = time.perf_counter()
+    versions = {a.name: a.current_version() for a in analyzers}
+    with engine.connect() as conn:
+        stale = {a.name: _stale_ids(conn, _stale(a, versions[a.name], workspace_id, since, force)) for a in analyzers}
+    report = EnrichReport(analysed=dict.fromkeys(stale, 0), seconds=dict.fromkeys(stale, 0.0))
+    for name, ids in stale.items():
+        if progress is not None:
+            progress(name, 0, len(ids))
+    todo = np.unique(np.concatenate([np.zeros(0, dtype=np.int64), *stale.values()]))
+    parallel = (default_workers() if workers is None else workers) if len(todo) >= PARALLEL_FROM else 1
+    state = _Run(engine, analyzers, versions, stale, progress, report)
+    with _executor(analyzers, parallel, report) as submit:
+        pending: deque[_Job] = deque()
+        for start in range(0, len(todo), CHUNK):
+            with engine.connect() as conn:
+                pending.append(state.start(conn, todo[start : start + CHUNK].tolist(), submit))
+            if len(pending) > (parallel if parallel > 1 else 0):  # keep every worker busy while this one writes
+                state.save(pending.popleft())
+        while pending:
+            state.save(pending.popleft())
+    with engine.begin() as conn:  # the dashboards' rollups, once for the whole run
+        rollups.refresh_dirty(conn)
+    report.elapsed = time.perf_counter() - started
     return report

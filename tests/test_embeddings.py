@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import socket
+
+import numpy as np
+import pytest
+from sqlalchemy import Engine, func, select
+
+from factories import item, target
+from pilote import enrich
+from pilote.enrich import classifiers, embeddings
+from pilote.enrich.embeddings import embed, load_vectors, save_vectors
+from pilote.enrich.pipeline import run
+from pilote.ingest import write_batch
+from pilote.models import Embedding, Message
+
+TEXTS = [
+    "Ma commande n'est toujours pas arrivée après trois semaines.",
+    "My order still hasn't arrived after three weeks.",
+    "Quelle belle balade à vélo dimanche au bord du lac !",
+]
+
+
+def test_vectors_are_unit_length_and_multilingual() -> None:
+    vectors = embed(TEXTS)
+    assert vectors.shape == (3, embeddings.DIMENSIONS)
+    assert vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-3)
+    same_meaning, unrelated = float(vectors[0] @ vectors[1]), float(vectors[0] @ vectors[2])
+    assert same_meaning > unrelated + 0.2
+    assert embed([]).shape == (0, embeddings.DIMENSIONS)
+
+
+def test_the_model_runs_without_the_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise OSError("network disabled by the test")
+
+    monkeypatch.setattr(socket, "socket", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    embeddings._encoder.cache_clear()
+    assert embed(["Bonjour tout le monde"]).shape == (1, embeddings.DIMENSIONS)
+
+
+def test_vectors_are_cached_as_float16_and_load_back(engine: Engine) -> None:
+    t = target(engine)
+    with engine.begin() as conn:
+        write_batch(conn, t, [item(f"m{i}", text, minutes=i) for i, text in enumerate(TEXTS)])
+        ids = sorted(conn.execute(select(Message.id)).scalars())
+        vectors = embed(TEXTS)
+        save_vectors(conn, ids[:2], vectors[:2])
+        save_vectors(conn, ids[:1], vectors[2:])  # replaced, not duplicated
+    with engine.connect() as conn:
+        found = load_vectors(conn, [*ids, ids[0]])
+        blob = conn.execute(select(Embedding.vector).where(Embedding.message_id == ids[1])).scalar_one()
+    assert sorted(found) == ids[:2]
+    assert len(blob) == 2 * embeddings.DIMENSIONS
+    assert np.allclose(found[ids[0]], vectors[2], atol=1e-3)
+    assert np.allclose(found[ids[1]], vectors[1], atol=1e-3)
+
+
+def test_the_pipeline_embeds_once_and_the_heads_read_the_vectors(engine: Engine) -> None:
+    t = target(engine)
+    with engine.begin() as conn:
+        write_batch(conn, t, [item(f"m{i}", text, minutes=i) for i, text in enumerate(TEXTS)])
+    analyzers = enrich.get(["embeddings", "sentiment"])
+    first = run(engine, analyzers, workspace_id=t.workspace_id)
+    again = run(engine, analyzers, workspace_id=t.workspace_id)
+    with engine.connect() as conn:
+        stored = conn.execute(select(func.count()).select_from(Embedding)).scalar_one()
+        ids = sorted(conn.execute(select(Message.id)).scalars())
+        prepared = classifiers.prepare("sentiment", conn, [enrich.base.Text(i, "comment", None, "") for i in ids])
+    assert first.analysed["embeddings"] == 3
+    assert again.analysed == {"embeddings": 0, "sentiment": 0}
+    assert stored == 3
+    assert all(text.vector is not None for text in prepared)
+    batch = classifiers.batch([enrich.base.Text(i, "comment", None, s, vector=p.vector)
+                               for i, s, p in zip(ids, TEXTS, prepared, strict=True)])  # fmt: skip
+    assert batch.vectors is not None
+    assert np.allclose(batch.vectors, embed(TEXTS), atol=1e-2)
