@@ -1,0 +1,262 @@
+"""Telling the team: e-mail over SMTP, a signed JSON webhook, Slack/Mattermost incoming webhooks.
+
+A notification is a `delivery` row, queued in the transaction that raised it and sent afterwards by
+`deliver_due`, so that a slow peer never holds the store. A failed attempt is recorded (HTTP status or
+error) and retried after 30 s, 1, 2, 4, 8 minutes...; after `MAX_ATTEMPTS` the delivery is `failed`.
+Adding a channel is one function and one line in `NOTIFIERS`. Webhook signatures: docs/alerts.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import smtplib
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from pilote.config import Settings
+from pilote.models import Alert, AlertRecipient, Delivery, Incident, Workspace
+from pilote.radar import rules as rules_service
+from pilote.radar.rules import Rule
+
+MAX_ATTEMPTS = 6
+FIRST_RETRY = timedelta(seconds=30)
+LAST_RETRY = timedelta(hours=1)
+TIMEOUT = 10.0
+SIGNATURE_HEADER = "X-Pilote-Signature"
+TIMESTAMP_HEADER = "X-Pilote-Timestamp"
+
+
+class DeliveryError(Exception):
+    """A peer refused or could not be reached; `status` is the HTTP status when there was one."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """What a notifier needs: where, the payload, and the recipient's secret."""
+
+    target: str
+    payload: dict[str, Any]
+    secret: str | None
+    settings: Settings
+
+
+Notifier = Callable[[Outgoing], int | None]  # returns the HTTP status (None for e-mail)
+
+
+def backoff(attempts: int) -> timedelta:
+    """The wait after the `attempts`-th failure: 30 s doubling, at most an hour."""
+    wait: timedelta = FIRST_RETRY * 2 ** max(attempts - 1, 0)
+    return min(wait, LAST_RETRY)
+
+
+def enqueue(session: Session, incident: Incident, *, reason: str, rule: Rule, now: datetime) -> int:
+    """Queue one delivery per recipient concerned; returns how many. Quiet hours hold all but high severity."""
+    everyone = rules_service.recipients(session, workspace_id=incident.workspace_id)
+    chosen = [r for r in everyone if r.on == "always"]
+    if reason == "escalation":
+        chosen = [r for r in everyone if r.on == "escalation"] or chosen
+    if not chosen:
+        return 0
+    quiet = rule.quiet_until(now) if incident.severity != "high" else None
+    payload = json.dumps(build_payload(session, incident, reason, now), ensure_ascii=False, default=str)
+    for recipient in chosen:
+        session.add(Delivery(
+            incident_id=incident.id, recipient_id=recipient.id, kind=recipient.kind, target=recipient.target,
+            reason=reason, payload=payload, status="pending", attempts=0, next_attempt_at=quiet or now, created_at=now,
+        ))  # fmt: skip
+    session.flush()
+    return len(chosen)
+
+
+def build_payload(session: Session, incident: Incident, reason: str, now: datetime) -> dict[str, Any]:
+    """The JSON a webhook receives (and what the other channels are written from)."""
+    workspace = session.get(Workspace, incident.workspace_id)
+    latest = session.scalar(select(Alert).where(Alert.incident_id == incident.id).order_by(Alert.id.desc()).limit(1))
+    explanation = json.loads(latest.explanation) if latest is not None else {}
+    return {
+        "event": f"incident.{reason}",
+        "sent_at": now.isoformat(),
+        "workspace": workspace.slug if workspace else None,
+        "incident": {
+            "id": incident.id,
+            "title": incident.title,
+            "status": incident.status,
+            "severity": incident.severity,
+            "started_at": incident.started_at.isoformat(),
+            "alerts": incident.alerts,
+        },
+        "alert": {
+            key: explanation.get(key)
+            for key in (
+                "series",
+                "at",
+                "value",
+                "expected",
+                "ratio",
+                "severity",
+                "first_messages",
+                "most_amplified",
+                "authors",
+                "keyphrases",
+                "channels",
+            )
+        },
+    }
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """The signature header's value: `sha256=` + hex HMAC-SHA256 of `timestamp.body` with the secret."""
+    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+def _post(url: str, body: bytes, headers: dict[str, str]) -> int:
+    request = urllib.request.Request(url, data=body, method="POST", headers=headers)  # noqa: S310 (http/https checked)
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:  # noqa: S310 (http/https checked)
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        raise DeliveryError(f"HTTP {error.code} {error.reason}", error.code) from None
+    except (urllib.error.URLError, OSError) as error:
+        raise DeliveryError(f"cannot reach {url}: {getattr(error, 'reason', error)}") from None
+
+
+def send_webhook(out: Outgoing) -> int:
+    """POST the payload as JSON, signed with the recipient's secret."""
+    body = json.dumps(out.payload, ensure_ascii=False).encode()
+    stamp = str(int(time.time()))
+    headers = {"Content-Type": "application/json", "User-Agent": "Pilote", TIMESTAMP_HEADER: stamp}
+    headers[SIGNATURE_HEADER] = sign(out.secret or "", stamp, body)
+    return _post(out.target, body, headers)
+
+
+def send_slack(out: Outgoing) -> int:
+    """POST `{"text": ...}`, which Slack and Mattermost incoming webhooks both accept."""
+    body = json.dumps({"text": _slack_escape(text_of(out.payload))}, ensure_ascii=False).encode()
+    return _post(out.target, body, {"Content-Type": "application/json", "User-Agent": "Pilote"})
+
+
+def _slack_escape(text: str) -> str:
+    """Slack's three control characters, so that user text cannot ping @channel or forge links."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def send_email(out: Outgoing) -> None:
+    """Plain-text e-mail through the configured SMTP server."""
+    settings = out.settings
+    if not settings.smtp_host:
+        raise DeliveryError("no SMTP server: set PILOTE_SMTP_HOST (docs/configuration.md)")
+    message = EmailMessage()
+    message["From"], message["To"] = settings.smtp_sender, out.target
+    message["Subject"] = subject_of(out.payload)
+    message.set_content(text_of(out.payload))
+    try:
+        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=TIMEOUT) as smtp:
+            if settings.smtp_starttls:
+                smtp.starttls()
+            if settings.smtp_user:
+                smtp.login(settings.smtp_user, settings.smtp_password or "")
+            smtp.send_message(message)
+    except (smtplib.SMTPException, OSError) as error:
+        code = getattr(error, "smtp_code", None)
+        raise DeliveryError(f"SMTP {settings.smtp_host}:{settings.smtp_port}: {error}", code) from None
+
+
+NOTIFIERS: dict[str, Callable[[Outgoing], int | None]] = {
+    "email": send_email,
+    "webhook": send_webhook,
+    "slack": send_slack,
+}
+
+
+def subject_of(payload: dict[str, Any]) -> str:
+    """One line: event, severity, title, workspace."""
+    incident = payload["incident"]
+    event = payload["event"].removeprefix("incident.")
+    return f"[Pilote] {event}: {incident['title']} ({incident['severity']}, {payload['workspace']})"
+
+
+def text_of(payload: dict[str, Any]) -> str:
+    """The message for people: what, how far above normal, and the first and most amplified messages."""
+    incident, alert = payload["incident"], payload["alert"]
+    lines = [
+        subject_of(payload),
+        f"Incident {incident['id']}, started {incident['started_at']}, {incident['alerts']} alert(s).",
+    ]
+    if alert.get("series"):
+        ratio = f" ({alert['ratio']}× normal)" if alert.get("ratio") else ""
+        lines.append(f"{alert['series']}: {alert['value']:g} against {alert['expected']} expected{ratio}.")
+    for title, key in (("First messages", "first_messages"), ("Most amplified", "most_amplified")):
+        shown = alert.get(key) or []
+        if shown:
+            lines.append(f"{title}:")
+            lines.extend(f"- {m['author']} ({m['channel']}, reach {m['reach']}): {m['text'][:160]}" for m in shown[:3])
+    lines.append(f"See it with `pilote incident show {incident['id']}`.")
+    return "\n".join(lines)
+
+
+def deliver_due(factory: sessionmaker[Session], settings: Settings, *, now: datetime, limit: int = 100) -> int:
+    """Attempt every delivery that is due; record each outcome. Returns how many were attempted."""
+    with factory() as session:
+        due = session.scalars(
+            select(Delivery)
+            .where(Delivery.status.in_(("pending", "retrying")), Delivery.next_attempt_at <= now)
+            .order_by(Delivery.next_attempt_at, Delivery.id)
+            .limit(limit)
+        ).all()
+        work = [(d.id, d.kind, d.target, d.payload, _secret(session, d.recipient_id)) for d in due]
+    for delivery_id, kind, target, payload, secret in work:
+        outcome = _attempt(NOTIFIERS[kind], Outgoing(target, json.loads(payload), secret, settings))
+        with factory() as session, session.begin():
+            _record(session.get_one(Delivery, delivery_id), outcome, now)
+    return len(work)
+
+
+def _secret(session: Session, recipient_id: int | None) -> str | None:
+    recipient = session.get(AlertRecipient, recipient_id) if recipient_id is not None else None
+    return recipient.secret if recipient is not None else None
+
+
+def _attempt(notifier: Notifier, out: Outgoing) -> tuple[bool, int | None, str | None]:
+    try:
+        return True, notifier(out), None
+    except DeliveryError as error:
+        return False, error.status, str(error)
+
+
+def _record(delivery: Delivery, outcome: tuple[bool, int | None, str | None], now: datetime) -> None:
+    ok, status, error = outcome
+    delivery.attempts += 1
+    delivery.last_status, delivery.last_error = status, error
+    if ok:
+        delivery.status, delivery.sent_at, delivery.next_attempt_at = "sent", now, None
+    elif delivery.attempts >= MAX_ATTEMPTS:
+        delivery.status, delivery.next_attempt_at = "failed", None
+    else:
+        delivery.status, delivery.next_attempt_at = "retrying", now + backoff(delivery.attempts)
+
+
+def deliveries_json(session: Session, *, incident_id: int) -> list[dict[str, Any]]:
+    """The incident's deliveries and their state, for the CLI and the UI."""
+    query = select(Delivery).where(Delivery.incident_id == incident_id).order_by(Delivery.id)
+    return [
+        {"id": d.id, "kind": d.kind, "target": d.target, "reason": d.reason, "status": d.status,
+         "attempts": d.attempts, "last_status": d.last_status, "last_error": d.last_error,
+         "next_attempt_at": d.next_attempt_at, "sent_at": d.sent_at}
+        for d in session.scalars(query)
+    ]  # fmt: skip

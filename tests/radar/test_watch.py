@@ -1,0 +1,195 @@
+"""The tick: new messages feed the series and the detectors, at constant cost, and open incidents."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from radar_helpers import Msg, baseline, burst, on_bucket, soon, write
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from pilote import enrich, jobs
+from pilote.config import Settings
+from pilote.enrich.pipeline import run as run_enrichment
+from pilote.models import (
+    Alert,
+    Enrichment,
+    Incident,
+    Label,
+    Message,
+    RadarCursor,
+    RadarPoint,
+    RadarSeries,
+    Workspace,
+    utcnow,
+)
+from pilote.radar import rules
+from pilote.radar.series import STEP, bucket_start
+from pilote.radar.watch import GRACE, tick
+
+T = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def points(engine: Engine, series: str) -> dict[datetime, float]:
+    with Session(engine) as session:
+        rows = session.execute(select(RadarPoint.at, RadarPoint.value).where(RadarPoint.series == series))
+        return {at: value for at, value in rows}
+
+
+def test_series_are_counted_per_bucket_from_new_messages_only(engine: Engine, settings: Settings) -> None:
+    write(engine, [Msg(T + timedelta(minutes=1)), Msg(T + timedelta(minutes=2), negative=True, likes=10, shares=5),
+                   Msg(T + timedelta(minutes=7), author="newbie", likes=3)])  # fmt: skip
+    first = tick(engine, settings, now=soon())
+    assert first.messages == 3
+    assert points(engine, "mentions") == {T: 2.0, T + timedelta(minutes=5): 1.0}
+    assert points(engine, "negative") == {T: 1.0}
+    assert points(engine, "negative_share") == {T: 50.0}
+    assert points(engine, "reach") == {T: 15.0, T + timedelta(minutes=5): 3.0}
+    # Only the first message of "regular" is a first-time author's; "newbie" writes for the first time after it.
+    assert points(engine, "newcomers") == {T: 50.0, T + timedelta(minutes=5): 100.0}
+    again = tick(engine, settings, now=soon())
+    assert again.messages == 0
+    assert again.buckets == 0
+    with Session(engine) as session:
+        states = {row.name: json.loads(row.state) for row in session.scalars(select(RadarSeries))}
+    assert {"mentions", "negative", "reach", "newcomer_reach"} <= set(states)
+    assert states["mentions"]["detector"]["seen"] >= 2  # the detectors' learning is kept between ticks
+
+
+def test_a_second_batch_continues_where_the_first_stopped(engine: Engine, settings: Settings) -> None:
+    now = soon()
+    open_bucket = bucket_start(now - GRACE)  # the bucket the first tick leaves open
+    write(engine, [Msg(open_bucket - timedelta(minutes=30)), Msg(open_bucket - timedelta(minutes=29))])
+    tick(engine, settings, now=now)
+    write(engine, [Msg(open_bucket + timedelta(seconds=1), author="other"),
+                   Msg(open_bucket - timedelta(minutes=40), author="late")])  # fmt: skip
+    report = tick(engine, settings, now=soon() + STEP)
+    assert report.messages == 2
+    assert report.late == 1  # its bucket was closed: counted as late, not fed to the detectors
+    mentions = points(engine, "mentions")
+    assert mentions[open_bucket - timedelta(minutes=30)] == 2.0
+    assert mentions[open_bucket] == 1.0
+    assert open_bucket - timedelta(minutes=40) not in mentions
+    with Session(engine) as session:
+        cursor = session.scalars(select(RadarCursor)).one()
+        assert cursor.late == 1
+        assert cursor.last_message_id == session.scalar(select(func.max(Message.id)))
+
+
+def test_spam_labelled_messages_are_left_out(engine: Engine, settings: Settings) -> None:
+    write(engine, [Msg(T), Msg(T, author="farm", spam_label=True), Msg(T, author="farm", spam_label=True)])
+    tick(engine, settings, now=soon())
+    assert points(engine, "mentions") == {T: 1.0}
+
+
+def test_a_person_s_label_wins_over_the_moderators_spam_flag(engine: Engine, settings: Settings) -> None:
+    write(engine, [Msg(T, spam_label=True), Msg(T, author="farm", spam_label=True)])
+    with Session(engine) as session, session.begin():
+        first = session.scalars(select(Message.id).order_by(Message.id)).first()
+        session.add(Label(message_id=first, name="spam", value="ham", origin="user"))
+    tick(engine, settings, now=soon())
+    assert points(engine, "mentions") == {T: 1.0}
+
+
+def test_keyphrases_make_series_of_their_own_when_the_analyzer_ran(engine: Engine, settings: Settings) -> None:
+    write(engine, [Msg(T), Msg(T + timedelta(minutes=1)), Msg(T + timedelta(minutes=11))])
+    with Session(engine) as session, session.begin():
+        ids = list(session.scalars(select(Message.id).order_by(Message.created_at)))
+        values = ['["Battery latch", "recall"]', '{"keyphrases": [["battery latch", 0.1]]}', '["battery latch"]']
+        for message_id, value in zip(ids, values, strict=True):
+            session.add(Enrichment(message_id=message_id, analyzer="keyphrases", version="1", value=value))
+    tick(engine, settings, now=soon())
+    assert points(engine, "keyphrase:battery latch") == {T: 2.0, T + timedelta(minutes=10): 1.0}
+    assert points(engine, "keyphrase:recall") == {T: 1.0}
+    with Session(engine) as session:
+        state = json.loads(session.get_one(RadarSeries, (_workspace(session), "keyphrase:battery latch")).state)
+    # The bucket without the phrase was fed as a zero when the phrase came back.
+    assert state["detector"]["seen"] == 3
+
+
+def _workspace(session: Session) -> int:
+    return session.scalars(select(Workspace.id)).one()
+
+
+def test_a_workspace_still_being_written_waits_for_the_writes_to_settle(engine: Engine, settings: Settings) -> None:
+    write(engine, [Msg(T)])
+    report = tick(engine, settings, now=utcnow())
+    assert report.waiting
+    assert report.messages == 0
+    assert tick(engine, settings, now=soon()).messages == 1
+
+
+def test_a_negative_burst_opens_an_incident_with_its_explanation(engine: Engine, settings: Settings) -> None:
+    now = on_bucket(utcnow())
+    start = now - timedelta(hours=15)
+    write(engine, baseline(start - timedelta(days=2), start) + burst(start, 40))
+    report = tick(engine, settings, now=soon())
+    with Session(engine) as session:
+        incident = session.scalars(select(Incident)).one()
+        alerts = session.scalars(select(Alert).order_by(Alert.at)).all()
+    assert report.alerts
+    assert incident.started_at == start
+    assert alerts[0].series in {"negative", "negative_share", "newcomers"}
+    assert {a.at for a in alerts} == {start}  # the detectors stay calm on the baseline before and after
+    explanation = json.loads(next(a for a in alerts if a.series == "negative").explanation)
+    assert explanation["value"] == 40.0
+    assert explanation["ratio"] > 5
+    assert [m["author"] for m in explanation["first_messages"]] == [f"angry{k}" for k in range(5)]
+    # The hour up to the alert: the burst and the few negative messages of the baseline before it.
+    assert 40 < explanation["messages"] < 50
+    assert explanation["channels"] == {"blog:social.example": explanation["messages"]}
+    assert {a["author"] for a in explanation["authors"]} <= {f"angry{k}" for k in range(40)}
+
+
+def test_the_rule_decides_which_series_may_alert(engine: Engine, settings: Settings) -> None:
+    now = on_bucket(utcnow())
+    start = now - timedelta(hours=15)
+    write(engine, baseline(start - timedelta(days=2), start) + burst(start, 40, negative=False))
+    with Session(engine) as session, session.begin():
+        space = session.scalars(select(Workspace)).one()
+        rules.update(session, workspace_id=space.id, series=("negative",))
+    tick(engine, settings, now=soon())
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(Alert)) == 0
+        assert points(engine, "mentions")[start] == 40.0  # computed and kept, but not watched by this rule
+
+
+@pytest.mark.usefixtures("engine")
+def test_serve_runs_the_tick_in_the_background(settings: Settings, engine: Engine) -> None:
+    config = settings.model_copy(update={"radar_interval": 0.2})
+    with jobs.running(config):
+        write(engine, [Msg(T), Msg(T + timedelta(minutes=1))])
+        deadline = time.monotonic() + 60
+        seen = 0
+        while time.monotonic() < deadline and seen < 2:  # wait on the condition, not on a duration
+            time.sleep(0.2)
+            with Session(engine) as session:
+                cursor = session.get(RadarCursor, session.scalars(select(Workspace.id)).one())
+                seen = 0 if cursor is None else int(cursor.last_message_id)
+    assert seen == 2
+
+
+def test_the_demo_bad_buzz_alerts_within_30_minutes_and_nothing_else_does(
+    sqlite_engine: Engine, sqlite_settings: Settings
+) -> None:
+    from pilote.simulate import simulate
+
+    report = simulate(sqlite_engine, workspace="demo", end=datetime(2026, 11, 1, tzinfo=UTC))
+    with Session(sqlite_engine) as session:
+        workspace_id = session.scalars(select(Workspace.id)).one()
+    run_enrichment(sqlite_engine, enrich.get(), workspace_id=workspace_id)  # what `pilote simulate` runs
+    tick(sqlite_engine, sqlite_settings, now=soon())
+    buzz = next(e for e in report.episodes if e.name == "bad_buzz")
+    with Session(sqlite_engine) as session:
+        alerts = session.scalars(select(Alert).order_by(Alert.at)).all()
+        incidents = session.scalars(select(Incident)).all()
+    assert alerts, "the bad buzz raised no alert"
+    first_known = alerts[0].at + timedelta(minutes=5)  # a bucket is decided when it closes
+    assert buzz.start <= alerts[0].at
+    assert first_known - buzz.start <= timedelta(minutes=30)
+    assert all(buzz.start <= a.at <= buzz.end for a in alerts), [(a.series, a.at) for a in alerts]
+    assert len(incidents) == 1
+    assert incidents[0].alerts == len(alerts)
