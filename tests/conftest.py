@@ -17,6 +17,16 @@ from pilote.db import make_engine, migrate
 _database_numbers = itertools.count()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Everything in tests/browser is a browser test, and runs last: its server and browser driver keep
+    threads alive for the rest of the session, and a process with threads does not fork its enrichment
+    workers (see pilote.enrich.pipeline), which the tests before them check."""
+    browser = [item for item in items if "tests/browser/" in str(item.path).replace(os.sep, "/")]
+    for item in browser:
+        item.add_marker(pytest.mark.browser)
+    items[:] = [item for item in items if item not in browser] + browser
+
+
 def shared_data() -> Path:
     """Where third-party data lives: $PILOTE_SHARED_DATA, else ../shared/data beside the repository."""
     configured = os.environ.get("PILOTE_SHARED_DATA")

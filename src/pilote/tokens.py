@@ -1,0 +1,93 @@
+"""API tokens: created from the command line, shown once, stored as a SHA-256 digest, scoped to a workspace."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pilote.errors import Invalid, NotFound, PiloteError
+from pilote.models import ApiToken, Workspace, utcnow
+
+PREFIX = "plt_"
+TOUCH_EVERY = timedelta(minutes=1)
+
+
+class Unauthorized(PiloteError):
+    """A request without a valid API token."""
+
+    http_status = 401
+
+
+@dataclass(frozen=True, slots=True)
+class TokenInfo:
+    """What is known of a token after its creation: never the token itself."""
+
+    id: int
+    workspace: str
+    name: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+def digest(token: str) -> str:
+    """The stored form of a token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create(session: Session, *, workspace: Workspace, name: str | None = None) -> tuple[str, TokenInfo]:
+    """A new token for a workspace: (the token, to show once; what is stored)."""
+    label = (name or "").strip() or f"token {utcnow():%Y-%m-%d %H:%M}"
+    if len(label) > 200:
+        raise Invalid("token name: 200 characters at most")
+    token = PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(workspace_id=workspace.id, name=label, prefix=token[:12], digest=digest(token))
+    session.add(row)
+    session.flush()
+    return token, _info(row, workspace.slug)
+
+
+def get_all(session: Session) -> list[TokenInfo]:
+    """Every token, newest first, revoked ones included."""
+    rows = session.execute(
+        select(ApiToken, Workspace.slug)
+        .join(Workspace, Workspace.id == ApiToken.workspace_id)
+        .order_by(ApiToken.id.desc())
+    )
+    return [_info(row, slug) for row, slug in rows]
+
+
+def revoke(session: Session, *, token_id: int) -> TokenInfo:
+    """Refuse a token from now on (kept in the list, marked revoked)."""
+    row = session.get(ApiToken, token_id)
+    if row is None:
+        raise NotFound(f"no token {token_id}: `pilote token list` shows them")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+    session.flush()
+    slug = session.get_one(Workspace, row.workspace_id).slug
+    return _info(row, slug)
+
+
+def authenticate(session: Session, header: str | None) -> Workspace:
+    """The workspace an `Authorization: Bearer <token>` header grants, or Unauthorized."""
+    hint = "send `Authorization: Bearer <token>`; create one with `pilote token create --workspace W`"
+    if not header or not header.lower().startswith("bearer "):
+        raise Unauthorized(f"no API token: {hint}")
+    row = session.scalar(select(ApiToken).where(ApiToken.digest == digest(header[7:].strip())))
+    if row is None or row.revoked_at is not None:
+        raise Unauthorized(f"this API token is unknown or revoked: {hint}")
+    now = utcnow()
+    if row.last_used_at is None or now - row.last_used_at > TOUCH_EVERY:  # not a write per request
+        row.last_used_at = now
+    return session.get_one(Workspace, row.workspace_id)
+
+
+def _info(row: ApiToken, slug: str) -> TokenInfo:
+    return TokenInfo(row.id, slug, row.name, row.prefix, row.created_at, row.last_used_at, row.revoked_at)

@@ -1,0 +1,1 @@
+"""Read models of the cockpit: one module per page, typed results, shared by the web pages and the API."""

@@ -1,0 +1,174 @@
+"""The Overview page: what happened over a period, each figure beside the previous period's, from rollups."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pilote import rollups
+from pilote.models import Message
+from pilote.views.common import Figure, MessageCard, Period, card_query, cards, decided, figure, period
+from pilote.views.timeseries import TimeSeries, timeseries
+
+TOP_KEYPHRASES = 20
+TOP_THREADS = 10
+UNANSWERED_SHOWN = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Keyphrase:
+    """A phrase and how many messages carried it, this period and the previous one."""
+
+    phrase: str
+    count: int
+    previous: int
+
+
+@dataclass(frozen=True, slots=True)
+class Growth:
+    """A conversation and how many messages it gained over the period."""
+
+    thread_id: int
+    title: str
+    channel: str
+    new: int
+    previous: int
+
+
+@dataclass(slots=True)
+class Overview:
+    """Everything the Overview page shows."""
+
+    workspace_id: int
+    start: datetime
+    end: datetime
+    bucket: str
+    figures: dict[str, Figure]
+    volume_by_channel: TimeSeries
+    volume_by_kind: TimeSeries
+    sentiment: TimeSeries
+    engagement: TimeSeries
+    keyphrases: list[Keyphrase] = field(default_factory=list)
+    growing: list[Growth] = field(default_factory=list)
+    unanswered: list[MessageCard] = field(default_factory=list)
+
+
+def overview(
+    session: Session, workspace_id: int, start: datetime, end: datetime, bucket: str, zone: tzinfo = UTC
+) -> Overview:
+    """The Overview of a workspace for [start, end), with the previous period of equal length to compare."""
+    span = period(start, end)
+    series = {
+        name: timeseries(session, workspace_id, metric, bucket, start, end, group, zone)
+        for name, metric, group in (
+            ("channel", "messages", "channel"), ("kind", "messages", "kind"),
+            ("sentiment", "messages", "sentiment"), ("engagement", "engagement", None),
+        )
+    }  # fmt: skip
+    return Overview(
+        workspace_id=workspace_id, start=span.start, end=span.end, bucket=bucket,
+        figures=figures(session, workspace_id, span), volume_by_channel=series["channel"],
+        volume_by_kind=series["kind"], sentiment=series["sentiment"], engagement=series["engagement"],
+        keyphrases=keyphrases(session, workspace_id, span), growing=growing(session, workspace_id, span),
+        unanswered=unanswered(session, workspace_id, span),
+    )  # fmt: skip
+
+
+def figures(session: Session, workspace_id: int, span: Period) -> dict[str, Figure]:
+    """Headline numbers: messages, engagement, questions and complaints, unanswered, negative, spam, toxic."""
+    now, before = _totals(session, workspace_id, span), _totals(session, workspace_id, span.previous())
+    return {name: figure(now.get(name, 0), before.get(name, 0)) for name in sorted(now.keys() | before.keys())}
+
+
+def _totals(session: Session, workspace_id: int, span: Period) -> dict[str, int]:
+    names = ("messages", "intent", "unanswered", "sentiment", "spam", "toxic")
+    found = rollups.sums(session.connection(), workspace_id, names, span.first_hour, span.last_hour)
+    messages = found["messages"].get("", (0, 0))
+    return {
+        "messages": messages[0],
+        "engagement": messages[1],
+        "needs_answer": sum(found["intent"].get(name, (0, 0))[0] for name in rollups.NEEDS_ANSWER),
+        "unanswered": sum(count for count, _ in found["unanswered"].values()),
+        "negative": found["sentiment"].get("negative", (0, 0))[0],
+        "positive": found["sentiment"].get("positive", (0, 0))[0],
+        "spam": found["spam"].get("spam", (0, 0))[0],
+        "toxic": found["toxic"].get("toxic", (0, 0))[0],
+    }
+
+
+def keyphrases(session: Session, workspace_id: int, span: Period) -> list[Keyphrase]:
+    """The period's most frequent keyphrases ([] when the keyphrases analyzer has not run)."""
+    conn = session.connection()
+    now, before = _days(span), _days(span.previous())
+    found = rollups.top(conn, workspace_id, "keyphrase" + rollups.DAY, *now, TOP_KEYPHRASES)
+    keys = [phrase for phrase, _ in found]
+    earlier = rollups.totals(conn, workspace_id, "keyphrase" + rollups.DAY, *before, keys) if found else {}
+    return [Keyphrase(phrase, count, earlier.get(phrase, (0, 0))[0]) for phrase, count in found]
+
+
+def growing(session: Session, workspace_id: int, span: Period) -> list[Growth]:
+    """The conversations that gained the most replies over the period (counted per UTC day, 2 a day at least)."""
+    conn = session.connection()
+    found = rollups.top(conn, workspace_id, "thread" + rollups.DAY, *_days(span), TOP_THREADS)
+    if not found:
+        return []
+    keys = [key for key, _ in found]
+    earlier = rollups.totals(conn, workspace_id, "thread" + rollups.DAY, *_days(span.previous()), keys)
+    roots = {card.id: card for card in _cards(session, [int(key) for key, _ in found])}
+    result = []
+    for key, count in found:
+        root = roots.get(int(key))
+        if root is not None:
+            title = root.title or root.text[:120]
+            result.append(Growth(root.id, title, root.channel, count, earlier.get(key, (0, 0))[0]))
+    return result
+
+
+def _days(span: Period) -> tuple[int, int]:
+    """The hours of the daily series (conversations, keyphrases) that a period covers: its UTC days."""
+    return span.first_hour // 24 * 24, span.last_hour
+
+
+def _cards(session: Session, ids: list[int]) -> list[MessageCard]:
+    return cards(session, session.execute(card_query().where(Message.id.in_(ids))).all())
+
+
+def unanswered(session: Session, workspace_id: int, span: Period, limit: int = UNANSWERED_SHOWN) -> list[MessageCard]:
+    """The newest questions and complaints of the period that no one of the team answered."""
+    conn = session.connection()
+    counts: dict[int, int] = {}
+    for point in rollups.read(conn, workspace_id, "unanswered", span.first_hour, span.last_hour, newest=limit * 2):
+        counts[point.hour] = counts.get(point.hour, 0) + point.count
+    hours, seen = sorted(counts, reverse=True), 0
+    for taken, hour in enumerate(hours, 1):  # the newest hours holding at least `limit` of them
+        seen += counts[hour]
+        if seen >= limit:
+            hours = hours[:taken]
+            break
+    if not hours:
+        return []
+    team = rollups.team_ids(conn, workspace_id)
+    query = card_query().where(
+        Message.workspace_id == workspace_id,
+        Message.created_at >= rollups.hour_start(hours[-1]),
+        Message.created_at < rollups.hour_start(hours[0] + 1),
+        decided("intent", Message.intent).in_(rollups.NEEDS_ANSWER),
+    )
+    candidates = [c for c in cards(session, session.execute(query).all()) if _open(c, team)]
+    answered = _answered(session, [c.id for c in candidates], team)
+    still_open = [c for c in candidates if c.id not in answered]
+    return sorted(still_open, key=lambda c: (c.created_at, c.id), reverse=True)[:limit]
+
+
+def _open(card: MessageCard, team: set[int]) -> bool:
+    return card.intent in rollups.NEEDS_ANSWER and card.author_id not in team
+
+
+def _answered(session: Session, ids: list[int], team: set[int]) -> set[int]:
+    if not ids or not team:
+        return set()
+    query = select(Message.parent_id).where(Message.parent_id.in_(ids), Message.author_id.in_(team))
+    return {parent for parent in session.scalars(query) if parent is not None}

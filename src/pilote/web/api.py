@@ -1,0 +1,373 @@
+"""The HTTP API under /api/v1: thin adapters over pilote.views, bearer tokens scoped to one workspace.
+
+Every error has the same body, `{"error": {"code", "message", "hint"}}`, documented in the OpenAPI.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Coroutine, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from pilote import stats, tokens
+from pilote.errors import Invalid, NotFound, PiloteError
+from pilote.models import Author, Message, Workspace
+from pilote.views import explorer, members, overview, sources, threads, timeseries
+from pilote.views.common import MessageCard, card_query, cards
+
+PERIODS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30), "90d": timedelta(days=90)}
+CODES = {400: "bad_request", 401: "unauthorized", 404: "not_found", 422: "invalid"}
+HINTS = {
+    401: "send `Authorization: Bearer <token>`; create a token with `pilote token create --workspace W`",
+    404: "check the id: it must belong to the token's workspace",
+    422: "see /api/docs for the parameters this endpoint takes",
+}
+
+
+class ErrorDetail(BaseModel):
+    """What went wrong, and what to do about it."""
+
+    code: str = Field(examples=["not_found"])
+    message: str = Field(examples=["no message 42"])
+    hint: str | None = Field(default=None, examples=["check the id: it must belong to the token's workspace"])
+
+
+class ErrorBody(BaseModel):
+    """The body of every error response."""
+
+    error: ErrorDetail
+
+
+def error_response(status: int, message: str, hint: str | None = None) -> JSONResponse:
+    """An error in the API's one format."""
+    body = ErrorBody(
+        error=ErrorDetail(code=CODES.get(status, "error"), message=message, hint=hint or HINTS.get(status))
+    )
+    return JSONResponse(body.model_dump(), status_code=status)
+
+
+def _validation_message(error: RequestValidationError) -> str:
+    parts = []
+    for problem in error.errors()[:5]:
+        where = ".".join(str(p) for p in problem.get("loc", ()) if p not in ("query", "body", "path"))
+        parts.append(f"{where or 'request'}: {problem.get('msg', 'invalid')}")
+    return "; ".join(parts)
+
+
+class ApiRoute(APIRoute):
+    """Turns Pilote's errors and FastAPI's validation errors into the API's error body, in one place."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError as error:
+                return error_response(422, _validation_message(error))
+            except PiloteError as error:
+                return error_response(error.http_status, str(error))
+
+        return handle
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": code.replace("_", " ")} for status, code in CODES.items()
+}
+router = APIRouter(prefix="/api/v1", route_class=ApiRoute, responses=ERRORS, tags=["api"])
+bearer = HTTPBearer(auto_error=False, description="A token from `pilote token create --workspace W`.")
+
+
+def _session(request: Request) -> Iterator[Session]:
+    engine: Engine = request.app.state.engine
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(_session)]
+
+
+def _workspace(
+    session: SessionDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> int:
+    header = f"Bearer {credentials.credentials}" if credentials is not None else None
+    return tokens.authenticate(session, header).id
+
+
+WorkspaceDep = Annotated[int, Depends(_workspace)]
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """Dates without a zone are UTC."""
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
+
+
+def _owned(session: Session, workspace_id: int, message_id: int) -> None:
+    message = session.get(Message, message_id)
+    if message is None or message.workspace_id != workspace_id:
+        raise NotFound(f"no message {message_id} in this workspace")
+
+
+# --- messages, threads, labels ---
+
+
+class MessagePage(BaseModel):
+    """One page of messages; pass `next_cursor` as `cursor` for the next page (null on the last page)."""
+
+    items: list[MessageCard]
+    next_cursor: str | None
+    sort: str
+
+
+@dataclass(frozen=True, slots=True)
+class MessageParams:
+    """The Explorer's filters, as query parameters."""
+
+    q: Annotated[str | None, Query(description="Words to find (accents ignored; the last one as a prefix).")] = None
+    source: Annotated[str | None, Query(description="Source id, name or key.")] = None
+    channel: str | None = None
+    kind: Annotated[str | None, Query(description="post, comment, reply, mention…")] = None
+    language: Annotated[str | None, Query(description="ISO 639-1 code, e.g. fr.")] = None
+    sentiment: Literal["positive", "neutral", "negative"] | None = None
+    spam: bool | None = None
+    toxic: bool | None = None
+    intent: str | None = None
+    author: Annotated[str | None, Query(description="Handle or display name.")] = None
+    author_id: int | None = None
+    since: Annotated[datetime | None, Query(description="ISO 8601; UTC without a zone.")] = None
+    until: Annotated[datetime | None, Query(description="ISO 8601, excluded; UTC without a zone.")] = None
+    sort: Literal["newest", "oldest", "engaged", "relevance"] = "newest"
+    limit: Annotated[int, Query(ge=1, le=explorer.MAX_LIMIT)] = 50
+    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page.")] = None
+
+    def query(self, workspace_id: int) -> explorer.ExplorerQuery:
+        return explorer.ExplorerQuery(
+            workspace_id=workspace_id, text=self.q, source=self.source, channel=self.channel, kind=self.kind,
+            language=self.language, sentiment=self.sentiment, spam=self.spam, toxic=self.toxic, intent=self.intent,
+            author=self.author, author_id=self.author_id, since=_aware(self.since), until=_aware(self.until),
+            sort=self.sort, limit=self.limit, cursor=self.cursor,
+        )  # fmt: skip
+
+
+@router.get("/messages", response_model=MessagePage, summary="Search messages, with filters and a cursor")
+def list_messages(session: SessionDep, workspace_id: WorkspaceDep, params: Annotated[MessageParams, Depends()]) -> Any:
+    page = explorer.search(session, params.query(workspace_id))
+    return MessagePage(items=page.items, next_cursor=page.next_cursor, sort=page.sort)
+
+
+@router.get("/messages/{message_id}", response_model=MessageCard, summary="One message")
+def get_message(session: SessionDep, workspace_id: WorkspaceDep, message_id: int) -> Any:
+    _owned(session, workspace_id, message_id)
+    return cards(session, session.execute(card_query().where(Message.id == message_id)).all())[0]
+
+
+@router.get("/threads/{message_id}", response_model=threads.Thread, summary="The conversation of a message")
+def get_thread(session: SessionDep, workspace_id: WorkspaceDep, message_id: int) -> Any:
+    _owned(session, workspace_id, message_id)
+    return threads.thread(session, message_id)
+
+
+class LabelIn(BaseModel):
+    """A person's decision: spam (spam/ham), sentiment (positive/neutral/negative) or intent (one word)."""
+
+    name: Literal["spam", "sentiment", "intent"]
+    value: str = Field(min_length=1, max_length=16, examples=["ham"])
+    created_by: str | None = Field(default=None, max_length=200, examples=["camille"])
+
+
+class LabelOut(BaseModel):
+    """The label as stored."""
+
+    message_id: int
+    name: str
+    value: str
+    origin: str
+    created_by: str | None
+    created_at: datetime
+
+
+@router.post(
+    "/messages/{message_id}/labels",
+    response_model=LabelOut,
+    status_code=201,
+    summary="Label a message (wins over models)",
+)
+def post_label(session: SessionDep, workspace_id: WorkspaceDep, message_id: int, body: LabelIn) -> Any:
+    _owned(session, workspace_id, message_id)
+    found = explorer.label(session, message_id, body.name, body.value, body.created_by)
+    return LabelOut(
+        message_id=found.message_id, name=found.name, value=found.value, origin=found.origin,
+        created_by=found.created_by, created_at=found.created_at,
+    )  # fmt: skip
+
+
+# --- members, sources ---
+
+
+@router.get("/members/{author_id}", response_model=members.MemberProfile, summary="One person across channels")
+def get_member(session: SessionDep, workspace_id: WorkspaceDep, author_id: int) -> Any:
+    author = session.get(Author, author_id)
+    if author is None or author.workspace_id != workspace_id:
+        raise NotFound(f"no author {author_id} in this workspace")
+    return members.member(session, author_id)
+
+
+@router.get("/sources", response_model=list[sources.SourceRow], summary="Sources, last imports and problems")
+def list_sources(session: SessionDep, workspace_id: WorkspaceDep) -> Any:
+    return sources.sources(session, workspace_id)
+
+
+@router.post("/sources/{source_id}/pause", response_model=sources.SourceRow, summary="Pause a source")
+def pause_source(session: SessionDep, workspace_id: WorkspaceDep, source_id: int) -> Any:
+    return sources.pause(session, workspace_id, source_id)
+
+
+@router.post("/sources/{source_id}/resume", response_model=sources.SourceRow, summary="Resume a paused source")
+def resume_source(session: SessionDep, workspace_id: WorkspaceDep, source_id: int) -> Any:
+    return sources.resume(session, workspace_id, source_id)
+
+
+# --- stats, time series, overview ---
+
+
+class StatsOut(BaseModel):
+    """Counts of the token's workspace."""
+
+    workspace: str
+    messages: int
+    authors: int
+    threads: int
+    first: datetime | None
+    last: datetime | None
+    by_kind: dict[str, int]
+    by_source: dict[str, int]
+    by_language: dict[str, int]
+
+
+@router.get("/stats", response_model=StatsOut, summary="Counts by kind, source and language")
+def get_stats(session: SessionDep, workspace_id: WorkspaceDep) -> Any:
+    return StatsOut(**dataclasses.asdict(stats.compute(session, session.get_one(Workspace, workspace_id))))
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise Invalid(f"tz {name!r}: use an IANA time zone such as Europe/Paris or UTC") from None
+
+
+def _span(period: str | None, start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
+    """[start, end): explicit dates, or the last 24 h / 7 / 30 / 90 days up to the coming hour."""
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    end = _aware(end) or now
+    if start is not None:
+        return _aware(start) or start, end
+    if period is not None and period not in PERIODS:
+        raise Invalid(f"period {period!r}: use {', '.join(PERIODS)}, or start and end")
+    return end - PERIODS[period or "7d"], end
+
+
+Bucket = Literal["hour", "day", "week"]
+Zone = Annotated[str, Query(description="IANA time zone for days and weeks.")]
+Period = Annotated[str | None, Query(description="24h, 7d, 30d or 90d (default 7d), up to now.")]
+
+
+@router.get("/timeseries", response_model=timeseries.TimeSeries, summary="A metric per hour, day or week")
+def get_timeseries(
+    session: SessionDep,
+    workspace_id: WorkspaceDep,
+    metric: Literal["messages", "engagement"] = "messages",
+    bucket: Bucket = "day",
+    group_by: Literal[timeseries.GROUPS] | None = None,  # type: ignore[valid-type]
+    period: Period = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    tz: Zone = "UTC",
+) -> Any:
+    first, last = _span(period, start, end)
+    return timeseries.timeseries(session, workspace_id, metric, bucket, first, last, group_by, _zone(tz))
+
+
+@router.get("/overview", response_model=overview.Overview, summary="The Overview page's figures and series")
+def get_overview(
+    session: SessionDep,
+    workspace_id: WorkspaceDep,
+    period: Period = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    bucket: Bucket | None = None,
+    tz: Zone = "UTC",
+) -> Any:
+    first, last = _span(period, start, end)
+    size = bucket or ("hour" if last - first <= timedelta(days=2) else "day")
+    return overview.overview(session, workspace_id, first, last, size, _zone(tz))
+
+
+# --- saved searches ---
+
+
+class SavedIn(BaseModel):
+    """A name and the Explorer parameters to keep under it."""
+
+    name: str = Field(min_length=1, max_length=200)
+    q: str | None = None
+    source: str | None = None
+    channel: str | None = None
+    kind: str | None = None
+    language: str | None = None
+    sentiment: str | None = None
+    spam: bool | None = None
+    toxic: bool | None = None
+    intent: str | None = None
+    author: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    sort: Literal["newest", "oldest", "engaged", "relevance"] = "newest"
+
+
+class SavedOut(BaseModel):
+    """A saved search."""
+
+    id: int
+    name: str
+    query: dict[str, Any]
+    created_at: datetime
+
+
+def _saved_out(found: explorer.Saved) -> SavedOut:
+    fields = {k: getattr(found.query, k) for k in explorer.ExplorerQuery.__dataclass_fields__}
+    fields = {("q" if k == "text" else k): v for k, v in fields.items() if k not in ("workspace_id", "cursor")}
+    return SavedOut(id=found.id, name=found.name, query=fields, created_at=found.created_at)
+
+
+@router.get("/saved-searches", response_model=list[SavedOut], summary="Saved searches of the workspace")
+def list_saved(session: SessionDep, workspace_id: WorkspaceDep) -> Any:
+    return [_saved_out(found) for found in explorer.saved(session, workspace_id)]
+
+
+@router.post("/saved-searches", response_model=SavedOut, status_code=201, summary="Save a search under a name")
+def post_saved(session: SessionDep, workspace_id: WorkspaceDep, body: SavedIn) -> Any:
+    data = body.model_dump(exclude={"name"})
+    data["text"] = data.pop("q")
+    for name in ("since", "until"):
+        data[name] = _aware(data[name])
+    query = explorer.ExplorerQuery(workspace_id=workspace_id, **data)
+    return _saved_out(explorer.save(session, workspace_id, body.name, query))
+
+
+@router.delete("/saved-searches/{saved_id}", status_code=204, summary="Delete a saved search")
+def delete_saved(session: SessionDep, workspace_id: WorkspaceDep, saved_id: int) -> Response:
+    explorer.forget(session, workspace_id, saved_id)
+    return Response(status_code=204)

@@ -1,0 +1,159 @@
+"""The cockpit's languages and time zones: Babel catalogues, the reader's choice, dates in their locale."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, tzinfo
+from functools import cache
+from gettext import NullTranslations, translation
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from babel.dates import format_date, format_datetime, format_skeleton, format_time, format_timedelta
+from babel.numbers import format_decimal, format_percent
+
+LOCALE_DIR = Path(__file__).parent / "locale"
+LANGUAGES = {"en": "English", "fr": "Français"}
+DEFAULT_LANGUAGE = "en"
+LANGUAGE_COOKIE = "pilote_lang"
+TIMEZONE_COOKIE = "pilote_tz"
+_TZ_NAME = re.compile(r"^[A-Za-z0-9_+\-]+(/[A-Za-z0-9_+\-]+){0,2}$")
+
+
+def N_(message: str) -> str:  # noqa: N802 (the name gettext tools look for)
+    """Mark a string for translation without translating it yet."""
+    return message
+
+
+# Values of the store shown to readers: kinds, sentiments, intents.
+WORDS = frozenset({
+    N_("post"), N_("page"), N_("comment"), N_("reply"), N_("mention"), N_("review"), N_("share"), N_("message"),
+    N_("positive"), N_("neutral"), N_("negative"), N_("unknown"),
+    N_("question"), N_("complaint"), N_("suggestion"), N_("praise"), N_("other"),
+    N_("open"), N_("acknowledged"), N_("resolved"), N_("low"), N_("medium"), N_("high"),
+})  # fmt: skip
+
+
+@cache
+def translations(language: str) -> NullTranslations:
+    """The compiled catalogue of a language (messages.mo); English is the source language."""
+    return translation("messages", localedir=LOCALE_DIR, languages=[language], fallback=True)
+
+
+def negotiate(cookie: str | None, accept_language: str | None) -> str:
+    """The reader's language: their explicit choice, else the first known one their browser asks for."""
+    if cookie in LANGUAGES:
+        return cookie
+    for wanted in _accepted(accept_language or ""):
+        if wanted in LANGUAGES:
+            return wanted
+    return DEFAULT_LANGUAGE
+
+
+def _accepted(header: str) -> list[str]:
+    """Primary language tags of an Accept-Language header, by decreasing quality."""
+    ranked: list[tuple[float, int, str]] = []
+    for position, part in enumerate(header.split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = _quality(params)
+        if tag and quality > 0:
+            ranked.append((-quality, position, tag.split("-")[0].lower()))
+    return [tag for _, _, tag in sorted(ranked)]
+
+
+def _quality(params: str) -> float:
+    """The q= weight of a language range: 1 when absent, 0 when unreadable."""
+    match = re.search(r"q=([^;,\s]*)", params)
+    if match is None:
+        return 1.0
+    try:
+        return float(match.group(1))
+    except ValueError:
+        return 0.0
+
+
+def zone(name: str | None) -> tzinfo:
+    """The reader's time zone from an IANA name (set by our script); UTC when unknown or malformed."""
+    name = unquote(name or "")
+    if not name or len(name) > 64 or not _TZ_NAME.match(name):
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
+
+
+@dataclass(frozen=True, slots=True)
+class Formatter:
+    """Everything a page needs to speak the reader's language: translations, dates, numbers."""
+
+    language: str
+    tz: tzinfo
+
+    def gettext(self, message: str, **values: Any) -> str:
+        """The translation of `message`, with %(name)s placeholders filled from `values`."""
+        text = translations(self.language).gettext(message)
+        return text % values if values else text
+
+    def word(self, value: str | None) -> str:
+        """A kind, sentiment or intent in the reader's language (other values as they are)."""
+        if value is None:
+            return ""
+        return translations(self.language).gettext(value) if value in WORDS else value
+
+    def words(self, keys: Any) -> dict[str, str]:
+        """Chart names for keys (kinds, sentiments...)."""
+        return {key: self.word(key) for key in keys}
+
+    def ngettext(self, singular: str, plural: str, n: int, **values: Any) -> str:
+        """The singular or plural translation for `n`; %(n)s is always available."""
+        text = translations(self.language).ngettext(singular, plural, n)
+        return text % {"n": self.number(n), **values}
+
+    def moment(self, value: datetime | None, format: str = "medium") -> str:
+        """A moment in the reader's locale and time zone."""
+        if value is None:
+            return ""
+        return format_datetime(value, format, tzinfo=self.tz, locale=self.language)
+
+    def day(self, value: datetime | date | None, format: str = "medium") -> str:
+        """A day in the reader's locale (a moment is first moved to their time zone)."""
+        if value is None:
+            return ""
+        if isinstance(value, datetime):
+            value = value.astimezone(self.tz).date()
+        return format_date(value, format, locale=self.language)
+
+    def short(self, value: datetime, skeleton: str = "MMMd", with_time: bool = False) -> str:
+        """A compact label for chart axes (a CLDR skeleton such as MMMd or yMMMd, and the time if asked)."""
+        local = value.astimezone(self.tz)
+        label = format_skeleton(skeleton, local, locale=self.language)
+        return f"{label} {format_time(local, 'short', locale=self.language)}" if with_time else label
+
+    def ago(self, value: datetime | None, now: datetime) -> str:
+        """How long ago, in words ("3 hours")."""
+        if value is None:
+            return ""
+        return format_timedelta(value - now, add_direction=True, locale=self.language)
+
+    def number(self, value: float | None) -> str:
+        """A number with the locale's grouping."""
+        return "" if value is None else format_decimal(value, locale=self.language)
+
+    def percent(self, value: float | None) -> str:
+        """A share (0.12 → 12 %)."""
+        return "" if value is None else format_percent(value, locale=self.language)
+
+    def local(self, value: datetime) -> datetime:
+        """A moment in the reader's time zone."""
+        return value.astimezone(self.tz)
+
+
+def formatter(cookies: dict[str, str], accept_language: str | None) -> Formatter:
+    """The formatter for a request's cookies and Accept-Language header."""
+    return Formatter(
+        language=negotiate(cookies.get(LANGUAGE_COOKIE), accept_language), tz=zone(cookies.get(TIMEZONE_COOKIE))
+    )

@@ -1,0 +1,81 @@
+"""What every page shares: the session, the workspace in the address, the reader's language, rendering."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
+
+from pilote import workspaces
+from pilote.errors import PiloteError
+from pilote.models import Workspace
+from pilote.web import i18n
+
+TEMPLATES = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
+TEMPLATES.env.trim_blocks = True
+TEMPLATES.env.lstrip_blocks = True
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One session per request on the app's engine."""
+    with Session(request.app.state.engine) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_formatter(request: Request) -> i18n.Formatter:
+    """The reader's language and time zone, from their cookies and browser."""
+    return i18n.formatter(request.cookies, request.headers.get("accept-language"))
+
+
+FormatterDep = Annotated[i18n.Formatter, Depends(get_formatter)]
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """The request, session, workspace and formatter a workspace page renders with."""
+
+    request: Request
+    session: Session
+    workspace: Workspace
+    t: i18n.Formatter
+
+    def render(self, template: str, section: str, **context: Any) -> HTMLResponse:
+        """A full page (or, for an htmx request, whatever the template renders for it)."""
+        return render(self.request, template, self.t, workspace=self.workspace, section=section,
+                      workspaces=workspaces.get_all(self.session), **context)  # fmt: skip
+
+    def url(self, path: str = "") -> str:
+        """An address inside this workspace."""
+        return f"/w/{self.workspace.slug}/{path}"
+
+
+def get_page(request: Request, slug: str, session: SessionDep, t: FormatterDep) -> Page:
+    """The page context for the workspace named in the address (NotFound otherwise)."""
+    return Page(request=request, session=session, workspace=workspaces.get(session, slug=slug), t=t)
+
+
+PageDep = Annotated[Page, Depends(get_page)]
+
+
+def render(request: Request, template: str, t: i18n.Formatter, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """Render a template with the reader's formatter and the gettext callables the catalogues use."""
+    context.setdefault("workspace", None)
+    context.setdefault("workspaces", [])
+    context.setdefault("section", "")
+    context.update(t=t, _=t.gettext, gettext=t.gettext, ngettext=t.ngettext, languages=i18n.LANGUAGES)
+    return TEMPLATES.TemplateResponse(request, template, context, status_code=status_code)
+
+
+def render_error(request: Request, error: PiloteError) -> HTMLResponse:
+    """An error page in plain words, with the right status."""
+    t = get_formatter(request)
+    return render(request, "error.html", t, status_code=error.http_status, error=str(error))

@@ -1,0 +1,43 @@
+"""The front door: which workspace to open, and the reader's language and workspace choices."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from pilote import workspaces
+from pilote.web import i18n
+from pilote.web.pages.common import FormatterDep, SessionDep, render
+
+router = APIRouter()
+SECTIONS = {"overview": "", "explorer": "explorer", "incidents": "incidents", "sources": "sources"}
+YEAR = 365 * 24 * 3600
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, session: SessionDep, t: FormatterDep) -> Response:
+    """The default workspace's overview, or how to start when the store is empty."""
+    spaces = workspaces.get_all(session)
+    if not spaces:
+        return render(request, "welcome.html", t)
+    chosen = next((space for space in spaces if space.slug == workspaces.DEFAULT), spaces[0])
+    return RedirectResponse(f"/w/{chosen.slug}/", status_code=303)
+
+
+@router.get("/switch")
+def switch(session: SessionDep, ws: str, page: str = "overview") -> RedirectResponse:
+    """The workspace switcher: the same page in another workspace."""
+    space = workspaces.get(session, slug=ws)
+    return RedirectResponse(f"/w/{space.slug}/{SECTIONS.get(page, '')}", status_code=303)
+
+
+@router.post("/language")
+def language(language: Annotated[str, Form()], next: Annotated[str, Form()] = "/") -> RedirectResponse:
+    """Remember the reader's language and go back where they were."""
+    target = next if next.startswith("/") and next[1:2] not in ("/", "\\") else "/"  # never another site
+    response = RedirectResponse(target, status_code=303)
+    if language in i18n.LANGUAGES:
+        response.set_cookie(i18n.LANGUAGE_COOKIE, language, max_age=YEAR, samesite="lax", httponly=True)
+    return response

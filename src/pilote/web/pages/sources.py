@@ -1,0 +1,71 @@
+"""The Sources page: what feeds the workspace, the last import of each, and adding or pausing one."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import uuid
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from pilote import enrich
+from pilote import sources as formats
+from pilote.enrich.pipeline import run as enrich_run
+from pilote.errors import PiloteError
+from pilote.imports import import_file
+from pilote.sources.base import ParseOptions
+from pilote.views import sources as views
+from pilote.web.pages.common import PageDep
+
+router = APIRouter()
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@router.get("/w/{slug}/sources", response_class=HTMLResponse)
+def sources(page: PageDep, imported: int | None = None) -> HTMLResponse:
+    """Every source of the workspace with its last import in plain words."""
+    return _page(page, imported=imported)
+
+
+def _page(page: PageDep, status_code: int = 200, **context: object) -> HTMLResponse:
+    rows = views.sources(page.session, page.workspace.id)
+    response = page.render("sources.html", "sources", rows=rows, formats=formats.FORMATS, **context)
+    response.status_code = status_code
+    return response
+
+
+@router.post("/w/{slug}/sources/import", response_class=HTMLResponse)
+def upload(
+    page: PageDep,
+    file: Annotated[UploadFile, File()],
+    format: Annotated[str, Form()] = "",
+    source_key: Annotated[str, Form()] = "",
+) -> Response:
+    """Import an uploaded export (into an existing source when one is named), then analyse what is new."""
+    folder = Path(page.request.app.state.settings.home) / "uploads" / uuid.uuid4().hex  # one per upload
+    folder.mkdir(parents=True)
+    path = folder / (_UNSAFE.sub("_", Path(file.filename or "").name).strip("._") or "upload")
+    try:
+        with path.open("wb") as out:
+            shutil.copyfileobj(file.file, out, 1 << 20)
+        options = ParseOptions(source_key=source_key or None)
+        engine, settings = page.request.app.state.engine, page.request.app.state.settings
+        report = import_file(engine, path, workspace=page.workspace.slug, format=format or None, options=options,
+                             batch_size=settings.batch_size)  # fmt: skip
+        enrich_run(engine, enrich.get(None), workspace_id=page.workspace.id, workers=1)
+    except PiloteError as error:
+        return _page(page, status_code=error.http_status, failed=str(error).replace(str(folder) + "/", ""))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return RedirectResponse(page.url(f"sources?imported={report.run_id}"), status_code=303)
+
+
+@router.post("/w/{slug}/sources/{source_id}/status")
+def status(page: PageDep, source_id: int, status: Annotated[str, Form()]) -> RedirectResponse:
+    """Pause or resume a source."""
+    views.set_status(page.session, page.workspace.id, source_id, status)
+    page.session.commit()
+    return RedirectResponse(page.url("sources"), status_code=303)

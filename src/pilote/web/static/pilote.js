@@ -1,0 +1,70 @@
+// Pilote's own script: no inline script anywhere (the Content-Security-Policy forbids it).
+// Charts read their data from data-chart attributes; the time zone is remembered in a cookie.
+(function () {
+  "use strict";
+  document.documentElement.classList.add("js");
+
+  // The reader's time zone, for dates rendered by the server.
+  var zone = "UTC";
+  try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC"; } catch (e) { /* keep UTC */ }
+  if (document.documentElement.dataset.tz !== zone) {
+    var first = document.cookie.indexOf("pilote_tz=") === -1;
+    document.cookie = "pilote_tz=" + encodeURIComponent(zone) + "; path=/; max-age=31536000; samesite=lax";
+    // Dates on this page were written for another zone: show them again in the reader's, once.
+    if (first && navigator.cookieEnabled) { window.location.reload(); return; }
+  }
+
+  var palette = ["#1f5f99", "#d9822b", "#2e8b57", "#8e44ad", "#c0392b", "#16a085", "#7f8c8d", "#b7950b"];
+  var tones = { positive: "#2e8b57", neutral: "#8a99a8", negative: "#c0392b", mixed: "#d9822b" };
+
+  function option(spec) {
+    if (spec.type === "pie") {
+      return {
+        color: spec.series[0].data.map(function (d, i) { return tones[d.key] || palette[i % palette.length]; }),
+        tooltip: { trigger: "item" },
+        legend: { bottom: 0, type: "scroll" },
+        series: [{ type: "pie", radius: ["38%", "68%"], data: spec.series[0].data, label: { show: false } }]
+      };
+    }
+    return {
+      color: spec.series.map(function (s, i) { return tones[s.key] || palette[i % palette.length]; }),
+      tooltip: { trigger: "axis" },
+      legend: { bottom: 0, type: "scroll" },
+      grid: { left: 48, right: 16, top: 16, bottom: 56 },
+      xAxis: { type: "category", data: spec.x, boundaryGap: spec.type === "bar" },
+      yAxis: { type: "value", minInterval: 1 },
+      series: spec.series.map(function (s) {
+        return {
+          name: s.name, data: s.data, type: spec.type === "bar" ? "bar" : "line",
+          stack: spec.stack && !s.dashed ? "total" : undefined,
+          areaStyle: spec.stack && spec.type !== "bar" && !s.dashed ? {} : undefined,
+          symbol: "none", smooth: false, lineStyle: s.dashed ? { type: "dashed" } : undefined
+        };
+      })
+    };
+  }
+
+  function draw(root) {
+    if (typeof window.echarts === "undefined") { return; }
+    root.querySelectorAll("[data-chart]").forEach(function (el) {
+      if (el.dataset.drawn) { return; }
+      var spec = JSON.parse(el.dataset.chart);
+      var chart = window.echarts.init(el, null, { renderer: "canvas" });
+      chart.setOption(option(spec));
+      el.dataset.drawn = "1";
+      window.addEventListener("resize", function () { chart.resize(); });
+    });
+  }
+
+  function autosubmit(root) {
+    root.querySelectorAll("select[data-autosubmit]").forEach(function (el) {
+      el.addEventListener("change", function () { el.form.requestSubmit(); });
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    draw(document);
+    autosubmit(document);
+  });
+  document.addEventListener("htmx:afterSettle", function (event) { draw(event.target); });
+})();

@@ -1,0 +1,256 @@
+"""The cockpit in a real headless Chromium: pages, charts, search, labels, export, languages, hostile content."""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+import pytest
+from browser_support import Server, Watched, check, open_page
+from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from pilote.messages import EXPORT_FIELDS
+from pilote.models import Author, Label, Message, Workspace
+from xss_corpus import PAYLOADS
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def busiest(server: Server) -> tuple[int, int]:
+    """The demo's reply deepest in a thread, and its most active author."""
+    with Session(server.engine) as session:
+        demo = session.scalars(select(Workspace.id).where(Workspace.slug == "demo")).one()
+        reply = session.scalars(
+            select(Message.id)
+            .where(Message.workspace_id == demo, Message.parent_id.is_not(None), Message.parent_id != Message.thread_id)
+            .order_by(Message.id)
+            .limit(1)
+        ).one()
+        author = session.execute(
+            select(Message.author_id)
+            .join(Author, Author.id == Message.author_id)
+            .where(Message.workspace_id == demo)
+            .group_by(Message.author_id)
+            .order_by(func.count().desc(), Message.author_id)
+            .limit(1)
+        ).scalar_one()
+    return reply, author
+
+
+def pages(server: Server) -> dict[str, str]:
+    reply, author = busiest(server)
+    return {
+        "overview": "/w/demo/",
+        "explorer": "/w/demo/explorer",
+        "thread": f"/w/demo/threads/{reply}",
+        "member": f"/w/demo/members/{author}",
+        "sources": "/w/demo/sources",
+    }
+
+
+def visit(page: Page, server: Server, path: str) -> None:
+    page.goto(server.url + path)
+    page.wait_for_load_state("networkidle")
+
+
+def charts_drawn(page: Page) -> list[int]:
+    """For each chart of the page, how many of its canvas pixels are painted."""
+    painted: list[int] = page.evaluate(
+        """() => Array.from(document.querySelectorAll('[data-chart]')).map((el) => {
+            const canvas = el.querySelector('canvas');
+            if (!canvas) { return 0; }
+            const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+            let count = 0;
+            for (let i = 3; i < data.length; i += 4) { if (data[i] > 0) { count += 1; } }
+            return count;
+        })"""
+    )
+    return painted
+
+
+@pytest.mark.parametrize("name", ["overview", "explorer", "thread", "member", "sources"])
+def test_every_page_loads_cleanly_and_is_photographed(watched: Watched, server: Server, name: str) -> None:
+    visit(watched.page, server, pages(server)[name])
+    expect(watched.page.locator("main h1")).to_be_visible()
+    assert watched.page.locator("html").get_attribute("lang") == "en"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    watched.page.screenshot(path=SCREENSHOTS / f"{name}.png")
+
+
+@pytest.mark.parametrize("name", ["overview", "explorer", "thread", "member", "sources"])
+def test_every_page_speaks_french_to_a_french_browser(watched_fr: Watched, server: Server, name: str) -> None:
+    visit(watched_fr.page, server, pages(server)[name])
+    assert watched_fr.page.locator("html").get_attribute("lang") == "fr"
+    expect(watched_fr.page.locator("header nav")).to_contain_text("Vue d’ensemble")
+    if name == "overview":
+        watched_fr.page.screenshot(path=SCREENSHOTS / f"{name}-fr.png")
+
+
+def test_the_incidents_page_loads_in_both_languages(watched: Watched, watched_fr: Watched, server: Server) -> None:
+    visit(watched.page, server, "/w/demo/incidents")
+    visit(watched_fr.page, server, "/w/demo/incidents")
+    expect(watched.page.locator("main h1")).to_have_text("Incidents")
+    expect(watched_fr.page.locator("header nav")).to_contain_text("Vue d’ensemble")
+
+
+def test_the_api_documentation_works_offline_under_the_same_policy(watched: Watched, server: Server) -> None:
+    visit(watched.page, server, "/api/docs")
+    expect(watched.page.locator(".opblock").first).to_be_visible()
+    expect(watched.page.locator(".opblock-summary-path").first).to_contain_text("/api/v1/")
+
+
+@pytest.mark.parametrize("name", ["overview", "member"])
+def test_charts_are_drawn(watched: Watched, server: Server, name: str) -> None:
+    visit(watched.page, server, pages(server)[name])
+    painted = charts_drawn(watched.page)
+    assert painted
+    assert all(count > 500 for count in painted), painted
+
+
+def test_the_period_picker_changes_the_period(watched: Watched, server: Server) -> None:
+    visit(watched.page, server, "/w/demo/")
+    watched.page.get_by_role("link", name="30 days").click()
+    watched.page.wait_for_load_state("networkidle")
+    assert watched.page.url.endswith("/w/demo/?period=30d")
+    expect(watched.page.locator(".periods a[aria-current='true']")).to_have_text("30 days")
+    assert all(count > 500 for count in charts_drawn(watched.page))
+
+
+def test_search_with_filters_shows_only_matches(watched: Watched, server: Server) -> None:
+    visit(watched.page, server, "/w/demo/explorer")
+    watched.page.get_by_label("Search", exact=True).fill("batterie")
+    watched.page.locator("select[name='kind']").select_option("comment")
+    watched.page.get_by_role("button", name="Apply").click()
+    watched.page.wait_for_load_state("networkidle")
+    cards = watched.page.locator("article.message")
+    assert "q=batterie" in watched.page.url
+    assert cards.count() > 0
+    for text in cards.all_inner_texts():
+        assert "comment" in text
+        assert "batter" in text.lower()
+
+
+def test_more_results_come_without_reloading_and_without_repeats(watched: Watched, server: Server) -> None:
+    visit(watched.page, server, "/w/demo/explorer")
+    cards = watched.page.locator("article.message")
+    first = cards.count()
+    watched.page.evaluate("window.__same_page = true")
+    watched.page.get_by_role("link", name="More results").click()
+    expect(cards).to_have_count(first * 2)
+    ids = [cards.nth(i).get_attribute("data-message") for i in range(cards.count())]
+    assert watched.page.evaluate("window.__same_page") is True
+    assert len(set(ids)) == len(ids)
+
+
+def test_labelling_a_message_updates_its_card_and_the_store(watched: Watched, server: Server) -> None:
+    visit(watched.page, server, "/w/demo/explorer?spam=no&sort=oldest")
+    card = watched.page.locator("article.message").first
+    message_id = int(card.get_attribute("data-message") or 0)
+    card.get_by_role("button", name="Spam", exact=True).click()
+    labelled = watched.page.locator(f"article#m{message_id}")
+    expect(labelled.locator(".badge.spam")).to_be_visible()
+    labelled.locator("select[name='intent']").select_option("complaint")
+    labelled.get_by_role("button", name="Save label").click()
+    expect(watched.page.locator(f"article#m{message_id} .badge.complaint")).to_be_visible()
+    with Session(server.engine) as session:
+        labels = dict(session.execute(select(Label.name, Label.value).where(Label.message_id == message_id)).all())
+    assert labels["spam"] == "spam"
+    assert labels["intent"] == "complaint"
+
+
+def test_the_current_result_downloads_as_csv(watched: Watched, server: Server) -> None:
+    visit(watched.page, server, "/w/demo/explorer?kind=post")
+    with watched.page.expect_download() as download:
+        watched.page.get_by_role("link", name="CSV").click()
+    with Path(download.value.path()).open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    with Session(server.engine) as session:
+        demo = session.scalars(select(Workspace.id).where(Workspace.slug == "demo")).one()
+        posts = session.scalar(select(func.count()).where(Message.kind == "post", Message.workspace_id == demo))
+    assert download.value.suggested_filename == "pilote-demo.csv"
+    assert tuple(rows[0]) == EXPORT_FIELDS
+    assert len(rows) == posts
+    assert {row["kind"] for row in rows} == {"post"}
+
+
+def test_a_search_can_be_saved_and_reopened(watched: Watched, server: Server) -> None:
+    visit(watched.page, server, "/w/demo/explorer?intent=question")
+    watched.page.get_by_label("Save this search as").fill("Questions du jour")
+    watched.page.get_by_role("button", name="Save", exact=True).click()
+    watched.page.wait_for_load_state("networkidle")
+    watched.page.goto(server.url + "/w/demo/explorer")
+    watched.page.get_by_role("link", name="Questions du jour").click()
+    watched.page.wait_for_load_state("networkidle")
+    expect(watched.page.locator("form[role=search] select[name='intent']")).to_have_value("question")
+
+
+def test_the_language_switch_is_remembered(watched: Watched, server: Server) -> None:
+    visit(watched.page, server, "/w/demo/explorer")
+    watched.page.get_by_role("button", name="Français").click()
+    watched.page.wait_for_load_state("networkidle")
+    expect(watched.page.locator("main h1")).to_have_text("Explorateur")
+    visit(watched.page, server, "/w/demo/sources")
+    expect(watched.page.locator("main h1")).to_have_text("Sources")
+    expect(watched.page.get_by_role("button", name="Importer").first).to_be_visible()
+
+
+def test_the_workspace_switcher_opens_the_same_page_elsewhere(watched: Watched, server: Server) -> None:
+    visit(watched.page, server, "/w/demo/explorer")
+    watched.page.locator("#ws-switch").select_option("hostile")
+    watched.page.wait_for_url(re.compile(r"/w/hostile/explorer$"))
+    expect(watched.page.locator("#ws-switch option:checked")).to_have_text("Hostile <b>content</b>")
+
+
+def test_dates_follow_the_browsers_time_zone_after_the_first_visit(browser: Browser, server: Server) -> None:
+    watched = open_page(browser, server, zone_cookie=False)
+    visit(watched.page, server, "/w/demo/explorer")
+    expect(watched.page.locator("footer")).to_contain_text("Times are shown in Europe/Paris")
+    check(watched)
+
+
+def test_hostile_messages_execute_nothing_and_show_as_text(browser: Browser, server: Server) -> None:
+    watched = open_page(browser, server)
+    page = watched.page
+    visit(page, server, "/w/hostile/explorer")
+    while page.get_by_role("link", name="More results").count():
+        before = page.locator("article.message").count()
+        page.get_by_role("link", name="More results").click()
+        expect(page.locator("article.message")).not_to_have_count(before)
+    shown = page.locator("main").inner_text()
+    ids = [int(i or 0) for i in page.locator("article.message").evaluate_all("els => els.map(e => e.dataset.message)")]
+    for message_id in ids[:6]:
+        visit(page, server, f"/w/hostile/threads/{message_id}")
+        page.locator("article .author").first.click()
+        page.wait_for_load_state("networkidle")
+    visit(page, server, "/w/hostile/")
+    assert len(ids) == len(PAYLOADS)
+    assert page.evaluate("typeof window.__pwned") == "undefined"
+    assert "<script>window.__pwned = 'script'</script>" in shown
+    assert "<img src=x onerror=" in shown
+    assert page.locator("main iframe, main img, main svg, main object, main embed").count() == 0
+    check(watched)
+
+
+def test_page_weight_stays_within_budget(browser: Browser, server: Server) -> None:
+    weights = {name: transferred(browser, server, path) for name, path in pages(server).items()}
+    print("page weight (KB transferred, cold cache):", {k: round(v / 1024) for k, v in weights.items()})
+    # htmx alone weighs 16 KB compressed; ECharts (pages with charts) about 360 KB.
+    assert all(16_000 < size < 600_000 for size in weights.values()), weights
+    assert weights["explorer"] < 100_000
+
+
+def transferred(browser: Browser, server: Server, path: str) -> int:
+    """Bytes a first visit transfers (headers and compressed bodies of every response)."""
+    watched = open_page(browser, server)
+    sizes: list[int] = []
+    watched.page.on("requestfinished", lambda request: sizes.append(_size(request.sizes())))
+    visit(watched.page, server, path)
+    check(watched)
+    return sum(sizes)
+
+
+def _size(sizes: dict[str, int]) -> int:
+    return sizes["responseBodySize"] + sizes["responseHeadersSize"]
