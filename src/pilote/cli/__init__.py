@@ -16,7 +16,11 @@ from pilote import __version__, exports, messages, stats, workspaces
 from pilote.cli.common import parse_when, print_json, settings, store
 from pilote.cli.enriching import enrich_command, enrich_workspace
 from pilote.cli.importing import import_command
+from pilote.cli.incidents import incident_app, rule_app, watch_command
 from pilote.cli.models import models_app
+from pilote.cli.radar import radar_app
+from pilote.cli.rollups import rollups_app
+from pilote.cli.tokens import tokens_app
 from pilote.errors import Invalid, PiloteError
 from pilote.terminal import err, out, safe
 
@@ -214,7 +218,10 @@ def serve(
     if host not in {"127.0.0.1", "localhost", "::1"}:
         raise Invalid(f"--host {host}: Pilote has no accounts yet, so it only serves this machine (127.0.0.1)")
     err.print(f"Pilote serves on http://{host}:{port} (this machine only, until accounts exist)")
-    uvicorn.run(create_app(config), host=host, port=port, log_level="warning")
+    from pilote import jobs
+
+    with jobs.running(config):  # the radar and other jobs, consumed in this process
+        uvicorn.run(create_app(config), host=host, port=port, log_level="warning")
 
 
 app.command("import")(import_command)
@@ -222,4 +229,10 @@ app.command("enrich")(enrich_command)
 
 # Command groups added by other parts (one registration line each):
 # radar
+app.add_typer(radar_app, name="radar")
+app.add_typer(incident_app, name="incident")
+app.add_typer(rule_app, name="alert-rule")
+app.command("watch")(watch_command)
 # tokens
+app.add_typer(tokens_app, name="token")
+app.add_typer(rollups_app, name="rollups")
