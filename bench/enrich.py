@@ -12,8 +12,8 @@ workers after the imports, which the neighbours on a shared machine disturb less
 Peak memory: the largest process's RSS (time -v), and the sum of the proportional set sizes (PSS) of
 the parent and its workers, sampled from /proc every 50 ms (pages the workers share with the parent, such
 as the models loaded before forking, count once): the machine's real memory use.
-By default the rollup hook that the dashboards add after each chunk is left out (`--with-rollups` keeps
-it): its cost is the dashboards', measured separately.
+By default the rollup hooks that the dashboards add (each chunk notes its hours, the run recounts them once
+at the end) are left out (`--with-rollups` keeps them): their cost is the dashboards', measured separately.
 """
 
 from __future__ import annotations
@@ -57,7 +57,8 @@ def cpu():
     return mine.ru_utime + mine.ru_stime + workers.ru_utime + workers.ru_stime
 
 if sys.argv[1] == "no-rollups":
-    rollups.refresh = lambda conn, ids: None
+    rollups.mark = lambda conn, ids: None
+    rollups.refresh_dirty = lambda conn: 0
 started = cpu()
 try:
     app(sys.argv[2:], prog_name="pilote")

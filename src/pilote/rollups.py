@@ -42,6 +42,10 @@ DAILY_MIN = 2
 DAILY_TOP = 100
 DAY = "@day"
 UNKNOWN = "unknown"
+# Series are named in full in every query (never `LIKE '%@day'`): the primary key (workspace, series, hour,
+# key) then finds an hour range of each series directly, and a recount costs its hours, not the table.
+DAILY_SERIES = tuple(name + DAY for name in SERIES)
+WEEK = 24 * 7
 PROFILE = ("messages", "channel", "source", "kind", "language", "sentiment", "intent", "spam", "toxic", "unanswered")
 Buckets = dict[tuple[str, int, str], list[int]]
 
@@ -176,11 +180,15 @@ def _touch(conn: Connection, rows: Sequence[Any]) -> set[tuple[int, int]]:
     return hours
 
 
-def _ranges(touched: set[tuple[int, int]]) -> Iterator[tuple[int, int, int]]:
-    """Touched hours as (workspace, first hour, last hour) runs of consecutive hours."""
+def _ranges(touched: set[tuple[int, int]], gap: int = 24) -> Iterator[tuple[int, int, int]]:
+    """Touched hours as (workspace, first hour, last hour) runs to recount: hours fewer than `gap` apart
+    share a run (each run's days are summed again whole, so two runs in one day would sum it twice), and
+    a run ends at a day's end once it spans a week (a recount holds its messages in memory)."""
     run: list[int] = []
     for workspace_id, hour in sorted(touched):
-        if run and (run[0] != workspace_id or hour != run[2] + 1):
+        if run and (
+            run[0] != workspace_id or hour - run[2] > gap or (hour // 24 != run[2] // 24 and hour - run[1] >= WEEK)
+        ):
             yield run[0], run[1], run[2]
             run = []
         run = [workspace_id, run[1] if run else hour, hour]
@@ -210,7 +218,7 @@ def recount(conn: Connection, workspace_id: int, first: int, last: int) -> None:
     buckets: Buckets = defaultdict(lambda: [0, 0])
     if rows:
         _count(conn, workspace_id, span, rows, buckets)
-    hourly = ~Rollup.series.endswith(DAY)
+    hourly = Rollup.series.in_(SERIES)
     conn.execute(
         delete(Rollup).where(Rollup.workspace_id == workspace_id, hourly, Rollup.hour >= first, Rollup.hour <= last)
     )
@@ -223,7 +231,7 @@ def _summarise(conn: Connection, workspace_id: int, first: int, last: int) -> No
     """The daily rows (`series@day`) of whole days first..last, summed in SQL from the hourly rows; for
     conversations and keyphrases, the DAILY_TOP keys with the most messages (DAILY_MIN at least) each day."""
     in_days = (Rollup.workspace_id == workspace_id, Rollup.hour >= first, Rollup.hour <= last)
-    conn.execute(delete(Rollup).where(*in_days, Rollup.series.endswith(DAY)))
+    conn.execute(delete(Rollup).where(*in_days, Rollup.series.in_(DAILY_SERIES)))
     day = Rollup.hour // 24 * 24
     total = func.sum(Rollup.count)
     columns = ["workspace_id", "series", "hour", "key", "count", "engagement"]
@@ -231,7 +239,7 @@ def _summarise(conn: Connection, workspace_id: int, first: int, last: int) -> No
         Rollup.workspace_id, (Rollup.series + DAY).label("series"), day.label("hour"), Rollup.key,
         total.label("count"), func.sum(Rollup.engagement).label("engagement"),
     ).group_by(Rollup.workspace_id, Rollup.series, day, Rollup.key)  # fmt: skip
-    plain = summed.where(*in_days, ~Rollup.series.endswith(DAY), Rollup.series.not_in(DAILY))
+    plain = summed.where(*in_days, Rollup.series.in_([name for name in SERIES if name not in DAILY]))
     conn.execute(insert(Rollup).from_select(columns, plain))
     rank = func.row_number().over(partition_by=(Rollup.series, day), order_by=(total.desc(), Rollup.key))
     ranked = (
