@@ -202,6 +202,8 @@ class Detector:
             raise ValueError(f"detector state version {version!r}: expected {STATE_VERSION}")
         fields = {key: value for key, value in state.items() if key not in ("version", "rules", *_RULE_FIELDS)}
         saved = state["rules"] if version == STATE_VERSION else {"old": {key: state[key] for key in _RULE_FIELDS}}
+        if not saved:
+            raise ValueError("detector state without rules: expected one per sensitivity")
         template = list(saved.values())[-1]
         rules = {level: _Rule(**saved.get(level, template)) for level in _levels(fields["sensitivity"])}
         detector = cls(fields["sensitivity"], fields["step_seconds"])
