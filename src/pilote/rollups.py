@@ -45,7 +45,6 @@ UNKNOWN = "unknown"
 # Series are named in full in every query (never `LIKE '%@day'`): the primary key (workspace, series, hour,
 # key) then finds an hour range of each series directly, and a recount costs its hours, not the table.
 DAILY_SERIES = tuple(name + DAY for name in SERIES)
-WEEK = 24 * 7
 PROFILE = ("messages", "channel", "source", "kind", "language", "sentiment", "intent", "spam", "toxic", "unanswered")
 Buckets = dict[tuple[str, int, str], list[int]]
 
@@ -142,14 +141,14 @@ def _hour_text(conn: Connection, column: str) -> str:
     return f"floor(extract(epoch FROM {column}) / 3600)::bigint"
 
 
-def _by_ids(conn: Connection, sql: str, ids: Sequence[int]) -> list[Any]:
+def _by_ids(conn: Connection, sql: str, ids: Sequence[int]) -> Sequence[Any]:
     """Run `sql` whose `{ids}` is a list of message ids, straight through the driver (the hot path)."""
     if not ids:
         return []
     sql = sql.replace("{hour}", _hour_text(conn, "m.created_at"))
     if conn.dialect.name == "sqlite":
-        return list(conn.exec_driver_sql(sql.format(ids=f"IN ({', '.join('?' * len(ids))})"), tuple(ids)))
-    return list(conn.exec_driver_sql(sql.format(ids="= ANY(%s)"), (list(ids),)))
+        return conn.exec_driver_sql(sql.format(ids=f"IN ({', '.join('?' * len(ids))})"), tuple(ids)).fetchall()
+    return conn.exec_driver_sql(sql.format(ids="= ANY(%s)"), (list(ids),)).fetchall()
 
 
 TOUCH = (
@@ -158,14 +157,14 @@ TOUCH = (
 )
 
 
-def _by_external_ids(conn: Connection, source_id: int, external_ids: Sequence[str]) -> list[Any]:
+def _by_external_ids(conn: Connection, source_id: int, external_ids: Sequence[str]) -> Sequence[Any]:
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     sql = TOUCH.format(hour=_hour_text(conn, "m.created_at"))
     if conn.dialect.name == "sqlite":
         where = f"WHERE m.source_id = {mark} AND m.external_id IN ({', '.join(mark * len(external_ids))})"
-        return list(conn.exec_driver_sql(sql + where, (source_id, *external_ids)))
+        return conn.exec_driver_sql(sql + where, (source_id, *external_ids)).fetchall()
     where = f"WHERE m.source_id = {mark} AND m.external_id = ANY({mark})"
-    return list(conn.exec_driver_sql(sql + where, (source_id, list(external_ids))))
+    return conn.exec_driver_sql(sql + where, (source_id, list(external_ids))).fetchall()
 
 
 def _touch(conn: Connection, rows: Sequence[Any]) -> set[tuple[int, int]]:
@@ -183,11 +182,12 @@ def _touch(conn: Connection, rows: Sequence[Any]) -> set[tuple[int, int]]:
 def _ranges(touched: set[tuple[int, int]], gap: int = 24) -> Iterator[tuple[int, int, int]]:
     """Touched hours as (workspace, first hour, last hour) runs to recount: hours fewer than `gap` apart
     share a run (each run's days are summed again whole, so two runs in one day would sum it twice), and
-    a run ends at a day's end once it spans a week (a recount holds its messages in memory)."""
+    a run ends at a day's end once it spans a day (a recount holds its messages in memory: a day of a
+    busy community, not the million messages of an import)."""
     run: list[int] = []
     for workspace_id, hour in sorted(touched):
         if run and (
-            run[0] != workspace_id or hour - run[2] > gap or (hour // 24 != run[2] // 24 and hour - run[1] >= WEEK)
+            run[0] != workspace_id or hour - run[2] > gap or (hour // 24 != run[2] // 24 and hour - run[1] >= 24)
         ):
             yield run[0], run[1], run[2]
             run = []
@@ -259,7 +259,7 @@ def _rows(conn: Connection, workspace_id: int, start: datetime, end: datetime) -
         f"m.author_id FROM message m JOIN source s ON s.id = m.source_id WHERE m.workspace_id = {mark} "
         f"AND m.created_at >= {mark} AND m.created_at < {mark}"
     )
-    found = conn.exec_driver_sql(sql, (workspace_id, to_db(start), to_db(end)))
+    found = conn.exec_driver_sql(sql, (workspace_id, to_db(start), to_db(end))).fetchall()  # one call, not one a row
     return [Row(r[0], int(r[1]), *r[2:10], int(r[10]), *r[11:]) for r in found]  # type: ignore[call-arg]
 
 
