@@ -204,7 +204,7 @@ def test_batches_only_note_their_hours_and_an_interrupted_import_is_caught_up_by
     from pilote import jobs
     from pilote.models import RollupDirty
 
-    def crash(conn: Any) -> int:
+    def crash(conn: Any, progress: Any = None) -> int:
         raise KeyboardInterrupt  # the import dies after its last batch, before the recount
 
     monkeypatch.setattr(rollups, "refresh_dirty", crash)
@@ -225,8 +225,8 @@ def test_batches_only_note_their_hours_and_an_interrupted_import_is_caught_up_by
         assert conn.execute(select(func.count()).select_from(RollupDirty)).scalar_one() == 0
 
 
-def test_recount_runs_join_close_hours_and_end_at_a_days_end_once_they_span_a_day() -> None:
-    touched = {(1, h) for h in (0, 5, 30, 100)} | {(1, h) for h in range(200, 260)} | {(2, 0)}
+def test_recount_runs_join_close_hours_and_end_at_a_days_end_once_they_span_a_week() -> None:
+    touched = {(1, h) for h in (0, 5, 30, 100)} | {(1, h) for h in range(200, 440)} | {(2, 0)}
     assert list(rollups._ranges(touched)) == [
-        (1, 0, 5), (1, 30, 30), (1, 100, 100), (1, 200, 239), (1, 240, 259), (2, 0, 0),
+        (1, 0, 5), (1, 30, 30), (1, 100, 100), (1, 200, 383), (1, 384, 439), (2, 0, 0),
     ]  # fmt: skip

@@ -9,6 +9,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy import Engine, select, update
@@ -109,7 +110,7 @@ def import_file(
         raise
     with engine.begin() as conn:
         relink(conn, source_id=source.id)
-        rollups.refresh_dirty(conn)
+        rollups.refresh_dirty(conn, None if progress is None else partial(progress, "updating the dashboards"))
     _close(engine, run.id, "completed", None)
     report.seconds = time.perf_counter() - started
     report.cpu_seconds = time.process_time() - cpu_started

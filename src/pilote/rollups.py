@@ -15,7 +15,7 @@ import itertools
 import json
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -45,6 +45,7 @@ UNKNOWN = "unknown"
 # Series are named in full in every query (never `LIKE '%@day'`): the primary key (workspace, series, hour,
 # key) then finds an hour range of each series directly, and a recount costs its hours, not the table.
 DAILY_SERIES = tuple(name + DAY for name in SERIES)
+WEEK = 24 * 7
 PROFILE = ("messages", "channel", "source", "kind", "language", "sentiment", "intent", "spam", "toxic", "unanswered")
 Buckets = dict[tuple[str, int, str], list[int]]
 
@@ -99,10 +100,11 @@ def refresh(conn: Connection, ids: Sequence[int]) -> None:
     _recount_all(conn, _touched(conn, ids) | _take_dirty(conn))
 
 
-def refresh_dirty(conn: Connection) -> int:
-    """Recount every hour noted in `rollup_dirty`; returns how many hours that was."""
+def refresh_dirty(conn: Connection, progress: Callable[[int, int], None] | None = None) -> int:
+    """Recount every hour noted in `rollup_dirty`; returns how many hours that was. `progress(done, total)`
+    hears of each run of hours recounted."""
     touched = _take_dirty(conn)
-    _recount_all(conn, touched)
+    _recount_all(conn, touched, progress)
     return len(touched)
 
 
@@ -130,9 +132,14 @@ def _take_dirty(conn: Connection) -> set[tuple[int, int]]:
     return dirty
 
 
-def _recount_all(conn: Connection, touched: set[tuple[int, int]]) -> None:
-    for workspace_id, first, last in _ranges(touched):
+def _recount_all(
+    conn: Connection, touched: set[tuple[int, int]], progress: Callable[[int, int], None] | None = None
+) -> None:
+    runs = list(_ranges(touched))
+    for done, (workspace_id, first, last) in enumerate(runs, 1):
         recount(conn, workspace_id, first, last)
+        if progress is not None:
+            progress(done, len(runs))
 
 
 def _hour_text(conn: Connection, column: str) -> str:
@@ -182,12 +189,11 @@ def _touch(conn: Connection, rows: Sequence[Any]) -> set[tuple[int, int]]:
 def _ranges(touched: set[tuple[int, int]], gap: int = 24) -> Iterator[tuple[int, int, int]]:
     """Touched hours as (workspace, first hour, last hour) runs to recount: hours fewer than `gap` apart
     share a run (each run's days are summed again whole, so two runs in one day would sum it twice), and
-    a run ends at a day's end once it spans a day (a recount holds its messages in memory: a day of a
-    busy community, not the million messages of an import)."""
+    a run ends at a day's end once it spans a week (what one recount keeps in memory grows with its keys)."""
     run: list[int] = []
     for workspace_id, hour in sorted(touched):
         if run and (
-            run[0] != workspace_id or hour - run[2] > gap or (hour // 24 != run[2] // 24 and hour - run[1] >= 24)
+            run[0] != workspace_id or hour - run[2] > gap or (hour // 24 != run[2] // 24 and hour - run[1] >= WEEK)
         ):
             yield run[0], run[1], run[2]
             run = []
@@ -214,10 +220,8 @@ def recount(conn: Connection, workspace_id: int, first: int, last: int) -> None:
     """Replace the hourly rollups of hours first..last of a workspace by a count of their messages, then
     the daily rows of their days by a sum of the hourly ones."""
     span = (hour_start(first), hour_start(last + 1))
-    rows = _rows(conn, workspace_id, *span)
     buckets: Buckets = defaultdict(lambda: [0, 0])
-    if rows:
-        _count(conn, workspace_id, span, rows, buckets)
+    _count(conn, workspace_id, span, _rows(conn, workspace_id, *span), buckets)
     hourly = Rollup.series.in_(SERIES)
     conn.execute(
         delete(Rollup).where(Rollup.workspace_id == workspace_id, hourly, Rollup.hour >= first, Rollup.hour <= last)
@@ -249,8 +253,9 @@ def _summarise(conn: Connection, workspace_id: int, first: int, last: int) -> No
     conn.execute(insert(Rollup).from_select(columns, top))
 
 
-def _rows(conn: Connection, workspace_id: int, start: datetime, end: datetime) -> list[Row]:
-    """What a recount needs of the messages written in [start, end), straight through the driver."""
+def _rows(conn: Connection, workspace_id: int, start: datetime, end: datetime) -> Iterator[Row]:
+    """What a recount needs of the messages written in [start, end), straight through the driver, a few
+    thousand rows at a time (a recount keeps counts, not rows)."""
     to_db, mark = db_time(conn), "?" if conn.dialect.paramstyle == "qmark" else "%s"
     sql = (
         f"SELECT m.id, {_hour_text(conn, 'm.created_at')}, m.source_id, s.channel, m.kind, m.language, m.sentiment, "
@@ -259,35 +264,42 @@ def _rows(conn: Connection, workspace_id: int, start: datetime, end: datetime) -
         f"m.author_id FROM message m JOIN source s ON s.id = m.source_id WHERE m.workspace_id = {mark} "
         f"AND m.created_at >= {mark} AND m.created_at < {mark}"
     )
-    found = conn.exec_driver_sql(sql, (workspace_id, to_db(start), to_db(end))).fetchall()  # one call, not one a row
-    return [Row(r[0], int(r[1]), *r[2:10], int(r[10]), *r[11:]) for r in found]  # type: ignore[call-arg]
+    found = conn.exec_driver_sql(sql, (workspace_id, to_db(start), to_db(end)))
+    for part in found.partitions(CHUNK):
+        yield from (Row(r[0], int(r[1]), *r[2:10], int(r[10]), *r[11:]) for r in part)  # type: ignore[call-arg]
 
 
 def _count(
-    conn: Connection, workspace_id: int, span: tuple[datetime, datetime], rows: list[Row], buckets: Buckets
+    conn: Connection, workspace_id: int, span: tuple[datetime, datetime], rows: Iterable[Row], buckets: Buckets
 ) -> None:
     labels = _labels_between(conn, workspace_id, span)
     phrases = _keyphrases_between(conn, workspace_id, span)
     team = team_ids(conn, workspace_id)
-    waiting = [r.id for r in rows if labels.get(r.id, {}).get("intent", r.intent) in NEEDS_ANSWER]
-    answered = _answered(conn, waiting, team)
     profiles: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0])
+    waiting: list[tuple[tuple[Any, ...], int, str, int]] = []  # questions: answered or not is asked once, below
     for row in rows:  # rows sharing an hour and every key are counted once, then spread over the series
         mine = labels.get(row.id, {})
         intent = mine.get("intent") or row.intent or UNKNOWN
-        unanswered = intent in NEEDS_ANSWER and row.id not in answered and row.author_id not in team
-        profile = profiles[(row.hour, row.channel, str(row.source_id), row.kind, row.language or UNKNOWN,
-                            mine.get("sentiment") or row.sentiment or UNKNOWN, intent, _spam(row, mine), _toxic(row),
-                            intent if unanswered else None)]  # fmt: skip
-        profile[0] += 1
-        profile[1] += row.engagement
+        key = (row.hour, row.channel, str(row.source_id), row.kind, row.language or UNKNOWN,
+               mine.get("sentiment") or row.sentiment or UNKNOWN, intent, _spam(row, mine), _toxic(row))  # fmt: skip
+        if intent in NEEDS_ANSWER and row.author_id not in team:
+            waiting.append((key, row.id, intent, row.engagement))
+        else:
+            profile = profiles[(*key, None)]
+            profile[0] += 1
+            profile[1] += row.engagement
         extra = [("keyphrase", phrase) for phrase in phrases.get(row.id, ())]
         if row.parent_id is not None and row.thread_id is not None:
             extra.append(("thread", str(row.thread_id)))
-        for series, key in extra:
-            bucket = buckets[(series, row.hour, key)]
+        for series, name in extra:
+            bucket = buckets[(series, row.hour, name)]
             bucket[0] += 1
             bucket[1] += row.engagement
+    answered = _answered(conn, [message_id for _, message_id, _, _ in waiting], team)
+    for key, message_id, intent, engagement in waiting:
+        profile = profiles[(*key, None if message_id in answered else intent)]
+        profile[0] += 1
+        profile[1] += engagement
     for (hour, *keys), (count, engagement) in profiles.items():
         for series, key in zip(PROFILE, ["", *keys], strict=True):
             if key is not None:
