@@ -260,6 +260,21 @@ def test_enrich_command_since_and_force_on_both_databases(cli: Callable[..., Any
     assert "--since 'next tuesday'" in refused.stderr
 
 
+def test_the_enrich_command_forks_its_workers_beside_its_progress_bar(
+    cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = tmp_path / "comments.jsonl"
+    rows = [{"id": str(i), "text": text, "created_at": f"2026-03-{i + 1:02d}"} for i, text in enumerate(TEXTS)]
+    data.write_text("\n".join(json.dumps(row) for row in rows))
+    cli("init")
+    assert cli("import", str(data), "--no-enrich").exit_code == 0
+    monkeypatch.setattr(pipeline, "CHUNK", 3)
+    monkeypatch.setattr(pipeline, "PARALLEL_FROM", 1)
+    done = json.loads(cli("enrich", "--workers", "2", "--json").stdout)
+    assert done["workers"] == 2  # the bar redraws from the pipeline's calls: no thread to keep it from forking
+    assert done["analysed"] == {"language": 11, "keyphrases": 11}
+
+
 def test_text_and_number_columns_are_written_and_cleared_on_both_databases(engine: Engine) -> None:
     workspace_id = seed(engine, 3)
 

@@ -27,11 +27,13 @@ class RateColumn(ProgressColumn):
         return Text(f"{speed:,.0f}/s" if speed else "", style="progress.data.speed")
 
 
-def bar(console: Console) -> Progress:
-    """A progress display: what, bar, done/total, rate, elapsed, time left."""
+def bar(console: Console, *, thread: bool = True) -> Progress:
+    """A progress display: what, bar, done/total, rate, elapsed, time left. With `thread=False` it has no
+    refresh thread and redraws only when its owner calls `refresh()` (a process that forks workers must
+    not run other threads)."""
     return Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), RateColumn(),
-        TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=False,
+        TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=False, auto_refresh=thread,
     )  # fmt: skip
 
 

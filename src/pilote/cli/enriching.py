@@ -28,11 +28,12 @@ def enrich_workspace(
     analyzers = enrich.get(names)
     with Session(engine) as session:
         space = workspaces.resolve(session, slug=workspace)
-    with bar(err) as progress:
+    with bar(err, thread=False) as progress:  # no refresh thread: the pipeline forks its workers
         tasks = {a.name: progress.add_task(f"{a.name}", total=None) for a in analyzers}
 
         def report(name: str, done: int, total: int) -> None:
             progress.update(tasks[name], completed=done, total=total or None)
+            progress.refresh()
 
         return run(engine, analyzers, workspace_id=space.id, since=parse_when(since, "--since"), force=force,
                    progress=report, workers=workers)  # fmt: skip
@@ -55,7 +56,14 @@ def enrich_command(
         result = enrich_workspace(engine, workspace, since=since, force=force, names=analyzer, workers=workers)
     if as_json:
         spent = {k: round(v, 3) for k, v in result.seconds.items()}
-        print_json({"analysed": result.analysed, "seconds": spent, "elapsed": round(result.elapsed, 3)})
+        print_json(
+            {
+                "analysed": result.analysed,
+                "seconds": spent,
+                "elapsed": round(result.elapsed, 3),
+                "workers": result.workers,
+            }
+        )
         return
     for name, count in result.analysed.items():
         seconds = result.seconds[name]
