@@ -94,7 +94,7 @@ def test_a_person_s_label_wins_over_the_moderators_spam_flag(engine: Engine, set
     assert points(engine, "mentions") == {T: 1.0}
 
 
-def test_keyphrases_make_series_of_their_own_when_the_analyzer_ran(engine: Engine, settings: Settings) -> None:
+def test_keyphrases_said_twice_in_a_bucket_make_series_of_their_own(engine: Engine, settings: Settings) -> None:
     write(engine, [Msg(T), Msg(T + timedelta(minutes=1)), Msg(T + timedelta(minutes=11))])
     with Session(engine) as session, session.begin():
         ids = list(session.scalars(select(Message.id).order_by(Message.created_at)))
@@ -103,8 +103,9 @@ def test_keyphrases_make_series_of_their_own_when_the_analyzer_ran(engine: Engin
             session.add(Enrichment(message_id=message_id, analyzer="keyphrases", version="1", value=value))
     tick(engine, settings, now=soon())
     assert points(engine, "keyphrase:battery latch") == {T: 2.0, T + timedelta(minutes=10): 1.0}
-    assert points(engine, "keyphrase:recall") == {T: 1.0}
+    assert points(engine, "keyphrase:recall") == {}  # said once: too rare to make a burst, no series
     with Session(engine) as session:
+        assert session.get(RadarSeries, (_workspace(session), "keyphrase:recall")) is None
         state = json.loads(session.get_one(RadarSeries, (_workspace(session), "keyphrase:battery latch")).state)
     # The bucket without the phrase was fed as a zero when the phrase came back.
     assert state["detector"]["seen"] == 3
