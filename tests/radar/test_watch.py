@@ -94,16 +94,18 @@ def test_a_person_s_label_wins_over_the_moderators_spam_flag(engine: Engine, set
     assert points(engine, "mentions") == {T: 1.0}
 
 
-def test_keyphrases_said_twice_in_a_bucket_make_series_of_their_own(engine: Engine, settings: Settings) -> None:
-    write(engine, [Msg(T), Msg(T + timedelta(minutes=1)), Msg(T + timedelta(minutes=11))])
+def test_keyphrases_said_three_times_in_a_bucket_make_series_of_their_own(engine: Engine, settings: Settings) -> None:
+    minutes = (0, 1, 2, 11)
+    write(engine, [Msg(T + timedelta(minutes=m)) for m in minutes])
     with Session(engine) as session, session.begin():
         ids = list(session.scalars(select(Message.id).order_by(Message.created_at)))
-        values = ['["Battery latch", "recall"]', '{"keyphrases": [["battery latch", 0.1]]}', '["battery latch"]']
+        values = ['["Battery latch", "recall"]', '{"keyphrases": [["battery latch", 0.1]]}',
+                  '["battery latch", "recall"]', '["battery latch"]']  # fmt: skip
         for message_id, value in zip(ids, values, strict=True):
             session.add(Enrichment(message_id=message_id, analyzer="keyphrases", version="1", value=value))
     tick(engine, settings, now=soon())
-    assert points(engine, "keyphrase:battery latch") == {T: 2.0, T + timedelta(minutes=10): 1.0}
-    assert points(engine, "keyphrase:recall") == {}  # said once: too rare to make a burst, no series
+    assert points(engine, "keyphrase:battery latch") == {T: 3.0, T + timedelta(minutes=10): 1.0}
+    assert points(engine, "keyphrase:recall") == {}  # twice in a bucket: too rare to make a burst, no series
     with Session(engine) as session:
         assert session.get(RadarSeries, (_workspace(session), "keyphrase:recall")) is None
         state = json.loads(session.get_one(RadarSeries, (_workspace(session), "keyphrase:battery latch")).state)
