@@ -21,6 +21,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -161,24 +162,50 @@ class Builder:
         with self.engine.begin() as conn:
             workspace_id, source_ids = self._workspace(conn)
             authors = self._authors(conn, workspace_id, max(1000, self.messages // 20))
-        start = END - timedelta(days=DAYS)
-        step = DAYS * 86400 / self.messages
+            deferred = _drop_indexes(conn)
         recent: dict[int, list[tuple[int, int]]] = {s: [] for s in source_ids}
-        next_id = 1
-        for first in range(0, self.messages, CHUNK):
-            rows = []
-            for index in range(first, min(first + CHUNK, self.messages)):
-                at = start + timedelta(seconds=index * step + rng.random() * step)
-                rows.append(self._row(rng, next_id, workspace_id, source_ids, authors, recent, at))
-                next_id += 1
-            with self.engine.begin() as conn:
-                to_db = db_time(conn)
-                insert_rows(conn, "message", COLUMNS, [(*r[:15], to_db(r[15]), to_db(r[16]), *r[17:]) for r in rows])
-                index_new(conn, [r[0] for r in rows])
-                labels = [(r[0], "spam", "ham", "user", to_db(END)) for r in rows if r[0] % 997 == 0]
-                insert_rows(conn, "label", ("message_id", "name", "value", "origin", "created_at"), labels)
-            print(f"  {min(first + CHUNK, self.messages):,} messages", file=sys.stderr)
+
+        def chunk(first: int) -> list[tuple[Any, ...]]:
+            return [
+                self._row(rng, index + 1, workspace_id, source_ids, authors, recent, self._moment(rng, index))
+                for index in range(first, min(first + CHUNK, self.messages))
+            ]
+
+        started, waited = time.perf_counter(), 0.0
+        # The next chunk is drawn in a thread while the database writes this one (the driver waits without the GIL).
+        with ThreadPoolExecutor(1) as drawing:
+            upcoming = drawing.submit(chunk, 0)
+            for first in range(0, self.messages, CHUNK):
+                before = time.perf_counter()
+                rows = upcoming.result()
+                waited += time.perf_counter() - before
+                if first + CHUNK < self.messages:
+                    upcoming = drawing.submit(chunk, first + CHUNK)
+                self._write(rows)
+                print(f"  {min(first + CHUNK, self.messages):,} messages", file=sys.stderr)
+        print(
+            f"  rows written in {time.perf_counter() - started:.0f} s ({waited:.0f} s waiting for rows)",
+            file=sys.stderr,
+        )
+        if deferred:
+            before = time.perf_counter()
+            _restore_indexes(self.engine, deferred)
+            print(f"  {len(deferred)} indexes built in {time.perf_counter() - before:.0f} s", file=sys.stderr)
         return workspace_id
+
+    def _moment(self, rng: random.Random, index: int) -> datetime:
+        step = DAYS * 86400 / self.messages
+        return END - timedelta(days=DAYS) + timedelta(seconds=index * step + rng.random() * step)
+
+    def _write(self, rows: list[tuple[Any, ...]]) -> None:
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":  # foreign keys are not checked row by row: the rows are built right
+                conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
+            to_db = db_time(conn)
+            insert_rows(conn, "message", COLUMNS, [(*r[:15], to_db(r[15]), to_db(r[16]), *r[17:]) for r in rows])
+            index_new(conn, [r[0] for r in rows])
+            labels = [(r[0], "spam", "ham", "user", to_db(END)) for r in rows if r[0] % 997 == 0]
+            insert_rows(conn, "label", ("message_id", "name", "value", "origin", "created_at"), labels)
 
     def _workspace(self, conn: Connection) -> tuple[int, list[int]]:
         conn.execute(text("INSERT INTO workspace (slug, name, created_at) VALUES ('bench', 'Bench', :t)"), {"t": END})
@@ -246,6 +273,28 @@ COLUMNS = (
     "created_at", "fetched_at", "likes", "shares", "replies", "spam_probability", "toxicity_probability", "intent",
     "raw", "raw_hash",
 )  # fmt: skip
+
+
+def _drop_indexes(conn: Connection) -> list[str]:
+    """On PostgreSQL, the message and label indexes that back no constraint are dropped before loading and built
+    once afterwards (a GIN index built in one pass is several times faster than one grown row by row)."""
+    if conn.dialect.name != "postgresql":
+        return []
+    found = conn.execute(
+        text("SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN ('message', 'label') "
+             "AND indexname NOT IN (SELECT conname FROM pg_constraint)")
+    ).all()  # fmt: skip
+    for name, _ in found:
+        conn.exec_driver_sql(f"DROP INDEX {name}")
+    return [definition for _, definition in found]
+
+
+def _restore_indexes(engine: Engine, definitions: list[str]) -> None:
+    with engine.begin() as conn:
+        conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '2GB'")
+        conn.exec_driver_sql("SET LOCAL max_parallel_maintenance_workers = 1")
+        for definition in definitions:
+            conn.exec_driver_sql(definition)
 
 
 def rebuild(engine: Engine, workspace_id: int) -> float:

@@ -73,6 +73,26 @@ def test_pages_follow_each_other_without_gaps_or_repeats_in_every_order(engine: 
     assert [m.created_at for m in oldest] == sorted(m.created_at for m in oldest)
 
 
+def test_most_engaged_follows_counters_that_a_new_import_changes_and_combines_with_filters(
+    engine: Engine, tmp_path: Path
+) -> None:
+    workspace_id = load(engine, tmp_path / "m.jsonl", conversation())
+    changed = [{**r, "likes": 50, "shares": 3} if r["id"] == "c1" else r for r in conversation()]
+    load(engine, tmp_path / "m.jsonl", changed)
+    with Session(engine) as session:
+
+        def engaged(**filters: Any) -> list[tuple[str, int]]:
+            items = explorer.search(session, ExplorerQuery(workspace_id, sort="engaged", **filters)).items
+            return [(session.get_one(Message, m.id).external_id, m.engagement) for m in items]
+
+        assert engaged(limit=3) == [("c1", 53), ("p1", 10), ("c2", 5)]
+        # equal engagement: the newer message (higher id) first, as the cursor expects
+        assert engaged(since=T0 + timedelta(minutes=15)) == [("c2", 5), ("r2", 2), ("p2", 0), ("r1", 0)]
+        source = session.scalars(select(Message.source_id)).first()
+        assert engaged(source=str(source), kind="post") == [("p1", 10), ("p2", 0)]
+        assert engaged(text="batterie", since=T0) == [("p1", 10)]
+
+
 def test_a_cursor_stays_valid_when_newer_messages_arrive(engine: Engine, tmp_path: Path) -> None:
     workspace_id = load(engine, tmp_path / "m.jsonl", conversation())
     with Session(engine) as session:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     BigInteger,
+    Computed,
     DateTime,
     Float,
     ForeignKey,
@@ -21,6 +22,9 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
+
+# A message's engagement (likes + shares + replies), counted as the rollups and the cards count it.
+ENGAGEMENT_SQL = "coalesce(likes, 0) + coalesce(shares, 0) + coalesce(replies, 0)"
 
 # BIGINT on PostgreSQL, INTEGER on SQLite so that the key aliases SQLite's rowid.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -145,7 +149,9 @@ class Message(Base):
     __tablename__ = "message"
     __table_args__ = (
         UniqueConstraint("source_id", "external_id"),
-        Index("ix_message_workspace_created", "workspace_id", "created_at"),
+        # Newest and oldest first walk it in (created_at, id) order; "most engaged" over a period reads it alone
+        # (an index-only scan on PostgreSQL, where the id is not implied as it is in SQLite's indexes).
+        Index("ix_message_workspace_created_engagement", "workspace_id", "created_at", "id", "engagement"),
         Index("ix_message_source_thread", "source_id", "thread_id"),
         Index(
             "ix_message_unlinked",
@@ -182,6 +188,9 @@ class Message(Base):
     shares: Mapped[int | None] = mapped_column(BigInteger)
     replies: Mapped[int | None] = mapped_column(BigInteger)
     views: Mapped[int | None] = mapped_column(BigInteger)
+    # Written by the database from the counters, so no writer can forget it: stored on PostgreSQL, virtual on
+    # SQLite (whose ALTER TABLE cannot add a stored one; its index holds the values). Migration 0006.
+    engagement: Mapped[int] = mapped_column(BigInteger, Computed(ENGAGEMENT_SQL))
     sentiment: Mapped[str | None] = mapped_column(String(16))
     sentiment_score: Mapped[float | None] = mapped_column(Float)
     spam_probability: Mapped[float | None] = mapped_column(Float)

@@ -19,7 +19,6 @@ Bucket = Literal["hour", "day", "week"]
 BUCKETS: tuple[str, ...] = ("hour", "day", "week")
 MAX_BUCKETS = 5000
 CARD_COLUMNS = 24  # card_query()'s columns; callers may append sort keys after them
-ENGAGEMENT = func.coalesce(Message.likes, 0) + func.coalesce(Message.shares, 0) + func.coalesce(Message.replies, 0)
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,9 +25,6 @@ COMMON = 2000  # a word in more messages than this is checked while walking the 
 TOXIC_THRESHOLD = rollups.TOXIC_THRESHOLD
 LABELS = {"spam": ("spam", "ham"), "sentiment": ("positive", "neutral", "negative"), "intent": None}
 FTS = table("message_fts", column("rowid", Integer), column("rank", Float))
-ENGAGEMENT: ColumnElement[Any] = literal_column(
-    "(coalesce(message.likes, 0) + coalesce(message.shares, 0) + coalesce(message.replies, 0))"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,9 +63,13 @@ def search(session: Session, query: ExplorerQuery) -> Page:
     """Messages matching a query, one page at a time (stable keyset cursors, no OFFSET)."""
     _check(query)
     sort = query.sort if query.sort != "relevance" or query.text else "newest"
-    statement, keys = _ordered(session, _filtered(session, query), sort, query)
-    if query.cursor:
-        statement = statement.where(_after(sort, keys, decode_cursor(query.cursor, sort)))
+    after = decode_cursor(query.cursor, sort) if query.cursor else None
+    if sort == "engaged":
+        statement, keys = _most_engaged(session, query, after)
+    else:
+        statement, keys = _ordered(session, _filtered(session, query), sort, query)
+        if after is not None:
+            statement = statement.where(_after(sort, keys, after))
     rows = session.execute(statement.limit(query.limit + 1)).all()
     more = len(rows) > query.limit
     rows = rows[: query.limit]
@@ -166,13 +167,25 @@ def _ordered(
         statement = statement.add_columns(score.label("score"), Message.id.label("key_id"))
         joined = _join_relevance(session, statement, query.text or "")
         return joined.order_by(score, Message.id), [score, Message.id]
-    if sort == "engaged":
-        statement = statement.add_columns(ENGAGEMENT.label("key_engagement"), Message.id.label("key_id"))
-        return statement.order_by(ENGAGEMENT.desc(), Message.id.desc()), [ENGAGEMENT, Message.id]
     statement = statement.add_columns(Message.created_at.label("key_created"), Message.id.label("key_id"))
     if sort == "oldest":
         return statement.order_by(Message.created_at, Message.id), [Message.created_at, Message.id]
     return statement.order_by(Message.created_at.desc(), Message.id.desc()), [Message.created_at, Message.id]
+
+
+def _most_engaged(session: Session, query: ExplorerQuery, after: list[Any] | None) -> tuple[Select[Any], list[Any]]:
+    """The page's ids are chosen first, on the message table alone: with no filter but dates, from the index on
+    (workspace, time, id, engagement) without reading a row; only the page's rows are then joined and read."""
+    keys: list[Any] = [Message.engagement, Message.id]
+    order = (Message.engagement.desc(), Message.id.desc())
+    chosen = select(Message.id).where(Message.workspace_id == query.workspace_id, *_conditions(session, query))
+    if query.source or query.channel:
+        chosen = chosen.join(Source, Source.id == Message.source_id)
+    if after is not None:
+        chosen = chosen.where(_after("engaged", keys, after))
+    chosen = chosen.order_by(*order).limit(query.limit + 1)
+    statement = card_query().where(Message.id.in_(chosen)).add_columns(*keys)
+    return statement.order_by(*order), keys
 
 
 def _relevance(session: Session, text: str) -> ColumnElement[Any]:
