@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
@@ -209,10 +210,8 @@ def test_batches_only_note_their_hours_and_an_interrupted_import_is_caught_up_by
 
     monkeypatch.setattr(rollups, "refresh_dirty", crash)
     rows = [row(f"m{i}", minutes=50 * i) for i in range(12)]
-    try:
+    with pytest.raises(KeyboardInterrupt):
         import_file(engine, jsonl(tmp_path / "a.jsonl", rows), batch_size=5)
-    except KeyboardInterrupt:
-        pass
     monkeypatch.undo()
     with engine.connect() as conn:
         noted = {hour for (hour,) in conn.execute(select(RollupDirty.hour))}
