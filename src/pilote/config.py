@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     smtp_password: str | None = Field(default=None, description="SMTP password.")
     smtp_starttls: bool = Field(default=False, description="Upgrade the SMTP connection with STARTTLS.")
     radar_interval: float = Field(default=5.0, gt=0, le=3600, description="Seconds between radar ticks in serve.")
+    # Feeds Pilote fetches itself (pilote.sync): at least a minute apart, out of courtesy to the sites.
+    sync_interval: float = Field(default=900.0, ge=60, le=7 * 86400, description="Seconds between syncs of a feed.")
     transformers_model: str | None = Field(
         default=None, description="Model folder or Hugging Face id for the sentiment-transformers analyzer."
     )

@@ -1,9 +1,11 @@
 """The task queue and its schedule: huey (`SqliteHuey` under $PILOTE_HOME), consumed inside `pilote serve`.
 
-The work itself is a plain function (`radar_tick`), which tests and `pilote watch` call directly; the
-queue only decides when it runs. huey's own periodic tasks have a one-minute grain, and the radar should
-see an import within seconds: a small ticker thread enqueues a tick every `radar_interval` seconds
-unless one is already waiting, and one worker thread runs them, so ticks never overlap.
+The work itself is plain functions (`radar_tick`, `sync_tick`), which tests and `pilote watch` call
+directly; the queue only decides when they run. huey's own periodic tasks have a one-minute grain, and the
+radar should see an import or a sync within seconds: a small ticker thread enqueues a radar tick and a sync
+tick every `radar_interval` seconds unless one of the same kind is already waiting. Two worker threads run
+them, so a slow feed (up to its 30 s timeout) never holds the radar back, and a lock per kind keeps ticks of
+one kind from overlapping. The sync tick only fetches the feeds that are due (PILOTE_SYNC_INTERVAL).
 """
 
 from __future__ import annotations
@@ -16,12 +18,13 @@ from typing import Any
 from huey import SqliteHuey
 from sqlalchemy import Engine
 
-from pilote import rollups
+from pilote import rollups, sync
 from pilote.config import Settings
 from pilote.db import make_engine, migrate
 from pilote.radar.watch import TickReport, tick
 
 TICK = "radar.tick"
+SYNC = "sources.sync"
 
 
 def radar_tick(engine: Engine, settings: Settings) -> TickReport:
@@ -32,26 +35,44 @@ def radar_tick(engine: Engine, settings: Settings) -> TickReport:
     return tick(engine, settings)
 
 
-def make_queue(settings: Settings, engine: Engine) -> tuple[SqliteHuey, Callable[[], Any]]:
-    """The queue, stored in $PILOTE_HOME/jobs.db, and the radar tick registered on it (calling it enqueues)."""
+def sync_tick(engine: Engine, settings: Settings) -> list[sync.SyncReport]:
+    """Sync the feeds that are due; each failure is recorded on its source, and the others still sync."""
+    return sync.sync_due(engine, settings)
+
+
+def make_queue(settings: Settings, engine: Engine) -> tuple[SqliteHuey, dict[str, Callable[[], Any]]]:
+    """The queue, stored in $PILOTE_HOME/jobs.db, and the ticks registered on it by name (calling one enqueues)."""
     settings.home.mkdir(parents=True, exist_ok=True)
     queue = SqliteHuey(name="pilote", filename=str(settings.home / "jobs.db"), results=False)
+    ticks: dict[str, Callable[[], Any]] = {}
+    for name, work in ((TICK, radar_tick), (SYNC, sync_tick)):
+        ticks[name] = queue.task(name=name)(_alone(work, engine, settings))
+    return queue, ticks
 
-    def run_tick() -> None:
-        radar_tick(engine, settings)
 
-    return queue, queue.task(name=TICK)(run_tick)
+def _alone(work: Callable[[Engine, Settings], Any], engine: Engine, settings: Settings) -> Callable[[], None]:
+    """The tick, skipped while another of its kind still runs (the next one comes soon)."""
+    lock = threading.Lock()
+
+    def run() -> None:
+        if lock.acquire(blocking=False):
+            try:
+                work(engine, settings)
+            finally:
+                lock.release()
+
+    return run
 
 
 class Jobs:
-    """A running consumer (one worker thread) and the ticker that feeds it."""
+    """A running consumer (two worker threads: the radar's, and the feeds') and the ticker that feeds it."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.engine = make_engine(settings)
         migrate(self.engine)
-        self.queue, self._enqueue = make_queue(settings, self.engine)
-        self.consumer = self.queue.create_consumer(workers=1, worker_type="thread", periodic=False, max_delay=1.0)
+        self.queue, self._ticks = make_queue(settings, self.engine)
+        self.consumer = self.queue.create_consumer(workers=2, worker_type="thread", periodic=False, max_delay=1.0)
         self._stop = threading.Event()
         self._ticker = threading.Thread(target=self._tick_forever, name="pilote-radar-ticker", daemon=True)
 
@@ -68,9 +89,11 @@ class Jobs:
         self.engine.dispose()
 
     def enqueue_tick(self) -> None:
-        """Queue a radar tick unless one is already waiting."""
-        if self.queue.pending_count() == 0:
-            self._enqueue()
+        """Queue a radar tick and a sync tick, each unless one of its kind is already waiting."""
+        waiting = {task.name for task in self.queue.pending()}
+        for name, enqueue in self._ticks.items():
+            if name not in waiting:
+                enqueue()
 
     def _tick_forever(self) -> None:
         while not self._stop.is_set():

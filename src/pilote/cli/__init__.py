@@ -20,6 +20,7 @@ from pilote.cli.incidents import incident_app, rule_app, watch_command
 from pilote.cli.models import models_app
 from pilote.cli.radar import radar_app
 from pilote.cli.rollups import rollups_app
+from pilote.cli.sources import source_app, sync_command
 from pilote.cli.tokens import tokens_app
 from pilote.errors import Invalid, PiloteError
 from pilote.terminal import err, out, safe
@@ -236,3 +237,6 @@ app.command("watch")(watch_command)
 # tokens
 app.add_typer(tokens_app, name="token")
 app.add_typer(rollups_app, name="rollups")
+# feeds
+app.add_typer(source_app, name="source")
+app.command("sync")(sync_command)

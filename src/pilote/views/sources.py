@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from pilote import rollups
 from pilote.errors import Invalid, NotFound
 from pilote.models import ImportRun, Source
+from pilote.sync import FeedState, feed_state
 
 STATUSES = ("active", "paused")
 
@@ -52,6 +53,7 @@ class SourceRow:
     last_run: LastRun | None
     summary: str
     problems: list[str] = field(default_factory=list)
+    feed: FeedState | None = None  # set for the feeds Pilote fetches itself
 
 
 def sources(session: Session, workspace_id: int) -> list[SourceRow]:
@@ -77,13 +79,25 @@ def _run(run: ImportRun) -> LastRun:
 
 
 def _row(source: Source, messages: int, run: LastRun | None) -> SourceRow:
-    summary, problems = describe(run)
+    feed = feed_state(source)
+    summary, problems = describe(run) if feed is None else describe_sync(feed)
     if source.status == "paused":
         summary = f"Paused. {summary}"
     return SourceRow(
         source.id, source.name, source.kind, source.key, source.channel, source.url, source.status,
-        source.created_at, source.last_run_at, messages, run, summary, problems,
+        source.created_at, source.last_run_at, messages, run, summary, problems, feed,
     )  # fmt: skip
+
+
+def describe_sync(feed: FeedState) -> tuple[str, list[str]]:
+    """A feed's last sync in one plain sentence, and its problem if it failed."""
+    if feed.outcome is None:
+        return "Not synced yet.", []
+    if feed.outcome == "failed":
+        return f"Last sync failed ({feed.error}). Pilote tries again at the next sync.", [feed.error or ""]
+    if feed.outcome == "not-modified":
+        return "Last sync: nothing new since the one before.", []
+    return f"Last sync completed: {feed.new:,} new, {feed.updated:,} updated, {feed.unchanged:,} unchanged.", []
 
 
 def describe(run: LastRun | None) -> tuple[str, list[str]]:

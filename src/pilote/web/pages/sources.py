@@ -1,7 +1,8 @@
-"""The Sources page: what feeds the workspace, the last import of each, and adding or pausing one."""
+"""The Sources page: what feeds the workspace, the last import of each, and adding, syncing or pausing one."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 import uuid
@@ -11,11 +12,12 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from pilote import enrich
+from pilote import enrich, sync
 from pilote import sources as formats
 from pilote.enrich.pipeline import run as enrich_run
-from pilote.errors import PiloteError
+from pilote.errors import NotFound, PiloteError
 from pilote.imports import import_file
+from pilote.models import Source
 from pilote.sources.base import ParseOptions
 from pilote.views import sources as views
 from pilote.web.pages.common import PageDep
@@ -25,9 +27,9 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 @router.get("/w/{slug}/sources", response_class=HTMLResponse)
-def sources(page: PageDep, imported: int | None = None) -> HTMLResponse:
-    """Every source of the workspace with its last import in plain words."""
-    return _page(page, imported=imported)
+def sources(page: PageDep, imported: int | None = None, synced: int | None = None) -> HTMLResponse:
+    """Every source of the workspace with its last import or sync in plain words."""
+    return _page(page, imported=imported, synced=synced)
 
 
 def _page(page: PageDep, status_code: int = 200, **context: object) -> HTMLResponse:
@@ -69,3 +71,32 @@ def status(page: PageDep, source_id: int, status: Annotated[str, Form()]) -> Red
     views.set_status(page.session, page.workspace.id, source_id, status)
     page.session.commit()
     return RedirectResponse(page.url("sources"), status_code=303)
+
+
+@router.post("/w/{slug}/sources/feeds", response_class=HTMLResponse)
+def add_feed(page: PageDep, url: Annotated[str, Form()]) -> Response:
+    """Add a feed, then sync it at once so that its messages show (a failed first sync is shown on its row)."""
+    try:
+        source = sync.add_feed(page.session, page.workspace.slug, url)
+        page.session.commit()
+    except PiloteError as error:
+        page.session.rollback()
+        return _page(page, status_code=error.http_status, feed_failed=str(error), feed_url=url)
+    return _sync(page, source.id)
+
+
+@router.post("/w/{slug}/sources/{source_id}/sync")
+def sync_now(page: PageDep, source_id: int) -> RedirectResponse:
+    """Fetch a feed now, whatever its schedule, and import what is new."""
+    source = page.session.get(Source, source_id)
+    if source is None or source.workspace_id != page.workspace.id or sync.feed_state(source) is None:
+        raise NotFound(f"no feed source {source_id} in this workspace")
+    return _sync(page, source_id)
+
+
+def _sync(page: PageDep, source_id: int) -> RedirectResponse:
+    done = page.url(f"sources?synced={source_id}")
+    page.session.close()  # the sync writes through its own sessions; this one must not hold SQLite's lock
+    with contextlib.suppress(sync.SyncError):  # recorded on the source: its row and the notice say what failed
+        sync.sync_source(page.request.app.state.engine, source_id)
+    return RedirectResponse(done, status_code=303)

@@ -1,0 +1,145 @@
+"""`pilote source ...` and `pilote sync`: the feeds Pilote fetches itself, and every source's state."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+from sqlalchemy.orm import Session
+
+from pilote import sync, workspaces
+from pilote.cli.common import print_json, store
+from pilote.errors import NotFound
+from pilote.models import Source, Workspace
+from pilote.progress import bar
+from pilote.terminal import err, out, safe
+from pilote.views import sources as views
+
+source_app = typer.Typer(no_args_is_help=True, help="Sources: add a feed, list, pause and resume them.")
+WorkspaceOpt = Annotated[str | None, typer.Option("--workspace", "-w", help="Workspace (default: the only one).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+@source_app.command("add-feed")
+def add_feed(
+    url: Annotated[str, typer.Argument(help="The feed's address (http or https).", show_default=False)],
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add an RSS or Atom feed: `pilote sync` fetches it now, `pilote serve` keeps it up to date."""
+    with store() as engine, Session(engine) as session, session.begin():
+        source = sync.add_feed(session, workspace, url)
+        space = session.get_one(Workspace, source.workspace_id)
+        found = {"id": source.id, "workspace": space.slug, "name": source.name, "url": source.url}
+    if as_json:
+        print_json(found)
+        return
+    out.print(safe(f"Feed {found['url']} added to {found['workspace']!r} as source {found['id']}."))
+    out.print(f"Fetch it now with `pilote sync --source {found['id']}`; `pilote serve` syncs it on schedule.")
+
+
+@source_app.command("list")
+def list_sources(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+    """List a workspace's sources: kind, status, messages, feed address and last sync or import."""
+    with store() as engine, Session(engine) as session:
+        space = workspaces.resolve(session, slug=workspace)
+        rows = [_row(row) for row in views.sources(session, space.id)]
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        out.print("No source yet: `pilote source add-feed URL`, or `pilote import FILE`.")
+        return
+    table = Table("id", "name", "kind", "status", "messages", "last run")
+    for row in rows:
+        table.add_row(str(row["id"]), safe(row["name"]), row["kind"], row["status"], f"{row['messages']:,}",
+                      safe(row["summary"]))  # fmt: skip
+    out.print(table)
+
+
+def _row(row: views.SourceRow) -> dict[str, Any]:
+    feed = row.feed
+    return {
+        "id": row.id, "name": row.name, "kind": "feed" if feed else row.kind, "channel": row.channel,
+        "url": row.url, "status": row.status, "messages": row.messages, "summary": row.summary,
+        "last_run_at": row.last_run_at.isoformat() if row.last_run_at else None,
+        "feed": None if feed is None else {
+            "checked_at": feed.checked_at, "outcome": feed.outcome, "error": feed.error,
+            "new": feed.new, "updated": feed.updated, "unchanged": feed.unchanged,
+        },
+    }  # fmt: skip
+
+
+@source_app.command("pause")
+def pause(source_id: Annotated[int, typer.Argument(help="Source id (`pilote source list`).")]) -> None:
+    """Stop syncing a source on schedule until it is resumed."""
+    _set_status(source_id, "paused")
+
+
+@source_app.command("resume")
+def resume(source_id: Annotated[int, typer.Argument(help="Source id (`pilote source list`).")]) -> None:
+    """Sync a paused source on schedule again."""
+    _set_status(source_id, "active")
+
+
+def _set_status(source_id: int, status: str) -> None:
+    with store() as engine, Session(engine) as session, session.begin():
+        source = session.get(Source, source_id)
+        if source is None:
+            raise NotFound(f"no source {source_id}: `pilote source list` shows them")
+        row = views.set_status(session, source.workspace_id, source_id, status)
+    out.print(safe(f"Source {source_id} ({row.name}) is {status}."))
+
+
+def sync_command(
+    workspace: WorkspaceOpt = None,
+    source: Annotated[int | None, typer.Option("--source", help="Only this feed (even if paused).")] = None,
+    timeout: Annotated[float, typer.Option(min=1, max=300, help="Seconds a fetch may take.")] = 30.0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fetch feeds now (every active feed, or --source ID) and import what is new; exit 1 if one fails."""
+    with store() as engine:
+        ids = _chosen(engine, workspace, source)
+        with bar(err) as progress:
+            task = progress.add_task("syncing", total=len(ids))
+
+            def report(what: str, done: sync.SyncReport | None) -> None:
+                progress.update(task, description=f"syncing {what}", advance=0 if done is None else 1)
+
+            reports = sync.sync_all(engine, ids, limits=sync.Limits(timeout=timeout), progress=report)
+    failed = [r for r in reports if r.status == "failed"]
+    if as_json:
+        print_json({"syncs": [r.as_json() for r in reports], "failed": len(failed)})
+    elif reports:
+        out.print(_table(reports))
+    else:
+        out.print("No feed to sync: add one with `pilote source add-feed URL`.")
+    for r in failed:
+        where = f"feed {r.url} (source {r.source_id})" if r.url else f"source {r.source_id}"
+        err.print("[red]error:[/red]", safe(f"{where}: {r.error} — nothing from this sync was written."))
+    if failed:
+        raise typer.Exit(1)
+
+
+def _chosen(engine: Any, workspace: str | None, source: int | None) -> list[int]:
+    """The feeds to sync: the one named, or the active feeds of a workspace (of all, without --workspace)."""
+    with Session(engine) as session:
+        space = workspaces.get(session, slug=workspace) if workspace else None
+        if source is not None:
+            found = session.get(Source, source)
+            if found is None or sync.feed_state(found) is None or (space and found.workspace_id != space.id):
+                raise NotFound(f"no feed source {source} here: `pilote source list` shows the sources")
+            return [source]
+        return [f.id for f in sync.feeds(session, space.id if space else None) if f.status == "active"]
+
+
+def _table(reports: list[sync.SyncReport]) -> Table:
+    table = Table(title="Sync summary", title_justify="left")
+    table.add_column("source", overflow="fold")
+    for name in ("status", "new", "updated", "unchanged", "seconds"):
+        table.add_column(name, justify="left" if name == "status" else "right", no_wrap=True)
+    for r in reports:
+        table.add_row(safe(f"{r.source_id} {r.source}".strip()), r.status, f"{r.new:,}", f"{r.updated:,}",
+                      f"{r.unchanged:,}", f"{r.seconds:.1f}")  # fmt: skip
+    return table
