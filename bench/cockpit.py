@@ -453,11 +453,11 @@ def import_overhead(path: Path, runs: int) -> None:
 
     from pilote.imports import import_file
 
-    hooks = (rollups.mark_items, rollups.refresh_dirty)
+    hooks = (rollups.mark_written, rollups.refresh_dirty)
     times: dict[str, list[float]] = {"without rollups": [], "with rollups": []}
     for _ in range(runs):
         for name, on in (("without rollups", False), ("with rollups", True)):
-            rollups.mark_items = hooks[0] if on else (lambda *args: None)  # type: ignore[assignment]
+            rollups.mark_written = hooks[0] if on else (lambda *args: None)  # type: ignore[assignment]
             rollups.refresh_dirty = hooks[1] if on else (lambda *args: 0)  # type: ignore[assignment]
             home = Path(tempfile.mkdtemp())
             engine = make_engine(get_settings(home=home, database_url=None))
@@ -467,7 +467,7 @@ def import_overhead(path: Path, runs: int) -> None:
             times[name].append(time.perf_counter() - started)
             engine.dispose()
             shutil.rmtree(home)
-    rollups.mark_items, rollups.refresh_dirty = hooks  # type: ignore[method-assign]
+    rollups.mark_written, rollups.refresh_dirty = hooks  # type: ignore[method-assign]
     for name, found in times.items():
         print(f"{name}: median {statistics.median(found):.2f} s ({', '.join(f'{t:.2f}' for t in found)})")
 

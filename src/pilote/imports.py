@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from pilote import rollups, sources, workspaces
 from pilote.errors import BadInput, Invalid
-from pilote.ingest import MAX_RAW_CHARS, Counts, Target, write_batch
+from pilote.ingest import MAX_RAW_CHARS, Counts, Pending, Target, write_batch
 from pilote.linking import relink
 from pilote.models import ImportRun, Source, utcnow
 from pilote.sources.base import Countable, ImportFormat, Item, ItemError, ParseOptions, SourceInfo
@@ -244,8 +244,9 @@ def _commit(
 ) -> None:
     """Write one batch and move the run's checkpoint in the same transaction."""
     with engine.begin() as conn:
-        counts = write_batch(conn, target, items)
-        rollups.mark_items(conn, target.source_id, [item.external_id for item in items])
+        written: list[Pending] = []
+        counts = write_batch(conn, target, items, written)
+        rollups.mark_written(conn, target.channel, written)
         counts.errors = len(errors)
         room = ERROR_SAMPLES - len(report.error_samples)
         samples = report.error_samples + [f"{e.where}: {e.problem}" for e in errors[: max(room, 0)]]

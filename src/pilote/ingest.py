@@ -75,8 +75,8 @@ def raw_hash(raw: str) -> str:
     return hashlib.blake2b(raw.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
-def write_batch(conn: Connection, target: Target, items: list[Item]) -> Counts:
-    """Insert new items, update changed ones, leave identical ones alone."""
+def write_batch(conn: Connection, target: Target, items: list[Item], written: list[Pending] | None = None) -> Counts:
+    """Insert new items, update changed ones, leave identical ones alone; `written` receives what was written."""
     # Writing first takes SQLite's write lock, which allocate_ids relies on.
     conn.execute(update(source_t).where(source_t.c.id == target.source_id).values(last_run_at=utcnow()))
     existing = _existing(conn, target.source_id, [item.external_id for item in items])
@@ -101,6 +101,9 @@ def write_batch(conn: Connection, target: Target, items: list[Item]) -> Counts:
         _write_labels(conn, [*fresh, *changed], [p.row["id"] for p in changed])
         _write_engagement(conn, [*fresh, *changed])
     counts.new, counts.updated = len(fresh), len(changed)
+    if written is not None:
+        written.extend(fresh)
+        written.extend(changed)
     return counts
 
 

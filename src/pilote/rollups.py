@@ -24,6 +24,7 @@ from sqlalchemy import Connection, and_, case, delete, func, insert, literal, or
 from sqlalchemy.dialects import postgresql, sqlite
 
 from pilote.bulk import db_time, insert_rows
+from pilote.ingest import Pending
 from pilote.messages import LABEL_PRECEDENCE, SPAM_THRESHOLD
 from pilote.models import Enrichment, Label, Message, Rollup, RollupDirty, Source, TeamAccount
 
@@ -80,13 +81,17 @@ class Row:
     author_id: int | None
 
 
-def mark_items(conn: Connection, source_id: int, external_ids: Sequence[str]) -> None:
-    """After an import batch: note the hours of these messages of a source in `rollup_dirty`, in the
-    batch's transaction (a crash loses no hour); `refresh_dirty` recounts them once, at the end."""
-    touched: set[tuple[int, int]] = set()
-    for start in range(0, len(external_ids), CHUNK):
-        touched |= _touch(conn, _by_external_ids(conn, source_id, external_ids[start : start + CHUNK]))
-    _mark(conn, touched)
+def mark_written(conn: Connection, channel: str, written: Sequence[Pending]) -> None:
+    """After an import batch: note in `rollup_dirty`, in the batch's transaction (a crash loses no hour),
+    the hours of the messages it wrote and of the questions a team reply among them answers, from what
+    the writer already holds (no query but for those questions); `refresh_dirty` recounts them once, at
+    the end. Unchanged messages touch nothing."""
+    rows = [
+        (p.row["workspace_id"], hour_of(p.item.created_at), p.row["author_id"], p.row["parent_id"], p.item.kind,
+         channel, p.item.author.handle if p.item.author else "", p.item.author.name if p.item.author else None)
+        for p in written
+    ]  # fmt: skip
+    _mark(conn, _touch(conn, rows))
 
 
 def mark(conn: Connection, ids: Sequence[int]) -> None:
@@ -162,16 +167,6 @@ TOUCH = (
     "SELECT m.workspace_id, {hour}, m.author_id, m.parent_id, m.kind, s.channel, a.handle, a.display_name "
     "FROM message m JOIN source s ON s.id = m.source_id LEFT JOIN author a ON a.id = m.author_id "
 )
-
-
-def _by_external_ids(conn: Connection, source_id: int, external_ids: Sequence[str]) -> Sequence[Any]:
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    sql = TOUCH.format(hour=_hour_text(conn, "m.created_at"))
-    if conn.dialect.name == "sqlite":
-        where = f"WHERE m.source_id = {mark} AND m.external_id IN ({', '.join(mark * len(external_ids))})"
-        return conn.exec_driver_sql(sql + where, (source_id, *external_ids)).fetchall()
-    where = f"WHERE m.source_id = {mark} AND m.external_id = ANY({mark})"
-    return conn.exec_driver_sql(sql + where, (source_id, list(external_ids))).fetchall()
 
 
 def _touch(conn: Connection, rows: Sequence[Any]) -> set[tuple[int, int]]:
