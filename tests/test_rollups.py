@@ -229,3 +229,22 @@ def test_recount_runs_join_close_hours_and_end_at_a_days_end_once_they_span_a_we
     assert list(rollups._ranges(touched)) == [
         (1, 0, 5), (1, 30, 30), (1, 100, 100), (1, 200, 383), (1, 384, 439), (2, 0, 0),
     ]  # fmt: skip
+
+
+def test_importing_the_same_file_again_recounts_no_hour(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = jsonl(tmp_path / "a.jsonl", [row(f"m{i}", minutes=90 * i) for i in range(6)])
+    import_file(engine, path)
+    kept = snapshot(engine)
+    recounted: list[tuple[int, int]] = []
+    real = rollups.recount
+
+    def counting(conn: Any, workspace_id: int, first: int, last: int) -> None:
+        recounted.append((first, last))
+        real(conn, workspace_id, first, last)
+
+    monkeypatch.setattr(rollups, "recount", counting)
+    assert import_file(engine, path).counts.unchanged == 6
+    assert recounted == []
+    assert snapshot(engine) == kept

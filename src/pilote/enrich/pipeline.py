@@ -139,6 +139,8 @@ def _start_worker(analyzers: tuple[Analyzer, ...]) -> None:
     global _WORKER_ANALYZERS
     _WORKER_ANALYZERS = analyzers
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    # A handler the parent set (a job consumer's, say) must not keep the pool from terminating its workers.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
     threadpool_limits(1)  # one BLAS thread per process: the processes are the parallelism
@@ -179,6 +181,8 @@ def _executor(analyzers: Sequence[Analyzer], workers: int, report: EnrichReport)
     try:
         with context.Pool(workers, initializer=_start_worker, initargs=(tuple(analyzers),)) as pool:
             yield lambda work: pool.apply_async(_work, (work,)).get
+            pool.close()  # done: the workers finish and leave (an error instead terminates them, on exit)
+            pool.join()
     finally:
         gc.unfreeze()
 
