@@ -59,6 +59,7 @@ class Route:
     hang: bool = False  # answer nothing until the test ends
     claimed_length: int | None = None  # a Content-Length header that the body does not honour
     streamed: bool = False  # no Content-Length: the body ends when the connection closes
+    drip: bool = False  # the body a byte at a time, a byte every 0.2 s
 
 
 @dataclass
@@ -96,7 +97,17 @@ def _handler(peer: Peer) -> type[BaseHTTPRequestHandler]:
             if not route.streamed:
                 self.send_header("Content-Length", str(route.claimed_length or len(route.body)))
             self.end_headers()
-            self.wfile.write(route.body)
+            if not route.drip:
+                self.wfile.write(route.body)
+                return
+            for byte in route.body:
+                if peer.release.wait(0.2):
+                    return
+                try:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                except OSError:  # the client gave up
+                    return
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
@@ -160,6 +171,21 @@ def test_only_plain_http_addresses_without_credentials_are_accepted(
 ) -> None:
     with pytest.raises(Invalid, match=problem), Session(sqlite_engine) as session:
         sync.add_feed(session, None, url)
+
+
+def test_addresses_with_accents_are_sent_in_their_ascii_form_and_broken_ones_refused(sqlite_engine: Engine) -> None:
+    assert sync.check_url(" https://vélo.example:8080/flux/été?q=ça ") == (
+        "https://xn--vlo-bma.example:8080/flux/%C3%A9t%C3%A9?q=%C3%A7a"
+    )
+    for broken in ("http://[::1/feed", "http://a..b/feed"):
+        with pytest.raises(Invalid, match="feed address"):
+            sync.check_url(broken)
+
+
+def test_a_feed_at_an_address_with_accents_syncs(engine: Engine, peer: Peer) -> None:
+    peer.routes["/flux/%C3%A9t%C3%A9"] = Route(rss(range(1, 3)))
+    source_id = add(engine, peer.url("/flux/été"))
+    assert sync.sync_source(engine, source_id, analyse=False).new == 2
 
 
 def test_the_same_feed_cannot_be_added_twice(sqlite_engine: Engine) -> None:
@@ -246,6 +272,7 @@ FAILURES: dict[str, tuple[Route | None, str]] = {
     "404": (Route(status=404, body=b"gone"), "404 Not Found: there is no feed at this address"),
     "500": (Route(status=500, body=b"oops"), "500 Internal Server Error: the site has a problem"),
     "timeout": (Route(hang=True), "no complete answer within 1 s"),
+    "slow body": (Route(rss(range(1, 3)), drip=True), "within 1 s"),
     "oversize": (Route(rss(range(1, 200)), streamed=True), "the feed is larger than 10 kB"),
     "claimed oversize": (Route(b"<rss>", claimed_length=60_000_000), "the feed is larger than"),
     "not a feed": (Route(b"<!doctype html><html><body>Hello</body></html>", content_type="text/html"),

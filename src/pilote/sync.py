@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
@@ -123,16 +123,30 @@ class _Fetched:
 
 
 def check_url(url: str) -> str:
-    """The address, stripped, if Pilote may fetch it: http or https, a host, no credentials."""
+    """The address, stripped, if Pilote may fetch it: http or https, a host, no credentials; a host or path
+    written with accents is turned into its ASCII form (IDNA, percent-encoding), as a browser does."""
     url = url.strip()
-    parts = urlsplit(url)
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        raise Invalid(f"feed address {url[:80]!r}: not a valid address; copy it again from the browser") from None
+    if parts.scheme.lower() not in ("http", "https") or not host:
         raise Invalid(f"feed address {url!r}: give a full http:// or https:// address, e.g. https://example.org/feed")
     if parts.username is not None or parts.password is not None:
-        raise Invalid(f"feed address {parts.hostname}: remove the user name and password from the address")
+        raise Invalid(f"feed address {host}: remove the user name and password from the address")
     if len(url) > MAX_URL or any(c.isspace() or ord(c) < 32 for c in url):
         raise Invalid(f"feed address {url[:80]!r}: at most {MAX_URL} characters, without spaces")
-    return url
+    try:
+        ascii_host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise Invalid(f"feed address {url[:80]!r}: {host!r} is not a valid host name") from None
+    if url.isascii():
+        return url
+    netloc = ascii_host + (f":{port}" if port is not None else "")
+    safe = "/:@!$&'()*+,;=%~-._"
+    path, query = quote(parts.path, safe=safe), quote(parts.query, safe=safe + "?")
+    return urlunsplit((parts.scheme, netloc, path, query, quote(parts.fragment, safe=safe)))
 
 
 def feed_state(source: Source) -> FeedState | None:
@@ -219,6 +233,8 @@ def sync_all(
             report = error.report
         except PiloteError as error:  # not a feed, or being synced by someone else: nothing recorded
             report = SyncReport(source_id, "", "", "", status="failed", error=str(error))
+        except Exception as error:  # a defect of ours must not stop the feeds after this one
+            report = SyncReport(source_id, "", "", "", status="failed", error=f"unexpected error: {error!r}")
         reports.append(report)
         if progress is not None:
             progress(f"source {source_id}", report)
@@ -259,9 +275,9 @@ def _sync(engine: Engine, source_id: int, limits: Limits, analyse: bool) -> Sync
     try:
         fetched = fetch(report.url, folder / "feed.xml", state, limits)
         if fetched.path is None or fetched.sha256 == state.sha256:
-            report.status = "not-modified"
+            report.status, analyse = "not-modified", False
         elif _has_entries(fetched, report.url):
-            _import(engine, fetched.path, report, analyse)
+            analyse = _import(engine, fetched.path, report, analyse)
     except PiloteError as error:
         message = str(error).replace(str(folder / "feed.xml"), report.url)
         _record_failure(engine, report, state, message, folder / "feed.xml")
@@ -270,6 +286,12 @@ def _sync(engine: Engine, source_id: int, limits: Limits, analyse: bool) -> Sync
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     _record_success(engine, report, fetched)
+    if (
+        analyse and report.new + report.updated
+    ):  # after the sync is recorded: what it wrote stays written whatever the analysis does
+        with Session(engine) as session:
+            space = workspaces.get(session, slug=report.workspace)
+        enrich_run(engine, enrich.get(None), workspace_id=space.id, workers=1)  # small feeds; serve: a thread
     report.seconds = time.perf_counter() - started
     return report
 
@@ -290,17 +312,15 @@ def _has_entries(fetched: _Fetched, url: str) -> bool:
     return True
 
 
-def _import(engine: Engine, path: Path, report: SyncReport, analyse: bool) -> None:
+def _import(engine: Engine, path: Path, report: SyncReport, analyse: bool) -> bool:
+    """Import the feed into its source; whether its new messages should be analysed."""
     options = ParseOptions(source_key=_key(engine, report.source_id))
     done = import_file(engine, path, workspace=report.workspace, format=rss.name, options=options)
     report.run_id = done.run_id
     counts = done.counts
     report.new, report.updated, report.unchanged, report.errors = (counts.new, counts.updated, counts.unchanged,
                                                                    counts.errors)  # fmt: skip
-    if analyse and (counts.new or counts.updated):  # one process: feeds are small, and serve runs this in a thread
-        with Session(engine) as session:
-            space = workspaces.get(session, slug=report.workspace)
-        enrich_run(engine, enrich.get(None), workspace_id=space.id, workers=1)
+    return analyse and bool(counts.new or counts.updated)
 
 
 def _key(engine: Engine, source_id: int) -> str:
@@ -367,6 +387,7 @@ class _Redirects(urllib.request.HTTPRedirectHandler):
         try:
             check_url(newurl)
         except Invalid:
+            fp.close()
             raise FetchFailed(
                 f"it redirects to {newurl[:200]!r}, which Pilote does not follow (http and https only, no credentials)"
             ) from None
@@ -377,6 +398,7 @@ def fetch(url: str, path: Path, state: FeedState, limits: Limits = Limits()) -> 
     """GET the feed into `path`, conditionally on the last fetch's validators; `path` None means 304."""
     headers = {
         "User-Agent": USER_AGENT,
+        "Accept-Encoding": "identity",  # the parser reads the bytes as they come: no compressed body
         "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1",
     }
     if state.etag:
@@ -396,6 +418,8 @@ def fetch(url: str, path: Path, state: FeedState, limits: Limits = Limits()) -> 
         raise FetchFailed(_http_problem(error.code, error.reason, limits)) from None
     except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
         raise FetchFailed(_network_problem(url, error, limits)) from None
+    except ValueError as error:  # an address urllib cannot send (UnicodeError is one)
+        raise FetchFailed(f"the address cannot be fetched ({error}); check it and add the feed again") from None
 
 
 def _save(response: IO[bytes], path: Path, limits: Limits, deadline: float) -> _Fetched:
@@ -405,8 +429,9 @@ def _save(response: IO[bytes], path: Path, limits: Limits, deadline: float) -> _
     if length.isdigit() and int(length) > limits.max_bytes:
         raise FetchFailed(_too_big(int(length), limits))
     digest, size = hashlib.sha256(), 0
+    reader = getattr(response, "read1", response.read)  # whatever has arrived, not a full chunk: the deadline holds
     with path.open("wb") as out:
-        while chunk := response.read(CHUNK):
+        while chunk := _read_before(response, reader, deadline, limits):
             size += len(chunk)
             if size > limits.max_bytes:
                 raise FetchFailed(_too_big(size, limits))
@@ -418,6 +443,22 @@ def _save(response: IO[bytes], path: Path, limits: Limits, deadline: float) -> _
         raise FetchFailed("the server sent an empty answer instead of a feed; Pilote tries again at the next sync")
     return _Fetched(path, etag=headers.get("ETag"), last_modified=headers.get("Last-Modified"),
                     content_type=headers.get("Content-Type", ""), sha256=digest.hexdigest())  # fmt: skip
+
+
+def _read_before(response: Any, reader: Any, deadline: float, limits: Limits) -> bytes:
+    """The next bytes of the body, waiting at most until the deadline (a server sending a byte now and then
+    must not hold the sync, and the feeds after it, for ever)."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise FetchFailed(_slow(limits))
+    sock = getattr(getattr(getattr(response, "fp", None), "raw", None), "_sock", None)
+    if sock is not None:
+        sock.settimeout(max(left, 0.05))
+    try:
+        chunk: bytes = reader(CHUNK)
+    except TimeoutError:
+        raise FetchFailed(_slow(limits)) from None
+    return chunk
 
 
 def _too_big(size: int, limits: Limits) -> str:
