@@ -248,3 +248,28 @@ def test_importing_the_same_file_again_recounts_no_hour(
     assert import_file(engine, path).counts.unchanged == 6
     assert recounted == []
     assert snapshot(engine) == kept
+
+
+def test_an_import_that_enriches_recounts_its_hours_once(
+    settings: Any, engine: Engine, env_for: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from pilote.cli import app as cli
+
+    env_for(settings)
+    recounted: list[int] = []
+    real = rollups.recount
+
+    def counting(conn: Any, workspace_id: int, first: int, last: int) -> None:
+        recounted.extend(range(first, last + 1))
+        real(conn, workspace_id, first, last)
+
+    monkeypatch.setattr(rollups, "recount", counting)
+    path = jsonl(tmp_path / "a.jsonl", [row(f"m{i}", minutes=90 * i) for i in range(6)])
+    result = CliRunner().invoke(cli, ["import", str(path)])
+    assert result.exit_code == 0, result.output
+    assert len(recounted) == len(set(recounted))  # by the enrichment that follows, not by the import too
+    assert series_totals(engine, "messages") == {"": 6}
+    assert series_totals(engine, "language")  # counted after the analysis
+    assert_equal_to_a_full_recount(engine)

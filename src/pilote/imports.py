@@ -80,8 +80,11 @@ def import_file(
     options: ParseOptions | None = None,
     batch_size: int = 5000,
     progress: Progress | None = None,
+    refresh_rollups: bool = True,
 ) -> ImportReport:
-    """Import one file; an unfinished run of the same file is resumed from its checkpoint."""
+    """Import one file; an unfinished run of the same file is resumed from its checkpoint. With
+    `refresh_rollups` False the hours it wrote stay noted in `rollup_dirty` for whoever runs next (an
+    enrichment run that follows recounts them once, instead of twice)."""
     options = options or ParseOptions()
     started, cpu_started = time.perf_counter(), time.process_time()
     fmt = sources.get_format(format) if format else sources.detect(path)
@@ -110,7 +113,8 @@ def import_file(
         raise
     with engine.begin() as conn:
         relink(conn, source_id=source.id)
-        rollups.refresh_dirty(conn, None if progress is None else partial(progress, "updating the dashboards"))
+        if refresh_rollups:
+            rollups.refresh_dirty(conn, None if progress is None else partial(progress, "updating the dashboards"))
     _close(engine, run.id, "completed", None)
     report.seconds = time.perf_counter() - started
     report.cpu_seconds = time.process_time() - cpu_started

@@ -43,7 +43,8 @@ def import_command(
     """Import exports (WordPress, RSS/Atom, Disqus, CSV, JSONL, X archive); re-importing is safe."""
     options = ParseOptions(encoding=encoding, mapping=_mapping(map_ or []), source_key=source)
     with store() as engine:
-        reports, failures = _import_all(engine, paths, workspace, format, options)
+        # The enrichment that follows recounts the dashboards' hours once for every file: not each import too.
+        reports, failures = _import_all(engine, paths, workspace, format, options, refresh_rollups=no_enrich)
         if not no_enrich:
             for slug in sorted({report.workspace for report in reports if report.counts.new or report.counts.updated}):
                 enrich_workspace(engine, slug)
@@ -59,14 +60,20 @@ def import_command(
 
 
 def _import_all(
-    engine: Engine, paths: list[Path], workspace: str | None, format: str | None, options: ParseOptions
+    engine: Engine,
+    paths: list[Path],
+    workspace: str | None,
+    format: str | None,
+    options: ParseOptions,
+    *,
+    refresh_rollups: bool,
 ) -> tuple[list[ImportReport], list[str]]:
     """Each file on its own: a refused file is reported and the others still import."""
     reports: list[ImportReport] = []
     failures: list[str] = []
     for path in paths:
         try:
-            reports.append(_import_one(engine, path, workspace, format, options))
+            reports.append(_import_one(engine, path, workspace, format, options, refresh_rollups))
         except KeyboardInterrupt:
             err.print(
                 "[yellow]interrupted:[/yellow]",
@@ -80,7 +87,7 @@ def _import_all(
 
 
 def _import_one(
-    engine: Engine, path: Path, workspace: str | None, format: str | None, options: ParseOptions
+    engine: Engine, path: Path, workspace: str | None, format: str | None, options: ParseOptions, refresh_rollups: bool
 ) -> ImportReport:
     with bar(err) as progress:
         task = progress.add_task(f"{path.name}: checking", total=None)
@@ -96,6 +103,7 @@ def _import_one(
             options=options,
             progress=report,
             batch_size=settings().batch_size,
+            refresh_rollups=refresh_rollups,
         )
 
 

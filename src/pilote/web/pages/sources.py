@@ -56,7 +56,7 @@ def upload(
         options = ParseOptions(source_key=source_key or None)
         engine, settings = page.request.app.state.engine, page.request.app.state.settings
         report = import_file(engine, path, workspace=page.workspace.slug, format=format or None, options=options,
-                             batch_size=settings.batch_size)  # fmt: skip
+                             batch_size=settings.batch_size, refresh_rollups=False)  # fmt: skip
         enrich_run(engine, enrich.get(None), workspace_id=page.workspace.id, workers=1)
     except PiloteError as error:
         return _page(page, status_code=error.http_status, failed=str(error).replace(str(folder) + "/", ""))
