@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, select, update
+from sqlalchemy import Engine, event, func, select, update
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
@@ -14,7 +14,7 @@ from factories import item, target
 from pilote import enrich
 from pilote.cli import app
 from pilote.config import Settings
-from pilote.enrich import pipeline
+from pilote.enrich import classifiers, pipeline
 from pilote.enrich.base import Analyzer, Result, Text
 from pilote.enrich.pipeline import run
 from pilote.errors import Invalid
@@ -311,3 +311,66 @@ def test_a_vector_found_in_the_run_reaches_the_analyzers_after_it(engine: Engine
         rows = list(session.execute(query))
     assert len(rows) == 2
     assert all(value == f'{{"vector":"v{message_id}"}}' for message_id, value in rows)
+
+
+def test_the_changed_columns_of_all_analyzers_are_written_in_one_update_per_chunk(engine: Engine) -> None:
+    workspace_id = seed(engine, 4)
+
+    def fixed(name: str, values: Result) -> Analyzer:
+        return Analyzer(name=name, version="1", columns=tuple(values), analyze=lambda texts: [values for _ in texts])
+
+    first = fixed("first", {"sentiment": "positive", "sentiment_score": 0.5})
+    second = fixed("second", {"spam_probability": 0.25})
+    last = fixed("last", {"sentiment_score": 0.75})  # a later analyzer's value for the same column wins
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    run(engine, [first, second, last], workspace_id=workspace_id)
+    updates = [s for s in statements if s.lstrip().upper().startswith("UPDATE MESSAGE")]
+    upserts = [s for s in statements if "INSERT INTO enrichment" in s]
+    with Session(engine) as session:
+        columns = (Message.sentiment, Message.sentiment_score, Message.spam_probability)
+        stored = {tuple(row) for row in session.execute(select(*columns))}
+        versions = session.execute(select(func.count()).select_from(Enrichment)).scalar_one()
+    assert stored == {("positive", 0.75, 0.25)}
+    assert (len(updates), len(upserts), versions) == (1, 1, 12)
+
+
+def test_a_context_hook_shared_by_analyzers_runs_once_per_chunk_before_their_own_prepare(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workspace_id = seed(engine, 5)
+    monkeypatch.setattr(pipeline, "CHUNK", 2)
+    looked_up: list[list[int]] = []
+
+    def context(conn: object, texts: Sequence[Text]) -> list[Text]:
+        looked_up.append([t.id for t in texts])
+        return [Text(id=t.id, kind=t.kind, title="shared", text=t.text) for t in texts]
+
+    def reader(name: str, column: str) -> Analyzer:
+        def prepare(conn: object, texts: Sequence[Text]) -> list[Text]:
+            return [Text(id=t.id, kind=t.kind, title=f"{t.title} {name}", text=t.text) for t in texts]
+
+        def analyze(texts: Sequence[Text]) -> list[Result]:
+            return [{column: None, "seen": t.title} for t in texts]
+
+        return Analyzer(name=name, version="1", columns=(column,), analyze=analyze, context=context, prepare=prepare)
+
+    run(engine, [reader("one", "intent"), reader("two", "sentiment")], workspace_id=workspace_id)
+    with Session(engine) as session:
+        seen = set(session.execute(select(Enrichment.analyzer, Enrichment.value)))
+    assert [len(ids) for ids in looked_up] == [2, 2, 1]  # once per chunk, not once per analyzer
+    assert len({i for ids in looked_up for i in ids}) == 5
+    assert seen == {("one", '{"seen":"shared one"}'), ("two", '{"seen":"shared two"}')}
+
+
+def test_the_heads_read_the_workspace_and_the_parent_post_on_both_databases(engine: Engine) -> None:
+    t = target(engine)
+    with engine.begin() as conn:
+        write_batch(conn, t, [item("post", "Comment régler un dérailleur", minutes=0),
+                              item("reply", "Merci, très clair", parent="post", minutes=1)])  # fmt: skip
+    with engine.connect() as conn:
+        ids = {name: i for name, i in conn.execute(select(Message.external_id, Message.id))}
+        texts = classifiers.context(conn, [Text(id=ids[name], kind="comment", title=None, text="") for name in ids])
+    found = {text.id: (text.workspace_id, text.parent, text.vector) for text in texts}
+    assert found == {ids["post"]: (t.workspace_id, None, None),
+                     ids["reply"]: (t.workspace_id, "Comment régler un dérailleur", None)}  # fmt: skip

@@ -25,6 +25,11 @@ class Text:
     # The workspace's fine-tuned head for the analyzer, if any (pickled once per chunk for worker processes).
     tuned: Any = field(default=None, compare=False, hash=False, repr=False)
 
+    def __reduce__(self) -> tuple[type[Text], tuple[Any, ...]]:
+        # Texts travel to worker processes by the thousand: one tuple each, not the generic per-field state.
+        return Text, (self.id, self.kind, self.title, self.text, self.author, self.author_url, self.language,
+                      self.workspace_id, self.parent, self.vector, self.tuned)  # fmt: skip
+
 
 Result = dict[str, Any]
 
@@ -43,12 +48,15 @@ class Analyzer:
     columns: tuple[str, ...]
     analyze: Callable[[Sequence[Text]], list[Result]]
     stamp: Callable[[], str] | None = None
-    # Optional hooks, run by the process that holds the database: `prepare`, on the chunk's read connection,
-    # returns the texts with the context `analyze` needs (cached vectors, parent post, workspace); `keep`, in
-    # the chunk's write transaction, stores what the analyzer keeps in a table of its own. Result keys
-    # starting with "_" are for `keep` only and are not stored as JSON.
+    # Optional hooks, run by the process that holds the database: `context` and `prepare`, on the chunk's
+    # read connection, return the texts with what `analyze` needs beyond the message. `context` is looked up
+    # once per chunk for all the analyzers that share the same hook (the heads: workspace, parent post, cached
+    # vector); `prepare` then runs for this analyzer alone (a workspace's fine-tuned head). `keep`, in the
+    # chunk's write transaction, stores what the analyzer keeps in a table of its own. Result keys starting
+    # with "_" are for `keep` only and are not stored as JSON.
     prepare: Callable[[Any, Sequence[Text]], Sequence[Text]] | None = None
     keep: Callable[[Any, Sequence[Text], list[Result]], None] | None = None
+    context: Callable[[Any, Sequence[Text]], Sequence[Text]] | None = None
 
     def current_version(self) -> str:
         """The version recorded with each result: the code's, plus the stamp of its model if any."""

@@ -1,15 +1,16 @@
 """Reading a chunk of messages for the analyzers and writing their results back, in bulk, on both databases.
 
 The pipeline runs at tens of thousands of messages per second, where SQLAlchemy's per-row processing costs
-more than the database: like `bulk.py`, this speaks DB-API directly. A chunk is read in one query, and each
-analyzer's results are written in two statements: its hot columns (only the rows whose value changed) and
-its rows of the `enrichment` side table (an upsert).
+more than the database: like `bulk.py`, this speaks DB-API directly. A chunk is read in one query, and the
+results of all its analyzers are written in one UPDATE per message whose hot columns changed (a message whose
+values are the same is not rewritten) and one upsert of the `enrichment` side table.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any, cast
 
 import orjson
@@ -32,9 +33,28 @@ class Chunk:
     current: dict[str, list[Any]]  # column → value per row
 
 
-def _marks(conn: Connection, count: int) -> str:
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    return ", ".join([mark] * count)
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """One analyzer's results for the rows of a chunk at positions `where`."""
+
+    name: str
+    version: str
+    columns: tuple[str, ...]
+    where: Sequence[int]
+    results: Sequence[Result]
+
+
+def mark(conn: Connection) -> str:
+    """The parameter mark of the connection's driver."""
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
+
+
+def of_ids(conn: Connection, sql: str, ids: Sequence[int], *params: Any, order: str = "") -> Sequence[Row]:
+    """The rows of `sql`, a query on `message m` with `params`, for the messages with these ids."""
+    if conn.dialect.name == "postgresql":
+        return conn.exec_driver_sql(f"{sql} WHERE m.id = ANY(%s) {order}", (*params, list(ids))).all()
+    marks = ", ".join([mark(conn)] * len(ids))
+    return conn.exec_driver_sql(f"{sql} WHERE m.id IN ({marks}) {order}", (*params, *ids)).all()
 
 
 def read(conn: Connection, ids: Sequence[int], columns: Sequence[str]) -> Chunk:
@@ -44,46 +64,77 @@ def read(conn: Connection, ids: Sequence[int], columns: Sequence[str]) -> Chunk:
         "SELECT m.id, m.kind, m.title, m.text, coalesce(a.display_name, a.handle), a.profile_url, m.language"
         f"{extra} FROM message m LEFT JOIN author a ON a.id = m.author_id"
     )
-    if conn.dialect.name == "postgresql":
-        found = conn.exec_driver_sql(f"{head} WHERE m.id = ANY(%s) ORDER BY m.id", (list(ids),)).all()
-    else:
-        found = conn.exec_driver_sql(f"{head} WHERE m.id IN ({_marks(conn, len(ids))}) ORDER BY m.id",
-                                     tuple(ids)).all()  # fmt: skip
+    found = of_ids(conn, head, ids, order="ORDER BY m.id")
     width = STORED
     rows = [(*row[:3], row[3] or "", *row[4:width]) for row in found]
     current = {name: [row[width + i] for row in found] for i, name in enumerate(columns)}
     return Chunk(rows=rows, current=current)
 
 
-def write(conn: Connection, chunk: Chunk, where: Sequence[int], name: str, version: str, columns: Sequence[str],
-          results: Sequence[Result]) -> None:  # fmt: skip
-    """One analyzer's results for the rows at positions `where`: changed hot columns, then the side table."""
-    ids = [chunk.rows[i][0] for i in where]
-    for column in columns:
-        old = chunk.current[column]
-        changed = [(ids[n], r.get(column)) for n, (i, r) in enumerate(zip(where, results, strict=True))
-                   if r.get(column) != old[i]]  # fmt: skip
-        _update_column(conn, column, changed)
-        for i, r in zip(where, results, strict=True):
-            old[i] = r.get(column)
+def write(conn: Connection, chunk: Chunk, outcomes: Sequence[Outcome]) -> None:
+    """The chunk's results: each changed message updated once, then every analyzer's row of the side table."""
+    changed: dict[tuple[str, ...], list[Row]] = {}  # changed columns → (values..., id) of the rows to update
+    for i, values in _changes(chunk, outcomes).items():
+        changed.setdefault(tuple(values), []).append((*values.values(), chunk.rows[i][0]))
+    for columns, rows in changed.items():
+        _update(conn, columns, rows)
     now = db_time(conn)(utcnow())
-    rows = []
-    for message_id, result in zip(ids, results, strict=True):
-        extra = {key: value for key, value in result.items() if key not in columns}
-        rows.append((message_id, name, version, orjson.dumps(extra).decode() if extra else None, now))
-    _upsert_enrichment(conn, rows)
+    _upsert_enrichment(conn, [row for outcome in outcomes for row in _side_rows(chunk, outcome, now)])
 
 
-def _update_column(conn: Connection, column: str, changed: list[tuple[int, Any]]) -> None:
-    if not changed:
-        return
+def _changes(chunk: Chunk, outcomes: Sequence[Outcome]) -> dict[int, dict[str, Any]]:
+    """Per position, the hot columns whose last value found differs from the stored one (in column order)."""
+    last: dict[str, dict[int, Any]] = {}
+    for outcome in outcomes:
+        for column in outcome.columns:
+            last.setdefault(column, {}).update(zip(outcome.where, [r.get(column) for r in outcome.results],
+                                                   strict=True))  # fmt: skip
+    changes: dict[int, dict[str, Any]] = {}
+    for column, values in last.items():
+        stored = chunk.current[column]
+        for i, value in values.items():
+            if value != stored[i]:
+                changes.setdefault(i, {})[column] = value
+    return changes
+
+
+def _side_rows(chunk: Chunk, outcome: Outcome, now: Any) -> list[Row]:
+    """The analyzer's rows of the side table: the values it has no column for, as JSON."""
+    ids = [chunk.rows[i][0] for i in outcome.where]
+    values = _extras(outcome.results, frozenset(outcome.columns))
+    return list(zip(ids, repeat(outcome.name), repeat(outcome.version), values, repeat(now)))
+
+
+def _extras(results: Sequence[Result], columns: frozenset[str]) -> list[str | None]:
+    keys = results[0].keys() if results else {}.keys()
+    if all(r.keys() == keys for r in results):  # the usual case: the same keys in every result
+        extra = [key for key in keys if key not in columns]
+        if not extra:
+            return [None] * len(results)
+        if len(extra) == 1:
+            key = extra[0]
+            return [orjson.dumps({key: r[key]}).decode() for r in results]
+    return [_extra(result, columns) for result in results]
+
+
+def _extra(result: Result, columns: frozenset[str]) -> str | None:
+    extra = {key: value for key, value in result.items() if key not in columns}
+    return orjson.dumps(extra).decode() if extra else None
+
+
+def _update(conn: Connection, columns: tuple[str, ...], rows: list[Row]) -> None:
+    """Set `columns` of the messages: each row holds their values, then the message's id."""
     if conn.dialect.name == "postgresql":
-        kind = message_t.c[column].type.compile(dialect=conn.dialect)
-        sql = (f"UPDATE message AS m SET {column} = v.value FROM unnest(%s::bigint[], %s::{kind}[]) AS v(id, value)"
-               " WHERE m.id = v.id")  # fmt: skip
-        conn.exec_driver_sql(sql, ([i for i, _ in changed], [v for _, v in changed]))
+        kinds = [message_t.c[column].type.compile(dialect=conn.dialect) for column in columns]
+        unnest = ", ".join(["%s::bigint[]", *(f"%s::{kind}[]" for kind in kinds)])
+        names = ", ".join(f"v{n}" for n in range(len(columns)))
+        sets = ", ".join(f"{column} = v.v{n}" for n, column in enumerate(columns))
+        sql = f"UPDATE message AS m SET {sets} FROM unnest({unnest}) AS v(id, {names}) WHERE m.id = v.id"
+        values = [list(column) for column in zip(*rows, strict=True)]
+        conn.exec_driver_sql(sql, (values[-1], *values[:-1]))
         return
-    conn.exec_driver_sql(f"UPDATE message SET {column} = ? WHERE id = ?", [(v, i) for i, v in changed])
+    sets = ", ".join(f"{column} = ?" for column in columns)
+    conn.exec_driver_sql(f"UPDATE message SET {sets} WHERE id = ?", rows)
 
 
 _UPSERT = (
@@ -101,4 +152,4 @@ def _upsert_enrichment(conn: Connection, rows: list[Row]) -> None:
         values = " SELECT * FROM unnest(%s::bigint[], %s::varchar[], %s::varchar[], %s::text[], %s::timestamp[])"
         conn.exec_driver_sql(head + values + _UPSERT, tuple(columns))
         return
-    conn.exec_driver_sql(f"{head} VALUES ({_marks(conn, 5)}){_UPSERT}", rows)
+    conn.exec_driver_sql(f"{head} VALUES ({', '.join([mark(conn)] * 5)}){_UPSERT}", rows)

@@ -13,16 +13,17 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from functools import cache, partial
+from operator import is_
 from typing import Any
 
 import numpy as np
 from sqlalchemy import select
-from sqlalchemy.orm import aliased
 
+from pilote.enrich import batches
 from pilote.enrich.base import Analyzer, Result, Text
 from pilote.enrich.features import Batch, Sample
 from pilote.enrich.heads import Head, from_bytes, load, path_of
-from pilote.models import Message, WorkspaceModel
+from pilote.models import WorkspaceModel
 
 VERSION = "2"
 _BATCHES: OrderedDict[tuple[Text, ...], Batch] = OrderedDict()
@@ -49,6 +50,9 @@ def sample(t: Text) -> Sample:
 
 def batch(texts: Sequence[Text]) -> Batch:
     """The features of these texts, computed once for all the heads that read them."""
+    for kept, features in reversed(_BATCHES.items()):  # the heads of a chunk ask in turn for the very same texts
+        if len(kept) == len(texts) and all(map(is_, kept, texts)):
+            return features
     key = tuple(texts)
     found = _BATCHES.get(key)
     if found is None:
@@ -63,64 +67,92 @@ def batch(texts: Sequence[Text]) -> Batch:
     return found
 
 
-def _probabilities(task: str, texts: Sequence[Text]) -> list[dict[str, float]]:
+Probabilities = tuple[list[str], list[float]]  # a head's classes, and one text's probabilities rounded to 4 places
+
+
+def _probabilities(task: str, texts: Sequence[Text]) -> list[Probabilities]:
+    """Per text, the classes of the head that read it (the workspace's tuned one, or the shipped one)."""
     if not texts:
         return []
-    found: list[dict[str, float]] = [{} for _ in texts]
     models = {id(t.tuned): t.tuned for t in texts}
+    if len(models) == 1:  # one model for the whole batch: the usual case
+        return _predict(task, next(iter(models.values())), texts)
+    found: list[Probabilities] = [([], [])] * len(texts)
     for key, tuned in models.items():
         positions = [i for i, t in enumerate(texts) if id(t.tuned) == key]
-        model = tuned if isinstance(tuned, Head) else head(task)
-        rows = model.predict_proba(batch([texts[i] for i in positions]))
-        for i, row in zip(positions, rows, strict=True):
-            found[i] = {str(c): round(float(p), 4) for c, p in zip(model.classes, row, strict=True)}
+        for i, row in zip(positions, _predict(task, tuned, [texts[i] for i in positions]), strict=True):
+            found[i] = row
     return found
+
+
+def _predict(task: str, tuned: Head | None, texts: Sequence[Text]) -> list[Probabilities]:
+    model = tuned if isinstance(tuned, Head) else head(task)
+    names = [str(c) for c in model.classes]
+    return [(names, [round(p, 4) for p in row]) for row in model.predict_proba(batch(texts)).tolist()]
+
+
+def _best(names: list[str], probabilities: list[float]) -> tuple[str, float]:
+    """The most probable class (the first one on a tie) and its probability."""
+    score = max(probabilities)
+    return names[probabilities.index(score)], score
 
 
 def _sentiment(texts: Sequence[Text]) -> list[Result]:
     results = []
-    for probabilities in _probabilities("sentiment", texts):
-        label = max(probabilities, key=probabilities.__getitem__)
-        results.append({"sentiment": label, "sentiment_score": probabilities[label], "probabilities": probabilities})
+    for names, probabilities in _probabilities("sentiment", texts):
+        label, score = _best(names, probabilities)
+        every = dict(zip(names, probabilities, strict=True))
+        results.append({"sentiment": label, "sentiment_score": score, "probabilities": every})
     return results
 
 
 def _spam(texts: Sequence[Text]) -> list[Result]:
-    return [{"spam_probability": p["spam"]} for p in _probabilities("spam", texts)]
+    return [{"spam_probability": p[names.index("spam")]} for names, p in _probabilities("spam", texts)]
 
 
 def _toxicity(texts: Sequence[Text]) -> list[Result]:
-    return [{"toxicity_probability": p["toxic"]} for p in _probabilities("toxicity", texts)]
+    return [{"toxicity_probability": p[names.index("toxic")]} for names, p in _probabilities("toxicity", texts)]
 
 
 def _intent(texts: Sequence[Text]) -> list[Result]:
     found = _probabilities("intent", texts)
-    return [{"intent": max(p, key=p.__getitem__), "probabilities": p} for p in found]
+    return [{"intent": _best(names, p)[0], "probabilities": dict(zip(names, p, strict=True))} for names, p in found]
 
 
-def prepare(task: str, conn: Any, texts: Sequence[Text]) -> list[Text]:
-    """Attach what the heads read beyond the text: workspace, parent post, cached vector; load tuned heads."""
-    from pilote.enrich.embeddings import MODEL, embedding_t
+def prepare(task: str, conn: Any, texts: Sequence[Text]) -> Sequence[Text]:
+    """Attach what the heads read beyond the text: workspace, parent post, cached vector, tuned head."""
+    return with_tuned(task, conn, context(conn, texts))
 
-    ids = [t.id for t in texts]
-    parent = aliased(Message)
-    query = (
-        select(Message.id, Message.workspace_id, parent.title, parent.text, embedding_t.c.vector)
-        .outerjoin(parent, parent.id == Message.parent_id)
-        .outerjoin(embedding_t, (embedding_t.c.message_id == Message.id) & (embedding_t.c.model == MODEL))
-        .where(Message.id.in_(ids))
+
+def context(conn: Any, texts: Sequence[Text]) -> list[Text]:
+    """The texts with their workspace, parent post and cached vector: looked up once for the four heads."""
+    from pilote.enrich.embeddings import MODEL
+
+    sql = (
+        "SELECT m.id, m.workspace_id, p.title, p.text, e.vector FROM message m"
+        " LEFT JOIN message p ON p.id = m.parent_id"
+        f" LEFT JOIN embedding e ON e.message_id = m.id AND e.model = {batches.mark(conn)}"
     )
-    context = {row[0]: row[1:] for row in conn.execute(query)}
-    tuned = {w: workspace_head(conn, w, task) for w in {row[0] for row in context.values()}}
-    return [_with_context(t, context.get(t.id), tuned) for t in texts]
+    found = {row[0]: row[1:] for row in batches.of_ids(conn, sql, [t.id for t in texts], MODEL)}
+    return [_with_context(t, found.get(t.id)) for t in texts]
 
 
-def _with_context(text: Text, row: Any, tuned: dict[int, Head | None]) -> Text:
+def _with_context(t: Text, row: Any) -> Text:
     if row is None:
-        return text
+        return t
     workspace_id, title, body, vector = row
     parent = f"{title or ''} {body}".strip() if body is not None else None
-    return replace(text, workspace_id=workspace_id, parent=parent, vector=vector, tuned=tuned[workspace_id])
+    vector = bytes(vector) if vector is not None else None  # a driver may give a buffer
+    return Text(t.id, t.kind, t.title, t.text, t.author, t.author_url, t.language, workspace_id, parent, vector,
+                t.tuned)  # fmt: skip
+
+
+def with_tuned(task: str, conn: Any, texts: Sequence[Text]) -> Sequence[Text]:
+    """The texts of workspaces with a fine-tuned head for the task carry it; without any, the texts as given."""
+    tuned = {w: workspace_head(conn, w, task) for w in {t.workspace_id for t in texts if t.workspace_id is not None}}
+    if all(model is None for model in tuned.values()):
+        return texts
+    return [replace(t, tuned=tuned[t.workspace_id]) if t.workspace_id in tuned else t for t in texts]
 
 
 def workspace_head(conn: Any, workspace_id: int, task: str) -> Head | None:
@@ -150,7 +182,7 @@ def model_stamp(task: str) -> str:
 
 def _analyzer(name: str, columns: tuple[str, ...], analyze: Callable[[Sequence[Text]], list[Result]]) -> Analyzer:
     return Analyzer(name=name, version=VERSION, columns=columns, analyze=analyze, stamp=partial(model_stamp, name),
-                    prepare=partial(prepare, name))  # fmt: skip
+                    context=context, prepare=partial(with_tuned, name))  # fmt: skip
 
 
 SENTIMENT = _analyzer("sentiment", ("sentiment", "sentiment_score"), _sentiment)

@@ -55,11 +55,11 @@ def default_workers() -> int:
 
 def _stale(analyzer: Analyzer, version: str, workspace_id: int, since: datetime | None, force: bool) -> Any:
     """Messages the analyzer has not seen in its current version since they last changed (all with `force`)."""
-    seen = and_(Enrichment.message_id == Message.id, Enrichment.analyzer == analyzer.name)
-    query = select(Message.id).outerjoin(Enrichment, seen).where(Message.workspace_id == workspace_id)
+    query = select(Message.id).where(Message.workspace_id == workspace_id)
     if not force:
-        query = query.where(or_(Enrichment.version.is_(None), Enrichment.version != version,
-                                Enrichment.updated_at < Message.fetched_at))  # fmt: skip
+        seen = and_(Enrichment.message_id == Message.id, Enrichment.analyzer == analyzer.name)
+        query = query.outerjoin(Enrichment, seen).where(or_(Enrichment.version.is_(None), Enrichment.version != version,
+                                                            Enrichment.updated_at < Message.fetched_at))  # fmt: skip
     if since is not None:
         query = query.where(Message.created_at >= since)
     return query.order_by(Message.id)
@@ -67,6 +67,18 @@ def _stale(analyzer: Analyzer, version: str, workspace_id: int, since: datetime 
 
 def _stale_ids(conn: Connection, query: Any) -> np.ndarray:
     return np.fromiter((row[0] for row in conn.execute(query)), dtype=np.int64)
+
+
+def _stale_by_analyzer(conn: Connection, analyzers: Sequence[Analyzer], versions: dict[str, str], workspace_id: int,
+                       since: datetime | None, force: bool) -> dict[str, np.ndarray]:  # fmt: skip
+    """The ids each analyzer must analyse; with `force`, the same for all, read once."""
+    stale: dict[str, np.ndarray] = {}
+    for a in analyzers:
+        if force and stale:
+            stale[a.name] = next(iter(stale.values()))
+        else:
+            stale[a.name] = _stale_ids(conn, _stale(a, versions[a.name], workspace_id, since, force))
+    return stale
 
 
 def _plan(ids: np.ndarray, stale: dict[str, np.ndarray]) -> Plan:
@@ -84,11 +96,12 @@ def _plan(ids: np.ndarray, stale: dict[str, np.ndarray]) -> Plan:
 
 # What an analyzer finds that later analyzers of the same chunk read from their Text: result key → field.
 CARRIED = {"language": "language", "_vector": "vector"}
+LANGUAGE = batches.STORED - 1  # the language's place in a row
 
 
 @dataclass(frozen=True, slots=True)
 class Work:
-    """One chunk to analyse: its rows, the positions each analyzer takes, and texts a `prepare` hook gave."""
+    """One chunk to analyse: its rows, the positions each analyzer takes, and texts its hooks gave."""
 
     rows: list[batches.Row]
     plan: Plan
@@ -99,6 +112,7 @@ def analyse_chunk(analyzers: Sequence[Analyzer], work: Work) -> Done:
     """Run each planned analyzer on its texts; what one finds (CARRIED) is what the next ones see."""
     rows = list(work.rows)  # the language found is written into the row: the cheapest way to pass it on
     found: dict[int, dict[str, Any]] = {}  # position in the chunk → the other carried fields
+    shared: dict[int, tuple[Text, Text]] = {}  # position → a prepared text, and it with what was found so far
     done: Done = {}
     for analyzer in analyzers:
         where = work.plan.get(analyzer.name)
@@ -106,9 +120,7 @@ def analyse_chunk(analyzers: Sequence[Analyzer], work: Work) -> Done:
             continue
         prepared = work.prepared.get(analyzer.name)
         if prepared is not None:
-            at = batches.STORED - 1  # the language's place in a row
-            pairs = zip(where, prepared, strict=True)
-            texts = [replace(t, language=rows[i][at], **found.get(i, {})) for i, t in pairs]
+            texts = _refreshed(where, prepared, rows, found, shared)
         elif found:
             texts = [Text(*rows[i], **found.get(i, {})) for i in where]
         else:
@@ -116,17 +128,42 @@ def analyse_chunk(analyzers: Sequence[Analyzer], work: Work) -> Done:
         started = time.perf_counter()
         results = analyzer.analyze(texts)
         done[analyzer.name] = (results, time.perf_counter() - started)
-        _carry(rows, found, where, results)
+        if _carry(rows, found, where, results):
+            shared.clear()
     return done
 
 
-def _carry(rows: list[batches.Row], found: dict[int, dict[str, Any]], where: list[int], results: list[Result]) -> None:
-    for key in [key for key in CARRIED if results and key in results[0]]:
+def _refreshed(where: list[int], prepared: Sequence[Text], rows: list[batches.Row], found: dict[int, dict[str, Any]],
+               shared: dict[int, tuple[Text, Text]]) -> list[Text]:  # fmt: skip
+    """Prepared texts with the language and fields found so far; a text several analyzers share is redone once."""
+    texts = []
+    for i, t in zip(where, prepared, strict=True):
+        known = shared.get(i)
+        if known is None or known[0] is not t:
+            known = shared[i] = (t, _with_found(t, rows[i][LANGUAGE], found.get(i)))
+        texts.append(known[1])
+    return texts
+
+
+def _with_found(t: Text, language: str | None, found: dict[str, Any] | None) -> Text:
+    if found:
+        return replace(t, language=language, **found)
+    if language == t.language:
+        return t
+    return Text(t.id, t.kind, t.title, t.text, t.author, t.author_url, language, t.workspace_id, t.parent, t.vector,
+                t.tuned)  # fmt: skip
+
+
+def _carry(rows: list[batches.Row], found: dict[int, dict[str, Any]], where: list[int], results: list[Result]) -> bool:
+    """Pass on what the results found (CARRIED); whether there was anything."""
+    keys = [key for key in CARRIED if results and key in results[0]]
+    for key in keys:
         for i, result in zip(where, results, strict=True):
             if key == "language":
-                rows[i] = (*rows[i][: batches.STORED - 1], result[key])
+                rows[i] = (*rows[i][:LANGUAGE], result[key])
             else:
                 found.setdefault(i, {})[CARRIED[key]] = result[key]
+    return bool(keys)
 
 
 # --- worker processes --------------------------------------------------------------------------------------
@@ -177,12 +214,25 @@ def _executor(analyzers: Sequence[Analyzer], workers: int, report: EnrichReport)
     _warm_up(analyzers)
     report.workers = workers
     context = multiprocessing.get_context("fork")
-    gc.freeze()  # the workers' garbage collector would otherwise touch, and so copy, every inherited object
+    # The workers' garbage collector would otherwise touch, and so copy, every inherited object (the run
+    # unfreezes when it ends, `_collections_spared`).
+    gc.freeze()
+    with context.Pool(workers, initializer=_start_worker, initargs=(tuple(analyzers),)) as pool:
+        yield lambda work: pool.apply_async(_work, (work,)).get
+        pool.close()  # done: the workers finish and leave (an error instead terminates them, on exit)
+        pool.join()
+
+
+@contextmanager
+def _collections_spared() -> Iterator[None]:
+    """Leave what exists before the run out of garbage collections until it ends (`gc.freeze`).
+
+    A run allocates millions of short-lived objects, which trigger collections; a full one would walk
+    every module, model and library object of the process each time, for no garbage.
+    """
+    gc.freeze()
     try:
-        with context.Pool(workers, initializer=_start_worker, initargs=(tuple(analyzers),)) as pool:
-            yield lambda work: pool.apply_async(_work, (work,)).get
-            pool.close()  # done: the workers finish and leave (an error instead terminates them, on exit)
-            pool.join()
+        yield
     finally:
         gc.unfreeze()
 
@@ -214,36 +264,33 @@ class _Run:
     report: EnrichReport
 
     def columns(self) -> list[str]:
-        return [column for a in self.analyzers for column in a.columns]
+        return list(dict.fromkeys(column for a in self.analyzers for column in a.columns))
 
     def save(self, job: _Job) -> None:
         """Write one chunk's results in one transaction: an interrupted run resumes after it."""
         done = job.result()
+        analysed = [analyzer for analyzer in self.analyzers if analyzer.name in done]
+        outcomes = []
         with self.engine.begin() as conn:
-            for analyzer in self.analyzers:
-                if analyzer.name not in done:
-                    continue
-                results, seconds = done[analyzer.name]
+            for analyzer in analysed:
+                results = done[analyzer.name][0]
                 where = job.work.plan[analyzer.name]
                 if analyzer.keep is not None:
                     texts = job.work.prepared.get(analyzer.name) or [Text(*job.chunk.rows[i]) for i in where]
                     analyzer.keep(conn, texts, results)
-                public = _public(results)
                 version = self.versions[analyzer.name]
-                batches.write(conn, job.chunk, where, analyzer.name, version, analyzer.columns, public)
-                self.count(analyzer.name, len(results), seconds)
+                outcomes.append(batches.Outcome(analyzer.name, version, analyzer.columns, where, _public(results)))
+            batches.write(conn, job.chunk, outcomes)
             rollups.mark(conn, [row[0] for row in job.chunk.rows])
+        for analyzer in analysed:
+            results, seconds = done[analyzer.name]
+            self.count(analyzer.name, len(results), seconds)
 
     def start(self, conn: Connection, ids: list[int], submit: Submit) -> _Job:
-        """Read a chunk, let `prepare` hooks add context, and hand it to the analysis."""
+        """Read a chunk, let the analyzers' hooks add context, and hand it to the analysis."""
         chunk = batches.read(conn, ids, self.columns())
         plan = _plan(np.fromiter((row[0] for row in chunk.rows), dtype=np.int64), self.stale)
-        prepared = {
-            a.name: a.prepare(conn, [Text(*chunk.rows[i]) for i in plan[a.name]])
-            for a in self.analyzers
-            if a.prepare is not None and a.name in plan
-        }
-        work = Work(chunk.rows, plan, prepared)
+        work = Work(chunk.rows, plan, _prepare(conn, self.analyzers, chunk.rows, plan))
         return _Job(chunk, work, submit(work))
 
     def count(self, name: str, analysed: int, seconds: float) -> None:
@@ -251,6 +298,24 @@ class _Run:
         self.report.seconds[name] += seconds
         if self.progress is not None:
             self.progress(name, self.report.analysed[name], len(self.stale[name]))
+
+
+def _prepare(
+    conn: Connection, analyzers: Sequence[Analyzer], rows: list[batches.Row], plan: Plan
+) -> dict[str, Sequence[Text]]:
+    """The texts of the analyzers with hooks: a shared `context` hook runs once, on all the positions that need it."""
+    hooked = [a for a in analyzers if a.name in plan and (a.context is not None or a.prepare is not None)]
+    contexts: dict[Any, dict[int, Text]] = {}
+    for hook in {id(a.context): a.context for a in hooked if a.context is not None}.values():
+        positions = sorted({i for a in hooked if a.context is hook for i in plan[a.name]})
+        contexts[hook] = dict(zip(positions, hook(conn, [Text(*rows[i]) for i in positions]), strict=True))
+    prepared: dict[str, Sequence[Text]] = {}
+    for a in hooked:
+        where = plan[a.name]
+        context = contexts.get(a.context)
+        texts = [context[i] for i in where] if context is not None else [Text(*rows[i]) for i in where]
+        prepared[a.name] = a.prepare(conn, texts) if a.prepare is not None else texts
+    return prepared
 
 
 def run(
@@ -267,7 +332,7 @@ def run(
     started = time.perf_counter()
     versions = {a.name: a.current_version() for a in analyzers}
     with engine.connect() as conn:
-        stale = {a.name: _stale_ids(conn, _stale(a, versions[a.name], workspace_id, since, force)) for a in analyzers}
+        stale = _stale_by_analyzer(conn, analyzers, versions, workspace_id, since, force)
     report = EnrichReport(analysed=dict.fromkeys(stale, 0), seconds=dict.fromkeys(stale, 0.0))
     for name, ids in stale.items():
         if progress is not None:
@@ -275,13 +340,15 @@ def run(
     todo = np.unique(np.concatenate([np.zeros(0, dtype=np.int64), *stale.values()]))
     parallel = (default_workers() if workers is None else workers) if len(todo) >= PARALLEL_FROM else 1
     state = _Run(engine, analyzers, versions, stale, progress, report)
-    with _executor(analyzers, parallel, report) as submit:
+    with _collections_spared(), _executor(analyzers, parallel, report) as submit:
         pending: deque[_Job] = deque()
-        for start in range(0, len(todo), CHUNK):
+        for number, start in enumerate(range(0, len(todo), CHUNK)):
             with engine.connect() as conn:
                 pending.append(state.start(conn, todo[start : start + CHUNK].tolist(), submit))
             if len(pending) > (parallel if parallel > 1 else 0):  # keep every worker busy while this one writes
                 state.save(pending.popleft())
+                if number <= parallel:  # and so is what the first chunk loaded: models, libraries (once only:
+                    gc.freeze()  # later chunks' cyclic garbage must stay collectable, a run can be long)
         while pending:
             state.save(pending.popleft())
     with engine.begin() as conn:  # the dashboards' rollups, once for the whole run
