@@ -4,9 +4,11 @@ import csv
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pilote.enrich.base import Text
-from pilote.enrich.language import ANALYZER, clean, detect
+from pilote.enrich.language import ANALYZER, _mostly_capitals, clean, detect, detect_all
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -70,3 +72,16 @@ def test_french_and_english_tweets_of_five_words_or_more_are_recognised(shared: 
                 right += detect(line) == language
     assert total > 500
     assert right / total >= 0.98
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(max_size=30), max_size=8))
+def test_capitals_counted_for_a_whole_batch_match_counting_text_by_text(texts: list[str]) -> None:
+    one_by_one = [sum(map(str.__ne__, t, t.lower())) * 2 > len(t) - t.count(" ") for t in texts]
+    assert _mostly_capitals(texts) == one_by_one
+
+
+def test_a_batch_gets_the_languages_its_texts_get_alone() -> None:
+    texts = ["MERCI BEAUCOUP POUR TOUT CE TRAVAIL", "ok", "Thanks a lot for the quick answer", "İSTANBUL ÇOK GÜZEL"]
+    assert detect_all(texts) == [detect(t) for t in texts]
+    assert detect_all(texts)[:3] == ["fr", "und", "en"]

@@ -51,7 +51,10 @@ def _runs(text: str, stop: frozenset[str]) -> list[list[str]]:
     """Sequences of content words, broken by punctuation and stop words."""
     runs: list[list[str]] = []
     run: list[str] = []
-    for token in _TOKEN.findall(_NOISE.sub(" . ", text.lower().replace("’", "'"))):
+    text = text.lower().replace("’", "'")
+    if "http" in text or "www." in text or "@" in text or "#" in text:  # rare: skip the expression otherwise
+        text = _NOISE.sub(" . ", text)
+    for token in _TOKEN.findall(text):
         if "'" in token:
             token = _ELISION.sub("", token)
         if len(token) < 3 or token in stop or not token[0].isalpha():
