@@ -29,7 +29,7 @@ MEASURES = {
     "umsab_fr_val_macro_f1": "UMSAB French validation, macro-F1",
     "umsab_en_val_macro_f1": "UMSAB English validation, macro-F1",
     "sentiment_held_out_macro_f1": "data/sentiment.csv held-out 25%, macro-F1",
-    "allocine_dev_accuracy": "Allociné dev accuracy (separate head trained on Allociné train, C=0.3)",
+    "allocine_dev_accuracy": "Allociné dev accuracy (separate head trained on Allociné train, same recipe)",
     "spam_fr_held_out_macro_f1": "data/spam_fr.csv held-out 25%, macro-F1",
     "youtube_psy_spam_f1": "YouTube Psy, spam F1 (trained on the two other files, no prior)",
     "youtube_katyperry_spam_f1": "YouTube KatyPerry, spam F1 (trained on the two other files, no prior)",
@@ -55,7 +55,9 @@ def card(head: Head) -> str:
         f"Model: {parameters['model']}. Features: {parameters['features']}; embedding part: USE multilingual v3 "
         f"(512 dimensions){' + VADER lexicon scores' if parameters.get('lexicon') else ''}, blended with weight "
         f"{parameters.get('blend', 0):.1f} (chosen out of fold) when the `embeddings` analyzer has run, otherwise "
-        f"the text part answers alone. C={parameters['c']}.{calibration} Stored as plain arrays (no pickle); the "
+        f"the text part answers alone. C={parameters['c']} (text), {parameters.get('embedding_c')} (embedding), "
+        "each chosen by 5-fold cross-validated log-loss on the training rows."
+        f"{calibration} Stored as plain arrays (no pickle); the "
         f"`meta` entry holds the sha256 of every training file. Trained {head.meta['date']} with scikit-learn 1.9.1.",
         "", "| held-out measure | with embeddings | text only |", "|---|---:|---:|", *rows, "",
         f"Rebuild: `pilote models train --task {task}`; score any labelled file: "

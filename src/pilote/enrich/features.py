@@ -1,7 +1,10 @@
 """Messages to features, computed once per batch and shared by every head.
 
-Text block: hashed word 1-2-grams and character 4-grams (within words), sublinear term frequency; each head
-weighs it with its own IDF (the only thing learned) at the cost of one pass over the non-zeros.
+Text block: hashed word 1-2-grams and character 4-grams of space-padded tokens (words, and runs of symbols
+such as "!!", "?" or emoji), sublinear term frequency; each head weighs it with its own IDF (the only thing
+learned) at the cost of one pass over the non-zeros. A batch is normalised as one string and hashed with
+array operations over all its characters at once (`hashing.py`): ~15 µs per message instead of ~100 µs with
+a tokenizer called text by text.
 Author block (spam): the author's name and website, the links, texts repeated in the batch and the similarity
 to the post answered, as hashed tokens. Hashing keeps extraction stateless: no vocabulary is stored.
 """
@@ -20,19 +23,19 @@ from urllib.parse import urlsplit
 import numpy as np
 from numpy.typing import NDArray
 
-if TYPE_CHECKING:  # scipy and scikit-learn load when features are first computed: the CLI starts without them
+from pilote.enrich import hashing
+
+if TYPE_CHECKING:  # scipy loads when features are first computed: the CLI starts without it
     from scipy import sparse
-    from sklearn.feature_extraction.text import HashingVectorizer
 
 N_FEATURES = 2**18
 N_AUTHOR = 2**14
 TEXT_WIDTH = 2 * N_FEATURES
 WIDTH = TEXT_WIDTH + N_AUTHOR
 _URL = re.compile(r"(?:https?://|www\.)([\w.-]+)\S*", re.IGNORECASE)
-_MENTION = re.compile(r"(?<!\w)@\w+")
-_REPEATS = re.compile(r"([^\W\d_])\1{2,}")
-_WORD = r"(?u)[@\w][\w'.-]*"  # keeps "@user", "ex.com" and "aujourd'hui" whole
-_TAGS = re.compile(r"<[^>]{0,200}>")
+_LOWER_URL = re.compile(_URL.pattern)  # on lower-cased text: 4x faster than ignoring case
+_MENTION = re.compile(r"@(?<!\w@)\w+")  # "@" first, then look behind it: 15x faster than the other way round
+_TAGS = re.compile(r"<[^>\x00]{0,200}>")  # never across texts: a batch is normalised as one string
 _PIECES = re.compile(r"[^\W_]+")
 # A profile page on a platform ("/@ana", "/user/ana", "/channel/x") is not a website the author promotes.
 _PROFILE = re.compile(r"^/(?:@|u/|user/|users/|profile/|channel/|c/|people/|members?/)", re.IGNORECASE)
@@ -104,36 +107,21 @@ def lexicon_scores(texts: Sequence[str]) -> NDArray[np.float32]:
 
 
 def normalise(text: str) -> str:
-    """Lower-case text with URLs as `http` plus their domain, mentions as `@user`."""
-    text = _TAGS.sub(" ", html.unescape(text.replace("\ufeff", "")))
+    """Lower-case text, tags removed, URLs as `http` plus their domain, mentions as `@user`."""
+    text = _TAGS.sub(" ", html.unescape(text.replace("\ufeff", ""))).lower()
 
     def url(match: re.Match[str]) -> str:
-        return f" http {match.group(1).lower().removeprefix('www.')} "
+        return f" http {match.group(1).removeprefix('www.')} "
 
-    text = _MENTION.sub("@user", _URL.sub(url, text))
-    # "soooo" and "sooooooo" are the same word: keep two letters so "cool" stays "cool".
-    return _REPEATS.sub(r"\1\1", text).lower()
-
-
-@cache
-def _vectorizers() -> tuple[HashingVectorizer, HashingVectorizer, HashingVectorizer]:
-    from sklearn.feature_extraction.text import HashingVectorizer
-
-    common = {"alternate_sign": False, "norm": None, "lowercase": False}
-    words = HashingVectorizer(analyzer="word", ngram_range=(1, 2), token_pattern=_WORD, n_features=N_FEATURES,
-                              **common)  # fmt: skip
-    chars = HashingVectorizer(analyzer="char_wb", ngram_range=(4, 4), n_features=N_FEATURES, **common)
-    tokens = HashingVectorizer(analyzer=str.split, n_features=N_AUTHOR, **common)
-    return words, chars, tokens
+    return _MENTION.sub("@user", _LOWER_URL.sub(url, text))
 
 
 def counts(texts: Sequence[str]) -> sparse.csr_matrix:
-    """Raw n-gram counts of texts, word block then character block."""
-    from scipy import sparse
-
-    cleaned = [normalise(text) for text in texts]
-    words, chars, _ = _vectorizers()
-    return sparse.hstack([words.transform(cleaned), chars.transform(cleaned)], format="csr")
+    """Raw n-gram counts of texts, word block then character block (`hashing.counts`), normalised together."""
+    separator = hashing.SEPARATOR
+    # Spaces around the separator: a link's `\S*` must not run into the next text.
+    joined = f" {separator} ".join(text.replace(separator, " ") for text in texts)
+    return hashing.counts(normalise(joined).split(separator) if texts else [], N_FEATURES)
 
 
 def sublinear(matrix: sparse.csr_matrix) -> sparse.csr_matrix:
@@ -167,25 +155,28 @@ def weigh(matrix: sparse.csr_matrix, idf: NDArray[np.float32]) -> sparse.csr_mat
 
 def author_counts(samples: Sequence[Sample]) -> sparse.csr_matrix:
     """Counts of the author tokens of each sample (see `author_tokens`)."""
-    repeats = Counter(_key(s.text) for s in samples)
-    documents = [" ".join(author_tokens(s, repeats[_key(s.text)])) for s in samples]
-    return _vectorizers()[2].transform(documents)
+    keys = [_key(s.text) for s in samples]
+    repeats = Counter(keys)
+    documents = [" ".join(author_tokens(s, repeats[k], k)) for s, k in zip(samples, keys, strict=True)]
+    return hashing.token_counts(documents, N_AUTHOR)
 
 
 def _key(text: str) -> str:
     return " ".join(_PIECES.findall(text.lower()))
 
 
-def author_tokens(sample: Sample, copies: int = 1) -> list[str]:
+def author_tokens(sample: Sample, copies: int = 1, key: str | None = None) -> list[str]:
     """Spam signals beyond the words: who posts, which site, which links, how often, how related to the post."""
     who, site = _who(sample.author, sample.url)
     tokens = list(who)
-    domains = [m.group(1).lower().removeprefix("www.") for m in _URL.finditer(sample.text)]
+    text = sample.text
+    linked = "://" in text or "www." in text.lower()  # most texts have no link: skip the expression
+    domains = [m.group(1).lower().removeprefix("www.") for m in _URL.finditer(text)] if linked else []
     tokens.append(f"links:{min(len(domains), 3)}")
     if site and any(d == site for d in domains):
         tokens.append("link:own-site")
     tokens.append(f"copies:{'1' if copies < 2 else '2-4' if copies < 5 else '5+'}")
-    tokens.append(f"post:{_relation(sample)}")
+    tokens.append(f"post:{_relation(sample, _key(text) if key is None else key)}")
     return tokens
 
 
@@ -220,9 +211,15 @@ def _site_tokens(site: str, name: list[str]) -> list[str]:
     return tokens
 
 
-def _relation(sample: Sample) -> str:
+def _relation(sample: Sample, key: str) -> str:
     if not sample.parent:
         return "none"
-    own, post = set(_key(sample.text).split()), set(_key(sample.parent).split())
+    own, post = set(key.split()), _words(sample.parent)
     shared = len(own & post) / max(1, len(own))
     return "unrelated" if shared < 0.1 else "related" if shared >= 0.25 else "loose"
+
+
+@lru_cache(maxsize=1024)
+def _words(text: str) -> frozenset[str]:
+    """The words of a post (its replies all ask: computed once)."""
+    return frozenset(_key(text).split())
