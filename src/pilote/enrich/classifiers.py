@@ -9,7 +9,7 @@ text part answers alone.
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from functools import cache, partial
@@ -26,8 +26,9 @@ from pilote.enrich.heads import Head, from_bytes, load, path_of
 from pilote.models import WorkspaceModel
 
 VERSION = "2"
-_BATCHES: OrderedDict[tuple[Text, ...], Batch] = OrderedDict()
 _KEPT_BATCHES = 4
+# The last few batches and their features (a list, not a dict: looking them up must not hash every text).
+_BATCHES: deque[tuple[tuple[Text, ...], Batch]] = deque(maxlen=_KEPT_BATCHES)
 # Fine-tuned heads by (workspace, task), with the time they were trained, loaded by `prepare`.
 _WORKSPACE_HEADS: dict[tuple[int, str], tuple[str, Head]] = {}
 
@@ -50,20 +51,20 @@ def sample(t: Text) -> Sample:
 
 def batch(texts: Sequence[Text]) -> Batch:
     """The features of these texts, computed once for all the heads that read them."""
-    for kept, features in reversed(_BATCHES.items()):  # the heads of a chunk ask in turn for the very same texts
+    for kept, features in reversed(_BATCHES):  # the heads of a chunk ask in turn for the very same texts
         if len(kept) == len(texts) and all(map(is_, kept, texts)):
             return features
     key = tuple(texts)
-    found = _BATCHES.get(key)
-    if found is None:
-        vectors = None
-        if texts and all(t.vector is not None for t in texts):
-            from pilote.enrich.embeddings import from_bytes as vector_of
+    for kept, features in reversed(_BATCHES):  # equal texts in other objects (rare): compared, not hashed
+        if kept == key:
+            return features
+    vectors = None
+    if texts and all(t.vector is not None for t in texts):
+        from pilote.enrich.embeddings import from_bytes as vector_of
 
-            vectors = np.vstack([vector_of(t.vector) for t in texts if t.vector is not None])
-        found = _BATCHES[key] = Batch([sample(t) for t in texts], vectors=vectors)
-        while len(_BATCHES) > _KEPT_BATCHES:
-            _BATCHES.popitem(last=False)
+        vectors = np.vstack([vector_of(t.vector) for t in texts if t.vector is not None])
+    found = Batch([sample(t) for t in texts], vectors=vectors)
+    _BATCHES.append((key, found))
     return found
 
 
@@ -88,7 +89,7 @@ def _probabilities(task: str, texts: Sequence[Text]) -> list[Probabilities]:
 def _predict(task: str, tuned: Head | None, texts: Sequence[Text]) -> list[Probabilities]:
     model = tuned if isinstance(tuned, Head) else head(task)
     names = [str(c) for c in model.classes]
-    return [(names, [round(p, 4) for p in row]) for row in model.predict_proba(batch(texts)).tolist()]
+    return [(names, row) for row in np.round(model.predict_proba(batch(texts)), 4).tolist()]
 
 
 def _best(names: list[str], probabilities: list[float]) -> tuple[str, float]:
