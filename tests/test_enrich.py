@@ -103,8 +103,12 @@ def test_a_human_spam_label_decides_over_the_model(engine: Engine, tmp_path: Pat
     assert records["b"]["spam"] is True
 
 
-def test_language_and_keyphrases_run_by_default_and_the_heads_on_demand_in_registry_order() -> None:
-    assert [a.name for a in enrich.get()] == ["language", "keyphrases"]
+DEFAULT = ("language", "keyphrases", "sentiment", "spam", "toxicity", "intent")
+
+
+def test_all_but_the_embeddings_run_by_default_and_any_on_demand_in_registry_order() -> None:
+    assert [a.name for a in enrich.get()] == list(DEFAULT)
+    assert [a.name for a in enrich.get(["sentiment", "embeddings"])] == ["embeddings", "sentiment"]
     assert [a.name for a in enrich.get(["spam", "sentiment"])] == ["sentiment", "spam"]
     assert [a.name for a in enrich.get(["keyphrases", "language"])] == ["language", "keyphrases"]
 
@@ -170,16 +174,16 @@ def test_worker_processes_give_the_same_results_as_one_process(engine: Engine, m
     t = target(engine)
     with engine.begin() as conn:
         write_batch(conn, t, [item(f"m{i}", text, minutes=i) for i, text in enumerate(TEXTS)])
-    analyzers = enrich.get(["language", "keyphrases"])
+    analyzers = enrich.get()  # the heads too: their features are cached per batch, in each process
     run(engine, analyzers, workspace_id=t.workspace_id, workers=1)
     alone = _snapshot(engine)
     monkeypatch.setattr(pipeline, "CHUNK", 3)
     monkeypatch.setattr(pipeline, "PARALLEL_FROM", 1)
     report = run(engine, analyzers, workspace_id=t.workspace_id, force=True, workers=2)
     assert report.workers == 2  # forked: this process runs no other thread (browser tests run last)
-    assert report.analysed == {"language": 11, "keyphrases": 11}
+    assert report.analysed == dict.fromkeys(DEFAULT, 11)
     assert {row[:3] + row[4:] for row in _snapshot(engine)} == {row[:3] + row[4:] for row in alone}
-    assert len(alone) == 22
+    assert len(alone) == len(DEFAULT) * 11
 
 
 def test_a_forced_run_with_the_same_results_rewrites_no_message_row(engine: Engine) -> None:
@@ -249,9 +253,9 @@ def test_enrich_command_since_and_force_on_both_databases(cli: Callable[..., Any
     data.write_text("\n".join(json.dumps(line) for line in lines))
     cli("init")
     assert cli("import", str(data)).exit_code == 0  # enriches what it imported
-    assert json.loads(cli("enrich", "--json").stdout)["analysed"] == {"language": 0, "keyphrases": 0}
+    assert json.loads(cli("enrich", "--json").stdout)["analysed"] == dict.fromkeys(DEFAULT, 0)
     forced = json.loads(cli("enrich", "--force", "--since", "2026-03-04", "--json").stdout)
-    assert forced["analysed"] == {"language": 3, "keyphrases": 3}
+    assert forced["analysed"] == dict.fromkeys(DEFAULT, 3)
     assert json.loads(cli("enrich", "--force", "--json", "--analyzer", "language").stdout)["analysed"] == {
         "language": 6
     }
@@ -272,7 +276,7 @@ def test_the_enrich_command_forks_its_workers_beside_its_progress_bar(
     monkeypatch.setattr(pipeline, "PARALLEL_FROM", 1)
     done = json.loads(cli("enrich", "--workers", "2", "--json").stdout)
     assert done["workers"] == 2  # the bar redraws from the pipeline's calls: no thread to keep it from forking
-    assert done["analysed"] == {"language": 11, "keyphrases": 11}
+    assert done["analysed"] == dict.fromkeys(DEFAULT, 11)
 
 
 def test_text_and_number_columns_are_written_and_cleared_on_both_databases(engine: Engine) -> None:
