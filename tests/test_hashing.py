@@ -91,7 +91,8 @@ def as_dict(row: object) -> dict[int, int]:
 
 TEXTS = st.text(st.characters(blacklist_characters="\x00"), max_size=40)
 SAMPLES = st.lists(st.sampled_from(["aujourd'hui", "peut-être", "ex.com", "@bob", "x@y", "a--b", "sooooo", "!!",
-                                    "😡😡", "l’été", "CAFÉ", "1111", " ", "\n", ".", "@@a", "'a'", "_"]))  # fmt: skip
+                                    "😡😡", "l’été", "CAFÉ", "1111", " ", "\n", ".", "@@a", "'a'", "_",
+                                    "𝐚𝐚𝐚𝐚", "𠀀𠀀𠀀"]))  # fmt: skip
 
 
 @settings(max_examples=150, deadline=None)
@@ -127,3 +128,10 @@ def test_author_tokens_are_hashed_whole() -> None:
     assert sorted(matrix[0].data.tolist()) == [1.0, 2.0]
     assert matrix[1].nnz == 0
     assert np.all(matrix.indices < WIDTH)
+
+
+def test_a_long_text_of_rare_characters_is_classified_once_per_distinct_character() -> None:
+    rare = [chr(0x20000 + i) for i in range(3000)]  # CJK extension B: letters beyond the basic plane
+    text = " ".join(rare) + " 𝐚𝐚𝐚𝐚 😡"
+    matrix = hashing.counts([text], WIDTH)
+    assert as_dict(matrix[0]) == reference(text)

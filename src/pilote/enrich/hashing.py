@@ -36,22 +36,24 @@ _AT = ord("@")
 _BMP = 0x10000
 
 
+# What the tables say of a code point, by column: a word character (`\w`), a space, a letter.
+_TESTS = (lambda c: c.isalnum() or c == "_", str.isspace, str.isalpha)
+
+
 @cache
-def _tables() -> tuple[NDArray[np.bool_], NDArray[np.bool_], NDArray[np.bool_]]:
-    """Whether each code point of the basic plane is a word character (`\\w`), a space, a letter."""
+def _tables() -> tuple[NDArray[np.bool_], ...]:
+    """The `_TESTS` of every code point of the basic plane (NUL, the separator between texts, is a space)."""
     characters = [chr(i) for i in range(_BMP)]
-    word = np.fromiter((c.isalnum() or c == "_" for c in characters), dtype=np.bool_, count=_BMP)
-    space = np.fromiter((c.isspace() for c in characters), dtype=np.bool_, count=_BMP)
-    space[0] = True  # the separator between texts
-    letter = np.fromiter((c.isalpha() for c in characters), dtype=np.bool_, count=_BMP)
-    return word, space, letter
+    tables = tuple(np.fromiter(map(test, characters), dtype=np.bool_, count=_BMP) for test in _TESTS)
+    tables[1][0] = True
+    return tables
 
 
 def squeeze(points: NDArray[np.uint32]) -> NDArray[np.uint32]:
     """A letter repeated more than twice counts twice: "sooooo" and "sooo" are "soo" ("cool" stays "cool")."""
     if len(points) < 3:
         return points
-    letter = _tables()[2][np.minimum(points, _BMP - 1)] & (points < _BMP)
+    letter = _lookup(points, 2)
     same = (points[2:] == points[1:-1]) & (points[1:-1] == points[:-2]) & letter[2:]
     if not same.any():
         return points
@@ -59,19 +61,22 @@ def squeeze(points: NDArray[np.uint32]) -> NDArray[np.uint32]:
     return kept
 
 
-def _classes(points: NDArray[np.uint32]) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
-    """Word and space masks; the few code points beyond the basic plane (emoji, mostly) are looked up one by one."""
-    word_table, space_table, _ = _tables()
-    basic = np.minimum(points, _BMP - 1)
-    word, space = word_table[basic], space_table[basic]
+def _lookup(points: NDArray[np.uint32], column: int) -> NDArray[np.bool_]:
+    """One of the tables' properties for each code point; those beyond the basic plane (emoji, mostly) are
+    tested once per distinct code point, however long the text."""
+    found: NDArray[np.bool_] = _tables()[column][np.minimum(points, _BMP - 1)]
     beyond = points >= _BMP
     if beyond.any():
-        word[beyond] = space[beyond] = False
-        for point in np.unique(points[beyond]).tolist():
-            found = points == point
-            word[found] = chr(point).isalnum()
-            space[found] = chr(point).isspace()
-    return word, space
+        distinct, where = np.unique(points[beyond], return_inverse=True)
+        test = _TESTS[column]
+        answers = np.fromiter((test(chr(p)) for p in distinct.tolist()), dtype=np.bool_, count=len(distinct))
+        found[beyond] = answers[where]
+    return found
+
+
+def _classes(points: NDArray[np.uint32]) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+    """Word and space masks (the separator between texts counts as a space)."""
+    return _lookup(points, 0), _lookup(points, 1)
 
 
 @cache
