@@ -135,3 +135,9 @@ def test_a_long_text_of_rare_characters_is_classified_once_per_distinct_characte
     text = " ".join(rare) + " 𝐚𝐚𝐚𝐚 😡"
     matrix = hashing.counts([text], WIDTH)
     assert as_dict(matrix[0]) == reference(text)
+
+
+def test_the_heads_read_the_first_five_thousand_characters_of_a_huge_message() -> None:
+    head = "Merci pour la réponse rapide ! " * 200
+    huge = head + "x" * 900_000
+    assert as_dict(features.counts([huge])[0]) == as_dict(features.counts([huge[: features.MAX_CHARS]])[0])

@@ -29,6 +29,9 @@ if TYPE_CHECKING:  # scipy loads when features are first computed: the CLI start
     from scipy import sparse
 
 N_FEATURES = 2**18
+# The heads read the first 5,000 characters of a message: enough to judge it, and a chunk of long texts
+# (a text may hold up to a million) keeps its arrays small (8 bytes per character per array).
+MAX_CHARS = 5000
 N_AUTHOR = 2**14
 TEXT_WIDTH = 2 * N_FEATURES
 WIDTH = TEXT_WIDTH + N_AUTHOR
@@ -120,7 +123,7 @@ def counts(texts: Sequence[str]) -> sparse.csr_matrix:
     """Raw n-gram counts of texts, word block then character block (`hashing.counts`), normalised together."""
     separator = hashing.SEPARATOR
     # Spaces around the separator: a link's `\S*` must not run into the next text.
-    joined = f" {separator} ".join(text.replace(separator, " ") for text in texts)
+    joined = f" {separator} ".join(text[:MAX_CHARS].replace(separator, " ") for text in texts)
     return hashing.counts(normalise(joined).split(separator) if texts else [], N_FEATURES)
 
 
@@ -155,7 +158,7 @@ def weigh(matrix: sparse.csr_matrix, idf: NDArray[np.float32]) -> sparse.csr_mat
 
 def author_counts(samples: Sequence[Sample]) -> sparse.csr_matrix:
     """Counts of the author tokens of each sample (see `author_tokens`)."""
-    keys = [_key(s.text) for s in samples]
+    keys = [_key(s.text[:MAX_CHARS]) for s in samples]
     repeats = Counter(keys)
     documents = [" ".join(author_tokens(s, repeats[k], k)) for s, k in zip(samples, keys, strict=True)]
     return hashing.token_counts(documents, N_AUTHOR)
