@@ -167,8 +167,13 @@ def test_blog_post_writers_and_the_named_account_count_as_the_team(engine: Engin
 
 
 def test_the_keyphrases_of_an_enrichment_value_are_read_in_any_shape() -> None:
-    assert rollups.parse_keyphrases('["Batterie", "selle"]') == ["batterie", "selle"]
-    assert rollups.parse_keyphrases('{"keyphrases": [["batterie neuve", 0.1]]}') == ["batterie neuve"]
+    assert rollups.parse_keyphrases('{"keyphrases": {"keyphrases": ["Batterie", "selle"]}}') == ["batterie", "selle"]
+    assert rollups.parse_keyphrases('{"keyphrases": {"keyphrases": [["batterie neuve", 0.1]]}}') == ["batterie neuve"]
+    shared = '{"sentiment": {"probabilities": {"negative": 1.0}}, "keyphrases": {"keyphrases": ["selle"]}}'
+    assert rollups.parse_keyphrases(shared) == ["selle"]  # the row holds every analyzer's values
+    assert rollups.parse_keyphrases('{"sentiment": {"probabilities": {"negative": 1.0}}}') == []
+    assert rollups.parse_keyphrases('{"keyphrases": {"keyphrases": "selle"}}') == []
+    assert rollups.parse_keyphrases('["Batterie", "selle"]') == []  # not an enrichment row's shape
     assert rollups.parse_keyphrases("not json") == []
     assert rollups.parse_keyphrases(None) == []
 

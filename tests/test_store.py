@@ -1,9 +1,17 @@
 from __future__ import annotations
 
-from alembic import command
-from sqlalchemy import Engine, inspect
+import json
+from collections.abc import Callable
 
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, inspect, text
+
+from factories import item, target
+from pilote import enrich
 from pilote.db import alembic_config, is_current, migrate
+from pilote.enrich.pipeline import _stale_by_analyzer
+from pilote.ingest import write_batch
 
 
 def test_migrations_create_every_table_and_are_idempotent(engine: Engine) -> None:
@@ -18,3 +26,61 @@ def test_the_models_and_the_migrations_describe_the_same_schema(engine: Engine) 
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.check(config)  # raises when a model change has no migration
+
+
+def test_the_enrichment_rows_of_a_message_become_one_and_back(engine: Engine) -> None:
+    """Migration 0007 folds the per-analyzer rows into one per message, and its downgrade unfolds them."""
+    _move(engine, command.downgrade, "0006")
+    t = target(engine)
+    with engine.begin() as conn:
+        write_batch(conn, t, [item("a", "Bonjour à tous"), item("b", "Hello there"), item("c", "Pas analysé")])
+        ids = dict(conn.execute(text("SELECT external_id, id FROM message")).all())
+        at = "2099-01-01 00:00:00.000000"  # after the messages were fetched: the rows still hold
+        rows = [
+            (ids["a"], "language", "2", None),
+            (ids["a"], "keyphrases", "1+ab", '{"keyphrases": ["bonjour"]}'),
+            (ids["a"], "sentiment", "4+cd", '{"probabilities": {"negative": 0.1, "positive": 0.9}}'),
+            (ids["b"], "language", "2", None),
+        ]
+        for row in rows:
+            conn.execute(
+                text("INSERT INTO enrichment (message_id, analyzer, version, value, updated_at)"
+                     " VALUES (:m, :a, :v, :x, :t)"),
+                {"m": row[0], "a": row[1], "v": row[2], "x": row[3], "t": at},
+            )  # fmt: skip
+    _move(engine, command.upgrade, "head")
+    with engine.connect() as conn:
+        folded = {m: (json.loads(v), json.loads(x) if x else None) for m, v, x in
+                  conn.execute(text("SELECT message_id, versions, value FROM enrichment"))}  # fmt: skip
+    sentiment = {"probabilities": {"negative": 0.1, "positive": 0.9}}
+    assert folded == {
+        ids["a"]: (
+            {"language": "2", "keyphrases": "1+ab", "sentiment": "4+cd"},
+            {"keyphrases": {"keyphrases": ["bonjour"]}, "sentiment": sentiment},
+        ),
+        ids["b"]: ({"language": "2"}, None),
+    }
+    with engine.connect() as conn:  # the pipeline reads them as its own: nothing to redo for those analyzers
+        language = {a.name: a for a in enrich.ANALYZERS}["language"]
+        stale = _stale_by_analyzer(conn, [language], {"language": "2"}, t.workspace_id, None, False)
+    assert stale["language"].tolist() == [ids["c"]]
+    _move(engine, command.downgrade, "0006")
+    with engine.connect() as conn:
+        unfolded = conn.execute(text("SELECT message_id, analyzer, version, value FROM enrichment")).all()
+    assert sorted((m, a, v, _parsed(x)) for m, a, v, x in unfolded) == sorted(
+        (m, a, v, _parsed(x)) for m, a, v, x in rows
+    )
+    _move(engine, command.upgrade, "head")
+
+
+def _move(engine: Engine, step: Callable[[Config, str], None], revision: str) -> None:
+    """Upgrade or downgrade to a revision on the engine's own connection."""
+    config = alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        step(config, revision)
+
+
+def _parsed(value: str | None) -> str | None:
+    """A JSON text in one spelling, whatever spaces and key order a database gave it."""
+    return None if value is None else json.dumps(json.loads(value), sort_keys=True)

@@ -142,9 +142,9 @@ def test_messages_the_model_never_saw_get_its_labels_through_the_pipeline(
     assert found[long_text][0] == "positive"
     assert all(1 / 3 <= score <= 1 for _, score in found.values() if score is not None)
     with Session(engine) as session:
-        versions = set(session.scalars(select(Enrichment.version)))
-        extras = [json.loads(v) for v in session.scalars(select(Enrichment.value))]
-    assert versions == {f"1+{backend.digest(trained)}"}
+        versions = {v for row in session.scalars(select(Enrichment.versions)) for v in json.loads(row).items()}
+        extras = [json.loads(v)["sentiment-transformers"] for v in session.scalars(select(Enrichment.value))]
+    assert versions == {("sentiment-transformers", f"1+{backend.digest(trained)}")}
     assert all(sorted(e["probabilities"]) == ["negative", "neutral", "positive"] for e in extras)
     assert all(abs(sum(e["probabilities"].values()) - 1) < 1e-3 for e in extras)
     assert run(engine, analyzers, workspace_id=workspace_id).analysed == {"sentiment-transformers": 0}

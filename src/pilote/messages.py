@@ -8,12 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-import orjson
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from pilote import search
-from pilote.models import Author, Enrichment, Label, Message, Source, Workspace
+from pilote.models import Author, Enrichment, Label, Message, Source, Workspace, extras
 
 EXPORT_FIELDS = (
     "id", "workspace", "source", "kind", "external_id", "parent_id", "thread_id", "author_handle",
@@ -71,7 +70,7 @@ def _columns() -> Select[Any]:
         .join(Workspace, Workspace.id == Message.workspace_id)
         .join(Source, Source.id == Message.source_id)
         .outerjoin(Author, Author.id == Message.author_id)
-        .outerjoin(Enrichment, and_(Enrichment.message_id == Message.id, Enrichment.analyzer == "keyphrases"))
+        .outerjoin(Enrichment, Enrichment.message_id == Message.id)
     )
     return cast(Select[Any], query)
 
@@ -125,8 +124,7 @@ def _with_labels(session: Session, records: list[dict[str, Any]]) -> list[dict[s
         record["labels"] = labels
         _decide(record, labels)
         # Stored by the keyphrases analyzer as {"keyphrases": [...]}; null until it has run.
-        value = record["keyphrases"]
-        record["keyphrases"] = orjson.loads(value).get("keyphrases", []) if value else None
+        record["keyphrases"] = extras(record["keyphrases"], "keyphrases").get("keyphrases")
     return records
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
+import orjson
 from sqlalchemy import (
     BigInteger,
     Computed,
@@ -229,14 +231,32 @@ class Label(Base):
 
 
 class Enrichment(Base):
-    """Which version of an analyzer last saw a message, and the values it has no column for."""
+    """One row per analysed message: which version of each analyzer last saw it, and the values they have no
+    column for.
+
+    `versions` is a JSON object, analyzer → version; `value` a JSON object, analyzer → that analyzer's values
+    (`{"keyphrases": {"keyphrases": [...]}, "sentiment": {"probabilities": {...}}}`), read with `extras`. The
+    row holds for the message as it was at `updated_at`: once the message is fetched again, it counts as empty.
+    One row rather than one per analyzer: the pipeline writes tens of thousands a second (migration 0007).
+    """
 
     __tablename__ = "enrichment"
     message_id: Mapped[int] = mapped_column(ForeignKey("message.id", ondelete="CASCADE"), primary_key=True)
-    analyzer: Mapped[str] = mapped_column(String(32), primary_key=True)
-    version: Mapped[str] = mapped_column(String(32))
+    versions: Mapped[str] = mapped_column(Text)
     value: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+def extras(value: str | bytes | None, analyzer: str) -> dict[str, Any]:
+    """What one analyzer stored in an `Enrichment.value` beyond its columns (empty if nothing or unreadable)."""
+    if not value:
+        return {}
+    try:
+        found = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return {}
+    mine = found.get(analyzer) if isinstance(found, dict) else None
+    return mine if isinstance(mine, dict) else {}
 
 
 # --- radar (incidents, alerts, rules, deliveries): migration 0003 ------------------------------------

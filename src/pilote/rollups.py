@@ -12,7 +12,6 @@ whatever the size of the store. `rebuild` recounts everything.
 from __future__ import annotations
 
 import itertools
-import json
 import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -26,7 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from pilote.bulk import db_time, insert_rows
 from pilote.ingest import Pending
 from pilote.messages import LABEL_PRECEDENCE, SPAM_THRESHOLD
-from pilote.models import Enrichment, Label, Message, Rollup, RollupDirty, Source, TeamAccount
+from pilote.models import Enrichment, Label, Message, Rollup, RollupDirty, Source, TeamAccount, extras
 
 TOXIC_THRESHOLD = 0.5
 NEEDS_ANSWER = ("question", "complaint")
@@ -328,7 +327,6 @@ def _keyphrases_between(conn: Connection, workspace_id: int, span: tuple[datetim
         select(Enrichment.message_id, Enrichment.value)
         .join(Message, Message.id == Enrichment.message_id)
         .where(Message.workspace_id == workspace_id, Message.created_at >= span[0], Message.created_at < span[1])
-        .where(Enrichment.analyzer == "keyphrases")
     )
     return {message_id: parse_keyphrases(value) for message_id, value in conn.execute(query)}
 
@@ -349,13 +347,8 @@ def _toxic(row: Row) -> str:
 
 
 def parse_keyphrases(value: str | None) -> list[str]:
-    """Phrases from an enrichment value: a list of phrases or of [phrase, score], bare or under "keyphrases"."""
-    try:
-        data: Any = json.loads(value) if value else []
-    except ValueError:
-        return []
-    if isinstance(data, dict):
-        data = data.get("keyphrases", [])
+    """The keyphrases analyzer's phrases in an enrichment value (phrases, or [phrase, score] pairs)."""
+    data = extras(value, "keyphrases").get("keyphrases")
     if not isinstance(data, list):
         return []
     phrases = [item[0] if isinstance(item, list | tuple) and item else item for item in data]

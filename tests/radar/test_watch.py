@@ -99,10 +99,11 @@ def test_keyphrases_said_three_times_in_a_bucket_make_series_of_their_own(engine
     write(engine, [Msg(T + timedelta(minutes=m)) for m in minutes])
     with Session(engine) as session, session.begin():
         ids = list(session.scalars(select(Message.id).order_by(Message.created_at)))
-        values = ['["Battery latch", "recall"]', '{"keyphrases": [["battery latch", 0.1]]}',
-                  '["battery latch", "recall"]', '["battery latch"]']  # fmt: skip
-        for message_id, value in zip(ids, values, strict=True):
-            session.add(Enrichment(message_id=message_id, analyzer="keyphrases", version="1", value=value))
+        phrases = ['["Battery latch", "recall"]', '[["battery latch", 0.1]]', '["battery latch", "recall"]',
+                   '["battery latch"]']  # fmt: skip
+        for message_id, listed in zip(ids, phrases, strict=True):
+            value = f'{{"keyphrases": {{"keyphrases": {listed}}}}}'
+            session.add(Enrichment(message_id=message_id, versions='{"keyphrases": "1"}', value=value))
     tick(engine, settings, now=soon())
     assert points(engine, "keyphrase:battery latch") == {T: 3.0, T + timedelta(minutes=10): 1.0}
     assert points(engine, "keyphrase:recall") == {}  # twice in a bucket: too rare to make a burst, no series

@@ -3,14 +3,17 @@
 The pipeline runs at tens of thousands of messages per second, where SQLAlchemy's per-row processing costs
 more than the database: like `bulk.py`, this speaks DB-API directly. A chunk is read in one query, and the
 results of all its analyzers are written in one UPDATE per message whose hot columns changed (a message whose
-values are the same is not rewritten) and one upsert of the `enrichment` side table.
+values are the same is not rewritten) and one upsert of the `enrichment` side table, one row per message: the
+versions and values found, over those of the message's row that still hold (see `models.Enrichment`).
+
+Two runs writing the same message at once (a manual `pilote enrich` while a sync's enrichment runs) may each
+write the row without the other's analyzers: those only count as not analysed, and run again next time.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import repeat
 from typing import Any, cast
 
 import orjson
@@ -27,10 +30,12 @@ STORED = 7  # id, kind, title, text, author, author_url, language: the fields of
 
 @dataclass(slots=True)
 class Chunk:
-    """Messages read for analysis, with the current values of the hot columns the analyzers may change."""
+    """Messages read for analysis, with the current values of the hot columns the analyzers may change, and
+    per row the `enrichment` row's (versions, value) if it still holds for the message (None otherwise)."""
 
     rows: list[Row]
     current: dict[str, list[Any]]  # column → value per row
+    seen: list[tuple[str, str | None] | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,28 +63,30 @@ def of_ids(conn: Connection, sql: str, ids: Sequence[int], *params: Any, order: 
 
 
 def read(conn: Connection, ids: Sequence[int], columns: Sequence[str]) -> Chunk:
-    """The messages with these ids, in id order, as Text rows plus the current values of `columns`."""
+    """The messages with these ids, in id order, as Text rows plus the current values of `columns` and what
+    their enrichment row holds."""
     extra = "".join(f", m.{name}" for name in columns)
     head = (
         "SELECT m.id, m.kind, m.title, m.text, coalesce(a.display_name, a.handle), a.profile_url, m.language"
-        f"{extra} FROM message m LEFT JOIN author a ON a.id = m.author_id"
+        f"{extra}, e.versions, e.value, CASE WHEN e.updated_at >= m.fetched_at THEN 1 ELSE 0 END"
+        " FROM message m LEFT JOIN author a ON a.id = m.author_id LEFT JOIN enrichment e ON e.message_id = m.id"
     )
     found = of_ids(conn, head, ids, order="ORDER BY m.id")
     width = STORED
     rows = [(*row[:3], row[3] or "", *row[4:width]) for row in found]
     current = {name: [row[width + i] for row in found] for i, name in enumerate(columns)}
-    return Chunk(rows=rows, current=current)
+    seen = [(row[-3], row[-2]) if row[-1] else None for row in found]
+    return Chunk(rows=rows, current=current, seen=seen)
 
 
 def write(conn: Connection, chunk: Chunk, outcomes: Sequence[Outcome]) -> None:
-    """The chunk's results: each changed message updated once, then every analyzer's row of the side table."""
+    """The chunk's results: each changed message updated once, then each analysed message's enrichment row."""
     changed: dict[tuple[str, ...], list[Row]] = {}  # changed columns → (values..., id) of the rows to update
     for i, values in _changes(chunk, outcomes).items():
         changed.setdefault(tuple(values), []).append((*values.values(), chunk.rows[i][0]))
     for columns, rows in changed.items():
         _update(conn, columns, rows)
-    now = db_time(conn)(utcnow())
-    _upsert_enrichment(conn, [row for outcome in outcomes for row in _side_rows(chunk, outcome, now)])
+    _upsert_enrichment(conn, _side_rows(chunk, outcomes, db_time(conn)(utcnow())))
 
 
 def _changes(chunk: Chunk, outcomes: Sequence[Outcome]) -> dict[int, dict[str, Any]]:
@@ -98,28 +105,61 @@ def _changes(chunk: Chunk, outcomes: Sequence[Outcome]) -> dict[int, dict[str, A
     return changes
 
 
-def _side_rows(chunk: Chunk, outcome: Outcome, now: Any) -> list[Row]:
-    """The analyzer's rows of the side table: the values it has no column for, as JSON."""
-    ids = [chunk.rows[i][0] for i in outcome.where]
-    values = _extras(outcome.results, frozenset(outcome.columns))
-    return list(zip(ids, repeat(outcome.name), repeat(outcome.version), values, repeat(now)))
+def _side_rows(chunk: Chunk, outcomes: Sequence[Outcome], now: Any) -> list[Row]:
+    """One enrichment row per analysed message: the stored versions and values that still hold, with this
+    run's analyzers' over them (an analyzer that found no extra value this time drops its old one)."""
+    found: dict[int, tuple[dict[str, str], dict[str, Result]]] = {}  # position → versions, values
+    for outcome in outcomes:
+        name, version = outcome.name, outcome.version
+        for i, extra in zip(outcome.where, _extras(outcome.results, frozenset(outcome.columns)), strict=True):
+            entry = found.get(i)
+            if entry is None:
+                entry = found[i] = _stored(chunk.seen[i])
+            entry[0][name] = version
+            if extra:
+                entry[1][name] = extra
+            elif entry[1]:
+                entry[1].pop(name, None)
+    dumps = orjson.dumps
+    return [
+        (chunk.rows[i][0], dumps(versions).decode(), dumps(values).decode() if values else None, now)
+        for i, (versions, values) in sorted(found.items())
+    ]
 
 
-def _extras(results: Sequence[Result], columns: frozenset[str]) -> list[str | None]:
+def _stored(seen: tuple[str, str | None] | None) -> tuple[dict[str, str], dict[str, Result]]:
+    """A row's versions and values as dicts (empty if there is no row, it is out of date, or it is unreadable)."""
+    if seen is None:
+        return {}, {}
+    return _object(seen[0]), _object(seen[1])
+
+
+def versions_of(stored: str | None) -> dict[str, str]:
+    """The analyzer → version object of an enrichment row (empty if none or unreadable)."""
+    return _object(stored)
+
+
+def _object(text: str | None) -> dict[str, Any]:
+    if not text:
+        return {}
+    try:
+        found = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def _extras(results: Sequence[Result], columns: frozenset[str]) -> Sequence[Result | None]:
+    """Each result's values that have no column (None where there are none)."""
     keys = results[0].keys() if results else {}.keys()
     if all(r.keys() == keys for r in results):  # the usual case: the same keys in every result
         extra = [key for key in keys if key not in columns]
         if not extra:
             return [None] * len(results)
-        if len(extra) == 1:
-            key = extra[0]
-            return [orjson.dumps({key: r[key]}).decode() for r in results]
-    return [_extra(result, columns) for result in results]
-
-
-def _extra(result: Result, columns: frozenset[str]) -> str | None:
-    extra = {key: value for key, value in result.items() if key not in columns}
-    return orjson.dumps(extra).decode() if extra else None
+        if len(extra) == len(keys):
+            return results
+        return [{key: r[key] for key in extra} for r in results]
+    return [{key: value for key, value in r.items() if key not in columns} or None for r in results]
 
 
 def _update(conn: Connection, columns: tuple[str, ...], rows: list[Row]) -> None:
@@ -138,18 +178,18 @@ def _update(conn: Connection, columns: tuple[str, ...], rows: list[Row]) -> None
 
 
 _UPSERT = (
-    " ON CONFLICT (message_id, analyzer) DO UPDATE"
-    " SET version = excluded.version, value = excluded.value, updated_at = excluded.updated_at"
+    " ON CONFLICT (message_id) DO UPDATE"
+    " SET versions = excluded.versions, value = excluded.value, updated_at = excluded.updated_at"
 )
 
 
 def _upsert_enrichment(conn: Connection, rows: list[Row]) -> None:
     if not rows:
         return
-    head = "INSERT INTO enrichment (message_id, analyzer, version, value, updated_at)"
+    head = "INSERT INTO enrichment (message_id, versions, value, updated_at)"
     if conn.dialect.name == "postgresql":
         columns = [list(column) for column in zip(*rows, strict=True)]
-        values = " SELECT * FROM unnest(%s::bigint[], %s::varchar[], %s::varchar[], %s::text[], %s::timestamp[])"
+        values = " SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::timestamp[])"
         conn.exec_driver_sql(head + values + _UPSERT, tuple(columns))
         return
-    conn.exec_driver_sql(f"{head} VALUES ({', '.join([mark(conn)] * 5)}){_UPSERT}", rows)
+    conn.exec_driver_sql(f"{head} VALUES ({', '.join([mark(conn)] * 4)}){_UPSERT}", rows)

@@ -18,13 +18,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-import orjson
-from sqlalchemy import and_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pilote.enrich import stopwords
 from pilote.enrich.base import Analyzer, Result, Text
-from pilote.models import Enrichment, Message
+from pilote.models import Enrichment, Message, extras
 
 NAME = "keyphrases"
 PER_MESSAGE = 5
@@ -117,15 +116,16 @@ def _document_counts(session: Session, workspace_id: int, start: datetime, end: 
     """In how many analysed messages of [start, end) each phrase occurs, and how many messages were analysed."""
     query = (
         select(Enrichment.value)
-        .join(Message, and_(Message.id == Enrichment.message_id, Enrichment.analyzer == NAME))
+        .join(Message, Message.id == Enrichment.message_id)
         .where(Message.workspace_id == workspace_id, Message.created_at >= start, Message.created_at < end)
     )
     counts: Counter[str] = Counter()
     total = 0
     for (value,) in session.execute(query):
-        total += 1
-        if value:
-            counts.update(orjson.loads(value).get(NAME, ()))
+        found = extras(value, NAME)
+        if NAME in found:  # the analyzer ran on the message (its list may be empty)
+            total += 1
+            counts.update(found[NAME])
     return counts, total
 
 

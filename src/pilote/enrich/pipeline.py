@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Engine, and_, or_, select
+from sqlalchemy import Connection, Engine, select
 
 from pilote import rollups
 from pilote.enrich import batches
@@ -53,32 +53,29 @@ def default_workers() -> int:
     return min(2, os.cpu_count() or 1)
 
 
-def _stale(analyzer: Analyzer, version: str, workspace_id: int, since: datetime | None, force: bool) -> Any:
-    """Messages the analyzer has not seen in its current version since they last changed (all with `force`)."""
-    query = select(Message.id).where(Message.workspace_id == workspace_id)
-    if not force:
-        seen = and_(Enrichment.message_id == Message.id, Enrichment.analyzer == analyzer.name)
-        query = query.outerjoin(Enrichment, seen).where(or_(Enrichment.version.is_(None), Enrichment.version != version,
-                                                            Enrichment.updated_at < Message.fetched_at))  # fmt: skip
-    if since is not None:
-        query = query.where(Message.created_at >= since)
-    return query.order_by(Message.id)
-
-
-def _stale_ids(conn: Connection, query: Any) -> np.ndarray:
-    return np.fromiter((row[0] for row in conn.execute(query)), dtype=np.int64)
-
-
 def _stale_by_analyzer(conn: Connection, analyzers: Sequence[Analyzer], versions: dict[str, str], workspace_id: int,
                        since: datetime | None, force: bool) -> dict[str, np.ndarray]:  # fmt: skip
-    """The ids each analyzer must analyse; with `force`, the same for all, read once."""
-    stale: dict[str, np.ndarray] = {}
-    for a in analyzers:
-        if force and stale:
-            stale[a.name] = next(iter(stale.values()))
-        else:
-            stale[a.name] = _stale_ids(conn, _stale(a, versions[a.name], workspace_id, since, force))
-    return stale
+    """The ids, sorted, each analyzer must analyse: those its current version has not seen since they last
+    changed (all with `force`). One pass over the messages: their enrichment rows mostly hold the same
+    versions, each distinct set is read once."""
+    fresh = (Enrichment.updated_at >= Message.fetched_at).label("fresh")
+    query = (
+        select(Message.id, Enrichment.versions, fresh)
+        .outerjoin(Enrichment, Enrichment.message_id == Message.id)
+        .where(Message.workspace_id == workspace_id)
+    )
+    if since is not None:
+        query = query.where(Message.created_at >= since)
+    seen: dict[str | None, list[int]] = {}  # versions still holding (None: none) → ids
+    for message_id, stored, holds in conn.execute(query):
+        seen.setdefault(stored if holds and not force else None, []).append(message_id)
+    stale: dict[str, list[np.ndarray]] = {a.name: [] for a in analyzers}
+    for holding, ids in seen.items():
+        known = batches.versions_of(holding)
+        for a in analyzers:
+            if known.get(a.name) != versions[a.name]:
+                stale[a.name].append(np.array(ids, dtype=np.int64))
+    return {name: np.sort(np.concatenate([np.zeros(0, dtype=np.int64), *parts])) for name, parts in stale.items()}
 
 
 def _plan(ids: np.ndarray, stale: dict[str, np.ndarray]) -> Plan:

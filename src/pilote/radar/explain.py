@@ -105,9 +105,7 @@ def _authors(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _keyphrases(session: Session, ids: list[int]) -> dict[int, tuple[str, ...]]:
     if not ids:
         return {}
-    query = select(Enrichment.message_id, Enrichment.value).where(
-        Enrichment.analyzer == "keyphrases", Enrichment.message_id.in_(ids[:900])
-    )
+    query = select(Enrichment.message_id, Enrichment.value).where(Enrichment.message_id.in_(ids[:900]))
     return {message_id: tuple(parse_keyphrases(value)) for message_id, value in session.execute(query)}
 
 

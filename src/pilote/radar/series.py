@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
-from pilote.models import Enrichment, Label, Message, RadarAuthor
+from pilote.models import Enrichment, Label, Message, RadarAuthor, extras
 
 STEP = timedelta(minutes=5)
 BASE_SERIES = ("mentions", "negative", "negative_share", "reach", "newcomers", "newcomer_reach")
@@ -212,23 +212,18 @@ def _keyphrases(conn: Connection, ids: Sequence[int]) -> dict[int, tuple[str, ..
     """The keyphrases analyzer's phrases per message, where it ran (nothing otherwise)."""
     found: dict[int, tuple[str, ...]] = {}
     for chunk in _chunks(ids):
-        query = select(Enrichment.message_id, Enrichment.value).where(
-            Enrichment.analyzer == "keyphrases", Enrichment.message_id.in_(chunk)
-        )
+        query = select(Enrichment.message_id, Enrichment.value).where(Enrichment.message_id.in_(chunk))
         for message_id, value in conn.execute(query):
             found[message_id] = tuple(parse_keyphrases(value))
     return found
 
 
 def parse_keyphrases(value: str | None) -> list[str]:
-    """Phrases from an enrichment value: a list of phrases or of [phrase, score], bare or under "keyphrases"."""
-    try:
-        data = json.loads(value) if value else []
-    except ValueError:
+    """The keyphrases analyzer's first ten phrases in an enrichment value (phrases, or [phrase, score] pairs)."""
+    data = extras(value, "keyphrases").get("keyphrases")
+    if not isinstance(data, list):
         return []
-    if isinstance(data, dict):
-        data = data.get("keyphrases", [])
-    phrases = [entry[0] if isinstance(entry, list | tuple) and entry else entry for entry in data or []]
+    phrases = [entry[0] if isinstance(entry, list | tuple) and entry else entry for entry in data]
     return [phrase.strip().lower() for phrase in phrases if isinstance(phrase, str) and phrase.strip()][:10]
 
 

@@ -96,9 +96,7 @@ def _tree(found: list[MessageCard], root_id: int) -> list[Entry]:
 
 
 def _keyphrases(session: Session, ids: list[int]) -> dict[int, list[str]]:
-    query = select(Enrichment.message_id, Enrichment.value).where(
-        Enrichment.analyzer == "keyphrases", Enrichment.message_id.in_(ids)
-    )
+    query = select(Enrichment.message_id, Enrichment.value).where(Enrichment.message_id.in_(ids))
     return {message_id: parse_keyphrases(value) for message_id, value in session.execute(query)}
 
 
