@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, case, select
 
 from pilote import rollups
 from pilote.enrich import batches
@@ -58,7 +58,8 @@ def _stale_by_analyzer(conn: Connection, analyzers: Sequence[Analyzer], versions
     """The ids, sorted, each analyzer must analyse: those its current version has not seen since they last
     changed (all with `force`). One pass over the messages: their enrichment rows mostly hold the same
     versions, each distinct set is read once."""
-    fresh = (Enrichment.updated_at >= Message.fetched_at).label("fresh")
+    # Without a row, nothing to compare: the message's own row is not read (no column of it is needed).
+    fresh = case((Enrichment.message_id.is_(None), False), else_=Enrichment.updated_at >= Message.fetched_at)
     query = (
         select(Message.id, Enrichment.versions, fresh)
         .outerjoin(Enrichment, Enrichment.message_id == Message.id)
