@@ -161,6 +161,21 @@ def test_analyzers_run_apart_share_the_message_row_and_an_edit_voids_it_for_all(
     assert len(seen) == 4
 
 
+def test_a_message_fetched_again_unchanged_keeps_its_analyses_and_a_changed_one_loses_them(engine: Engine) -> None:
+    t = target(engine)
+    with engine.begin() as conn:
+        write_batch(conn, t, [item("a", "Bonjour à tous"), item("b", "Salut"), item("c", "Merci")])
+    analyzer, seen = counting()
+    run(engine, [analyzer], workspace_id=t.workspace_id)
+    with engine.begin() as conn:  # a sync: "a" as it was, "b" edited, "c" with a new like count
+        write_batch(conn, t, [item("a", "Bonjour à tous"), item("b", "Salut, édité"), item("c", "Merci", likes=3)])
+    with Session(engine) as session:
+        kept = set(session.scalars(select(Message.external_id).join(Enrichment, Enrichment.message_id == Message.id)))
+    assert kept == {"a"}
+    assert run(engine, [analyzer], workspace_id=t.workspace_id).analysed == {"counter": 2}
+    assert len(seen) == 5
+
+
 def test_an_unreadable_enrichment_row_only_means_the_message_is_analysed_again(engine: Engine) -> None:
     workspace_id = seed(engine, 2)
     analyzer, _ = counting()

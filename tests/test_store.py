@@ -42,11 +42,12 @@ def test_the_enrichment_rows_of_a_message_become_one_and_back(engine: Engine) ->
             (ids["a"], "sentiment", "4+cd", '{"probabilities": {"negative": 0.1, "positive": 0.9}}'),
             (ids["b"], "language", "2", None),
         ]
-        for row in rows:
+        out_of_date = (ids["c"], "language", "2", None)  # written before the message was fetched again
+        for row, when in [*((row, at) for row in rows), (out_of_date, "2000-01-01 00:00:00.000000")]:
             conn.execute(
                 text("INSERT INTO enrichment (message_id, analyzer, version, value, updated_at)"
                      " VALUES (:m, :a, :v, :x, :t)"),
-                {"m": row[0], "a": row[1], "v": row[2], "x": row[3], "t": at},
+                {"m": row[0], "a": row[1], "v": row[2], "x": row[3], "t": when},
             )  # fmt: skip
     _move(engine, command.upgrade, "head")
     with engine.connect() as conn:
@@ -60,7 +61,7 @@ def test_the_enrichment_rows_of_a_message_become_one_and_back(engine: Engine) ->
         ),
         ids["b"]: ({"language": "2"}, None),
     }
-    with engine.connect() as conn:  # the pipeline reads them as its own: nothing to redo for those analyzers
+    with engine.connect() as conn:  # the pipeline reads them as its own: only "c" is to analyse again
         language = {a.name: a for a in enrich.ANALYZERS}["language"]
         stale = _stale_by_analyzer(conn, [language], {"language": "2"}, t.workspace_id, None, False)
     assert stale["language"].tolist() == [ids["c"]]

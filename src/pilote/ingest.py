@@ -17,7 +17,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
 
 from pilote.bulk import allocate_ids, db_time, index_new, insert_rows, messages_by_external_id
-from pilote.models import Author, Engagement, Label, Message, Source, utcnow
+from pilote.models import Author, Engagement, Enrichment, Label, Message, Source, utcnow
 from pilote.sources.base import Item
 from pilote.text import clean, html_to_text, sanitise_html
 
@@ -28,6 +28,7 @@ COUNTERS = ("likes", "shares", "replies", "views")
 message_t = cast(Table, Message.__table__)
 author_t = cast(Table, Author.__table__)
 engagement_t = cast(Table, Engagement.__table__)
+enrichment_t = cast(Table, Enrichment.__table__)
 label_t = cast(Table, Label.__table__)
 source_t = cast(Table, Source.__table__)
 
@@ -238,7 +239,8 @@ _UPDATABLE = (
 
 
 def _update_changed(conn: Connection, changed: list[Pending]) -> None:
-    """Rewrite changed messages; one whose parent moved is unlinked for relink() to place again."""
+    """Rewrite changed messages; one whose parent moved is unlinked for relink() to place again. What the
+    analyzers found no longer holds for the new version: the enrichment rows go, so every analyzer runs again."""
     if not changed:
         return
     for pending in changed:
@@ -247,6 +249,7 @@ def _update_changed(conn: Connection, changed: list[Pending]) -> None:
     values: dict[str, Any] = {name: bindparam(name) for name in _UPDATABLE}
     statement = update(message_t).where(message_t.c.id == bindparam("_id")).values(**values)
     conn.execute(statement, [{**{n: p.row[n] for n in _UPDATABLE}, "_id": p.row["id"]} for p in changed])
+    conn.execute(delete(enrichment_t).where(enrichment_t.c.message_id.in_([p.row["id"] for p in changed])))
     moved = [p.row["id"] for p in changed if p.old and p.old["parent_external_id"] != p.row["parent_external_id"]]
     if moved:
         conn.execute(update(message_t).where(message_t.c.id.in_(moved)).values(parent_id=None, thread_id=None))

@@ -235,8 +235,8 @@ class Enrichment(Base):
     column for.
 
     `versions` is a JSON object, analyzer → version; `value` a JSON object, analyzer → that analyzer's values
-    (`{"keyphrases": {"keyphrases": [...]}, "sentiment": {"probabilities": {...}}}`), read with `extras`. The
-    row holds for the message as it was at `updated_at`: once the message is fetched again, it counts as empty.
+    (`{"keyphrases": {"keyphrases": [...]}, "sentiment": {"probabilities": {...}}}`), read with `extras`. A
+    message that changes (fetched again, different) loses its row (`ingest`): every analyzer sees it again.
     One row rather than one per analyzer: the pipeline writes tens of thousands a second (migration 0007).
     """
 

@@ -4,7 +4,7 @@ The pipeline runs at tens of thousands of messages per second, where SQLAlchemy'
 more than the database: like `bulk.py`, this speaks DB-API directly. A chunk is read in one query, and the
 results of all its analyzers are written in one UPDATE per message whose hot columns changed (a message whose
 values are the same is not rewritten) and one upsert of the `enrichment` side table, one row per message: the
-versions and values found, over those of the message's row that still hold (see `models.Enrichment`).
+versions and values found, over those of the message's row (see `models.Enrichment`).
 
 Two runs writing the same message at once (a manual `pilote enrich` while a sync's enrichment runs) may each
 write the row without the other's analyzers: those only count as not analysed, and run again next time.
@@ -31,7 +31,7 @@ STORED = 7  # id, kind, title, text, author, author_url, language: the fields of
 @dataclass(slots=True)
 class Chunk:
     """Messages read for analysis, with the current values of the hot columns the analyzers may change, and
-    per row the `enrichment` row's (versions, value) if it still holds for the message (None otherwise)."""
+    per row its `enrichment` row's (versions, value), if it has one."""
 
     rows: list[Row]
     current: dict[str, list[Any]]  # column → value per row
@@ -68,14 +68,14 @@ def read(conn: Connection, ids: Sequence[int], columns: Sequence[str]) -> Chunk:
     extra = "".join(f", m.{name}" for name in columns)
     head = (
         "SELECT m.id, m.kind, m.title, m.text, coalesce(a.display_name, a.handle), a.profile_url, m.language"
-        f"{extra}, e.versions, e.value, CASE WHEN e.updated_at >= m.fetched_at THEN 1 ELSE 0 END"
+        f"{extra}, e.versions, e.value"
         " FROM message m LEFT JOIN author a ON a.id = m.author_id LEFT JOIN enrichment e ON e.message_id = m.id"
     )
     found = of_ids(conn, head, ids, order="ORDER BY m.id")
     width = STORED
     rows = [(*row[:3], row[3] or "", *row[4:width]) for row in found]
     current = {name: [row[width + i] for row in found] for i, name in enumerate(columns)}
-    seen = [(row[-3], row[-2]) if row[-1] else None for row in found]
+    seen = [(row[-2], row[-1]) if row[-2] is not None else None for row in found]
     return Chunk(rows=rows, current=current, seen=seen)
 
 
@@ -106,8 +106,8 @@ def _changes(chunk: Chunk, outcomes: Sequence[Outcome]) -> dict[int, dict[str, A
 
 
 def _side_rows(chunk: Chunk, outcomes: Sequence[Outcome], now: Any) -> list[Row]:
-    """One enrichment row per analysed message: the stored versions and values that still hold, with this
-    run's analyzers' over them (an analyzer that found no extra value this time drops its old one)."""
+    """One enrichment row per analysed message: this run's analyzers' versions and values over those stored
+    (an analyzer that found no extra value this time drops its old one)."""
     found: dict[int, tuple[dict[str, str], dict[str, Result]]] = {}  # position → versions, values
     for outcome in outcomes:
         name, version = outcome.name, outcome.version
@@ -128,7 +128,7 @@ def _side_rows(chunk: Chunk, outcomes: Sequence[Outcome], now: Any) -> list[Row]
 
 
 def _stored(seen: tuple[str, str | None] | None) -> tuple[dict[str, str], dict[str, Result]]:
-    """A row's versions and values as dicts (empty if there is no row, it is out of date, or it is unreadable)."""
+    """A row's versions and values as dicts (empty if there is no row or it is unreadable)."""
     if seen is None:
         return {}, {}
     return _object(seen[0]), _object(seen[1])

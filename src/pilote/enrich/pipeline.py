@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Engine, case, select
+from sqlalchemy import Connection, Engine, select
 
 from pilote import rollups
 from pilote.enrich import batches
@@ -55,21 +55,19 @@ def default_workers() -> int:
 
 def _stale_by_analyzer(conn: Connection, analyzers: Sequence[Analyzer], versions: dict[str, str], workspace_id: int,
                        since: datetime | None, force: bool) -> dict[str, np.ndarray]:  # fmt: skip
-    """The ids, sorted, each analyzer must analyse: those its current version has not seen since they last
-    changed (all with `force`). One pass over the messages: their enrichment rows mostly hold the same
-    versions, each distinct set is read once."""
-    # Without a row, nothing to compare: the message's own row is not read (no column of it is needed).
-    fresh = case((Enrichment.message_id.is_(None), False), else_=Enrichment.updated_at >= Message.fetched_at)
+    """The ids, sorted, each analyzer must analyse: those its current version has not seen (all with `force`;
+    an edited message has no enrichment row any more, `ingest`). One pass over the workspace's ids and their
+    rows, which the indexes answer without reading the messages; each distinct set of versions is read once."""
     query = (
-        select(Message.id, Enrichment.versions, fresh)
+        select(Message.id, Enrichment.versions)
         .outerjoin(Enrichment, Enrichment.message_id == Message.id)
         .where(Message.workspace_id == workspace_id)
     )
     if since is not None:
         query = query.where(Message.created_at >= since)
-    seen: dict[str | None, list[int]] = {}  # versions still holding (None: none) → ids
-    for message_id, stored, holds in conn.execute(query):
-        seen.setdefault(stored if holds and not force else None, []).append(message_id)
+    seen: dict[str | None, list[int]] = {}  # versions (None: none) → ids
+    for message_id, stored in conn.execute(query):
+        seen.setdefault(None if force else stored, []).append(message_id)
     stale: dict[str, list[np.ndarray]] = {a.name: [] for a in analyzers}
     for holding, ids in seen.items():
         known = batches.versions_of(holding)

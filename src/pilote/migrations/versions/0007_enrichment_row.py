@@ -19,19 +19,23 @@ depends_on: str | Sequence[str] | None = None
 
 # The enrichment pipeline wrote six rows a message (one per analyzer), which cost it more than the four
 # classifier heads together. A message's rows become one: `versions` {analyzer: version}, `value`
-# {analyzer: values}. The oldest `updated_at` of a message's rows is kept: a row older than the message's
-# last fetch counts as empty, so what was stale stays stale.
+# {analyzer: values}. Rows written before the message was last fetched were out of date (the pipeline
+# compared the times); from now on an edited message loses its row instead, so they are left out.
 MESSAGE_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+HOLDING = (
+    " FROM enrichment_by_analyzer AS e JOIN message AS m ON m.id = e.message_id"
+    " WHERE e.updated_at >= m.fetched_at GROUP BY e.message_id"
+)
 GROUPED = {
     "sqlite": (
-        "SELECT message_id, json_group_object(analyzer, version),"
-        " CASE WHEN count(value) > 0 THEN json_group_object(analyzer, json(value)) FILTER (WHERE value IS NOT NULL)"
-        " END, min(updated_at) FROM enrichment_by_analyzer GROUP BY message_id"
+        "SELECT e.message_id, json_group_object(e.analyzer, e.version), CASE WHEN count(e.value) > 0"
+        " THEN json_group_object(e.analyzer, json(e.value)) FILTER (WHERE e.value IS NOT NULL) END,"
+        f" max(e.updated_at){HOLDING}"
     ),
     "postgresql": (
-        "SELECT message_id, json_object_agg(analyzer, version)::text,"
-        " (json_object_agg(analyzer, value::json) FILTER (WHERE value IS NOT NULL))::text,"
-        " min(updated_at) FROM enrichment_by_analyzer GROUP BY message_id"
+        "SELECT e.message_id, json_object_agg(e.analyzer, e.version)::text,"
+        " (json_object_agg(e.analyzer, e.value::json) FILTER (WHERE e.value IS NOT NULL))::text,"
+        f" max(e.updated_at){HOLDING}"
     ),
 }
 SPREAD = {
