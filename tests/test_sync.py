@@ -117,7 +117,9 @@ def _handler(peer: Peer) -> type[BaseHTTPRequestHandler]:
 
 @pytest.fixture
 def peer(monkeypatch: pytest.MonkeyPatch) -> Iterator[Peer]:
-    """The feed server; proxies from the environment are bypassed for it."""
+    """The feed server, on this machine: proxies from the environment are bypassed for it, and the commands
+    that read their settings from the environment may reach it (PILOTE_SYNC_PRIVATE_ADDRESSES)."""
+    monkeypatch.setenv("PILOTE_SYNC_PRIVATE_ADDRESSES", "true")
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
@@ -130,6 +132,10 @@ def peer(monkeypatch: pytest.MonkeyPatch) -> Iterator[Peer]:
     found.release.set()
     server.shutdown()
     server.server_close()
+
+
+LOCAL = sync.Limits(private=True)  # the peer is on this machine
+STRICT = sync.Limits(timeout=1, max_bytes=10_000, private=True)
 
 
 def add(engine: Engine, url: str, workspace: str = "default") -> int:
@@ -185,7 +191,7 @@ def test_addresses_with_accents_are_sent_in_their_ascii_form_and_broken_ones_ref
 def test_a_feed_at_an_address_with_accents_syncs(engine: Engine, peer: Peer) -> None:
     peer.routes["/flux/%C3%A9t%C3%A9"] = Route(rss(range(1, 3)))
     source_id = add(engine, peer.url("/flux/été"))
-    assert sync.sync_source(engine, source_id, analyse=False).new == 2
+    assert sync.sync_source(engine, source_id, limits=LOCAL, analyse=False).new == 2
 
 
 def test_the_same_feed_cannot_be_added_twice(sqlite_engine: Engine) -> None:
@@ -200,7 +206,7 @@ def test_the_same_feed_cannot_be_added_twice(sqlite_engine: Engine) -> None:
 def test_a_first_sync_imports_the_feed_into_its_source(engine: Engine, peer: Peer) -> None:
     peer.routes["/feed"] = Route(rss(range(1, 4)), etag='"v1"')
     source_id = add(engine, peer.url("/feed"))
-    report = sync.sync_source(engine, source_id)
+    report = sync.sync_source(engine, source_id, limits=LOCAL)
     source, found = state(engine, source_id)
     assert (report.status, report.new, report.not_modified) == ("synced", 3, False)
     assert messages(engine) == 3
@@ -217,8 +223,8 @@ def test_a_second_sync_is_not_modified_when_the_server_answers_304(engine: Engin
     peer.routes["/dated"] = Route(rss(range(10, 12)), last_modified="Mon, 02 Mar 2026 09:00:00 GMT")
     by_etag, by_date = add(engine, peer.url("/etag")), add(engine, peer.url("/dated"))
     for source_id in (by_etag, by_date):
-        sync.sync_source(engine, source_id, analyse=False)
-        again = sync.sync_source(engine, source_id, analyse=False)
+        sync.sync_source(engine, source_id, limits=LOCAL, analyse=False)
+        again = sync.sync_source(engine, source_id, limits=LOCAL, analyse=False)
         assert (again.status, again.not_modified, again.new, again.unchanged) == ("not-modified", True, 0, 0)
         assert len(runs(engine, source_id)) == 1  # nothing new: no import run
         assert state(engine, source_id)[1].outcome == "not-modified"
@@ -230,17 +236,17 @@ def test_a_second_sync_is_not_modified_when_the_server_answers_304(engine: Engin
 def test_the_same_bytes_again_are_not_modified_even_without_validators(engine: Engine, peer: Peer) -> None:
     peer.routes["/feed"] = Route(rss(range(1, 4)))
     source_id = add(engine, peer.url("/feed"))
-    sync.sync_source(engine, source_id, analyse=False)
-    assert sync.sync_source(engine, source_id, analyse=False).not_modified
+    sync.sync_source(engine, source_id, limits=LOCAL, analyse=False)
+    assert sync.sync_source(engine, source_id, limits=LOCAL, analyse=False).not_modified
     assert len(runs(engine, source_id)) == 1
 
 
 def test_a_changed_feed_adds_only_what_is_new(engine: Engine, peer: Peer) -> None:
     peer.routes["/feed"] = Route(rss(range(1, 4)), etag='"v1"')
     source_id = add(engine, peer.url("/feed"))
-    sync.sync_source(engine, source_id, analyse=False)
+    sync.sync_source(engine, source_id, limits=LOCAL, analyse=False)
     peer.routes["/feed"] = Route(rss(range(2, 6)), etag='"v2"')  # post 1 left the feed, 4 and 5 arrived
-    report = sync.sync_source(engine, source_id, analyse=False)
+    report = sync.sync_source(engine, source_id, limits=LOCAL, analyse=False)
     assert (report.status, report.new, report.updated, report.unchanged) == ("synced", 2, 0, 2)
     assert messages(engine) == 5
     assert state(engine, source_id)[1].etag == '"v2"'
@@ -253,11 +259,11 @@ def test_redirects_are_followed_within_limits_and_only_to_http(engine: Engine, p
         peer.routes[f"/loop{n}"] = Route(status=302, location=f"/loop{n + 1}" if n < 6 else "/feed")
     peer.routes["/ftp"] = Route(status=302, location="ftp://velo.example/feed")
     moved = add(engine, peer.url("/old"))
-    assert sync.sync_source(engine, moved, analyse=False).new == 2
+    assert sync.sync_source(engine, moved, limits=LOCAL, analyse=False).new == 2
     with pytest.raises(sync.SyncError, match="more than 5 redirects"):
-        sync.sync_source(engine, add(engine, peer.url("/loop0")), analyse=False)
+        sync.sync_source(engine, add(engine, peer.url("/loop0")), limits=LOCAL, analyse=False)
     with pytest.raises(sync.SyncError, match="does not follow"):
-        sync.sync_source(engine, add(engine, peer.url("/ftp")), analyse=False)
+        sync.sync_source(engine, add(engine, peer.url("/ftp")), limits=LOCAL, analyse=False)
     assert messages(engine) == 2
 
 
@@ -290,7 +296,9 @@ def test_each_failure_is_recorded_in_plain_words_and_writes_nothing(engine: Engi
     url = peer.url("/feed") if route is not None else _refused_url()
     source_id = add(engine, url)
     with pytest.raises(sync.SyncError, match=words) as raised:
-        sync.sync_source(engine, source_id, limits=sync.Limits(timeout=1, max_bytes=10_000), analyse=False)
+        sync.sync_source(
+            engine, source_id, limits=sync.Limits(timeout=1, max_bytes=10_000, private=True), analyse=False
+        )
     _source, found = state(engine, source_id)
     [run] = runs(engine, source_id)
     assert url in str(raised.value)
@@ -301,8 +309,52 @@ def test_each_failure_is_recorded_in_plain_words_and_writes_nothing(engine: Engi
     assert words in (run.message or "")
     assert messages(engine) == 0
     with pytest.raises(sync.SyncError):  # failing again updates the same record instead of piling them up
-        sync.sync_source(engine, source_id, limits=sync.Limits(timeout=1, max_bytes=10_000), analyse=False)
+        sync.sync_source(
+            engine, source_id, limits=sync.Limits(timeout=1, max_bytes=10_000, private=True), analyse=False
+        )
     assert len(runs(engine, source_id)) == 1
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+def test_a_feed_on_this_machine_or_its_network_is_refused_unless_allowed(engine: Engine, peer: Peer, host: str) -> None:
+    peer.routes["/feed"] = Route(rss(range(1, 3)))
+    url = peer.url("/feed").replace("127.0.0.1", host)
+    source_id = add(engine, url)
+    with pytest.raises(sync.SyncError, match="a private or local address") as raised:
+        sync.sync_source(engine, source_id, analyse=False)  # the default: public addresses only
+    assert "set PILOTE_SYNC_PRIVATE_ADDRESSES=true" in str(raised.value)
+    assert peer.requests == []  # refused before connecting, not after
+    _source, found = state(engine, source_id)
+    assert found.outcome == "failed"
+    assert messages(engine) == 0
+    assert sync.sync_source(engine, source_id, limits=LOCAL, analyse=False).new == 2
+
+
+ADDRESSES = {
+    "127.0.0.1": False, "10.1.2.3": False, "172.16.0.1": False, "192.168.1.10": False, "100.64.0.1": False,
+    "169.254.169.254": False, "0.0.0.0": False, "224.0.0.1": False,  # noqa: S104 (a value, not a bind)
+    "255.255.255.255": False, "::1": False,
+    "fe80::1%eth0": False, "fc00::1": False, "::ffff:127.0.0.1": False, "::ffff:169.254.169.254": False,
+    "ff02::1": False, "93.184.216.34": True, "8.8.8.8": True, "2606:4700:4700::1111": True,
+    "::ffff:93.184.216.34": True,
+}  # fmt: skip
+
+
+def test_only_addresses_on_the_public_internet_count_as_public() -> None:
+    assert {address: sync._public(address) for address in ADDRESSES} == ADDRESSES
+
+
+def test_the_cli_refuses_a_local_feed_unless_the_setting_allows_it(
+    run: Callable[..., Any], peer: Peer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    peer.routes["/feed"] = Route(rss(range(1, 3)))
+    assert run("source", "add-feed", peer.url("/feed")).exit_code == 0
+    monkeypatch.setenv("PILOTE_SYNC_PRIVATE_ADDRESSES", "false")
+    refused = run("sync")
+    assert refused.exit_code == 1
+    assert "private or local address" in " ".join(refused.stderr.split())
+    monkeypatch.setenv("PILOTE_SYNC_PRIVATE_ADDRESSES", "true")
+    assert orjson.loads(run("sync", "--json").stdout)["syncs"][0]["new"] == 2
 
 
 def test_sync_due_skips_paused_and_recent_feeds_and_survives_a_failing_one(
@@ -314,11 +366,12 @@ def test_sync_due_skips_paused_and_recent_feeds_and_survives_a_failing_one(
     first, paused, broken = add(engine, peer.url("/a")), add(engine, peer.url("/b")), add(engine, peer.url("/broken"))
     with Session(engine) as session, session.begin():
         session.get_one(Source, paused).status = "paused"
-    reports = sync.sync_due(engine, settings)
+    local = settings.model_copy(update={"sync_private_addresses": True})
+    reports = sync.sync_due(engine, local)
     assert {r.source_id: r.status for r in reports} == {first: "synced", broken: "failed"}
-    assert sync.sync_due(engine, settings) == []  # synced a moment ago: not due before PILOTE_SYNC_INTERVAL
+    assert sync.sync_due(engine, local) == []  # synced a moment ago: not due before PILOTE_SYNC_INTERVAL
     later = datetime.now(UTC) + timedelta(seconds=settings.sync_interval + 1)
-    assert sorted(r.source_id for r in sync.sync_due(engine, settings, now=later)) == [first, broken]
+    assert sorted(r.source_id for r in sync.sync_due(engine, local, now=later)) == [first, broken]
     assert messages(engine) == 2
 
 
@@ -387,7 +440,8 @@ def test_the_sources_page_adds_a_feed_and_syncs_it_now(settings: Settings, engin
     peer.routes["/feed"] = Route(rss(range(1, 4), title="<script>alert(1)</script> Blog"), etag='"v1"')
     with Session(engine) as session, session.begin():
         workspaces.create(session, slug="default")
-    with TestClient(create_app(settings, engine)) as client:
+    local = settings.model_copy(update={"sync_private_addresses": True})
+    with TestClient(create_app(local, engine)) as client:
         refused = client.post("/w/default/sources/feeds", data={"url": "javascript:alert(1)"})
         added = client.post("/w/default/sources/feeds", data={"url": peer.url("/feed")})
         source_id = added.url.params["synced"]
@@ -416,6 +470,7 @@ def test_the_sources_page_adds_a_feed_and_syncs_it_now(settings: Settings, engin
 def test_a_due_feed_is_synced_by_serve_s_jobs(settings: Settings, engine: Engine, peer: Peer) -> None:
     peer.routes["/feed"] = Route(rss(range(1, 4)))
     add(engine, peer.url("/feed"))
+    settings = settings.model_copy(update={"sync_private_addresses": True})
     assert [r.new for r in jobs.sync_tick(engine, settings)] == [3]
     peer.routes["/other"] = Route(rss(range(20, 22)))
     add(engine, peer.url("/other"))

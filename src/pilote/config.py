@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     radar_interval: float = Field(default=5.0, gt=0, le=3600, description="Seconds between radar ticks in serve.")
     # Feeds Pilote fetches itself (pilote.sync): at least a minute apart, out of courtesy to the sites.
     sync_interval: float = Field(default=900.0, ge=60, le=7 * 86400, description="Seconds between syncs of a feed.")
+    # Off, a feed address cannot make Pilote reach its own machine or network (a cloud's metadata service...).
+    sync_private_addresses: bool = Field(
+        default=False, description="Let feed syncs reach loopback, private and link-local addresses."
+    )
     transformers_model: str | None = Field(
         default=None, description="Model folder or Hugging Face id for the sentiment-transformers analyzer."
     )

@@ -4,13 +4,17 @@ A feed is a source of the `rss` importer (so that what it brings lands where upl
 would, through `import_file`) whose `url` is the feed's address and whose `settings` hold a `feed` object:
 the validators of the last fetch (ETag, Last-Modified, the body's SHA-256) and the last sync's outcome.
 A fetch goes to a temporary file first, within a size cap and a deadline; the importer then checks the
-whole file before writing anything, so a failed sync leaves nothing half-written. docs/architecture.md.
+whole file before writing anything, so a failed sync leaves nothing half-written. A fetch only connects to
+public addresses unless PILOTE_SYNC_PRIVATE_ADDRESSES allows the machine's own network: the address is
+checked once resolved, on the very socket that connects (no second lookup that a hostile DNS answer could
+change), at every redirect too. docs/architecture.md.
 """
 
 from __future__ import annotations
 
 import hashlib
 import http.client
+import ipaddress
 import json
 import shutil
 import socket
@@ -23,6 +27,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -58,11 +63,18 @@ class SyncError(PiloteError):
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """How far a fetch may go: total seconds, bytes and redirects."""
+    """How far a fetch may go: total seconds, bytes and redirects, and whether to addresses that are not
+    public (loopback, private networks, link-local such as a cloud's metadata service)."""
 
     timeout: float = 30.0
     max_bytes: int = 50 * 1024 * 1024
     max_redirects: int = 5
+    private: bool = False
+
+    @classmethod
+    def of(cls, settings: Settings, **overrides: Any) -> Limits:
+        """The limits the settings give (PILOTE_SYNC_PRIVATE_ADDRESSES), with `overrides`."""
+        return cls(**{"private": settings.sync_private_addresses, **overrides})
 
 
 @dataclass(slots=True)
@@ -216,7 +228,7 @@ def sync_due(engine: Engine, settings: Settings, *, now: datetime | None = None)
     """Sync every feed that is due; a failing feed is recorded and the others still sync."""
     with Session(engine) as session:
         ids = due(session, settings, now)
-    return sync_all(engine, ids)
+    return sync_all(engine, ids, limits=Limits.of(settings))
 
 
 def sync_all(
@@ -394,6 +406,79 @@ class _Redirects(urllib.request.HTTPRedirectHandler):
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
+def _connect(address: tuple[str, int], timeout: Any = socket._GLOBAL_DEFAULT_TIMEOUT,  # type: ignore[attr-defined]
+             source_address: Any = None, *, private: bool) -> socket.socket:  # fmt: skip
+    """`socket.create_connection`, to public addresses only unless `private`: each address the name resolves
+    to is checked, and the socket connects to that very address."""
+    host, port = address
+    refused: list[str] = []
+    failure: OSError | None = None
+    for family, kind, protocol, _, where in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
+        if not (private or _public(str(where[0]))):
+            refused.append(str(where[0]))
+            continue
+        sock = socket.socket(family, kind, protocol)
+        try:
+            if timeout is not socket._GLOBAL_DEFAULT_TIMEOUT:  # type: ignore[attr-defined]
+                sock.settimeout(timeout)
+            if source_address:
+                sock.bind(source_address)
+            sock.connect(where)
+            return sock
+        except OSError as error:
+            sock.close()
+            failure = error
+    if failure is not None:
+        raise failure
+    raise FetchFailed(
+        f"{host} is at {refused[0] if refused else 'no address'}, a private or local address: Pilote only fetches "
+        "feeds from public addresses. For a feed on your own network, set PILOTE_SYNC_PRIVATE_ADDRESSES=true"
+    )
+
+
+def _public(address: str) -> bool:
+    """Whether an IP address is on the public internet (not loopback, private, link-local, reserved...)."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])  # an IPv6 address may carry its zone: fe80::1%eth0
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+class _GuardedConnection(http.client.HTTPConnection):
+    def __init__(self, *args: Any, private: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._create_connection = partial(_connect, private=private)
+
+
+class _GuardedTLSConnection(http.client.HTTPSConnection):
+    def __init__(self, *args: Any, private: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._create_connection = partial(_connect, private=private)
+
+
+class _GuardedHTTP(urllib.request.HTTPHandler):
+    """http:// through `_connect`."""
+
+    def __init__(self, private: bool) -> None:
+        super().__init__()
+        self.private = private
+
+    def http_open(self, req: Any) -> Any:
+        return self.do_open(partial(_GuardedConnection, private=self.private), req)
+
+
+class _GuardedHTTPS(urllib.request.HTTPSHandler):
+    """https:// through `_connect` (the certificate is checked against the host name, as usual)."""
+
+    def __init__(self, private: bool) -> None:
+        super().__init__()
+        self.private = private
+
+    def https_open(self, req: Any) -> Any:
+        context = self._context  # type: ignore[attr-defined]  # the handler's own SSL context
+        return self.do_open(partial(_GuardedTLSConnection, private=self.private), req, context=context)
+
+
 def fetch(url: str, path: Path, state: FeedState, limits: Limits = Limits()) -> _Fetched:
     """GET the feed into `path`, conditionally on the last fetch's validators; `path` None means 304."""
     headers = {
@@ -405,7 +490,9 @@ def fetch(url: str, path: Path, state: FeedState, limits: Limits = Limits()) -> 
         headers["If-None-Match"] = state.etag
     if state.last_modified:
         headers["If-Modified-Since"] = state.last_modified
-    opener = urllib.request.build_opener(_Redirects(limits.max_redirects))
+    opener = urllib.request.build_opener(
+        _Redirects(limits.max_redirects), _GuardedHTTP(limits.private), _GuardedHTTPS(limits.private)
+    )
     deadline = time.monotonic() + limits.timeout
     try:
         request = urllib.request.Request(url, headers=headers)  # noqa: S310  # check_url allowed http(s) only

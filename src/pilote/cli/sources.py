@@ -9,7 +9,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from pilote import sync, workspaces
-from pilote.cli.common import print_json, store
+from pilote.cli.common import print_json, settings, store
 from pilote.errors import NotFound
 from pilote.models import Source, Workspace
 from pilote.progress import bar
@@ -107,7 +107,8 @@ def sync_command(
             def report(what: str, done: sync.SyncReport | None) -> None:
                 progress.update(task, description=f"syncing {what}", advance=0 if done is None else 1)
 
-            reports = sync.sync_all(engine, ids, limits=sync.Limits(timeout=timeout), progress=report)
+            limits = sync.Limits.of(settings(), timeout=timeout)
+            reports = sync.sync_all(engine, ids, limits=limits, progress=report)
     failed = [r for r in reports if r.status == "failed"]
     if as_json:
         print_json({"syncs": [r.as_json() for r in reports], "failed": len(failed)})

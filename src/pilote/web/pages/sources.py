@@ -98,5 +98,6 @@ def _sync(page: PageDep, source_id: int) -> RedirectResponse:
     done = page.url(f"sources?synced={source_id}")
     page.session.close()  # the sync writes through its own sessions; this one must not hold SQLite's lock
     with contextlib.suppress(sync.SyncError):  # recorded on the source: its row and the notice say what failed
-        sync.sync_source(page.request.app.state.engine, source_id)
+        state = page.request.app.state
+        sync.sync_source(state.engine, source_id, limits=sync.Limits.of(state.settings))
     return RedirectResponse(done, status_code=303)
