@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from pilote.errors import BadInput
 from pilote.imports import import_file
 from pilote.models import Message, Source
-from pilote.sources import detect, rss
+from pilote.sources import detect, rss, xmlsafe
 from pilote.sources.base import Item, ItemError, ParseOptions
 
 BLOG = "https://cafe-velo.example"
@@ -238,6 +238,67 @@ def test_a_doctype_declaring_entities_is_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(BadInput, match="line 2: the document type declares XML entities"):
         parse(path)
+
+
+NETSCAPE = '<!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN"\n "http://my.netscape.com/publish/formats/rss-0.91.dtd">'
+RSS_091 = """<?xml version="1.0" encoding="ISO-8859-1"?>
+{doctype}
+<rss version="0.91"><channel><title>Atelier V&eacute;lo</title><link>http://atelier.example/</link>
+<description>L'atelier &amp; ses amis</description><language>fr</language>
+<item><title>R&eacute;vision d'hiver</title><link>http://atelier.example/revision</link>
+<pubDate>Mon, 02 Nov 2026 09:00:00 GMT</pubDate>
+<description>Pensez &agrave; graisser la cha&icirc;ne&nbsp;: &laquo;&#160;merci&nbsp;&raquo; &lt;3 &unknown;
+</description></item>
+</channel></rss>
+"""
+
+
+def test_rss_0_91_with_netscape_s_document_type_keeps_its_html_characters(tmp_path: Path) -> None:
+    path = tmp_path / "old.xml"
+    path.write_bytes(RSS_091.format(doctype=NETSCAPE).encode("iso-8859-1"))
+    [item] = [i for i in parse(path) if isinstance(i, Item)]
+    assert item.title == "Révision d'hiver"  # the parser reads no DTD: without numbering they cut the text
+    assert " ".join((item.html or "").split()) == "Pensez à graisser la chaîne : « merci » <3 &unknown;"
+
+
+def test_named_characters_cut_by_a_read_are_numbered_whatever_the_read_size(tmp_path: Path) -> None:
+    data = RSS_091.format(doctype=NETSCAPE).encode("iso-8859-1")
+    path = tmp_path / "old.xml"
+    path.write_bytes(data)
+    with path.open("rb") as handle:
+        whole = xmlsafe._NumberedEntities(handle).read()
+    assert b"&eacute;" not in whole
+    assert b"&#233;" in whole
+    assert b"&lt;3 &amp;unknown;" in whole
+    for size in range(1, 40):
+        with path.open("rb") as handle:
+            reader, parts = xmlsafe._NumberedEntities(handle), []
+            while part := reader.read(size):
+                parts.append(part)
+        assert b"".join(parts) == whole, size
+
+
+@pytest.mark.parametrize(
+    "doctype",
+    [
+        NETSCAPE.replace(">", ' [<!ENTITY x "y">]>'),  # the known type, with entities of its own
+        '<!DOCTYPE rss SYSTEM "http://127.0.0.1:9/evil.dtd">',
+        '<!-- <!DOCTYPE rss> -->\n<!DOCTYPE rss [<!ENTITY x SYSTEM "file:///etc/passwd">]>',  # hidden behind a comment
+        '<!DOCTYPE rss PUBLIC "-//Evil//DTD RSS 0.91//EN" "http://127.0.0.1:9/evil.dtd">',
+        "<!DOCTYPE rss [<!ELEMENT rss ANY>",  # never ends
+    ],
+)
+def test_other_document_types_with_entities_or_an_external_dtd_are_still_refused(tmp_path: Path, doctype: str) -> None:
+    path = tmp_path / "evil.xml"
+    path.write_bytes(RSS_091.format(doctype=doctype).encode("iso-8859-1"))
+    with pytest.raises(BadInput, match="the document type"):
+        parse(path)
+
+
+def test_a_plain_document_type_lets_the_text_say_system_or_public(tmp_path: Path) -> None:
+    path = rss_feed(tmp_path, "THE PUBLIC SYSTEM", BLOG, rss_post("SYSTEM"))
+    path.write_text(path.read_text(encoding="utf-8").replace("<rss ", "<!DOCTYPE rss>\n<rss ", 1), encoding="utf-8")
+    assert [i.title for i in parse(path) if isinstance(i, Item)] == ["Nouvelle SYSTEM"]
 
 
 def test_an_empty_file_is_refused(tmp_path: Path) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import html.entities
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 from lxml import etree
 
@@ -13,6 +15,12 @@ from pilote.errors import BadInput
 HEAD_LIMIT = 1 << 20
 _DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
 _DANGEROUS = re.compile(rb"<!ENTITY|\bSYSTEM\b|\bPUBLIC\b")
+_SUBSET_END = re.compile(rb"\]\s*>")
+# A document type that names an external DTD but is accepted: RSS 0.91 as Netscape published it. Its DTD
+# (HTML's character entities) is never read: the parser loads no DTD and opens no connection.
+_KNOWN = re.compile(
+    rb'<!DOCTYPE\s+rss\s+PUBLIC\s+"-//Netscape Communications//DTD RSS 0\.91//EN"(?:\s+"https?://[^"<>\s]*")?\s*>'
+)
 
 
 def read_head(path: Path, size: int = 65536) -> bytes:
@@ -24,29 +32,47 @@ def read_head(path: Path, size: int = 65536) -> bytes:
         raise BadInput(path, None, f"cannot be read: {error.strerror}", "check the path") from None
 
 
-def check_prolog(path: Path) -> None:
-    """Refuse empty files and documents declaring entities or external DTDs (XXE, billion laughs)."""
+def check_prolog(path: Path) -> bool:
+    """Refuse empty files and documents declaring entities or external DTDs (XXE, billion laughs), except
+    the well-known RSS 0.91 document type (`_KNOWN`); whether the document has that one."""
     head = read_head(path, HEAD_LIMIT)
     if not head.strip():
         raise BadInput(path, None, "the file is empty", "export it again from the source")
-    match = _DOCTYPE.search(head)
-    if match is None:
-        return
-    line = head.count(b"\n", 0, match.start()) + 1
-    if _DANGEROUS.search(head, match.start()):
-        raise BadInput(
-            path,
-            f"line {line}",
-            "the document type declares XML entities or an external DTD, which Pilote refuses "
-            "(entity expansion and external references are an attack vector)",
-            "export the file again without a DOCTYPE",
-        )
+    known = False
+    for match in _DOCTYPE.finditer(head):  # each one, should the first hide in a comment
+        line = head.count(b"\n", 0, match.start()) + 1
+        declaration = _declaration(head, match.start())
+        if declaration is None:
+            raise BadInput(path, f"line {line}", "the document type declaration never ends", "export the file again")
+        if _DANGEROUS.search(declaration) and not _KNOWN.fullmatch(declaration):
+            raise BadInput(
+                path,
+                f"line {line}",
+                "the document type declares XML entities or an external DTD, which Pilote refuses "
+                "(entity expansion and external references are an attack vector)",
+                "export the file again without a DOCTYPE",
+            )
+        known = known or _KNOWN.fullmatch(declaration) is not None
+    return known
+
+
+def _declaration(head: bytes, start: int) -> bytes | None:
+    """The DOCTYPE declaration at `start`, up to its closing ">" (after its internal subset, if any): what it
+    declares is checked, not the rest of the document (a comment may well say "SYSTEM")."""
+    close, subset = head.find(b">", start), head.find(b"[", start)
+    if subset != -1 and (close == -1 or subset < close):
+        end = _SUBSET_END.search(head, subset)
+        return head[start : end.end()] if end else None
+    return head[start : close + 1] if close != -1 else None
 
 
 def iter_elements(path: Path, tags: tuple[str, ...]) -> Iterator[etree._Element]:
     """Yield each finished element named in `tags` (Clark notation), freeing memory behind it."""
-    check_prolog(path)
-    with path.open("rb") as handle:
+    named_entities = check_prolog(path)
+    with path.open("rb") as raw:
+        # RSS 0.91's DTD defines HTML's named characters (&eacute;): the parser, which reads no DTD, would
+        # silently cut the text at each one. They are turned into the characters' numbers as the file is read.
+        handle: IO[bytes] | _NumberedEntities = _NumberedEntities(raw) if named_entities else raw
         context = etree.iterparse(
             handle,
             events=("end",),
@@ -69,6 +95,40 @@ def iter_elements(path: Path, tags: tuple[str, ...]) -> Iterator[etree._Element]
         except etree.XMLSyntaxError as error:
             line, message = _first_fatal(error)
             raise BadInput(path, f"line {line}", f"malformed XML: {message}", _hint(message)) from None
+
+
+_ENTITY = re.compile(rb"&([A-Za-z][A-Za-z0-9]{1,31});")
+_PARTIAL = re.compile(rb"&[A-Za-z0-9]{0,31}\Z")  # an entity that a read may have cut in two
+_XML_ENTITIES = frozenset({"amp", "lt", "gt", "quot", "apos"})
+
+
+class _NumberedEntities:
+    """A binary file whose HTML named character references read as numeric ones (`&eacute;` → `&#233;`)."""
+
+    def __init__(self, handle: IO[bytes]) -> None:
+        self.handle = handle
+        self.carry = b""
+
+    def read(self, size: int = -1) -> bytes:
+        while True:
+            chunk = self.handle.read(size)
+            data, self.carry = self.carry + chunk, b""
+            if chunk and size > 0:  # keep a reference cut at the end of this read for the next one
+                cut = _PARTIAL.search(data, max(0, len(data) - 33))
+                if cut is not None:
+                    data, self.carry = data[: cut.start()], data[cut.start() :]
+            if data or not chunk:  # never an empty read before the end: the parser would stop there
+                return _ENTITY.sub(_numbered, data)
+
+
+def _numbered(match: re.Match[bytes]) -> bytes:
+    """An HTML character's number; XML's own five as they are; any other name as the text it is written with
+    (undeclared, the parser would cut the text there)."""
+    name = match.group(1).decode("ascii")
+    if name in _XML_ENTITIES:
+        return match.group(0)
+    code = html.entities.name2codepoint.get(name)
+    return b"&amp;" + match.group(0)[1:] if code is None else b"&#%d;" % code
 
 
 def _hint(message: str) -> str:
