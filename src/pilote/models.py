@@ -249,14 +249,19 @@ class Enrichment(Base):
 
 def extras(value: str | bytes | None, analyzer: str) -> dict[str, Any]:
     """What one analyzer stored in an `Enrichment.value` beyond its columns (empty if nothing or unreadable)."""
-    if not value:
+    mine = json_object(value).get(analyzer)
+    return mine if isinstance(mine, dict) else {}
+
+
+def json_object(text: str | bytes | None) -> dict[str, Any]:
+    """A JSON object stored as text (`Enrichment.versions`, `.value`): empty if none, unreadable or not one."""
+    if not text:
         return {}
     try:
-        found = orjson.loads(value)
+        found = orjson.loads(text)
     except orjson.JSONDecodeError:
         return {}
-    mine = found.get(analyzer) if isinstance(found, dict) else None
-    return mine if isinstance(mine, dict) else {}
+    return found if isinstance(found, dict) else {}
 
 
 # --- radar (incidents, alerts, rules, deliveries): migration 0003 ------------------------------------

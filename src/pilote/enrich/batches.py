@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Table
 
 from pilote.bulk import db_time
 from pilote.enrich.base import Result
-from pilote.models import Message, utcnow
+from pilote.models import Message, json_object, utcnow
 
 message_t = cast(Table, Message.__table__)
 Row = tuple[Any, ...]  # a Text's first fields, in order: what travels to a worker process
@@ -131,22 +131,12 @@ def _stored(seen: tuple[str, str | None] | None) -> tuple[dict[str, str], dict[s
     """A row's versions and values as dicts (empty if there is no row or it is unreadable)."""
     if seen is None:
         return {}, {}
-    return _object(seen[0]), _object(seen[1])
+    return json_object(seen[0]), json_object(seen[1])
 
 
 def versions_of(stored: str | None) -> dict[str, str]:
     """The analyzer → version object of an enrichment row (empty if none or unreadable)."""
-    return _object(stored)
-
-
-def _object(text: str | None) -> dict[str, Any]:
-    if not text:
-        return {}
-    try:
-        found = orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return {}
-    return found if isinstance(found, dict) else {}
+    return json_object(stored)
 
 
 def _extras(results: Sequence[Result], columns: frozenset[str]) -> Sequence[Result | None]:
