@@ -134,11 +134,6 @@ def _stored(seen: tuple[str, str | None] | None) -> tuple[dict[str, str], dict[s
     return json_object(seen[0]), json_object(seen[1])
 
 
-def versions_of(stored: str | None) -> dict[str, str]:
-    """The analyzer → version object of an enrichment row (empty if none or unreadable)."""
-    return json_object(stored)
-
-
 def _extras(results: Sequence[Result], columns: frozenset[str]) -> Sequence[Result | None]:
     """Each result's values that have no column (None where there are none)."""
     keys = results[0].keys() if results else {}.keys()

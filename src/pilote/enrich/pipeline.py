@@ -28,7 +28,7 @@ from sqlalchemy import Connection, Engine, select
 from pilote import rollups
 from pilote.enrich import batches
 from pilote.enrich.base import Analyzer, Result, Text
-from pilote.models import Enrichment, Message
+from pilote.models import Enrichment, Message, json_object
 
 CHUNK = 2000
 PARALLEL_FROM = 4 * CHUNK  # below this, starting worker processes costs more than it saves
@@ -70,7 +70,7 @@ def _stale_by_analyzer(conn: Connection, analyzers: Sequence[Analyzer], versions
         seen.setdefault(None if force else stored, []).append(message_id)
     stale: dict[str, list[np.ndarray]] = {a.name: [] for a in analyzers}
     for holding, ids in seen.items():
-        known = batches.versions_of(holding)
+        known = json_object(holding)  # analyzer → version
         for a in analyzers:
             if known.get(a.name) != versions[a.name]:
                 stale[a.name].append(np.array(ids, dtype=np.int64))
