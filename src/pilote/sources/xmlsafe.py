@@ -14,7 +14,8 @@ from pilote.errors import BadInput
 
 HEAD_LIMIT = 1 << 20
 _DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
-_DANGEROUS = re.compile(rb"<!ENTITY|\bSYSTEM\b|\bPUBLIC\b")
+_ENTITY_DECLARATION = re.compile(rb"<!ENTITY")
+_EXTERNAL = re.compile(rb"\bSYSTEM\b|\bPUBLIC\b")
 _SUBSET_END = re.compile(rb"\]\s*>")
 # A document type that names an external DTD but is accepted: RSS 0.91 as Netscape published it. Its DTD
 # (HTML's character entities) is never read: the parser loads no DTD and opens no connection.
@@ -44,7 +45,11 @@ def check_prolog(path: Path) -> bool:
         declaration = _declaration(head, match.start())
         if declaration is None:
             raise BadInput(path, f"line {line}", "the document type declaration never ends", "export the file again")
-        if _DANGEROUS.search(declaration) and not _KNOWN.fullmatch(declaration):
+        # An entity may be declared anywhere after a DOCTYPE: its internal subset can look closed early ("]>"
+        # in a comment or a quoted value). An external DTD can only be named before the subset: in `declaration`.
+        if _ENTITY_DECLARATION.search(head, match.start()) or (
+            _EXTERNAL.search(declaration) and not _KNOWN.fullmatch(declaration)
+        ):
             raise BadInput(
                 path,
                 f"line {line}",
@@ -57,8 +62,8 @@ def check_prolog(path: Path) -> bool:
 
 
 def _declaration(head: bytes, start: int) -> bytes | None:
-    """The DOCTYPE declaration at `start`, up to its closing ">" (after its internal subset, if any): what it
-    declares is checked, not the rest of the document (a comment may well say "SYSTEM")."""
+    """The DOCTYPE declaration at `start`, up to its closing ">" (after its internal subset, if any): the
+    external DTD it names is checked there, not in the rest of the document (a comment may well say "SYSTEM")."""
     close, subset = head.find(b">", start), head.find(b"[", start)
     if subset != -1 and (close == -1 or subset < close):
         end = _SUBSET_END.search(head, subset)
@@ -98,7 +103,7 @@ def iter_elements(path: Path, tags: tuple[str, ...]) -> Iterator[etree._Element]
 
 
 _ENTITY = re.compile(rb"&([A-Za-z][A-Za-z0-9]{1,31});")
-_PARTIAL = re.compile(rb"&[A-Za-z0-9]{0,31}\Z")  # an entity that a read may have cut in two
+_PARTIAL = re.compile(rb"&[A-Za-z0-9]{0,32}\Z")  # a reference that a read may have cut before its ";"
 _XML_ENTITIES = frozenset({"amp", "lt", "gt", "quot", "apos"})
 
 
@@ -114,7 +119,7 @@ class _NumberedEntities:
             chunk = self.handle.read(size)
             data, self.carry = self.carry + chunk, b""
             if chunk and size > 0:  # keep a reference cut at the end of this read for the next one
-                cut = _PARTIAL.search(data, max(0, len(data) - 33))
+                cut = _PARTIAL.search(data, max(0, len(data) - 34))
                 if cut is not None:
                     data, self.carry = data[: cut.start()], data[cut.start() :]
             if data or not chunk:  # never an empty read before the end: the parser would stop there
