@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 import time
@@ -336,12 +337,30 @@ ADDRESSES = {
     "255.255.255.255": False, "::1": False,
     "fe80::1%eth0": False, "fc00::1": False, "::ffff:127.0.0.1": False, "::ffff:169.254.169.254": False,
     "ff02::1": False, "93.184.216.34": True, "8.8.8.8": True, "2606:4700:4700::1111": True,
-    "::ffff:93.184.216.34": True,
+    "::ffff:93.184.216.34": True, "64:ff9b::a9fe:a9fe": False, "2002:a9fe:a9fe::": False, "::169.254.169.254": False,
+    "fec0::1": False, "2001:0:4136:e378:8000:63bf:3fff:fdd2": False, "2002:5db8:d822::": True,
 }  # fmt: skip
 
 
 def test_only_addresses_on_the_public_internet_count_as_public() -> None:
     assert {address: sync._public(address) for address in ADDRESSES} == ADDRESSES
+
+
+def test_through_a_proxy_the_feed_s_own_address_is_checked(
+    engine: Engine, peer: Peer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The proxy (here the peer, on this machine) is the administrator's; what it is asked to fetch is not."""
+    monkeypatch.setenv("http_proxy", peer.url(""))
+    monkeypatch.delenv("no_proxy")
+    monkeypatch.delenv("NO_PROXY")
+    public, metadata = "http://93.184.216.34/feed", "http://169.254.169.254/latest/meta-data/"
+    peer.routes[public] = Route(rss(range(1, 3)))  # a proxy is asked for the whole address
+    assert sync.sync_source(engine, add(engine, public), analyse=False).new == 2
+    with pytest.raises(
+        sync.SyncError, match=re.escape("169.254.169.254 is at 169.254.169.254, a private or local address")
+    ):
+        sync.sync_source(engine, add(engine, metadata), analyse=False)
+    assert [path for path, _ in peer.requests] == [public]
 
 
 def test_the_cli_refuses_a_local_feed_unless_the_setting_allows_it(

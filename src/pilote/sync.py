@@ -430,18 +430,48 @@ def _connect(address: tuple[str, int], timeout: Any = socket._GLOBAL_DEFAULT_TIM
             failure = error
     if failure is not None:
         raise failure
-    raise FetchFailed(
-        f"{host} is at {refused[0] if refused else 'no address'}, a private or local address: Pilote only fetches "
-        "feeds from public addresses. For a feed on your own network, set PILOTE_SYNC_PRIVATE_ADDRESSES=true"
+    raise _refusal(host, refused[0] if refused else "no address")
+
+
+def _refusal(host: str, address: str) -> FetchFailed:
+    return FetchFailed(
+        f"{host} is at {address}, a private or local address: Pilote only fetches feeds from public addresses. "
+        "For a feed on your own network, set PILOTE_SYNC_PRIVATE_ADDRESSES=true"
     )
 
 
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+
+
 def _public(address: str) -> bool:
-    """Whether an IP address is on the public internet (not loopback, private, link-local, reserved...)."""
+    """Whether an IP address is on the public internet (not loopback, private, link-local, reserved...); an
+    IPv6 address that carries an IPv4 one (mapped, 6to4, Teredo, NAT64) is judged by the IPv4 address."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])  # an IPv6 address may carry its zone: fe80::1%eth0
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        inner = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if inner is None and ip in _NAT64:
+            inner = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if inner is not None:
+            return _public(str(inner))
+        if ip in _IPV4_COMPATIBLE or ip.is_site_local:
+            return False
     return ip.is_global and not ip.is_multicast
+
+
+def _proxied(req: Any, private: bool) -> bool:
+    """Whether the request goes through a proxy (from the environment: `http_proxy`...). The proxy is the
+    administrator's and may be anywhere; the feed's host is checked here instead, by its addresses (the proxy
+    then resolves the name again: a DNS answer could change in between, which a direct connection rules out)."""
+    proxied = bool(req.has_proxy() or req._tunnel_host)
+    if proxied and not private:
+        target = urlsplit(req.full_url)
+        host = target.hostname or ""
+        port = target.port or (443 if target.scheme == "https" else 80)
+        for *_, where in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
+            if not _public(str(where[0])):
+                raise _refusal(host, str(where[0]))
+    return proxied
 
 
 class _GuardedConnection(http.client.HTTPConnection):
@@ -464,7 +494,8 @@ class _GuardedHTTP(urllib.request.HTTPHandler):
         self.private = private
 
     def http_open(self, req: Any) -> Any:
-        return self.do_open(partial(_GuardedConnection, private=self.private), req)
+        private = _proxied(req, self.private) or self.private
+        return self.do_open(partial(_GuardedConnection, private=private), req)
 
 
 class _GuardedHTTPS(urllib.request.HTTPSHandler):
@@ -476,7 +507,8 @@ class _GuardedHTTPS(urllib.request.HTTPSHandler):
 
     def https_open(self, req: Any) -> Any:
         context = self._context  # type: ignore[attr-defined]  # the handler's own SSL context
-        return self.do_open(partial(_GuardedTLSConnection, private=self.private), req, context=context)
+        private = _proxied(req, self.private) or self.private
+        return self.do_open(partial(_GuardedTLSConnection, private=private), req, context=context)
 
 
 def fetch(url: str, path: Path, state: FeedState, limits: Limits = Limits()) -> _Fetched:
