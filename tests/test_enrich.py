@@ -176,6 +176,27 @@ def test_a_message_fetched_again_unchanged_keeps_its_analyses_and_a_changed_one_
     assert len(seen) == 5
 
 
+def test_a_message_fetched_again_while_it_is_analysed_keeps_no_result_of_its_old_text(engine: Engine) -> None:
+    t = target(engine)
+    with engine.begin() as conn:
+        write_batch(conn, t, [item("a", "Bonjour à tous"), item("b", "Salut")])
+    other, _ = counting("other")
+    run(engine, [other], workspace_id=t.workspace_id)
+
+    def edits_while_analysing(texts: Sequence[Text]) -> list[Result]:
+        with engine.begin() as conn:  # a sync lands between the chunk's read and its write
+            write_batch(conn, t, [item("a", "Bonjour à tous, texte corrigé")])
+        return [{"intent": "question"} for _ in texts]
+
+    mine = Analyzer(name="mine", version="1", columns=("intent",), analyze=edits_while_analysing)
+    assert run(engine, [mine], workspace_id=t.workspace_id).analysed == {"mine": 2}
+    with Session(engine) as session:
+        intents = dict(session.execute(select(Message.external_id, Message.intent)).all())
+    assert intents == {"a": "other", "b": "question"}  # "a" keeps what `other` found, as the import left it
+    # Both analyzers see the corrected text; "b" needs neither.
+    assert run(engine, [other, counting("mine")[0]], workspace_id=t.workspace_id).analysed == {"other": 1, "mine": 1}
+
+
 def test_an_unreadable_enrichment_row_only_means_the_message_is_analysed_again(engine: Engine) -> None:
     workspace_id = seed(engine, 2)
     analyzer, _ = counting()

@@ -6,8 +6,10 @@ results of all its analyzers are written in one UPDATE per message whose hot col
 values are the same is not rewritten) and one upsert of the `enrichment` side table, one row per message: the
 versions and values found, over those of the message's row (see `models.Enrichment`).
 
-Two runs writing the same message at once (a manual `pilote enrich` while a sync's enrichment runs) may each
-write the row without the other's analyzers: those only count as not analysed, and run again next time.
+Results are written only for messages that were not fetched again while they were analysed (`fetched_at`
+as read): an import that rewrote one removed its row, which must stay removed. Two runs writing the same
+message at once (a manual `pilote enrich` while a sync's enrichment runs) may each write the row without
+the other's analyzers: those only count as not analysed, and run again next time.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ class Chunk:
     rows: list[Row]
     current: dict[str, list[Any]]  # column → value per row
     seen: list[tuple[str, str | None] | None]
+    fetched: list[Any]  # message.fetched_at as read, per row
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +71,7 @@ def read(conn: Connection, ids: Sequence[int], columns: Sequence[str]) -> Chunk:
     extra = "".join(f", m.{name}" for name in columns)
     head = (
         "SELECT m.id, m.kind, m.title, m.text, coalesce(a.display_name, a.handle), a.profile_url, m.language"
-        f"{extra}, e.versions, e.value"
+        f"{extra}, m.fetched_at, e.versions, e.value"
         " FROM message m LEFT JOIN author a ON a.id = m.author_id LEFT JOIN enrichment e ON e.message_id = m.id"
     )
     found = of_ids(conn, head, ids, order="ORDER BY m.id")
@@ -76,14 +79,14 @@ def read(conn: Connection, ids: Sequence[int], columns: Sequence[str]) -> Chunk:
     rows = [(*row[:3], row[3] or "", *row[4:width]) for row in found]
     current = {name: [row[width + i] for row in found] for i, name in enumerate(columns)}
     seen = [(row[-2], row[-1]) if row[-2] is not None else None for row in found]
-    return Chunk(rows=rows, current=current, seen=seen)
+    return Chunk(rows=rows, current=current, seen=seen, fetched=[row[-3] for row in found])
 
 
 def write(conn: Connection, chunk: Chunk, outcomes: Sequence[Outcome]) -> None:
     """The chunk's results: each changed message updated once, then each analysed message's enrichment row."""
     changed: dict[tuple[str, ...], list[Row]] = {}  # changed columns → (values..., id) of the rows to update
     for i, values in _changes(chunk, outcomes).items():
-        changed.setdefault(tuple(values), []).append((*values.values(), chunk.rows[i][0]))
+        changed.setdefault(tuple(values), []).append((*values.values(), chunk.rows[i][0], chunk.fetched[i]))
     for columns, rows in changed.items():
         _update(conn, columns, rows)
     _upsert_enrichment(conn, _side_rows(chunk, outcomes, db_time(conn)(utcnow())))
@@ -122,7 +125,7 @@ def _side_rows(chunk: Chunk, outcomes: Sequence[Outcome], now: Any) -> list[Row]
                 entry[1].pop(name, None)
     dumps = orjson.dumps
     return [
-        (chunk.rows[i][0], dumps(versions).decode(), dumps(values).decode() if values else None, now)
+        (chunk.rows[i][0], dumps(versions).decode(), dumps(values).decode() if values else None, now, chunk.fetched[i])
         for i, (versions, values) in sorted(found.items())
     ]
 
@@ -148,18 +151,22 @@ def _extras(results: Sequence[Result], columns: frozenset[str]) -> Sequence[Resu
 
 
 def _update(conn: Connection, columns: tuple[str, ...], rows: list[Row]) -> None:
-    """Set `columns` of the messages: each row holds their values, then the message's id."""
+    """Set `columns` of the messages: each row holds their values, then the message's id and `fetched_at` as
+    read (a message fetched again since is left as the import wrote it)."""
     if conn.dialect.name == "postgresql":
         kinds = [message_t.c[column].type.compile(dialect=conn.dialect) for column in columns]
-        unnest = ", ".join(["%s::bigint[]", *(f"%s::{kind}[]" for kind in kinds)])
+        unnest = ", ".join(["%s::bigint[]", "%s::timestamp[]", *(f"%s::{kind}[]" for kind in kinds)])
         names = ", ".join(f"v{n}" for n in range(len(columns)))
         sets = ", ".join(f"{column} = v.v{n}" for n, column in enumerate(columns))
-        sql = f"UPDATE message AS m SET {sets} FROM unnest({unnest}) AS v(id, {names}) WHERE m.id = v.id"
+        sql = (
+            f"UPDATE message AS m SET {sets} FROM unnest({unnest}) AS v(id, fetched, {names})"
+            " WHERE m.id = v.id AND m.fetched_at = v.fetched"
+        )
         values = [list(column) for column in zip(*rows, strict=True)]
-        conn.exec_driver_sql(sql, (values[-1], *values[:-1]))
+        conn.exec_driver_sql(sql, (values[-2], values[-1], *values[:-2]))
         return
     sets = ", ".join(f"{column} = ?" for column in columns)
-    conn.exec_driver_sql(f"UPDATE message SET {sets} WHERE id = ?", rows)
+    conn.exec_driver_sql(f"UPDATE message SET {sets} WHERE id = ? AND fetched_at = ?", rows)
 
 
 _UPSERT = (
@@ -169,12 +176,19 @@ _UPSERT = (
 
 
 def _upsert_enrichment(conn: Connection, rows: list[Row]) -> None:
+    """Each row: message id, versions, value, time, and the message's `fetched_at` as read (see `_update`)."""
     if not rows:
         return
     head = "INSERT INTO enrichment (message_id, versions, value, updated_at)"
     if conn.dialect.name == "postgresql":
         columns = [list(column) for column in zip(*rows, strict=True)]
-        values = " SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::timestamp[])"
+        values = (
+            " SELECT v.id, v.versions, v.value, v.at"
+            " FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::timestamp[], %s::timestamp[])"
+            " AS v(id, versions, value, at, fetched) JOIN message m ON m.id = v.id AND m.fetched_at = v.fetched"
+        )
         conn.exec_driver_sql(head + values + _UPSERT, tuple(columns))
         return
-    conn.exec_driver_sql(f"{head} VALUES ({', '.join([mark(conn)] * 4)}){_UPSERT}", rows)
+    unchanged = "WHERE EXISTS (SELECT 1 FROM message WHERE id = ? AND fetched_at = ?)"
+    sql = f"{head} SELECT ?, ?, ?, ? {unchanged}{_UPSERT}"
+    conn.exec_driver_sql(sql, [(*row[:4], row[0], row[4]) for row in rows])
