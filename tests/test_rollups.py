@@ -278,3 +278,39 @@ def test_an_import_that_enriches_recounts_its_hours_once(
     assert series_totals(engine, "messages") == {"": 6}
     assert series_totals(engine, "language")  # counted after the analysis
     assert_equal_to_a_full_recount(engine)
+
+
+def test_conversations_and_keyphrases_are_kept_per_day_with_the_days_top_keys(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rollups, "DAILY_TOP", 2)
+    day = 24 * 60
+    rows = [
+        row("p", 0, "Nouvelle selle", kind="post"),
+        *(row(f"r{i}", 10 + 70 * i, "Batterie neuve, merci", parent_id="p", likes=i) for i in range(3)),  # 3 hours
+        row("c1", 40, "Batterie neuve, vraiment"), row("c2", 50, "Guidon cassé"), row("c3", 60, "Guidon cassé"),
+        row("c4", 65, "Sonnette rouillée"),  # once: under DAILY_MIN
+        row("c5", day + 5, "Batterie neuve encore", parent_id="p"), row("c6", day + 6, "Batterie neuve"),
+    ]  # fmt: skip
+    import_file(engine, jsonl(tmp_path / "m.jsonl", rows))
+    with Session(engine) as session:
+        workspace_id = session.scalars(select(Workspace.id)).one()
+    pipeline.run(engine, enrich.get(["language", "keyphrases"]), workspace_id=workspace_id, workers=0)
+    kept = assert_equal_to_a_full_recount(engine)
+    assert not [r for r in kept if r[1] in rollups.DAILY]  # no hourly rows for these series
+    first = rollups.hour_of(T0) // 24 * 24
+    with engine.connect() as conn:
+        phrases = {(h - first) // 24: rollups.top(conn, workspace_id, "keyphrase@day", h, h + 23, 10)
+                   for h in (first, first + 24)}  # fmt: skip
+        threads = rollups.totals(conn, workspace_id, "thread@day", first, first + 47)
+    assert phrases[0] == [("batterie neuve", 4), ("guidon cassé", 2)]  # the top 2 of the day; "merci" ties 3
+    assert phrases[1] == [("batterie neuve", 2)]
+    with Session(engine) as session:
+        post = session.scalars(select(Message.id).where(Message.external_id == "p")).one()
+    assert threads == {str(post): (3, 0 + 1 + 2)}  # the day after: 1 reply, under DAILY_MIN
+    import_file(engine, jsonl(tmp_path / "m.jsonl", [*rows, row("r9", 200, "Guidon cassé aussi", parent_id="p")]))
+    pipeline.run(engine, enrich.get(["language", "keyphrases"]), workspace_id=workspace_id, workers=0)
+    assert_equal_to_a_full_recount(engine)  # one hour recounted: its whole day's top keys again
+    with engine.connect() as conn:
+        assert rollups.top(conn, workspace_id, "keyphrase@day", first, first + 23, 10)[1] == ("guidon cassé", 3)
+        assert rollups.totals(conn, workspace_id, "thread@day", first, first + 23) == {str(post): (4, 3)}

@@ -85,3 +85,35 @@ def _move(engine: Engine, step: Callable[[Config, str], None], revision: str) ->
 def _parsed(value: str | None) -> str | None:
     """A JSON text in one spelling, whatever spaces and key order a database gave it."""
     return None if value is None else json.dumps(json.loads(value), sort_keys=True)
+
+
+def test_the_hourly_conversation_and_keyphrase_rows_go_and_come_back(engine: Engine) -> None:
+    """Migration 0008 drops the hourly rows of the daily-only series; its downgrade counts them again."""
+    from pilote import rollups
+    from pilote.enrich import pipeline
+
+    t = target(engine)
+    with engine.begin() as conn:
+        items = [item("p", "Nouvelle selle"), *(item(f"r{i}", "Batterie neuve", parent="p", minutes=70 * i, likes=i)
+                                               for i in range(3))]  # fmt: skip
+        write_batch(conn, t, items)
+    pipeline.run(engine, enrich.get(["language", "keyphrases"]), workspace_id=t.workspace_id, workers=0)
+    with engine.begin() as conn:
+        rollups.rebuild(conn, t.workspace_id)
+    series = "SELECT series, hour, key, count, engagement FROM rollup WHERE series IN ('keyphrase', 'thread')"
+    daily = "SELECT series, key, count, engagement FROM rollup WHERE series IN ('keyphrase@day', 'thread@day')"
+    with engine.connect() as conn:
+        assert conn.execute(text(series)).all() == []
+        days = sorted(tuple(r) for r in conn.execute(text(daily)))
+        post = conn.execute(text("SELECT id FROM message WHERE external_id = 'p'")).scalar_one()
+    assert [(s, k, n) for s, k, n, _ in days] == [("keyphrase@day", "batterie neuve", 3), ("thread@day", str(post), 3)]
+    _move(engine, command.downgrade, "0007")
+    with engine.connect() as conn:
+        hourly = conn.execute(text(series)).all()
+    assert len({h for _, h, *_ in hourly}) == 3  # one reply an hour
+    for name, key, count, engagement in days:
+        kept = [(n, e) for s, _, k, n, e in hourly if s + "@day" == name and k == key]
+        assert (sum(n for n, _ in kept), sum(e for _, e in kept)) == (count, engagement) == (3, 3)
+    _move(engine, command.upgrade, "head")
+    with engine.connect() as conn:
+        assert conn.execute(text(series)).all() == []
