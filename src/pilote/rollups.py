@@ -100,6 +100,12 @@ def mark(conn: Connection, ids: Sequence[int]) -> None:
     _mark(conn, _touched(conn, ids))
 
 
+def mark_hours(conn: Connection, hours: Iterable[tuple[int, int]]) -> None:
+    """Note these (workspace, hour) pairs in `rollup_dirty`: what an enrichment chunk changed (a message's
+    analysis changes its own hour's counts only; whether a question is answered does not depend on it)."""
+    _mark(conn, set(hours))
+
+
 def refresh(conn: Connection, ids: Sequence[int]) -> None:
     """Recount now the hours these messages fall in, the hours of the questions they answer, and every
     dirty hour (what one human decision needs: the dashboards show it at once)."""
@@ -148,7 +154,8 @@ def _recount_all(
             progress(done, len(runs))
 
 
-def _hour_text(conn: Connection, column: str) -> str:
+def hour_sql(conn: Connection, column: str) -> str:
+    """SQL for the hour key (`hour_of`) of a timestamp column."""
     if conn.dialect.name == "sqlite":
         return f"CAST(strftime('%s', {column}) AS INTEGER) / 3600"
     return f"floor(extract(epoch FROM {column}) / 3600)::bigint"
@@ -158,7 +165,7 @@ def _by_ids(conn: Connection, sql: str, ids: Sequence[int]) -> Sequence[Any]:
     """Run `sql` whose `{ids}` is a list of message ids, straight through the driver (the hot path)."""
     if not ids:
         return []
-    sql = sql.replace("{hour}", _hour_text(conn, "m.created_at"))
+    sql = sql.replace("{hour}", hour_sql(conn, "m.created_at"))
     if conn.dialect.name == "sqlite":
         return conn.exec_driver_sql(sql.format(ids=f"IN ({', '.join('?' * len(ids))})"), tuple(ids)).fetchall()
     return conn.exec_driver_sql(sql.format(ids="= ANY(%s)"), (list(ids),)).fetchall()
@@ -177,7 +184,7 @@ def _touch(conn: Connection, rows: Sequence[Any]) -> set[tuple[int, int]]:
     hours = {(row[0], int(row[1])) for row in rows}
     answers = [row[3] for row in rows if row[3] is not None and row[2] in teams.get(row[0], ())]
     if answers:
-        sql = f"SELECT workspace_id, {_hour_text(conn, 'created_at')} FROM message WHERE id {{ids}}"
+        sql = f"SELECT workspace_id, {hour_sql(conn, 'created_at')} FROM message WHERE id {{ids}}"
         hours |= {(row[0], int(row[1])) for row in _by_ids(conn, sql, answers)}
     return hours
 
@@ -250,7 +257,7 @@ def _daily_tops(conn: Connection, workspace_id: int, first: int, last: int) -> l
     """The daily rows of conversations (replies per thread) and keyphrases of whole days first..last."""
     to_db, mark = db_time(conn), "?" if conn.dialect.paramstyle == "qmark" else "%s"
     sql = (
-        f"SELECT {_hour_text(conn, 'm.created_at')}, "
+        f"SELECT {hour_sql(conn, 'm.created_at')}, "
         "coalesce(m.likes, 0) + coalesce(m.shares, 0) + coalesce(m.replies, 0), "
         "CASE WHEN m.parent_id IS NOT NULL THEN m.thread_id END, e.value "
         "FROM message m LEFT JOIN enrichment e ON e.message_id = m.id "
@@ -283,7 +290,7 @@ def _rows(conn: Connection, workspace_id: int, start: datetime, end: datetime) -
     thousand rows at a time (a recount keeps counts, not rows)."""
     to_db, mark = db_time(conn), "?" if conn.dialect.paramstyle == "qmark" else "%s"
     sql = (
-        f"SELECT m.id, {_hour_text(conn, 'm.created_at')}, m.source_id, s.channel, m.kind, m.language, m.sentiment, "
+        f"SELECT m.id, {hour_sql(conn, 'm.created_at')}, m.source_id, s.channel, m.kind, m.language, m.sentiment, "
         "m.intent, m.spam_probability, m.toxicity_probability, "
         "coalesce(m.likes, 0) + coalesce(m.shares, 0) + coalesce(m.replies, 0), m.author_id "
         f"FROM message m JOIN source s ON s.id = m.source_id WHERE m.workspace_id = {mark} "

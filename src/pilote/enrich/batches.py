@@ -21,6 +21,7 @@ from typing import Any, cast
 import orjson
 from sqlalchemy import Connection, Table
 
+from pilote import rollups
 from pilote.bulk import db_time
 from pilote.enrich.base import Result
 from pilote.models import Message, json_object, utcnow
@@ -39,6 +40,7 @@ class Chunk:
     current: dict[str, list[Any]]  # column → value per row
     seen: list[tuple[str, str | None] | None]
     fetched: list[Any]  # message.fetched_at as read, per row
+    hours: list[tuple[int, int]]  # (workspace, hour key) of each row: what the dashboards recount after it
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,12 +68,12 @@ def of_ids(conn: Connection, sql: str, ids: Sequence[int], *params: Any, order: 
 
 
 def read(conn: Connection, ids: Sequence[int], columns: Sequence[str]) -> Chunk:
-    """The messages with these ids, in id order, as Text rows plus the current values of `columns` and what
-    their enrichment row holds."""
+    """The messages with these ids, in id order, as Text rows plus the current values of `columns`, what
+    their enrichment row holds and their hours."""
     extra = "".join(f", m.{name}" for name in columns)
     head = (
         "SELECT m.id, m.kind, m.title, m.text, coalesce(a.display_name, a.handle), a.profile_url, m.language"
-        f"{extra}, m.fetched_at, e.versions, e.value"
+        f"{extra}, m.workspace_id, {rollups.hour_sql(conn, 'm.created_at')}, m.fetched_at, e.versions, e.value"
         " FROM message m LEFT JOIN author a ON a.id = m.author_id LEFT JOIN enrichment e ON e.message_id = m.id"
     )
     found = of_ids(conn, head, ids, order="ORDER BY m.id")
@@ -79,7 +81,8 @@ def read(conn: Connection, ids: Sequence[int], columns: Sequence[str]) -> Chunk:
     rows = [(*row[:3], row[3] or "", *row[4:width]) for row in found]
     current = {name: [row[width + i] for row in found] for i, name in enumerate(columns)}
     seen = [(row[-2], row[-1]) if row[-2] is not None else None for row in found]
-    return Chunk(rows=rows, current=current, seen=seen, fetched=[row[-3] for row in found])
+    hours = [(row[-5], int(row[-4])) for row in found]
+    return Chunk(rows=rows, current=current, seen=seen, fetched=[row[-3] for row in found], hours=hours)
 
 
 def write(conn: Connection, chunk: Chunk, outcomes: Sequence[Outcome]) -> None:

@@ -277,7 +277,7 @@ class _Run:
                 version = self.versions[analyzer.name]
                 outcomes.append(batches.Outcome(analyzer.name, version, analyzer.columns, where, _public(results)))
             batches.write(conn, job.chunk, outcomes)
-            rollups.mark(conn, [row[0] for row in job.chunk.rows])
+            rollups.mark_hours(conn, job.chunk.hours)
         for analyzer in analysed:
             results, seconds = done[analyzer.name]
             self.count(analyzer.name, len(results), seconds)
