@@ -245,9 +245,9 @@ def test_importing_the_same_file_again_recounts_no_hour(
     recounted: list[tuple[int, int]] = []
     real = rollups.recount
 
-    def counting(conn: Any, workspace_id: int, first: int, last: int) -> None:
+    def counting(conn: Any, workspace_id: int, first: int, last: int, *, tops: bool = True) -> None:
         recounted.append((first, last))
-        real(conn, workspace_id, first, last)
+        real(conn, workspace_id, first, last, tops=tops)
 
     monkeypatch.setattr(rollups, "recount", counting)
     assert import_file(engine, path).counts.unchanged == 6
@@ -266,9 +266,9 @@ def test_an_import_that_enriches_recounts_its_hours_once(
     recounted: list[int] = []
     real = rollups.recount
 
-    def counting(conn: Any, workspace_id: int, first: int, last: int) -> None:
+    def counting(conn: Any, workspace_id: int, first: int, last: int, *, tops: bool = True) -> None:
         recounted.extend(range(first, last + 1))
-        real(conn, workspace_id, first, last)
+        real(conn, workspace_id, first, last, tops=tops)
 
     monkeypatch.setattr(rollups, "recount", counting)
     path = jsonl(tmp_path / "a.jsonl", [row(f"m{i}", minutes=90 * i) for i in range(6)])
@@ -314,3 +314,33 @@ def test_conversations_and_keyphrases_are_kept_per_day_with_the_days_top_keys(
     with engine.connect() as conn:
         assert rollups.top(conn, workspace_id, "keyphrase@day", first, first + 23, 10)[1] == ("guidon cassé", 3)
         assert rollups.totals(conn, workspace_id, "thread@day", first, first + 23) == {str(post): (4, 3)}
+
+
+def test_a_label_recounts_its_hour_but_keeps_the_days_conversations_and_keyphrases(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = [row("p", 0, "Nouvelle selle", kind="post"),
+            *(row(f"r{i}", 10 + i, "Batterie neuve", parent_id="p") for i in range(3))]  # fmt: skip
+    import_file(engine, jsonl(tmp_path / "m.jsonl", rows))
+    with Session(engine) as session:
+        workspace_id = session.scalars(select(Workspace.id)).one()
+    pipeline.run(engine, enrich.get(["language", "keyphrases"]), workspace_id=workspace_id, workers=0)
+    before = snapshot(engine)
+    counted: list[int] = []
+    real = rollups._daily_tops
+
+    def counting(conn: Any, workspace: int, first: int, last: int) -> list[tuple[Any, ...]]:
+        counted.append(first)
+        return real(conn, workspace, first, last)
+
+    monkeypatch.setattr(rollups, "_daily_tops", counting)
+    with Session(engine) as session, session.begin():
+        reply = session.scalars(select(Message.id).where(Message.external_id == "r0")).one()
+        explorer.label(session, reply, "sentiment", "negative")
+    assert counted == []  # a label changes neither: the day's messages are not read again
+    after = snapshot(engine)
+    tops = [r for r in before if r[1] in ("keyphrase@day", "thread@day")]
+    assert tops
+    assert tops == [r for r in after if r[1] in ("keyphrase@day", "thread@day")]
+    assert series_totals(engine, "sentiment")["negative"] == 1
+    assert_equal_to_a_full_recount(engine)

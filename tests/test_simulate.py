@@ -305,3 +305,18 @@ def test_a_small_demo_is_stored_and_relinked_on_both_databases(engine: Engine) -
         unlinked = select(func.count()).where(Message.parent_external_id.is_not(None), Message.parent_id.is_(None))
         assert conn.scalar(unlinked) == 0
         assert conn.scalar(select(func.count()).where(Message.thread_id.is_(None))) == 0
+
+
+def test_the_brands_accounts_are_the_team_and_every_hour_awaits_its_recount(sqlite_engine: Engine) -> None:
+    from pilote.models import RollupDirty, TeamAccount
+
+    run(sqlite_engine)
+    brand = [s.id for s in stored(sqlite_engine) if s.truth["role"] == "brand"]
+    with sqlite_engine.connect() as conn:
+        authors = set(conn.scalars(select(Message.author_id).where(Message.id.in_(brand))))
+        team = set(conn.scalars(select(TeamAccount.author_id)))
+        noted = conn.execute(select(func.count()).select_from(RollupDirty)).scalar_one()
+        hours = conn.execute(select(func.count(func.distinct(func.strftime("%Y%m%d%H", Message.created_at))))).scalar()
+    assert authors
+    assert authors <= team  # their answers take questions off the unanswered list
+    assert noted == hours  # the enrichment that follows (or the next radar tick) recounts them

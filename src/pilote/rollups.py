@@ -102,14 +102,19 @@ def mark(conn: Connection, ids: Sequence[int]) -> None:
 
 def mark_hours(conn: Connection, hours: Iterable[tuple[int, int]]) -> None:
     """Note these (workspace, hour) pairs in `rollup_dirty`: what an enrichment chunk changed (a message's
-    analysis changes its own hour's counts only; whether a question is answered does not depend on it)."""
+    analysis changes its own hour's counts only; whether a question is answered does not depend on it).
+    The team's accounts are spotted when messages are written (`mark_written`), not here."""
     _mark(conn, set(hours))
 
 
-def refresh(conn: Connection, ids: Sequence[int]) -> None:
+def refresh(conn: Connection, ids: Sequence[int], *, tops: bool = True) -> None:
     """Recount now the hours these messages fall in, the hours of the questions they answer, and every
-    dirty hour (what one human decision needs: the dashboards show it at once)."""
-    _recount_all(conn, _touched(conn, ids) | _take_dirty(conn))
+    dirty hour (what one human decision needs: the dashboards show it at once). Without `tops` (a decision
+    that changes neither conversations nor keyphrases: a label, a team account), the days of these
+    messages' hours keep their conversation and keyphrase rows instead of counting them again."""
+    dirty = _take_dirty(conn)
+    _recount_all(conn, dirty)
+    _recount_all(conn, _touched(conn, ids) - dirty, tops=tops)
 
 
 def refresh_dirty(conn: Connection, progress: Callable[[int, int], None] | None = None) -> int:
@@ -145,11 +150,15 @@ def _take_dirty(conn: Connection) -> set[tuple[int, int]]:
 
 
 def _recount_all(
-    conn: Connection, touched: set[tuple[int, int]], progress: Callable[[int, int], None] | None = None
+    conn: Connection,
+    touched: set[tuple[int, int]],
+    progress: Callable[[int, int], None] | None = None,
+    *,
+    tops: bool = True,
 ) -> None:
     runs = list(_ranges(touched))
     for done, (workspace_id, first, last) in enumerate(runs, 1):
-        recount(conn, workspace_id, first, last)
+        recount(conn, workspace_id, first, last, tops=tops)
         if progress is not None:
             progress(done, len(runs))
 
@@ -219,10 +228,10 @@ def rebuild(conn: Connection, workspace_id: int) -> int:
     return int(conn.execute(query).scalar_one())
 
 
-def recount(conn: Connection, workspace_id: int, first: int, last: int) -> None:
+def recount(conn: Connection, workspace_id: int, first: int, last: int, *, tops: bool = True) -> None:
     """Replace the hourly rollups of hours first..last of a workspace by a count of their messages, then
-    the daily rows of their days: sums of the hourly ones, and the conversations and keyphrases of the
-    whole days counted again."""
+    the daily rows of their days: sums of the hourly ones, and (`tops`) the conversations and keyphrases of
+    the whole days counted again."""
     span = (hour_start(first), hour_start(last + 1))
     buckets: Buckets = defaultdict(lambda: [0, 0])
     _count(conn, workspace_id, span, _rows(conn, workspace_id, *span), buckets)
@@ -232,25 +241,27 @@ def recount(conn: Connection, workspace_id: int, first: int, last: int) -> None:
     )
     values = [(workspace_id, s, h, k[:200], n, e) for (s, h, k), (n, e) in buckets.items()]
     insert_rows(conn, "rollup", ("workspace_id", "series", "hour", "key", "count", "engagement"), values)
-    _summarise(conn, workspace_id, first // 24 * 24, last // 24 * 24 + 23)
+    _summarise(conn, workspace_id, first // 24 * 24, last // 24 * 24 + 23, tops=tops)
 
 
 COLUMNS = ("workspace_id", "series", "hour", "key", "count", "engagement")
 
 
-def _summarise(conn: Connection, workspace_id: int, first: int, last: int) -> None:
-    """The daily rows (`series@day`) of whole days first..last: summed in SQL from the hourly rows; for
-    conversations and keyphrases, the DAILY_TOP keys with the most messages (DAILY_MIN at least) each day,
-    counted from the days' messages."""
+def _summarise(conn: Connection, workspace_id: int, first: int, last: int, *, tops: bool = True) -> None:
+    """The daily rows (`series@day`) of whole days first..last: summed in SQL from the hourly rows; with
+    `tops`, for conversations and keyphrases, the DAILY_TOP keys with the most messages (DAILY_MIN at least)
+    each day, counted from the days' messages."""
     in_days = (Rollup.workspace_id == workspace_id, Rollup.hour >= first, Rollup.hour <= last)
-    conn.execute(delete(Rollup).where(*in_days, Rollup.series.in_(DAILY_SERIES)))
+    names = DAILY_SERIES if tops else tuple(name + DAY for name in HOURLY)
+    conn.execute(delete(Rollup).where(*in_days, Rollup.series.in_(names)))
     day = Rollup.hour // 24 * 24
     summed = select(
         Rollup.workspace_id, (Rollup.series + DAY).label("series"), day.label("hour"), Rollup.key,
         func.sum(Rollup.count), func.sum(Rollup.engagement),
     ).group_by(Rollup.workspace_id, Rollup.series, day, Rollup.key)  # fmt: skip
     conn.execute(insert(Rollup).from_select(list(COLUMNS), summed.where(*in_days, Rollup.series.in_(HOURLY))))
-    insert_rows(conn, "rollup", COLUMNS, _daily_tops(conn, workspace_id, first, last))
+    if tops:
+        insert_rows(conn, "rollup", COLUMNS, _daily_tops(conn, workspace_id, first, last))
 
 
 def _daily_tops(conn: Connection, workspace_id: int, first: int, last: int) -> list[tuple[Any, ...]]:

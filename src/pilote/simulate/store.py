@@ -14,9 +14,9 @@ import orjson
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
-from pilote import workspaces
+from pilote import rollups, workspaces
 from pilote.imports import ensure_source, refresh_statistics
-from pilote.ingest import Counts, Target, write_batch
+from pilote.ingest import Counts, Pending, Target, write_batch
 from pilote.linking import relink
 from pilote.models import Message, Workspace
 from pilote.simulate.clock import Window
@@ -67,7 +67,10 @@ def write(
     for key, source_items in items.items():
         for batch in batches(source_items, batch_size):
             with engine.begin() as conn:
-                counts.add(write_batch(conn, targets[key], batch))
+                pending: list[Pending] = []
+                counts.add(write_batch(conn, targets[key], batch, pending))
+                # As an import does: notes the hours for the dashboards and spots the team's accounts.
+                rollups.mark_written(conn, targets[key].channel, pending)
             done, written = done + len(batch), written + 1
             if written & (written - 1) == 0:  # after 1, 2, 4, 8... batches, as imports do
                 refresh_statistics(engine)

@@ -311,5 +311,5 @@ def label(session: Session, message_id: int, name: str, value: str, created_by: 
         session.add(found)
     found.value, found.created_by, found.created_at = value, created_by, utcnow()
     session.flush()
-    rollups.refresh(session.connection(), [message_id])
+    rollups.refresh(session.connection(), [message_id], tops=False)
     return found

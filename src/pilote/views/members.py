@@ -101,4 +101,4 @@ def set_team(session: Session, author_id: int, *, team: bool) -> None:
     session.flush()
     parents = select(Message.parent_id).where(Message.author_id == author_id, Message.parent_id.is_not(None))
     ids = list(session.scalars(select(Message.id).where(Message.id.in_(parents))))
-    rollups.refresh(session.connection(), ids)
+    rollups.refresh(session.connection(), ids, tops=False)
