@@ -60,7 +60,7 @@ def cpu():
     return mine.ru_utime + mine.ru_stime + workers.ru_utime + workers.ru_stime
 
 if sys.argv[1] == "no-rollups":
-    rollups.mark = lambda conn, ids: None
+    rollups.mark = rollups.mark_hours = lambda conn, ids: None
     rollups.refresh_dirty = lambda conn: 0
 started = cpu()
 try:
