@@ -161,19 +161,36 @@ def test_analyzers_run_apart_share_the_message_row_and_an_edit_voids_it_for_all(
     assert len(seen) == 4
 
 
-def test_a_message_fetched_again_unchanged_keeps_its_analyses_and_a_changed_one_loses_them(engine: Engine) -> None:
+def test_a_message_fetched_again_with_the_same_words_keeps_its_analyses_and_an_edited_one_loses_them(
+    engine: Engine,
+) -> None:
     t = target(engine)
     with engine.begin() as conn:
-        write_batch(conn, t, [item("a", "Bonjour à tous"), item("b", "Salut"), item("c", "Merci")])
+        write_batch(conn, t, [item("a", "Bonjour à tous"), item("b", "Salut"), item("c", "Merci"), item("d", "Oui")])
     analyzer, seen = counting()
     run(engine, [analyzer], workspace_id=t.workspace_id)
-    with engine.begin() as conn:  # a sync: "a" as it was, "b" edited, "c" with a new like count
-        write_batch(conn, t, [item("a", "Bonjour à tous"), item("b", "Salut, édité"), item("c", "Merci", likes=3)])
+    with engine.begin() as conn:  # a sync: "a" as it was, "b" edited, "c" with a new like count, "d" re-authored
+        write_batch(conn, t, [item("a", "Bonjour à tous"), item("b", "Salut, édité"), item("c", "Merci", likes=3),
+                              item("d", "Oui", author="bob")])  # fmt: skip
     with Session(engine) as session:
         kept = set(session.scalars(select(Message.external_id).join(Enrichment, Enrichment.message_id == Message.id)))
-    assert kept == {"a"}
+        likes = session.scalars(select(Message.likes).where(Message.external_id == "c")).one()
+    assert kept == {"a", "c"}
+    assert likes == 3
     assert run(engine, [analyzer], workspace_id=t.workspace_id).analysed == {"counter": 2}
-    assert len(seen) == 5
+    assert len(seen) == 6
+
+
+def test_new_counters_keep_the_language_found(engine: Engine) -> None:
+    t = target(engine)
+    with engine.begin() as conn:
+        write_batch(conn, t, [item("a", "Je voudrais savoir quand arrive ma commande", likes=1)])
+    assert run(engine, enrich.get(["language"]), workspace_id=t.workspace_id).analysed == {"language": 1}
+    with engine.begin() as conn:  # the source says nothing of the language: the import used to write None back
+        write_batch(conn, t, [item("a", "Je voudrais savoir quand arrive ma commande", likes=7)])
+    with Session(engine) as session:
+        assert session.execute(select(Message.language, Message.likes)).one() == ("fr", 7)
+    assert run(engine, enrich.get(["language"]), workspace_id=t.workspace_id).analysed == {"language": 0}
 
 
 def test_a_message_fetched_again_while_it_is_analysed_keeps_no_result_of_its_old_text(engine: Engine) -> None:

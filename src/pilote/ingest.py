@@ -236,20 +236,39 @@ _UPDATABLE = (
     "language", "created_at", "edited_at", "fetched_at", "likes", "shares", "replies", "views", "raw",
     "raw_hash", "import_run_id",
 )  # fmt: skip
+# What the analyzers read of a message itself (enrich/batches.read); the language is theirs to say once they ran.
+_ANALYSED = ("kind", "title", "text", "author_id", "parent_external_id")
+_KEPT_UPDATABLE = tuple(name for name in _UPDATABLE if name != "language")
+
+
+def _analysed_alike(conn: Connection, changed: list[Pending]) -> set[int]:
+    """The ids of changed messages whose analysed fields are what they were."""
+    ids = [p.row["id"] for p in changed]
+    query = select(message_t.c.id, *(message_t.c[name] for name in _ANALYSED)).where(message_t.c.id.in_(ids))
+    before = {row[0]: tuple(row[1:]) for row in conn.execute(query)}
+    return {p.row["id"] for p in changed if before.get(p.row["id"]) == tuple(p.row[name] for name in _ANALYSED)}
 
 
 def _update_changed(conn: Connection, changed: list[Pending]) -> None:
-    """Rewrite changed messages; one whose parent moved is unlinked for relink() to place again. What the
-    analyzers found no longer holds for the new version: the enrichment rows go, so every analyzer runs again."""
+    """Rewrite changed messages; one whose parent moved is unlinked for relink() to place again. When what
+    the analyzers read changed, what they found no longer holds: the enrichment row goes, so every analyzer
+    runs again. When only the rest changed (counters, mostly: a sync fetches them again and again), what they
+    found stays, the language they found included."""
     if not changed:
         return
     for pending in changed:
         assert pending.old is not None
         pending.row["id"] = pending.old["id"]
-    values: dict[str, Any] = {name: bindparam(name) for name in _UPDATABLE}
-    statement = update(message_t).where(message_t.c.id == bindparam("_id")).values(**values)
-    conn.execute(statement, [{**{n: p.row[n] for n in _UPDATABLE}, "_id": p.row["id"]} for p in changed])
-    conn.execute(delete(enrichment_t).where(enrichment_t.c.message_id.in_([p.row["id"] for p in changed])))
+    kept = _analysed_alike(conn, changed)
+    for columns, group in ((_UPDATABLE, [p for p in changed if p.row["id"] not in kept]),
+                           (_KEPT_UPDATABLE, [p for p in changed if p.row["id"] in kept])):  # fmt: skip
+        if group:
+            values: dict[str, Any] = {name: bindparam(name) for name in columns}
+            statement = update(message_t).where(message_t.c.id == bindparam("_id")).values(**values)
+            conn.execute(statement, [{**{n: p.row[n] for n in columns}, "_id": p.row["id"]} for p in group])
+    rewritten = [p.row["id"] for p in changed if p.row["id"] not in kept]
+    if rewritten:
+        conn.execute(delete(enrichment_t).where(enrichment_t.c.message_id.in_(rewritten)))
     moved = [p.row["id"] for p in changed if p.old and p.old["parent_external_id"] != p.row["parent_external_id"]]
     if moved:
         conn.execute(update(message_t).where(message_t.c.id.in_(moved)).values(parent_id=None, thread_id=None))

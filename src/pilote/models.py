@@ -236,7 +236,8 @@ class Enrichment(Base):
 
     `versions` is a JSON object, analyzer → version; `value` a JSON object, analyzer → that analyzer's values
     (`{"keyphrases": {"keyphrases": [...]}, "sentiment": {"probabilities": {...}}}`), read with `extras`. A
-    message that changes (fetched again, different) loses its row (`ingest`): every analyzer sees it again.
+    message fetched again with other words loses its row (`ingest`): every analyzer sees it again (new
+    counters alone keep it).
     One row rather than one per analyzer: the pipeline writes tens of thousands a second (migration 0007).
     """
 
