@@ -32,7 +32,7 @@ def enrich_workspace(
         tasks = {a.name: progress.add_task(f"{a.name}", total=None) for a in analyzers}
 
         def report(name: str, done: int, total: int) -> None:
-            progress.update(tasks[name], completed=done, total=total or None)
+            progress.update(tasks[name], completed=done, total=total)  # 0 to do reads "0/0", done
             progress.refresh()
 
         return run(engine, analyzers, workspace_id=space.id, since=parse_when(since, "--since"), force=force,
