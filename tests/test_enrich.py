@@ -193,6 +193,52 @@ def test_new_counters_keep_the_language_found(engine: Engine) -> None:
     assert run(engine, enrich.get(["language"]), workspace_id=t.workspace_id).analysed == {"language": 0}
 
 
+def test_a_language_the_source_gives_is_replaced_until_the_language_analyzer_has_said_its_own(
+    engine: Engine,
+) -> None:
+    from dataclasses import replace
+
+    t = target(engine)
+    text = "Je voudrais savoir quand arrive ma commande"
+
+    def sync(language: str, likes: int) -> None:
+        with engine.begin() as conn:
+            write_batch(conn, t, [replace(item("a", text, likes=likes), language=language)])
+
+    def stored() -> str | None:
+        with Session(engine) as session:
+            return session.scalars(select(Message.language)).one()
+
+    sync("de", 1)
+    sync("it", 2)  # the source corrected itself; nothing analysed it yet
+    assert stored() == "it"
+    assert run(engine, enrich.get(["language"]), workspace_id=t.workspace_id).analysed == {"language": 1}
+    sync("it", 3)  # new counters: the analyzer's answer stays
+    assert stored() == "fr"
+
+
+def test_a_reply_is_analysed_again_once_its_post_arrives_or_changes(engine: Engine) -> None:
+    from pilote.linking import relink
+
+    t = target(engine)
+    with engine.begin() as conn:
+        write_batch(conn, t, [item("r", "Super article, merci", parent="p", thread="p", minutes=5)])
+        relink(conn, source_id=t.source_id)
+    analyzer, seen = counting()
+    assert run(engine, [analyzer], workspace_id=t.workspace_id).analysed == {"counter": 1}
+    with engine.begin() as conn:  # the post comes later: the reply was judged without it
+        write_batch(conn, t, [item("p", "Nos nouveaux vélos cargo")])
+        relink(conn, source_id=t.source_id)
+    assert run(engine, [analyzer], workspace_id=t.workspace_id).analysed == {"counter": 2}
+    with engine.begin() as conn:  # the post is edited: what the reply answers changed
+        write_batch(conn, t, [item("p", "Nos nouveaux vélos cargo, en vente lundi")])
+    assert run(engine, [analyzer], workspace_id=t.workspace_id).analysed == {"counter": 2}
+    with engine.begin() as conn:  # new counters on the post: nothing to redo
+        write_batch(conn, t, [item("p", "Nos nouveaux vélos cargo, en vente lundi", likes=4)])
+    assert run(engine, [analyzer], workspace_id=t.workspace_id).analysed == {"counter": 0}
+    assert len(seen) == 5
+
+
 def test_a_message_fetched_again_while_it_is_analysed_keeps_no_result_of_its_old_text(engine: Engine) -> None:
     t = target(engine)
     with engine.begin() as conn:

@@ -14,10 +14,10 @@ from datetime import datetime
 from itertools import islice
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, delete, insert, or_, select, update
 
 from pilote.bulk import allocate_ids, db_time, index_new, insert_rows, messages_by_external_id
-from pilote.models import Author, Engagement, Enrichment, Label, Message, Source, utcnow
+from pilote.models import Author, Engagement, Enrichment, Label, Message, Source, json_object, utcnow
 from pilote.sources.base import Item
 from pilote.text import clean, html_to_text, sanitise_html
 
@@ -241,34 +241,56 @@ _ANALYSED = ("kind", "title", "text", "author_id", "parent_external_id")
 _KEPT_UPDATABLE = tuple(name for name in _UPDATABLE if name != "language")
 
 
-def _analysed_alike(conn: Connection, changed: list[Pending]) -> set[int]:
-    """The ids of changed messages whose analysed fields are what they were."""
+def _analysed_alike(conn: Connection, changed: list[Pending]) -> tuple[set[int], set[int]]:
+    """The ids of changed messages whose analysed fields are what they were, and of those the ones whose
+    language the language analyzer found (theirs to keep)."""
     ids = [p.row["id"] for p in changed]
-    query = select(message_t.c.id, *(message_t.c[name] for name in _ANALYSED)).where(message_t.c.id.in_(ids))
-    before = {row[0]: tuple(row[1:]) for row in conn.execute(query)}
-    return {p.row["id"] for p in changed if before.get(p.row["id"]) == tuple(p.row[name] for name in _ANALYSED)}
+    query = (
+        select(enrichment_t.c.versions, message_t.c.id, *(message_t.c[name] for name in _ANALYSED))
+        .select_from(message_t.outerjoin(enrichment_t, enrichment_t.c.message_id == message_t.c.id))
+        .where(message_t.c.id.in_(ids))
+    )
+    before = {row[1]: (row[0], tuple(row[2:])) for row in conn.execute(query)}
+    kept: set[int] = set()
+    detected: set[int] = set()
+    for p in changed:
+        versions, analysed = before.get(p.row["id"], (None, None))
+        if analysed == tuple(p.row[name] for name in _ANALYSED):
+            kept.add(p.row["id"])
+            if "language" in json_object(versions):
+                detected.add(p.row["id"])
+    return kept, detected
 
 
 def _update_changed(conn: Connection, changed: list[Pending]) -> None:
     """Rewrite changed messages; one whose parent moved is unlinked for relink() to place again. When what
-    the analyzers read changed, what they found no longer holds: the enrichment row goes, so every analyzer
-    runs again. When only the rest changed (counters, mostly: a sync fetches them again and again), what they
-    found stays, the language they found included."""
+    the analyzers read of a message changed, what they found no longer holds: its enrichment row goes, and
+    its replies' rows too (the spam head reads the post a reply answers), so every analyzer runs again. When
+    only the rest changed (counters, mostly: a sync fetches them again and again), what they found stays, the
+    language the language analyzer found included (the source's language still replaces one it gave)."""
     if not changed:
         return
     for pending in changed:
         assert pending.old is not None
         pending.row["id"] = pending.old["id"]
-    kept = _analysed_alike(conn, changed)
-    for columns, group in ((_UPDATABLE, [p for p in changed if p.row["id"] not in kept]),
-                           (_KEPT_UPDATABLE, [p for p in changed if p.row["id"] in kept])):  # fmt: skip
+    kept, detected = _analysed_alike(conn, changed)
+    groups = (
+        (_UPDATABLE, [p for p in changed if p.row["id"] not in detected]),
+        (_KEPT_UPDATABLE, [p for p in changed if p.row["id"] in detected]),
+    )
+    for columns, group in groups:
         if group:
             values: dict[str, Any] = {name: bindparam(name) for name in columns}
             statement = update(message_t).where(message_t.c.id == bindparam("_id")).values(**values)
             conn.execute(statement, [{**{n: p.row[n] for n in columns}, "_id": p.row["id"]} for p in group])
     rewritten = [p.row["id"] for p in changed if p.row["id"] not in kept]
     if rewritten:
-        conn.execute(delete(enrichment_t).where(enrichment_t.c.message_id.in_(rewritten)))
+        replies = select(message_t.c.id).where(message_t.c.parent_id.in_(rewritten))
+        conn.execute(
+            delete(enrichment_t).where(
+                or_(enrichment_t.c.message_id.in_(rewritten), enrichment_t.c.message_id.in_(replies))
+            )
+        )
     moved = [p.row["id"] for p in changed if p.old and p.old["parent_external_id"] != p.row["parent_external_id"]]
     if moved:
         conn.execute(update(message_t).where(message_t.c.id.in_(moved)).values(parent_id=None, thread_id=None))

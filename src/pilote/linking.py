@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from typing import cast
 
-from sqlalchemy import Connection, Table, and_, bindparam, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, delete, select, update
 from sqlalchemy.orm import aliased
 
-from pilote.models import Message
+from pilote.models import Enrichment, Message
 
 m = cast(Table, Message.__table__)
+enrichment = cast(Table, Enrichment.__table__)
 CHUNK = 5000
 
 
@@ -39,7 +40,11 @@ def _link_parents(conn: Connection, source_id: int) -> list[int]:
     if pairs:
         statement = update(m).where(m.c.id == bindparam("_id")).values(parent_id=bindparam("_parent"))
         conn.execute(statement, pairs)
-    return [pair["_id"] for pair in pairs]
+    linked = [pair["_id"] for pair in pairs]
+    # A reply analysed before its post arrived was judged without it (the spam head reads the post answered).
+    for start in range(0, len(linked), CHUNK):
+        conn.execute(delete(enrichment).where(enrichment.c.message_id.in_(linked[start : start + CHUNK])))
+    return linked
 
 
 def _link_named_threads(conn: Connection, source_id: int) -> None:
