@@ -95,3 +95,15 @@ def test_the_c_tokenizer_cuts_texts_as_the_encoders_own_but_one_unknown_piece_pe
         assert fast.encode(text, out_type=int, add_bos=True, add_eos=True) == merged, text
     assert fast.encode("😍😍", out_type=int) == [6, 0]
     assert fast.encode("  ", out_type=int, add_bos=True, add_eos=True) == [1, 2]  # the port adds an unknown piece
+
+
+def test_an_edit_drops_the_vector_of_the_old_words_and_new_counters_keep_it(engine: Engine) -> None:
+    t = target(engine)
+    with engine.begin() as conn:
+        write_batch(conn, t, [item("a", TEXTS[0]), item("b", TEXTS[1])])
+    run(engine, enrich.get(["embeddings"]), workspace_id=t.workspace_id)
+    with engine.begin() as conn:  # "a" rewritten, "b" with a new like count
+        write_batch(conn, t, [item("a", TEXTS[2]), item("b", TEXTS[1], likes=5)])
+    with engine.connect() as conn:
+        kept = set(conn.execute(select(Message.external_id).join(Embedding)).scalars())
+    assert kept == {"b"}  # the heads would otherwise read "a"'s old vector when the embeddings do not run

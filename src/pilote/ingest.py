@@ -17,7 +17,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, Table, bindparam, delete, insert, or_, select, update
 
 from pilote.bulk import allocate_ids, db_time, index_new, insert_rows, messages_by_external_id
-from pilote.models import Author, Engagement, Enrichment, Label, Message, Source, json_object, utcnow
+from pilote.models import Author, Embedding, Engagement, Enrichment, Label, Message, Source, json_object, utcnow
 from pilote.sources.base import Item
 from pilote.text import clean, html_to_text, sanitise_html
 
@@ -29,6 +29,7 @@ message_t = cast(Table, Message.__table__)
 author_t = cast(Table, Author.__table__)
 engagement_t = cast(Table, Engagement.__table__)
 enrichment_t = cast(Table, Enrichment.__table__)
+embedding_t = cast(Table, Embedding.__table__)
 label_t = cast(Table, Label.__table__)
 source_t = cast(Table, Source.__table__)
 
@@ -291,6 +292,8 @@ def _update_changed(conn: Connection, changed: list[Pending]) -> None:
                 or_(enrichment_t.c.message_id.in_(rewritten), enrichment_t.c.message_id.in_(replies))
             )
         )
+        # The sentence vector of the old words too: the heads would read it when the embeddings do not run.
+        conn.execute(delete(embedding_t).where(embedding_t.c.message_id.in_(rewritten)))
     moved = [p.row["id"] for p in changed if p.old and p.old["parent_external_id"] != p.row["parent_external_id"]]
     if moved:
         conn.execute(update(message_t).where(message_t.c.id.in_(moved)).values(parent_id=None, thread_id=None))
