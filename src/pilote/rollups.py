@@ -52,6 +52,7 @@ DAILY_SERIES = tuple(name + DAY for name in SERIES)
 WEEK = 24 * 7
 PROFILE = ("messages", "channel", "source", "kind", "language", "sentiment", "intent", "spam", "toxic", "unanswered")
 Buckets = dict[tuple[str, int, str], list[int]]
+COLUMNS = ("workspace_id", "series", "hour", "key", "count", "engagement")
 
 
 def hour_of(moment: datetime) -> int:
@@ -240,11 +241,8 @@ def recount(conn: Connection, workspace_id: int, first: int, last: int, *, tops:
         delete(Rollup).where(Rollup.workspace_id == workspace_id, hourly, Rollup.hour >= first, Rollup.hour <= last)
     )
     values = [(workspace_id, s, h, k[:200], n, e) for (s, h, k), (n, e) in buckets.items()]
-    insert_rows(conn, "rollup", ("workspace_id", "series", "hour", "key", "count", "engagement"), values)
+    insert_rows(conn, "rollup", COLUMNS, values)
     _summarise(conn, workspace_id, first // 24 * 24, last // 24 * 24 + 23, tops=tops)
-
-
-COLUMNS = ("workspace_id", "series", "hour", "key", "count", "engagement")
 
 
 def _summarise(conn: Connection, workspace_id: int, first: int, last: int, *, tops: bool = True) -> None:
@@ -269,8 +267,7 @@ def _daily_tops(conn: Connection, workspace_id: int, first: int, last: int) -> l
     to_db, mark = db_time(conn), "?" if conn.dialect.paramstyle == "qmark" else "%s"
     sql = (
         f"SELECT {hour_sql(conn, 'm.created_at')}, "
-        "coalesce(m.likes, 0) + coalesce(m.shares, 0) + coalesce(m.replies, 0), "
-        "CASE WHEN m.parent_id IS NOT NULL THEN m.thread_id END, e.value "
+        "m.engagement, CASE WHEN m.parent_id IS NOT NULL THEN m.thread_id END, e.value "
         "FROM message m LEFT JOIN enrichment e ON e.message_id = m.id "
         f"WHERE m.workspace_id = {mark} AND m.created_at >= {mark} AND m.created_at < {mark}"
     )
@@ -303,7 +300,7 @@ def _rows(conn: Connection, workspace_id: int, start: datetime, end: datetime) -
     sql = (
         f"SELECT m.id, {hour_sql(conn, 'm.created_at')}, m.source_id, s.channel, m.kind, m.language, m.sentiment, "
         "m.intent, m.spam_probability, m.toxicity_probability, "
-        "coalesce(m.likes, 0) + coalesce(m.shares, 0) + coalesce(m.replies, 0), m.author_id "
+        "m.engagement, m.author_id "
         f"FROM message m JOIN source s ON s.id = m.source_id WHERE m.workspace_id = {mark} "
         f"AND m.created_at >= {mark} AND m.created_at < {mark}"
     )

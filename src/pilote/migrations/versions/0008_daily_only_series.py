@@ -28,7 +28,7 @@ ENGAGEMENT = "coalesce(m.likes, 0) + coalesce(m.shares, 0) + coalesce(m.replies,
 
 
 def upgrade() -> None:
-    op.execute(sa.text("DELETE FROM rollup WHERE series IN ('keyphrase', 'thread')"))
+    op.execute(sa.text(f"DELETE FROM rollup WHERE series IN ({', '.join(repr(name) for name in SERIES)})"))
 
 
 def downgrade() -> None:
