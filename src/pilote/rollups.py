@@ -264,15 +264,13 @@ def _summarise(conn: Connection, workspace_id: int, first: int, last: int, *, to
 
 def _daily_tops(conn: Connection, workspace_id: int, first: int, last: int) -> list[tuple[Any, ...]]:
     """The daily rows of conversations (replies per thread) and keyphrases of whole days first..last."""
-    to_db, mark = db_time(conn), "?" if conn.dialect.paramstyle == "qmark" else "%s"
     sql = (
-        f"SELECT {hour_sql(conn, 'm.created_at')}, "
-        "m.engagement, CASE WHEN m.parent_id IS NOT NULL THEN m.thread_id END, e.value "
-        "FROM message m LEFT JOIN enrichment e ON e.message_id = m.id "
-        f"WHERE m.workspace_id = {mark} AND m.created_at >= {mark} AND m.created_at < {mark}"
+        f"SELECT {hour_sql(conn, 'm.created_at')}, m.engagement, "
+        "CASE WHEN m.parent_id IS NOT NULL THEN m.thread_id END, e.value "
+        "FROM message m LEFT JOIN enrichment e ON e.message_id = m.id"
     )
     buckets: Buckets = defaultdict(lambda: [0, 0])
-    for part in _stream(conn, sql, (workspace_id, to_db(hour_start(first)), to_db(hour_start(last + 1)))):
+    for part in _written(conn, sql, workspace_id, hour_start(first), hour_start(last + 1)):
         for hour, engagement, thread, value in part:
             day, engagement = int(hour) // 24 * 24, int(engagement)
             keys = [("keyphrase" + DAY, phrase) for phrase in parse_keyphrases(value)] if value else []
@@ -296,16 +294,20 @@ def _daily_tops(conn: Connection, workspace_id: int, first: int, last: int) -> l
 def _rows(conn: Connection, workspace_id: int, start: datetime, end: datetime) -> Iterator[Row]:
     """What a recount needs of the messages written in [start, end), straight through the driver, a few
     thousand rows at a time (a recount keeps counts, not rows)."""
-    to_db, mark = db_time(conn), "?" if conn.dialect.paramstyle == "qmark" else "%s"
     sql = (
         f"SELECT m.id, {hour_sql(conn, 'm.created_at')}, m.source_id, s.channel, m.kind, m.language, m.sentiment, "
-        "m.intent, m.spam_probability, m.toxicity_probability, "
-        "m.engagement, m.author_id "
-        f"FROM message m JOIN source s ON s.id = m.source_id WHERE m.workspace_id = {mark} "
-        f"AND m.created_at >= {mark} AND m.created_at < {mark}"
+        "m.intent, m.spam_probability, m.toxicity_probability, m.engagement, m.author_id "
+        "FROM message m JOIN source s ON s.id = m.source_id"
     )
-    for part in _stream(conn, sql, (workspace_id, to_db(start), to_db(end))):
+    for part in _written(conn, sql, workspace_id, start, end):
         yield from (Row(r[0], int(r[1]), *r[2:10], int(r[10]), *r[11:]) for r in part)  # type: ignore[call-arg]
+
+
+def _written(conn: Connection, sql: str, workspace_id: int, start: datetime, end: datetime) -> Iterator[Sequence[Any]]:
+    """The rows of `sql` (a SELECT on `message m`) for a workspace's messages written in [start, end)."""
+    to_db, mark = db_time(conn), "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    where = f" WHERE m.workspace_id = {mark} AND m.created_at >= {mark} AND m.created_at < {mark}"
+    return _stream(conn, sql + where, (workspace_id, to_db(start), to_db(end)))
 
 
 def _stream(conn: Connection, sql: str, parameters: tuple[Any, ...]) -> Iterator[Sequence[Any]]:
