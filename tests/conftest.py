@@ -14,6 +14,8 @@ from pilote import pgserver
 from pilote.config import Settings, get_settings
 from pilote.db import make_engine, migrate
 
+pytest_plugins = ["api_peer"]  # the local API peer fixture, for the connectors
+
 _database_numbers = itertools.count()
 
 

@@ -25,6 +25,7 @@ from pilote.cli import app
 from pilote.config import Settings
 from pilote.errors import Invalid
 from pilote.models import ImportRun, Message, Source
+from pilote.sources import http
 from pilote.web.app import create_app
 
 T = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -135,8 +136,8 @@ def peer(monkeypatch: pytest.MonkeyPatch) -> Iterator[Peer]:
     server.server_close()
 
 
-LOCAL = sync.Limits(private=True)  # the peer is on this machine
-STRICT = sync.Limits(timeout=1, max_bytes=10_000, private=True)
+LOCAL = http.Limits(private=True)  # the peer is on this machine
+STRICT = http.Limits(timeout=1, max_bytes=10_000, private=True)
 
 
 def add(engine: Engine, url: str, workspace: str = "default") -> int:
@@ -298,7 +299,7 @@ def test_each_failure_is_recorded_in_plain_words_and_writes_nothing(engine: Engi
     source_id = add(engine, url)
     with pytest.raises(sync.SyncError, match=words) as raised:
         sync.sync_source(
-            engine, source_id, limits=sync.Limits(timeout=1, max_bytes=10_000, private=True), analyse=False
+            engine, source_id, limits=http.Limits(timeout=1, max_bytes=10_000, private=True), analyse=False
         )
     _source, found = state(engine, source_id)
     [run] = runs(engine, source_id)
@@ -311,7 +312,7 @@ def test_each_failure_is_recorded_in_plain_words_and_writes_nothing(engine: Engi
     assert messages(engine) == 0
     with pytest.raises(sync.SyncError):  # failing again updates the same record instead of piling them up
         sync.sync_source(
-            engine, source_id, limits=sync.Limits(timeout=1, max_bytes=10_000, private=True), analyse=False
+            engine, source_id, limits=http.Limits(timeout=1, max_bytes=10_000, private=True), analyse=False
         )
     assert len(runs(engine, source_id)) == 1
 
@@ -343,7 +344,7 @@ ADDRESSES = {
 
 
 def test_only_addresses_on_the_public_internet_count_as_public() -> None:
-    assert {address: sync._public(address) for address in ADDRESSES} == ADDRESSES
+    assert {address: http._public(address) for address in ADDRESSES} == ADDRESSES
 
 
 def test_through_a_proxy_the_feed_s_own_address_is_checked(

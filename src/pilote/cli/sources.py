@@ -13,6 +13,7 @@ from pilote.cli.common import print_json, settings, store
 from pilote.errors import NotFound
 from pilote.models import Source, Workspace
 from pilote.progress import bar
+from pilote.sources import http
 from pilote.terminal import err, out, safe
 from pilote.views import sources as views
 
@@ -107,7 +108,7 @@ def sync_command(
             def report(what: str, done: sync.SyncReport | None) -> None:
                 progress.update(task, description=f"syncing {what}", advance=0 if done is None else 1)
 
-            limits = sync.Limits.of(settings(), timeout=timeout)
+            limits = http.Limits.of(settings(), timeout=timeout)
             reports = sync.sync_all(engine, ids, limits=limits, progress=report)
     failed = [r for r in reports if r.status == "failed"]
     if as_json:

@@ -1,4 +1,4 @@
-"""The importers, one module each, and the detection of a file's format."""
+"""The importers and the connectors, one module each, and the detection of a file's format."""
 
 from __future__ import annotations
 
@@ -6,13 +6,25 @@ from pathlib import Path
 
 from pilote.errors import BadInput, Invalid
 from pilote.sources import disqus, rss, tabular, wxr, x_archive
-from pilote.sources.base import ImportFormat
+from pilote.sources.base import Connector, ImportFormat
 from pilote.sources.xmlsafe import read_head
 
 # Most specific first: detection asks each in turn.
 FORMATS: dict[str, ImportFormat] = {
     module.name: module for module in (wxr, disqus, rss, x_archive, tabular.JSONL, tabular.CSV)
 }
+
+# Platforms Pilote reads itself through their APIs, by source kind.
+CONNECTORS: dict[str, Connector] = {}
+
+
+def get_connector(name: str) -> Connector:
+    """The connector called `name`."""
+    try:
+        return CONNECTORS[name]
+    except KeyError:
+        known = ", ".join(CONNECTORS) or "none yet"
+        raise Invalid(f"unknown platform {name!r}: use one of {known}") from None
 
 
 def get_format(name: str) -> ImportFormat:

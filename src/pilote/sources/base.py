@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from pilote.sources.http import HttpClient
 
 
 @dataclass(slots=True, frozen=True)
@@ -131,3 +134,87 @@ def person(
     else:
         return None
     return AuthorRef(key=key, handle=handle or name or "anonymous", name=name, url=url or None, email_hash=digest)
+
+
+# Connectors: sources Pilote fetches itself from a platform's API, page after page, from a cursor.
+
+
+@dataclass(slots=True, frozen=True)
+class Setting:
+    """One thing a connector asks of the user when a source is added; `secret` ones are stored encrypted
+    and never shown again (tokens, passwords, API keys)."""
+
+    name: str
+    help: str
+    secret: bool = False
+    required: bool = True
+
+
+@dataclass(slots=True, frozen=True)
+class Account:
+    """What the user entered for one source: its settings (shown, e.g. the instance and the account to
+    follow) and its secrets (decrypted only while a sync or an action runs)."""
+
+    settings: Mapping[str, str]
+    secrets: Mapping[str, str] = field(default_factory=dict)
+
+    def get(self, name: str, default: str = "") -> str:
+        """A setting or a secret by name ('' when absent)."""
+        return self.settings.get(name) or self.secrets.get(name) or default
+
+
+@dataclass(slots=True)
+class Page:
+    """What one fetch brought: items (and unreadable ones), the cursor to resume from (JSON-able; stored on
+    the source once the page is written), whether another page is waiting now (a backfill goes on at once),
+    and the external ids the platform says were deleted since."""
+
+    items: list[Item | ItemError]
+    cursor: dict[str, Any]
+    more: bool = False
+    deleted: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True, frozen=True)
+class Action:
+    """Something the team does to a message through its platform: reply (with `text`), approve, hold, spam,
+    trash, hide. `external_id` and `raw` are the message's as the connector wrote them."""
+
+    kind: str
+    external_id: str
+    raw: str
+    text: str | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class Done:
+    """What an action did: a reply's own item (written to the store at once) and a word for the team."""
+
+    item: Item | None = None
+    detail: str = ""
+
+
+class Connector(Protocol):
+    """A platform Pilote reads itself: one module under pilote.sources, one line in pilote.sources.CONNECTORS.
+
+    `fetch` is called again and again with the cursor the previous page returned (`{}` the first time)
+    until a page says `more` is False; the next sync starts from the last cursor. Backfill and keeping up
+    are the connector's business inside its cursor. It raises `http.FetchFailed` (or `AuthFailed`,
+    `RateLimited`) for what stops the sync: what was written before stays written, the cursor where it was."""
+
+    name: str
+    description: str
+    settings: tuple[Setting, ...]
+    actions: tuple[str, ...]
+
+    def describe(self, account: Account) -> SourceInfo:
+        """The source these settings name (kind = the connector's name; a stable key)."""
+        ...
+
+    def fetch(self, client: HttpClient, account: Account, cursor: Mapping[str, Any]) -> Page:
+        """One page of what is new (or, during a backfill, older) after `cursor`."""
+        ...
+
+    def act(self, client: HttpClient, account: Account, action: Action) -> Done:
+        """Carry out one of `actions` on the platform; raise Invalid for one it does not allow."""
+        ...

@@ -18,6 +18,7 @@ from pilote.enrich.pipeline import run as enrich_run
 from pilote.errors import NotFound, PiloteError
 from pilote.imports import import_file
 from pilote.models import Source
+from pilote.sources import http
 from pilote.sources.base import ParseOptions
 from pilote.views import sources as views
 from pilote.web.pages.common import PageDep
@@ -99,5 +100,5 @@ def _sync(page: PageDep, source_id: int) -> RedirectResponse:
     page.session.close()  # the sync writes through its own sessions; this one must not hold SQLite's lock
     with contextlib.suppress(sync.SyncError):  # recorded on the source: its row and the notice say what failed
         state = page.request.app.state
-        sync.sync_source(state.engine, source_id, limits=sync.Limits.of(state.settings))
+        sync.sync_source(state.engine, source_id, limits=http.Limits.of(state.settings))
     return RedirectResponse(done, status_code=303)
