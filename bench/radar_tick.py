@@ -25,8 +25,8 @@ from pilote import enrich
 from pilote.config import get_settings
 from pilote.db import make_engine, migrate
 from pilote.enrich.pipeline import run as run_enrichment
-from pilote.imports import ensure_source
 from pilote.ingest import Target, write_batch
+from pilote.intake import open_source as ensure_source
 from pilote.models import Workspace, utcnow
 from pilote.radar.watch import tick
 from pilote.simulate import simulate

@@ -8,8 +8,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from pilote import workspaces
-from pilote.imports import ensure_source
 from pilote.ingest import Target
+from pilote.intake import open_source as ensure_source
 from pilote.sources.base import AuthorRef, Counters, Item, SourceInfo
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

@@ -19,11 +19,11 @@ from lxml import html as lxml_html
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from pilote import rollups, workspaces
+from pilote import jobs, rollups, workspaces
 from pilote.config import Settings
 from pilote.imports import import_file
 from pilote.messages import EXPORT_FIELDS
-from pilote.models import Label, Message, Source, Workspace
+from pilote.models import Enrichment, Label, Message, Source, Workspace
 from pilote.samples import write_wxr
 from pilote.simulate import simulate
 from pilote.web import i18n
@@ -304,6 +304,24 @@ def test_uploading_an_export_imports_it_and_pausing_a_source_shows(
     assert "paused" in paused.text
     assert "0 new, 0 updated, 8 unchanged" in again.text
     assert not list((settings.home / "uploads").iterdir())  # the uploaded copy is not kept
+
+
+def test_an_upload_queues_its_analysis_instead_of_running_it_in_the_request(
+    sqlite_settings: Settings, sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    path = write_wxr(tmp_path / "blog.xml", posts=1, comments_per_post=2)
+    with Session(sqlite_engine) as session:
+        workspaces.create(session, slug="default")
+        session.commit()
+    with TestClient(create_app(sqlite_settings, sqlite_engine)) as client:
+        done = client.post("/w/default/sources/import", files={"file": ("blog.xml", path.read_bytes())})
+    assert "3 new" in done.text
+    with Session(sqlite_engine) as session:
+        assert session.scalar(select(func.count()).select_from(Enrichment)) == 0  # the request did not analyse
+    assert jobs.run_waiting(sqlite_settings, sqlite_engine) == 1  # one queued job, run here as serve would
+    with Session(sqlite_engine) as session:
+        assert session.scalar(select(func.count()).select_from(Enrichment)) == 3
+    assert jobs.run_waiting(sqlite_settings, sqlite_engine) == 0
 
 
 def test_a_broken_upload_writes_nothing_and_says_why(sqlite_settings: Settings, sqlite_engine: Engine) -> None:

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     sync_private_addresses: bool = Field(
         default=False, description="Let feed syncs reach loopback, private and link-local addresses."
     )
+    # Connectors' credentials are encrypted with this key (pilote.vault); never stored beside the database.
+    secret_key: str | None = Field(default=None, repr=False, description="Fernet key for stored credentials.")
+    secret_key_file: Path | None = Field(default=None, description="File holding it (default $PILOTE_HOME/secret.key).")
     transformers_model: str | None = Field(
         default=None, description="Model folder or Hugging Face id for the sentiment-transformers analyzer."
     )

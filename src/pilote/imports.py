@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import os
@@ -12,17 +11,15 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.orm import Session
 
-from pilote import rollups, sources, workspaces
+from pilote import intake, sources, workspaces
 from pilote.errors import BadInput, Invalid
-from pilote.ingest import MAX_RAW_CHARS, Counts, Pending, Target, write_batch
-from pilote.linking import relink
-from pilote.models import ImportRun, Source, utcnow
-from pilote.sources.base import Countable, ImportFormat, Item, ItemError, ParseOptions, SourceInfo
+from pilote.ingest import Counts, Target
+from pilote.models import ImportRun, utcnow
+from pilote.sources.base import Countable, ImportFormat, ParseOptions
 
-ERROR_SAMPLES = 20
 Progress = Callable[[str, int, int], None]
 
 
@@ -81,10 +78,12 @@ def import_file(
     batch_size: int = 5000,
     progress: Progress | None = None,
     refresh_rollups: bool = True,
+    analyse: intake.Analyse | None = None,
 ) -> ImportReport:
-    """Import one file; an unfinished run of the same file is resumed from its checkpoint. With
-    `refresh_rollups` False the hours it wrote stay noted in `rollup_dirty` for whoever runs next (an
-    enrichment run that follows recounts them once, instead of twice)."""
+    """Import one file through the intake; an unfinished run of the same file is resumed from its checkpoint.
+    With `refresh_rollups` False the hours it wrote stay noted in `rollup_dirty` for whoever runs next (an
+    enrichment run that follows recounts them once, instead of twice); `analyse` gets the workspace when the
+    import changed anything."""
     options = options or ParseOptions()
     started, cpu_started = time.perf_counter(), time.process_time()
     fmt = sources.get_format(format) if format else sources.detect(path)
@@ -92,7 +91,7 @@ def import_file(
     total = check(fmt, path, options, progress)
     with Session(engine, expire_on_commit=False) as session, session.begin():
         space = workspaces.resolve(session, slug=workspace, create_default=True)
-        source = ensure_source(session, space.id, info)
+        source = intake.open_source(session, space.id, info)
         run = _open_run(session, space.id, source.id, path, fmt, fingerprint(path, fmt, options), total)
         report = ImportReport(
             run_id=run.id,
@@ -106,15 +105,19 @@ def import_file(
         )
         report.error_samples = json.loads(run.error_samples or "[]")
     target = Target(workspace_id=space.id, source_id=source.id, channel=info.channel, run_id=run.id)
+    start = intake.Written(report.resumed_from, report.counts, report.error_samples)
     try:
-        _write(engine, fmt, path, options, target, report, batch_size, progress)
+        moved = None if progress is None else partial(_moved, progress, total)
+        done = intake.write(engine, target, fmt.parse(path, options), batch_size=batch_size, start=start,
+                            checkpoint=partial(_checkpoint, run.id), progress=moved)  # fmt: skip
     except BaseException as error:
         _close(engine, run.id, "interrupted" if isinstance(error, KeyboardInterrupt) else "failed", str(error))
         raise
-    with engine.begin() as conn:
-        relink(conn, source_id=source.id)
-        if refresh_rollups:
-            rollups.refresh_dirty(conn, None if progress is None else partial(progress, "updating the dashboards"))
+    report.counts, report.error_samples = done.counts, done.samples
+    changed = bool(done.counts.new or done.counts.updated)
+    recount = None if progress is None else partial(progress, "updating the dashboards")
+    intake.finish(engine, workspace_id=space.id, source_id=source.id, changed=changed,
+                  refresh_rollups=refresh_rollups, analyse=analyse, progress=recount)  # fmt: skip
     _close(engine, run.id, "completed", None)
     report.seconds = time.perf_counter() - started
     report.cpu_seconds = time.process_time() - cpu_started
@@ -123,26 +126,6 @@ def import_file(
 
 def _counts(run: ImportRun) -> Counts:
     return Counts(new=run.new, updated=run.updated, unchanged=run.unchanged, errors=run.errors)
-
-
-def ensure_source(session: Session, workspace_id: int, info: SourceInfo) -> Source:
-    """The source a file belongs to, created on first sight; its last activity is now."""
-    source = session.scalar(
-        select(Source).where(Source.workspace_id == workspace_id, Source.kind == info.kind, Source.key == info.key)
-    )
-    if source is None:
-        source = Source(
-            workspace_id=workspace_id,
-            kind=info.kind,
-            key=info.key,
-            name=info.name,
-            channel=info.channel,
-            url=info.url,
-        )
-        session.add(source)
-    source.last_run_at = utcnow()
-    session.flush()
-    return source
 
 
 def _open_run(
@@ -195,74 +178,19 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _write(
-    engine: Engine,
-    fmt: ImportFormat,
-    path: Path,
-    options: ParseOptions,
-    target: Target,
-    report: ImportReport,
-    batch_size: int,
-    progress: Progress | None,
-) -> None:
-    """Batches of unique external ids; each commits with the position it reached (the checkpoint)."""
-    position = committed = 0
-    batch: dict[str, Item] = {}
-    errors: list[ItemError] = []
-    for entry in fmt.parse(path, options):
-        position += 1
-        if position <= report.resumed_from:
-            continue
-        if isinstance(entry, Item) and len(entry.raw) > MAX_RAW_CHARS:
-            entry = ItemError(f"item {entry.external_id}", "larger than 10 MB: skipped")
-        if isinstance(entry, ItemError):
-            errors.append(entry)
-            continue
-        if entry.external_id in batch or len(batch) >= batch_size:
-            _commit(engine, target, list(batch.values()), errors, report, position - 1)
-            batch, errors, committed = {}, [], committed + 1
-            if committed & (committed - 1) == 0:  # 1, 2, 4, 8... batches: O(log n) refreshes
-                refresh_statistics(engine)
-            if progress is not None:
-                progress("importing", position - 1, report.total)
-        batch[entry.external_id] = entry
-    _commit(engine, target, list(batch.values()), errors, report, position)
-    if progress is not None:
-        progress("importing", position, report.total)
+def _moved(progress: Progress, total: int, position: int) -> None:
+    progress("importing", position, total)
 
 
-def refresh_statistics(engine: Engine) -> None:
-    """Let PostgreSQL's planner see the tables grow; with stale statistics it scans instead of seeking."""
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            conn.exec_driver_sql("ANALYZE message, author")
-
-
-def _commit(
-    engine: Engine,
-    target: Target,
-    items: list[Item],
-    errors: list[ItemError],
-    report: ImportReport,
-    checkpoint: int,
-) -> None:
-    """Write one batch and move the run's checkpoint in the same transaction."""
-    with engine.begin() as conn:
-        written: list[Pending] = []
-        counts = write_batch(conn, target, items, written)
-        rollups.mark_written(conn, target.channel, written)
-        counts.errors = len(errors)
-        room = ERROR_SAMPLES - len(report.error_samples)
-        samples = report.error_samples + [f"{e.where}: {e.problem}" for e in errors[: max(room, 0)]]
-        total = dataclasses.replace(report.counts)
-        total.add(counts)
-        conn.execute(
-            update(ImportRun)
-            .where(ImportRun.id == target.run_id)
-            .values(done=checkpoint, new=total.new, updated=total.updated, unchanged=total.unchanged,
-                    errors=total.errors, error_samples=json.dumps(samples))
-        )  # fmt: skip
-    report.counts, report.error_samples = total, samples  # only once the batch is committed
+def _checkpoint(run_id: int, conn: Connection, done: intake.Written, _last: bool) -> None:
+    """The run's position and counts move in the batch's own transaction."""
+    counts = done.counts
+    conn.execute(
+        update(ImportRun)
+        .where(ImportRun.id == run_id)
+        .values(done=done.position, new=counts.new, updated=counts.updated, unchanged=counts.unchanged,
+                errors=counts.errors, error_samples=json.dumps(done.samples))
+    )  # fmt: skip
 
 
 def _close(engine: Engine, run_id: int, status: str, message: str | None) -> None:

@@ -87,8 +87,10 @@ class Source(Base):
     name: Mapped[str] = mapped_column(String(500))
     channel: Mapped[str] = mapped_column(String(200))
     url: Mapped[str | None] = mapped_column(Text)
-    settings: Mapped[str | None] = mapped_column(Text)
-    cursor: Mapped[str | None] = mapped_column(Text)
+    settings: Mapped[str | None] = mapped_column(Text)  # JSON: what the user chose (a connector's settings)
+    cursor: Mapped[str | None] = mapped_column(Text)  # JSON: where the next sync of a connector starts
+    state: Mapped[str | None] = mapped_column(Text)  # JSON: the last sync's outcome; set for what Pilote fetches
+    credentials: Mapped[str | None] = mapped_column(Text)  # the connector's secrets, encrypted (vault.py)
     status: Mapped[str] = mapped_column(String(32), default="active")
     last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,7 +1,7 @@
 """Feeds Pilote fetches itself: an RSS or Atom address, synced on a schedule into one source.
 
 A feed is a source of the `rss` importer (so that what it brings lands where uploads of the same export
-would, through `import_file`) whose `url` is the feed's address and whose `settings` hold a `feed` object:
+would, through `import_file`) whose `url` is the feed's address and whose `state` column holds:
 the validators of the last fetch (ETag, Last-Modified, the body's SHA-256) and the last sync's outcome.
 A fetch goes to a temporary file first, within a size cap and a deadline; the importer then checks the
 whole file before writing anything, so a failed sync leaves nothing half-written. A fetch only connects to
@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,12 +28,10 @@ from urllib.parse import urlsplit
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
-from pilote import enrich, workspaces
-from pilote.config import Settings
-from pilote.enrich.pipeline import run as enrich_run
+from pilote import intake, workspaces
 from pilote.errors import Invalid, NotFound, PiloteError
 from pilote.imports import import_file
-from pilote.models import ImportRun, Source, Workspace, utcnow
+from pilote.models import ImportRun, Source, Workspace, json_object, utcnow
 from pilote.sources import http, rss
 from pilote.sources.base import ParseOptions
 from pilote.sources.http import DEFAULT_LIMITS, Fetched, Limits, fetch_file
@@ -54,8 +52,8 @@ class SyncError(PiloteError):
 
 
 @dataclass(slots=True)
-class FeedState:
-    """What a feed source keeps between syncs, in its `settings` (JSON) under "feed"."""
+class SyncState:
+    """What a source Pilote fetches keeps between syncs, in its `state` column (JSON)."""
 
     etag: str | None = None
     last_modified: str | None = None
@@ -105,27 +103,21 @@ def check_url(url: str) -> str:
     return http.check_url(url, what="feed address", max_length=MAX_FEED_URL)
 
 
-def feed_state(source: Source) -> FeedState | None:
-    """The feed state of a source, or None if Pilote does not fetch it."""
-    try:
-        settings = json.loads(source.settings or "{}")
-    except ValueError:
+def feed_state(source: Source) -> SyncState | None:
+    """The feed state of a source, or None if Pilote does not fetch it as a feed."""
+    if source.kind != rss.name or not source.url or source.state is None:
         return None
-    found = settings.get("feed") if isinstance(settings, dict) else None
-    if source.kind != rss.name or not source.url or not isinstance(found, dict):
-        return None
-    known = FeedState.__dataclass_fields__
-    return FeedState(**{key: value for key, value in found.items() if key in known})
+    return state_of(source)
 
 
-def _save_state(source: Source, state: FeedState) -> None:
-    try:
-        settings = json.loads(source.settings or "{}")
-    except ValueError:
-        settings = {}
-    settings = settings if isinstance(settings, dict) else {}
-    settings["feed"] = asdict(state)
-    source.settings = json.dumps(settings, sort_keys=True)
+def state_of(source: Source) -> SyncState:
+    """The last sync's state of a source Pilote fetches (empty for one never synced)."""
+    known = SyncState.__dataclass_fields__
+    return SyncState(**{key: value for key, value in json_object(source.state).items() if key in known})
+
+
+def _save_state(source: Source, state: SyncState) -> None:
+    source.state = json.dumps(asdict(state), sort_keys=True)
 
 
 def add_feed(session: Session, workspace: str | None, url: str) -> Source:
@@ -143,7 +135,7 @@ def add_feed(session: Session, workspace: str | None, url: str) -> Source:
         workspace_id=space.id, kind=rss.name, key=key, name=key, channel=f"blog:{key.split('/')[0]}"
     )
     source.url = url
-    _save_state(source, FeedState())
+    _save_state(source, SyncState())
     session.add(source)
     session.flush()
     return source
@@ -157,46 +149,6 @@ def feeds(session: Session, workspace_id: int | None = None) -> list[Source]:
     return [source for source in session.scalars(query) if feed_state(source) is not None]
 
 
-def due(session: Session, settings: Settings, now: datetime | None = None) -> list[int]:
-    """Active feeds whose last sync is older than PILOTE_SYNC_INTERVAL (or that never synced)."""
-    before = (now or utcnow()) - timedelta(seconds=settings.sync_interval)
-    found = []
-    for source in feeds(session):
-        checked = feed_state(source).checked  # type: ignore[union-attr]  # feeds() keeps feeds only
-        if source.status == "active" and (checked is None or checked <= before):
-            found.append(source.id)
-    return found
-
-
-def sync_due(engine: Engine, settings: Settings, *, now: datetime | None = None) -> list[SyncReport]:
-    """Sync every feed that is due; a failing feed is recorded and the others still sync."""
-    with Session(engine) as session:
-        ids = due(session, settings, now)
-    return sync_all(engine, ids, limits=Limits.of(settings))
-
-
-def sync_all(
-    engine: Engine, source_ids: list[int], *, limits: Limits = DEFAULT_LIMITS, progress: Progress | None = None
-) -> list[SyncReport]:
-    """Sync each feed on its own: a failure becomes a failed report (already recorded on its source)."""
-    reports = []
-    for source_id in source_ids:
-        if progress is not None:
-            progress(f"source {source_id}", None)
-        try:
-            report = sync_source(engine, source_id, limits=limits)
-        except SyncError as error:
-            report = error.report
-        except PiloteError as error:  # not a feed, or being synced by someone else: nothing recorded
-            report = SyncReport(source_id, "", "", "", status="failed", error=str(error))
-        except Exception as error:  # a defect of ours must not stop the feeds after this one
-            report = SyncReport(source_id, "", "", "", status="failed", error=f"unexpected error: {error!r}")
-        reports.append(report)
-        if progress is not None:
-            progress(f"source {source_id}", report)
-    return reports
-
-
 _LOCKS: dict[int, threading.Lock] = {}
 _LOCKS_GUARD = threading.Lock()
 
@@ -206,9 +158,11 @@ def _lock(source_id: int) -> threading.Lock:
         return _LOCKS.setdefault(source_id, threading.Lock())
 
 
-def sync_source(engine: Engine, source_id: int, *, limits: Limits = DEFAULT_LIMITS, analyse: bool = True) -> SyncReport:
-    """Fetch a feed and import what is new into its source (then analyse it, as an upload is); raises
-    SyncError, recorded on the source, when it fails."""
+def sync_source(
+    engine: Engine, source_id: int, *, limits: Limits = DEFAULT_LIMITS, analyse: intake.Analyse | None = None
+) -> SyncReport:
+    """Fetch a feed and import what is new into its source through the intake (`analyse` gets the workspace
+    when something changed); raises SyncError, recorded on the source, when it fails."""
     lock = _lock(source_id)
     if not lock.acquire(blocking=False):
         raise Invalid(f"source {source_id} is being synced already: wait for that sync to finish")
@@ -218,7 +172,7 @@ def sync_source(engine: Engine, source_id: int, *, limits: Limits = DEFAULT_LIMI
         lock.release()
 
 
-def _sync(engine: Engine, source_id: int, limits: Limits, analyse: bool) -> SyncReport:
+def _sync(engine: Engine, source_id: int, limits: Limits, analyse: intake.Analyse | None) -> SyncReport:
     started = time.perf_counter()
     with Session(engine) as session:
         source = session.get(Source, source_id)
@@ -231,12 +185,13 @@ def _sync(engine: Engine, source_id: int, limits: Limits, analyse: bool) -> Sync
     try:
         fetched = fetch(report.url, folder / "feed.xml", state, limits)
         title: str | None = None
+        changed = False
         if fetched.path is None or fetched.sha256 == state.sha256:
-            report.status, analyse = "not-modified", False
+            report.status = "not-modified"
         else:
             entries, title = _entries(fetched, report.url)
             if entries:
-                analyse = _import(engine, fetched.path, report, analyse)
+                changed = _import(engine, fetched.path, report)
     except PiloteError as error:
         message = str(error).replace(str(folder / "feed.xml"), report.url)
         _record_failure(engine, report, state, message, folder / "feed.xml")
@@ -245,12 +200,10 @@ def _sync(engine: Engine, source_id: int, limits: Limits, analyse: bool) -> Sync
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     _record_success(engine, report, fetched, title)
-    if (
-        analyse and report.new + report.updated
-    ):  # after the sync is recorded: what it wrote stays written whatever the analysis does
+    if changed and analyse is not None:  # after the sync is recorded: what it wrote stays, whatever the analysis does
         with Session(engine) as session:
             space = workspaces.get(session, slug=report.workspace)
-        enrich_run(engine, enrich.get(None), workspace_id=space.id, workers=1)  # small feeds; serve: a thread
+        analyse(space.id)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -270,15 +223,15 @@ def _entries(fetched: Fetched, url: str) -> tuple[bool, str | None]:
     return True, name if name != url else None
 
 
-def _import(engine: Engine, path: Path, report: SyncReport, analyse: bool) -> bool:
-    """Import the feed into its source; whether its new messages should be analysed."""
+def _import(engine: Engine, path: Path, report: SyncReport) -> bool:
+    """Import the feed into its source; whether it changed anything."""
     options = ParseOptions(source_key=_key(engine, report.source_id))
     done = import_file(engine, path, workspace=report.workspace, format=rss.name, options=options)
     report.run_id = done.run_id
     counts = done.counts
     report.new, report.updated, report.unchanged, report.errors = (counts.new, counts.updated, counts.unchanged,
                                                                    counts.errors)  # fmt: skip
-    return analyse and bool(counts.new or counts.updated)
+    return bool(counts.new or counts.updated)
 
 
 def _key(engine: Engine, source_id: int) -> str:
@@ -290,7 +243,7 @@ def _record_success(engine: Engine, report: SyncReport, fetched: Fetched, title:
     """Keep the validators and the outcome; name the source after its feed on first sight."""
     with Session(engine) as session, session.begin():
         source = session.get_one(Source, report.source_id)
-        state = feed_state(source) or FeedState()
+        state = feed_state(source) or SyncState()
         if fetched.path is not None:
             state.etag, state.last_modified, state.sha256 = fetched.etag, fetched.last_modified, fetched.sha256
         state.checked_at, state.error = utcnow().isoformat(), None
@@ -305,7 +258,7 @@ def _record_success(engine: Engine, report: SyncReport, fetched: Fetched, title:
         report.source = source.name
 
 
-def _record_failure(engine: Engine, report: SyncReport, state: FeedState, message: str, tmp: Path) -> None:
+def _record_failure(engine: Engine, report: SyncReport, state: SyncState, message: str, tmp: Path) -> None:
     """The failure as the source's last run, in plain words; the previous failure is reused, not piled up."""
     with Session(engine) as session, session.begin():
         source = session.get_one(Source, report.source_id)
@@ -330,7 +283,7 @@ def _record_failure(engine: Engine, report: SyncReport, state: FeedState, messag
         newest.finished_at = newest.started_at
 
 
-def fetch(url: str, path: Path, state: FeedState, limits: Limits = DEFAULT_LIMITS) -> Fetched:
+def fetch(url: str, path: Path, state: SyncState, limits: Limits = DEFAULT_LIMITS) -> Fetched:
     """GET the feed into `path`, conditionally on the last fetch's validators; `path` None means 304."""
     headers = {
         "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1",

@@ -28,7 +28,7 @@ from pilote.radar import incidents, notify, rules
 from pilote.radar.incidents import Candidate
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-SECRET = "s3cret-for-tests"  # noqa: S105 (a test peer's secret)
+SECRET = "s3cret-for-tests"
 
 
 @dataclass
@@ -141,6 +141,24 @@ def test_without_an_smtp_server_the_delivery_fails_visibly(engine: Engine, setti
     assert "PILOTE_SMTP_HOST" in (pending.last_error or "")
 
 
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The webhook peers are on this machine: deliveries may reach it (PILOTE_SYNC_PRIVATE_ADDRESSES)."""
+    return settings.model_copy(update={"sync_private_addresses": True})
+
+
+def test_a_webhook_to_this_machine_or_its_network_is_refused_unless_allowed(
+    engine: Engine, settings: Settings, peer: Peer
+) -> None:
+    incident_with(engine, [("webhook", f"{peer.url}/hook")])
+    strict = settings.model_copy(update={"sync_private_addresses": False})
+    notify.deliver_due(session_factory(engine), strict, now=NOW)
+    [refused] = deliveries(engine)
+    assert refused.status == "retrying"
+    assert "private or local address" in (refused.last_error or "")
+    assert peer.received == []
+
+
 def test_the_webhook_is_signed_and_the_peer_verifies_it(engine: Engine, settings: Settings, peer: Peer) -> None:
     incident_id = incident_with(engine, [("webhook", f"{peer.url}/hook")])
     notify.deliver_due(session_factory(engine), settings, now=NOW)
@@ -158,7 +176,7 @@ def test_a_webhook_with_the_wrong_secret_is_refused_and_recorded(
 ) -> None:
     space_id = target(engine).workspace_id
     with Session(engine) as session, session.begin():
-        rules.add_recipient(session, workspace_id=space_id, kind="webhook", target=f"{peer.url}/hook", secret="wrong")  # noqa: S106
+        rules.add_recipient(session, workspace_id=space_id, kind="webhook", target=f"{peer.url}/hook", secret="wrong")
         candidate = Candidate(space_id, "negative", NOW, 42.0, 4.0, 0.9, "medium")
         incidents.raise_alert(session, candidate, rule=rules.DEFAULT, now=NOW)
     notify.deliver_due(session_factory(engine), settings, now=NOW)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from pilote import enrich, workspaces
 from pilote.cli.common import parse_when, print_json, store
 from pilote.enrich.pipeline import EnrichReport, run
+from pilote.models import Workspace
 from pilote.progress import bar
 from pilote.terminal import err, out
 
@@ -37,6 +38,13 @@ def enrich_workspace(
 
         return run(engine, analyzers, workspace_id=space.id, since=parse_when(since, "--since"), force=force,
                    progress=report, workers=workers)  # fmt: skip
+
+
+def analyse_now(engine: Engine, workspace_id: int) -> None:
+    """What the command line does with what an import or a sync brought: analyse it now, with progress."""
+    with Session(engine) as session:
+        slug = session.get_one(Workspace, workspace_id).slug
+    enrich_workspace(engine, slug)
 
 
 def enrich_command(

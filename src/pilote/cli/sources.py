@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from pilote import sync, workspaces
+from pilote import schedule, sync, workspaces
+from pilote.cli import platforms as platform_commands
 from pilote.cli.common import print_json, settings, store
+from pilote.cli.enriching import analyse_now
 from pilote.errors import NotFound
 from pilote.models import Source, Workspace
 from pilote.progress import bar
@@ -17,7 +20,7 @@ from pilote.sources import http
 from pilote.terminal import err, out, safe
 from pilote.views import sources as views
 
-source_app = typer.Typer(no_args_is_help=True, help="Sources: add a feed, list, pause and resume them.")
+source_app = typer.Typer(no_args_is_help=True, help="Sources: add a feed or a platform, list, pause and resume them.")
 WorkspaceOpt = Annotated[str | None, typer.Option("--workspace", "-w", help="Workspace (default: the only one).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
@@ -42,7 +45,7 @@ def add_feed(
 
 @source_app.command("list")
 def list_sources(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
-    """List a workspace's sources: kind, status, messages, feed address and last sync or import."""
+    """List a workspace's sources: kind, status, messages, address and last sync or import."""
     with store() as engine, Session(engine) as session:
         space = workspaces.resolve(session, slug=workspace)
         rows = [_row(row) for row in views.sources(session, space.id)]
@@ -50,7 +53,7 @@ def list_sources(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> No
         print_json(rows)
         return
     if not rows:
-        out.print("No source yet: `pilote source add-feed URL`, or `pilote import FILE`.")
+        out.print("No source yet: `pilote source add-feed URL`, `pilote source add PLATFORM`, or `pilote import FILE`.")
         return
     table = Table("id", "name", "kind", "status", "messages", "last run")
     for row in rows:
@@ -60,14 +63,14 @@ def list_sources(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> No
 
 
 def _row(row: views.SourceRow) -> dict[str, Any]:
-    feed = row.feed
+    state = row.sync
     return {
-        "id": row.id, "name": row.name, "kind": "feed" if feed else row.kind, "channel": row.channel,
-        "url": row.url, "status": row.status, "messages": row.messages, "summary": row.summary,
-        "last_run_at": row.last_run_at.isoformat() if row.last_run_at else None,
-        "feed": None if feed is None else {
-            "checked_at": feed.checked_at, "outcome": feed.outcome, "error": feed.error,
-            "new": feed.new, "updated": feed.updated, "unchanged": feed.unchanged,
+        "id": row.id, "name": row.name, "kind": "feed" if state and row.kind == "rss" else row.kind,
+        "channel": row.channel, "url": row.url, "status": row.status, "messages": row.messages,
+        "summary": row.summary, "last_run_at": row.last_run_at.isoformat() if row.last_run_at else None,
+        "sync": None if state is None else {
+            "checked_at": state.checked_at, "outcome": state.outcome, "error": state.error,
+            "new": state.new, "updated": state.updated, "unchanged": state.unchanged,
         },
     }  # fmt: skip
 
@@ -95,11 +98,12 @@ def _set_status(source_id: int, status: str) -> None:
 
 def sync_command(
     workspace: WorkspaceOpt = None,
-    source: Annotated[int | None, typer.Option("--source", help="Only this feed (even if paused).")] = None,
+    source: Annotated[int | None, typer.Option("--source", help="Only this source (even if paused).")] = None,
     timeout: Annotated[float, typer.Option(min=1, max=300, help="Seconds a fetch may take.")] = 30.0,
     as_json: JsonOpt = False,
 ) -> None:
-    """Fetch feeds now (every active feed, or --source ID) and import what is new; exit 1 if one fails."""
+    """Fetch feeds and platforms now (every active one, or --source ID), import and analyse what is new; exit 1
+    if one fails."""
     with store() as engine:
         ids = _chosen(engine, workspace, source)
         with bar(err) as progress:
@@ -108,32 +112,38 @@ def sync_command(
             def report(what: str, done: sync.SyncReport | None) -> None:
                 progress.update(task, description=f"syncing {what}", advance=0 if done is None else 1)
 
-            limits = http.Limits.of(settings(), timeout=timeout)
-            reports = sync.sync_all(engine, ids, limits=limits, progress=report)
+            config = settings()
+            limits = http.Limits.of(config, timeout=timeout)
+            reports = schedule.sync_all(engine, config, ids, limits=limits, progress=report,
+                                        analyse=partial(analyse_now, engine))  # fmt: skip
     failed = [r for r in reports if r.status == "failed"]
     if as_json:
         print_json({"syncs": [r.as_json() for r in reports], "failed": len(failed)})
     elif reports:
         out.print(_table(reports))
     else:
-        out.print("No feed to sync: add one with `pilote source add-feed URL`.")
+        out.print(
+            "Nothing to sync: add a feed with `pilote source add-feed URL`, or a platform with "
+            "`pilote source add PLATFORM`."
+        )
     for r in failed:
-        where = f"feed {r.url} (source {r.source_id})" if r.url else f"source {r.source_id}"
-        err.print("[red]error:[/red]", safe(f"{where}: {r.error} — nothing from this sync was written."))
+        where = f"{r.url} (source {r.source_id})" if r.url else f"source {r.source_id}"
+        err.print("[red]error:[/red]", safe(f"{where}: {r.error} — what was fetched before the failure is kept."))
     if failed:
         raise typer.Exit(1)
 
 
 def _chosen(engine: Any, workspace: str | None, source: int | None) -> list[int]:
-    """The feeds to sync: the one named, or the active feeds of a workspace (of all, without --workspace)."""
+    """The sources to sync: the one named, or the active fetched sources of a workspace (of all, without
+    --workspace)."""
     with Session(engine) as session:
         space = workspaces.get(session, slug=workspace) if workspace else None
+        fetched = schedule.fetched(session, space.id if space else None)
         if source is not None:
-            found = session.get(Source, source)
-            if found is None or sync.feed_state(found) is None or (space and found.workspace_id != space.id):
-                raise NotFound(f"no feed source {source} here: `pilote source list` shows the sources")
+            if source not in {f.id for f in fetched}:
+                raise NotFound(f"no feed or platform source {source} here: `pilote source list` shows the sources")
             return [source]
-        return [f.id for f in sync.feeds(session, space.id if space else None) if f.status == "active"]
+        return [f.id for f in fetched if f.status == "active"]
 
 
 def _table(reports: list[sync.SyncReport]) -> Table:
@@ -145,3 +155,8 @@ def _table(reports: list[sync.SyncReport]) -> Table:
         table.add_row(safe(f"{r.source_id} {r.source}".strip()), r.status, f"{r.new:,}", f"{r.updated:,}",
                       f"{r.unchanged:,}", f"{r.seconds:.1f}")  # fmt: skip
     return table
+
+
+source_app.command("add")(platform_commands.add)
+source_app.command("credentials")(platform_commands.credentials)
+source_app.command("platforms")(platform_commands.list_platforms)

@@ -13,8 +13,6 @@ import hmac
 import json
 import smtplib
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,6 +26,7 @@ from pilote.config import Settings
 from pilote.models import Alert, AlertRecipient, Delivery, Incident, Workspace
 from pilote.radar import rules as rules_service
 from pilote.radar.rules import Rule
+from pilote.sources.http import FetchFailed, HttpClient, HttpStatus, Limits
 
 MAX_ATTEMPTS = 6
 FIRST_RETRY = timedelta(seconds=30)
@@ -125,30 +124,31 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return f"sha256={digest}"
 
 
-def _post(url: str, body: bytes, headers: dict[str, str]) -> int:
-    request = urllib.request.Request(url, data=body, method="POST", headers=headers)  # noqa: S310 (http/https checked)
+def _post(url: str, body: bytes, headers: dict[str, str], settings: Settings) -> int:
+    """POST through the guarded client: public addresses only unless PILOTE_SYNC_PRIVATE_ADDRESSES (a recipient
+    address must not make the server probe its own network), no retry here (deliveries have their own)."""
+    client = HttpClient(limits=Limits.of(settings, timeout=TIMEOUT, max_bytes=1 << 20), retries=0)
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:  # noqa: S310 (http/https checked)
-            return int(response.status)
-    except urllib.error.HTTPError as error:
-        raise DeliveryError(f"HTTP {error.code} {error.reason}", error.code) from None
-    except (urllib.error.URLError, OSError) as error:
-        raise DeliveryError(f"cannot reach {url}: {getattr(error, 'reason', error)}") from None
+        return client.request("POST", url, data=body, headers=headers).status
+    except HttpStatus as error:
+        raise DeliveryError(str(error), error.status) from None
+    except FetchFailed as error:
+        raise DeliveryError(f"cannot reach {url}: {error}") from None
 
 
 def send_webhook(out: Outgoing) -> int:
     """POST the payload as JSON, signed with the recipient's secret."""
     body = json.dumps(out.payload, ensure_ascii=False).encode()
     stamp = str(int(time.time()))
-    headers = {"Content-Type": "application/json", "User-Agent": "Pilote", TIMESTAMP_HEADER: stamp}
+    headers = {"Content-Type": "application/json", TIMESTAMP_HEADER: stamp}
     headers[SIGNATURE_HEADER] = sign(out.secret or "", stamp, body)
-    return _post(out.target, body, headers)
+    return _post(out.target, body, headers, out.settings)
 
 
 def send_slack(out: Outgoing) -> int:
     """POST `{"text": ...}`, which Slack and Mattermost incoming webhooks both accept."""
     body = json.dumps({"text": _slack_escape(text_of(out.payload))}, ensure_ascii=False).encode()
-    return _post(out.target, body, {"Content-Type": "application/json", "User-Agent": "Pilote"})
+    return _post(out.target, body, {"Content-Type": "application/json"}, out.settings)
 
 
 def _slack_escape(text: str) -> str:

@@ -7,17 +7,15 @@ every message unchanged.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import orjson
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
-from pilote import rollups, workspaces
-from pilote.imports import ensure_source, refresh_statistics
-from pilote.ingest import Counts, Pending, Target, write_batch
-from pilote.linking import relink
+from pilote import intake, workspaces
+from pilote.ingest import Counts, Target
 from pilote.models import Message, Workspace
 from pilote.simulate.clock import Window
 from pilote.simulate.community import BRAND_NAME
@@ -48,7 +46,7 @@ def open_sources(engine: Engine, workspace: str, settings: dict[str, Any]) -> di
             space = workspaces.create(session, slug=workspace, name=f"{BRAND_NAME} (demo)")
         targets = {}
         for key, info in SOURCES.items():
-            source = ensure_source(session, space.id, info)
+            source = intake.open_source(session, space.id, info)
             source.settings = orjson.dumps(settings, option=orjson.OPT_SORT_KEYS).decode()
             targets[key] = Target(workspace_id=space.id, source_id=source.id, channel=info.channel)
     return targets
@@ -61,25 +59,18 @@ def write(
     batch_size: int,
     progress: Progress | None = None,
 ) -> Counts:
-    """Upsert every item, one transaction per batch, then resolve parents and threads."""
+    """Upsert every item through the intake (one transaction per batch), then resolve parents and threads."""
     counts, done, total = Counts(), 0, sum(len(batch) for batch in items.values())
-    written = 0
     for key, source_items in items.items():
-        for batch in batches(source_items, batch_size):
-            with engine.begin() as conn:
-                pending: list[Pending] = []
-                counts.add(write_batch(conn, targets[key], batch, pending))
-                # As an import does: notes the hours for the dashboards and spots the team's accounts.
-                rollups.mark_written(conn, targets[key].channel, pending)
-            done, written = done + len(batch), written + 1
-            if written & (written - 1) == 0:  # after 1, 2, 4, 8... batches, as imports do
-                refresh_statistics(engine)
-            if progress is not None:
-                progress(done, total)
-    refresh_statistics(engine)
-    with engine.begin() as conn:
-        for target in targets.values():
-            relink(conn, source_id=target.source_id)
+        before = done
+        report = None if progress is None else (lambda n, base=before: progress(base + n, total))
+        written = intake.write(engine, targets[key], source_items, batch_size=batch_size, progress=report)
+        counts.add(written.counts)
+        done += len(source_items)
+    intake.refresh_statistics(engine)
+    for target in targets.values():  # the dashboards are recounted once, by the analysis that follows
+        intake.finish(engine, workspace_id=target.workspace_id, source_id=target.source_id, changed=False,
+                      refresh_rollups=False)  # fmt: skip
     return counts
 
 
@@ -158,9 +149,3 @@ def _raw(draft: Draft, window: Window, author: dict[str, Any]) -> str:
         "truth": draft.truth.as_dict(),
     }
     return orjson.dumps(payload, option=orjson.OPT_SORT_KEYS).decode()
-
-
-def batches(values: list[Item], size: int) -> Iterator[list[Item]]:
-    """`values` in consecutive slices of `size`."""
-    for start in range(0, len(values), size):
-        yield values[start : start + size]

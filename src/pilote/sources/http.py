@@ -344,16 +344,16 @@ class RateLimited(FetchFailed):
         self.retry_after = retry_after
 
 
-class AuthFailed(FetchFailed):
-    """The platform refused the credentials (401, 403 or its own word for an expired token)."""
-
-
 class HttpStatus(FetchFailed):
-    """The platform answered with an error status that retrying will not fix."""
+    """The platform answered with an error status that retrying will not fix (`status`, when an HTTP one)."""
 
-    def __init__(self, message: str, status: int) -> None:
+    def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)
         self.status = status
+
+
+class AuthFailed(HttpStatus):
+    """The platform refused the credentials (401, 403 or its own word for an expired token)."""
 
 
 @dataclass(slots=True)
@@ -561,7 +561,8 @@ def _checked(response: Response) -> Response:
     if response.status in (401, 403):
         raise AuthFailed(
             f"{host} refused the credentials (HTTP {response.status}){detail}: check them, or enter new ones "
-            "(an expired token or a revoked application password is the usual cause)"
+            "(an expired token or a revoked application password is the usual cause)",
+            response.status,
         )
     raise HttpStatus(_http_problem(response.status, http.client.responses.get(response.status, ""),
                                    Limits()).replace("feed", "resource") + detail, response.status)  # fmt: skip

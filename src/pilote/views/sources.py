@@ -9,10 +9,10 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from pilote import rollups
+from pilote import platforms, rollups, sync
 from pilote.errors import Invalid, NotFound
 from pilote.models import ImportRun, Source
-from pilote.sync import FeedState, feed_state
+from pilote.sync import SyncState
 
 STATUSES = ("active", "paused")
 
@@ -53,7 +53,7 @@ class SourceRow:
     last_run: LastRun | None
     summary: str
     problems: list[str] = field(default_factory=list)
-    feed: FeedState | None = None  # set for the feeds Pilote fetches itself
+    sync: SyncState | None = None  # set for what Pilote fetches itself: feeds and platforms
 
 
 def sources(session: Session, workspace_id: int) -> list[SourceRow]:
@@ -79,18 +79,18 @@ def _run(run: ImportRun) -> LastRun:
 
 
 def _row(source: Source, messages: int, run: LastRun | None) -> SourceRow:
-    feed = feed_state(source)
-    summary, problems = describe(run) if feed is None else describe_sync(feed)
+    state = sync.feed_state(source) or (sync.state_of(source) if platforms.is_platform(source) else None)
+    summary, problems = describe(run) if state is None else describe_sync(state)
     if source.status == "paused":
         summary = f"Paused. {summary}"
     return SourceRow(
         source.id, source.name, source.kind, source.key, source.channel, source.url, source.status,
-        source.created_at, source.last_run_at, messages, run, summary, problems, feed,
+        source.created_at, source.last_run_at, messages, run, summary, problems, state,
     )  # fmt: skip
 
 
-def describe_sync(feed: FeedState) -> tuple[str, list[str]]:
-    """A feed's last sync in one plain sentence, and its problem if it failed."""
+def describe_sync(feed: SyncState) -> tuple[str, list[str]]:
+    """A feed's or a platform's last sync in one plain sentence, and its problem if it failed."""
     if feed.outcome is None:
         return "Not synced yet.", []
     if feed.outcome == "failed":

@@ -12,12 +12,10 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from pilote import enrich, sync
+from pilote import jobs, schedule, sync
 from pilote import sources as formats
-from pilote.enrich.pipeline import run as enrich_run
 from pilote.errors import NotFound, PiloteError
 from pilote.imports import import_file
-from pilote.models import Source
 from pilote.sources import http
 from pilote.sources.base import ParseOptions
 from pilote.views import sources as views
@@ -47,7 +45,7 @@ def upload(
     format: Annotated[str, Form()] = "",
     source_key: Annotated[str, Form()] = "",
 ) -> Response:
-    """Import an uploaded export (into an existing source when one is named), then analyse what is new."""
+    """Import an uploaded export (into an existing source when one is named); its analysis is queued."""
     folder = Path(page.request.app.state.settings.home) / "uploads" / uuid.uuid4().hex  # one per upload
     folder.mkdir(parents=True)
     path = folder / (_UNSAFE.sub("_", Path(file.filename or "").name).strip("._") or "upload")
@@ -57,8 +55,7 @@ def upload(
         options = ParseOptions(source_key=source_key or None)
         engine, settings = page.request.app.state.engine, page.request.app.state.settings
         report = import_file(engine, path, workspace=page.workspace.slug, format=format or None, options=options,
-                             batch_size=settings.batch_size, refresh_rollups=False)  # fmt: skip
-        enrich_run(engine, enrich.get(None), workspace_id=page.workspace.id, workers=1)
+                             batch_size=settings.batch_size, analyse=jobs.analysis(settings, engine))  # fmt: skip
     except PiloteError as error:
         return _page(page, status_code=error.http_status, failed=str(error).replace(str(folder) + "/", ""))
     finally:
@@ -88,10 +85,9 @@ def add_feed(page: PageDep, url: Annotated[str, Form()]) -> Response:
 
 @router.post("/w/{slug}/sources/{source_id}/sync")
 def sync_now(page: PageDep, source_id: int) -> RedirectResponse:
-    """Fetch a feed now, whatever its schedule, and import what is new."""
-    source = page.session.get(Source, source_id)
-    if source is None or source.workspace_id != page.workspace.id or sync.feed_state(source) is None:
-        raise NotFound(f"no feed source {source_id} in this workspace")
+    """Fetch a feed or a platform now, whatever its schedule, and import what is new (its analysis queued)."""
+    if source_id not in {s.id for s in schedule.fetched(page.session, page.workspace.id)}:
+        raise NotFound(f"no feed or platform source {source_id} in this workspace")
     return _sync(page, source_id)
 
 
@@ -100,5 +96,6 @@ def _sync(page: PageDep, source_id: int) -> RedirectResponse:
     page.session.close()  # the sync writes through its own sessions; this one must not hold SQLite's lock
     with contextlib.suppress(sync.SyncError):  # recorded on the source: its row and the notice say what failed
         state = page.request.app.state
-        sync.sync_source(state.engine, source_id, limits=http.Limits.of(state.settings))
+        schedule.sync_one(state.engine, state.settings, source_id, limits=http.Limits.of(state.settings),
+                          analyse=jobs.analysis(state.settings, state.engine))  # fmt: skip
     return RedirectResponse(done, status_code=303)

@@ -1,0 +1,234 @@
+"""Platforms Pilote reads through their APIs: add a connector source, sync it page by page, act through it.
+
+A connector source is a `source` whose kind names a connector (`sources.CONNECTORS`): its `settings` hold
+what the user chose (JSON), its `credentials` the secrets, encrypted (`vault`), its `cursor` where the next
+sync starts, its `state` the last sync's outcome. A sync asks the connector for pages until one says there is
+no more; each page goes through the intake, and the page's cursor is saved in the transaction of its last
+batch, so a crash mid-sync resumes from the last page written, and fetching a page again writes no
+duplicate (items are upserted by external id). A failure (credentials refused, rate limit, the platform
+down, a malformed answer) is recorded on the source in plain words; what earlier pages wrote stays.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import asdict
+from typing import Any, NoReturn
+
+from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy.orm import Session
+
+from pilote import intake, sources, vault, workspaces
+from pilote.config import Settings
+from pilote.errors import Invalid, NotFound, PiloteError
+from pilote.ingest import Target
+from pilote.models import Message, Source, Workspace, json_object, utcnow
+from pilote.sources.base import Account, Action, Connector, Done
+from pilote.sources.http import HttpClient
+from pilote.sync import SyncError, SyncReport, SyncState
+
+MAX_PAGES = 100_000  # a connector that never says "no more" must not hold the sync for ever
+
+
+def is_platform(source: Source) -> bool:
+    """Whether Pilote reads this source through a platform's API."""
+    return source.kind in sources.CONNECTORS and source.state is not None
+
+
+def add(session: Session, settings: Settings, *, workspace: str | None, kind: str, values: Mapping[str, str]) -> Source:
+    """A new connector source (in the caller's transaction); its secrets are stored encrypted."""
+    connector = sources.get_connector(kind)
+    chosen, secrets = split(connector, values)
+    space = workspaces.resolve(session, slug=workspace, create_default=True)
+    info = connector.describe(Account(chosen, secrets))
+    found = session.scalar(
+        select(Source).where(Source.workspace_id == space.id, Source.kind == info.kind, Source.key == info.key)
+    )
+    if found is not None and found.state is not None:
+        raise Invalid(
+            f"{info.name} is already a source of {space.slug!r} (source {found.id}): `pilote sync --source "
+            f"{found.id}` syncs it, `pilote source credentials {found.id}` changes its secrets"
+        )
+    source = found or Source(workspace_id=space.id, kind=info.kind, key=info.key, name=info.name,
+                             channel=info.channel, url=info.url)  # fmt: skip
+    source.settings = json.dumps(chosen, sort_keys=True)
+    source.credentials = vault.seal(settings, secrets)
+    source.state = json.dumps(asdict(SyncState()), sort_keys=True)
+    session.add(source)
+    session.flush()
+    return source
+
+
+def split(connector: Connector, values: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """The values as settings and secrets, checked against what the connector asks."""
+    known = {setting.name: setting for setting in connector.settings}
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise Invalid(f"{connector.name} has no setting {', '.join(unknown)}: it takes {', '.join(known)}")
+    missing = [s.name for s in connector.settings if s.required and not (values.get(s.name) or "").strip()]
+    if missing:
+        raise Invalid(f"{connector.name} needs {', '.join(missing)}")
+    chosen = {k: v.strip() for k, v in values.items() if v.strip() and not known[k].secret}
+    secrets = {k: v.strip() for k, v in values.items() if v.strip() and known[k].secret}
+    return chosen, secrets
+
+
+def set_credentials(session: Session, settings: Settings, source_id: int, secrets: Mapping[str, str]) -> Source:
+    """Replace a connector source's secrets (those not given are kept); the next sync uses them."""
+    source = _platform_source(session, source_id)
+    connector = sources.get_connector(source.kind)
+    names = {s.name for s in connector.settings if s.secret}
+    unknown = sorted(set(secrets) - names)
+    if unknown:
+        raise Invalid(f"{connector.name} has no secret {', '.join(unknown)}: its secrets are {', '.join(names)}")
+    kept = vault.unseal(settings, source.credentials) if source.credentials else {}
+    kept.update({k: v.strip() for k, v in secrets.items() if v.strip()})
+    source.credentials = vault.seal(settings, kept)
+    return source
+
+
+def account(settings: Settings, source: Source) -> Account:
+    """What the user entered for this source, its secrets decrypted."""
+    chosen = {str(k): str(v) for k, v in json_object(source.settings).items()}
+    return Account(chosen, vault.unseal(settings, source.credentials))
+
+
+def _platform_source(session: Session, source_id: int) -> Source:
+    source = session.get(Source, source_id)
+    if source is None or not is_platform(source):
+        raise NotFound(f"no platform source {source_id}: `pilote source list` shows the sources")
+    return source
+
+
+_LOCKS: dict[int, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def sync_platform(
+    engine: Engine,
+    settings: Settings,
+    source_id: int,
+    *,
+    client: HttpClient | None = None,
+    analyse: intake.Analyse | None = None,
+) -> SyncReport:
+    """Fetch what is new from the platform into the source, page by page; raises SyncError (recorded on the
+    source) when the platform or the credentials fail. `analyse` gets the workspace if anything changed."""
+    with _LOCKS_GUARD:
+        lock = _LOCKS.setdefault(source_id, threading.Lock())
+    if not lock.acquire(blocking=False):
+        raise Invalid(f"source {source_id} is being synced already: wait for that sync to finish")
+    try:
+        return _sync(engine, settings, source_id, client or HttpClient.of(settings), analyse)
+    finally:
+        lock.release()
+
+
+def _sync(
+    engine: Engine, settings: Settings, source_id: int, client: HttpClient, analyse: intake.Analyse | None
+) -> SyncReport:
+    started = time.perf_counter()
+    with Session(engine) as session:
+        source = _platform_source(session, source_id)
+        space = session.get_one(Workspace, source.workspace_id)
+        report = SyncReport(source.id, space.slug, source.name, source.url or source.key)
+        connector = sources.get_connector(source.kind)
+        target = Target(workspace_id=space.id, source_id=source.id, channel=source.channel)
+        cursor = json_object(source.cursor)
+        try:
+            who = account(settings, source)
+        except PiloteError as error:
+            _fail(engine, report, str(error), started)
+    try:
+        _pages(engine, settings, connector, client, who, cursor, target, report)
+    except PiloteError as error:
+        intake.finish(engine, workspace_id=target.workspace_id, source_id=source_id, changed=False)
+        _fail(engine, report, str(error), started)
+    changed = bool(report.new or report.updated)
+    intake.finish(engine, workspace_id=target.workspace_id, source_id=source_id, changed=changed, analyse=analyse)
+    _record(engine, report, "imported" if changed or report.unchanged else "not-modified", None)
+    report.status = "synced" if changed or report.unchanged else "not-modified"
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _pages(
+    engine: Engine,
+    settings: Settings,
+    connector: Connector,
+    client: HttpClient,
+    who: Account,
+    cursor: dict[str, Any],
+    target: Target,
+    report: SyncReport,
+) -> None:
+    """Page after page until the connector says there is no more; each page's cursor lands with it."""
+    for _ in range(MAX_PAGES):
+        page = connector.fetch(client, who, cursor)
+        deleted = page.deleted
+
+        def checkpoint(conn: Connection, _done: intake.Written, last: bool, page_cursor: Any = page.cursor,
+                       gone: list[str] = deleted) -> None:  # fmt: skip
+            if last:
+                intake.mark_deleted(conn, target.source_id, gone)
+                conn.execute(update(Source).where(Source.id == target.source_id)
+                             .values(cursor=json.dumps(page_cursor, sort_keys=True), last_run_at=utcnow()))  # fmt: skip
+
+        done = intake.write(engine, target, page.items, batch_size=settings.batch_size, checkpoint=checkpoint)
+        report.new, report.updated = report.new + done.counts.new, report.updated + done.counts.updated
+        report.unchanged, report.errors = report.unchanged + done.counts.unchanged, report.errors + done.counts.errors
+        if not page.more or page.cursor == cursor:
+            return
+        cursor = page.cursor
+
+
+def _fail(engine: Engine, report: SyncReport, message: str, started: float) -> NoReturn:
+    _record(engine, report, "failed", message)
+    report.status, report.error, report.seconds = "failed", message, time.perf_counter() - started
+    raise SyncError(f"{report.source} (source {report.source_id}): {message}", report) from None
+
+
+def _record(engine: Engine, report: SyncReport, outcome: str, error: str | None) -> None:
+    """The sync's outcome on its source, in plain words."""
+    with Session(engine) as session, session.begin():
+        source = session.get_one(Source, report.source_id)
+        state = SyncState(checked_at=utcnow().isoformat(), outcome=outcome, error=error, new=report.new,
+                          updated=report.updated, unchanged=report.unchanged)  # fmt: skip
+        source.state = json.dumps(asdict(state), sort_keys=True)
+        source.last_run_at = utcnow()
+
+
+def act(engine: Engine, settings: Settings, message_id: int, kind: str, *, text: str | None = None,
+        client: HttpClient | None = None) -> Done:  # fmt: skip
+    """Carry out an action on a message through its platform (reply, approve, hold, spam, trash, hide); a
+    reply is written to the store at once."""
+    with Session(engine) as session:
+        message = session.get(Message, message_id)
+        if message is None:
+            raise NotFound(f"no message {message_id}")
+        source = _platform_source(session, message.source_id)
+        connector = sources.get_connector(source.kind)
+        if kind not in connector.actions:
+            allowed = ", ".join(connector.actions) or "none"
+            raise Invalid(f"{connector.name} does not allow {kind!r} through its API (it allows: {allowed})")
+        if kind == "reply" and not (text or "").strip():
+            raise Invalid("a reply needs a text")
+        who = account(settings, source)
+        target = Target(workspace_id=source.workspace_id, source_id=source.id, channel=source.channel)
+        action = Action(kind, message.external_id, message.raw or "", text)
+    done = connector.act(client or HttpClient.of(settings), who, action)
+    if done.item is not None:
+        intake.write(engine, target, [done.item], batch_size=1)
+        intake.finish(engine, workspace_id=target.workspace_id, source_id=target.source_id, changed=False)
+    return done
+
+
+def platform_sources(session: Session, workspace_id: int | None = None) -> list[Source]:
+    """The sources read through a platform (of one workspace, or all), by id."""
+    query = select(Source).where(Source.kind.in_(list(sources.CONNECTORS)), Source.state.is_not(None))
+    if workspace_id is not None:
+        query = query.where(Source.workspace_id == workspace_id)
+    return list(session.scalars(query.order_by(Source.id)))
