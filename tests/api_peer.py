@@ -144,7 +144,7 @@ def api_peer(monkeypatch: pytest.MonkeyPatch) -> Iterator[ApiPeer]:
     found = ApiPeer(server)
     server.RequestHandlerClass = _handler(found)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield found
     server.shutdown()

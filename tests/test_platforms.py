@@ -15,12 +15,13 @@ from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from api_peer import Answer, ApiPeer, Request, local_client
-from pilote import platforms, schedule, sources
+from pilote import jobs, platforms, schedule, sources, workspaces
 from pilote.cli import app
 from pilote.config import Settings
 from pilote.errors import Invalid
@@ -28,6 +29,7 @@ from pilote.models import Label, Message, Source
 from pilote.sources.base import Account, Action, Done, Item, ItemError, Page, Setting, SourceInfo, person
 from pilote.sources.http import HttpClient
 from pilote.sync import SyncError
+from pilote.web.app import create_app
 
 
 def _item(data: dict[str, Any]) -> Item | ItemError:
@@ -251,3 +253,32 @@ def test_the_command_line_adds_a_platform_with_secrets_from_standard_input_only(
     assert "s3cret" not in listed.output
     [row] = json.loads(listed.stdout)
     assert (row["kind"], row["sync"]["outcome"], row["messages"]) == ("paged", "imported", 4)
+
+
+def test_the_sources_page_connects_a_platform_and_never_shows_its_secrets(
+    settings: Settings, engine: Engine, api_peer: ApiPeer, paged: ModuleType
+) -> None:
+    api_peer.on("GET", "/items", _serve(PAGES))
+    local = settings.model_copy(update={"sync_private_addresses": True})
+    with Session(engine) as session, session.begin():
+        workspaces.create(session, slug="default")
+    with TestClient(create_app(local, engine)) as client:
+        form = client.get("/w/default/sources")
+        assert "Connect a platform" in form.text
+        assert 'type="password" name="token"' in form.text
+        refused = client.post("/w/default/sources/platforms", data={"kind": "paged", "base": api_peer.base})
+        assert refused.status_code == 422
+        assert "paged needs token" in refused.text
+        added = client.post("/w/default/sources/platforms",
+                            data={"kind": "paged", "base": api_peer.base, "token": "s3cret"})  # fmt: skip
+        assert "is connected" in added.text
+        with Session(engine) as session:
+            source_id = session.scalars(select(Source.id)).one()
+        synced = client.post(f"/w/default/sources/{source_id}/sync")
+        assert "4 new" in synced.text
+        saved = client.post(f"/w/default/sources/{source_id}/credentials", data={"token": "n3w"})
+        assert "New credentials saved" in saved.text
+    assert "s3cret" not in added.text + synced.text + saved.text
+    assert jobs.run_waiting(local, engine) == 1  # the sync's analysis was queued, not run in the request
+    with Session(engine) as session:
+        assert platforms.account(local, session.get_one(Source, source_id)).secrets == {"token": "n3w"}

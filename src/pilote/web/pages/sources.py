@@ -12,10 +12,11 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from pilote import jobs, schedule, sync
+from pilote import jobs, platforms, schedule, sync
 from pilote import sources as formats
 from pilote.errors import NotFound, PiloteError
 from pilote.imports import import_file
+from pilote.models import Source
 from pilote.sources import http
 from pilote.sources.base import ParseOptions
 from pilote.views import sources as views
@@ -26,14 +27,23 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 @router.get("/w/{slug}/sources", response_class=HTMLResponse)
-def sources(page: PageDep, imported: int | None = None, synced: int | None = None) -> HTMLResponse:
+def sources(
+    page: PageDep,
+    imported: int | None = None,
+    synced: int | None = None,
+    added: int | None = None,
+    credentials: int | None = None,
+) -> HTMLResponse:
     """Every source of the workspace with its last import or sync in plain words."""
-    return _page(page, imported=imported, synced=synced)
+    return _page(page, imported=imported, synced=synced, added=added, credentials_saved=credentials)
 
 
 def _page(page: PageDep, status_code: int = 200, **context: object) -> HTMLResponse:
     rows = views.sources(page.session, page.workspace.id)
-    response = page.render("sources.html", "sources", rows=rows, formats=formats.FORMATS, **context)
+    connectors = list(formats.CONNECTORS.values())
+    secrets = {c.name: [s.name for s in c.settings if s.secret] for c in connectors}
+    response = page.render("sources.html", "sources", rows=rows, formats=formats.FORMATS, connectors=connectors,
+                           secrets={k: v for k, v in secrets.items() if v}, **context)  # fmt: skip
     response.status_code = status_code
     return response
 
@@ -99,3 +109,32 @@ def _sync(page: PageDep, source_id: int) -> RedirectResponse:
         schedule.sync_one(state.engine, state.settings, source_id, limits=http.Limits.of(state.settings),
                           analyse=jobs.analysis(state.settings, state.engine))  # fmt: skip
     return RedirectResponse(done, status_code=303)
+
+
+@router.post("/w/{slug}/sources/platforms", response_class=HTMLResponse)
+async def add_platform(page: PageDep) -> Response:
+    """Connect a platform with the settings and secrets of its form; the scheduler reads it within seconds."""
+    form = await page.request.form()
+    kind = str(form.get("kind", ""))
+    values = {k: str(v) for k, v in form.items() if k != "kind" and isinstance(v, str)}
+    try:
+        source = platforms.add(page.session, page.request.app.state.settings, workspace=page.workspace.slug,
+                               kind=kind, values=values)  # fmt: skip
+        page.session.commit()
+    except PiloteError as error:
+        page.session.rollback()
+        return _page(page, status_code=error.http_status, platform_failed=str(error), platform_kind=kind)
+    return RedirectResponse(page.url(f"sources?added={source.id}"), status_code=303)
+
+
+@router.post("/w/{slug}/sources/{source_id}/credentials")
+async def new_credentials(page: PageDep, source_id: int) -> Response:
+    """Replace a platform source's secrets (those left empty are kept)."""
+    source = page.session.get(Source, source_id)
+    if source is None or source.workspace_id != page.workspace.id or not platforms.is_platform(source):
+        raise NotFound(f"no platform source {source_id} in this workspace")
+    form = await page.request.form()
+    values = {k: str(v) for k, v in form.items() if isinstance(v, str) and v}
+    platforms.set_credentials(page.session, page.request.app.state.settings, source_id, values)
+    page.session.commit()
+    return RedirectResponse(page.url(f"sources?credentials={source_id}"), status_code=303)
