@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pilote.errors import BadInput, Invalid
-from pilote.sources import disqus, rss, tabular, wxr, x_archive
+from pilote.sources import disqus, rss, tabular, wxr, x_archive, youtube
 from pilote.sources.base import Connector, ImportFormat
 from pilote.sources.xmlsafe import read_head
 
@@ -15,7 +15,7 @@ FORMATS: dict[str, ImportFormat] = {
 }
 
 # Platforms Pilote reads itself through their APIs, by source kind.
-CONNECTORS: dict[str, Connector] = {}
+CONNECTORS: dict[str, Connector] = {module.name: module for module in (youtube,)}
 
 
 def get_connector(name: str) -> Connector:
