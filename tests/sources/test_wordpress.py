@@ -467,3 +467,13 @@ def test_the_module_is_a_connector() -> None:
     secret = [setting.name for setting in wordpress.settings if setting.secret]
     assert secret == ["application_password"]
     assert all(callable(getattr(wordpress, verb)) for verb in ("describe", "fetch", "act"))
+
+
+def test_a_cursor_of_another_shape_starts_a_new_cycle_instead_of_failing(api_peer: ApiPeer) -> None:
+    blog = Blog(api_peer)
+    blog.live = True
+    client, _ = local_client()
+    pages, cursor = sync(client, moderator(api_peer), {"step": "someday", "page": "x", "comments": {"top": 238}})
+    assert len(pages) == 4  # edited posts (no mark: nothing asked), new posts, two pages of comments
+    assert len(api_peer.requests) == 3
+    assert cursor["comments"]["top"] == 241
