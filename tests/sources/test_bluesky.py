@@ -8,9 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from api_peer import Answer, ApiPeer, Request, local_client, recorded
+from pilote import sources
 from pilote.errors import BadInput, Invalid
+from pilote.imports import import_file
+from pilote.models import Message
 from pilote.sources import bluesky, bluesky_json
 from pilote.sources.base import Account, Action, Item, ItemError, Page, ParseOptions
 from pilote.sources.bluesky_posts import facets_html, post_item
@@ -576,6 +581,25 @@ def test_an_author_feed_file_holds_the_posts_its_replies_answer(shared: Path) ->
     assert sum(1 for i in replies if i.parent_external_id in ids) == 33
     assert all(i.thread_external_id for i in replies)
     assert {i.author.handle for i in found if i.author} >= {"chriskenny.bsky.social"}
+
+
+@pytest.mark.realdata
+def test_the_shared_samples_land_in_one_source_with_replies_linked(
+    shared: Path, sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sources.FORMATS, "bluesky_json", bluesky_json)  # this test only: the lead registers it
+    reports = [import_file(sqlite_engine, shared / "bluesky" / name, format="bluesky_json") for name in SAMPLES]
+    assert reports[0].counts.new == 73
+    assert {r.source for r in reports} == {"Bluesky"}
+    with Session(sqlite_engine) as session:
+        messages = {m.external_id: m for m in session.scalars(select(Message))}
+    assert len(messages) == sum(r.counts.new for r in reports)
+    linked = [m for m in messages.values() if m.parent_external_id in messages]
+    assert len(linked) > 33
+    assert all(m.parent_id == messages[str(m.parent_external_id)].id for m in linked)
+    rooted = [m for m in messages.values() if m.thread_external_id in messages]
+    assert len(rooted) > 33
+    assert all(m.thread_id == messages[str(m.thread_external_id)].id for m in rooted)
 
 
 @pytest.mark.realdata
