@@ -18,7 +18,7 @@ from pilote.sources.http import AuthFailed, FetchFailed, HttpClient, HttpStatus
 
 RECORDINGS = Path(__file__).resolve().parents[1] / "recordings" / "wordpress"
 POSTS, COMMENTS = "/wp-json/wp/v2/posts", "/wp-json/wp/v2/comments"
-PASSWORD = "abcd EFGH 1234 ijkl MNOP 5678"  # noqa: S105  # an invented application password
+PASSWORD = "abcd EFGH 1234 ijkl MNOP 5678"  # an invented application password
 
 
 def answer(name: str) -> Answer:

@@ -5,17 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from pilote.errors import BadInput, Invalid
-from pilote.sources import disqus, rss, tabular, wxr, x_archive, youtube
+from pilote.sources import bluesky, disqus, rss, tabular, wordpress, wxr, x_archive, youtube
 from pilote.sources.base import Connector, ImportFormat
 from pilote.sources.xmlsafe import read_head
 
 # Most specific first: detection asks each in turn.
 FORMATS: dict[str, ImportFormat] = {
-    module.name: module for module in (wxr, disqus, rss, x_archive, tabular.JSONL, tabular.CSV)
+    module.name: module for module in (wxr, disqus, rss, x_archive, bluesky.FORMAT, tabular.JSONL, tabular.CSV)
 }
 
 # Platforms Pilote reads itself through their APIs, by source kind.
-CONNECTORS: dict[str, Connector] = {module.name: module for module in (youtube,)}
+CONNECTORS: dict[str, Connector] = {module.name: module for module in (wordpress, bluesky, youtube)}
 
 
 def get_connector(name: str) -> Connector:

@@ -109,9 +109,9 @@ class Xrpc:
         if isinstance(error, AuthFailed) or xrpc_error(error) in TOKEN_ERRORS:
             return AuthFailed(f"{self.host} refused the session of @{self.identifier} for {nsid}{said}: enter the "
                               f"app password again, or create a new one ({APP_PASSWORDS})")  # fmt: skip
-        if isinstance(error, HttpStatus) and not isinstance(error, Refused) and error.status < 500:
+        if isinstance(error, HttpStatus) and not isinstance(error, Refused) and (error.status or 0) < 500:
             hint = "nothing was posted" if nsid.startswith("com.atproto.repo.") else "check the source's settings"
-            return Refused(f"{self.host} refused {nsid}{said}: {hint}", error.status, xrpc_error(error))
+            return Refused(f"{self.host} refused {nsid}{said}: {hint}", error.status or 0, xrpc_error(error))
         return error
 
 
