@@ -20,7 +20,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from pilote import jobs, sync, workspaces
+from pilote import jobs, schedule, sync, workspaces
 from pilote.cli import app
 from pilote.config import Settings
 from pilote.errors import Invalid
@@ -193,7 +193,7 @@ def test_addresses_with_accents_are_sent_in_their_ascii_form_and_broken_ones_ref
 def test_a_feed_at_an_address_with_accents_syncs(engine: Engine, peer: Peer) -> None:
     peer.routes["/flux/%C3%A9t%C3%A9"] = Route(rss(range(1, 3)))
     source_id = add(engine, peer.url("/flux/été"))
-    assert sync.sync_source(engine, source_id, limits=LOCAL, analyse=False).new == 2
+    assert sync.sync_source(engine, source_id, limits=LOCAL).new == 2
 
 
 def test_the_same_feed_cannot_be_added_twice(sqlite_engine: Engine) -> None:
@@ -208,9 +208,13 @@ def test_the_same_feed_cannot_be_added_twice(sqlite_engine: Engine) -> None:
 def test_a_first_sync_imports_the_feed_into_its_source(engine: Engine, peer: Peer) -> None:
     peer.routes["/feed"] = Route(rss(range(1, 4)), etag='"v1"')
     source_id = add(engine, peer.url("/feed"))
-    report = sync.sync_source(engine, source_id, limits=LOCAL)
+    analysed: list[int] = []
+    report = sync.sync_source(
+        engine, source_id, limits=LOCAL, analyse=lambda ws: analysed.append(ws) or jobs.analyse(engine, ws)
+    )
     source, found = state(engine, source_id)
     assert (report.status, report.new, report.not_modified) == ("synced", 3, False)
+    assert analysed == [source.workspace_id]  # handed to the analysis once, after the sync was recorded
     assert messages(engine) == 3
     assert source.name == "Vélo Lumen <blog>"  # named after the feed once it is read
     assert (found.outcome, found.etag, found.new) == ("imported", '"v1"', 3)
@@ -225,8 +229,8 @@ def test_a_second_sync_is_not_modified_when_the_server_answers_304(engine: Engin
     peer.routes["/dated"] = Route(rss(range(10, 12)), last_modified="Mon, 02 Mar 2026 09:00:00 GMT")
     by_etag, by_date = add(engine, peer.url("/etag")), add(engine, peer.url("/dated"))
     for source_id in (by_etag, by_date):
-        sync.sync_source(engine, source_id, limits=LOCAL, analyse=False)
-        again = sync.sync_source(engine, source_id, limits=LOCAL, analyse=False)
+        sync.sync_source(engine, source_id, limits=LOCAL)
+        again = sync.sync_source(engine, source_id, limits=LOCAL)
         assert (again.status, again.not_modified, again.new, again.unchanged) == ("not-modified", True, 0, 0)
         assert len(runs(engine, source_id)) == 1  # nothing new: no import run
         assert state(engine, source_id)[1].outcome == "not-modified"
@@ -238,17 +242,17 @@ def test_a_second_sync_is_not_modified_when_the_server_answers_304(engine: Engin
 def test_the_same_bytes_again_are_not_modified_even_without_validators(engine: Engine, peer: Peer) -> None:
     peer.routes["/feed"] = Route(rss(range(1, 4)))
     source_id = add(engine, peer.url("/feed"))
-    sync.sync_source(engine, source_id, limits=LOCAL, analyse=False)
-    assert sync.sync_source(engine, source_id, limits=LOCAL, analyse=False).not_modified
+    sync.sync_source(engine, source_id, limits=LOCAL)
+    assert sync.sync_source(engine, source_id, limits=LOCAL).not_modified
     assert len(runs(engine, source_id)) == 1
 
 
 def test_a_changed_feed_adds_only_what_is_new(engine: Engine, peer: Peer) -> None:
     peer.routes["/feed"] = Route(rss(range(1, 4)), etag='"v1"')
     source_id = add(engine, peer.url("/feed"))
-    sync.sync_source(engine, source_id, limits=LOCAL, analyse=False)
+    sync.sync_source(engine, source_id, limits=LOCAL)
     peer.routes["/feed"] = Route(rss(range(2, 6)), etag='"v2"')  # post 1 left the feed, 4 and 5 arrived
-    report = sync.sync_source(engine, source_id, limits=LOCAL, analyse=False)
+    report = sync.sync_source(engine, source_id, limits=LOCAL)
     assert (report.status, report.new, report.updated, report.unchanged) == ("synced", 2, 0, 2)
     assert messages(engine) == 5
     assert state(engine, source_id)[1].etag == '"v2"'
@@ -261,11 +265,11 @@ def test_redirects_are_followed_within_limits_and_only_to_http(engine: Engine, p
         peer.routes[f"/loop{n}"] = Route(status=302, location=f"/loop{n + 1}" if n < 6 else "/feed")
     peer.routes["/ftp"] = Route(status=302, location="ftp://velo.example/feed")
     moved = add(engine, peer.url("/old"))
-    assert sync.sync_source(engine, moved, limits=LOCAL, analyse=False).new == 2
+    assert sync.sync_source(engine, moved, limits=LOCAL).new == 2
     with pytest.raises(sync.SyncError, match="more than 5 redirects"):
-        sync.sync_source(engine, add(engine, peer.url("/loop0")), limits=LOCAL, analyse=False)
+        sync.sync_source(engine, add(engine, peer.url("/loop0")), limits=LOCAL)
     with pytest.raises(sync.SyncError, match="does not follow"):
-        sync.sync_source(engine, add(engine, peer.url("/ftp")), limits=LOCAL, analyse=False)
+        sync.sync_source(engine, add(engine, peer.url("/ftp")), limits=LOCAL)
     assert messages(engine) == 2
 
 
@@ -298,9 +302,7 @@ def test_each_failure_is_recorded_in_plain_words_and_writes_nothing(engine: Engi
     url = peer.url("/feed") if route is not None else _refused_url()
     source_id = add(engine, url)
     with pytest.raises(sync.SyncError, match=words) as raised:
-        sync.sync_source(
-            engine, source_id, limits=http.Limits(timeout=1, max_bytes=10_000, private=True), analyse=False
-        )
+        sync.sync_source(engine, source_id, limits=http.Limits(timeout=1, max_bytes=10_000, private=True))
     _source, found = state(engine, source_id)
     [run] = runs(engine, source_id)
     assert url in str(raised.value)
@@ -311,9 +313,7 @@ def test_each_failure_is_recorded_in_plain_words_and_writes_nothing(engine: Engi
     assert words in (run.message or "")
     assert messages(engine) == 0
     with pytest.raises(sync.SyncError):  # failing again updates the same record instead of piling them up
-        sync.sync_source(
-            engine, source_id, limits=http.Limits(timeout=1, max_bytes=10_000, private=True), analyse=False
-        )
+        sync.sync_source(engine, source_id, limits=http.Limits(timeout=1, max_bytes=10_000, private=True))
     assert len(runs(engine, source_id)) == 1
 
 
@@ -323,13 +323,13 @@ def test_a_feed_on_this_machine_or_its_network_is_refused_unless_allowed(engine:
     url = peer.url("/feed").replace("127.0.0.1", host)
     source_id = add(engine, url)
     with pytest.raises(sync.SyncError, match="a private or local address") as raised:
-        sync.sync_source(engine, source_id, analyse=False)  # the default: public addresses only
+        sync.sync_source(engine, source_id)  # the default: public addresses only
     assert "set PILOTE_SYNC_PRIVATE_ADDRESSES=true" in str(raised.value)
     assert peer.requests == []  # refused before connecting, not after
     _source, found = state(engine, source_id)
     assert found.outcome == "failed"
     assert messages(engine) == 0
-    assert sync.sync_source(engine, source_id, limits=LOCAL, analyse=False).new == 2
+    assert sync.sync_source(engine, source_id, limits=LOCAL).new == 2
 
 
 ADDRESSES = {
@@ -356,11 +356,11 @@ def test_through_a_proxy_the_feed_s_own_address_is_checked(
     monkeypatch.delenv("NO_PROXY")
     public, metadata = "http://93.184.216.34/feed", "http://169.254.169.254/latest/meta-data/"
     peer.routes[public] = Route(rss(range(1, 3)))  # a proxy is asked for the whole address
-    assert sync.sync_source(engine, add(engine, public), analyse=False).new == 2
+    assert sync.sync_source(engine, add(engine, public)).new == 2
     with pytest.raises(
         sync.SyncError, match=re.escape("169.254.169.254 is at 169.254.169.254, a private or local address")
     ):
-        sync.sync_source(engine, add(engine, metadata), analyse=False)
+        sync.sync_source(engine, add(engine, metadata))
     assert [path for path, _ in peer.requests] == [public]
 
 
@@ -387,11 +387,11 @@ def test_sync_due_skips_paused_and_recent_feeds_and_survives_a_failing_one(
     with Session(engine) as session, session.begin():
         session.get_one(Source, paused).status = "paused"
     local = settings.model_copy(update={"sync_private_addresses": True})
-    reports = sync.sync_due(engine, local)
+    reports = schedule.sync_due(engine, local)
     assert {r.source_id: r.status for r in reports} == {first: "synced", broken: "failed"}
-    assert sync.sync_due(engine, local) == []  # synced a moment ago: not due before PILOTE_SYNC_INTERVAL
+    assert schedule.sync_due(engine, local) == []  # synced a moment ago: not due before PILOTE_SYNC_INTERVAL
     later = datetime.now(UTC) + timedelta(seconds=settings.sync_interval + 1)
-    assert sorted(r.source_id for r in sync.sync_due(engine, local, now=later)) == [first, broken]
+    assert sorted(r.source_id for r in schedule.sync_due(engine, local, now=later)) == [first, broken]
     assert messages(engine) == 2
 
 
@@ -444,7 +444,7 @@ def test_the_cli_says_what_failed_where_and_exits_1(run: Callable[..., Any], pee
     assert words in message
     assert "nothing from this sync was written" in message
     listed = orjson.loads(run("source", "list", "--json").stdout)[0]
-    assert listed["feed"]["outcome"] == "failed"
+    assert listed["sync"]["outcome"] == "failed"
     assert listed["messages"] == 0
 
 

@@ -134,7 +134,7 @@ def _sync(
     with Session(engine) as session:
         source = _platform_source(session, source_id)
         space = session.get_one(Workspace, source.workspace_id)
-        report = SyncReport(source.id, space.slug, source.name, source.url or source.key)
+        report = SyncReport(source.id, space.slug, source.name, source.url or source.key, kind=source.kind)
         connector = sources.get_connector(source.kind)
         target = Target(workspace_id=space.id, source_id=source.id, channel=source.channel)
         cursor = json_object(source.cursor)

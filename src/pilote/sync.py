@@ -87,6 +87,7 @@ class SyncReport:
     run_id: int | None = None
     error: str | None = None
     seconds: float = 0.0
+    kind: str = "feed"  # or the platform's name
 
     @property
     def not_modified(self) -> bool:

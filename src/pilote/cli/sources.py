@@ -127,8 +127,9 @@ def sync_command(
             "`pilote source add PLATFORM`."
         )
     for r in failed:
-        where = f"{r.url} (source {r.source_id})" if r.url else f"source {r.source_id}"
-        err.print("[red]error:[/red]", safe(f"{where}: {r.error} — what was fetched before the failure is kept."))
+        where = f"{r.kind} {r.url} (source {r.source_id})" if r.url else f"source {r.source_id}"
+        kept = "nothing from this sync was written" if r.kind == "feed" else "the pages read before it are kept"
+        err.print("[red]error:[/red]", safe(f"{where}: {r.error} — {kept}."))
     if failed:
         raise typer.Exit(1)
 
