@@ -532,6 +532,14 @@ def test_settings_that_cannot_work_are_refused_in_plain_words(settings: dict[str
         mastodon.fetch(client, Account(settings), {})
 
 
+def test_every_setting_and_action_is_documented() -> None:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "connectors" / "mastodon.md").read_text(encoding="utf-8")
+    for setting in mastodon.settings:
+        assert f"`{setting.name}`" in text, setting.name
+    for action in mastodon.actions:
+        assert f"`{action}`" in text, action
+
+
 # Real recorded answers (an account's statuses, a context, timelines).
 
 
