@@ -10,9 +10,15 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from api_peer import Answer, ApiPeer, Request, local_client, recorded
+from factories import target
 from pilote.errors import Invalid
+from pilote.ingest import Counts, write_batch
+from pilote.linking import relink
+from pilote.models import Label, Message
 from pilote.sources import discourse
 from pilote.sources.base import Account, Action, Connector, Item, ItemError, Page
 from pilote.sources.http import AuthFailed, FetchFailed, HttpClient, HttpStatus
@@ -204,6 +210,51 @@ def test_an_incremental_sync_brings_only_the_posts_above_the_high_water_mark(api
     )
     assert len(api_peer.calls("GET", "/t/104/22.json")) == 1
     assert api_peer.calls("GET", "/t/104.json") == []
+
+
+def test_a_backfill_then_an_incremental_sync_brings_only_the_new_posts(api_peer: ApiPeer) -> None:
+    serve_forum(api_peer)
+    client, _ = local_client()
+    source = account(api_peer, recheck_days="0")
+    first, cursor = sync(client, source)
+    serve_forum(api_peer, new=True)
+    second, cursor = sync(client, source, cursor)
+    assert len(items(first)) == 14
+    assert sorted(items(second)) == ["1017", "1018", "1019"]
+    assert befores(api_peer) == [None, "1012", "1005", "1001", None]
+    assert cursor == {"top": 1019}
+
+
+def store(engine: Engine, pages: list[Page]) -> Counts:
+    """Each page written as the intake writes it, then what could not be linked at once."""
+    counts, where = Counts(), target(engine, key="forum")
+    with engine.begin() as conn:
+        for page in pages:
+            counts.add(write_batch(conn, where, [entry for entry in page.items if isinstance(entry, Item)]))
+        relink(conn, source_id=where.source_id)
+    return counts
+
+
+def test_synced_posts_land_threaded_and_a_second_sync_updates_only_what_changed(
+    api_peer: ApiPeer, sqlite_engine: Engine
+) -> None:
+    serve_forum(api_peer)
+    client, _ = local_client()
+    pages, cursor = sync(client, account(api_peer, recheck_days="0"))
+    assert store(sqlite_engine, pages).new == 14
+    serve_forum(api_peer, new=True)
+    counts = store(sqlite_engine, sync(client, account(api_peer), cursor)[0])
+    # New: three posts, the deleted and the hidden ones, and topic 104's older posts; updated: the edit.
+    assert (counts.new, counts.updated, counts.unchanged) == (3 + 2 + 22, 1, 7)
+    with Session(sqlite_engine) as session:
+        stored = {m.external_id: m for m in session.scalars(select(Message))}
+        named = {m.id: key for key, m in stored.items()}
+        labels = {(named[label.message_id], label.name, label.value) for label in session.scalars(select(Label))}
+    assert (stored["1006"].parent_id, stored["1006"].thread_id) == (stored["1004"].id, stored["1001"].id)
+    assert (stored["1017"].parent_id, stored["1017"].thread_id) == (stored["921"].id, stored["900"].id)
+    assert stored["1015"].thread_id == stored["1003"].id
+    assert ("1009", "status", "deleted") in labels
+    assert ("1011", "status", "pending") in labels
 
 
 def test_a_sync_with_nothing_new_asks_for_one_page(api_peer: ApiPeer) -> None:
