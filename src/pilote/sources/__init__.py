@@ -5,7 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 
 from pilote.errors import BadInput, Invalid
-from pilote.sources import bluesky, disqus, rss, tabular, wordpress, wxr, x_archive, youtube
+from pilote.sources import (
+    bluesky,
+    discourse,
+    disqus,
+    mastodon,
+    reddit,
+    rss,
+    tabular,
+    wordpress,
+    wxr,
+    x_archive,
+    youtube,
+)
 from pilote.sources.base import Connector, ImportFormat
 from pilote.sources.xmlsafe import read_head
 
@@ -15,7 +27,9 @@ FORMATS: dict[str, ImportFormat] = {
 }
 
 # Platforms Pilote reads itself through their APIs, by source kind.
-CONNECTORS: dict[str, Connector] = {module.name: module for module in (wordpress, bluesky, youtube)}
+CONNECTORS: dict[str, Connector] = {
+    module.name: module for module in (wordpress, discourse, mastodon, bluesky, reddit, youtube)
+}
 
 
 def get_connector(name: str) -> Connector:
