@@ -23,7 +23,18 @@ from pilote.sources.xmlsafe import read_head
 
 # Most specific first: detection asks each in turn.
 FORMATS: dict[str, ImportFormat] = {
-    module.name: module for module in (wxr, disqus, rss, x_archive, bluesky.FORMAT, tabular.JSONL, tabular.CSV)
+    module.name: module
+    for module in (
+        wxr,
+        disqus,
+        rss,
+        x_archive,
+        mastodon.FORMAT,
+        bluesky.FORMAT,
+        reddit.FORMAT,
+        tabular.JSONL,
+        tabular.CSV,
+    )
 }
 
 # Platforms Pilote reads itself through their APIs, by source kind.
