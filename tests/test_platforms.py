@@ -10,6 +10,7 @@ import json
 import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from api_peer import Answer, ApiPeer, Request, local_client
-from pilote import jobs, platforms, schedule, sources, workspaces
+from pilote import jobs, platforms, schedule, sources, vault, workspaces
 from pilote.cli import app
 from pilote.config import Settings
 from pilote.errors import Invalid
@@ -274,11 +275,72 @@ def test_the_sources_page_connects_a_platform_and_never_shows_its_secrets(
         assert "is connected" in added.text
         with Session(engine) as session:
             source_id = session.scalars(select(Source.id)).one()
-        synced = client.post(f"/w/default/sources/{source_id}/sync")
+        queued = client.post(f"/w/default/sources/{source_id}/sync")
+        assert "will be read within a few seconds" in queued.text  # no request waits for a platform's history
+        assert [r.new for r in jobs.sync_tick(engine, local)] == [4]  # what `pilote serve`'s scheduler does
+        synced = client.get("/w/default/sources")
         assert "4 new" in synced.text
         saved = client.post(f"/w/default/sources/{source_id}/credentials", data={"token": "n3w"})
         assert "New credentials saved" in saved.text
     assert "s3cret" not in added.text + synced.text + saved.text
-    assert jobs.run_waiting(local, engine) == 1  # the sync's analysis was queued, not run in the request
+    assert jobs.run_waiting(local, engine) == 1  # the sync's analysis was queued, not run in its thread
     with Session(engine) as session:
         assert platforms.account(local, session.get_one(Source, source_id)).secrets == {"token": "n3w"}
+
+
+def test_an_unexpected_error_is_recorded_so_the_source_is_not_due_again_at_once(
+    settings: Settings, engine: Engine, api_peer: ApiPeer, paged: ModuleType
+) -> None:
+    api_peer.on("GET", "/items", Answer({"items": [5], "next": None}))  # the toy connector trips on a number
+    source_id = _add(engine, settings, api_peer)
+    with pytest.raises(SyncError, match="unexpected error in Pilote"):
+        _sync(engine, settings, source_id)
+    with Session(engine) as session:
+        assert schedule.due(session, settings) == []  # failed a moment ago: tried again at the next interval
+
+
+def test_paging_that_does_not_move_stops_the_sync_instead_of_looping(
+    settings: Settings, engine: Engine, api_peer: ApiPeer, paged: ModuleType
+) -> None:
+    loop = {None: {"items": [{"id": "1"}], "next": "a"}, "a": {"items": [{"id": "2"}], "next": "a"}}
+    api_peer.on("GET", "/items", _serve(loop))
+    source_id = _add(engine, settings, api_peer)
+    with pytest.raises(SyncError, match="paging does not move"):
+        _sync(engine, settings, source_id)
+    assert len(api_peer.requests) == 2
+    assert _count(engine, Message) == 2  # the pages before are kept
+
+
+def test_new_credentials_can_be_entered_after_the_key_was_lost(
+    settings: Settings, engine: Engine, api_peer: ApiPeer, paged: ModuleType
+) -> None:
+    source_id = _add(engine, settings, api_peer)
+    (settings.home / "secret.key").unlink()  # lost: a new key is made, which cannot open the old secrets
+    with Session(engine) as session, session.begin():
+        platforms.set_credentials(session, settings, source_id, {"token": "again"})
+    with Session(engine) as session:
+        assert platforms.account(settings, session.get_one(Source, source_id)).secrets == {"token": "again"}
+
+
+def test_a_key_file_others_can_read_or_that_cannot_be_made_is_said_in_plain_words(
+    settings: Settings, engine: Engine, api_peer: ApiPeer, paged: ModuleType, tmp_path: Path
+) -> None:
+    _add(engine, settings, api_peer)
+    (settings.home / "secret.key").chmod(0o644)
+    with pytest.raises(Invalid, match="chmod 600"):
+        vault.key(settings)
+    blocked = tmp_path / "a file, not a folder"
+    blocked.write_text("x")
+    with pytest.raises(Invalid, match="cannot be read or created"):
+        vault.key(settings.model_copy(update={"secret_key_file": blocked / "secret.key"}))
+
+
+def test_a_secrets_line_without_a_name_is_refused_without_being_echoed(
+    settings: Settings, api_peer: ApiPeer, paged: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PILOTE_HOME", str(settings.home))
+    added = CliRunner().invoke(app, ["source", "add", "paged", "--set", f"base={api_peer.base}"],
+                               input="VERYSECRETTOKEN\n")  # fmt: skip
+    assert added.exit_code == 1
+    assert "write it as name=value" in added.output
+    assert "VERYSECRET" not in added.output

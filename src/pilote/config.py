@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     sync_private_addresses: bool = Field(
         default=False, description="Let feed syncs reach loopback, private and link-local addresses."
     )
-    # Connectors' credentials are encrypted with this key (pilote.vault); never stored beside the database.
+    # Connectors' credentials are encrypted with this key (pilote.vault); the key is never in the database itself.
     secret_key: str | None = Field(default=None, repr=False, description="Fernet key for stored credentials.")
     secret_key_file: Path | None = Field(default=None, description="File holding it (default $PILOTE_HOME/secret.key).")
     transformers_model: str | None = Field(

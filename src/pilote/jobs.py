@@ -7,9 +7,10 @@ sync tick every `radar_interval` seconds unless one of the same kind is already 
 fetches the feeds and platforms that are due (PILOTE_SYNC_INTERVAL). What the intake brings from the web (an
 upload, a "sync now") or from a scheduled sync is analysed by an `analyse` job, never inside a request:
 `analysis(settings, engine)` gives the intake a function that queues one (one waiting job per workspace is
-enough: a run analyses whatever is new). Three worker threads run the jobs, so that neither a slow feed (up
-to its 30 s timeout) nor an analysis holds the radar back; a lock per kind keeps ticks of one kind from
-overlapping, and analyses run one at a time.
+enough: a run analyses whatever is new). Three worker threads run the jobs, so that neither a slow sync nor
+an analysis holds the radar back: a lock per kind keeps ticks of one kind from overlapping (a tick that
+finds its kind busy is skipped), and an analysis asked for while another runs is handed to it, so that no
+job ever waits on a lock inside a worker thread.
 """
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ from pilote.sync import SyncReport
 TICK = "radar.tick"
 SYNC = "sources.sync"
 ANALYSE = "enrich.workspace"
-_ANALYSING = threading.Lock()  # one analysis at a time in this process: two would analyse the same messages
+_ANALYSIS = threading.Lock()  # guards the two below
+_analysing: list[bool] = [False]  # whether an analysis runs in this process (two would analyse the same messages)
+_again: set[int] = set()  # workspaces to analyse once the running analysis is done
 
 
 def radar_tick(engine: Engine, settings: Settings) -> TickReport:
@@ -51,10 +54,25 @@ def sync_tick(engine: Engine, settings: Settings) -> list[SyncReport]:
 
 
 def analyse(engine: Engine, workspace_id: int) -> None:
-    """Analyse what is new in a workspace (the dashboards are recounted at the end of the run). Worker
-    processes are never forked here: the server runs threads."""
-    with _ANALYSING:
-        enrich_run(engine, enrich.get(None), workspace_id=workspace_id, workers=1)
+    """Analyse what is new in a workspace (the dashboards are recounted at the end of the run). While another
+    analysis runs, this one is handed to it and returns at once: a waiting job never holds a worker thread
+    that the radar needs. Worker processes are never forked here: the server runs threads."""
+    with _ANALYSIS:
+        if _analysing[0]:
+            _again.add(workspace_id)
+            return
+        _analysing[0] = True
+    todo = {workspace_id}
+    try:
+        while todo:
+            for space in sorted(todo):
+                enrich_run(engine, enrich.get(None), workspace_id=space, workers=1)
+            with _ANALYSIS:
+                todo = set(_again)
+                _again.clear()
+    finally:
+        with _ANALYSIS:
+            _analysing[0] = False
 
 
 def analysis(settings: Settings, engine: Engine) -> Callable[[int], None]:

@@ -72,7 +72,7 @@ def split(connector: Connector, values: Mapping[str, str]) -> tuple[dict[str, st
     if missing:
         raise Invalid(f"{connector.name} needs {', '.join(missing)}")
     chosen = {k: v.strip() for k, v in values.items() if v.strip() and not known[k].secret}
-    secrets = {k: v.strip() for k, v in values.items() if v.strip() and known[k].secret}
+    secrets = {k: v for k, v in values.items() if v.strip() and known[k].secret}  # a password keeps its spaces
     return chosen, secrets
 
 
@@ -84,8 +84,11 @@ def set_credentials(session: Session, settings: Settings, source_id: int, secret
     unknown = sorted(set(secrets) - names)
     if unknown:
         raise Invalid(f"{connector.name} has no secret {', '.join(unknown)}: its secrets are {', '.join(names)}")
-    kept = vault.unseal(settings, source.credentials) if source.credentials else {}
-    kept.update({k: v.strip() for k, v in secrets.items() if v.strip()})
+    try:
+        kept = vault.unseal(settings, source.credentials)
+    except Invalid:  # the key that sealed them is lost: the new secrets replace them all
+        kept = {}
+    kept.update({k: v for k, v in secrets.items() if v.strip()})
     source.credentials = vault.seal(settings, kept)
     return source
 
@@ -144,9 +147,12 @@ def _sync(
             _fail(engine, report, str(error), started)
     try:
         _pages(engine, settings, connector, client, who, cursor, target, report)
-    except PiloteError as error:
-        intake.finish(engine, workspace_id=target.workspace_id, source_id=source_id, changed=False)
-        _fail(engine, report, str(error), started)
+    except Exception as error:  # recorded on the source whatever it is: else it would be due again at once
+        problem = str(error) if isinstance(error, PiloteError) else f"unexpected error in Pilote ({error!r})"
+        changed = bool(report.new or report.updated)  # the pages written before the failure are analysed too
+        intake.finish(engine, workspace_id=target.workspace_id, source_id=source_id, changed=changed,
+                      analyse=analyse)  # fmt: skip
+        _fail(engine, report, problem, started)
     changed = bool(report.new or report.updated)
     intake.finish(engine, workspace_id=target.workspace_id, source_id=source_id, changed=changed, analyse=analyse)
     _record(engine, report, "imported" if changed or report.unchanged else "not-modified", None)
@@ -165,7 +171,9 @@ def _pages(
     target: Target,
     report: SyncReport,
 ) -> None:
-    """Page after page until the connector says there is no more; each page's cursor lands with it."""
+    """Page after page until the connector says there is no more; each page's cursor lands with it. A cursor
+    seen before in this sync (paging that does not move) stops it as a failure instead of looping."""
+    seen = {json.dumps(cursor, sort_keys=True)}
     for _ in range(MAX_PAGES):
         page = connector.fetch(client, who, cursor)
         deleted = page.deleted
@@ -180,8 +188,13 @@ def _pages(
         done = intake.write(engine, target, page.items, batch_size=settings.batch_size, checkpoint=checkpoint)
         report.new, report.updated = report.new + done.counts.new, report.updated + done.counts.updated
         report.unchanged, report.errors = report.unchanged + done.counts.unchanged, report.errors + done.counts.errors
-        if not page.more or page.cursor == cursor:
+        if not page.more:
             return
+        moved = json.dumps(page.cursor, sort_keys=True)
+        if moved in seen:
+            raise Invalid(f"{connector.name} gave a page cursor it had already given ({moved[:120]}): the paging "
+                          "does not move, so the sync stopped; the pages before are kept")  # fmt: skip
+        seen.add(moved)
         cursor = page.cursor
 
 
@@ -224,6 +237,18 @@ def act(engine: Engine, settings: Settings, message_id: int, kind: str, *, text:
         intake.write(engine, target, [done.item], batch_size=1)
         intake.finish(engine, workspace_id=target.workspace_id, source_id=target.source_id, changed=False)
     return done
+
+
+def request_sync(session: Session, workspace_id: int, source_id: int) -> Source:
+    """Make a platform source due now: the scheduler of `pilote serve` reads it within seconds, in its own
+    thread (a first sync may read a long history: no web request waits for it)."""
+    source = _platform_source(session, source_id)
+    if source.workspace_id != workspace_id:
+        raise NotFound(f"no platform source {source_id} in this workspace")
+    state = json_object(source.state)
+    state["checked_at"] = None
+    source.state = json.dumps(state, sort_keys=True)
+    return source
 
 
 def platform_sources(session: Session, workspace_id: int | None = None) -> list[Source]:

@@ -23,15 +23,35 @@ def key(settings: Settings) -> bytes:
     """The encryption key: from the environment, else the key file (created on first use)."""
     if settings.secret_key:
         return _checked(settings.secret_key.encode(), "PILOTE_SECRET_KEY")
-    path = settings.secret_key_file or settings.home / "secret.key"
-    if path.exists():
+    path = key_file(settings)
+    try:
+        if not path.exists():
+            _create(path)
+        if path.stat().st_mode & 0o077:
+            raise Invalid(f"{path}: the secret key file can be read by other users of this machine; "
+                          f"make it yours only (chmod 600 {path})")  # fmt: skip
         return _checked(path.read_bytes().strip(), str(path))
+    except OSError as error:
+        raise Invalid(f"{path}: the secret key file cannot be read or created ({error.strerror or error}); "
+                      "set PILOTE_SECRET_KEY_FILE to a writable place, or PILOTE_SECRET_KEY") from None  # fmt: skip
+
+
+def _create(path: Path) -> None:
+    """A new key, written whole to a private temporary file then linked into place: another process creating
+    it at the same moment finds either no file or a complete one, never an empty one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fresh = Fernet.generate_key()
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "wb") as out:
-        out.write(fresh + b"\n")
-    return fresh
+        out.write(Fernet.generate_key() + b"\n")
+        out.flush()
+        os.fsync(out.fileno())
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        pass  # another process made it first: its key is the one
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def _checked(raw: bytes, where: str) -> bytes:

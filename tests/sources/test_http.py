@@ -92,3 +92,33 @@ def test_retry_after_reads_seconds_and_dates() -> None:
     assert retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # in the past: no wait
     assert retry_after("soon") is None
     assert retry_after(None) is None
+
+
+def test_credentials_never_follow_a_redirect_to_another_host(api_peer: ApiPeer) -> None:
+    elsewhere = api_peer.url("/moved").replace("127.0.0.1", "localhost")
+    api_peer.on("GET", "/api", Answer(b"", 301, {"Location": elsewhere}))
+    api_peer.on("GET", "/moved", Answer({"ok": 3}))
+    client, _ = local_client(headers={"Authorization": "Bearer s3cret", "Api-Key": "k3y", "Accept-Language": "fr"})
+    assert client.get_json(api_peer.url("/api")) == {"ok": 3}
+    [moved] = api_peer.calls("GET", "/moved")
+    assert "Authorization" not in moved.headers
+    assert "Api-Key" not in moved.headers
+    assert moved.headers["Accept-Language"] == "fr"  # what is not a credential still goes
+
+
+def test_a_request_that_changes_something_is_not_sent_again_after_a_server_error(api_peer: ApiPeer) -> None:
+    api_peer.on("POST", "/replies", Answer(b"oops", 502), Answer({"id": "1"}))
+    client, sleeps = local_client()
+    with pytest.raises(HttpStatus, match="502"):
+        client.request("POST", api_peer.url("/replies"), json={"text": "Merci !"})
+    assert len(api_peer.calls("POST", "/replies")) == 1  # the reply may have been posted: never twice
+    api_peer.on("POST", "/limited", Answer({}, 429, {"Retry-After": "2"}), Answer({"id": "2"}))
+    assert client.request("POST", api_peer.url("/limited"), json={}).json() == {"id": "2"}  # 429: not carried out
+    assert sleeps.waited == [2.0]
+
+
+def test_a_redirect_that_is_not_followed_is_an_error_not_a_success(api_peer: ApiPeer) -> None:
+    api_peer.on("POST", "/hook", Answer(b"", 308, {"Location": "ftp://example.org/hook"}))
+    client, _ = local_client()
+    with pytest.raises(FetchFailed, match="does not follow"):
+        client.request("POST", api_peer.url("/hook"), json={})

@@ -39,7 +39,7 @@ def rec(name: str) -> Any:
     return recorded(RECORDINGS / f"{name}.json")
 
 
-TOKEN = "t0k3n"  # noqa: S105 (the peer's)
+TOKEN = "t0k3n"
 
 
 def source(peer: ApiPeer, follow: str = "@velolumen", token: str | None = TOKEN, **settings: str) -> Account:
@@ -284,7 +284,7 @@ def test_a_refused_token_is_an_auth_failure_in_plain_words(api_peer: ApiPeer) ->
     api_peer.on("GET", "/api/v1/accounts/lookup", Answer({"error": "The access token is invalid"}, 401))
     client, _ = local_client()
     with pytest.raises(AuthFailed, match=r"refused the credentials .*The access token is invalid"):
-        mastodon.fetch(client, source(api_peer, token="expired"), {})  # noqa: S106
+        mastodon.fetch(client, source(api_peer, token="expired"), {})
     assert len(api_peer.requests) == 1
 
 
@@ -293,7 +293,7 @@ def test_mentions_need_a_token_and_a_token_must_look_like_one(api_peer: ApiPeer)
     with pytest.raises(AuthFailed, match="needs an access token"):
         mastodon.fetch(client, source(api_peer, "mentions", token=None), {})
     with pytest.raises(AuthFailed, match="copy it again"):
-        mastodon.fetch(client, source(api_peer, "mentions", token="abc\r\nX-Evil: 1"), {})  # noqa: S106
+        mastodon.fetch(client, source(api_peer, "mentions", token="abc\r\nX-Evil: 1"), {})
     assert api_peer.requests == []
 
 

@@ -29,7 +29,7 @@ from pilote.sources.xmlsafe import read_head
 
 RECORDINGS = Path(__file__).resolve().parents[1] / "recordings" / "reddit"
 T0 = 1741600800.0  # the recordings' first post: 2025-03-10 10:00 UTC
-TOKEN = "/api/v1/access_token"  # noqa: S105  # an address
+TOKEN = "/api/v1/access_token"  # an address
 
 
 def rec(name: str) -> Any:

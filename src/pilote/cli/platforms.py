@@ -91,10 +91,10 @@ def list_platforms(as_json: Annotated[bool, typer.Option("--json", help="Print J
 def pairs(values: list[str], where: str) -> dict[str, str]:
     """name=value pairs."""
     found: dict[str, str] = {}
-    for pair in values:
+    for number, pair in enumerate(values, 1):
         name, sep, value = pair.partition("=")
-        if not sep or not name.strip():
-            raise Invalid(f"{where} {pair.split('=')[0][:40]!r}...: write it as name=value")
+        if not sep or not name.strip():  # the line is not echoed: it may well be a bare token
+            raise Invalid(f"{where}, entry {number}: write it as name=value (e.g. token=...)")
         found[name.strip()] = value
     return found
 

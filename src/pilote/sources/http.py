@@ -118,7 +118,25 @@ class _Redirects(urllib.request.HTTPRedirectHandler):
             raise FetchFailed(
                 f"it redirects to {newurl[:200]!r}, which Pilote does not follow (http and https only, no credentials)"
             ) from None
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
+        follow = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if follow is not None and _origin(req.full_url) != _origin(follow.full_url):
+            for name in [n for n in follow.headers if _secret_header(n)]:  # never to another host or to http
+                del follow.headers[name]
+        return follow
+
+
+SECRET_HEADERS = ("authorization", "cookie", "key", "token", "secret", "password", "api-username")
+
+
+def _secret_header(name: str) -> bool:
+    """Whether a header may carry credentials (Authorization, Api-Key, X-Auth-Token...)."""
+    lowered = name.lower()
+    return any(word in lowered for word in SECRET_HEADERS)
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port
 
 
 def _connect(address: tuple[str, int], timeout: Any = socket._GLOBAL_DEFAULT_TIMEOUT,  # type: ignore[attr-defined]
@@ -378,6 +396,7 @@ class Response:
 
 
 RETRIED_STATUSES = frozenset({500, 502, 503, 504})
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
 
 @dataclass
@@ -429,20 +448,22 @@ class HttpClient:
             try:
                 response = self._send(method, url, sent, body)
             except FetchFailed as error:
-                if not error.transient or attempt >= self.retries:
+                if not error.transient or attempt >= self.retries or method.upper() not in IDEMPOTENT:
                     raise
                 self.sleep(_backoff(attempt))
                 attempt += 1
                 continue
-            delay = self._delay(response, attempt)
+            delay = self._delay(response, attempt, method.upper() in IDEMPOTENT)
             if delay is None:
                 return _checked(response)
             self.sleep(delay)
             attempt += 1
 
-    def _delay(self, response: Response, attempt: int) -> float | None:
-        """How long to wait before asking again, or None when the answer is final."""
-        if response.status not in (429, *RETRIED_STATUSES):
+    def _delay(self, response: Response, attempt: int, idempotent: bool) -> float | None:
+        """How long to wait before asking again, or None when the answer is final. A request that changes
+        something (a reply: POST) is sent again only after a 429, which says it was not carried out: after a
+        5xx or a dropped connection it may have been, and a second reply would be posted."""
+        if response.status not in (429, *RETRIED_STATUSES) or (response.status != 429 and not idempotent):
             return None
         host = urlsplit(response.url).hostname or response.url
         wait = retry_after(response.headers.get("retry-after"))
@@ -553,7 +574,7 @@ def _too_big_answer(size: int, limits: Limits) -> str:
 
 def _checked(response: Response) -> Response:
     """The response if its status is a success; otherwise the error a person can act on."""
-    if response.status < 400:
+    if response.status < 300:
         return response
     host = urlsplit(response.url).hostname or response.url
     said = response.body[:300].decode("utf-8", "replace").strip()
@@ -566,8 +587,3 @@ def _checked(response: Response) -> Response:
         )
     raise HttpStatus(_http_problem(response.status, http.client.responses.get(response.status, ""),
                                    Limits()).replace("feed", "resource") + detail, response.status)  # fmt: skip
-
-
-def body_hash(body: bytes) -> str:
-    """The SHA-256 of a body, to tell an answer that did not change."""
-    return hashlib.sha256(body).hexdigest()

@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from pilote import jobs, platforms, schedule, sync
 from pilote import sources as formats
@@ -33,9 +34,10 @@ def sources(
     synced: int | None = None,
     added: int | None = None,
     credentials: int | None = None,
+    queued: int | None = None,
 ) -> HTMLResponse:
     """Every source of the workspace with its last import or sync in plain words."""
-    return _page(page, imported=imported, synced=synced, added=added, credentials_saved=credentials)
+    return _page(page, imported=imported, synced=synced, added=added, credentials_saved=credentials, queued=queued)
 
 
 def _page(page: PageDep, status_code: int = 200, **context: object) -> HTMLResponse:
@@ -102,6 +104,11 @@ def sync_now(page: PageDep, source_id: int) -> RedirectResponse:
 
 
 def _sync(page: PageDep, source_id: int) -> RedirectResponse:
+    source = page.session.get_one(Source, source_id)
+    if platforms.is_platform(source):  # a platform may have a long history to read: the scheduler does it
+        platforms.request_sync(page.session, page.workspace.id, source_id)
+        page.session.commit()
+        return RedirectResponse(page.url(f"sources?queued={source_id}"), status_code=303)
     done = page.url(f"sources?synced={source_id}")
     page.session.close()  # the sync writes through its own sessions; this one must not hold SQLite's lock
     with contextlib.suppress(sync.SyncError):  # recorded on the source: its row and the notice say what failed
@@ -117,6 +124,10 @@ async def add_platform(page: PageDep) -> Response:
     form = await page.request.form()
     kind = str(form.get("kind", ""))
     values = {k: str(v) for k, v in form.items() if k != "kind" and isinstance(v, str)}
+    return await run_in_threadpool(_add_platform, page, kind, values)
+
+
+def _add_platform(page: PageDep, kind: str, values: dict[str, str]) -> Response:
     try:
         source = platforms.add(page.session, page.request.app.state.settings, workspace=page.workspace.slug,
                                kind=kind, values=values)  # fmt: skip
@@ -130,11 +141,15 @@ async def add_platform(page: PageDep) -> Response:
 @router.post("/w/{slug}/sources/{source_id}/credentials")
 async def new_credentials(page: PageDep, source_id: int) -> Response:
     """Replace a platform source's secrets (those left empty are kept)."""
-    source = page.session.get(Source, source_id)
+    source = await run_in_threadpool(page.session.get, Source, source_id)
     if source is None or source.workspace_id != page.workspace.id or not platforms.is_platform(source):
         raise NotFound(f"no platform source {source_id} in this workspace")
     form = await page.request.form()
     values = {k: str(v) for k, v in form.items() if isinstance(v, str) and v}
+    return await run_in_threadpool(_new_credentials, page, source_id, values)
+
+
+def _new_credentials(page: PageDep, source_id: int, values: dict[str, str]) -> Response:
     platforms.set_credentials(page.session, page.request.app.state.settings, source_id, values)
     page.session.commit()
     return RedirectResponse(page.url(f"sources?credentials={source_id}"), status_code=303)
