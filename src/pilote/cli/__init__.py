@@ -139,6 +139,8 @@ def stats_command(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> N
         f"[bold]{result.workspace}[/bold]: {result.messages:,} messages, {result.authors:,} authors, "
         f"{result.threads:,} threads, from {first} to {last}"
     )
+    if result.unpublished:
+        out.print(f"and {result.unpublished:,} drafts, scheduled or private posts, kept but not counted")
     for title, counts in (("kind", result.by_kind), ("source", result.by_source), ("language", result.by_language)):
         table = Table(title)
         table.add_column("messages", justify="right")
