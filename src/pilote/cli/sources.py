@@ -16,7 +16,7 @@ from pilote.progress import bar
 from pilote.terminal import err, out, safe
 from pilote.views import sources as views
 
-source_app = typer.Typer(no_args_is_help=True, help="Sources: add a feed, list, pause and resume them.")
+source_app = typer.Typer(no_args_is_help=True, help="Sources: add a feed, list, pause, resume and delete them.")
 WorkspaceOpt = Annotated[str | None, typer.Option("--workspace", "-w", help="Workspace (default: the only one).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
