@@ -23,8 +23,8 @@ def run(settings: Settings, env_for: Callable[[Settings], None]) -> Callable[...
     env_for(settings)
     runner = CliRunner()
 
-    def invoke(*args: str) -> object:
-        return runner.invoke(app, list(args), catch_exceptions=False)
+    def invoke(*args: str, input: str | None = None) -> object:
+        return runner.invoke(app, list(args), input=input, catch_exceptions=False)
 
     return invoke
 
@@ -153,6 +153,54 @@ def test_parquet_without_a_file_is_refused_with_a_hint(run: Callable[..., object
     assert "--out" in result.stderr
 
 
+def test_a_source_is_deleted_once_its_name_is_typed(
+    run: Callable[..., object], blog: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = tmp_path / "forum.jsonl"
+    other.write_text('{"id": "1", "date": "2025-01-05T10:00:00Z", "text": "Trottinette"}\n', encoding="utf-8")
+    run("import", str(blog))
+    run("import", str(other))
+    sources = {row["name"]: row["id"] for row in orjson.loads(run("source", "list", "--json").stdout)}
+    blog_id = str(sources["Le blog de test"])
+    unattended = run("source", "delete", blog_id)
+    assert unattended.exit_code == 1
+    assert "no terminal to ask on: pass --yes" in unattended.stderr
+    monkeypatch.setattr("pilote.cli.deleting.can_ask", lambda: True)
+    mistyped = run("source", "delete", blog_id, input="le blog\n")
+    assert mistyped.exit_code == 1
+    assert "type its name exactly: 'Le blog de test'; nothing was deleted" in mistyped.stderr
+    assert orjson.loads(run("stats", "--json").stdout)["messages"] == 16
+    done = run("source", "delete", blog_id, input="Le blog de test\n")
+    assert done.exit_code == 0, done.stderr
+    assert "15 messages and everything they hold, for good" in done.stderr
+    assert "Deleted source 'Le blog de test' of workspace 'default': 15 messages (authors: 6;" in done.stdout
+    assert orjson.loads(run("stats", "--json").stdout)["messages"] == 1
+    [record] = orjson.loads(run("deletions", "--json").stdout)
+    assert (record["kind"], record["name"], record["messages"], record["deleted_by"]) == (
+        "source", "Le blog de test", 15, "cli",
+    )  # fmt: skip
+    assert record["counts"]["import_runs"] == 1
+    assert run("source", "delete", blog_id, "--yes").exit_code == 1  # gone
+
+
+def test_a_workspace_is_deleted_with_yes_and_its_record_outlives_it(run: Callable[..., object], blog: Path) -> None:
+    run("workspace", "create", "acme")
+    run("workspace", "create", "beta")
+    run("import", str(blog), "--workspace", "acme")
+    run("import", str(blog), "--workspace", "beta")
+    done = run("workspace", "delete", "acme", "--yes", "--json")
+    assert done.exit_code == 0, done.stderr
+    record = orjson.loads(done.stdout)
+    assert (record["kind"], record["workspace"], record["messages"]) == ("workspace", "acme", 15)
+    assert (record["counts"]["sources"], record["counts"]["import_runs"]) == (1, 1)
+    assert [w["slug"] for w in orjson.loads(run("workspace", "list", "--json").stdout)] == ["beta"]
+    assert orjson.loads(run("stats", "--json").stdout)["messages"] == 15
+    listed = run("deletions")
+    assert "acme" in listed.stdout
+    assert "workspace" in listed.stdout
+    assert run("workspace", "delete", "acme", "--yes").exit_code == 1
+
+
 def test_every_command_has_help() -> None:
     runner = CliRunner()
     for command in (
@@ -165,6 +213,9 @@ def test_every_command_has_help() -> None:
         ["serve"],
         ["workspace", "create"],
         ["workspace", "list"],
+        ["workspace", "delete"],
+        ["source", "delete"],
+        ["deletions"],
     ):
         result = runner.invoke(app, [*command, "--help"])
         assert result.exit_code == 0, command

@@ -19,7 +19,7 @@ from lxml import html as lxml_html
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from pilote import jobs, rollups, workspaces
+from pilote import deletions, jobs, rollups, workspaces
 from pilote.config import Settings
 from pilote.imports import import_file
 from pilote.messages import EXPORT_FIELDS
@@ -322,6 +322,38 @@ def test_an_upload_queues_its_analysis_instead_of_running_it_in_the_request(
     with Session(sqlite_engine) as session:
         assert session.scalar(select(func.count()).select_from(Enrichment)) == 3
     assert jobs.run_waiting(sqlite_settings, sqlite_engine) == 0
+
+
+def test_a_source_is_deleted_from_its_page_once_its_name_is_typed(
+    settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    import_file(engine, write_wxr(tmp_path / "blog.xml", posts=2, comments_per_post=3))
+    import_file(engine, write_corpus(tmp_path / "corpus.jsonl"))
+    with Session(engine) as session:
+        blog = session.scalars(select(Source.id).where(Source.kind == "wxr")).one()
+        everything = session.scalar(select(func.count()).select_from(Message))
+    with TestClient(create_app(settings, engine)) as client:
+        page = client.get("/w/default/sources")
+        confirm = tree(page.text).xpath(f"//section[@data-source='{blog}']//input[@name='confirm']/@data-confirm")
+        mistyped = client.post(f"/w/default/sources/{blog}/delete", data={"confirm": "le blog"})
+        still = client.get("/w/default/sources")
+        done = client.post(f"/w/default/sources/{blog}/delete", data={"confirm": "Le blog de test"})
+        french = client.get(str(done.url), headers={"Accept-Language": "fr"})
+        again = client.post(f"/w/default/sources/{blog}/delete", data={"confirm": "Le blog de test"})
+    assert confirm == ["Le blog de test"]
+    assert mistyped.status_code == 422
+    assert "The source was not deleted" in mistyped.text
+    assert tree(mistyped.text).xpath(f"//section[@data-source='{blog}']//details[@open]")  # the form stays open
+    assert f'data-source="{blog}"' in still.text
+    assert [r.status_code for r in done.history] == [303]
+    assert "Deleted the source Le blog de test and its 8 messages." in done.text
+    assert f'data-source="{blog}"' not in done.text
+    assert "La source Le blog de test a été supprimée, avec ses 8 messages." in french.text
+    assert again.status_code == 404
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(Message)) == everything - 8
+        [record] = deletions.get_all(session)
+    assert (record.kind, record.name, record.deleted_by) == ("source", "Le blog de test", "web")
 
 
 def test_a_broken_upload_writes_nothing_and_says_why(sqlite_settings: Settings, sqlite_engine: Engine) -> None:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Boolean, ColumnElement, Select, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from pilote import search
@@ -22,6 +22,33 @@ EXPORT_FIELDS = (
 )  # fmt: skip
 LABEL_PRECEDENCE = {"user": 2, "import": 1}
 SPAM_THRESHOLD = 0.5
+# The `status` a post's author gives it while it is not public: WordPress's words for a draft (and the drafts
+# its editor saves by itself), a post scheduled for later ("future") and a private post. Such messages are
+# kept, but nothing counts them: not the rollups (so neither the Overview nor the Sources page), not the
+# radar, not the Explorer unless asked for them, not a member's figures, not `pilote stats`.
+UNPUBLISHED = ("draft", "auto-draft", "future", "private")
+
+
+def is_counted(labels: Mapping[str, str]) -> bool:
+    """Whether a message with these winning labels counts in figures: not a post its author keeps unpublished."""
+    return labels.get("status") not in UNPUBLISHED
+
+
+def counted_sql(message: str = "message") -> str:
+    """SQL: the message (the table, or its alias) counts in figures: the `status` label that decides (a
+    person's, else an import's) is not one of UNPUBLISHED. The one place that decides what is counted;
+    written as SQL text so that the rollups' driver-level queries and the ORM's share it."""
+    values = ", ".join(f"'{value}'" for value in UNPUBLISHED)
+    return (
+        f"(NOT EXISTS (SELECT 1 FROM label s WHERE s.message_id = {message}.id AND s.name = 'status' "
+        f"AND s.value IN ({values}) AND (s.origin = 'user' OR NOT EXISTS (SELECT 1 FROM label p "
+        f"WHERE p.message_id = {message}.id AND p.name = 'status' AND p.origin = 'user'))))"
+    )
+
+
+def counted() -> ColumnElement[bool]:
+    """SQL, for queries on the `message` table: the message counts in figures (see counted_sql)."""
+    return literal_column(counted_sql(), Boolean)
 
 
 @dataclass(frozen=True, slots=True)

@@ -509,3 +509,27 @@ class WorkspaceModel(Base):
 
 
 # --- end enrichment, continued -----------------------------------------------------------------------
+
+
+# --- deletions: migration 0010 ----------------------------------------------------------------------
+
+
+class Deletion(Base):
+    """A source or a workspace deleted with everything it held: what, how much, by whom and when.
+
+    No foreign key: the record of a workspace's deletion outlives the workspace (and ids may be reused).
+    """
+
+    __tablename__ = "deletion"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "source" or "workspace"
+    workspace: Mapped[str] = mapped_column(String(64))  # its slug
+    name: Mapped[str] = mapped_column(String(500))  # the source's or the workspace's name
+    key: Mapped[str | None] = mapped_column(Text)  # a source's kind:key
+    messages: Mapped[int] = mapped_column(BigInteger)
+    counts: Mapped[str] = mapped_column(Text)  # JSON: rows deleted per kind (labels, authors, import runs...)
+    deleted_by: Mapped[str] = mapped_column(String(200))  # "cli" or "web" until accounts exist
+    deleted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# --- end deletions -----------------------------------------------------------------------------------

@@ -7,7 +7,8 @@ when the import or the enrichment run ends (or by the next radar tick of `pilote
 first); triggers note the hours of deleted or re-dated messages there too. A human decision (a label)
 recounts its hours at once. So keeping rollups costs what the messages of the changed hours cost (of
 their days, for conversations and keyphrases, which are kept per day only), once, whatever the size of
-the store. `rebuild` recounts everything.
+the store. `rebuild` recounts everything. Drafts, scheduled and private posts are kept but never counted
+(`messages.counted_sql`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from pilote.bulk import db_time, insert_rows
 from pilote.ingest import Pending
-from pilote.messages import LABEL_PRECEDENCE, SPAM_THRESHOLD
+from pilote.messages import LABEL_PRECEDENCE, SPAM_THRESHOLD, counted, counted_sql
 from pilote.models import Label, Message, Rollup, RollupDirty, Source, TeamAccount, extras
 
 TOXIC_THRESHOLD = 0.5
@@ -53,6 +54,7 @@ WEEK = 24 * 7
 PROFILE = ("messages", "channel", "source", "kind", "language", "sentiment", "intent", "spam", "toxic", "unanswered")
 Buckets = dict[tuple[str, int, str], list[int]]
 COLUMNS = ("workspace_id", "series", "hour", "key", "count", "engagement")
+COUNTED = counted_sql("m")
 
 
 def hour_of(moment: datetime) -> int:
@@ -219,7 +221,9 @@ def rebuild(conn: Connection, workspace_id: int) -> int:
     """Recount every hour of a workspace; returns how many rollup rows it holds afterwards."""
     conn.execute(delete(Rollup).where(Rollup.workspace_id == workspace_id))
     bounds = conn.execute(
-        select(func.min(Message.created_at), func.max(Message.created_at)).where(Message.workspace_id == workspace_id)
+        select(func.min(Message.created_at), func.max(Message.created_at)).where(
+            Message.workspace_id == workspace_id, counted()
+        )
     ).one()
     if bounds[0] is not None:
         first, last = hour_of(bounds[0]) // 24 * 24, hour_of(bounds[1])
@@ -304,9 +308,10 @@ def _rows(conn: Connection, workspace_id: int, start: datetime, end: datetime) -
 
 
 def _written(conn: Connection, sql: str, workspace_id: int, start: datetime, end: datetime) -> Iterator[Sequence[Any]]:
-    """The rows of `sql` (a SELECT on `message m`) for a workspace's messages written in [start, end)."""
+    """The rows of `sql` (a SELECT on `message m`) for a workspace's messages written in [start, end) that count
+    in figures (not a draft, a scheduled or a private post: `messages.counted_sql`)."""
     to_db, mark = db_time(conn), "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    where = f" WHERE m.workspace_id = {mark} AND m.created_at >= {mark} AND m.created_at < {mark}"
+    where = f" WHERE m.workspace_id = {mark} AND m.created_at >= {mark} AND m.created_at < {mark} AND {COUNTED}"
     return _stream(conn, sql + where, (workspace_id, to_db(start), to_db(end)))
 
 

@@ -1,4 +1,7 @@
-"""Counts of a workspace's store: by kind, source and language, with first and last dates."""
+"""Counts of a workspace's store: by kind, source and language, with first and last dates.
+
+Drafts, scheduled and private posts are not counted there (`messages.counted`), only said to be kept.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +9,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
+from pilote.messages import counted
 from pilote.models import Author, Message, Source, Workspace
 
 
@@ -25,6 +29,7 @@ class WorkspaceStats:
     by_kind: dict[str, int] = field(default_factory=dict)
     by_source: dict[str, int] = field(default_factory=dict)
     by_language: dict[str, int] = field(default_factory=dict)
+    unpublished: int = 0  # drafts, scheduled and private posts: kept, counted nowhere else
 
     def as_json(self) -> dict[str, Any]:
         """A JSON-ready dict with ISO 8601 dates."""
@@ -38,7 +43,7 @@ def _grouped(session: Session, workspace_id: int, column: Any) -> dict[str, int]
     query = (
         select(column, func.count())
         .select_from(Message)
-        .where(Message.workspace_id == workspace_id)
+        .where(Message.workspace_id == workspace_id, counted())
         .group_by(column)
         .order_by(func.count().desc())
     )
@@ -48,7 +53,7 @@ def _grouped(session: Session, workspace_id: int, column: Any) -> dict[str, int]
 def compute(session: Session, workspace: Workspace) -> WorkspaceStats:
     """The workspace's counts and date range."""
     stats = WorkspaceStats(workspace=workspace.slug)
-    in_space = Message.workspace_id == workspace.id
+    in_space = and_(Message.workspace_id == workspace.id, counted())
     row = session.execute(
         select(func.count(), func.min(Message.created_at), func.max(Message.created_at)).where(in_space)
     ).one()
@@ -60,9 +65,11 @@ def compute(session: Session, workspace: Workspace) -> WorkspaceStats:
     by_source = (
         select(Source.name, func.count())
         .join(Message, Message.source_id == Source.id)
-        .where(Source.workspace_id == workspace.id)
+        .where(Source.workspace_id == workspace.id, counted())
         .group_by(Source.name)
         .order_by(func.count().desc())
     )
     stats.by_source = {name: int(n) for name, n in session.execute(by_source)}
+    withheld = select(func.count()).where(Message.workspace_id == workspace.id, ~counted())
+    stats.unpublished = session.scalar(withheld) or 0
     return stats

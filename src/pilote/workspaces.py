@@ -1,4 +1,4 @@
-"""Workspaces: create, list, and find the one a command means."""
+"""Workspaces: create, list, find the one a command means, delete."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import re
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from pilote import deletions
 from pilote.errors import Invalid, NotFound
-from pilote.models import Workspace
+from pilote.models import Deletion, Workspace
 
 DEFAULT = "default"
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -55,3 +56,8 @@ def resolve(session: Session, *, slug: str | None, create_default: bool = False)
     if create_default:
         return create(session, slug=DEFAULT, name="Default")
     raise NotFound("no workspace yet: import something or run `pilote workspace create NAME`")
+
+
+def delete(session: Session, *, slug: str, by: str) -> Deletion:
+    """Delete a workspace and everything it holds, keeping a record of it (`deletions.delete_workspace`)."""
+    return deletions.delete_workspace(session, workspace_id=get(session, slug=slug).id, by=by)

@@ -199,6 +199,20 @@ def test_the_language_switch_is_remembered(watched: Watched, server: Server) -> 
     expect(watched.page.get_by_role("button", name="Importer").first).to_be_visible()
 
 
+def test_deleting_a_source_waits_for_its_name_to_be_typed(watched: Watched, server: Server) -> None:
+    visit(watched.page, server, "/w/demo/sources")
+    source = watched.page.locator("section.source").first
+    source.get_by_text("Delete this source…").click()
+    button = source.get_by_role("button", name="Delete for good")
+    field = source.locator("input[name='confirm']")
+    name = field.get_attribute("data-confirm") or ""
+    expect(button).to_be_disabled()
+    field.fill(name[:-1])
+    expect(button).to_be_disabled()
+    field.fill(name)
+    expect(button).to_be_enabled()  # not pressed: the demo store is shared by the other tests
+
+
 def test_the_workspace_switcher_opens_the_same_page_elsewhere(watched: Watched, server: Server) -> None:
     visit(watched.page, server, "/w/demo/explorer")
     watched.page.locator("#ws-switch").select_option("hostile")

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, aliased
 
 from pilote.errors import BadInput, Invalid
 from pilote.imports import check, import_file
-from pilote.models import Label, Message
+from pilote.models import Author, Label, Message
 from pilote.sources import columns, detect, tabular
 from pilote.sources.base import Countable, Item, ItemError, ParseOptions
 
@@ -344,6 +344,84 @@ def test_parents_are_resolved_when_the_child_comes_first(engine: Engine, tmp_pat
         root = session.scalar(select(Message.id).where(Message.external_id == "p"))
         assert set(session.scalars(select(Message.thread_id))) == {root}
         assert session.scalar(select(Label.value).where(Label.name == "spam")) == "spam"
+
+
+def stored(engine: Engine) -> dict[str, tuple[str, str | None, str]]:
+    """Each message as stored: external id → (text, author's handle, date)."""
+    with Session(engine) as session:
+        rows = session.execute(
+            select(Message.external_id, Message.text, Author.handle, Message.created_at).outerjoin(
+                Author, Author.id == Message.author_id
+            )
+        )
+        return {ident: (text, handle, created.isoformat()[:16]) for ident, text, handle, created in rows}
+
+
+def test_the_mapping_is_part_of_the_raw_payload_only_when_one_is_given(tmp_path: Path) -> None:
+    path = table(tmp_path, "id,date,text,summary", "1,2024-05-01,Bonjour,Salut")
+    [plain] = items(parse(path))
+    [mapped] = items(parse(path, ("Text", "SUMMARY"), ("author_name", "")))
+    record = {"date": "2024-05-01", "id": "1", "summary": "Salut", "text": "Bonjour"}
+    assert orjson.loads(plain.raw) == record
+    assert orjson.loads(mapped.raw) == {"map": {"author_name": "", "text": "summary"}, "record": record}
+
+
+def test_a_reimport_with_a_corrected_map_updates_the_messages_and_back(engine: Engine, tmp_path: Path) -> None:
+    path = table(
+        tmp_path,
+        "id,date,updated,text,summary,author,editor",
+        "1,2024-05-01T09:00:00Z,2024-06-01T09:00:00Z,Bonjour à tous,Salut,zoe,admin",
+        "2,2024-05-01T10:00:00Z,2024-06-01T10:00:00Z,Merci pour tout,Merci,paul,admin",
+    )
+    wrong = (("created_at", "updated"), ("text", "summary"), ("author_handle", "editor"))
+    right = {"1": ("Bonjour à tous", "zoe", "2024-05-01T09:00"), "2": ("Merci pour tout", "paul", "2024-05-01T10:00")}
+    mistaken = {"1": ("Salut", "admin", "2024-06-01T09:00"), "2": ("Merci", "admin", "2024-06-01T10:00")}
+    first = import_file(engine, path, options=ParseOptions(mapping=wrong))
+    assert stored(engine) == mistaken
+    fixed = import_file(engine, path)  # the accepted names were right all along
+    assert (fixed.counts.new, fixed.counts.updated, fixed.resumed_from) == (0, 2, 0)
+    assert fixed.run_id != first.run_id  # another mapping is another run, never a resumed one
+    assert stored(engine) == right
+    assert import_file(engine, path).counts.unchanged == 2
+    back = import_file(engine, path, options=ParseOptions(mapping=wrong))
+    assert (back.counts.updated, stored(engine)) == (2, mistaken)
+    assert import_file(engine, path, options=ParseOptions(mapping=wrong)).counts.unchanged == 2
+    assert count(engine) == 2
+
+
+def test_a_jsonl_import_corrected_with_a_map_reads_its_nested_author(engine: Engine, tmp_path: Path) -> None:
+    path = jsonl(
+        tmp_path,
+        {"id": "a", "date": "2024-05-01T09:00:00Z", "text": "Salut", "author": "bot", "user": {"screen_name": "ada"}},
+        {"id": "b", "date": "2024-05-01T09:05:00Z", "text": "Oui", "author": "bot", "user": {"screen_name": "bob"}},
+    )
+    import_file(engine, path)
+    assert {handle for _, handle, _ in stored(engine).values()} == {"bot"}
+    fixed = import_file(engine, path, options=ParseOptions(mapping=(("author_handle", "user.screen_name"),)))
+    assert (fixed.counts.updated, fixed.counts.unchanged) == (2, 0)
+    assert {ident: handle for ident, (_, handle, _) in stored(engine).items()} == {"a": "ada", "b": "bob"}
+    undone = import_file(engine, path)
+    assert (undone.counts.updated, {handle for _, handle, _ in stored(engine).values()}) == (2, {"bot"})
+
+
+@pytest.mark.realdata
+def test_a_real_export_imported_with_swapped_columns_is_put_right_by_a_new_map(engine: Engine, shared: Path) -> None:
+    path = shared / "youtube_spam" / "Youtube01-Psy.csv"
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = {row["COMMENT_ID"]: row for row in csv.DictReader(handle)}
+    swapped = import_file(
+        engine, path, options=ParseOptions(mapping=(("text", "AUTHOR"), ("author_handle", "CONTENT")))
+    )
+    assert swapped.counts.new == len(rows)
+    fixed = import_file(engine, path, options=ParseOptions(mapping=(("spam", "label"),)))
+    assert (fixed.counts.new, fixed.counts.updated, fixed.counts.unchanged) == (0, len(rows), 0)
+    found = stored(engine)
+    assert all(found[ident][0] == row["CONTENT"].strip() for ident, row in rows.items())
+    assert all(found[ident][1] == row["AUTHOR"].strip() for ident, row in rows.items())
+    with Session(engine) as session:
+        spam = session.scalar(select(func.count()).where(Label.name == "spam", Label.value == "spam"))
+    assert spam == sum(1 for row in rows.values() if row["label"] == "1")
+    assert import_file(engine, path, options=ParseOptions(mapping=(("spam", "label"),))).counts.unchanged == len(rows)
 
 
 @pytest.mark.realdata

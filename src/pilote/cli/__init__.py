@@ -14,6 +14,7 @@ from typer.core import TyperGroup
 
 from pilote import __version__, exports, messages, stats, workspaces
 from pilote.cli.common import parse_when, print_json, settings, store
+from pilote.cli.deleting import delete_source_command, delete_workspace_command, deletions_command
 from pilote.cli.enriching import enrich_command, enrich_workspace
 from pilote.cli.importing import import_command
 from pilote.cli.incidents import incident_app, rule_app, watch_command
@@ -43,7 +44,7 @@ app = typer.Typer(
     add_completion=False,
     help="Pilote: the cockpit for the people who run online communities.",
 )
-workspace_app = typer.Typer(no_args_is_help=True, help="Create and list workspaces.")
+workspace_app = typer.Typer(no_args_is_help=True, help="Create, list and delete workspaces.")
 app.add_typer(workspace_app, name="workspace")
 app.add_typer(models_app, name="models")
 
@@ -139,6 +140,8 @@ def stats_command(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> N
         f"[bold]{result.workspace}[/bold]: {result.messages:,} messages, {result.authors:,} authors, "
         f"{result.threads:,} threads, from {first} to {last}"
     )
+    if result.unpublished:
+        out.print(f"and {result.unpublished:,} drafts, scheduled or private posts, kept but not counted")
     for title, counts in (("kind", result.by_kind), ("source", result.by_source), ("language", result.by_language)):
         table = Table(title)
         table.add_column("messages", justify="right")
@@ -240,3 +243,7 @@ app.add_typer(rollups_app, name="rollups")
 # feeds
 app.add_typer(source_app, name="source")
 app.command("sync")(sync_command)
+# deletions
+source_app.command("delete")(delete_source_command)
+workspace_app.command("delete")(delete_workspace_command)
+app.command("deletions")(deletions_command)

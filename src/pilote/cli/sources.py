@@ -20,7 +20,7 @@ from pilote.sources import http
 from pilote.terminal import err, out, safe
 from pilote.views import sources as views
 
-source_app = typer.Typer(no_args_is_help=True, help="Sources: add a feed or a platform, list, pause and resume them.")
+source_app = typer.Typer(no_args_is_help=True, help="Sources: add a feed or a platform, list, pause, resume, delete.")
 WorkspaceOpt = Annotated[str | None, typer.Option("--workspace", "-w", help="Workspace (default: the only one).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 

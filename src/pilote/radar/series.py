@@ -5,7 +5,9 @@ percentage), `reach` (engagement: views where the source gives them, else likes 
 `newcomers` (percentage of messages by first-time authors), `newcomer_reach` (the reach of first-time
 authors' messages) and, when the keyphrases analyzer ran, `keyphrase:<phrase>` (messages with that phrase).
 Spam is left out of every series: a message labelled spam (by a person or the source's moderators), or
-one whose model probability reaches the rule's `spam_threshold` when the team trusts the model.
+one whose model probability reaches the rule's `spam_threshold` when the team trusts the model. Drafts,
+scheduled and private posts are not read at all (`messages.is_counted`): a post scheduled for next year
+would otherwise open next year's bucket and make every later message late.
 Each message costs a fixed number of operations: one row read, a few look-ups batched per tick.
 """
 
@@ -20,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
+from pilote.messages import is_counted
 from pilote.models import Enrichment, Label, Message, RadarAuthor, extras
 
 STEP = timedelta(minutes=5)
@@ -151,7 +154,7 @@ def pending(conn: Connection, workspace_id: int, after_id: int, limit: int) -> P
 
 
 def read(conn: Connection, ids: Sequence[int], spam_threshold: float | None) -> list[Seen]:
-    """The messages with these ids as the radar counts them, oldest first."""
+    """The messages with these ids as the radar counts them, oldest first (unpublished posts left out)."""
     rows: list[Any] = []
     for chunk in _chunks(ids):
         query = select(
@@ -160,6 +163,7 @@ def read(conn: Connection, ids: Sequence[int], spam_threshold: float | None) -> 
         ).where(Message.id.in_(chunk))  # fmt: skip
         rows.extend(conn.execute(query).all())
     labels = _labels(conn, ids)
+    rows = [row for row in rows if is_counted(labels.get(row[0], {}))]
     phrases = _keyphrases(conn, ids)
     firsts = _first_times(conn, [(row[0], row[2], _aware(row[1])) for row in rows])
     seen = [

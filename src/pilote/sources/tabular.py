@@ -174,6 +174,16 @@ def _csv_rows(path: Path, encoding: str) -> Generator[Row, None, None]:
             start = lines.number + 1
 
 
+def _envelope(chosen: dict[str, str]) -> tuple[str, str]:
+    """What goes before and after each raw payload read through a --map: `{"map": {field: column}, "record":
+    <payload>}`. The mapping is then part of the payload whose hash tells an unchanged message from an updated
+    one, so importing a file again with another mapping rewrites what it reads differently; without --map the
+    payload is the record alone, as it always was."""
+    if not chosen:
+        return "", ""
+    return '{"map":' + orjson.dumps(chosen, option=orjson.OPT_SORT_KEYS).decode() + ',"record":', "}"
+
+
 def _csv_table(path: Path, options: ParseOptions) -> tuple[Iterator[Row], list[str], columns.Plan]:
     """The rows after the header, the header's names, and the plan; BadInput when the header cannot serve."""
     chosen = columns.overrides(options.mapping)
@@ -191,6 +201,7 @@ def _no_rows(path: Path) -> BadInput:
 
 def _parse_csv(path: Path, options: ParseOptions) -> Iterator[Item | ItemError]:
     rows, names, plan = _csv_table(path, options)
+    envelope = _envelope(columns.overrides(options.mapping))
     width = len(names)
     empty = True
     for line, row in rows:
@@ -200,18 +211,21 @@ def _parse_csv(path: Path, options: ParseOptions) -> Iterator[Item | ItemError]:
         elif len(row) != width:
             yield ItemError(f"line {line}", f"{len(row)} cells where the header has {width}: skipped")
         else:
-            yield _row_item(line, row, names, plan)
+            yield _row_item(line, row, names, plan, envelope)
     if empty:
         raise _no_rows(path)
 
 
-def _row_item(line: int, row: list[str], names: list[str], plan: columns.Plan) -> Item | ItemError:
+def _row_item(
+    line: int, row: list[str], names: list[str], plan: columns.Plan, envelope: tuple[str, str]
+) -> Item | ItemError:
     record = dict(zip(names, row, strict=True))
     try:
         raw = orjson.dumps(record, option=orjson.OPT_SORT_KEYS).decode()
     except orjson.JSONEncodeError as error:  # lone surrogates, from exotic --encoding values
         return ItemError(f"line {line}", f"{error}: skipped")
-    return columns.item(line, plan.values(record), raw)
+    before, after = envelope
+    return columns.item(line, plan.values(record), before + raw + after if before else raw)
 
 
 def _count_csv(path: Path, options: ParseOptions) -> int:
@@ -278,6 +292,7 @@ def _first_object(path: Path, lines: Iterator[JsonLine], chosen: dict[str, str])
 
 def _parse_jsonl(path: Path, options: ParseOptions) -> Iterator[Item | ItemError]:
     chosen = columns.overrides(options.mapping)
+    before, after = _envelope(chosen)
     with _open(path, options.encoding) as handle:
         lines = _json_lines(handle, options.encoding)
         plans: dict[tuple[str, ...], columns.Plan] = {}
@@ -294,7 +309,7 @@ def _parse_jsonl(path: Path, options: ParseOptions) -> Iterator[Item | ItemError
             if "\\u0000" in text and plan.has_nul(obj):
                 yield ItemError(f"line {number}", "contains NUL characters: skipped")
                 continue
-            yield columns.item(number, plan.values(obj), text)
+            yield columns.item(number, plan.values(obj), before + text + after if before else text)
 
 
 def _count_jsonl(path: Path, options: ParseOptions) -> int:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from pilote import rollups
 from pilote import search as fulltext
 from pilote.errors import Invalid, NotFound
+from pilote.messages import counted
 from pilote.models import Author, Label, Message, SavedSearch, Source, utcnow
 from pilote.views.common import MessageCard, card_query, cards, decided_is, is_spam
 
@@ -45,6 +46,7 @@ class ExplorerQuery:
     author_id: int | None = None
     since: datetime | None = None
     until: datetime | None = None
+    unpublished: bool = False  # drafts, scheduled and private posts only, instead of leaving them out
     sort: Sort = "newest"
     limit: int = 50
     cursor: str | None = None
@@ -98,7 +100,7 @@ def _filtered(session: Session, query: ExplorerQuery) -> Select[Any]:
 
 
 def _conditions(session: Session, query: ExplorerQuery) -> list[ColumnElement[bool]]:
-    found: list[ColumnElement[bool]] = []
+    found: list[ColumnElement[bool]] = [~counted() if query.unpublished else counted()]
     if query.text and query.sort != "relevance":
         found.append(_words(session, query.text))
     if query.source:

@@ -6,11 +6,12 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from pilote import rollups
 from pilote.errors import NotFound
+from pilote.messages import counted
 from pilote.models import Author, Member, Message, TeamAccount
 from pilote.views.common import MessageCard, bucket_start, card_query, cards, decided
 
@@ -55,7 +56,7 @@ def member(session: Session, author_id: int) -> MemberProfile:
         raise NotFound(f"no author {author_id}")
     same = Author.member_id == author.member_id if author.member_id is not None else Author.id == author.id
     people = list(session.scalars(select(Author).where(same, Author.workspace_id == author.workspace_id)))
-    mine = Message.author_id.in_([a.id for a in people])
+    mine = and_(Message.author_id.in_([a.id for a in people]), counted())
     sentiment = decided("sentiment", Message.sentiment)
     rows = session.execute(select(Message.created_at, Message.kind, sentiment, Message.author_id).where(mine)).all()
     per_author = Counter(row[3] for row in rows)

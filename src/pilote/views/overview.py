@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pilote import rollups
+from pilote.messages import counted
 from pilote.models import Message
 from pilote.views.common import Figure, MessageCard, Period, card_query, cards, decided, figure, period
 from pilote.views.timeseries import TimeSeries, timeseries
@@ -156,6 +157,7 @@ def unanswered(session: Session, workspace_id: int, span: Period, limit: int = U
         Message.created_at >= rollups.hour_start(hours[-1]),
         Message.created_at < rollups.hour_start(hours[0] + 1),
         decided("intent", Message.intent).in_(rollups.NEEDS_ANSWER),
+        counted(),
     )
     candidates = [c for c in cards(session, session.execute(query).all()) if _open(c, team)]
     answered = _answered(session, [c.id for c in candidates], team)

@@ -118,13 +118,19 @@ def describe(run: LastRun | None) -> tuple[str, list[str]]:
     return f"Last import {what} ({reason}): {counts} so far. {hint}", [reason, *problems]
 
 
+def get(session: Session, workspace_id: int, source_id: int) -> Source:
+    """A source of the workspace, or NotFound."""
+    source = session.get(Source, source_id)
+    if source is None or source.workspace_id != workspace_id:
+        raise NotFound(f"no source {source_id} in this workspace")
+    return source
+
+
 def set_status(session: Session, workspace_id: int, source_id: int, status: str) -> SourceRow:
     """Pause or resume a source (`paused` or `active`)."""
     if status not in STATUSES:
         raise Invalid(f"source status {status!r}: use active or paused")
-    source = session.get(Source, source_id)
-    if source is None or source.workspace_id != workspace_id:
-        raise NotFound(f"no source {source_id} in this workspace")
+    source = get(session, workspace_id, source_id)
     source.status = status
     session.flush()
     return next(row for row in sources(session, workspace_id) if row.id == source_id)

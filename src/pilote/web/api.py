@@ -148,6 +148,9 @@ class MessageParams:
     author_id: int | None = None
     since: Annotated[datetime | None, Query(description="ISO 8601; UTC without a zone.")] = None
     until: Annotated[datetime | None, Query(description="ISO 8601, excluded; UTC without a zone.")] = None
+    unpublished: Annotated[
+        bool, Query(description="Only drafts, scheduled and private posts (otherwise left out, as in every figure).")
+    ] = False
     sort: Literal["newest", "oldest", "engaged", "relevance"] = "newest"
     limit: Annotated[int, Query(ge=1, le=explorer.MAX_LIMIT)] = 50
     cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page.")] = None
@@ -157,7 +160,7 @@ class MessageParams:
             workspace_id=workspace_id, text=self.q, source=self.source, channel=self.channel, kind=self.kind,
             language=self.language, sentiment=self.sentiment, spam=self.spam, toxic=self.toxic, intent=self.intent,
             author=self.author, author_id=self.author_id, since=_aware(self.since), until=_aware(self.until),
-            sort=self.sort, limit=self.limit, cursor=self.cursor,
+            unpublished=self.unpublished, sort=self.sort, limit=self.limit, cursor=self.cursor,
         )  # fmt: skip
 
 
@@ -334,6 +337,7 @@ class SavedIn(BaseModel):
     author: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    unpublished: bool = False
     sort: Literal["newest", "oldest", "engaged", "relevance"] = "newest"
 
 

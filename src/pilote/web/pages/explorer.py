@@ -38,6 +38,7 @@ class Filters:
     toxic: str = ""
     since: str = ""
     until: str = ""
+    unpublished: str = ""
     sort: str = "newest"
 
     def params(self) -> dict[str, str]:
@@ -66,7 +67,8 @@ def to_query(form: Filters, page: PageDep, cursor: str | None = None, limit: int
         sentiment=form.sentiment or None, intent=form.intent or None, author=form.author or None,
         author_id=_integer(form.author_id, "author_id"), spam=_choice(form.spam, "spam"),
         toxic=_choice(form.toxic, "toxic"), since=_day(form.since, page, 0, "since"),
-        until=_day(form.until, page, 1, "until"), sort=form.sort or "newest",  # type: ignore[arg-type]
+        until=_day(form.until, page, 1, "until"), unpublished=_choice(form.unpublished, "unpublished") is True,
+        sort=form.sort or "newest",  # type: ignore[arg-type]
         limit=limit, cursor=cursor,
     )  # fmt: skip
 

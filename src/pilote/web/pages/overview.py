@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import func, select
 
 from pilote.errors import Invalid
+from pilote.messages import counted
 from pilote.models import Message
 from pilote.views.overview import Overview
 from pilote.views.overview import overview as read_overview
@@ -93,8 +94,8 @@ def _charts(page: PageDep, data: Overview, shown: Span) -> dict[str, dict[str, A
 
 
 def _latest(page: PageDep) -> datetime | None:
-    """When the workspace's newest message was written (for the empty state's way out)."""
+    """When the workspace's newest counted message was written (for the empty state's way out)."""
     found: datetime | None = page.session.scalar(
-        select(func.max(Message.created_at)).where(Message.workspace_id == page.workspace.id)
+        select(func.max(Message.created_at)).where(Message.workspace_id == page.workspace.id, counted())
     )
     return found

@@ -1,4 +1,5 @@
-"""The Sources page: what feeds the workspace, the last import of each, and adding, syncing or pausing one."""
+"""The Sources page: what feeds the workspace, the last import of each, and adding, syncing, pausing or
+deleting one."""
 
 from __future__ import annotations
 
@@ -13,11 +14,11 @@ from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from pilote import jobs, platforms, schedule, sync
+from pilote import deletions, jobs, platforms, schedule, sync
 from pilote import sources as formats
-from pilote.errors import NotFound, PiloteError
+from pilote.errors import Invalid, NotFound, PiloteError
 from pilote.imports import import_file
-from pilote.models import Source
+from pilote.models import Deletion, Source
 from pilote.sources import http
 from pilote.sources.base import ParseOptions
 from pilote.views import sources as views
@@ -35,9 +36,22 @@ def sources(
     added: int | None = None,
     credentials: int | None = None,
     queued: int | None = None,
+    deleted: int | None = None,
 ) -> HTMLResponse:
     """Every source of the workspace with its last import or sync in plain words."""
-    return _page(page, imported=imported, synced=synced, added=added, credentials_saved=credentials, queued=queued)
+    return _page(page, imported=imported, synced=synced, added=added, credentials_saved=credentials, queued=queued,
+                 deleted=_deleted(page, deleted))  # fmt: skip
+
+
+def _deleted(page: PageDep, deletion_id: int | None) -> Deletion | None:
+    """The deletion of a source of this workspace that the address names, to say what went."""
+    if deletion_id is None:
+        return None
+    try:
+        found = deletions.get(page.session, deletion_id)
+    except NotFound:
+        return None
+    return found if (found.kind, found.workspace) == ("source", page.workspace.slug) else None
 
 
 def _page(page: PageDep, status_code: int = 200, **context: object) -> HTMLResponse:
@@ -81,6 +95,19 @@ def status(page: PageDep, source_id: int, status: Annotated[str, Form()]) -> Red
     views.set_status(page.session, page.workspace.id, source_id, status)
     page.session.commit()
     return RedirectResponse(page.url("sources"), status_code=303)
+
+
+@router.post("/w/{slug}/sources/{source_id}/delete", response_class=HTMLResponse)
+def delete(page: PageDep, source_id: int, confirm: Annotated[str, Form()] = "") -> Response:
+    """Delete a source and everything it holds, once the reader has typed its name."""
+    source = views.get(page.session, page.workspace.id, source_id)
+    try:
+        deletions.check_confirmation(confirm, source.name, "this source")
+    except Invalid as error:
+        return _page(page, status_code=error.http_status, delete_failed=source_id, delete_error=str(error))
+    done = deletions.delete_source(page.session, workspace_id=page.workspace.id, source_id=source_id, by="web")
+    page.session.commit()
+    return RedirectResponse(page.url(f"sources?deleted={done.id}"), status_code=303)
 
 
 @router.post("/w/{slug}/sources/feeds", response_class=HTMLResponse)

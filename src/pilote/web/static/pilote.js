@@ -62,9 +62,20 @@
     });
   }
 
+  // A deletion's button waits until the name asked for is typed (the server checks it again).
+  function confirmations(root) {
+    root.querySelectorAll("input[data-confirm]").forEach(function (input) {
+      var button = input.form.querySelector("button[type=submit]");
+      function check() { button.disabled = input.value.trim() !== input.dataset.confirm.trim(); }
+      input.addEventListener("input", check);
+      check();
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     draw(document);
     autosubmit(document);
+    confirmations(document);
   });
   document.addEventListener("htmx:afterSettle", function (event) { draw(event.target); });
 })();
