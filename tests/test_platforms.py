@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from api_peer import Answer, ApiPeer, Request, local_client
-from pilote import jobs, platforms, schedule, sources, vault, workspaces
+from pilote import jobs, platforms, rollups, schedule, sources, vault, workspaces
 from pilote.cli import app
 from pilote.config import Settings
 from pilote.errors import Invalid
@@ -344,3 +344,21 @@ def test_a_secrets_line_without_a_name_is_refused_without_being_echoed(
     assert added.exit_code == 1
     assert "write it as name=value" in added.output
     assert "VERYSECRET" not in added.output
+
+
+def test_a_message_the_platform_deleted_leaves_the_dashboards_counts(
+    settings: Settings, engine: Engine, api_peer: ApiPeer, paged: ModuleType
+) -> None:
+    api_peer.on("GET", "/items", _serve(PAGES))
+    source_id = _add(engine, settings, api_peer)
+    _sync(engine, settings, source_id)
+    with Session(engine) as session:
+        space = session.get_one(Source, source_id).workspace_id
+    with engine.connect() as conn:
+        before = rollups.sums(conn, space, ["source"], 0, 2**40 - 1)["source"]
+    api_peer.on("GET", "/items", _serve({"c2": {"items": [], "next": None, "deleted": ["3"]}}))
+    _sync(engine, settings, source_id)
+    with engine.connect() as conn:
+        after = rollups.sums(conn, space, ["source"], 0, 2**40 - 1)["source"]
+    assert sum(v[0] for v in before.values()) == 4
+    assert sum(v[0] for v in after.values()) == 3

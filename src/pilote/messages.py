@@ -27,18 +27,21 @@ SPAM_THRESHOLD = 0.5
 # kept, but nothing counts them: not the rollups (so neither the Overview nor the Sources page), not the
 # radar, not the Explorer unless asked for them, not a member's figures, not `pilote stats`.
 UNPUBLISHED = ("draft", "auto-draft", "future", "private")
+WITHDRAWN = ("deleted",)  # removed on the platform by its author or a moderator: kept as a record, not counted
+NOT_COUNTED = UNPUBLISHED + WITHDRAWN
 
 
 def is_counted(labels: Mapping[str, str]) -> bool:
-    """Whether a message with these winning labels counts in figures: not a post its author keeps unpublished."""
-    return labels.get("status") not in UNPUBLISHED
+    """Whether a message with these winning labels counts in figures: not a post its author keeps unpublished,
+    nor one withdrawn from the platform."""
+    return labels.get("status") not in NOT_COUNTED
 
 
 def counted_sql(message: str = "message") -> str:
     """SQL: the message (the table, or its alias) counts in figures: the `status` label that decides (a
-    person's, else an import's) is not one of UNPUBLISHED. The one place that decides what is counted;
+    person's, else an import's) is not one of NOT_COUNTED. The one place that decides what is counted;
     written as SQL text so that the rollups' driver-level queries and the ORM's share it."""
-    values = ", ".join(f"'{value}'" for value in UNPUBLISHED)
+    values = ", ".join(f"'{value}'" for value in NOT_COUNTED)
     return (
         f"(NOT EXISTS (SELECT 1 FROM label s WHERE s.message_id = {message}.id AND s.name = 'status' "
         f"AND s.value IN ({values}) AND (s.origin = 'user' OR NOT EXISTS (SELECT 1 FROM label p "
