@@ -128,7 +128,12 @@ def sync_command(
         )
     for r in failed:
         where = f"{r.kind} {r.url} (source {r.source_id})" if r.url else f"source {r.source_id}"
-        kept = "nothing from this sync was written" if r.kind == "feed" else "the pages read before it are kept"
+        read = r.new + r.updated + r.unchanged
+        kept = (
+            f"the {read:,} messages read before it are kept"
+            if read and r.kind != "feed"
+            else "nothing from this sync was written"
+        )
         err.print("[red]error:[/red]", safe(f"{where}: {r.error} — {kept}."))
     if failed:
         raise typer.Exit(1)
