@@ -37,12 +37,19 @@ SAMPLES = {
 "created_at": "Mon Jan 01 10:00:00 +0000 2024", "favorite_count": "3", "retweet_count": "0"}},
 {"tweet": {"id_str": "12", "full_text": "Merci", "in_reply_to_status_id_str": "11",
 "created_at": "Mon Jan 01 11:00:00 +0000 2024", "favorite_count": "0", "retweet_count": "0"}} ]""",
+    "facebook_json": """[ {"timestamp": 1704103200, "data": [{"post": "Tr\\u00c3\\u00a8s bien"},
+{"update_timestamp": 1704106800}], "title": "Zo\\u00c3\\u00a9 updated her status."},
+{"timestamp": 1704106800, "attachments": [{"data": [{"media": {"uri": "posts/media/1_n.jpg",
+"creation_timestamp": 1704106800, "description": "Merci"}}]}], "title": ""} ]""",
     "jsonl": '{"id": "a", "created_at": "2024-01-01T10:00:00Z", "text": "Bonjour", "author": "zoe"}\n'
     '{"id": "b", "created_at": "2024-01-01T11:00:00Z", "text": "Merci", "parent_id": "a"}\n',
     "csv": "id,created_at,text,author\na,2024-01-01T10:00:00Z,Bonjour,zoe\n"
     'b,2024-01-01T11:00:00Z,"Merci,\nà demain",yann\n',
 }
-SUFFIX = {"wxr": ".xml", "disqus": ".xml", "rss": ".xml", "x_archive": ".js", "jsonl": ".jsonl", "csv": ".csv"}
+SUFFIX = {
+    "wxr": ".xml", "disqus": ".xml", "rss": ".xml", "x_archive": ".js", "jsonl": ".jsonl", "csv": ".csv",
+    "facebook_json": ".json",
+}  # fmt: skip
 
 
 @pytest.mark.parametrize("fmt", sorted(SAMPLES))

@@ -9,6 +9,7 @@ from pilote.sources import (
     bluesky,
     discourse,
     disqus,
+    facebook,
     mastodon,
     reddit,
     rss,
@@ -32,6 +33,7 @@ FORMATS: dict[str, ImportFormat] = {
         mastodon.FORMAT,
         bluesky.FORMAT,
         reddit.FORMAT,
+        facebook,
         tabular.JSONL,
         tabular.CSV,
     )

@@ -1,0 +1,147 @@
+"""What the platforms' own data exports (Facebook, Instagram, LinkedIn) have in common.
+
+Their entries carry no id, so each gets one made of its kind, its time in Unix seconds and a digest of its
+text and of where it was posted (`export_id`): the same entry in a later export gets the same id. Every
+entry in these exports was written by the export's owner, who is named, if at all, in another file of the
+export (`beside`). Meta writes each UTF-8 byte of a text as its own character (é becomes "Ã©": `unmangle`).
+docs/importers-exports.md.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import json
+import math
+import unicodedata
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from pilote.errors import BadInput
+from pilote.sources.base import AuthorRef
+from pilote.sources.x_archive import iter_json_array
+
+OWNER = AuthorRef(key="export-owner", handle="export owner")  # when no file of the export names the owner
+MAX_OBJECT_BYTES = 256 << 20  # a file that is one JSON object is read whole
+MAX_BESIDE_BYTES = 1 << 20  # a profile file is small: a larger one is not one
+HINT = "the file is damaged or truncated: take it again from the export"
+
+
+def unmangle(text: str) -> str:
+    """Meta's exports write each UTF-8 byte as a character of its own; text that was not written so is kept."""
+    try:
+        return text.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return text
+
+
+def readable(value: object) -> str:
+    """A text field as people wrote it: mojibake undone, lone surrogates (which no database stores) replaced."""
+    if not isinstance(value, str):
+        return ""
+    return unmangle(value).encode("utf-8", "replace").decode("utf-8")
+
+
+def export_id(kind: str, seconds: int, text: str, *where: str) -> str:
+    """`kind:seconds:digest`, the digest being the first 16 hex digits of the SHA-256 of the text (NFC) and of
+    what says where it was posted (the post a comment answers, or the media of a post without text)."""
+    parts = (unicodedata.normalize("NFC", text.strip()), *where)
+    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8", "replace")).hexdigest()[:16]
+    return f"{kind}:{seconds}:{digest}"
+
+
+def seconds(value: object) -> int | None:
+    """Unix seconds as the exports write them (a whole number), else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    whole = int(value)
+    return whole if 0 < whole < 1 << 35 else None
+
+
+def moment(value: int) -> datetime:
+    """Unix seconds as an aware UTC time."""
+    return datetime.fromtimestamp(value, UTC)
+
+
+def raw(entry: object) -> str:
+    """The entry as stored: compact JSON with sorted keys, its texts as the file wrote them."""
+    text = json.dumps(entry, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: escaped, so that the database can hold it
+        text = json.dumps(entry, sort_keys=True, separators=(",", ":"))
+    return text
+
+
+def open_text(path: Path, encoding: str) -> TextIO:
+    """The file as text, or BadInput saying why it cannot be opened."""
+    try:
+        return path.open(encoding=encoding, newline="")
+    except OSError as error:
+        raise BadInput(path, None, f"cannot be read: {error.strerror}", "check the path") from None
+    except LookupError:
+        raise BadInput(path, None, f"unknown encoding {encoding!r}", "pass a valid --encoding") from None
+
+
+def opening(path: Path, encoding: str) -> str:
+    """The first character of a JSON document, `[` or `{`; BadInput for an empty file or anything else."""
+    with open_text(path, encoding) as text:
+        try:
+            start = text.read(4096).lstrip("\ufeff \t\r\n")[:1]
+        except UnicodeDecodeError as error:
+            raise BadInput(path, "line 1", f"not valid {encoding} text: {error.reason}", "check the encoding") from None
+    if not start:
+        raise BadInput(path, None, "the file is empty", "take it again from the export")
+    if start not in ("[", "{"):
+        raise BadInput(path, "line 1", f"expected a JSON array or object, found {start!r}", HINT)
+    return start
+
+
+def elements(path: Path, encoding: str) -> Iterator[tuple[int, Any]]:
+    """Each element of a JSON array with the line it starts on, read as the file goes (flat memory)."""
+    with open_text(path, encoding) as text:
+        yield from iter_json_array(text, path)
+
+
+def load_object(path: Path, encoding: str) -> dict[str, Any]:
+    """A file that is one JSON object, read whole (so capped); BadInput when it is not one."""
+    size = path.stat().st_size
+    if size > MAX_OBJECT_BYTES:
+        raise BadInput(path, None, f"a JSON object of {size >> 20} MB is more than Pilote reads at once",
+                       f"at most {MAX_OBJECT_BYTES >> 20} MB; take a shorter date range in the export")  # fmt: skip
+    try:
+        data = json.loads(path.read_bytes().decode(encoding).removeprefix("\ufeff"))
+    except UnicodeDecodeError as error:
+        raise BadInput(path, f"byte {error.start}", f"not valid {encoding} text", "check the encoding") from None
+    except json.JSONDecodeError as error:
+        raise BadInput(path, f"line {error.lineno}", f"malformed JSON: {error.msg}", HINT) from None
+    except RecursionError:
+        raise BadInput(path, None, "JSON nested too deeply for an export", HINT) from None
+    if not isinstance(data, dict):
+        raise BadInput(path, "line 1", "expected a JSON object", HINT)
+    return data
+
+
+def beside(path: Path, names: tuple[str, ...], levels: int = 3) -> Any:
+    """The JSON of the first of `names` (relative paths) found in the folders above the file, up to `levels`
+    up, for the export's profile file; None when there is none or it cannot be read (the import goes on)."""
+    folder = path.resolve().parent
+    for _ in range(levels):
+        for name in names:
+            found = folder / name
+            try:
+                if found.is_file() and found.stat().st_size <= MAX_BESIDE_BYTES:
+                    return json.loads(found.read_bytes().removeprefix(codecs.BOM_UTF8))
+            except (OSError, ValueError, RecursionError):
+                return None
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    return None
+
+
+def basename(value: object) -> str:
+    """The last part of a media file's path in the export (stable when the export's folders are renamed)."""
+    return value.rsplit("/", 1)[-1] if isinstance(value, str) else ""
