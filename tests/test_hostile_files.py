@@ -41,6 +41,10 @@ SAMPLES = {
 {"update_timestamp": 1704106800}], "title": "Zo\\u00c3\\u00a9 updated her status."},
 {"timestamp": 1704106800, "attachments": [{"data": [{"media": {"uri": "posts/media/1_n.jpg",
 "creation_timestamp": 1704106800, "description": "Merci"}}]}], "title": ""} ]""",
+    "instagram_json": """[ {"media": [{"uri": "media/posts/202401/1_n.jpg", "creation_timestamp": 1704103200,
+"title": "Tr\\u00c3\\u00a8s bien"}]}, {"media": [{"uri": "media/posts/202401/2_n.jpg", "creation_timestamp": 1704106800,
+"title": ""}, {"uri": "media/posts/202401/3_n.jpg", "creation_timestamp": 1704106800, "title": ""}], "title": "Merci",
+"creation_timestamp": 1704106800} ]""",
     "jsonl": '{"id": "a", "created_at": "2024-01-01T10:00:00Z", "text": "Bonjour", "author": "zoe"}\n'
     '{"id": "b", "created_at": "2024-01-01T11:00:00Z", "text": "Merci", "parent_id": "a"}\n',
     "csv": "id,created_at,text,author\na,2024-01-01T10:00:00Z,Bonjour,zoe\n"
@@ -48,7 +52,7 @@ SAMPLES = {
 }
 SUFFIX = {
     "wxr": ".xml", "disqus": ".xml", "rss": ".xml", "x_archive": ".js", "jsonl": ".jsonl", "csv": ".csv",
-    "facebook_json": ".json",
+    "facebook_json": ".json", "instagram_json": ".json",
 }  # fmt: skip
 
 

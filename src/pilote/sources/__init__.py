@@ -10,6 +10,7 @@ from pilote.sources import (
     discourse,
     disqus,
     facebook,
+    instagram,
     mastodon,
     reddit,
     rss,
@@ -34,6 +35,7 @@ FORMATS: dict[str, ImportFormat] = {
         bluesky.FORMAT,
         reddit.FORMAT,
         facebook,
+        instagram,
         tabular.JSONL,
         tabular.CSV,
     )
