@@ -45,6 +45,9 @@ SAMPLES = {
 "title": "Tr\\u00c3\\u00a8s bien"}]}, {"media": [{"uri": "media/posts/202401/2_n.jpg", "creation_timestamp": 1704106800,
 "title": ""}, {"uri": "media/posts/202401/3_n.jpg", "creation_timestamp": 1704106800, "title": ""}], "title": "Merci",
 "creation_timestamp": 1704106800} ]""",
+    "linkedin_csv": "Date,ShareLink,ShareCommentary,SharedUrl,MediaUrl,Visibility\r\n"
+    '2024-01-01 10:00:00,https://www.linkedin.com/feed/update/urn%3Ali%3Ashare%3A71,"Très,\n""merci""",,,PUBLIC\r\n'
+    "2024-01-01 11:00:00,,Merci,https://b.example/a,,CONNECTIONS\r\n",
     "jsonl": '{"id": "a", "created_at": "2024-01-01T10:00:00Z", "text": "Bonjour", "author": "zoe"}\n'
     '{"id": "b", "created_at": "2024-01-01T11:00:00Z", "text": "Merci", "parent_id": "a"}\n',
     "csv": "id,created_at,text,author\na,2024-01-01T10:00:00Z,Bonjour,zoe\n"
@@ -52,7 +55,7 @@ SAMPLES = {
 }
 SUFFIX = {
     "wxr": ".xml", "disqus": ".xml", "rss": ".xml", "x_archive": ".js", "jsonl": ".jsonl", "csv": ".csv",
-    "facebook_json": ".json", "instagram_json": ".json",
+    "facebook_json": ".json", "instagram_json": ".json", "linkedin_csv": ".csv",
 }  # fmt: skip
 
 

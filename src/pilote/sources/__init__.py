@@ -11,6 +11,7 @@ from pilote.sources import (
     disqus,
     facebook,
     instagram,
+    linkedin,
     mastodon,
     reddit,
     rss,
@@ -36,6 +37,7 @@ FORMATS: dict[str, ImportFormat] = {
         reddit.FORMAT,
         facebook,
         instagram,
+        linkedin,
         tabular.JSONL,
         tabular.CSV,
     )
