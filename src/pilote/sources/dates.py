@@ -35,7 +35,10 @@ def _looks_numeric(text: str) -> bool:
 def _from_epoch(seconds: float) -> datetime:
     if seconds > 1e11:  # milliseconds
         seconds /= 1000
-    return datetime.fromtimestamp(seconds, UTC)
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, OSError, ValueError):  # a number of seconds past any calendar: said as such
+        raise ValueError("a number too large to be a date (seconds or milliseconds since 1970)") from None
 
 
 def _parse_other(text: str) -> datetime:
