@@ -334,6 +334,16 @@ def test_a_collection_that_shrinks_while_it_is_read_ends_the_step(api_peer: ApiP
     assert len(items(pages)) == 3
 
 
+def test_comments_that_shrink_while_they_are_read_end_the_step(api_peer: ApiPeer) -> None:
+    api_peer.on("GET", POSTS, Answer([], headers={"X-WP-TotalPages": "0"}))
+    api_peer.on("GET", COMMENTS, lambda r: Answer(
+        {"code": "rest_comment_invalid_page_number", "message": "The page number requested is larger than the "
+         "number of pages available.", "data": {"status": 400}}, 400))  # fmt: skip
+    client, _ = local_client()
+    pages, _ = sync(client, moderator(api_peer), {})
+    assert not items(pages)  # the step ended; no failure
+
+
 def test_a_blog_without_pretty_permalinks_is_read_at_rest_route_and_remembered(api_peer: ApiPeer) -> None:
     blog = Blog(api_peer)
     not_found = Answer(b"<html><title>Page not found</title></html>", 404, {"Content-Type": "text/html"})

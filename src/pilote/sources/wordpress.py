@@ -247,12 +247,16 @@ _STEPS: dict[str, Callable[[HttpClient, _Site, dict[str, Any]], Step]] = {
 }
 
 
+# WordPress's answers to a page past the end, for posts and for comments.
+PAST_THE_END = ("rest_post_invalid_page_number", "rest_comment_invalid_page_number")
+
+
 def _list(client: HttpClient, site: _Site, route: str, params: dict[str, Any], page: int) -> _Listing:
     """One page of a collection; whether more follow, by X-WP-TotalPages (else by a full page)."""
     try:
         response = _call(client, site, "GET", route, params={**params, "per_page": PER_PAGE, "page": page})
     except HttpStatus as error:
-        if error.status == 400 and "rest_post_invalid_page_number" in str(error):
+        if error.status == 400 and any(code in str(error) for code in PAST_THE_END):
             return _Listing([], False)  # the collection shrank while it was read
         raise
     body = response.json()
