@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import orjson
 import pytest
 from alembic import command
 from alembic.config import Config
@@ -12,7 +13,9 @@ from peers import SECRET, Mailbox, Peer
 from radar_helpers import baseline, burst, lately, soon, write
 from sqlalchemy import Engine, column, func, insert, select, table
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner, Result
 
+from pilote.cli import app
 from pilote.config import Settings
 from pilote.db import alembic_config
 from pilote.models import Delivery, Incident, IncidentEvent, RadarCursor, RadarPoint
@@ -185,3 +188,28 @@ def _move(engine: Engine, step: Callable[[Config, str], None], revision: str) ->
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         step(config, revision)
+
+
+def test_the_cli_tells_past_episodes_from_live_incidents(
+    engine: Engine, settings: Settings, env_for: Callable[[Settings], None]
+) -> None:
+    env_for(settings)
+    old, start = lately(0) - timedelta(days=40), lately(30)
+    write(engine, baseline(old - timedelta(days=2), old) + burst(old, 40, author_prefix="then")
+          + baseline(start - timedelta(days=2), start) + burst(start, 40))  # fmt: skip
+    runner = CliRunner()
+
+    def run(*args: str) -> Result:
+        return runner.invoke(app, list(args), catch_exceptions=False)
+
+    watched = run("watch", "--once")
+    past = orjson.loads(run("incident", "list", "--past", "--json").stdout)
+    live = orjson.loads(run("incident", "list", "--live", "--json").stdout)
+    assert "about the past (past episodes)" in watched.stderr
+    assert [(i["past"], i["status"]) for i in past] == [(True, "resolved")]
+    assert [(i["past"], i["status"]) for i in live] == [(False, "open")]
+    assert "past episode" in run("incident", "list").stdout
+    assert "past episode" in run("incident", "show", str(past[0]["id"])).stdout
+    refused = run("incident", "reopen", str(past[0]["id"]))
+    assert refused.exit_code == 1
+    assert "past episode" in refused.stderr
