@@ -194,12 +194,15 @@ def test_the_demo_bad_buzz_alerts_within_30_minutes_and_nothing_else_does(
     # Watched as it happens: the radar's clock 40 minutes into the episode, what comes later not yet written.
     as_it_happens = tick(sqlite_engine, sqlite_settings, now=buzz.start + timedelta(minutes=40), settle=timedelta(0))
     live = _alerts_and_incidents(sqlite_engine)
+    with Session(sqlite_engine) as session:
+        told = [d.reason for d in session.scalars(select(Delivery))]
     _forget_the_radar(sqlite_engine)
     # Imported as history: the same episode, weeks before the radar reads it.
     tick(sqlite_engine, sqlite_settings, now=soon())
     alerts, incidents = _alerts_and_incidents(sqlite_engine)
     assert as_it_happens.alerts, "the bad buzz raised no alert as it happened"
     assert [(i.past, i.status) for i in live[1]] == [(False, "open")]
+    assert told == ["opened"]
     assert live[0][0].at + timedelta(minutes=5) - buzz.start <= timedelta(minutes=30)  # decided when it closes
     assert alerts, "the bad buzz raised no alert"
     assert alerts[0].at == live[0][0].at
