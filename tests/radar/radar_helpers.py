@@ -83,3 +83,8 @@ def soon() -> datetime:
 def on_bucket(moment: datetime) -> datetime:
     """`moment` moved to the start of its five-minute bucket."""
     return moment.replace(minute=moment.minute - moment.minute % 5, second=0, microsecond=0)
+
+
+def lately(minutes: int = 30) -> datetime:
+    """The start of a bucket `minutes` ago: closed, and within the live horizon (news, not history)."""
+    return on_bucket(utcnow()) - timedelta(minutes=minutes)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 import pytest
-from radar_helpers import Msg, baseline, burst, on_bucket, soon, write
+from radar_helpers import Msg, baseline, burst, lately, soon, write
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
@@ -16,7 +16,7 @@ from factories import target
 from pilote.cli import app
 from pilote.config import Settings
 from pilote.errors import Invalid, NotFound
-from pilote.models import Delivery, Incident, IncidentEvent, utcnow
+from pilote.models import Delivery, Incident, IncidentEvent
 from pilote.radar import incidents, rules
 from pilote.radar.incidents import Candidate
 from pilote.radar.rules import Rule
@@ -158,7 +158,7 @@ def test_minimum_volume_and_reach_keep_small_spikes_quiet() -> None:
 
 
 def test_the_minimum_volume_of_a_rule_silences_a_small_burst(engine: Engine, settings: Settings) -> None:
-    start = on_bucket(utcnow()) - timedelta(hours=15)
+    start = lately(30)
     write(engine, baseline(start - timedelta(days=2), start) + burst(start, 40))
     with Session(engine) as session, session.begin():
         rules.update(session, workspace_id=target(engine).workspace_id, min_volume=50)
@@ -167,14 +167,23 @@ def test_the_minimum_volume_of_a_rule_silences_a_small_burst(engine: Engine, set
         assert session.scalars(select(Incident)).all() == []
 
 
-def test_an_alert_about_old_data_is_recorded_but_nobody_is_told(engine: Engine) -> None:
+def test_an_alert_about_old_data_makes_a_past_episode_nobody_is_told_of(engine: Engine) -> None:
     space_id = workspace_with_recipients(engine, ("email", "cm@example.org", "always"))
     with Session(engine) as session, session.begin():
-        incident = alert_at(session, space_id, NOW, now=NOW + timedelta(days=20))  # an imported history
-        assert session.scalars(select(Delivery)).all() == []
-        assert "not_notified" in kinds(session, incident.id)
-        later = NOW + timedelta(days=20, hours=2)
-        assert incidents.escalate_due(session, workspace_id=space_id, rule=Rule(), now=later) == []
+        live_one = alert_at(session, space_id, NOW + timedelta(days=20), now=NOW + timedelta(days=20, minutes=5))
+        episode = alert_at(session, space_id, NOW, now=NOW + timedelta(days=20))  # an imported history
+        later = alert_at(session, space_id, NOW + timedelta(hours=1), "high", now=NOW + timedelta(days=20))
+        assert later.id == episode.id != live_one.id  # grouped like live alerts, never with a live incident
+        assert (episode.past, episode.status, episode.severity, episode.alerts) == (True, "resolved", "high", 2)
+        assert kinds(session, episode.id)[:3] == ["opened", "past", "alert"]
+        assert [d.incident_id for d in session.scalars(select(Delivery))] == [live_one.id]
+        escalated = incidents.escalate_due(session, workspace_id=space_id, rule=Rule(), now=NOW + timedelta(days=21))
+        assert [i.id for i in escalated] == [live_one.id]
+        with pytest.raises(Invalid, match="past episode"):
+            incidents.reopen(session, incident_id=episode.id, actor="zoe", now=NOW + timedelta(days=20))
+        listed = incidents.get_all(session, workspace_id=space_id, past=True)
+        assert [i.id for i in listed] == [episode.id]
+        assert [i.id for i in incidents.get_all(session, workspace_id=space_id, past=False)] == [live_one.id]
 
 
 def test_rules_refuse_what_they_cannot_use(engine: Engine) -> None:
@@ -217,7 +226,7 @@ def run(settings: Settings, env_for: Callable[[Settings], None]) -> Callable[...
 def test_the_cli_lists_shows_acknowledges_resolves_and_reopens(
     engine: Engine, settings: Settings, run: Callable[..., object]
 ) -> None:
-    start = on_bucket(utcnow()) - timedelta(hours=15)
+    start = lately(30)
     write(engine, baseline(start - timedelta(days=2), start) + burst(start, 40))
     assert run("watch", "--once").exit_code == 0  # type: ignore[attr-defined]
     listed = orjson.loads(run("incident", "list", "--json").stdout)  # type: ignore[attr-defined]
@@ -262,7 +271,7 @@ def test_the_crisis_room_shows_the_incident_and_records_the_team_s_actions(engin
     from pilote.web import incidents as room_pages
     from pilote.web.app import create_app
 
-    start = on_bucket(utcnow()) - timedelta(hours=15)
+    start = lately(30)
     write(engine, baseline(start - timedelta(days=2), start) + burst(start, 40)[:-1]
           + [Msg(start + timedelta(seconds=250), author="<script>alert(1)</script>", text="<b>bold</b> & angry",
                  negative=True, likes=100)])  # fmt: skip

@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
-import socket
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email import message_from_bytes
-from email.message import Message as EmailMessage
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
+from peers import SECRET, Mailbox, Peer, free_port
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -28,76 +18,6 @@ from pilote.radar import incidents, notify, rules
 from pilote.radar.incidents import Candidate
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-SECRET = "s3cret-for-tests"
-
-
-@dataclass
-class Peer:
-    """A local HTTP peer: answers with the statuses queued (then 200), records what it received."""
-
-    statuses: list[int] = field(default_factory=list)
-    received: list[dict[str, Any]] = field(default_factory=list)
-    url: str = ""
-
-
-def _handler(peer: Peer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            stamp, signature = self.headers.get("X-Pilote-Timestamp", ""), self.headers.get("X-Pilote-Signature", "")
-            expected = "sha256=" + hmac.new(SECRET.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-            valid = hmac.compare_digest(expected, signature)
-            peer.received.append({"body": json.loads(body), "valid": valid, "path": self.path})
-            status = peer.statuses.pop(0) if peer.statuses else 200
-            if self.path.startswith("/hook") and not valid:
-                status = 401
-            self.send_response(status)
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    return Handler
-
-
-@pytest.fixture
-def peer() -> Iterator[Peer]:
-    found = Peer()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(found))
-    found.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield found
-    server.shutdown()
-    server.server_close()
-
-
-class Mailbox:
-    """aiosmtpd handler keeping every message it accepts."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-        self.recipients: list[list[str]] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's hook name)
-        self.messages.append(message_from_bytes(envelope.content))
-        self.recipients.append(list(envelope.rcpt_tos))
-        return "250 OK"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Mailbox, int]]:
-    mailbox, port = Mailbox(), _free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield mailbox, port
-    controller.stop()
 
 
 def incident_with(engine: Engine, recipients: list[tuple[str, str]], severity: str = "medium") -> int:
@@ -225,7 +145,7 @@ def test_a_peer_failing_twice_is_retried_with_backoff_then_succeeds(
 
 
 def test_an_unreachable_peer_fails_after_the_last_attempt(engine: Engine, settings: Settings) -> None:
-    incident_with(engine, [("webhook", f"http://127.0.0.1:{_free_port()}/hook")])
+    incident_with(engine, [("webhook", f"http://127.0.0.1:{free_port()}/hook")])
     factory, moment = session_factory(engine), NOW
     for _ in range(notify.MAX_ATTEMPTS):
         assert notify.deliver_due(factory, settings, now=moment) == 1

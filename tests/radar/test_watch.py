@@ -7,8 +7,8 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from radar_helpers import Msg, baseline, burst, on_bucket, soon, write
-from sqlalchemy import Engine, func, select
+from radar_helpers import Msg, baseline, burst, lately, soon, write
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from pilote import enrich, jobs
@@ -16,6 +16,7 @@ from pilote.config import Settings
 from pilote.enrich.pipeline import run as run_enrichment
 from pilote.models import (
     Alert,
+    Delivery,
     Enrichment,
     Incident,
     Label,
@@ -27,6 +28,7 @@ from pilote.models import (
     utcnow,
 )
 from pilote.radar import rules
+from pilote.radar.live import HORIZON
 from pilote.radar.series import STEP, bucket_start
 from pilote.radar.watch import GRACE, tick
 
@@ -62,17 +64,20 @@ def test_series_are_counted_per_bucket_from_new_messages_only(engine: Engine, se
 def test_a_second_batch_continues_where_the_first_stopped(engine: Engine, settings: Settings) -> None:
     now = soon()
     open_bucket = bucket_start(now - GRACE)  # the bucket the first tick leaves open
-    write(engine, [Msg(open_bucket - timedelta(minutes=30)), Msg(open_bucket - timedelta(minutes=29))])
-    tick(engine, settings, now=now)
+    write(engine, [Msg(open_bucket - timedelta(hours=3), author="early"), Msg(open_bucket - timedelta(minutes=30)),
+                   Msg(open_bucket - timedelta(minutes=29))])  # fmt: skip
+    tick(engine, settings, now=now)  # the detectors learn the buckets that left the horizon
     write(engine, [Msg(open_bucket + timedelta(seconds=1), author="other"),
-                   Msg(open_bucket - timedelta(minutes=40), author="late")])  # fmt: skip
+                   Msg(open_bucket - timedelta(minutes=40), author="synced"),
+                   Msg(open_bucket - HORIZON - timedelta(minutes=30), author="late")])  # fmt: skip
     report = tick(engine, settings, now=soon() + STEP)
-    assert report.messages == 2
-    assert report.late == 1  # its bucket was closed: counted as late, not fed to the detectors
+    assert report.messages == 3
+    assert report.late == 1  # older than the live horizon, its bucket learnt: not fed to the detectors
     mentions = points(engine, "mentions")
     assert mentions[open_bucket - timedelta(minutes=30)] == 2.0
+    assert mentions[open_bucket - timedelta(minutes=40)] == 1.0  # 40 minutes late, within the horizon: counted
     assert mentions[open_bucket] == 1.0
-    assert open_bucket - timedelta(minutes=40) not in mentions
+    assert bucket_start(open_bucket - HORIZON - timedelta(minutes=30)) not in mentions
     with Session(engine) as session:
         cursor = session.scalars(select(RadarCursor)).one()
         assert cursor.late == 1
@@ -127,8 +132,7 @@ def test_a_workspace_still_being_written_waits_for_the_writes_to_settle(engine: 
 
 
 def test_a_negative_burst_opens_an_incident_with_its_explanation(engine: Engine, settings: Settings) -> None:
-    now = on_bucket(utcnow())
-    start = now - timedelta(hours=15)
+    start = lately(30)
     write(engine, baseline(start - timedelta(days=2), start) + burst(start, 40))
     report = tick(engine, settings, now=soon())
     with Session(engine) as session:
@@ -149,8 +153,7 @@ def test_a_negative_burst_opens_an_incident_with_its_explanation(engine: Engine,
 
 
 def test_the_rule_decides_which_series_may_alert(engine: Engine, settings: Settings) -> None:
-    now = on_bucket(utcnow())
-    start = now - timedelta(hours=15)
+    start = lately(30)
     write(engine, baseline(start - timedelta(days=2), start) + burst(start, 40, negative=False))
     with Session(engine) as session, session.begin():
         space = session.scalars(select(Workspace)).one()
@@ -184,16 +187,38 @@ def test_the_demo_bad_buzz_alerts_within_30_minutes_and_nothing_else_does(
     report = simulate(sqlite_engine, workspace="demo", end=datetime(2026, 11, 1, tzinfo=UTC))
     with Session(sqlite_engine) as session:
         workspace_id = session.scalars(select(Workspace.id)).one()
+        rules.add_recipient(session, workspace_id=workspace_id, kind="email", target="cm@example.org")
+        session.commit()
     run_enrichment(sqlite_engine, enrich.get(), workspace_id=workspace_id)  # what `pilote simulate` runs
-    tick(sqlite_engine, sqlite_settings, now=soon())
     buzz = next(e for e in report.episodes if e.name == "bad_buzz")
+    # Watched as it happens: the radar's clock 40 minutes into the episode, what comes later not yet written.
+    as_it_happens = tick(sqlite_engine, sqlite_settings, now=buzz.start + timedelta(minutes=40), settle=timedelta(0))
+    live = _alerts_and_incidents(sqlite_engine)
     with Session(sqlite_engine) as session:
-        alerts = session.scalars(select(Alert).order_by(Alert.at)).all()
-        incidents = session.scalars(select(Incident)).all()
+        told = [d.reason for d in session.scalars(select(Delivery))]
+    _forget_the_radar(sqlite_engine)
+    # Imported as history: the same episode, weeks before the radar reads it.
+    tick(sqlite_engine, sqlite_settings, now=soon())
+    alerts, incidents = _alerts_and_incidents(sqlite_engine)
+    assert as_it_happens.alerts, "the bad buzz raised no alert as it happened"
+    assert [(i.past, i.status) for i in live[1]] == [(False, "open")]
+    assert told == ["opened"]
+    assert live[0][0].at + timedelta(minutes=5) - buzz.start <= timedelta(minutes=30)  # decided when it closes
     assert alerts, "the bad buzz raised no alert"
-    first_known = alerts[0].at + timedelta(minutes=5)  # a bucket is decided when it closes
-    assert buzz.start <= alerts[0].at
-    assert first_known - buzz.start <= timedelta(minutes=30)
+    assert alerts[0].at == live[0][0].at
     assert all(buzz.start <= a.at <= buzz.end for a in alerts), [(a.series, a.at) for a in alerts]
-    assert len(incidents) == 1
-    assert incidents[0].alerts == len(alerts)
+    assert [(i.past, i.status, i.alerts) for i in incidents] == [(True, "resolved", len(alerts))]
+    with Session(sqlite_engine) as session:
+        assert session.scalar(select(func.count()).select_from(Delivery)) == 0
+
+
+def _alerts_and_incidents(engine: Engine) -> tuple[list[Alert], list[Incident]]:
+    with Session(engine) as session:
+        alerts = list(session.scalars(select(Alert).order_by(Alert.at)))
+        return alerts, list(session.scalars(select(Incident)))
+
+
+def _forget_the_radar(engine: Engine) -> None:
+    with engine.begin() as conn:
+        for table in ("delivery", "incident", "radar_point", "radar_series", "radar_cursor", "radar_author"):
+            conn.execute(text(f"DELETE FROM {table}"))

@@ -33,14 +33,18 @@ NoteOpt = Annotated[str | None, typer.Option("--note", help="A word for the inci
 def incident_list(
     workspace: WorkspaceOpt = None,
     status: Annotated[str | None, typer.Option(help="open, acknowledged or resolved.")] = None,
+    past: Annotated[
+        bool | None, typer.Option("--past/--live", help="Only the past episodes found in history, or only live ones.")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """The workspace's incidents, newest first."""
+    """The workspace's incidents, newest first (past episodes, found in history read after its time, marked)."""
     if status is not None and status not in {"open", "acknowledged", "resolved"}:
         raise Invalid(f"--status {status!r}: use open, acknowledged or resolved")
     with store() as engine, Session(engine) as session:
         space = workspaces.resolve(session, slug=workspace)
-        rows = [incidents.as_json(session, i) for i in incidents.get_all(session, workspace_id=space.id, status=status)]
+        found = incidents.get_all(session, workspace_id=space.id, status=status, past=past)
+        rows = [incidents.as_json(session, i) for i in found]
     if as_json:
         print_json(rows)
         return
@@ -50,7 +54,8 @@ def incident_list(
     table = Table("id", "status", "severity", "started", "alerts", "title")
     for row in rows:
         started = row["started_at"].isoformat()[:16]
-        table.add_row(str(row["id"]), row["status"], row["severity"], started, str(row["alerts"]), safe(row["title"]))
+        state = "past episode" if row["past"] else row["status"]
+        table.add_row(str(row["id"]), state, row["severity"], started, str(row["alerts"]), safe(row["title"]))
     out.print(table)
 
 
@@ -68,7 +73,8 @@ def incident_show(incident_id: int, workspace: WorkspaceOpt = None, as_json: Jso
 
 
 def _print_incident(data: dict[str, Any]) -> None:
-    out.print(safe(f"Incident {data['id']} · {data['status']} · {data['severity']} · {data['title']}"))
+    status = "past episode (found in history read after its time; nobody was told)" if data["past"] else data["status"]
+    out.print(safe(f"Incident {data['id']} · {status} · {data['severity']} · {data['title']}"))
     out.print(f"started {data['started_at'].isoformat()[:16]}, {data['alerts']} alert(s)")
     for alert in data["alert_list"]:
         ex = alert["explanation"]
@@ -242,7 +248,10 @@ def _print_report(report: TickReport, as_json: bool) -> None:
         sys_out = {key: getattr(report, key) for key in report.__dataclass_fields__}
         out.print(json.dumps(sys_out), markup=False)
         return
-    if report.messages or report.alerts or report.delivered or report.waiting:
+    if report.messages or report.alerts or report.past_alerts or report.delivered or report.waiting:
         waiting = f", {len(report.waiting)} workspace(s) still being written" if report.waiting else ""
-        err.print(f"radar: {report.messages:,} new message(s), {len(report.alerts)} alert(s), "
+        past = f", {len(report.past_alerts)} about the past (past episodes)" if report.past_alerts else ""
+        skipped = f", {report.late:,} too late and {report.ahead:,} dated ahead not counted" if (
+            report.late or report.ahead) else ""  # fmt: skip
+        err.print(f"radar: {report.messages:,} new message(s){skipped}, {len(report.alerts)} alert(s){past}, "
                   f"{report.delivered} notification(s) attempted{waiting}")  # fmt: skip

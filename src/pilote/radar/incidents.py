@@ -1,9 +1,12 @@
 """Incidents: one per crisis. Alerts attach to the workspace's open incident; people acknowledge, resolve, reopen.
 
-An alert opens an incident unless one of the workspace is still unresolved and had an alert within
-`GROUP_WINDOW` (in the data's time): then it becomes an update of that incident, and the team hears again
-only when the severity rises. An incident nobody acknowledges within the rule's `escalate_after`
-minutes is escalated once. Every change is an `incident_event`: the incident's shared log.
+An alert about a live bucket (`radar.live`) opens an incident unless one of the workspace is still
+unresolved and had an alert within `GROUP_WINDOW` (in the data's time): then it becomes an update of that
+incident, and the team hears again only when the severity rises. An incident nobody acknowledges within
+the rule's `escalate_after` minutes is escalated once. An alert about a bucket that left the live horizon
+before it was read (history imported or synced after its time) goes to a *past episode*: an incident
+marked `past`, resolved from the start, grouped the same way, never notified nor escalated.
+Every change is an `incident_event`: the incident's shared log.
 """
 
 from __future__ import annotations
@@ -18,13 +21,11 @@ from sqlalchemy.orm import Session
 
 from pilote.errors import Invalid, NotFound
 from pilote.models import Alert, Incident, IncidentEvent
-from pilote.radar import notify
+from pilote.radar import live, notify
 from pilote.radar.explain import explain
 from pilote.radar.rules import Rule
-from pilote.radar.series import STEP
 
 GROUP_WINDOW = timedelta(hours=72)
-STALE = timedelta(hours=6)  # an alert about older data (an imported history) is recorded, not sent
 RANK = {"low": 0, "medium": 1, "high": 2}
 TITLES = {
     "mentions": "Surge of mentions",
@@ -50,7 +51,10 @@ class Candidate:
 
 
 def raise_alert(session: Session, candidate: Candidate, *, rule: Rule, now: datetime) -> Alert:
-    """Record the alert, in a new incident or as an update of the open one, and queue the notifications."""
+    """Record the alert, in a new incident or as an update of the open one, and queue the notifications;
+    an alert about the past goes to a past episode, and nobody is told."""
+    if not live.is_live(candidate.at, now):
+        return _add_alert(session, _past_episode(session, candidate, now), candidate, now)
     incident = _current(session, candidate)
     reason = "update"
     if incident is None:
@@ -58,7 +62,18 @@ def raise_alert(session: Session, candidate: Candidate, *, rule: Rule, now: date
         reason = "opened"
     elif RANK[candidate.severity] <= RANK[incident.severity]:
         reason = ""
+    alert = _add_alert(session, incident, candidate, now)
+    if reason:
+        queued = notify.enqueue(session, incident, reason=reason, rule=rule, now=now)
+        if queued:
+            _log(session, incident, now, "notified", None, f"{reason}: {queued} notification(s) queued")
+    session.flush()
+    return alert
+
+
+def _add_alert(session: Session, incident: Incident, candidate: Candidate, now: datetime) -> Alert:
     incident.severity = max(incident.severity, candidate.severity, key=RANK.__getitem__)
+    incident.started_at = min(incident.started_at, candidate.at)
     incident.last_alert_at = max(incident.last_alert_at, candidate.at)
     incident.alerts += 1
     alert = Alert(
@@ -68,8 +83,6 @@ def raise_alert(session: Session, candidate: Candidate, *, rule: Rule, now: date
     )  # fmt: skip
     session.add(alert)
     _log(session, incident, now, "alert", None, f"{candidate.series}: {_summary(candidate)}")
-    if reason:
-        _notify(session, incident, reason=reason, rule=rule, now=now, about=candidate.at)
     session.flush()
     return alert
 
@@ -89,7 +102,7 @@ def _open(session: Session, candidate: Candidate, now: datetime) -> Incident:
     incident = Incident(
         workspace_id=candidate.workspace_id, status="open", severity=candidate.severity,
         title=TITLES.get(candidate.series, f"Surge of “{candidate.series.removeprefix('keyphrase:')}”"),
-        started_at=candidate.at, last_alert_at=candidate.at, alerts=0, opened_at=now,
+        started_at=candidate.at, last_alert_at=candidate.at, alerts=0, opened_at=now, past=False,
     )  # fmt: skip
     session.add(incident)
     session.flush()
@@ -97,20 +110,31 @@ def _open(session: Session, candidate: Candidate, now: datetime) -> Incident:
     return incident
 
 
+def _past_episode(session: Session, candidate: Candidate, now: datetime) -> Incident:
+    """The past episode this alert belongs to (within `GROUP_WINDOW` of its alerts), or a new one."""
+    query = (
+        select(Incident)
+        .where(Incident.workspace_id == candidate.workspace_id, Incident.past.is_(True))
+        .where(Incident.last_alert_at >= candidate.at - GROUP_WINDOW)
+        .where(Incident.started_at <= candidate.at + GROUP_WINDOW)
+        .order_by(Incident.id.desc())
+        .limit(1)
+    )
+    found = session.scalar(query)
+    if found is not None:
+        return found
+    episode = _open(session, candidate, now)
+    episode.past, episode.status, episode.resolved_at = True, "resolved", now
+    hours = int(live.HORIZON.total_seconds() // 3600)
+    _log(session, episode, now, "past", None, f"read more than {hours} hours after its time: a past episode, "
+                                              "resolved from the start, nobody told")  # fmt: skip
+    return episode
+
+
 def _summary(candidate: Candidate) -> str:
     ratio = candidate.value / candidate.expected if candidate.expected > 0 else float("inf")
     times = f"{ratio:.1f}×" if ratio != float("inf") else "far above"
     return f"{candidate.value:g} against {candidate.expected:.1f} expected ({times}), severity {candidate.severity}"
-
-
-def _notify(session: Session, incident: Incident, *, reason: str, rule: Rule, now: datetime, about: datetime) -> None:
-    """Queue the notifications, unless the alert is about the past (an imported history)."""
-    if now - (about + STEP) > STALE:
-        _log(session, incident, now, "not_notified", None, "the alert is about data older than 6 hours")
-        return
-    queued = notify.enqueue(session, incident, reason=reason, rule=rule, now=now)
-    if queued:
-        _log(session, incident, now, "notified", None, f"{reason}: {queued} notification(s) queued")
 
 
 def _log(session: Session, incident: Incident, now: datetime, kind: str, actor: str | None, detail: str) -> None:
@@ -125,11 +149,15 @@ def get(session: Session, *, incident_id: int, workspace_id: int | None = None) 
     return found
 
 
-def get_all(session: Session, *, workspace_id: int, status: str | None = None, limit: int = 50) -> list[Incident]:
-    """The workspace's incidents, newest first."""
+def get_all(
+    session: Session, *, workspace_id: int, status: str | None = None, past: bool | None = None, limit: int = 50
+) -> list[Incident]:
+    """The workspace's incidents, newest first; `past` keeps only the past episodes (True) or the live ones."""
     query = select(Incident).where(Incident.workspace_id == workspace_id)
     if status is not None:
         query = query.where(Incident.status == status)
+    if past is not None:
+        query = query.where(Incident.past.is_(past))
     return list(session.scalars(query.order_by(Incident.id.desc()).limit(limit)))
 
 
@@ -179,6 +207,9 @@ def reopen(
 ) -> Incident:  # fmt: skip
     """It was not over: the incident is open again, and alerts attach to it again."""
     incident = get(session, incident_id=incident_id, workspace_id=workspace_id)
+    if incident.past:
+        raise Invalid(f"incident {incident_id} is a past episode (found in history read after its time): "
+                      "it cannot be reopened; add a note to its log instead")  # fmt: skip
     if incident.status != "resolved":
         raise Invalid(f"incident {incident_id} is {incident.status}: only a resolved incident can be reopened")
     incident.status, incident.resolved_at, incident.resolved_by = "open", None, None
@@ -199,9 +230,7 @@ def escalate_due(session: Session, *, workspace_id: int, rule: Rule, now: dateti
         Incident.opened_at <= deadline,
     )  # fmt: skip
     escalated = []
-    for incident in session.scalars(query):
-        if now - (incident.last_alert_at + STEP) > STALE + timedelta(minutes=rule.escalate_after):
-            continue  # about an imported history: nobody was told, nobody is escalated
+    for incident in session.scalars(query):  # a past episode is resolved from the start: never escalated
         incident.escalated_at = now
         minutes = rule.escalate_after
         _log(session, incident, now, "escalated", None, f"not acknowledged after {minutes} minutes")
@@ -218,7 +247,7 @@ def as_json(session: Session, incident: Incident, *, detail: bool = False) -> di
         "started_at": incident.started_at, "last_alert_at": incident.last_alert_at, "alerts": incident.alerts,
         "opened_at": incident.opened_at, "acknowledged_at": incident.acknowledged_at,
         "acknowledged_by": incident.acknowledged_by, "resolved_at": incident.resolved_at,
-        "resolved_by": incident.resolved_by, "escalated_at": incident.escalated_at,
+        "resolved_by": incident.resolved_by, "escalated_at": incident.escalated_at, "past": incident.past,
     }  # fmt: skip
     if detail:
         data["alert_list"] = [

@@ -50,10 +50,13 @@ def room(session: Session, incident: Incident) -> Room:
         starts=starts,
         lines=lines,
         alert_starts={alert.at for alert in alerts},
-        first_messages=_unique(m for _, ex in explained for m in ex.get("first_messages", []))[:8],
-        most_amplified=sorted(
-            _unique(m for _, ex in explained for m in ex.get("most_amplified", [])), key=lambda m: -m["reach"]
-        )[:8],
+        first_messages=[_dated(m) for m in _unique(m for _, ex in explained for m in ex.get("first_messages", []))[:8]],
+        most_amplified=[
+            _dated(m)
+            for m in sorted(
+                _unique(m for _, ex in explained for m in ex.get("most_amplified", [])), key=lambda m: -m["reach"]
+            )[:8]
+        ],
         spreaders=_spreaders(ex.get("authors", []) for _, ex in explained),
         keyphrases=_sum_pairs(ex.get("keyphrases", []) for _, ex in explained),
         channels=dict(sum((Counter(ex.get("channels", {})) for _, ex in explained), Counter()).most_common()),
@@ -81,6 +84,11 @@ def _unique(messages: Any) -> list[dict[str, Any]]:
     for message in messages:
         seen.setdefault(message["id"], message)
     return list(seen.values())
+
+
+def _dated(message: dict[str, Any]) -> dict[str, Any]:
+    """A message of an explanation with its time as a moment (explanations keep it as ISO text)."""
+    return {**message, "created_at": datetime.fromisoformat(message["created_at"])}
 
 
 def _spreaders(groups: Any) -> list[dict[str, Any]]:

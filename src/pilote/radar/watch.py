@@ -2,58 +2,58 @@
 
 `tick(engine, settings)` is a plain function: `pilote serve` runs it every few seconds (pilote.jobs),
 `pilote watch` runs it on demand, tests call it with their own clock. Per workspace, one transaction reads
-the messages written since the last tick (by id), adds them to their five-minute bucket in time order,
-closes the buckets that are over (feeding each series' detector), raises alerts, and saves the cursor
-and the detectors' states, so a crash replays nothing twice and loses nothing.
+the messages written since the last tick (by id) and counts each in its five-minute bucket of the tail
+(`radar.tail`): the buckets of the live horizon (`radar.live`), which the detectors have not learnt. The
+detectors learn the buckets that leave the horizon, in time order; an alert found then is about the past
+and makes a past episode. The tail's closed buckets are decided on copies of the detectors, and their
+alerts are live. The cursor, the tail and the detectors' states are saved in the same transaction, so a
+crash replays nothing twice and loses nothing.
 
 Waiting for writes to settle: a workspace being written (an import, the demo) is left alone until
 nothing new arrived for `SETTLE`, or the oldest waiting message is older than `MAX_WAIT`, so that
-sources written one after another are counted together. A message whose bucket was already closed
-arrives *late*: it is counted in the cursor's `late`, and teaches the first-time-author register, but
-not the detectors (history imported after its time does not raise alerts).
+sources written one after another are counted together. A message whose bucket the detectors already
+learnt arrives *late*: it is counted in the cursor's `late`, and teaches the first-time-author register,
+but not the detectors. A message dated more than `live.AHEAD` after now is not counted (`ahead`).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from pilote.config import Settings
 from pilote.db import session_factory
-from pilote.models import RadarCursor, RadarPoint, RadarSeries, Workspace, utcnow
-from pilote.radar import incidents, notify, rules
-from pilote.radar.detectors import Detector
+from pilote.models import Alert, RadarCursor, RadarPoint, Workspace, utcnow
+from pilote.radar import incidents, live, notify, rules
 from pilote.radar.incidents import Candidate
 from pilote.radar.rules import Rule
-from pilote.radar.series import BASE_SERIES, KEYPHRASE, STEP, Bucket, Pending, Seen, bucket_start, pending, read
+from pilote.radar.series import STEP, Bucket, Pending, Seen, bucket_start, pending, read
+from pilote.radar.tail import Tail
+from pilote.radar.watchers import Watchers
 
 SETTLE = timedelta(seconds=3)
 MAX_WAIT = timedelta(minutes=2)
-GRACE = timedelta(minutes=1)  # a bucket closes this long after its end, for messages still on their way
+GRACE = timedelta(minutes=1)  # a bucket is first decided this long after its end, for messages on their way
 MAX_GAP = timedelta(days=7)  # a longer silence restarts the series' clock instead of feeding every empty bucket
-FILL = 288  # at most one day of zeros fed to a keyphrase series that comes back
-# A keyphrase gets a series once it is in this many messages of one bucket: a phrase said now and then
-# cannot make a burst, and a watched phrase costs an update per bucket (zeros fed when it comes back), like
-# the base series: watching every phrase of the demo's 90 days took 139 s instead of 15.
-KEYPHRASE_MIN = 3
 LIMIT = 500_000  # messages per workspace and tick
 
 
 @dataclass(slots=True)
 class TickReport:
-    """What one tick did."""
+    """What one tick did: `alerts` are live ones, `past_alerts` went to past episodes."""
 
     workspaces: int = 0
     messages: int = 0
     late: int = 0
+    ahead: int = 0
     buckets: int = 0
     waiting: list[int] = field(default_factory=list)
     alerts: list[int] = field(default_factory=list)
+    past_alerts: list[int] = field(default_factory=list)
     escalated: list[int] = field(default_factory=list)
     delivered: int = 0
 
@@ -88,15 +88,15 @@ def watch(session: Session, *, workspace_id: int, now: datetime, report: TickRep
     if _still_writing(waiting, now, settle):
         report.waiting.append(workspace_id)
         return
-    run = _Run(session, workspace_id, rule, now, report)
-    run.bucket = Bucket.load(cursor.bucket) if cursor.bucket else None
+    run = _Run(session, workspace_id, rule, now, report, Tail.load(cursor.bucket))
     messages = read(conn, waiting.ids, rule.spam_threshold)
     late = sum(1 for message in messages if not run.feed(message))
-    run.close_until(now - GRACE)
+    run.learn_until(live.first_live(now))
+    run.decide_tail(bucket_start(now - GRACE))
     run.save()
     cursor.last_message_id = max(waiting.ids, default=cursor.last_message_id)
-    cursor.bucket = run.bucket.dump() if run.bucket else None
-    cursor.bucket_at = run.bucket.start if run.bucket else None
+    cursor.bucket = run.tail.dump() if run.tail.first() is not None else None
+    cursor.bucket_at = run.tail.first()
     cursor.late += late
     cursor.updated_at = now
     report.messages += len(messages)
@@ -105,7 +105,7 @@ def watch(session: Session, *, workspace_id: int, now: datetime, report: TickRep
 
 def _still_writing(waiting: Pending, now: datetime, settle: timedelta) -> bool:
     """Whether messages are still arriving (wait for them), unless the oldest has waited too long."""
-    if waiting.newest_write is None or waiting.oldest_write is None:
+    if settle <= timedelta(0) or waiting.newest_write is None or waiting.oldest_write is None:
         return False
     return waiting.newest_write > now - settle and waiting.oldest_write > now - MAX_WAIT
 
@@ -117,57 +117,57 @@ def _new_cursor(session: Session, workspace_id: int) -> RadarCursor:
 
 
 class _Run:
-    """One workspace's tick: the open bucket, the detectors it touched, the points to write."""
+    """One workspace's tick: the tail, the detectors, the points to write, the alerts already raised."""
 
-    def __init__(self, session: Session, workspace_id: int, rule: Rule, now: datetime, report: TickReport) -> None:
+    def __init__(self, session: Session, workspace_id: int, rule: Rule, now: datetime, report: TickReport,
+                 tail: Tail) -> None:  # fmt: skip
         self.session, self.workspace_id, self.rule, self.now, self.report = session, workspace_id, rule, now, report
-        self.bucket: Bucket | None = None
-        self.detectors: dict[str, tuple[Detector, datetime | None]] = {}
-        self.points: list[dict[str, Any]] = []
-        known = select(RadarSeries.name).where(
-            RadarSeries.workspace_id == workspace_id, RadarSeries.name.startswith(KEYPHRASE)
-        )
-        self.phrases: set[str] = set(session.scalars(known))  # keyphrase series already watched
+        self.tail = tail
+        self.watchers = Watchers(session, workspace_id, rule.sensitivity)
+        self.since = tail.first()  # the tail's points and alerts before this tick start here
+        self.points: list[dict[str, Any]] = []  # buckets the detectors learnt: final
+        self.drafts: list[dict[str, Any]] = []  # the tail's closed buckets: decided again at the next change
+        self.decided = False
+        self.raised: set[tuple[str, datetime]] | None = None
 
     def feed(self, message: Seen) -> bool:
-        """Add a message to its bucket, closing those before it; False when it comes too late."""
-        start = bucket_start(message.created_at)
-        if self.bucket is None:
-            self.bucket = Bucket(start)
-        if start < self.bucket.start:
-            return False
-        if start - self.bucket.start > MAX_GAP:
-            self._close(self.bucket)
-            self.bucket = Bucket(start)
-        while self.bucket.start < start:
-            self._close(self.bucket)
-            self.bucket = Bucket(self.bucket.end)
-        self.bucket.add(message)
-        return True
+        """Count a message in the tail, the detectors learning the buckets before it that left the horizon;
+        False when it comes too late (the detectors learnt its bucket)."""
+        if live.is_ahead(message.created_at, self.now):
+            self.report.ahead += 1
+            return True
+        self.learn_until(min(bucket_start(message.created_at), live.first_live(self.now)))
+        return self.tail.place(message)
 
-    def close_until(self, moment: datetime) -> None:
-        """Close every bucket that ended before `moment` (the clock moves on even when nothing is written)."""
-        if self.bucket is None:
+    def learn_until(self, limit: datetime) -> None:
+        """The detectors learn, in order, every bucket of the tail that starts before `limit`."""
+        while (start := self.tail.first()) is not None and start < limit:
+            filled = self.tail.next_filled()
+            following = limit if filled is None else min(filled, limit)
+            if start not in self.tail.buckets and following - start > MAX_GAP:
+                self.tail.skip_to(following)  # a long silence: the series resume at the next message
+                continue
+            self._close(self.tail.take(start), self.watchers, self.points)
+
+    def decide_tail(self, until: datetime) -> None:
+        """Decide the tail's buckets that ended before `until` on copies of the detectors, if anything changed."""
+        start = self.tail.first()
+        if start is None or self.tail.decided == until:
             return
-        if moment - self.bucket.end > MAX_GAP:
-            self._close(self.bucket)
-            self.bucket = Bucket(bucket_start(moment) - STEP)
-        while self.bucket.end <= moment:
-            self._close(self.bucket)
-            self.bucket = Bucket(self.bucket.end)
+        copies = self.watchers.copy()
+        while start < until:
+            self._close(self.tail.buckets.get(start) or Bucket(start), copies, self.drafts)
+            start += STEP
+        self.tail.decided, self.decided = until, True
 
-    def _close(self, bucket: Bucket) -> None:
+    def _close(self, bucket: Bucket, watchers: Watchers, sink: list[dict[str, Any]]) -> None:
         values = bucket.values()
-        for name, value in values.items():
-            if name.startswith(KEYPHRASE) and value >= KEYPHRASE_MIN:
-                self.phrases.add(name)
-        names = list(BASE_SERIES) + sorted(name for name in values if name in self.phrases)
-        for name in names:
+        for name in watchers.watched(values):
             value = values.get(name, 0.0)
-            decision = self._decide(name, bucket.start, value)
+            decision = watchers.decide(name, bucket.start, value)
             if value or decision.alert:
                 point = {"series": name, "at": bucket.start, "value": value, "expected": decision.expected}
-                self.points.append({"workspace_id": self.workspace_id, "score": decision.score, **point})
+                sink.append({"workspace_id": self.workspace_id, "score": decision.score, **point})
             if decision.alert and decision.severity and self.rule.admits(name, value, bucket.messages):
                 candidate = Candidate(self.workspace_id, name, bucket.start, value, decision.expected,
                                       decision.score, decision.severity)  # fmt: skip
@@ -175,46 +175,31 @@ class _Run:
         self.report.buckets += 1
 
     def _alert(self, candidate: Candidate) -> None:
+        """Raise the alert, unless the tail's decisions of an earlier tick already did."""
+        if (candidate.series, candidate.at) in self._raised():
+            return
         alert = incidents.raise_alert(self.session, candidate, rule=self.rule, now=self.now)
-        self.report.alerts.append(alert.id)
+        self._raised().add((candidate.series, candidate.at))
+        found = self.report.alerts if live.is_live(candidate.at, self.now) else self.report.past_alerts
+        found.append(alert.id)
 
-    def _decide(self, name: str, at: datetime, value: float) -> Any:
-        detector, last = self._detector(name)
-        if last is not None and name.startswith(KEYPHRASE):
-            missed = min(int((at - last) / STEP) - 1, FILL)
-            for step in range(missed, 0, -1):
-                detector.update(at - step * STEP, 0.0)
-        self.detectors[name] = (detector, at)
-        return detector.update(at, value)
-
-    def _detector(self, name: str) -> tuple[Detector, datetime | None]:
-        if name not in self.detectors:
-            row = self.session.get(RadarSeries, (self.workspace_id, name))
-            if row is None:
-                self.detectors[name] = (Detector(self.rule.sensitivity, STEP.total_seconds()), None)
-            else:
-                self.detectors[name] = self._restore(row.state)
-        return self.detectors[name]
-
-    def _restore(self, text: str) -> tuple[Detector, datetime | None]:
-        """The saved detector; a fresh one if its format is from another version of the detector."""
-        saved = json.loads(text)
-        last = datetime.fromisoformat(saved["last"]) if saved.get("last") else None
-        try:
-            return Detector.from_state({**saved["detector"], "sensitivity": self.rule.sensitivity}), last
-        except (ValueError, TypeError, KeyError):
-            return Detector(self.rule.sensitivity, STEP.total_seconds()), last
+    def _raised(self) -> set[tuple[str, datetime]]:
+        if self.raised is None:
+            self.raised = set()
+            if self.since is not None:
+                query = select(Alert.series, Alert.at).where(Alert.workspace_id == self.workspace_id,
+                                                             Alert.at >= self.since)  # fmt: skip
+                self.raised = {(series, at) for series, at in self.session.execute(query)}
+        return self.raised
 
     def save(self) -> None:
-        """Write the points and the detectors' states."""
-        if self.points:
-            self.session.execute(insert(RadarPoint), self.points)
-        for name, (detector, last) in self.detectors.items():
-            state = json.dumps({"detector": detector.state(), "last": last.isoformat() if last else None})
-            row = self.session.get(RadarSeries, (self.workspace_id, name))
-            if row is None:
-                self.session.add(
-                    RadarSeries(workspace_id=self.workspace_id, name=name, state=state, updated_at=self.now)
-                )
-            else:
-                row.state, row.updated_at = state, self.now
+        """Write the points (the tail's in place of what they were) and the detectors' states."""
+        if self.since is not None and (self.decided or self.points):
+            stale = delete(RadarPoint).where(RadarPoint.workspace_id == self.workspace_id, RadarPoint.at >= self.since)
+            if not self.decided and self.tail.learnt is not None:
+                stale = stale.where(RadarPoint.at < self.tail.learnt)
+            self.session.execute(stale)
+        rows = self.points + (self.drafts if self.decided else [])
+        if rows:
+            self.session.execute(insert(RadarPoint), rows)
+        self.watchers.save(self.now)

@@ -5,25 +5,31 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form
+from fastapi import APIRouter, Form, Query
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from pilote.errors import Invalid
 from pilote.models import utcnow
 from pilote.radar import incidents, rules
 from pilote.radar.room import Room, room
-from pilote.web.pages.common import PageDep
+from pilote.web import i18n
+from pilote.web.pages.common import PageDep, render
 
 router = APIRouter(include_in_schema=False)
 CSS = Path(__file__).parent / "static" / "pilote.css"
 By = Annotated[str, Form(max_length=200)]
 
 
+SHOWN = {"": None, "live": False, "past": True}  # ?show=: every incident, the live ones, the past episodes
+
+
 @router.get("/w/{slug}/incidents", response_class=HTMLResponse)
-def incident_list(page: PageDep) -> HTMLResponse:
-    """The workspace's incidents, newest first."""
-    found = incidents.get_all(page.session, workspace_id=page.workspace.id, limit=100)
-    return page.render("incident.html", "incidents", incidents=found, room=None, report=False)
+def incident_list(page: PageDep, show: Annotated[str, Query(max_length=10)] = "") -> HTMLResponse:
+    """The workspace's incidents, newest first; `show=live` or `show=past` keeps one kind."""
+    if show not in SHOWN:
+        raise Invalid(f"show={show!r}: use live or past (or nothing, for every incident)")
+    found = incidents.get_all(page.session, workspace_id=page.workspace.id, past=SHOWN[show], limit=100)
+    return page.render("incident.html", "incidents", incidents=found, room=None, report=False, show=show)
 
 
 @router.get("/w/{slug}/incidents/{incident_id}", response_class=HTMLResponse)
@@ -36,11 +42,13 @@ def incident_room(page: PageDep, incident_id: int) -> HTMLResponse:
 
 @router.get("/w/{slug}/incidents/{incident_id}/report.html")
 def incident_report(page: PageDep, incident_id: int) -> Response:
-    """The incident report as one HTML file (styles included), to keep or send."""
+    """The incident report as one HTML file that stands on its own: styles inside, no script, no menu, times in
+    the workspace's time zone (its alert rule's), in the reader's language."""
     found = incidents.get(page.session, incident_id=incident_id, workspace_id=page.workspace.id)
-    data = room(page.session, found)
-    rendered = page.render("incident.html", "incidents", room=data, charts=_charts(page, data), report=True,
-                           css=CSS.read_text(encoding="utf-8"))  # fmt: skip
+    zone = i18n.zone(rules.get(page.session, workspace_id=page.workspace.id).timezone)
+    t = i18n.Formatter(language=page.t.language, tz=zone)
+    rendered = render(page.request, "incident_report.html", t, workspace=page.workspace, room=room(page.session, found),
+                      report=True, css=CSS.read_text(encoding="utf-8"), exported_at=utcnow())  # fmt: skip
     name = f"incident-{incident_id}-{page.workspace.slug}.html"
     rendered.headers["content-disposition"] = f'attachment; filename="{name}"'
     return rendered
