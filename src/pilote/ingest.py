@@ -182,7 +182,7 @@ def _insert_new(conn: Connection, target: Target, fresh: list[Pending]) -> None:
     if not fresh:
         return
     # Parents first: a reply then finds its parent's thread, and SQLite never holds a reply whose parent is
-    # still to come (while one is pending, it checks every inserted row against its deferred references).
+    # still to come (while one is, it looks up, for every row inserted, the rows that point at it).
     fresh = [fresh[index] for index in parents_first([pending.row for pending in fresh])]
     for pending, new_id in zip(fresh, allocate_ids(conn, "message", len(fresh)), strict=True):
         pending.row["id"] = new_id
