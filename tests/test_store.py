@@ -134,3 +134,17 @@ def test_a_feed_s_state_moves_from_its_settings_to_its_own_column_and_back(engin
     with engine.connect() as conn:
         [settings] = conn.execute(text("SELECT settings FROM source")).one()
     assert json.loads(settings) == {"feed": {"etag": "W/1", "outcome": "imported"}, "other": 1}
+
+
+def test_the_thread_index_leads_with_the_thread_and_comes_back_on_downgrade(engine: Engine) -> None:
+    """Migration 0009: the database looks messages up by thread_id alone (the self-reference's checks)."""
+
+    def thread_indexes() -> dict[str, list[str | None]]:
+        found = inspect(engine).get_indexes("message")
+        return {index["name"]: index["column_names"] for index in found if "thread_id" in index["column_names"]}
+
+    assert thread_indexes() == {"ix_message_thread_source": ["thread_id", "source_id"]}
+    _move(engine, command.downgrade, "0008")
+    assert thread_indexes() == {"ix_message_source_thread": ["source_id", "thread_id"]}
+    _move(engine, command.upgrade, "head")
+    assert thread_indexes() == {"ix_message_thread_source": ["thread_id", "source_id"]}

@@ -17,6 +17,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, Table, bindparam, delete, insert, or_, select, update
 
 from pilote.bulk import allocate_ids, db_time, index_new, insert_rows, messages_by_external_id
+from pilote.linking import parents_first
 from pilote.models import Author, Embedding, Engagement, Enrichment, Label, Message, Source, json_object, utcnow
 from pilote.sources.base import Item
 from pilote.text import clean, html_to_text, sanitise_html
@@ -180,6 +181,9 @@ def _load_authors(conn: Connection, target: Target, keys: list[str]) -> None:
 def _insert_new(conn: Connection, target: Target, fresh: list[Pending]) -> None:
     if not fresh:
         return
+    # Parents first: a reply then finds its parent's thread, and SQLite never holds a reply whose parent is
+    # still to come (while one is, it looks up, for every row inserted, the rows that point at it).
+    fresh = [fresh[index] for index in parents_first([pending.row for pending in fresh])]
     for pending, new_id in zip(fresh, allocate_ids(conn, "message", len(fresh)), strict=True):
         pending.row["id"] = new_id
     _resolve_links(conn, target, fresh)

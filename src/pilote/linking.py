@@ -1,14 +1,20 @@
-"""Resolving parents and thread roots after items land, in set-based SQL that works on both databases.
+"""Resolving parents and thread roots by external id, on both databases, whatever order items land in.
 
 A message names its parent and thread by external id; the ids are resolved here, so items may arrive
 in any order and across imports. A message without a named thread belongs to the thread of its
 parent; a root, or an orphan whose parent is not in the store, starts its own. When an orphan's
 parent arrives later, its subtree is moved under the parent's thread.
+
+Every step costs what the rows it resolves cost, whatever the order they came in: a batch is written
+parents first (`parents_first`), so its replies find their thread at once and the database never holds a
+reply whose parent is still to come; what is left for `relink` is found by index, and the threads of
+chains are read once and resolved in memory (`chain_threads`) instead of one level of depth per query.
 """
 
 from __future__ import annotations
 
-from typing import cast
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, cast
 
 from sqlalchemy import Connection, Table, and_, bindparam, delete, select, update
 from sqlalchemy.orm import aliased
@@ -18,6 +24,30 @@ from pilote.models import Enrichment, Message
 m = cast(Table, Message.__table__)
 enrichment = cast(Table, Enrichment.__table__)
 CHUNK = 5000
+
+
+def parents_first(rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    """The positions of `rows` in an order where each comes after the rows of the list it names as parent
+    or thread root; otherwise in their own order (a file already in that order is left as it is). A cycle
+    is cut where it is met."""
+    position = {row["external_id"]: index for index, row in enumerate(rows)}
+    seen = [False] * len(rows)
+    order: list[int] = []
+    for start in range(len(rows)):
+        if seen[start]:
+            continue
+        stack = [start]
+        while stack:
+            index = stack[-1]
+            seen[index] = True
+            row = rows[index]
+            refs = (position.get(row["parent_external_id"]), position.get(row["thread_external_id"]))
+            first = next((ref for ref in refs if ref is not None and not seen[ref]), None)
+            if first is None:
+                order.append(stack.pop())
+            else:
+                stack.append(first)
+    return order
 
 
 def relink(conn: Connection, *, source_id: int) -> int:
@@ -72,15 +102,37 @@ def _reset_subtrees(conn: Connection, source_id: int, linked: list[int]) -> None
 
 
 def _link_chain_threads(conn: Connection, source_id: int) -> None:
+    """Unplaced messages take the thread of their nearest placed ancestor: one read, one write."""
     unplaced = and_(m.c.source_id == source_id, m.c.thread_id.is_(None), m.c.thread_external_id.is_(None))
     conn.execute(update(m).where(unplaced, m.c.parent_id.is_(None)).values(thread_id=m.c.id))
-    parent = aliased(Message)
-    parent_thread = select(parent.thread_id).where(parent.id == m.c.parent_id).scalar_subquery()
-    while True:  # one level of depth per pass; stops when nothing more can be placed (cycles stay unplaced)
-        result = conn.execute(
-            update(m)
-            .where(unplaced, m.c.parent_id.is_not(None), parent_thread.is_not(None))
-            .values(thread_id=parent_thread)
-        )
-        if result.rowcount == 0:
-            break
+    parent = m.alias("parent")
+    query = select(m.c.id, m.c.parent_id, parent.c.thread_id).join(parent, parent.c.id == m.c.parent_id)
+    threads = chain_threads(conn.execute(query.where(unplaced)))
+    pairs = [{"_id": id_, "_thread": thread} for id_, thread in threads.items() if thread is not None]
+    if pairs:
+        statement = update(m).where(m.c.id == bindparam("_id")).values(thread_id=bindparam("_thread"))
+        conn.execute(statement, pairs)
+
+
+def chain_threads(rows: Iterable[tuple[int, int, int | None]]) -> dict[int, int | None]:
+    """Each row's thread from (id, parent id, the parent's thread): the parent's when it has one, else that of
+    a parent among the rows, found by walking up the chain once for all of it. A chain that ends in a
+    cycle or in a parent still waiting for its thread gets none."""
+    parent_of: dict[int, int] = {}
+    threads: dict[int, int | None] = {}
+    for id_, parent_id, thread in rows:
+        parent_of[id_] = parent_id
+        if thread is not None:
+            threads[id_] = thread
+    for start in parent_of:
+        walked: list[int] = []
+        node = start
+        while node not in threads:
+            threads[node] = None  # for now: a cycle back to it ends the walk without a thread
+            walked.append(node)
+            if parent_of[node] not in parent_of:
+                break
+            node = parent_of[node]
+        for member in walked:
+            threads[member] = threads[node]
+    return threads

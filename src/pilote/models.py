@@ -158,7 +158,8 @@ class Message(Base):
         # Newest and oldest first walk it in (created_at, id) order; "most engaged" over a period reads it alone
         # (an index-only scan on PostgreSQL, where the id is not implied as it is in SQLite's indexes).
         Index("ix_message_workspace_created_engagement", "workspace_id", "created_at", "id", "engagement"),
-        Index("ix_message_source_thread", "source_id", "thread_id"),
+        # Thread first: the database finds a message's thread references by it (migration 0009).
+        Index("ix_message_thread_source", "thread_id", "source_id"),
         Index(
             "ix_message_unlinked",
             "source_id",

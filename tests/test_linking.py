@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, aliased
+
+from factories import item, target
+from pilote import workspaces
+from pilote.imports import import_file
+from pilote.ingest import write_batch
+from pilote.models import Message, Workspace
+from pilote.sources.base import ParseOptions
+
+Tree = list[tuple[str, str | None, str | None]]  # external id, parent named, thread named
+Structure = dict[str, tuple[str | None, str | None]]  # external id → (parent, thread), by external ids
+
+CHAIN = 40  # deeper than a batch: each batch of a newest-first file holds replies whose parent comes later
+
+
+def reply_tree() -> Tree:
+    """Oldest first: threads, a deep chain, a named thread whose parent never arrives, orphans, a cycle."""
+    tree: Tree = [("post-a", None, None), ("post-b", None, None), ("wp-post", None, None)]
+    tree += [(f"chain-{i}", f"chain-{i - 1}" if i else "post-a", None) for i in range(CHAIN)]
+    tree += [("b1", "post-b", None), ("b2", "b1", None), ("b3", "post-b", None)]
+    tree += [("wp-c1", "wp-ghost", "wp-post"), ("wp-c2", "wp-c1", "wp-post")]
+    tree += [("lost-1", "never-exported", None), ("lost-2", "lost-1", None), ("lost-3", "lost-2", None)]
+    tree += [("x", "y", None), ("y", "x", None), ("x1", "x", None)]
+    return tree
+
+
+def expected_structure() -> Structure:
+    expected: Structure = {"post-a": (None, "post-a"), "post-b": (None, "post-b"), "wp-post": (None, "wp-post")}
+    expected |= {f"chain-{i}": (f"chain-{i - 1}" if i else "post-a", "post-a") for i in range(CHAIN)}
+    expected |= {"b1": ("post-b", "post-b"), "b2": ("b1", "post-b"), "b3": ("post-b", "post-b")}
+    expected |= {"wp-c1": (None, "wp-post"), "wp-c2": ("wp-c1", "wp-post")}  # the named thread, its parent missing
+    expected |= {"lost-1": (None, "lost-1"), "lost-2": ("lost-1", "lost-1"), "lost-3": ("lost-2", "lost-1")}
+    expected |= {"x": ("y", None), "y": ("x", None), "x1": ("x", None)}  # a cycle stays unthreaded
+    return expected
+
+
+def write_jsonl(path: Path, tree: Tree) -> Path:
+    lines = [
+        json.dumps({"id": ref, "created_at": f"2026-03-01T12:{minute // 60:02d}:{minute % 60:02d}+00:00",
+                    "text": f"message {ref}", "parent_id": parent, "thread_id": thread})
+        for minute, (ref, parent, thread) in enumerate(tree)
+    ]  # fmt: skip
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def new_workspace(engine: Engine, slug: str) -> str:
+    with Session(engine) as session, session.begin():
+        workspaces.create(session, slug=slug)
+    return slug
+
+
+def structure(engine: Engine, slug: str) -> Structure:
+    """Each message's parent and thread, named by their external ids."""
+    parent, root = aliased(Message), aliased(Message)
+    query = (
+        select(Message.external_id, parent.external_id, root.external_id)
+        .join(Workspace, Workspace.id == Message.workspace_id)
+        .outerjoin(parent, parent.id == Message.parent_id)
+        .outerjoin(root, root.id == Message.thread_id)
+        .where(Workspace.slug == slug)
+    )
+    with Session(engine) as session:
+        return {ref: (parent_ref, thread_ref) for ref, parent_ref, thread_ref in session.execute(query)}
+
+
+@pytest.mark.parametrize("batch_size", [7, 1000])
+def test_a_reply_tree_gets_the_same_parents_and_threads_whether_it_comes_oldest_or_newest_first(
+    engine: Engine, tmp_path: Path, batch_size: int
+) -> None:
+    tree = reply_tree()
+    oldest, newest = new_workspace(engine, "oldest"), new_workspace(engine, "newest")
+    import_file(engine, write_jsonl(tmp_path / "oldest.jsonl", tree), workspace=oldest, batch_size=batch_size)
+    import_file(engine, write_jsonl(tmp_path / "newest.jsonl", tree[::-1]), workspace=newest, batch_size=batch_size)
+    assert structure(engine, oldest) == expected_structure()
+    assert structure(engine, newest) == expected_structure()
+
+
+def test_replies_imported_before_their_post_join_its_thread_when_the_post_is_imported(
+    engine: Engine, tmp_path: Path
+) -> None:
+    tree = reply_tree()
+    chain = [entry for entry in tree if entry[0].startswith("chain-")]
+    slug, options = new_workspace(engine, "blog"), ParseOptions(source_key="blog")
+    import_file(engine, write_jsonl(tmp_path / "replies.jsonl", chain[::-1]), workspace=slug, options=options,
+                batch_size=7)  # fmt: skip
+    before = structure(engine, slug)
+    assert before["chain-0"] == (None, "chain-0")  # its post is not there yet: it leads a thread of its own
+    assert {thread for _, thread in before.values()} == {"chain-0"}
+    import_file(engine, write_jsonl(tmp_path / "post.jsonl", tree[:1]), workspace=slug, options=options)
+    after = structure(engine, slug)
+    assert after["chain-0"] == ("post-a", "post-a")
+    assert {thread for _, thread in after.values()} == {"post-a"}
+    assert after[f"chain-{CHAIN - 1}"] == (f"chain-{CHAIN - 2}", "post-a")
+
+
+def test_a_batch_written_newest_first_places_every_reply_in_its_thread_at_once(engine: Engine) -> None:
+    """Within a batch, parents are written first: nothing is left for relinking."""
+    t = target(engine)
+    items = [item("p"), *(item(f"r{i}", parent=f"r{i - 1}" if i else "p", minutes=i + 1) for i in range(30))]
+    with engine.begin() as conn:
+        write_batch(conn, t, items[::-1])  # no relink
+    with Session(engine) as session:
+        ids = {ref: id_ for ref, id_ in session.execute(select(Message.external_id, Message.id))}
+        rows = session.execute(select(Message.external_id, Message.parent_id, Message.thread_id)).all()
+    assert {ref: (parent, thread) for ref, parent, thread in rows} == {
+        "p": (None, ids["p"]),
+        **{f"r{i}": (ids[f"r{i - 1}"] if i else ids["p"], ids["p"]) for i in range(30)},
+    }
