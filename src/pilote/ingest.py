@@ -187,13 +187,37 @@ def _insert_new(conn: Connection, target: Target, fresh: list[Pending]) -> None:
     columns = list(fresh[0].row)
     rows = []
     fetched = to_db(fresh[0].row["fetched_at"])  # one moment for the whole batch
-    for pending in fresh:
-        row = pending.row
+    for row in _parents_first([pending.row for pending in fresh]):
         row["created_at"], row["edited_at"] = to_db(row["created_at"]), to_db(row["edited_at"])
         row["fetched_at"] = fetched
         rows.append(tuple(row.values()))
     insert_rows(conn, "message", columns, rows)
     index_new(conn, [pending.row["id"] for pending in fresh])
+
+
+def _parents_first(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows in an order where a parent or thread root of the same batch is inserted before the rows that
+    point at it (ids stay as allocated). While a row points at one not inserted yet, SQLite looks, at every
+    later insert, for rows pointing at the new one, by thread_id too, which no index serves: a scan of the
+    table per row. Platforms list the newest first, replies before what they answer. Cycles keep any order."""
+    if all((row["parent_id"] or 0) <= row["id"] and (row["thread_id"] or 0) <= row["id"] for row in rows):
+        return rows  # nothing points ahead: ids grow along the batch, and stored rows have smaller ones
+    batch = {row["id"]: row for row in rows}
+    placed: set[int] = set()
+    ordered: list[dict[str, Any]] = []
+    for row in rows:
+        path, entered = [row], {row["id"]}
+        while path and row["id"] not in placed:
+            top = path[-1]
+            ahead = next((batch[ref] for ref in (top["parent_id"], top["thread_id"])
+                          if ref in batch and ref not in placed and ref not in entered), None)  # fmt: skip
+            if ahead is None:
+                placed.add(path.pop()["id"])
+                ordered.append(top)
+            else:
+                path.append(ahead)
+                entered.add(ahead["id"])
+    return ordered
 
 
 def _resolve_links(conn: Connection, target: Target, fresh: list[Pending]) -> None:
