@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from sqlalchemy import Engine, func, select
+from typing import Any
+
+from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import Session
 
 from factories import item, target
@@ -68,6 +70,38 @@ def test_named_threads_are_resolved_even_when_parents_are_missing(engine: Engine
     messages = by_external(engine)
     assert messages["c9"].parent_id is None
     assert messages["c9"].thread_id == messages["post"].id
+
+
+NEWEST_FIRST = [  # as a platform lists them: replies before what they answer, the post last
+    item("c4", parent="c2", thread="p", minutes=4), item("c3", parent="c2", thread="p", minutes=3),
+    item("c2", parent="c1", thread="p", minutes=2), item("c1", parent="p", thread="p", minutes=1), item("p"),
+]  # fmt: skip
+
+
+def test_a_batch_listed_newest_first_is_linked_in_the_batch_itself(engine: Engine) -> None:
+    assert write(engine, NEWEST_FIRST) == (5, 0, 0)
+    messages = by_external(engine)
+    parents = {key: messages[key].parent_id for key in ("c4", "c3", "c2", "c1")}
+    assert parents == {"c4": messages["c2"].id, "c3": messages["c2"].id, "c2": messages["c1"].id,
+                       "c1": messages["p"].id}  # fmt: skip
+    assert {message.thread_id for message in messages.values()} == {messages["p"].id}
+
+
+def test_rows_are_inserted_after_the_parent_and_thread_root_of_their_batch(sqlite_engine: Engine) -> None:
+    inserted: list[int] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, many: bool) -> None:
+        if many and statement.startswith("INSERT INTO message "):
+            inserted.extend(row[0] for row in parameters)  # the id comes first
+
+    event.listen(sqlite_engine, "before_cursor_execute", note)
+    write(sqlite_engine, NEWEST_FIRST)
+    messages = by_external(sqlite_engine)
+    at = {message_id: position for position, message_id in enumerate(inserted)}
+    assert len(at) == 5
+    for message in messages.values():
+        for points_at in {message.parent_id, message.thread_id} - {None, message.id}:
+            assert at[points_at] < at[message.id]
 
 
 def test_a_parent_cycle_leaves_the_messages_unthreaded_instead_of_looping(engine: Engine) -> None:

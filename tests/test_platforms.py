@@ -152,6 +152,28 @@ def test_a_sync_reads_every_page_and_the_next_one_starts_from_the_cursor(
     assert (again.new, again.status) == (0, "synced")
 
 
+def test_a_sync_refreshes_the_planner_statistics_after_the_1st_2nd_4th_page_that_brought_new_messages(
+    settings: Settings, engine: Engine, api_peer: ApiPeer, paged: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pages = {None: {"items": [{"id": "1"}], "next": "c1"}} | {
+        f"c{n}": {"items": [{"id": str(n + 1)}] if n != 2 else [], "next": f"c{n + 1}" if n < 6 else None}
+        for n in range(1, 7)
+    }  # seven pages, the third empty: six bring new messages
+    api_peer.on("GET", "/items", _serve(pages))
+    refreshed: list[int] = []
+
+    def refresh(_engine: Engine) -> None:
+        refreshed.append(_count(engine, Message))
+
+    monkeypatch.setattr(platforms.intake, "refresh_statistics", refresh)
+    source_id = _add(engine, settings, api_peer)
+    assert _sync(engine, settings, source_id).new == 6
+    assert refreshed == [1, 2, 4]  # messages in the store each time: after new pages 1, 2 and 4
+    refreshed.clear()
+    assert _sync(engine, settings, source_id).new == 0
+    assert refreshed == []  # a sync that brings nothing new leaves the statistics alone
+
+
 def test_a_sync_cut_short_keeps_whole_pages_and_resumes_without_duplicates(
     settings: Settings, engine: Engine, api_peer: ApiPeer, paged: ModuleType
 ) -> None:

@@ -172,8 +172,11 @@ def _pages(
     report: SyncReport,
 ) -> None:
     """Page after page until the connector says there is no more; each page's cursor lands with it. A cursor
-    seen before in this sync (paging that does not move) stops it as a failure instead of looping."""
+    seen before in this sync (paging that does not move) stops it as a failure instead of looping. PostgreSQL's
+    planner statistics are refreshed after the 1st, 2nd, 4th, 8th… page that brought new messages, as an import
+    does after its batches: each page is a stream of its own for the intake, which never reaches a second batch."""
     seen = {json.dumps(cursor, sort_keys=True)}
+    growing = 0
     for _ in range(MAX_PAGES):
         page = connector.fetch(client, who, cursor)
         deleted = page.deleted
@@ -188,6 +191,10 @@ def _pages(
         done = intake.write(engine, target, page.items, batch_size=settings.batch_size, checkpoint=checkpoint)
         report.new, report.updated = report.new + done.counts.new, report.updated + done.counts.updated
         report.unchanged, report.errors = report.unchanged + done.counts.unchanged, report.errors + done.counts.errors
+        if done.counts.new:
+            growing += 1
+            if growing & (growing - 1) == 0:
+                intake.refresh_statistics(engine)
         if not page.more:
             return
         moved = json.dumps(page.cursor, sort_keys=True)
