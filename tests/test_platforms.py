@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -384,3 +384,17 @@ def test_a_message_the_platform_deleted_leaves_the_dashboards_counts(
         after = rollups.sums(conn, space, ["source"], 0, 2**40 - 1)["source"]
     assert sum(v[0] for v in before.values()) == 4
     assert sum(v[0] for v in after.values()) == 3
+
+
+def test_a_platform_that_asks_to_wait_is_not_asked_again_before_the_time_it_gave(
+    settings: Settings, engine: Engine, api_peer: ApiPeer, paged: ModuleType
+) -> None:
+    api_peer.on("GET", "/items", Answer({"error": "slow down"}, 429, {"Retry-After": "7200"}))
+    source_id = _add(engine, settings, api_peer)
+    with pytest.raises(SyncError, match="limits how often"):
+        _sync(engine, settings, source_id)
+    quick = settings.model_copy(update={"sync_interval": 60})
+    later = datetime.now(UTC) + timedelta(minutes=30)
+    with Session(engine) as session:
+        assert schedule.due(session, quick, now=later) == []  # past the interval, not past the wait
+        assert schedule.due(session, quick, now=later + timedelta(hours=2)) == [source_id]

@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import asdict
+from datetime import timedelta
 from typing import Any, NoReturn
 
 from sqlalchemy import Connection, Engine, select, update
@@ -27,7 +28,7 @@ from pilote.errors import Invalid, NotFound, PiloteError
 from pilote.ingest import Target
 from pilote.models import Message, Source, Workspace, json_object, utcnow
 from pilote.sources.base import Account, Action, Connector, Done
-from pilote.sources.http import HttpClient
+from pilote.sources.http import HttpClient, RateLimited
 from pilote.sync import SyncError, SyncReport, SyncState
 
 MAX_PAGES = 100_000  # a connector that never says "no more" must not hold the sync for ever
@@ -152,7 +153,8 @@ def _sync(
         changed = bool(report.new or report.updated)  # the pages written before the failure are analysed too
         intake.finish(engine, workspace_id=target.workspace_id, source_id=source_id, changed=changed,
                       analyse=analyse)  # fmt: skip
-        _fail(engine, report, problem, started)
+        wait = error.retry_after if isinstance(error, RateLimited) else None
+        _fail(engine, report, problem, started, wait)
     changed = bool(report.new or report.updated)
     intake.finish(engine, workspace_id=target.workspace_id, source_id=source_id, changed=changed, analyse=analyse)
     _record(engine, report, "imported" if changed or report.unchanged else "not-modified", None)
@@ -205,18 +207,20 @@ def _pages(
         cursor = page.cursor
 
 
-def _fail(engine: Engine, report: SyncReport, message: str, started: float) -> NoReturn:
-    _record(engine, report, "failed", message)
+def _fail(engine: Engine, report: SyncReport, message: str, started: float, wait: float | None = None) -> NoReturn:
+    _record(engine, report, "failed", message, wait)
     report.status, report.error, report.seconds = "failed", message, time.perf_counter() - started
     raise SyncError(f"{report.source} (source {report.source_id}): {message}", report) from None
 
 
-def _record(engine: Engine, report: SyncReport, outcome: str, error: str | None) -> None:
-    """The sync's outcome on its source, in plain words."""
+def _record(engine: Engine, report: SyncReport, outcome: str, error: str | None, wait: float | None = None) -> None:
+    """The sync's outcome on its source, in plain words; `wait`: seconds the platform asked for (Retry-After)."""
+    now = utcnow()
     with Session(engine) as session, session.begin():
         source = session.get_one(Source, report.source_id)
-        state = SyncState(checked_at=utcnow().isoformat(), outcome=outcome, error=error, new=report.new,
-                          updated=report.updated, unchanged=report.unchanged)  # fmt: skip
+        state = SyncState(checked_at=now.isoformat(), outcome=outcome, error=error, new=report.new,
+                          updated=report.updated, unchanged=report.unchanged,
+                          not_before=(now + timedelta(seconds=wait)).isoformat() if wait else None)  # fmt: skip
         source.state = json.dumps(asdict(state), sort_keys=True)
         source.last_run_at = utcnow()
 

@@ -27,12 +27,15 @@ def fetched(session: Session, workspace_id: int | None = None) -> list[Source]:
 
 
 def due(session: Session, settings: Settings, now: datetime | None = None) -> list[int]:
-    """Active fetched sources whose last sync is older than PILOTE_SYNC_INTERVAL (or that never synced)."""
-    before = (now or utcnow()) - timedelta(seconds=settings.sync_interval)
+    """Active fetched sources whose last sync is older than PILOTE_SYNC_INTERVAL (or that never synced), unless
+    their platform asked to wait longer (a rate limit's Retry-After)."""
+    now = now or utcnow()
+    before = now - timedelta(seconds=settings.sync_interval)
     found = []
     for source in fetched(session):
-        checked = sync.state_of(source).checked
-        if source.status == "active" and (checked is None or checked <= before):
+        state = sync.state_of(source)
+        checked, waits = state.checked, state.waits_until
+        if source.status == "active" and (checked is None or checked <= before) and (waits is None or waits <= now):
             found.append(source.id)
     return found
 

@@ -64,11 +64,17 @@ class SyncState:
     new: int = 0
     updated: int = 0
     unchanged: int = 0
+    not_before: str | None = None  # ISO 8601, UTC: the platform asked to wait until then (429 Retry-After)
 
     @property
     def checked(self) -> datetime | None:
         """When the last sync ran."""
         return datetime.fromisoformat(self.checked_at) if self.checked_at else None
+
+    @property
+    def waits_until(self) -> datetime | None:
+        """Until when the platform asked Pilote not to come back."""
+        return datetime.fromisoformat(self.not_before) if self.not_before else None
 
 
 @dataclass(slots=True)
