@@ -32,7 +32,8 @@ test: lint
 	$(BIN)/pytest
 
 bench: $(VENV)/.test-installed
-	$(BIN)/python bench/run.py
+	@echo "Each benchmark is a script in bench/; docs/benchmarks.md gives each one's command and figures."
+	$(BIN)/python bench/sync.py
 
 clean:
 	rm -rf $(VENV) pilote-data .pytest_cache .mypy_cache .ruff_cache
