@@ -14,14 +14,14 @@ import dataclasses
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, Engine, Table, and_, select
+from sqlalchemy import Connection, Engine, and_, select
 from sqlalchemy.orm import Session
 
 from pilote import rollups
 from pilote.bulk import db_time, insert_rows
-from pilote.ingest import MAX_RAW_CHARS, Counts, Pending, Target, write_batch
+from pilote.ingest import MAX_RAW_CHARS, Counts, Pending, Target, label_t, message_t, write_batch
 from pilote.linking import relink
-from pilote.models import Label, Message, Source, utcnow
+from pilote.models import Source, utcnow
 from pilote.sources.base import Item, ItemError, SourceInfo
 
 ERROR_SAMPLES = 20
@@ -132,7 +132,7 @@ def mark_deleted(conn: Connection, source_id: int, external_ids: Iterable[str]) 
     wanted = list(dict.fromkeys(external_ids))
     if not wanted:
         return 0
-    m, label = _table(Message), _table(Label)
+    m, label = message_t, label_t
     ids: list[int] = []
     for start in range(0, len(wanted), 1000):
         chunk = wanted[start : start + 1000]
@@ -146,12 +146,6 @@ def mark_deleted(conn: Connection, source_id: int, external_ids: Iterable[str]) 
                 [(i, "status", "deleted", "import", now) for i in ids])  # fmt: skip
     rollups.mark(conn, ids)
     return len(ids)
-
-
-def _table(model: type[Message] | type[Label]) -> Table:
-    table = model.__table__
-    assert isinstance(table, Table)
-    return table
 
 
 def finish(

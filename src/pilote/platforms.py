@@ -12,7 +12,6 @@ down, a malformed answer) is recorded on the source in plain words; what earlier
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Mapping
 from dataclasses import asdict
@@ -29,7 +28,7 @@ from pilote.ingest import Target
 from pilote.models import Message, Source, Workspace, json_object, utcnow
 from pilote.sources.base import Account, Action, Connector, Done
 from pilote.sources.http import HttpClient, RateLimited
-from pilote.sync import SyncError, SyncReport, SyncState
+from pilote.sync import SyncError, SyncReport, SyncState, alone
 
 MAX_PAGES = 100_000  # a connector that never says "no more" must not hold the sync for ever
 
@@ -107,10 +106,6 @@ def _platform_source(session: Session, source_id: int) -> Source:
     return source
 
 
-_LOCKS: dict[int, threading.Lock] = {}
-_LOCKS_GUARD = threading.Lock()
-
-
 def sync_platform(
     engine: Engine,
     settings: Settings,
@@ -121,14 +116,8 @@ def sync_platform(
 ) -> SyncReport:
     """Fetch what is new from the platform into the source, page by page; raises SyncError (recorded on the
     source) when the platform or the credentials fail. `analyse` gets the workspace if anything changed."""
-    with _LOCKS_GUARD:
-        lock = _LOCKS.setdefault(source_id, threading.Lock())
-    if not lock.acquire(blocking=False):
-        raise Invalid(f"source {source_id} is being synced already: wait for that sync to finish")
-    try:
+    with alone(source_id):  # one lock per source, shared with feeds
         return _sync(engine, settings, source_id, client or HttpClient.of(settings), analyse)
-    finally:
-        lock.release()
 
 
 def _sync(
@@ -260,11 +249,3 @@ def request_sync(session: Session, workspace_id: int, source_id: int) -> Source:
     state["checked_at"] = None
     source.state = json.dumps(state, sort_keys=True)
     return source
-
-
-def platform_sources(session: Session, workspace_id: int | None = None) -> list[Source]:
-    """The sources read through a platform (of one workspace, or all), by id."""
-    query = select(Source).where(Source.kind.in_(list(sources.CONNECTORS)), Source.state.is_not(None))
-    if workspace_id is not None:
-        query = query.where(Source.workspace_id == workspace_id)
-    return list(session.scalars(query.order_by(Source.id)))

@@ -18,7 +18,8 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -148,21 +149,21 @@ def add_feed(session: Session, workspace: str | None, url: str) -> Source:
     return source
 
 
-def feeds(session: Session, workspace_id: int | None = None) -> list[Source]:
-    """The feed sources (of one workspace, or all), by id."""
-    query = select(Source).where(Source.kind == rss.name, Source.url.is_not(None)).order_by(Source.id)
-    if workspace_id is not None:
-        query = query.where(Source.workspace_id == workspace_id)
-    return [source for source in session.scalars(query) if feed_state(source) is not None]
-
-
 _LOCKS: dict[int, threading.Lock] = {}
 _LOCKS_GUARD = threading.Lock()
 
 
-def _lock(source_id: int) -> threading.Lock:
+@contextmanager
+def alone(source_id: int) -> Iterator[None]:
+    """Hold the source for one sync in this process; a second sync of it meanwhile is refused in plain words."""
     with _LOCKS_GUARD:
-        return _LOCKS.setdefault(source_id, threading.Lock())
+        lock = _LOCKS.setdefault(source_id, threading.Lock())
+    if not lock.acquire(blocking=False):
+        raise Invalid(f"source {source_id} is being synced already: wait for that sync to finish")
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def sync_source(
@@ -170,13 +171,8 @@ def sync_source(
 ) -> SyncReport:
     """Fetch a feed and import what is new into its source through the intake (`analyse` gets the workspace
     when something changed); raises SyncError, recorded on the source, when it fails."""
-    lock = _lock(source_id)
-    if not lock.acquire(blocking=False):
-        raise Invalid(f"source {source_id} is being synced already: wait for that sync to finish")
-    try:
+    with alone(source_id):
         return _sync(engine, source_id, limits, analyse)
-    finally:
-        lock.release()
 
 
 def _sync(engine: Engine, source_id: int, limits: Limits, analyse: intake.Analyse | None) -> SyncReport:
