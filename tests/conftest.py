@@ -29,6 +29,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items[:] = [item for item in items if item not in browser] + browser
 
 
+@pytest.fixture(autouse=True)
+def test_client_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Starlette's test client names its requests' host `testserver`: the apps under test answer to it too."""
+    monkeypatch.setenv("PILOTE_ALLOWED_HOSTS", "localhost,127.0.0.1,::1,testserver")
+
+
 def shared_data() -> Path:
     """Where third-party data lives: $PILOTE_SHARED_DATA, else ../shared/data beside the repository."""
     configured = os.environ.get("PILOTE_SHARED_DATA")

@@ -20,14 +20,14 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from pilote import deletions, jobs, rollups, workspaces
-from pilote.config import Settings
+from pilote.config import Settings, get_settings
 from pilote.imports import import_file
 from pilote.messages import EXPORT_FIELDS
 from pilote.models import Enrichment, Label, Message, Source, Workspace
 from pilote.samples import write_wxr
 from pilote.simulate import simulate
 from pilote.web import i18n
-from pilote.web.app import create_app
+from pilote.web.app import create_app, host_name
 from xss_corpus import PAYLOADS, write_corpus
 
 WEB = Path(__file__).resolve().parents[1] / "src" / "pilote" / "web"
@@ -530,3 +530,22 @@ def test_the_readme_shows_every_screenshot_the_browser_tests_take() -> None:
     taken = {path.name for path in (WEB.parents[2] / "docs" / "screenshots").glob("*.png")}
     assert shown == taken
     assert {"overview.png", "explorer.png", "thread.png", "member.png", "sources.png"} <= taken
+
+
+def test_a_host_name_pilote_does_not_answer_to_reads_nothing(sqlite_demo: TestClient) -> None:
+    """DNS rebinding: a site that points its own name at 127.0.0.1 sends its name as Host."""
+    rebound = sqlite_demo.get("/w/demo/explorer", headers={"Host": "evil.example"})
+    api = sqlite_demo.get("/api/v1/sources", headers={"Host": "evil.example:8000"})
+    static = sqlite_demo.get("/static/pilote.js", headers={"Host": "evil.example"})
+    assert [rebound.status_code, api.status_code, static.status_code] == [400, 400, 400]
+    assert "demo" not in rebound.text
+    assert "demo" not in api.text
+    assert "PILOTE_ALLOWED_HOSTS" in rebound.text
+    for ours in ("localhost:8000", "127.0.0.1", "[::1]:8000", "LOCALHOST"):
+        assert sqlite_demo.get("/w/demo/explorer", headers={"Host": ours}).status_code == 200, ours
+
+
+def test_host_names_come_from_the_settings(tmp_path: Path) -> None:
+    settings = get_settings(home=tmp_path, allowed_hosts=" Pilote.Example , [::1]", host="10.0.0.5")
+    assert settings.hosts == {"pilote.example", "::1", "10.0.0.5"}
+    assert [host_name("[::1]:8000"), host_name("a.example:80"), host_name(None)] == ["::1", "a.example", ""]

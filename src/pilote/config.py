@@ -21,6 +21,11 @@ class Settings(BaseSettings):
     batch_size: int = Field(default=5000, ge=1, le=10_000, description="Messages written per transaction.")
     host: str = Field(default="127.0.0.1", description="Address `pilote serve` binds to.")
     port: int = Field(default=8000, ge=1, le=65535)
+    # A page on any site can rebind its own name to 127.0.0.1 (DNS rebinding): the Host header is what tells.
+    allowed_hosts: str = Field(
+        default="localhost,127.0.0.1,::1",
+        description="Comma-separated host names the web app answers to; any other Host header is refused.",
+    )
     # radar: notifications and the always-on tick (docs/alerts.md)
     smtp_host: str | None = Field(default=None, description="SMTP server for alert e-mails; unset: no e-mail.")
     smtp_port: int = Field(default=25, ge=1, le=65535)
@@ -42,6 +47,14 @@ class Settings(BaseSettings):
         default=None, description="Model folder or Hugging Face id for the sentiment-transformers analyzer."
     )
     transformers_download: bool = Field(default=False, description="Let sentiment-transformers download its model.")
+
+    @property
+    def hosts(self) -> frozenset[str]:
+        """The host names requests may name (lower case, no port), the address `serve` binds to included."""
+        named = {part.strip().lower().strip("[]") for part in self.allowed_hosts.split(",")}
+        if self.host not in ("0.0.0.0", "::"):  # noqa: S104 (not binding: a wildcard address names no host)
+            named.add(self.host.lower())
+        return frozenset(named - {""})
 
     @property
     def resolved_database_url(self) -> str:

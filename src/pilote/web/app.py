@@ -59,6 +59,17 @@ def cross_site_form(request: Request) -> bool:
     return origin is not None and (origin == "null" or urlsplit(origin).netloc != request.headers.get("host"))
 
 
+def host_name(header: str | None) -> str:
+    """The host a Host header names, without its port: `[::1]:8000` is `::1`, `Pilote.Example:80` is
+    `pilote.example`."""
+    if not header:
+        return ""
+    header = header.strip().lower()
+    if header.startswith("["):
+        return header[1 : header.find("]")] if "]" in header else ""
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+
+
 def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     """The Pilote web app on the configured store."""
     if engine is None:
@@ -73,10 +84,17 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.mount("/static", CachedStatic(directory=STATIC), name="static")
 
+    hosts = settings.hosts
+
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Any:
-        if cross_site_form(request):
-            response: Response = PlainTextResponse("refused: a form of another site posted here", status_code=403)
+        if host_name(request.headers.get("host")) not in hosts:
+            # Before anything is read: a page of another site that rebinds its name to this address reads nothing.
+            response: Response = PlainTextResponse(
+                "refused: this host name is not one Pilote answers to (PILOTE_ALLOWED_HOSTS)", status_code=400
+            )
+        elif cross_site_form(request):
+            response = PlainTextResponse("refused: a form of another site posted here", status_code=403)
         else:
             response = await call_next(request)
         response.headers.update(SECURITY_HEADERS)
