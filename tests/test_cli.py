@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import csv
 import io
+import socket
 from collections.abc import Callable
 from pathlib import Path
 
@@ -232,3 +233,37 @@ def test_user_content_cannot_inject_terminal_escapes(run: Callable[..., object],
     assert "\x1b" not in table
     assert "\x9b" not in table
     assert "\u202e" not in table
+
+
+def cli(env: dict[str, str], *args: str) -> object:
+    """`pilote ...` with these PILOTE_* variables, exceptions not caught: a traceback would fail the test."""
+    return CliRunner().invoke(app, list(args), env=env, catch_exceptions=False)
+
+
+def test_configuration_mistakes_are_one_line(tmp_path: Path) -> None:
+    """A bad port, an unreachable database, a home that cannot be a folder: one line each, exit 1."""
+    home = str(tmp_path / "home")
+    port = cli({"PILOTE_HOME": home, "PILOTE_PORT": "abc"}, "serve")
+    database = cli({"PILOTE_HOME": home, "PILOTE_DATABASE_URL": "postgresql://nobody:secret@127.0.0.1:1/x"}, "init")
+    (tmp_path / "file").write_text("")
+    folder = cli({"PILOTE_HOME": str(tmp_path / "file")}, "init")
+    for result in (port, database, folder):
+        assert result.exit_code == 1, result.output
+        assert result.stderr.count("\n") == 1, result.stderr
+    assert "PILOTE_PORT='abc'" in port.stderr
+    assert "127.0.0.1:1" in database.stderr
+    assert "Connection refused" in database.stderr
+    assert "PILOTE_DATABASE_URL" in database.stderr
+    assert "secret" not in database.stderr
+    assert "must be a folder" in folder.stderr
+
+
+def test_serve_says_when_its_port_is_taken(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = cli({"PILOTE_HOME": str(tmp_path / "home")}, "serve", "--port", str(port))
+    assert result.exit_code == 1
+    assert f"cannot listen on 127.0.0.1:{port}: already in use" in result.stderr
+    assert "serves on" not in result.stderr

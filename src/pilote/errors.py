@@ -38,3 +38,9 @@ class BadInput(Invalid):
         location = f"{self.path}: {self.where}" if self.where else self.path
         text = f"{location}: {self.problem}"
         return f"{text} ({self.hint})" if self.hint else text
+
+
+class Unavailable(PiloteError):
+    """Something Pilote needs is not there or not reachable: the database, a folder, a port."""
+
+    http_status = 503

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import socket
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -23,7 +25,7 @@ from pilote.cli.radar import radar_app
 from pilote.cli.rollups import rollups_app
 from pilote.cli.sources import source_app, sync_command
 from pilote.cli.tokens import tokens_app
-from pilote.errors import Invalid, PiloteError
+from pilote.errors import Invalid, PiloteError, Unavailable
 from pilote.terminal import err, out, safe
 
 
@@ -221,11 +223,30 @@ def serve(
     host, port = host or config.host, port or config.port
     if host not in {"127.0.0.1", "localhost", "::1"}:
         raise Invalid(f"--host {host}: Pilote has no accounts yet, so it only serves this machine (127.0.0.1)")
+    listening = listen(host, port)  # before saying it serves: a port in use is one line, not a traceback
+    with store(config):  # an unreachable or unwritable store is one line too, before the first request
+        pass
     err.print(f"Pilote serves on http://{host}:{port} (this machine only, until accounts exist)")
     from pilote import jobs
 
-    with jobs.running(config):  # the radar and other jobs, consumed in this process
-        uvicorn.run(create_app(config), host=host, port=port, log_level="warning")
+    with listening, jobs.running(config):  # the radar and other jobs, consumed in this process
+        server = uvicorn.Server(uvicorn.Config(create_app(config), log_level="warning"))
+        server.run(sockets=[listening])
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to host:port and listening, or one line saying why it cannot be."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listening = socket.socket(family, socket.SOCK_STREAM)
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listening.bind((host, port))
+        listening.listen(2048)
+    except OSError as error:
+        listening.close()
+        reason = "already in use" if error.errno == errno.EADDRINUSE else error.strerror
+        raise Unavailable(f"cannot listen on {host}:{port}: {reason} (stop what uses it, or set PILOTE_PORT)") from None
+    return listening
 
 
 app.command("import")(import_command)

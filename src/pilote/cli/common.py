@@ -9,28 +9,56 @@ from datetime import datetime
 from typing import Any
 
 import orjson
+from pydantic import ValidationError
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 from pilote.config import Settings, get_settings
 from pilote.db import make_engine, migrate
-from pilote.errors import Invalid
+from pilote.errors import Invalid, Unavailable
 from pilote.sources.dates import parse_date
 
 
 def settings() -> Settings:
-    """The settings in force for this command."""
-    return get_settings()
+    """The settings in force for this command; a bad PILOTE_* value is one line naming the variable."""
+    try:
+        return get_settings()
+    except ValidationError as error:
+        raise Invalid("; ".join(_setting_problem(problem) for problem in error.errors())) from None
+
+
+def _setting_problem(problem: Any) -> str:
+    field = ".".join(str(part) for part in problem.get("loc", ()))
+    given = problem.get("input")
+    return f"PILOTE_{field.upper()}={given!r}: {problem.get('msg', 'not acceptable')} (see docs/configuration.md)"
 
 
 @contextmanager
 def store(config: Settings | None = None) -> Iterator[Engine]:
     """An engine on an up-to-date schema (migrations apply automatically), closed afterwards."""
-    engine = make_engine(config or settings())
+    config = config or settings()
     try:
-        migrate(engine)
+        engine = make_engine(config)
+    except OSError as error:
+        file = isinstance(error, FileExistsError)
+        reason = "a file has that name, and it must be a folder" if file else error.strerror
+        raise Unavailable(f"cannot create the store's folder PILOTE_HOME={config.home}: {reason}") from None
+    try:
+        try:
+            migrate(engine)
+        except OperationalError as error:
+            raise unreachable(engine, error) from None
         yield engine
     finally:
         engine.dispose()
+
+
+def unreachable(engine: Engine, error: OperationalError) -> Unavailable:
+    """The database cannot be opened or reached: one line with its address (no password) and the driver's reason."""
+    reason = str(error.orig).strip().splitlines()[0] if error.orig is not None else str(error).splitlines()[0]
+    where = engine.url.render_as_string(hide_password=True)
+    hint = "PILOTE_HOME" if engine.url.get_backend_name() == "sqlite" else "PILOTE_DATABASE_URL"
+    return Unavailable(f"cannot open the database {where}: {reason} (check {hint})")
 
 
 def print_json(data: Any) -> None:
