@@ -35,6 +35,29 @@ def test_client_host(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PILOTE_ALLOWED_HOSTS", "localhost,127.0.0.1,::1,testserver")
 
 
+def missing_parts() -> list[str]:
+    """What this machine lacks for some tests, each with the command that installs it."""
+    chromium = Path(os.environ.get("PILOTE_CHROMIUM", "/usr/bin/chromium"))
+    missing = []
+    if not chromium.exists():
+        missing.append(f"Chromium for the browser tests: no {chromium} (apt-get install chromium, or PILOTE_CHROMIUM)")
+    if pgserver.find_bin() is None:
+        missing.append("PostgreSQL 15 for the PostgreSQL tests (apt-get install postgresql-15, or set PILOTE_PG_BIN)")
+    if not shared_data().is_dir():
+        missing.append(f"the third-party data of the realdata tests: no {shared_data()} (set PILOTE_SHARED_DATA)")
+    return missing
+
+
+def pytest_report_header() -> list[str]:
+    return [f"NOT INSTALLED, these tests will skip: {part}" for part in missing_parts()]
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Named again at the very end, where a person reads: a skipped browser suite must not pass unnoticed."""
+    for part in missing_parts():
+        terminalreporter.write_line(f"NOT INSTALLED, tests skipped: {part}", yellow=True, bold=True)
+
+
 def shared_data() -> Path:
     """Where third-party data lives: $PILOTE_SHARED_DATA, else ../shared/data beside the repository."""
     configured = os.environ.get("PILOTE_SHARED_DATA")
