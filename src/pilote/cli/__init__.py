@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from typer.core import TyperGroup
 
 from pilote import __version__, exports, messages, stats, workspaces
+from pilote.cli.backing_up import backup_command, restore_command
 from pilote.cli.common import parse_when, print_json, settings, store
 from pilote.cli.deleting import delete_source_command, delete_workspace_command, deletions_command
 from pilote.cli.enriching import enrich_command, enrich_workspace
@@ -264,6 +265,9 @@ app.add_typer(rollups_app, name="rollups")
 # feeds
 app.add_typer(source_app, name="source")
 app.command("sync")(sync_command)
+# backups
+app.command("backup")(backup_command)
+app.command("restore")(restore_command)
 # deletions
 source_app.command("delete")(delete_source_command)
 workspace_app.command("delete")(delete_workspace_command)
