@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from pilote import deletions, jobs, rollups, workspaces
 from pilote.config import Settings, get_settings
+from pilote.db import make_engine
 from pilote.imports import import_file
 from pilote.messages import EXPORT_FIELDS
 from pilote.models import Enrichment, Label, Message, Source, Workspace
@@ -549,3 +550,17 @@ def test_host_names_come_from_the_settings(tmp_path: Path) -> None:
     settings = get_settings(home=tmp_path, allowed_hosts=" Pilote.Example , [::1]", host="10.0.0.5")
     assert settings.hosts == {"pilote.example", "::1", "10.0.0.5"}
     assert [host_name("[::1]:8000"), host_name("a.example:80"), host_name(None)] == ["::1", "a.example", ""]
+
+
+def test_a_proxy_probes_health_and_readiness(settings: Settings, engine: Engine, tmp_path: Path) -> None:
+    with TestClient(create_app(settings, engine)) as client:
+        health = client.get("/health", headers={"Host": "10.0.0.7:8000"})  # a probe names the backend's address
+        ready = client.get("/ready")
+    assert (health.status_code, health.json()["status"]) == (200, "ok")
+    assert (ready.status_code, ready.json()["status"]) == (200, "ready")
+    blank = get_settings(home=tmp_path / "blank", database_url=None)
+    unmigrated = make_engine(blank)  # a store whose schema this version has not brought up to date
+    with TestClient(create_app(blank, unmigrated)) as client:
+        not_ready = client.get("/ready")
+    unmigrated.dispose()
+    assert (not_ready.status_code, not_ready.json()["store"]) == (503, "schema not up to date")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import socket
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -214,6 +215,9 @@ def _simulate(engine: Engine, workspace: str, days: int, members: int, seed: int
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
+    no_jobs: Annotated[
+        bool, typer.Option("--no-jobs", help="Serve pages only: syncs, analyses and the radar run elsewhere.")
+    ] = False,
 ) -> None:
     """Serve the cockpit on http://127.0.0.1:8000."""
     import uvicorn
@@ -230,7 +234,7 @@ def serve(
     err.print(f"Pilote serves on http://{host}:{port} (this machine only, until accounts exist)")
     from pilote import jobs
 
-    with listening, jobs.running(config):  # the radar and other jobs, consumed in this process
+    with listening, nullcontext() if no_jobs else jobs.running(config):  # the radar, syncs, analyses
         server = uvicorn.Server(uvicorn.Config(create_app(config), log_level="warning"))
         server.run(sockets=[listening])
 

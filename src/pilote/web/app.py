@@ -10,18 +10,21 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import Scope
 
 from pilote import __version__
 from pilote.config import Settings
-from pilote.db import make_engine, migrate
+from pilote.db import is_current, make_engine, migrate
 from pilote.errors import PiloteError
 from pilote.web import api, incidents, pages
 from pilote.web.pages.common import TEMPLATES, render_error
 
 STATIC = Path(__file__).parent / "static"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# A reverse proxy's probes name the backend's address, not the public name; they read nothing of the store.
+PROBES = frozenset({"/health", "/ready"})
 # No inline script or style anywhere; images only from us or data: URLs, so a message cannot load a remote
 # image (a tracking pixel) even if one slipped past the sanitiser.
 SECURITY_HEADERS = {
@@ -88,7 +91,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Any:
-        if host_name(request.headers.get("host")) not in hosts:
+        if request.url.path not in PROBES and host_name(request.headers.get("host")) not in hosts:
             # Before anything is read: a page of another site that rebinds its name to this address reads nothing.
             response: Response = PlainTextResponse(
                 "refused: this host name is not one Pilote answers to (PILOTE_ALLOWED_HOSTS)", status_code=400
@@ -105,6 +108,22 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         if request.url.path.startswith("/api/"):
             return JSONResponse({"error": type(error).__name__, "detail": str(error)}, status_code=error.http_status)
         return render_error(request, error)
+
+    @app.get("/health", include_in_schema=False)
+    def health() -> JSONResponse:
+        """Liveness: the process answers."""
+        return JSONResponse({"status": "ok", "version": __version__})
+
+    @app.get("/ready", include_in_schema=False)
+    def ready() -> JSONResponse:
+        """Readiness: the store answers and its schema is the one this version expects (503 otherwise)."""
+        try:
+            current = is_current(engine)
+        except SQLAlchemyError:
+            return JSONResponse({"status": "unavailable", "store": "unreachable"}, status_code=503)
+        if not current:
+            return JSONResponse({"status": "unavailable", "store": "schema not up to date"}, status_code=503)
+        return JSONResponse({"status": "ready", "version": __version__})
 
     @app.get("/api/docs", include_in_schema=False, response_class=HTMLResponse)
     def api_docs(request: Request) -> HTMLResponse:
