@@ -538,3 +538,26 @@ class Deletion(Base):
 
 
 # --- end deletions -----------------------------------------------------------------------------------
+
+
+# --- members: merges of identities, decided by a person and undoable (migration 0013) ------------------
+
+
+class MemberMerge(Base):
+    """Identities a person said are one member: who, on what evidence, and what each belonged to before.
+
+    `before` (JSON) maps each author id to its member id before the merge (null: none), so that an unmerge puts
+    every identity back exactly; `undone_at` marks a merge taken back (the record stays, for the audit).
+    """
+
+    __tablename__ = "member_merge"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"), index=True)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id", ondelete="SET NULL"))
+    before: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of phrases, as suggested
+    confidence: Mapped[float | None] = mapped_column(Float)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    undone_by: Mapped[str | None] = mapped_column(String(200))
+    undone_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

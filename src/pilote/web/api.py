@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from pilote import stats, tokens
+from pilote import merges, stats, tokens
 from pilote.errors import Invalid, NotFound, PiloteError
 from pilote.models import Author, Message, Workspace
 from pilote.views import explorer, members, overview, sources, threads, timeseries
@@ -217,6 +217,20 @@ def post_label(session: SessionDep, workspace_id: WorkspaceDep, message_id: int,
 
 
 # --- members, sources ---
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestions:
+    """Identities that look like one person, most certain first; nothing is merged until a person decides."""
+
+    suggestions: list[merges.Suggestion]
+
+
+@router.get("/members/suggestions", response_model=Suggestions, summary="Suggested merges of identities")
+def member_suggestions(
+    session: SessionDep, workspace_id: WorkspaceDep, limit: Annotated[int, Query(ge=1, le=1000)] = 50
+) -> Any:
+    return Suggestions(merges.suggest(session, workspace_id, limit=limit))
 
 
 @router.get("/members/{author_id}", response_model=members.MemberProfile, summary="One person across channels")
