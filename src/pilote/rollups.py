@@ -29,6 +29,7 @@ from pilote.bulk import db_time, insert_rows
 from pilote.ingest import Pending
 from pilote.messages import LABEL_PRECEDENCE, SPAM_THRESHOLD, counted, counted_sql
 from pilote.models import Author, Label, Message, Rollup, RollupDirty, Source, TeamAccount, extras
+from pilote.sources import x_archive
 
 TOXIC_THRESHOLD = 0.5
 NEEDS_ANSWER = ("question", "complaint")
@@ -474,13 +475,15 @@ def speaks_for(accounts: set[str], handle: str, name: str | None) -> bool:
 
 
 def _source_accounts(conn: Connection, workspace_id: int) -> set[str]:
-    """Account names a source's address gives: `…/@VeloLumen`, an X archive's `@handle on X`."""
+    """Account names a source's address gives: `…/@VeloLumen`, an X archive's `@handle` (or its owner)."""
     names: set[str] = set()
     for url, name in conn.execute(select(Source.url, Source.name).where(Source.workspace_id == workspace_id)):
         if url and "/@" in url:
             names.add(url.rsplit("/@", 1)[1].strip("/"))
         if name and name.startswith("@") and name.endswith(" on X"):
             names.add(name[1:].removesuffix(" on X"))
+        if name and name.startswith(x_archive.ARCHIVE):  # an archive without its account.js: all its owner's
+            names.add(x_archive.UNKNOWN_OWNER)
     return {name for name in names if name}
 
 
