@@ -17,6 +17,7 @@ from pilote.enrich import classifiers, finetune
 from pilote.enrich.heads import Head
 from pilote.enrich.pipeline import run
 from pilote.errors import Invalid
+from pilote.imports import import_file
 from pilote.models import Label, Message, Workspace, WorkspaceModel
 from pilote.simulate import simulate
 
@@ -110,3 +111,24 @@ def test_the_cli_fine_tunes_a_workspace_and_says_what_it_skipped(
     alone = CliRunner().invoke(app, ["models", "train", "--workspace", "velo", "--task", "intent"])
     assert alone.exit_code == 1
     assert "label more in the cockpit" in alone.output
+
+
+def test_a_blog_s_moderation_history_teaches_spam_and_a_person_s_label_wins_over_it(sqlite_engine: Engine) -> None:
+    blogs = Path(__file__).parent / "data" / "blogs"
+    for blog in sorted(blogs.glob("*.xml")):
+        import_file(sqlite_engine, blog)
+    with sqlite_engine.connect() as conn:
+        workspace_id = conn.execute(select(Workspace.id)).scalar_one()
+        ids, _, labels = finetune.labelled(conn, workspace_id, "spam")
+        statuses = dict(conn.execute(select(Label.message_id, Label.value).where(Label.name == "status")).all())
+    assert {statuses[i] for i, v in zip(ids, labels, strict=True) if v == "spam"} == {"spam"}
+    assert {statuses[i] for i, v in zip(ids, labels, strict=True) if v == "ham"} == {"approved"}
+    assert "trash" in statuses.values()
+    assert not any(statuses.get(i) == "trash" for i in ids)  # trash is not spam, nor does it teach ham
+    spam_id = next(i for i, v in zip(ids, labels, strict=True) if v == "spam")
+    label(sqlite_engine, [(spam_id, "ham")], "spam")
+    with sqlite_engine.begin() as conn:
+        again = dict(zip(*finetune.labelled(conn, workspace_id, "spam")[::2], strict=True))
+        done = finetune.train_workspace(conn, workspace_id, "spam", classifiers.head("spam"))
+    assert again[spam_id] == "ham"
+    assert done.per_class == {"ham": labels.count("ham") + 1, "spam": labels.count("spam") - 1}

@@ -28,7 +28,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from pilote.bulk import db_time, insert_rows
 from pilote.ingest import Pending
 from pilote.messages import LABEL_PRECEDENCE, SPAM_THRESHOLD, counted, counted_sql
-from pilote.models import Label, Message, Rollup, RollupDirty, Source, TeamAccount, extras
+from pilote.models import Author, Label, Message, Rollup, RollupDirty, Source, TeamAccount, extras
+from pilote.sources import x_archive
 
 TOXIC_THRESHOLD = 0.5
 NEEDS_ANSWER = ("question", "complaint")
@@ -431,24 +432,41 @@ def mark_team(conn: Connection, workspace_id: int, author_ids: Iterable[int], or
 
 
 def _spot_team(conn: Connection, rows: Sequence[Any]) -> dict[int, set[int]]:
-    """Mark the authors of these message rows who evidently speak for the organisation (blog post writers,
-    and see `speaks_for`); returns each workspace's team."""
+    """Mark the authors of these message rows who evidently speak for the organisation (blog post writers, a
+    blog comment signed with a post writer's name, and see `speaks_for`); returns each workspace's team."""
     teams: dict[int, set[int]] = {}
     accounts: dict[int, set[str]] = {}
+    writers: dict[int, set[str]] = {}
     checked: set[int] = set()
     for workspace_id, _hour, author_id, parent_id, kind, channel, handle, name in rows:
         if workspace_id not in teams:
             teams[workspace_id] = team_ids(conn, workspace_id)
             accounts[workspace_id] = {_plain(n) for n in _source_accounts(conn, workspace_id)} - {""}
+            writers[workspace_id] = _blog_writers(conn, workspace_id)
         team = teams[workspace_id]
         if author_id is None or author_id in team or (author_id in checked and kind != "post"):
             continue
         checked.add(author_id)
-        blog_post = kind == "post" and parent_id is None and channel.startswith("blog:")
-        if blog_post or (accounts[workspace_id] and speaks_for(accounts[workspace_id], handle, name)):
+        blog = channel.startswith("blog:")
+        blog_post = kind == "post" and parent_id is None and blog
+        if blog_post:
+            writers[workspace_id] |= {_plain(handle), _plain(name or "")} - {""}
+        # The blog's writers answer comments under their own name (WordPress signs them so).
+        writer = blog and speaks_for(writers[workspace_id], handle, name)
+        if blog_post or writer or (accounts[workspace_id] and speaks_for(accounts[workspace_id], handle, name)):
             mark_team(conn, workspace_id, [author_id], origin="guess")
             team.add(author_id)
     return teams
+
+
+def _blog_writers(conn: Connection, workspace_id: int) -> set[str]:
+    """The names of the workspace's team authors who wrote a blog's posts (accents and case aside)."""
+    query = (
+        select(Author.handle, Author.display_name)
+        .join(TeamAccount, TeamAccount.author_id == Author.id)
+        .where(TeamAccount.workspace_id == workspace_id, Author.channel.startswith("blog:"))
+    )
+    return {_plain(n) for row in conn.execute(query) for n in row if n} - {""}
 
 
 def speaks_for(accounts: set[str], handle: str, name: str | None) -> bool:
@@ -457,13 +475,15 @@ def speaks_for(accounts: set[str], handle: str, name: str | None) -> bool:
 
 
 def _source_accounts(conn: Connection, workspace_id: int) -> set[str]:
-    """Account names a source's address gives: `…/@VeloLumen`, an X archive's `@handle on X`."""
+    """Account names a source's address gives: `…/@VeloLumen`, an X archive's `@handle` (or its owner)."""
     names: set[str] = set()
     for url, name in conn.execute(select(Source.url, Source.name).where(Source.workspace_id == workspace_id)):
         if url and "/@" in url:
             names.add(url.rsplit("/@", 1)[1].strip("/"))
         if name and name.startswith("@") and name.endswith(" on X"):
             names.add(name[1:].removesuffix(" on X"))
+        if name and name.startswith(x_archive.ARCHIVE):  # an archive without its account.js: all its owner's
+            names.add(x_archive.UNKNOWN_OWNER)
     return {name for name in names if name}
 
 

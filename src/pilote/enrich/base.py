@@ -24,11 +24,12 @@ class Text:
     vector: bytes | None = None  # cached sentence embedding (float16 bytes, enrich/embeddings.py)
     # The workspace's fine-tuned head for the analyzer, if any (pickled once per chunk for worker processes).
     tuned: Any = field(default=None, compare=False, hash=False, repr=False)
+    team: bool = False  # written by one of the organisation's accounts (models.TeamAccount)
 
     def __reduce__(self) -> tuple[type[Text], tuple[Any, ...]]:
         # Texts travel to worker processes by the thousand: one tuple each, not the generic per-field state.
         return Text, (self.id, self.kind, self.title, self.text, self.author, self.author_url, self.language,
-                      self.workspace_id, self.parent, self.vector, self.tuned)  # fmt: skip
+                      self.workspace_id, self.parent, self.vector, self.tuned, self.team)  # fmt: skip
 
 
 Result = dict[str, Any]

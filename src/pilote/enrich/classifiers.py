@@ -14,18 +14,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from functools import cache, partial
 from operator import is_
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from sqlalchemy import select
 
-from pilote.enrich import batches
+from pilote.enrich import batches, spam
 from pilote.enrich.base import Analyzer, Result, Text
 from pilote.enrich.features import Batch, Sample
 from pilote.enrich.heads import Head, from_bytes, load, path_of
 from pilote.models import WorkspaceModel
 
 VERSION = "2"
+T = TypeVar("T")
 _KEPT_BATCHES = 4
 # The last few batches and their features (a list, not a dict: looking them up must not hash every text).
 _BATCHES: deque[tuple[tuple[Text, ...], Batch]] = deque(maxlen=_KEPT_BATCHES)
@@ -73,17 +74,21 @@ Probabilities = tuple[list[str], list[float]]  # a head's classes, and one text'
 
 def _probabilities(task: str, texts: Sequence[Text]) -> list[Probabilities]:
     """Per text, the classes of the head that read it (the workspace's tuned one, or the shipped one)."""
+    return _by_model(texts, partial(_predict, task))
+
+
+def _by_model(texts: Sequence[Text], run: Callable[[Head | None, Sequence[Text]], list[T]]) -> list[T]:
+    """`run(tuned head or None, texts)` once per head the texts are read with, results in the texts' order."""
     if not texts:
         return []
     models = {id(t.tuned): t.tuned for t in texts}
     if len(models) == 1:  # one model for the whole batch: the usual case
-        return _predict(task, next(iter(models.values())), texts)
-    found: list[Probabilities] = [([], [])] * len(texts)
+        return run(next(iter(models.values())), texts)
+    found: dict[int, T] = {}
     for key, tuned in models.items():
         positions = [i for i, t in enumerate(texts) if id(t.tuned) == key]
-        for i, row in zip(positions, _predict(task, tuned, [texts[i] for i in positions]), strict=True):
-            found[i] = row
-    return found
+        found.update(zip(positions, run(tuned, [texts[i] for i in positions]), strict=True))
+    return [found[i] for i in range(len(texts))]
 
 
 def _predict(task: str, tuned: Head | None, texts: Sequence[Text]) -> list[Probabilities]:
@@ -108,7 +113,13 @@ def _sentiment(texts: Sequence[Text]) -> list[Result]:
 
 
 def _spam(texts: Sequence[Text]) -> list[Result]:
-    return [{"spam_probability": p[names.index("spam")]} for names, p in _probabilities("spam", texts)]
+    return _by_model(texts, _judge)
+
+
+def _judge(tuned: Head | None, texts: Sequence[Text]) -> list[Result]:
+    """The head's probability with the spam rules, and the reasons (see `spam.py`)."""
+    model = tuned if isinstance(tuned, Head) else head("spam")
+    return [j.result() for j in spam.judge(model, batch(texts), [t.team for t in texts])]
 
 
 def _toxicity(texts: Sequence[Text]) -> list[Result]:
@@ -130,9 +141,10 @@ def context(conn: Any, texts: Sequence[Text]) -> list[Text]:
     from pilote.enrich.embeddings import MODEL
 
     sql = (
-        "SELECT m.id, m.workspace_id, p.title, p.text, e.vector FROM message m"
+        "SELECT m.id, m.workspace_id, p.title, p.text, e.vector, t.author_id FROM message m"
         " LEFT JOIN message p ON p.id = m.parent_id"
         f" LEFT JOIN embedding e ON e.message_id = m.id AND e.model = {batches.mark(conn)}"
+        " LEFT JOIN team_account t ON t.author_id = m.author_id"
     )
     found = {row[0]: row[1:] for row in batches.of_ids(conn, sql, [t.id for t in texts], MODEL)}
     return [_with_context(t, found.get(t.id)) for t in texts]
@@ -141,11 +153,11 @@ def context(conn: Any, texts: Sequence[Text]) -> list[Text]:
 def _with_context(t: Text, row: Any) -> Text:
     if row is None:
         return t
-    workspace_id, title, body, vector = row
+    workspace_id, title, body, vector, team = row
     parent = f"{title or ''} {body}".strip() if body is not None else None
     vector = bytes(vector) if vector is not None else None  # a driver may give a buffer
     return Text(t.id, t.kind, t.title, t.text, t.author, t.author_url, t.language, workspace_id, parent, vector,
-                t.tuned)  # fmt: skip
+                t.tuned, team is not None)  # fmt: skip
 
 
 def with_tuned(task: str, conn: Any, texts: Sequence[Text]) -> Sequence[Text]:

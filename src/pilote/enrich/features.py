@@ -5,8 +5,9 @@ such as "!!", "?" or emoji), sublinear term frequency; each head weighs it with 
 learned) at the cost of one pass over the non-zeros. A batch is normalised as one string and hashed with
 array operations over all its characters at once (`hashing.py`): ~15 µs per message instead of ~100 µs with
 a tokenizer called text by text.
-Author block (spam): the author's name and website, the links, texts repeated in the batch and the similarity
-to the post answered, as hashed tokens. Hashing keeps extraction stateless: no vocabulary is stored.
+Author block (spam): the author's name and website, what the name is when it is no person's (a domain, shopping
+words, a phrase: `signals`), the links and invitations to go elsewhere, texts repeated in the batch and the
+similarity to the post answered, as hashed tokens. Hashing keeps extraction stateless: no vocabulary is stored.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from urllib.parse import urlsplit
 import numpy as np
 from numpy.typing import NDArray
 
-from pilote.enrich import hashing
+from pilote.enrich import hashing, signals
 
 if TYPE_CHECKING:  # scipy loads when features are first computed: the CLI starts without it
     from scipy import sparse
@@ -62,6 +63,7 @@ class Batch:
     vectors: NDArray[np.float32] | None = None
     _text: sparse.csr_matrix | None = field(default=None, repr=False)
     _author: sparse.csr_matrix | None = field(default=None, repr=False)
+    _tokens: list[list[str]] | None = field(default=None, repr=False)
     _lexicon: NDArray[np.float32] | None = field(default=None, repr=False)
 
     @property
@@ -75,8 +77,15 @@ class Batch:
     def author(self) -> sparse.csr_matrix:
         """Sublinear term frequencies of the author block (2**14 columns)."""
         if self._author is None:
-            self._author = sublinear(author_counts(self.samples))
+            self._author = sublinear(hashing.token_counts([" ".join(t) for t in self.tokens], N_AUTHOR))
         return self._author
+
+    @property
+    def tokens(self) -> list[list[str]]:
+        """The author tokens of each sample (`batch_tokens`)."""
+        if self._tokens is None:
+            self._tokens = batch_tokens(self.samples)
+        return self._tokens
 
     @property
     def lexicon(self) -> NDArray[np.float32]:
@@ -158,10 +167,14 @@ def weigh(matrix: sparse.csr_matrix, idf: NDArray[np.float32]) -> sparse.csr_mat
 
 def author_counts(samples: Sequence[Sample]) -> sparse.csr_matrix:
     """Counts of the author tokens of each sample (see `author_tokens`)."""
+    return hashing.token_counts([" ".join(tokens) for tokens in batch_tokens(samples)], N_AUTHOR)
+
+
+def batch_tokens(samples: Sequence[Sample]) -> list[list[str]]:
+    """The author tokens of each sample, copies counted within the batch."""
     keys = [_key(s.text[:MAX_CHARS]) for s in samples]
     repeats = Counter(keys)
-    documents = [" ".join(author_tokens(s, repeats[k], k)) for s, k in zip(samples, keys, strict=True)]
-    return hashing.token_counts(documents, N_AUTHOR)
+    return [author_tokens(s, repeats[k], k) for s, k in zip(samples, keys, strict=True)]
 
 
 def _key(text: str) -> str:
@@ -176,6 +189,8 @@ def author_tokens(sample: Sample, copies: int = 1, key: str | None = None) -> li
     linked = "://" in text or "www." in text.lower()  # most texts have no link: skip the expression
     domains = [m.group(1).lower().removeprefix("www.") for m in _URL.finditer(text)] if linked else []
     tokens.append(f"links:{min(len(domains), 3)}")
+    promoting = signals.promotion(text[:MAX_CHARS])
+    tokens.append(f"promo:{min(promoting, 2)}")
     if site and any(d == site for d in domains):
         tokens.append("link:own-site")
     tokens.append(f"copies:{'1' if copies < 2 else '2-4' if copies < 5 else '5+'}")
@@ -190,6 +205,7 @@ def _who(author: str, url: str) -> tuple[tuple[str, ...], str]:
     tokens = [f"a:{piece}" for piece in name] + [f"alen:{min(len(name), 5)}"]
     if re.search(r"\.(?:com|net|org|fr|info|biz)\b", author.lower()):
         tokens.append("a:domain")
+    tokens += [f"a:is-{kind}" for kind in signals.name_kind(author)]
     site = website(url)
     return (*tokens, *_site_tokens(site, name)), site
 

@@ -4,7 +4,9 @@ The shipped head's decision values become features beside the hashed n-grams of 
 a linear SVM learns how far to trust the first and what the second adds (Platt-calibrated on the
 workspace's labels, so its probabilities follow the workspace's own share of each class). Everything stays
 linear in the features, so the result folds back into one head of the same shape, used by enrichment for
-that workspace (classifiers.head_for). Only labels set by people (origin "user") teach.
+that workspace (classifiers.head_for). Labels set by people (origin "user") teach, and so does the site's own
+moderation history as imported (origin "import": WordPress and Disqus spam flags; for spam, an approved
+comment is ham); a person's label wins over an import's.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ LABELS = {
     "intent": ("intent", {v: v for v in ("question", "complaint", "praise", "suggestion", "other")}),
 }
 MINIMUM = 2  # labels of each class, at least
+ORIGINS = ("user", "import")  # whose labels teach, the first winning: the team's, then the site's moderation
 C = 1.0
 SEED = 0
 
@@ -45,27 +48,48 @@ class Tuned:
 
 
 def labelled(conn: Connection, workspace_id: int, task: str) -> tuple[list[int], list[Sample], list[str]]:
-    """The workspace's messages that people labelled for the task: ids, samples, labels."""
+    """The workspace's messages labelled for the task: ids, samples, labels (a person's label over an import's)."""
     name, known = LABELS[task]
+    names = (name, "status") if task == "spam" else (name,)
     parent = aliased(Message)
     query = (
         select(Message.id, Message.title, Message.text, Author.display_name, Author.handle, Author.profile_url,
-               parent.title, parent.text, Label.value)
+               parent.title, parent.text, Label.name, Label.value, Label.origin)
         .join(Label, Label.message_id == Message.id)
         .outerjoin(Author, Author.id == Message.author_id)
         .outerjoin(parent, parent.id == Message.parent_id)
-        .where(Message.workspace_id == workspace_id, Label.name == name, Label.origin == "user")
+        .where(Message.workspace_id == workspace_id, Label.name.in_(names), Label.origin.in_(ORIGINS))
         .order_by(Message.id)
     )  # fmt: skip
-    ids, samples, labels = [], [], []
+    found: dict[int, tuple[Sample, dict[tuple[str, str], str]]] = {}
     for row in conn.execute(query):
-        if row[8] not in known:
-            continue
-        post = f"{row[6] or ''} {row[7]}".strip() if row[7] is not None else None
-        ids.append(row[0])
-        samples.append(Sample(f"{row[1] or ''} {row[2]}".strip(), row[3] or row[4] or "", row[5] or "", post))
-        labels.append(known[row[8]])
+        if row[0] not in found:
+            post = f"{row[6] or ''} {row[7]}".strip() if row[7] is not None else None
+            sample = Sample(f"{row[1] or ''} {row[2]}".strip(), row[3] or row[4] or "", row[5] or "", post)
+            found[row[0]] = (sample, {})
+        found[row[0]][1][(row[10], row[8])] = row[9]
+    ids, samples, labels = [], [], []
+    for message_id, (sample, decisions) in found.items():
+        label = _decide(decisions, name, known)
+        if label is not None:
+            ids.append(message_id)
+            samples.append(sample)
+            labels.append(label)
     return ids, samples, labels
+
+
+def _decide(decisions: dict[tuple[str, str], str], name: str, known: dict[str, str]) -> str | None:
+    """A message's label for training: a person's, else an import's; for spam, a moderator's approval is ham.
+
+    Trash is not spam: moderators also bin duplicates, tests and off-topic messages, so it teaches nothing.
+    """
+    for origin in ORIGINS:
+        value = decisions.get((origin, name))
+        if value in known:
+            return known[value]
+    if name == "spam" and decisions.get(("import", "status")) == "approved":
+        return "ham"
+    return None
 
 
 def tune(base: Head, samples: list[Sample], labels: list[str]) -> Head:

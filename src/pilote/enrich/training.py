@@ -202,7 +202,7 @@ def _meta(task: str, parts: list[Part], params: Params) -> dict[str, Any]:
 
 def score(head: Head, data: Labelled, *, vectors: bool = True) -> Scores:
     """How the head does on labelled data (with `vectors=False`, as the text-only fallback)."""
-    predicted = head.predict(batch_of(data) if vectors and head.embedding is not None else Batch(data.samples))
+    predicted = predict(head, batch_of(data) if vectors and head.embedding is not None else Batch(data.samples))
     names = sorted(set(data.labels) | set(predicted))
     precision, recall, f1, support = precision_recall_fscore_support(data.labels, predicted, labels=names,
                                                                      zero_division=0)  # fmt: skip
@@ -215,6 +215,15 @@ def score(head: Head, data: Labelled, *, vectors: bool = True) -> Scores:
                        "f1": round(100 * float(f1[i]), 2), "support": int(support[i])} for i, n in enumerate(names)},
         confusion={n: {m: int(matrix[i, j]) for j, m in enumerate(names)} for i, n in enumerate(names)},
     )  # fmt: skip
+
+
+def predict(head: Head, batch: Batch) -> list[str]:
+    """The class of each sample as enrichment gives it (for spam: the head with the spam rules)."""
+    if head.meta.get("task") != "spam":
+        return head.predict(batch)
+    from pilote.enrich.spam import THRESHOLD, judge
+
+    return ["spam" if j.probability >= THRESHOLD else "ham" for j in judge(head, batch)]
 
 
 def batch_of(data: Labelled) -> Batch:

@@ -49,12 +49,16 @@ def sniff(head: bytes, path: Path) -> bool:
     return _SNIFF.search(head) is not None
 
 
+UNKNOWN_OWNER = "archive owner"  # the author of every tweet of an archive without its account.js
+ARCHIVE = "X archive "  # how the name of such an archive's source starts
+
+
 def describe(path: Path, options: ParseOptions) -> SourceInfo:
     """The owner's account id identifies the source, else the archive's folder."""
     owner = read_owner(path, options)
     if owner is None:
         folder = _archive_folder(path)
-        return SourceInfo(kind=name, key=options.source_key or f"x:{folder}", name=f"X archive {folder}", channel="x")
+        return SourceInfo(kind=name, key=options.source_key or f"x:{folder}", name=f"{ARCHIVE}{folder}", channel="x")
     handle = f"@{owner.username}" if owner.username else owner.account_id
     return SourceInfo(
         kind=name,
@@ -220,7 +224,7 @@ def _archive_folder(path: Path) -> str:
 
 def _author(owner: Owner | None) -> AuthorRef:
     if owner is None:
-        return AuthorRef(key="archive-owner", handle="archive owner")
+        return AuthorRef(key="archive-owner", handle=UNKNOWN_OWNER)
     return AuthorRef(
         key=f"id:{owner.account_id}",
         handle=owner.username or owner.account_id,
