@@ -30,8 +30,8 @@ PER_MESSAGE = 5
 LONGEST = 3  # words in a phrase
 BACKGROUND = 4  # periods before the one asked about, to tell what is usual from what is new
 MAX_CHARS = 2000
-_STOP = {"fr": stopwords.FRENCH | stopwords.COMMON, "en": stopwords.ENGLISH | stopwords.COMMON}
-_EITHER = stopwords.FRENCH | stopwords.ENGLISH | stopwords.COMMON
+_STOP = {"fr": stopwords.FRENCH_ALL | stopwords.COMMON, "en": stopwords.ENGLISH_ALL | stopwords.COMMON}
+_EITHER = stopwords.FRENCH_ALL | stopwords.ENGLISH_ALL | stopwords.COMMON
 # Links, mentions and hashtags break runs; a word is letters, with inner hyphens or apostrophes; any other
 # non-space character (punctuation, digits, emoji) breaks runs too.
 _NOISE = re.compile(r"https?://\S+|www\.\S+|[@#]\w+")
@@ -67,24 +67,47 @@ def _runs(text: str, stop: frozenset[str]) -> list[list[str]]:
     return runs
 
 
+def fold(word: str) -> str:
+    """A word as keyphrases compare them, its plural mark dropped: "batteries" and "batterie" are one word.
+    A final -s (not -ss, -us, -is: "bus", "avis") or the -x of -eaux, -eux, -oux ("jeux"); English -ies plurals
+    ("deliveries") stay apart from their singular."""
+    if len(word) > 3:
+        if word[-1] == "s" and word[-2] not in "sui":
+            return word[:-1]
+        if word[-1] == "x" and word.endswith(("eaux", "eux", "oux")):
+            return word[:-1]
+    return word
+
+
+def fold_phrase(phrase: str) -> str:
+    """A phrase as keyphrases compare them: each word folded (`fold`)."""
+    return " ".join(map(fold, phrase.split()))
+
+
 def extract(text: str, language: str | None = None, limit: int = PER_MESSAGE) -> list[str]:
-    """Up to `limit` keyphrases of one text, best first (none for a language without stop words)."""
+    """Up to `limit` keyphrases of one text, best first (none for a language without stop words); of a phrase
+    in the singular and the plural, the first written."""
     stop = _stop_words(language)
     if stop is None:
         return []
-    phrases: dict[tuple[str, ...], int] = {}  # phrase → order of first appearance
+    phrases: dict[tuple[str, ...], int] = {}  # phrase, its plural marks dropped → order of first appearance
+    written: dict[tuple[str, ...], list[str]] = {}  # → the phrase as first written
     runs = _runs(text[:MAX_CHARS], stop)
-    for run in runs:
+    folded = [[fold(word) if word[-1] in "sx" else word for word in run] for run in runs]  # most words: as they are
+    for run, keys in zip(runs, folded, strict=True):
         for start in range(0, len(run), LONGEST):  # a longer run is cut in pieces of at most three words
-            phrases.setdefault(tuple(run[start : start + LONGEST]), len(phrases))
+            key = tuple(keys[start : start + LONGEST])
+            if key not in phrases:
+                phrases[key] = len(phrases)
+                written[key] = run[start : start + LONGEST]
     # A phrase weighs what its words weigh in the message: longer phrases and repeated words come first.
-    counts = Counter(word for run in runs for word in run)
+    counts = Counter(word for keys in folded for word in keys)
     repeated = {word: n - 1 for word, n in counts.items() if n > 1}
     if repeated:
         ranked = sorted(phrases, key=lambda p: (-len(p) - sum(repeated.get(w, 0) for w in p), phrases[p]))
     else:
         ranked = sorted(phrases, key=lambda p: (-len(p), phrases[p]))
-    return [" ".join(phrase) for phrase in ranked[:limit]]
+    return [" ".join(written[key]) for key in ranked[:limit]]
 
 
 def analyze(texts: Sequence[Text]) -> list[Result]:
@@ -97,7 +120,7 @@ def _stamp() -> str:
     return hashlib.sha256(words.encode()).hexdigest()[:8]
 
 
-ANALYZER = Analyzer(name=NAME, version="1", columns=(), analyze=analyze, stamp=_stamp)
+ANALYZER = Analyzer(name=NAME, version="2", columns=(), analyze=analyze, stamp=_stamp)
 
 
 # --- per period ---------------------------------------------------------------------------------------------
@@ -112,33 +135,50 @@ class Keyphrase:
     score: float
 
 
-def _document_counts(session: Session, workspace_id: int, start: datetime, end: datetime) -> tuple[Counter[str], int]:
-    """In how many analysed messages of [start, end) each phrase occurs, and how many messages were analysed."""
+@dataclass(slots=True)
+class _Counts:
+    """In how many analysed messages each folded phrase occurs, how it was written, how many were analysed."""
+
+    messages: Counter[str]
+    written: dict[str, Counter[str]]
+    total: int = 0
+
+    def shown(self, key: str) -> str:
+        """The folded phrase as most messages write it (the first in alphabetical order on a tie)."""
+        return min(self.written[key].items(), key=lambda pair: (-pair[1], pair[0]))[0]
+
+
+def _document_counts(session: Session, workspace_id: int, start: datetime, end: datetime) -> _Counts:
+    """In how many analysed messages of [start, end) each phrase occurs, singular and plural as one."""
     query = (
         select(Enrichment.value)
         .join(Message, Message.id == Enrichment.message_id)
         .where(Message.workspace_id == workspace_id, Message.created_at >= start, Message.created_at < end)
     )
-    counts: Counter[str] = Counter()
-    total = 0
+    counts = _Counts(Counter(), {})
     for (value,) in session.execute(query):
         found = extras(value, NAME)
         if NAME in found:  # the analyzer ran on the message (its list may be empty)
-            total += 1
-            counts.update(found[NAME])
-    return counts, total
+            counts.total += 1
+            keys = {fold_phrase(phrase): phrase for phrase in found[NAME]}
+            counts.messages.update(keys.keys())
+            for key, phrase in keys.items():
+                counts.written.setdefault(key, Counter())[phrase] += 1
+    return counts
 
 
 def top_keyphrases(session: Session, workspace_id: int, start: datetime, end: datetime,
                    limit: int = 20) -> list[Keyphrase]:  # fmt: skip
     """The phrases that stand out in [start, end): frequent in the period, not everywhere before it."""
-    period, total = _document_counts(session, workspace_id, start, end)
-    before, background = _document_counts(session, workspace_id, start - BACKGROUND * (end - start), start)
-    documents = total + background
-    least = 2 if total >= 50 else 1  # one message is an anecdote, unless there are few
+    period = _document_counts(session, workspace_id, start, end)
+    before = _document_counts(session, workspace_id, start - BACKGROUND * (end - start), start)
+    documents = period.total + before.total
+    least = 2 if period.total >= 50 else 1  # one message is an anecdote, unless there are few
     scored = [
-        Keyphrase(phrase, count, round(count * math.log((1 + documents) / (1 + count + before[phrase])), 3))
-        for phrase, count in period.items()
+        Keyphrase(
+            period.shown(key), count, round(count * math.log((1 + documents) / (1 + count + before.messages[key])), 3)
+        )
+        for key, count in period.messages.items()
         if count >= least
     ]
     scored.sort(key=lambda k: (-k.score, -k.messages, k.phrase))

@@ -14,6 +14,8 @@ from pilote import rollups
 from pilote.errors import Invalid
 from pilote.messages import SPAM_THRESHOLD
 from pilote.models import Author, Label, Message, Source, Workspace
+from pilote.views import judgements
+from pilote.views.judgements import Judgement
 
 Bucket = Literal["hour", "day", "week"]
 BUCKETS: tuple[str, ...] = ("hour", "day", "week")
@@ -123,6 +125,8 @@ class MessageCard:
     thread_id: int | None
     labels: dict[str, str] = field(default_factory=dict)
     engagement: int = 0  # likes + shares + replies
+    # sentiment, intent, spam, toxicity, language: the value decided, the model's confidence, who decided
+    judgements: dict[str, Judgement] = field(default_factory=dict)
 
 
 def card_query() -> Select[Any]:
@@ -143,8 +147,10 @@ def card_query() -> Select[Any]:
 
 
 def cards(session: Session, rows: Sequence[Any]) -> list[MessageCard]:
-    """Rows of card_query() as cards, with their labels deciding spam, sentiment and intent."""
+    """Rows of card_query() as cards, with their labels deciding spam, sentiment and intent, and each judgement's
+    confidence."""
     labels = all_labels(session, [row[0] for row in rows])
+    stored = judgements.stored(session, [row[0] for row in rows])
     spaces = {row[1] for row in rows}
     slugs = dict(session.execute(select(Workspace.id, Workspace.slug).where(Workspace.id.in_(spaces))).all())
     found = []
@@ -152,6 +158,7 @@ def cards(session: Session, rows: Sequence[Any]) -> list[MessageCard]:
         card = MessageCard(r[0], slugs[r[1]], *r[2:16], None, *r[16:CARD_COLUMNS], labels=labels.get(r[0], {}))  # type: ignore[call-arg,misc]
         card.engagement = (card.likes or 0) + (card.shares or 0) + (card.replies or 0)
         decide(card)
+        card.judgements = judgements.judge(card, stored.get(card.id, judgements.Stored()))
         found.append(card)
     return found
 

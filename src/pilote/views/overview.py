@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 
@@ -9,12 +10,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pilote import rollups
+from pilote.enrich.keyphrases import fold_phrase
 from pilote.messages import counted
 from pilote.models import Message
 from pilote.views.common import Figure, MessageCard, Period, card_query, cards, decided, figure, period
 from pilote.views.timeseries import TimeSeries, timeseries
 
 TOP_KEYPHRASES = 20
+FOLDED_MORE = 3  # read this many times more phrases, so that singulars and plurals merged still fill the list
 TOP_THREADS = 10
 UNANSWERED_SHOWN = 20
 
@@ -101,13 +104,23 @@ def _totals(session: Session, workspace_id: int, span: Period) -> dict[str, int]
 
 
 def keyphrases(session: Session, workspace_id: int, span: Period) -> list[Keyphrase]:
-    """The period's most frequent keyphrases ([] when the keyphrases analyzer has not run)."""
+    """The period's most frequent keyphrases ([] when the keyphrases analyzer has not run); a phrase in the
+    singular and the plural is one, written as most messages write it."""
     conn = session.connection()
     now, before = _days(span), _days(span.previous())
-    found = rollups.top(conn, workspace_id, "keyphrase" + rollups.DAY, *now, TOP_KEYPHRASES)
+    found = rollups.top(conn, workspace_id, "keyphrase" + rollups.DAY, *now, TOP_KEYPHRASES * FOLDED_MORE)
     keys = [phrase for phrase, _ in found]
     earlier = rollups.totals(conn, workspace_id, "keyphrase" + rollups.DAY, *before, keys) if found else {}
-    return [Keyphrase(phrase, count, earlier.get(phrase, (0, 0))[0]) for phrase, count in found]
+    counts: Counter[str] = Counter()  # per folded phrase: this period's messages, the previous period's
+    previous: Counter[str] = Counter()
+    shown: dict[str, str] = {}  # → the variant most messages write (`found` comes most frequent first)
+    for phrase, count in found:
+        key = fold_phrase(phrase)
+        shown.setdefault(key, phrase)
+        counts[key] += count
+        previous[key] += earlier.get(phrase, (0, 0))[0]
+    ranked = sorted(counts, key=lambda key: (-counts[key], shown[key]))[:TOP_KEYPHRASES]
+    return [Keyphrase(shown[key], counts[key], previous[key]) for key in ranked]
 
 
 def growing(session: Session, workspace_id: int, span: Period) -> list[Growth]:

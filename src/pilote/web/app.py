@@ -18,7 +18,7 @@ from pilote import __version__
 from pilote.config import Settings
 from pilote.db import is_current, make_engine, migrate
 from pilote.errors import PiloteError
-from pilote.web import api, incidents, pages
+from pilote.web import api, api_incidents, incidents, pages
 from pilote.web.pages.common import TEMPLATES, render_error
 
 STATIC = Path(__file__).parent / "static"
@@ -132,4 +132,5 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(incidents.router)
     app.include_router(api.router)
+    app.include_router(api_incidents.router)
     return app

@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from babel.dates import format_date, format_datetime, format_skeleton, format_time, format_timedelta
 from babel.numbers import format_decimal, format_percent
 
+from pilote.views import judgements
+
 LOCALE_DIR = Path(__file__).parent / "locale"
 LANGUAGES = {"en": "English", "fr": "Français"}
 DEFAULT_LANGUAGE = "en"
@@ -104,6 +106,11 @@ class Formatter:
             return ""
         return translations(self.language).gettext(value) if value in WORDS else value
 
+    def reason(self, code: str) -> str:
+        """A spam reason in the reader's language: its phrase when the code is known, else the code itself."""
+        found = judgements.phrase(code)
+        return translations(self.language).gettext(found) if found != code else code
+
     def words(self, keys: Any) -> dict[str, str]:
         """Chart names for keys (kinds, sentiments...)."""
         return {key: self.word(key) for key in keys}
@@ -143,9 +150,11 @@ class Formatter:
         """A number with the locale's grouping."""
         return "" if value is None else format_decimal(value, locale=self.language)
 
-    def percent(self, value: float | None) -> str:
-        """A share (0.12 → 12 %)."""
-        return "" if value is None else format_percent(value, locale=self.language)
+    def percent(self, value: float | None, exact: bool = False) -> str:
+        """A share (0.12 → 12 %); `exact` keeps every decimal (0.8731 → 87.31 %)."""
+        if value is None:
+            return ""
+        return format_percent(value, locale=self.language, decimal_quantization=not exact)
 
     def local(self, value: datetime) -> datetime:
         """A moment in the reader's time zone."""
