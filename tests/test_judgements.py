@@ -22,7 +22,7 @@ from pilote.views import judgements
 from pilote.web.app import create_app
 
 HOSTILE = "<img src=x onerror=alert(1)>"
-REASONS = [["author_name_is_keywords", 2.5], ["link_domain", 1.25], [HOSTILE, 0.5], ["first_comment", 0.25]]
+REASONS = [["name_commerce", 2.5], ["links", 1.25], [HOSTILE, 0.5], ["copies", 0.25]]
 
 
 def _analysed(engine: Engine, external_id: str, columns: dict[str, Any], extras: dict[str, Any]) -> int:
@@ -85,7 +85,7 @@ def test_the_api_gives_each_judgement_its_value_confidence_and_source(
         "sentiment": {"value": "neutral", "confidence": 0.7, "source": "model", "reasons": []},
         "intent": {"value": "other", "confidence": 0.81, "source": "model", "reasons": []},
         "spam": {"value": True, "confidence": 0.92, "source": "model", "reasons": [
-            {"code": "author_name_is_keywords", "weight": 2.5}, {"code": "link_domain", "weight": 1.25},
+            {"code": "name_commerce", "weight": 2.5}, {"code": "links", "weight": 1.25},
             {"code": HOSTILE, "weight": 0.5}]},
         "toxicity": {"value": False, "confidence": 0.97, "source": "model", "reasons": []},
     }  # fmt: skip
@@ -168,17 +168,16 @@ def test_spam_shows_its_three_strongest_reasons_escaped_and_unknown_codes_as_the
     assert HOSTILE not in page
     article = _badges(client, store["spam"], "en")
     reasons = article.xpath(".//span[@class='reasons']/span[@class='reason']")
-    assert [_text(r) for r in reasons] == ["author_name_is_keywords", "link_domain", HOSTILE]
+    assert [_text(r) for r in reasons] == ["the author's name is made of shopping words", "links in the text", HOSTILE]
     assert reasons[0].get("title") == "weight 2.5"
     assert _text(article.xpath(".//span[@class='reasons']")[0]).startswith("why:")
 
 
-def test_reasons_read_their_phrase_when_the_code_is_known(
-    client: TestClient, store: dict[str, int], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setitem(judgements.REASON_PHRASES, "link_domain", "links to a shop's domain")
-    article = _badges(client, store["spam"], "en")
-    assert [_text(r) for r in article.xpath(".//span[@class='reason']")][1] == "links to a shop's domain"
+def test_reasons_read_their_phrase_when_the_code_is_known(client: TestClient, store: dict[str, int]) -> None:
+    english = _badges(client, store["spam"], "en")
+    french = _badges(client, store["spam"], "fr")
+    assert [_text(r) for r in english.xpath(".//span[@class='reason']")][1] == "links in the text"
+    assert [_text(r) for r in french.xpath(".//span[@class='reason']")][1] == "des liens dans le texte"
 
 
 def test_reasons_absent_or_unreadable_show_nothing() -> None:

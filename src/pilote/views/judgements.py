@@ -24,9 +24,6 @@ if TYPE_CHECKING:
 UNSURE_BELOW = 0.6  # a display convention: below it, the badge says the model is unsure
 TOXIC_FROM = 0.5
 MAX_REASONS = 3
-# Phrases for the spam analyzer's reason codes (shown in place of the code when known; an unknown code is shown
-# as it is). Translated by the cockpit's catalogues.
-REASON_PHRASES: dict[str, str] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,8 +120,3 @@ def reasons(value: str | None) -> list[Reason]:
             if isinstance(weight, int | float) and not isinstance(weight, bool):
                 kept.append(Reason(entry[0], round(float(weight), 4)))
     return kept[:MAX_REASONS]
-
-
-def phrase(code: str) -> str:
-    """How a reason reads: its phrase when known, else the code itself."""
-    return REASON_PHRASES.get(code, code)

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from babel.dates import format_date, format_datetime, format_skeleton, format_time, format_timedelta
 from babel.numbers import format_decimal, format_percent
 
-from pilote.views import judgements
+from pilote.enrich import spam
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 LANGUAGES = {"en": "English", "fr": "Français"}
@@ -108,8 +108,7 @@ class Formatter:
 
     def reason(self, code: str) -> str:
         """A spam reason in the reader's language: its phrase when the code is known, else the code itself."""
-        found = judgements.phrase(code)
-        return translations(self.language).gettext(found) if found != code else code
+        return spam.phrase(code, self.language)
 
     def words(self, keys: Any) -> dict[str, str]:
         """Chart names for keys (kinds, sentiments...)."""
