@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
+from pilote.enrich.keyphrases import fold_phrase
 from pilote.messages import is_counted
 from pilote.models import Enrichment, Label, Message, RadarAuthor, extras
 
@@ -223,12 +224,15 @@ def _keyphrases(conn: Connection, ids: Sequence[int]) -> dict[int, tuple[str, ..
 
 
 def parse_keyphrases(value: str | None) -> list[str]:
-    """The keyphrases analyzer's first ten phrases in an enrichment value (phrases, or [phrase, score] pairs)."""
+    """The keyphrases analyzer's first ten phrases in an enrichment value (phrases, or [phrase, score] pairs),
+    plurals folded."""
     data = extras(value, "keyphrases").get("keyphrases")
     if not isinstance(data, list):
         return []
     phrases = [entry[0] if isinstance(entry, list | tuple) and entry else entry for entry in data]
-    return [phrase.strip().lower() for phrase in phrases if isinstance(phrase, str) and phrase.strip()][:10]
+    # Singular and plural are one series ("vélos" counts for "vélo"), as on the Overview.
+    written = [fold_phrase(phrase.strip().lower()) for phrase in phrases if isinstance(phrase, str) and phrase.strip()]
+    return list(dict.fromkeys(written))[:10]
 
 
 def _first_times(conn: Connection, rows: Iterable[tuple[int, int | None, datetime]]) -> set[int]:
