@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 
-from pilote import leaders, merges, workspaces
+from pilote import leaders, merges, tokens, workspaces
+from pilote.cli import app
+from pilote.config import Settings
 from pilote.errors import Invalid
 from pilote.imports import import_file
 from pilote.leaders.graph import interactions
@@ -20,6 +25,7 @@ from pilote.leaders.scores import measure
 from pilote.models import Author, Message
 from pilote.rollups import mark_team
 from pilote.views.explorer import label
+from pilote.web.app import create_app
 
 MARCH = leaders.Window(datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC),
                        (datetime(2026, 1, 29, tzinfo=UTC), datetime(2026, 3, 1, tzinfo=UTC)))  # fmt: skip
@@ -242,3 +248,34 @@ def test_mentions_and_quotes_are_read_from_the_text_and_the_sources_fields() -> 
     assert (found.mentioned, found.quoted) == ({"did:plc:abc"}, {"did:plc:xyz"})
     tweet = {"entities": {"user_mentions": [{"id_str": "1234", "screen_name": "lea"}]}}
     assert named("", orjson.dumps(tweet).decode(), "post").mentioned == {"id:1234"}
+
+
+def test_the_command_and_the_api_give_the_same_lists(
+    settings: Settings, engine: Engine, town: int, env_for: Callable[[Settings], None]
+) -> None:
+    env_for(settings)
+    dates = ["--since", "2026-03-01T00:00:00+00:00", "--until", "2026-04-01T00:00:00+00:00"]
+    result = CliRunner().invoke(app, ["leaders", "--workspace", "acme", *dates, "--json"])
+    assert result.exit_code == 0, result.output
+    printed = orjson.loads(result.stdout)
+    assert [p["name"] for p in printed["detractors"]] == ["bob"]
+    assert printed["interactions"] == {"reply": 10, "mention": 1, "quote": 0}
+    table = CliRunner().invoke(app, ["leaders", "--workspace", "acme", *dates])
+    assert "Ambassadors" in table.stdout
+    assert "Bridges: in touch with several sub-communities" in table.stdout  # said even when nobody is one
+    with Session(engine) as session, session.begin():
+        token, _ = tokens.create(session, workspace=workspaces.get(session, slug="acme"), name="tests")
+    with TestClient(create_app(settings, engine)) as client:
+        query = {"since": "2026-03-01T00:00:00Z", "until": "2026-04-01T00:00:00Z"}
+        served = client.get("/api/v1/leaders", params=query, headers={"Authorization": f"Bearer {token}"})
+        assert served.status_code == 200, served.text
+        for name in ("ambassadors", "detractors", "bridges", "rising"):
+            assert [(p["id"], p["influence"]) for p in served.json()[name]] == [
+                (p["id"], p["influence"]) for p in printed[name]
+            ]
+        assert client.get("/api/v1/leaders", params=query).status_code == 401
+        wrong = client.get("/api/v1/leaders", params={"period": "1y"}, headers={"Authorization": f"Bearer {token}"})
+        assert wrong.status_code == 422
+    refused = CliRunner().invoke(app, ["leaders", "--workspace", "acme", "--period", "7d", "--since", "2026-03-01"])
+    assert refused.exit_code == 1
+    assert "not both" in refused.stderr

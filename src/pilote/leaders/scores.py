@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import random
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +24,7 @@ DAMPING = 0.85
 SEED = 15
 WORK = 5_000_000  # sources × (people + edges) for betweenness: about half a second on a 2-core machine
 MIN_SOURCES = 32
+_RANDOM = threading.Lock()  # the generator is the process's: one seeded computation at a time (the API's threads)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,8 +96,9 @@ def _communities(graph: igraph.Graph) -> tuple[list[int], list[int]]:
 @contextmanager
 def _seeded() -> Iterator[None]:
     """igraph draws from one process-wide generator: seed it for one computation, then give it back."""
-    igraph.set_random_number_generator(random.Random(SEED))
-    try:
-        yield
-    finally:
-        igraph.set_random_number_generator(random)
+    with _RANDOM:
+        igraph.set_random_number_generator(random.Random(SEED))
+        try:
+            yield
+        finally:
+            igraph.set_random_number_generator(random)
