@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import csv
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import orjson
 import pytest
@@ -279,3 +281,78 @@ def test_the_command_and_the_api_give_the_same_lists(
     refused = CliRunner().invoke(app, ["leaders", "--workspace", "acme", "--period", "7d", "--since", "2026-03-01"])
     assert refused.exit_code == 1
     assert "not both" in refused.stderr
+
+
+def handles(engine: Engine) -> dict[int, str]:
+    """Node → handle, in lower case, in a store without merges."""
+    with Session(engine) as session:
+        return {-author_id: handle.lower() for author_id, handle in session.execute(select(Author.id, Author.handle))}
+
+
+def graph_of(engine: Engine) -> tuple[dict[str, Counter[tuple[str, str]]], leaders.Leaders]:
+    with Session(engine) as session:
+        workspace_id = workspaces.get(session, slug="acme").id
+        span = leaders.window(session, workspace_id, period="all")
+        found = interactions(session, workspace_id, span.since, span.until)
+        lists = leaders.leaders(session, workspace_id, span)
+    who = handles(engine)
+    named_edges = {kind: Counter({(who[a], who[b]): n for (a, b), n in counts.items()})
+                   for kind, counts in found.edges.items()}  # fmt: skip
+    return named_edges, lists
+
+
+@pytest.mark.realdata
+def test_the_real_reddit_thread_s_reply_graph_is_the_one_its_parent_ids_give(shared: Path, engine: Engine) -> None:
+    path = shared / "reddit" / "announcements_n49rw_comments.csv"
+    with Session(engine) as session, session.begin():
+        workspaces.create(session, slug="acme")
+    import_file(engine, path, workspace="acme")
+    with path.open(encoding="utf-8", newline="") as file:
+        comments = list(csv.DictReader(file))
+    author = {c["id"]: c["author"].lower() for c in comments}
+    expected: Counter[tuple[str, str]] = Counter()
+    for c in comments:
+        parent = author.get(c["parent_id"].removeprefix("t1_"))
+        if parent and "[deleted]" not in (parent, author[c["id"]]) and parent != author[c["id"]]:
+            expected[(author[c["id"]], parent)] += 1
+    edges, lists = graph_of(engine)
+    assert edges["reply"] == expected
+    assert sum(expected.values()) == 666  # of the 893 replies: the rest answer a deleted author or themselves
+    assert all(a in author.values() and b in author.values() for a, b in edges["mention"])
+    assert lists.people >= len({person for pair in expected for person in pair})
+    assert lists.rising == []  # all time: nothing before
+    assert len(lists.communities) >= 2
+
+
+def qualified(account: dict[str, str]) -> str:
+    acct = account["acct"]
+    return (acct if "@" in acct else f"{acct}@{urlsplit(account['url']).hostname}").lower()
+
+
+@pytest.mark.realdata
+def test_the_real_mastodon_context_gives_its_replies_and_mentions_between_its_authors(
+    shared: Path, engine: Engine
+) -> None:
+    path = shared / "mastodon" / "get_context_default.json"
+    with Session(engine) as session, session.begin():
+        workspaces.create(session, slug="acme")
+    import_file(engine, path, workspace="acme", format="mastodon_json")
+    statuses = orjson.loads(path.read_bytes())["descendants"]
+    writer = {s["id"]: qualified(s["account"]) for s in statuses}
+    replies: Counter[tuple[str, str]] = Counter()
+    mentions: Counter[tuple[str, str]] = Counter()
+    for s in statuses:
+        me, answered = writer[s["id"]], writer.get(s["in_reply_to_id"])
+        if answered and answered != me:
+            replies[(me, answered)] += 1
+        named_ones = {qualified(m) for m in s["mentions"]} & set(writer.values())
+        mentions.update((me, other) for other in named_ones - {me, answered})
+    edges, lists = graph_of(engine)
+    assert (edges["reply"], edges["mention"]) == (replies, mentions)
+    assert sum(replies.values()) == 16
+    # The toot's author, named in nearly every reply, is its most influential person.
+    with Session(engine) as session:
+        workspace_id = workspaces.get(session, slug="acme").id
+        measured = measure(interactions(session, workspace_id, lists.since, lists.until).weights())
+    top = max(measured.scores, key=lambda node: measured.scores[node].influence)
+    assert handles(engine)[top] == "austinkocher@mastodon.social"

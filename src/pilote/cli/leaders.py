@@ -15,6 +15,8 @@ from pilote.terminal import out, safe
 
 WorkspaceOpt = Annotated[str | None, typer.Option("--workspace", "-w", help="Workspace (default: the only one).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+EXTRA = {"bridges": "betweenness", "rising": "before"}  # the column that shows why they are in that list
+PLURALS = {"reply": "replies", "mention": "mentions", "quote": "quotes"}
 LISTS = {
     "ambassadors": "Ambassadors: influential, and their messages lean positive",
     "detractors": "Detractors: influential, and their messages lean negative",
@@ -40,24 +42,27 @@ def leaders_command(
     if as_json:
         print_json(dataclasses.asdict(found))
         return
-    shown = ", ".join(f"{count} {kind}{'s' if count != 1 else ''}" for kind, count in found.interactions.items())
+    shown = ", ".join(f"{count} {PLURALS[kind] if count != 1 else kind}" for kind, count in found.interactions.items())
     out.print(f"{found.since:%Y-%m-%d %H:%M} → {found.until:%Y-%m-%d %H:%M} UTC: {found.people} people, {shown}; "
               f"{len(found.communities)} sub-communities of 3 people or more.")  # fmt: skip
     for name, title in LISTS.items():
-        _table(title, getattr(found, name))
+        _table(title, getattr(found, name), EXTRA.get(name))
     if found.previous_since is None:
         out.print("No period before `all`: nobody is rising.")
 
 
-def _table(title: str, people: list[leaders.Leader]) -> None:
+def _table(title: str, people: list[leaders.Leader], extra: str | None) -> None:
     if not people:
         out.print(f"{title}: nobody.")
         return
-    table = Table("person", "influence", "before", "betweenness", "reached by", "sentiment", "top message", title=title)
+    table = Table(title=title)
+    for name in ("person (id)", "influence", *([extra] if extra else []), "reached by", "+/=/−"):
+        table.add_column(name, no_wrap=name != "person (id)")
+    table.add_column("top message", no_wrap=True, overflow="ellipsis", max_width=26)
     for person in people:
-        before = "" if person.previous_influence is None else f"{person.previous_influence:.2f}"
-        mix = " ".join(f"{k} {v}" for k, v in sorted(person.sentiment.items()))
-        top = person.top_messages[0].text[:80] if person.top_messages else ""
-        table.add_row(safe(f"{person.name} ({person.author_id})"), f"{person.influence:.2f}", before,
-                      f"{person.betweenness:.3f}", str(person.reached_by), mix, safe(top))  # fmt: skip
+        shown = {"before": f"{person.previous_influence or 0:.2f}", "betweenness": f"{person.betweenness:.3f}"}
+        mix = "/".join(str(person.sentiment.get(side, 0)) for side in ("positive", "neutral", "negative"))
+        top = " ".join(person.top_messages[0].text.split()) if person.top_messages else ""
+        table.add_row(safe(f"{person.name} ({person.author_id})"), f"{person.influence:.2f}",
+                      *([shown[extra]] if extra else []), str(person.reached_by), mix, safe(top))  # fmt: skip
     out.print(table)
