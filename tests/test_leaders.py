@@ -128,6 +128,11 @@ def test_the_lists_of_the_town_follow_the_definitions(engine: Engine, town: int)
     assert ana.previous_influence is not None
     assert ana.influence < 2 * ana.previous_influence
     # The brand is reached by two people, is influential and writes positively, but the team is in no list.
+    with Session(engine) as session:
+        measured = measure(interactions(session, town, MARCH.since, MARCH.until).weights())
+    brand = next(node for node, name in names(engine).items() if name == "brand")
+    assert measured.scores[brand].influence >= 1.0
+    assert measured.scores[brand].reached_by == 2
     everyone = [*found.ambassadors, *found.detractors, *found.bridges, *found.rising]
     assert "brand" not in {p.name for p in everyone}
     assert ana.influence > bob.influence > 1.0
