@@ -22,6 +22,7 @@ from pilote.cli.deleting import delete_source_command, delete_workspace_command,
 from pilote.cli.enriching import enrich_command, enrich_workspace
 from pilote.cli.importing import import_command
 from pilote.cli.incidents import incident_app, rule_app, watch_command
+from pilote.cli.leaders import leaders_command
 from pilote.cli.members import members_app
 from pilote.cli.models import models_app
 from pilote.cli.radar import radar_app
@@ -272,6 +273,7 @@ app.add_typer(source_app, name="source")
 app.command("sync")(sync_command)
 # members
 app.add_typer(members_app, name="members")
+app.command("leaders")(leaders_command)
 # backups
 app.command("backup")(backup_command)
 app.command("restore")(restore_command)

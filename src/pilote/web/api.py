@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from pilote import merges, stats, tokens
+from pilote import leaders, merges, stats, tokens
 from pilote.errors import Invalid, NotFound, PiloteError
 from pilote.models import Author, Message, Workspace
 from pilote.views import explorer, members, overview, sources, threads, timeseries
@@ -231,6 +231,19 @@ def member_suggestions(
     session: SessionDep, workspace_id: WorkspaceDep, limit: Annotated[int, Query(ge=1, le=1000)] = 50
 ) -> Any:
     return Suggestions(merges.suggest(session, workspace_id, limit=limit))
+
+
+@router.get("/leaders", response_model=leaders.Leaders, summary="Ambassadors, detractors, bridges, rising members")
+def get_leaders(
+    session: SessionDep,
+    workspace_id: WorkspaceDep,
+    period: Annotated[Literal["7d", "30d", "90d", "all"] | None, Query(description="Up to now (default 30d).")] = None,
+    since: Annotated[datetime | None, Query(description="ISO 8601 (instead of period); UTC without a zone.")] = None,
+    until: Annotated[datetime | None, Query(description="ISO 8601, excluded (default: now).")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000, description="At most this many people per list.")] = 20,
+) -> Any:
+    span = leaders.window(session, workspace_id, period=period, since=_aware(since), until=_aware(until))
+    return leaders.leaders(session, workspace_id, span, limit=limit)
 
 
 @router.get("/members/{author_id}", response_model=members.MemberProfile, summary="One person across channels")
