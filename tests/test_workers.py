@@ -1,6 +1,6 @@
-"""Workers on PostgreSQL and Redis: two `pilote worker` processes share a platform's sync and its analysis; one
+"""Workers: two `pilote worker` processes on PostgreSQL and Redis share a platform's sync and its analysis; one
 killed with SIGKILL in the middle of the sync, then another in the middle of the analysis, lose nothing, and
-nothing is stored or analysed twice."""
+nothing is stored or analysed twice. And the clock of workers sharing one host, and a worker's refusals in one line."""
 
 from __future__ import annotations
 
@@ -12,20 +12,23 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 
 import paged_connector
 from api_peer import Answer, ApiPeer, Request
-from pilote import pgserver, platforms, sources, workspaces
+from pilote import jobs, pgserver, platforms, sources, workspaces
+from pilote.cli import app
 from pilote.config import Settings, get_settings
 from pilote.db import make_engine
+from pilote.leases import hold, lease_t
 from pilote.models import Enrichment, Message
 
-pytestmark = [pytest.mark.workers, pytest.mark.postgres]
 ROOT = Path(__file__).resolve().parents[1]
 PAGES, PER_PAGE, STALLED = 30, 100, 10  # the first fetch of page STALLED waits until its worker is killed
 
@@ -72,6 +75,8 @@ def analysed(engine: Engine) -> int:
         return session.scalar(select(func.count()).select_from(Enrichment)) or 0
 
 
+@pytest.mark.workers
+@pytest.mark.postgres
 def test_workers_killed_mid_sync_and_mid_analysis_lose_nothing_and_do_nothing_twice(
     deployment: Settings, api_peer: ApiPeer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -126,3 +131,32 @@ def test_workers_killed_mid_sync_and_mid_analysis_lose_nothing_and_do_nothing_tw
     assert unanalysed == 0
     assert fetched.count(STALLED) == 2  # the killed worker's page was fetched again, by another
     assert fetched.count(0) == 1  # and the pages before it were not: the sync resumed from its cursor
+
+
+def test_the_clock_queues_again_the_jobs_of_a_worker_that_died_and_runs_one_tick_at_a_time(
+    sqlite_settings: Settings,
+) -> None:
+    first, second = jobs.Jobs(sqlite_settings), jobs.Jobs(sqlite_settings)  # two workers of one host
+    try:
+        died = first.leases.acquire("analyse:1")
+        assert died is not None
+        with first.engine.begin() as conn:  # its holder stopped renewing it long ago
+            conn.execute(update(lease_t).values(expires_at=0.0))
+        assert second.requeue_interrupted() == ["analyse:1"]
+        assert first.requeue_interrupted() == []
+        assert (jobs.ANALYSE, (1,)) in first.queue.waiting()  # the queue of the host, seen by both
+        with hold(first.leases, jobs.TICK):
+            assert not second.step()  # the other worker's clock runs: this one skips its turn
+        assert second.step()
+    finally:
+        first.engine.dispose()
+        second.engine.dispose()
+
+
+def test_a_worker_says_in_one_line_when_redis_cannot_be_reached(sqlite_settings: Settings, env_for: Any) -> None:
+    env_for(sqlite_settings)
+    result = CliRunner().invoke(app, ["worker"], env={"PILOTE_REDIS_URL": "redis://:hunter2@127.0.0.1:1/0"})
+    assert result.exit_code == 1
+    assert "cannot reach the job queue PILOTE_REDIS_URL=redis://127.0.0.1:1/0" in result.output
+    assert "hunter2" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
