@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import itertools
 import os
+import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 from sqlalchemy import Engine, create_engine
 
 from pilote import pgserver
@@ -43,6 +46,8 @@ def missing_parts() -> list[str]:
         missing.append(f"Chromium for the browser tests: no {chromium} (apt-get install chromium, or PILOTE_CHROMIUM)")
     if pgserver.find_bin() is None:
         missing.append("PostgreSQL 15 for the PostgreSQL tests (apt-get install postgresql-15, or set PILOTE_PG_BIN)")
+    if not Path(REDIS_SERVER).exists():
+        missing.append("Redis for the workers' tests (apt-get install redis-server, or set PILOTE_REDIS_SERVER)")
     if not shared_data().is_dir():
         missing.append(f"the third-party data of the realdata tests: no {shared_data()} (set PILOTE_SHARED_DATA)")
     return missing
@@ -99,6 +104,57 @@ def _postgres_database(template: str) -> Iterator[str]:
         yield pgserver.create_database(template, name, template="pilote_template")
     finally:
         pgserver.drop_database(template, name)
+
+
+REDIS_SERVER = os.environ.get("PILOTE_REDIS_SERVER", "/usr/bin/redis-server")
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Redis server of our own on a free loopback port, without persistence, for the session."""
+    if not Path(REDIS_SERVER).exists():
+        message = f"no {REDIS_SERVER} (apt-get install redis-server, or set PILOTE_REDIS_SERVER)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    folder = tmp_path_factory.mktemp("redis")
+    for _attempt in range(5):  # the free port may be taken between the probe and the bind: try another
+        port = pgserver.free_port()
+        server = subprocess.Popen(
+            [
+                REDIS_SERVER,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(folder),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        client = redis.Redis(port=port)
+        deadline = time.monotonic() + 10
+        while server.poll() is None and time.monotonic() < deadline:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        if server.poll() is None:
+            break
+    else:
+        pytest.fail("redis-server did not start")
+    try:
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        client.close()
+        server.terminate()
+        server.wait(timeout=10)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

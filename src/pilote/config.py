@@ -40,6 +40,13 @@ class Settings(BaseSettings):
     sync_private_addresses: bool = Field(
         default=False, description="Let feed syncs reach loopback, private and link-local addresses."
     )
+    # Jobs beyond one process (pilote.jobs, pilote.leases; docs/deploy.md)
+    redis_url: str | None = Field(
+        default=None, description="Redis URL of the job queue and the leases; unset: SQLite queue under $PILOTE_HOME."
+    )
+    lease_seconds: float = Field(
+        default=30.0, ge=1, le=3600, description="How long a dead worker's job stays locked before it runs again."
+    )
     # Connectors' credentials are encrypted with this key (pilote.vault); the key is never in the database itself.
     secret_key: str | None = Field(default=None, repr=False, description="Fernet key for stored credentials.")
     secret_key_file: Path | None = Field(default=None, description="File holding it (default $PILOTE_HOME/secret.key).")

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import random
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from pilote.config import Settings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+BUSY_TIMEOUT_MS = 10_000  # how long a SQLite writer waits for the lock before "database is locked"
+LOCKED_ATTEMPTS = 6  # then a write transaction is run again, after a growing pause (~10 s of pauses in all)
+T = TypeVar("T")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -24,7 +30,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA cache_size=-65536")
     # Checkpoint the WAL every ~40 MB instead of 4 MB: imports commit often, and each checkpoint syncs.
     cursor.execute("PRAGMA wal_autocheckpoint=10000")
@@ -40,6 +46,35 @@ def make_engine(settings: Settings) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def is_locked(error: BaseException) -> bool:
+    """Whether an error is SQLite's "database is locked": another writer held the lock past the busy timeout."""
+    return isinstance(error, OperationalError) and "database is locked" in str(error.orig)
+
+
+def retry_locked(work: Callable[[], T], *, attempts: int = LOCKED_ATTEMPTS, pause: float = 0.1) -> T:
+    """Run `work` (a whole transaction) again while SQLite says the database is locked, with a growing,
+    jittered pause between attempts; other errors, and the last attempt's, go to the caller."""
+    for attempt in range(attempts):
+        try:
+            return work()
+        except OperationalError as error:
+            if not is_locked(error) or attempt == attempts - 1:
+                raise
+            time.sleep(min(pause * 2**attempt, 5.0) * random.uniform(0.5, 1.5))
+    raise AssertionError("unreachable")
+
+
+@contextmanager
+def begin_write(engine: Engine) -> Iterator[Connection]:
+    """A transaction that writes. On SQLite it takes the write lock first (BEGIN IMMEDIATE, waiting up to the
+    busy timeout): a transaction that read first and then wrote would fail at once, whatever the timeout, if
+    another writer committed in between. Wrap it in `retry_locked` to outlast a writer that holds longer."""
+    with engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        yield conn
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from pilote import rollups
 from pilote.bulk import db_time, insert_rows
+from pilote.db import begin_write, retry_locked
 from pilote.ingest import MAX_RAW_CHARS, Counts, Pending, Target, label_t, message_t, write_batch
 from pilote.linking import relink
 from pilote.models import Source, utcnow
@@ -111,19 +112,25 @@ def _commit(
     checkpoint: Checkpoint | None,
     last: bool,
 ) -> Written:
-    """One batch, its dashboard hours and the checkpoint in one transaction; the counts move once it commits."""
-    with engine.begin() as conn:
-        pending: list[Pending] = []
-        counts = write_batch(conn, target, items, pending)
-        rollups.mark_written(conn, target.channel, pending)
-        counts.errors = len(errors)
-        total = dataclasses.replace(done.counts)
-        total.add(counts)
-        room = max(ERROR_SAMPLES - len(done.samples), 0)
-        after = Written(position, total, done.samples + [f"{e.where}: {e.problem}" for e in errors[:room]])
-        if checkpoint is not None:
-            checkpoint(conn, after, last)
-    return after
+    """One batch, its dashboard hours and the checkpoint in one transaction; the counts move once it commits.
+    On SQLite the batch waits for the write lock, and is written again from the start if another writer held
+    it too long ("database is locked"): a long import shares the store with the server's ticks and syncs."""
+
+    def attempt() -> Written:
+        with begin_write(engine) as conn:
+            pending: list[Pending] = []
+            counts = write_batch(conn, target, items, pending)
+            rollups.mark_written(conn, target.channel, pending)
+            counts.errors = len(errors)
+            total = dataclasses.replace(done.counts)
+            total.add(counts)
+            room = max(ERROR_SAMPLES - len(done.samples), 0)
+            after = Written(position, total, done.samples + [f"{e.where}: {e.problem}" for e in errors[:room]])
+            if checkpoint is not None:
+                checkpoint(conn, after, last)
+        return after
+
+    return retry_locked(attempt)
 
 
 def mark_deleted(conn: Connection, source_id: int, external_ids: Iterable[str]) -> int:
@@ -160,9 +167,13 @@ def finish(
 ) -> None:
     """After a stream: link replies that came before their parents, recount the dashboards (unless the
     caller leaves it to the analysis that follows), then hand the workspace to `analyse` if anything changed."""
-    with engine.begin() as conn:
-        relink(conn, source_id=source_id)
-        if refresh_rollups:
-            rollups.refresh_dirty(conn, progress)
+
+    def attempt() -> None:
+        with begin_write(engine) as conn:
+            relink(conn, source_id=source_id)
+            if refresh_rollups:
+                rollups.refresh_dirty(conn, progress)
+
+    retry_locked(attempt)
     if changed and analyse is not None:
         analyse(workspace_id)

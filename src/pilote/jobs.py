@@ -1,172 +1,266 @@
-"""The task queue and its schedule: huey (`SqliteHuey` under $PILOTE_HOME), consumed inside `pilote serve`.
+"""The job queue, its clock, and the leases that keep each job single across processes and hosts.
 
 The work itself is plain functions (`radar_tick`, `sync_tick`, `analyse`), which tests and `pilote watch`
-call directly; the queue only decides when they run. huey's own periodic tasks have a one-minute grain, and
-the radar should see an import or a sync within seconds: a small ticker thread enqueues a radar tick and a
-sync tick every `radar_interval` seconds unless one of the same kind is already waiting. The sync tick only
-fetches the feeds and platforms that are due (PILOTE_SYNC_INTERVAL). What the intake brings from the web (an
-upload, a "sync now") or from a scheduled sync is analysed by an `analyse` job, never inside a request:
-`analysis(settings, engine)` gives the intake a function that queues one (one waiting job per workspace is
-enough: a run analyses whatever is new). Three worker threads run the jobs, so that neither a slow sync nor
-an analysis holds the radar back: a lock per kind keeps ticks of one kind from overlapping (a tick that
-finds its kind busy is skipped), and an analysis asked for while another runs is handed to it, so that no
-job ever waits on a lock inside a worker thread.
+call directly; the queue only decides where and when they run. The queue is huey: on Redis when
+PILOTE_REDIS_URL is set (any number of `pilote worker` on any number of hosts), else in SQLite under
+$PILOTE_HOME (`pilote serve` and the workers of that host). Two jobs go through it: the sync of one source,
+and the analysis of one workspace's new messages; each runs under a lease (`pilote.leases`) named after it,
+so a source is never synced twice at once, nor a workspace analysed twice at once.
+
+Every process that consumes jobs also runs a clock thread. Every `radar_interval` seconds, the clock that
+takes the `radar.tick` lease (one in the whole deployment) queues again the jobs whose holder died (a lease
+that expired unreleased), queues a sync of each source that is due, then runs the radar's tick itself: the
+radar never waits behind a slow sync or analysis in the queue. A killed worker loses nothing: its job's lease
+expires, the clock queues the job again, and since the intake writes by external id and the analysis only
+takes what has no current analysis, the job done twice stores and analyses each message once.
+docs/architecture.md, "Jobs and leases".
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
+from urllib.parse import urlsplit
 
-from huey import SqliteHuey
+from huey import RedisHuey, SqliteHuey
+from huey.api import Huey
+from huey.exceptions import RetryTask
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
-from pilote import enrich, rollups, schedule
+from pilote import enrich, leases, rollups, schedule
 from pilote.config import Settings
-from pilote.db import make_engine, migrate
+from pilote.db import begin_write, make_engine, migrate, retry_locked
 from pilote.enrich.pipeline import run as enrich_run
+from pilote.errors import PiloteError, Unavailable
+from pilote.leases import Busy, DatabaseLeases, Leases, hold
 from pilote.radar.watch import TickReport, tick
+from pilote.sources.http import Limits
 from pilote.sync import SyncReport
 
-TICK = "radar.tick"
+TICK = "radar.tick"  # the clock's lease: one radar tick at a time in the deployment
 SYNC = "sources.sync"
 ANALYSE = "enrich.workspace"
-_ANALYSIS = threading.Lock()  # guards the two below
-_analysing: list[bool] = [False]  # whether an analysis runs in this process (two would analyse the same messages)
-_again: set[int] = set()  # workspaces to analyse once the running analysis is done
+HOURS = 168  # dirty dashboard hours recounted per transaction: a week, so no transaction holds the lock long
+MOST_HOURS = 20 * HOURS  # per tick; the rest at the next one, so the radar's tick stays on time
+BUSY_RETRY = 5.0  # seconds before an analysis that found its workspace being analysed tries again
+_ANALYSING = threading.Lock()  # one analysis at a time in a process: the analyzers' models are shared
+log = logging.getLogger("pilote.jobs")
 
 
 def radar_tick(engine: Engine, settings: Settings) -> TickReport:
     """Bring the dashboards' rollups up to date (hours an import in progress, or an interrupted one, noted
     as changed), then one radar pass over every workspace (new messages, detectors, incidents, notifications)."""
-    with engine.begin() as conn:
-        rollups.refresh_dirty(conn)
-    return tick(engine, settings)
+    refresh_rollups(engine)
+    return retry_locked(lambda: tick(engine, settings))
+
+
+def refresh_rollups(engine: Engine, *, hours: int = HOURS, most: int = MOST_HOURS) -> int:
+    """Recount the dashboards' dirty hours, `hours` per short transaction, `most` in all; how many."""
+
+    def some() -> int:
+        with begin_write(engine) as conn:
+            return rollups.refresh_dirty(conn, limit=hours)
+
+    done = 0
+    while done < most:
+        taken = retry_locked(some)
+        done += taken
+        if taken < hours:
+            break
+    return done
 
 
 def sync_tick(engine: Engine, settings: Settings) -> list[SyncReport]:
-    """Sync the feeds and platforms that are due; each failure is recorded on its source, and the others still
-    sync; what they bring is analysed by a queued job."""
+    """Sync the feeds and platforms that are due, here; each failure is recorded on its source, and the others
+    still sync; what they bring is analysed by a queued job."""
     return schedule.sync_due(engine, settings, analyse=analysis(settings, engine))
 
 
-def analyse(engine: Engine, workspace_id: int) -> None:
-    """Analyse what is new in a workspace (the dashboards are recounted at the end of the run). While another
-    analysis runs, this one is handed to it and returns at once: a waiting job never holds a worker thread
-    that the radar needs. Worker processes are never forked here: the server runs threads."""
-    with _ANALYSIS:
-        if _analysing[0]:
-            _again.add(workspace_id)
-            return
-        _analysing[0] = True
-    todo = {workspace_id}
+def analyse(engine: Engine, workspace_id: int, held: Leases | None = None) -> None:
+    """Analyse what is new in a workspace, under its lease; Busy while it is analysed elsewhere (then that
+    run, or the next one, takes what is new). Worker processes are never forked here: workers run threads."""
+    if not _ANALYSING.acquire(blocking=False):
+        raise Busy("an analysis is running in this process")
     try:
-        while todo:
-            for space in sorted(todo):
-                enrich_run(engine, enrich.get(None), workspace_id=space, workers=1)
-            with _ANALYSIS:
-                todo = set(_again)
-                _again.clear()
+        with hold(held or DatabaseLeases(engine), f"analyse:{workspace_id}"):
+            enrich_run(engine, enrich.get(None), workspace_id=workspace_id, workers=1)
     finally:
-        with _ANALYSIS:
-            _analysing[0] = False
+        _ANALYSING.release()
+
+
+@dataclass(slots=True)
+class Queue:
+    """The queue and its two jobs; calling `sync(source_id)` or `analyse(workspace_id)` queues one."""
+
+    huey: Huey
+    sync: Callable[[int], Any]
+    analyse: Callable[[int], Any]
+
+    def waiting(self) -> set[tuple[str, tuple[Any, ...]]]:
+        """The jobs waiting in the queue, by name and arguments."""
+        return {(task.name, tuple(task.args)) for task in self.huey.pending()}
+
+
+def make_queue(settings: Settings, engine: Engine) -> Queue:
+    """The queue (Redis when PILOTE_REDIS_URL is set, else $PILOTE_HOME/jobs.db) with its jobs registered."""
+    if settings.redis_url:
+        huey: Huey = RedisHuey(name="pilote", url=settings.redis_url, results=False)
+    else:
+        settings.home.mkdir(parents=True, exist_ok=True)
+        huey = SqliteHuey(name="pilote", filename=str(settings.home / "jobs.db"), results=False)
+    held = leases.of(settings, engine)
+    sync = huey.task(name=SYNC, retries=2, retry_delay=10)(partial(_sync_job, engine, settings))
+    work = huey.task(name=ANALYSE, retries=2, retry_delay=30)(partial(_analyse_job, engine, held))
+    return Queue(huey, sync, work)
+
+
+def _sync_job(engine: Engine, settings: Settings, source_id: int) -> None:
+    """Sync one source if it is still due (another worker may have synced it since it was queued)."""
+    with Session(engine) as session:
+        if source_id not in schedule.due(session, settings):
+            return
+    try:
+        schedule.sync_one(engine, settings, source_id, limits=Limits.of(settings), analyse=analysis(settings, engine))
+    except PiloteError as error:  # recorded on the source, or being synced elsewhere, or gone
+        log.info("sync of source %s: %s", source_id, error)
+
+
+def _analyse_job(engine: Engine, held: Leases, workspace_id: int) -> None:
+    try:
+        analyse(engine, workspace_id, held)
+    except Busy:  # the running analysis may have read the workspace before the newest messages: come back
+        raise RetryTask(delay=BUSY_RETRY) from None
 
 
 def analysis(settings: Settings, engine: Engine) -> Callable[[int], None]:
-    """A function that queues the analysis of a workspace, for the consumer of `pilote serve` to run."""
-    queue, _ticks, enqueue = make_queue(settings, engine)
+    """A function that queues the analysis of a workspace, unless one is already waiting."""
+    queue = make_queue(settings, engine)
 
     def queued(workspace_id: int) -> None:
-        waiting = {(task.name, tuple(task.args)) for task in queue.pending()}
-        if (ANALYSE, (workspace_id,)) not in waiting:
-            enqueue(workspace_id)
+        if (ANALYSE, (workspace_id,)) not in queue.waiting():
+            queue.analyse(workspace_id)
 
     return queued
 
 
 def run_waiting(settings: Settings, engine: Engine) -> int:
     """Run the queued analyses now, in this process (tests; a store without `pilote serve`); how many ran."""
-    queue, _ticks, _enqueue = make_queue(settings, engine)
+    queue = make_queue(settings, engine)
     done = 0
-    while any(task.name == ANALYSE for task in queue.pending()):
-        task = queue.dequeue()
+    while any(name == ANALYSE for name, _args in queue.waiting()):
+        task = queue.huey.dequeue()
         if task is None:
             break
         if task.name == ANALYSE:
-            queue.execute(task)
+            queue.huey.execute(task)
             done += 1
         else:
-            queue.enqueue(task)  # a tick: back to the queue for the consumer
+            queue.huey.enqueue(task)  # a sync: back to the queue for a worker
     return done
 
 
-def make_queue(
-    settings: Settings, engine: Engine
-) -> tuple[SqliteHuey, dict[str, Callable[[], Any]], Callable[[int], Any]]:
-    """The queue, stored in $PILOTE_HOME/jobs.db, the ticks registered on it by name and the analysis job
-    (calling one enqueues it)."""
-    settings.home.mkdir(parents=True, exist_ok=True)
-    queue = SqliteHuey(name="pilote", filename=str(settings.home / "jobs.db"), results=False)
-    ticks: dict[str, Callable[[], Any]] = {}
-    for name, work in ((TICK, radar_tick), (SYNC, sync_tick)):
-        ticks[name] = queue.task(name=name)(_alone(work, engine, settings))
-    enqueue = queue.task(name=ANALYSE, retries=2, retry_delay=30)(partial(analyse, engine))
-    return queue, ticks, enqueue
+def check_queue(settings: Settings) -> None:
+    """Say in one line when the Redis of PILOTE_REDIS_URL cannot be reached (SQLite's queue always can)."""
+    if not settings.redis_url:
+        return
+    import redis
 
-
-def _alone(work: Callable[[Engine, Settings], Any], engine: Engine, settings: Settings) -> Callable[[], None]:
-    """The tick, skipped while another of its kind still runs (the next one comes soon)."""
-    lock = threading.Lock()
-
-    def run() -> None:
-        if lock.acquire(blocking=False):
-            try:
-                work(engine, settings)
-            finally:
-                lock.release()
-
-    return run
+    try:
+        redis.Redis.from_url(settings.redis_url, socket_connect_timeout=5).ping()
+    except (redis.RedisError, ValueError) as error:
+        where = urlsplit(settings.redis_url)
+        shown = where._replace(netloc=where.netloc.rpartition("@")[2]).geturl()  # no password on screen
+        raise Unavailable(f"cannot reach the job queue PILOTE_REDIS_URL={shown}: {error}") from None
 
 
 class Jobs:
-    """A running consumer (two worker threads: the radar's, and the feeds') and the ticker that feeds it."""
+    """A consumer of the queue (`threads` worker threads) and the clock that feeds it and runs the radar."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, threads: int = 2) -> None:
         self.settings = settings
         self.engine = make_engine(settings)
         migrate(self.engine)
-        self.queue, self._ticks, _analyse = make_queue(settings, self.engine)
-        # Three threads: the radar's, the syncs', and one more, so that an analysis never holds either back.
-        self.consumer = self.queue.create_consumer(workers=3, worker_type="thread", periodic=False, max_delay=1.0)
+        self.queue = make_queue(settings, self.engine)
+        self.leases = leases.of(settings, self.engine)
+        self.consumer = self.queue.huey.create_consumer(
+            workers=threads, worker_type="thread", periodic=False, max_delay=1.0
+        )
         self._stop = threading.Event()
-        self._ticker = threading.Thread(target=self._tick_forever, name="pilote-radar-ticker", daemon=True)
+        self._clock = threading.Thread(target=self._tick_forever, name="pilote-clock", daemon=True)
 
     def start(self) -> None:
-        """Start consuming and ticking."""
+        """Start consuming (in threads) and ticking."""
         self.consumer.start()
-        self._ticker.start()
+        self._clock.start()
+
+    def run(self) -> None:
+        """Consume and tick in this process until SIGTERM or SIGINT (`pilote worker`): a running job finishes."""
+        self._clock.start()
+        try:
+            self.consumer.run()
+        finally:
+            self._stop_clock()
+            self.engine.dispose()
 
     def stop(self) -> None:
-        """Stop ticking, let the running task finish, release the store."""
-        self._stop.set()
-        self._ticker.join(timeout=self.settings.radar_interval + 5)
+        """Stop ticking, let the running jobs finish, release the store."""
+        self._stop_clock()
         self.consumer.stop(graceful=True)
         self.engine.dispose()
 
-    def enqueue_tick(self) -> None:
-        """Queue a radar tick and a sync tick, each unless one of its kind is already waiting."""
-        waiting = {task.name for task in self.queue.pending()}
-        for name, enqueue in self._ticks.items():
-            if name not in waiting:
-                enqueue()
+    def step(self) -> bool:
+        """One turn of the clock, if no other process runs one: requeue interrupted jobs, queue the due syncs,
+        tick the radar. Whether this process did it."""
+        try:
+            with hold(self.leases, TICK):
+                self.requeue_interrupted()
+                self.queue_due()
+                radar_tick(self.engine, self.settings)
+        except Busy:
+            return False
+        return True
+
+    def requeue_interrupted(self) -> list[str]:
+        """Queue again the syncs and analyses whose worker died holding their lease."""
+        found = self.leases.interrupted()
+        for name in found:
+            kind, _, argument = name.partition(":")
+            if kind == "sync" and argument.isdigit():
+                self.queue.sync(int(argument))
+            elif kind == "analyse" and argument.isdigit():
+                self.queue.analyse(int(argument))
+        if found:
+            log.warning("queued again after their worker stopped: %s", ", ".join(found))
+        return found
+
+    def queue_due(self) -> list[int]:
+        """Queue a sync of each due source not already waiting nor being synced."""
+        with Session(self.engine) as session:
+            due = schedule.due(session, self.settings)
+        waiting = self.queue.waiting()
+        queued = [s for s in due if (SYNC, (s,)) not in waiting and not self.leases.held(f"sync:{s}")]
+        for source_id in queued:
+            self.queue.sync(source_id)
+        return queued
 
     def _tick_forever(self) -> None:
         while not self._stop.is_set():
-            self.enqueue_tick()
+            try:
+                self.step()
+            except Exception:  # the store or Redis away for a moment: the clock goes on
+                log.exception("the clock's turn failed; next one in %s s", self.settings.radar_interval)
             self._stop.wait(self.settings.radar_interval)
+
+    def _stop_clock(self) -> None:
+        self._stop.set()
+        if self._clock.is_alive():
+            self._clock.join(timeout=self.settings.radar_interval + 60)
 
 
 @contextmanager

@@ -561,3 +561,19 @@ class MemberMerge(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     undone_by: Mapped[str | None] = mapped_column(String(200))
     undone_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# --- jobs: migration 0014 ----------------------------------------------------------------------------
+
+
+class Lease(Base):
+    """A named lock held by one process of one host until `expires_at` (seconds since the epoch, on the
+    database's clock), renewed while its holder works; docs/architecture.md, "Jobs and leases"."""
+
+    __tablename__ = "lease"
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)  # "radar.tick", "sync:12", "analyse:3"
+    holder: Mapped[str] = mapped_column(String(200))  # host:pid:token of the process that holds it
+    expires_at: Mapped[float] = mapped_column(Float)
+
+
+# --- end jobs ----------------------------------------------------------------------------------------

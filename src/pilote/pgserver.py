@@ -25,7 +25,8 @@ def find_bin() -> Path | None:
     return None
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port of the loopback interface that nothing listens on now."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
@@ -46,7 +47,7 @@ def running(bin_dir: Path, *, durable: bool = False) -> Iterator[str]:
         root.chmod(0o755)
         shutil.chown(root, "postgres")
         shutil.chown(sockets, "postgres")
-    port = _free_port()
+    port = free_port()
     options = f"-k {sockets} -p {port} " + ("-c listen_addresses=''" if durable else SERVER_OPTIONS)
     pg_ctl = str(bin_dir / "pg_ctl")
     try:

@@ -25,6 +25,7 @@ from pilote import intake, sources, vault, workspaces
 from pilote.config import Settings
 from pilote.errors import Invalid, NotFound, PiloteError
 from pilote.ingest import Target
+from pilote.leases import DatabaseLeases, Leases
 from pilote.models import Message, Source, Workspace, json_object, utcnow
 from pilote.sources.base import Account, Action, Connector, Done
 from pilote.sources.http import HttpClient, RateLimited
@@ -113,10 +114,11 @@ def sync_platform(
     *,
     client: HttpClient | None = None,
     analyse: intake.Analyse | None = None,
+    leases: Leases | None = None,
 ) -> SyncReport:
     """Fetch what is new from the platform into the source, page by page; raises SyncError (recorded on the
     source) when the platform or the credentials fail. `analyse` gets the workspace if anything changed."""
-    with alone(source_id):  # one lock per source, shared with feeds
+    with alone(leases or DatabaseLeases(engine), source_id):  # one lease per source, shared with feeds
         return _sync(engine, settings, source_id, client or HttpClient.of(settings), analyse)
 
 

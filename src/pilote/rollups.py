@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, delete, func, insert, literal, or_, select
+from sqlalchemy import Connection, and_, bindparam, case, delete, func, insert, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from pilote.bulk import db_time, insert_rows
@@ -121,10 +121,13 @@ def refresh(conn: Connection, ids: Sequence[int], *, tops: bool = True) -> None:
     _recount_all(conn, _touched(conn, ids) - dirty, tops=tops)
 
 
-def refresh_dirty(conn: Connection, progress: Callable[[int, int], None] | None = None) -> int:
-    """Recount every hour noted in `rollup_dirty`; returns how many hours that was. `progress(done, total)`
-    hears of each run of hours recounted."""
-    touched = _take_dirty(conn)
+def refresh_dirty(
+    conn: Connection, progress: Callable[[int, int], None] | None = None, *, limit: int | None = None
+) -> int:
+    """Recount every hour noted in `rollup_dirty` (the `limit` oldest only, if given: a short transaction that
+    leaves the write lock to others soon); returns how many hours that was. `progress(done, total)` hears of
+    each run of hours recounted."""
+    touched = _take_dirty(conn, limit)
     _recount_all(conn, touched, progress)
     return len(touched)
 
@@ -146,10 +149,18 @@ def _mark(conn: Connection, touched: set[tuple[int, int]]) -> None:
     conn.exec_driver_sql(sql, sorted(touched))
 
 
-def _take_dirty(conn: Connection) -> set[tuple[int, int]]:
-    dirty = {(row[0], row[1]) for row in conn.execute(select(RollupDirty.workspace_id, RollupDirty.hour))}
+def _take_dirty(conn: Connection, limit: int | None = None) -> set[tuple[int, int]]:
+    query = select(RollupDirty.workspace_id, RollupDirty.hour)
+    if limit is None:
+        dirty = {(row[0], row[1]) for row in conn.execute(query)}
+        if dirty:
+            conn.execute(delete(RollupDirty))
+        return dirty
+    query = query.order_by(RollupDirty.workspace_id, RollupDirty.hour).limit(limit)
+    dirty = {(row[0], row[1]) for row in conn.execute(query)}
     if dirty:
-        conn.execute(delete(RollupDirty))
+        taken = (RollupDirty.workspace_id == bindparam("w")) & (RollupDirty.hour == bindparam("h"))
+        conn.execute(delete(RollupDirty).where(taken), [{"w": w, "h": h} for w, h in sorted(dirty)])
     return dirty
 
 

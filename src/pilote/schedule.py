@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from pilote import intake, platforms, sync
+from pilote import intake, leases, platforms, sync
 from pilote.config import Settings
 from pilote.errors import NotFound, PiloteError
 from pilote.models import Source, utcnow
@@ -87,7 +87,8 @@ def sync_one(
         platform = source is not None and platforms.is_platform(source)
         if source is None or not (platform or sync.feed_state(source) is not None):
             raise NotFound(f"no source {source_id} that Pilote fetches itself: `pilote source list` shows them")
+    held = leases.of(settings, engine)  # the source's lease, where every worker sees it
     if platform:
         return platforms.sync_platform(engine, settings, source_id, client=HttpClient(limits=limits),
-                                       analyse=analyse)  # fmt: skip
-    return sync.sync_source(engine, source_id, limits=limits, analyse=analyse)
+                                       analyse=analyse, leases=held)  # fmt: skip
+    return sync.sync_source(engine, source_id, limits=limits, analyse=analyse, leases=held)

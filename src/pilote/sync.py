@@ -16,7 +16,6 @@ import hashlib
 import json
 import shutil
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -32,6 +31,7 @@ from sqlalchemy.orm import Session
 from pilote import intake, workspaces
 from pilote.errors import Invalid, NotFound, PiloteError
 from pilote.imports import import_file
+from pilote.leases import Busy, DatabaseLeases, Leases, hold
 from pilote.models import ImportRun, Source, Workspace, json_object, utcnow
 from pilote.sources import http, rss
 from pilote.sources.base import ParseOptions
@@ -149,29 +149,29 @@ def add_feed(session: Session, workspace: str | None, url: str) -> Source:
     return source
 
 
-_LOCKS: dict[int, threading.Lock] = {}
-_LOCKS_GUARD = threading.Lock()
-
-
 @contextmanager
-def alone(source_id: int) -> Iterator[None]:
-    """Hold the source for one sync in this process; a second sync of it meanwhile is refused in plain words."""
-    with _LOCKS_GUARD:
-        lock = _LOCKS.setdefault(source_id, threading.Lock())
-    if not lock.acquire(blocking=False):
-        raise Invalid(f"source {source_id} is being synced already: wait for that sync to finish")
+def alone(leases: Leases, source_id: int) -> Iterator[None]:
+    """Hold the source's lease for one sync, whichever process or host runs it; a second sync of it meanwhile
+    is refused in plain words."""
     try:
-        yield
-    finally:
-        lock.release()
+        with hold(leases, f"sync:{source_id}"):
+            yield
+    except Busy:
+        raise Busy(f"source {source_id} is being synced already: wait for that sync to finish") from None
 
 
 def sync_source(
-    engine: Engine, source_id: int, *, limits: Limits = DEFAULT_LIMITS, analyse: intake.Analyse | None = None
+    engine: Engine,
+    source_id: int,
+    *,
+    limits: Limits = DEFAULT_LIMITS,
+    analyse: intake.Analyse | None = None,
+    leases: Leases | None = None,
 ) -> SyncReport:
     """Fetch a feed and import what is new into its source through the intake (`analyse` gets the workspace
-    when something changed); raises SyncError, recorded on the source, when it fails."""
-    with alone(source_id):
+    when something changed); raises SyncError, recorded on the source, when it fails. The source's lease is
+    held in `leases` (default: the store's)."""
+    with alone(leases or DatabaseLeases(engine), source_id):
         return _sync(engine, source_id, limits, analyse)
 
 

@@ -241,6 +241,24 @@ def serve(
         server.run(sockets=[listening])
 
 
+@app.command()
+def worker(
+    threads: Annotated[int, typer.Option(min=1, max=64, help="Jobs run at once by this process.")] = 2,
+) -> None:
+    """Run syncs, analyses and the radar in this process, with every other worker (stops on SIGTERM or Ctrl-C)."""
+    import logging
+
+    from pilote import jobs
+
+    config = settings()
+    with store(config):  # an unreachable store or queue is one line, before any job
+        jobs.check_queue(config)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    queue = "Redis" if config.redis_url else f"{config.home / 'jobs.db'}"
+    err.print(f"Pilote worker: {threads} threads on the queue in {queue} (stop with Ctrl-C or SIGTERM)")
+    jobs.Jobs(config, threads=threads).run()
+
+
 def listen(host: str, port: int) -> socket.socket:
     """A socket bound to host:port and listening, or one line saying why it cannot be."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
