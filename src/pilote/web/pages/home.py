@@ -8,8 +8,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from pilote import workspaces
-from pilote.web import i18n
-from pilote.web.pages.common import FormatterDep, SessionDep, render
+from pilote.accounts import users
+from pilote.web import access, i18n
+from pilote.web.pages.common import FormatterDep, SessionDep, render, visible
 
 router = APIRouter()
 SECTIONS = {"overview": "", "explorer": "explorer", "incidents": "incidents", "sources": "sources"}
@@ -19,7 +20,10 @@ YEAR = 365 * 24 * 3600
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, session: SessionDep, t: FormatterDep) -> Response:
     """The default workspace's overview, or how to start when the store is empty."""
-    spaces = workspaces.get_all(session)
+    every = workspaces.get_all(session)
+    spaces = visible(request, every)
+    if every and not spaces:
+        return render(request, "error.html", t, error=t.gettext("You have no role in any workspace yet: ask an admin."))
     if not spaces:
         return render(request, "welcome.html", t)
     chosen = next((space for space in spaces if space.slug == workspaces.DEFAULT), spaces[0])
@@ -34,8 +38,14 @@ def switch(session: SessionDep, ws: str, page: str = "overview") -> RedirectResp
 
 
 @router.post("/language")
-def language(language: Annotated[str, Form()], next: Annotated[str, Form()] = "/") -> RedirectResponse:
-    """Remember the reader's language and go back where they were."""
+def language(
+    request: Request, session: SessionDep, language: Annotated[str, Form()], next: Annotated[str, Form()] = "/"
+) -> RedirectResponse:
+    """Remember the reader's language (in their account too) and go back where they were."""
+    principal = access.current(request)
+    if principal is not None and principal.cookie is not None and language in i18n.LANGUAGES:
+        users.set_language(session, user=users.get(session, email=principal.email), language=language)
+        session.commit()
     target = next if next.startswith("/") and next[1:2] not in ("/", "\\") else "/"  # never another site
     response = RedirectResponse(target, status_code=303)
     if language in i18n.LANGUAGES:
