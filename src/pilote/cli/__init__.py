@@ -17,6 +17,7 @@ from typer.core import TyperGroup
 
 from pilote import __version__, exports, messages, stats, workspaces
 from pilote.accounts import users
+from pilote.cli.accounts import audit_command, users_app
 from pilote.cli.backing_up import backup_command, restore_command
 from pilote.cli.common import parse_when, print_json, settings, store
 from pilote.cli.deleting import delete_source_command, delete_workspace_command, deletions_command
@@ -29,7 +30,6 @@ from pilote.cli.radar import radar_app
 from pilote.cli.rollups import rollups_app
 from pilote.cli.sources import source_app, sync_command
 from pilote.cli.tokens import tokens_app
-from pilote.cli.users import audit_command, users_app
 from pilote.errors import Invalid, PiloteError, Unavailable
 from pilote.terminal import err, out, safe
 
