@@ -73,7 +73,7 @@ def login(request: Request, t: FormatterDep, email: FormText, password: FormText
             cookie, refused = None, t.gettext("Too many failed attempts: wait a quarter of an hour and try again.")
             status = 429
         else:
-            refused, status = t.gettext("Wrong e-mail or password."), 401
+            refused, status = t.gettext("Wrong e-mail or password."), 200  # a form to fill again, not an error
     if cookie is None:
         return render(request, "login.html", t, status_code=status, next=safe_next(next), email=email, error=refused)
     return with_session(request, RedirectResponse(safe_next(next), status_code=303), cookie)
