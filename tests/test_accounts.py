@@ -19,11 +19,13 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from accounts_support import PASSWORD, engine_of, log_in, make_user, sign_in
+from factories import item, target
 from pilote import tokens, workspaces
 from pilote.accounts import sessions, users
 from pilote.cli import app as cli
 from pilote.config import Settings
-from pilote.models import PasswordReset, User, UserSession, utcnow
+from pilote.ingest import write_batch
+from pilote.models import Label, Message, PasswordReset, User, UserSession, utcnow
 from pilote.web import access
 from pilote.web.app import create_app
 
@@ -219,6 +221,18 @@ def test_a_form_without_its_sessions_token_is_refused(served: TestClient) -> Non
     assert header.status_code == 303
 
 
+def test_a_label_records_who_gave_it(served: TestClient) -> None:
+    engine = engine_of(served)
+    with engine.begin() as conn:
+        write_batch(conn, target(engine), [item("m1", "une question ?")])
+    with Session(engine) as session:
+        message_id = session.scalars(select(Message.id)).one()
+    sign_in(served, email="mod@example.org", role="moderator", workspace="acme")
+    assert served.post(f"/w/acme/messages/{message_id}/label", data={"spam": "ham"}).status_code == 200
+    with Session(engine) as session:
+        assert session.scalar(select(Label.created_by).where(Label.message_id == message_id)) == "mod@example.org"
+
+
 # --- the first account, the language, password resets ---
 
 
@@ -242,9 +256,19 @@ def test_the_first_visit_from_this_machine_creates_the_first_admin(settings: Set
         assert [(a.email, a.instance_admin) for a in users.get_all(session)] == [("ada@example.org", True)]
 
 
+def test_the_language_is_chosen_before_signing_in_too(served: TestClient) -> None:
+    make_user(engine_of(served), "ada@example.org")
+    served.post("/language", data={"language": "fr", "next": "/login"})
+    assert "Se connecter" in served.get("/login").text
+
+
 def test_the_accounts_language_wins_over_the_browsers(served: TestClient) -> None:
     sign_in(served)
-    served.post("/language", data={"language": "fr", "next": "/w/acme/"})
+    token = served.headers.pop("X-CSRF-Token")
+    served.post("/language", data={"language": "fr", "next": "/w/acme/"})  # a form without its token: cookie only
+    with Session(engine_of(served)) as session:
+        assert users.get(session, email="admin@example.org").language is None
+    served.post("/language", data={"language": "fr", "next": "/w/acme/", "csrf_token": token})
     served.cookies.delete("pilote_lang")
     page = served.get("/w/acme/explorer", headers={"Accept-Language": "en"})
     assert 'lang="fr"' in page.text

@@ -40,12 +40,12 @@ ACCESS: dict[str, Need] = {
     "POST /password/forgot": "public",
     "GET /password/reset": "public",
     "POST /password/reset": "public",
+    "POST /language": "public",  # the login page has the language buttons too (an account's changes need CSRF)
     "GET /health": "public",
     "GET /ready": "public",
     # any signed-in person (what they then see is limited to their workspaces)
     "GET /": "account",
     "GET /switch": "account",
-    "POST /language": "account",
     "GET /api/docs": "account",
     "GET /api/v1/openapi.json": "account",
     # pages of a workspace

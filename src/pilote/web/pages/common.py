@@ -58,6 +58,12 @@ class Page:
         return render(self.request, template, self.t, workspace=self.workspace, section=section,
                       workspaces=visible(self.request, workspaces.get_all(self.session)), **context)  # fmt: skip
 
+    @property
+    def who(self) -> str:
+        """The e-mail of the signed-in person, for what they record (labels)."""
+        principal = getattr(self.request.state, "principal", None)
+        return principal.email if principal is not None else "cockpit"
+
     def url(self, path: str = "") -> str:
         """An address inside this workspace."""
         return f"/w/{self.workspace.slug}/{path}"

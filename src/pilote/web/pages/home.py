@@ -8,7 +8,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from pilote import workspaces
-from pilote.accounts import users
+from pilote.accounts import sessions, users
 from pilote.web import access, i18n
 from pilote.web.pages.common import FormatterDep, SessionDep, render, visible
 
@@ -39,15 +39,21 @@ def switch(session: SessionDep, ws: str, page: str = "overview") -> RedirectResp
 
 @router.post("/language")
 def language(
-    request: Request, session: SessionDep, language: Annotated[str, Form()], next: Annotated[str, Form()] = "/"
+    request: Request,
+    session: SessionDep,
+    language: Annotated[str, Form()],
+    next: Annotated[str, Form()] = "/",
+    csrf_token: Annotated[str | None, Form()] = None,
 ) -> RedirectResponse:
-    """Remember the reader's language (in their account too) and go back where they were."""
-    principal = access.current(request)
-    if principal is not None and principal.cookie is not None and language in i18n.LANGUAGES:
-        users.set_language(session, user=users.get(session, email=principal.email), language=language)
-        session.commit()
+    """Remember the reader's language (in their account too, when the form is really theirs) and go back."""
     target = next if next.startswith("/") and next[1:2] not in ("/", "\\") else "/"  # never another site
     response = RedirectResponse(target, status_code=303)
-    if language in i18n.LANGUAGES:
-        response.set_cookie(i18n.LANGUAGE_COOKIE, language, max_age=YEAR, samesite="lax", httponly=True)
+    if language not in i18n.LANGUAGES:
+        return response
+    response.set_cookie(i18n.LANGUAGE_COOKIE, language, max_age=YEAR, samesite="lax", httponly=True)
+    principal = access.current(request)
+    sent = csrf_token or request.headers.get(access.CSRF_HEADER)
+    if principal is not None and principal.cookie is not None and sessions.csrf_ok(principal.cookie, sent):
+        users.set_language(session, user=users.get(session, email=principal.email), language=language)
+        session.commit()
     return response
