@@ -14,6 +14,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from accounts_support import sign_in
 from pilote import tokens, workspaces
 from pilote.cli import app as cli
 from pilote.config import Settings
@@ -46,6 +47,7 @@ def token_for(engine: Engine, workspace: str) -> str:
 @pytest.fixture
 def client(settings: Settings, engine: Engine) -> Iterator[TestClient]:
     with TestClient(create_app(settings, engine)) as client:
+        sign_in(client)
         yield client
 
 

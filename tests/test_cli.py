@@ -267,3 +267,20 @@ def test_serve_says_when_its_port_is_taken(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert f"cannot listen on 127.0.0.1:{port}: already in use" in result.stderr
     assert "serves on" not in result.stderr
+
+
+def test_serve_binds_other_interfaces_only_once_an_account_exists(tmp_path: Path) -> None:
+    env = {"PILOTE_HOME": str(tmp_path / "home")}
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))  # noqa: S104 (a port of all interfaces, taken, so that serve stops at listen)
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        refused = cli(env, "serve", "--host", "0.0.0.0", "--port", port)  # noqa: S104
+        assert refused.exit_code == 1
+        assert "no account exists yet" in refused.stderr
+        assert cli(env, "user", "create", "ada@example.org", "--role", "admin").exit_code == 1  # no password given
+        created = CliRunner().invoke(app, ["user", "create", "ada@example.org"], env=env, input="a long password!\n")
+        assert created.exit_code == 0, created.output
+        allowed = cli(env, "serve", "--host", "0.0.0.0", "--port", port)  # noqa: S104
+    assert "no account" not in allowed.stderr
+    assert f"cannot listen on 0.0.0.0:{port}: already in use" in allowed.stderr

@@ -11,6 +11,7 @@ from lxml import html as lxml_html
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from accounts_support import sign_in
 from pilote import messages, rollups, stats
 from pilote.config import Settings
 from pilote.imports import import_file
@@ -159,6 +160,7 @@ def test_the_overview_offers_the_period_of_the_last_published_message(
 ) -> None:
     import_file(engine, blog(tmp_path / "blog.xml"))
     with TestClient(create_app(settings, engine)) as client:
+        sign_in(client)
         page = client.get("/w/default/")
         link = lxml_html.fromstring(page.text).xpath("//section[@class='empty']//a/@href")[0]
         drafts = client.get("/w/default/explorer?unpublished=yes")

@@ -13,6 +13,7 @@ from lxml import html
 from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session
 
+from accounts_support import sign_in
 from factories import item, target
 from pilote import tokens, workspaces
 from pilote.config import Settings
@@ -65,7 +66,7 @@ def store(engine: Engine) -> dict[str, int]:
 @pytest.fixture
 def client(settings: Settings, engine: Engine) -> Iterator[TestClient]:
     with TestClient(create_app(settings, engine)) as client:
-        yield client
+        yield sign_in(client)
 
 
 def _api(engine: Engine, client: TestClient, message_id: int) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from accounts_support import sign_in
 from pilote import merges, tokens, workspaces
 from pilote.cli import app
 from pilote.config import Settings
@@ -154,6 +155,7 @@ def test_the_api_serves_the_same_suggestions(
     with Session(engine) as session, session.begin():
         token, _ = tokens.create(session, workspace=workspaces.get(session, slug="acme"), name="tests")
     with TestClient(create_app(settings, engine)) as client:
+        sign_in(client)
         served = client.get("/api/v1/members/suggestions", headers={"Authorization": f"Bearer {token}"}).json()
         refused = client.get("/api/v1/members/suggestions")
     assert refused.status_code == 401

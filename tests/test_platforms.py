@@ -21,6 +21,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from accounts_support import sign_in
 from api_peer import Answer, ApiPeer, Request, local_client
 from pilote import jobs, platforms, rollups, schedule, sources, vault, workspaces
 from pilote.cli import app
@@ -286,6 +287,7 @@ def test_the_sources_page_connects_a_platform_and_never_shows_its_secrets(
     with Session(engine) as session, session.begin():
         workspaces.create(session, slug="default")
     with TestClient(create_app(local, engine)) as client:
+        sign_in(client)
         form = client.get("/w/default/sources")
         assert "Connect a platform" in form.text
         assert 'type="password" name="token"' in form.text

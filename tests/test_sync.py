@@ -20,6 +20,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from accounts_support import sign_in
 from pilote import jobs, schedule, sync, workspaces
 from pilote.cli import app
 from pilote.config import Settings
@@ -462,6 +463,7 @@ def test_the_sources_page_adds_a_feed_and_syncs_it_now(settings: Settings, engin
         workspaces.create(session, slug="default")
     local = settings.model_copy(update={"sync_private_addresses": True})
     with TestClient(create_app(local, engine)) as client:
+        sign_in(client)
         refused = client.post("/w/default/sources/feeds", data={"url": "javascript:alert(1)"})
         added = client.post("/w/default/sources/feeds", data={"url": peer.url("/feed")})
         source_id = added.url.params["synced"]

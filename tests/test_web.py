@@ -19,6 +19,7 @@ from lxml import html as lxml_html
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from accounts_support import sign_in
 from pilote import deletions, jobs, rollups, workspaces
 from pilote.config import Settings, get_settings
 from pilote.db import make_engine
@@ -46,6 +47,7 @@ def demo(settings: Settings, engine: Engine) -> Iterator[TestClient]:
     """The demo week served in-process (SQLite and PostgreSQL)."""
     fill(engine)
     with TestClient(create_app(settings, engine)) as client:
+        sign_in(client)
         yield client
 
 
@@ -53,6 +55,7 @@ def demo(settings: Settings, engine: Engine) -> Iterator[TestClient]:
 def sqlite_demo(sqlite_settings: Settings, sqlite_engine: Engine) -> Iterator[TestClient]:
     fill(sqlite_engine)
     with TestClient(create_app(sqlite_settings, sqlite_engine)) as client:
+        sign_in(client)
         yield client
 
 
@@ -74,6 +77,7 @@ def engine_of(client: TestClient) -> Engine:
 
 def test_an_empty_store_says_how_to_start(sqlite_settings: Settings, sqlite_engine: Engine) -> None:
     with TestClient(create_app(sqlite_settings, sqlite_engine)) as client:
+        sign_in(client)
         page = client.get("/")
     assert page.status_code == 200
     assert "pilote import FILE" in page.text
@@ -98,6 +102,7 @@ def test_a_workspace_without_messages_points_to_sources(sqlite_settings: Setting
         workspaces.create(session, slug="empty")
         session.commit()
     with TestClient(create_app(sqlite_settings, sqlite_engine)) as client:
+        sign_in(client)
         overview = client.get("/w/empty/")
         explorer = client.get("/w/empty/explorer")
         sources = client.get("/w/empty/sources")
@@ -148,6 +153,7 @@ def test_an_old_archive_offers_the_period_where_its_messages_are(
 ) -> None:
     import_file(sqlite_engine, write_corpus(tmp_path / "old.jsonl"))
     with TestClient(create_app(sqlite_settings, sqlite_engine)) as client:
+        sign_in(client)
         page = client.get("/w/default/")
         link = tree(page.text).xpath("//section[@class='empty']//a/@href")[0]
         shown = client.get(link)
@@ -294,6 +300,7 @@ def test_uploading_an_export_imports_it_and_pausing_a_source_shows(
         workspaces.create(session, slug="default")
         session.commit()
     with TestClient(create_app(settings, engine)) as client:
+        sign_in(client)
         done = client.post("/w/default/sources/import", files={"file": ("blog.xml", path.read_bytes())})
         with Session(engine) as session:
             source_id = session.scalars(select(Source.id)).one()
@@ -315,6 +322,7 @@ def test_an_upload_queues_its_analysis_instead_of_running_it_in_the_request(
         workspaces.create(session, slug="default")
         session.commit()
     with TestClient(create_app(sqlite_settings, sqlite_engine)) as client:
+        sign_in(client)
         done = client.post("/w/default/sources/import", files={"file": ("blog.xml", path.read_bytes())})
     assert "3 new" in done.text
     with Session(sqlite_engine) as session:
@@ -334,6 +342,7 @@ def test_a_source_is_deleted_from_its_page_once_its_name_is_typed(
         blog = session.scalars(select(Source.id).where(Source.kind == "wxr")).one()
         everything = session.scalar(select(func.count()).select_from(Message))
     with TestClient(create_app(settings, engine)) as client:
+        sign_in(client)
         page = client.get("/w/default/sources")
         confirm = tree(page.text).xpath(f"//section[@data-source='{blog}']//input[@name='confirm']/@data-confirm")
         mistyped = client.post(f"/w/default/sources/{blog}/delete", data={"confirm": "le blog"})
@@ -362,6 +371,7 @@ def test_a_broken_upload_writes_nothing_and_says_why(sqlite_settings: Settings, 
         workspaces.create(session, slug="default")
         session.commit()
     with TestClient(create_app(sqlite_settings, sqlite_engine)) as client:
+        sign_in(client)
         page = client.post("/w/default/sources/import", files={"file": ("blog.xml", b"<rss><channel><item>")})
     with Session(sqlite_engine) as session:
         assert session.scalar(select(func.count()).select_from(Message)) == 0
@@ -488,6 +498,7 @@ def test_a_form_posted_by_another_site_is_refused(sqlite_demo: TestClient) -> No
 def test_hostile_messages_are_shown_as_text(sqlite_settings: Settings, sqlite_engine: Engine, tmp_path: Path) -> None:
     import_file(sqlite_engine, write_corpus(tmp_path / "xss.jsonl"))
     with TestClient(create_app(sqlite_settings, sqlite_engine)) as client:
+        sign_in(client)
         page = client.get("/w/default/explorer")
         more = tree(page.text).xpath("//div[@class='more']/a/@href")
         text = page.text + (client.get(more[0]).text if more else "")

@@ -26,6 +26,16 @@ class Settings(BaseSettings):
         default="localhost,127.0.0.1,::1",
         description="Comma-separated host names the web app answers to; any other Host header is refused.",
     )
+    # accounts (docs/accounts.md): sessions live in the database, so that several servers share them
+    session_idle_hours: float = Field(
+        default=12.0, gt=0, le=24 * 30, description="A session ends after this long without a request."
+    )
+    session_max_days: float = Field(default=14.0, gt=0, le=365, description="A session ends this long after login.")
+    secure_cookies: bool | None = Field(
+        default=None,
+        description="Mark the session cookie Secure; unset: when the request came over HTTPS (directly, or through a "
+        "proxy on this machine that says so in X-Forwarded-Proto).",
+    )
     # radar: notifications and the always-on tick (docs/alerts.md)
     smtp_host: str | None = Field(default=None, description="SMTP server for alert e-mails; unset: no e-mail.")
     smtp_port: int = Field(default=25, ge=1, le=65535)

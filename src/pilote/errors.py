@@ -44,3 +44,9 @@ class Unavailable(PiloteError):
     """Something Pilote needs is not there or not reachable: the database, a folder, a port."""
 
     http_status = 503
+
+
+class Forbidden(PiloteError):
+    """The person is known, but their role does not allow this."""
+
+    http_status = 403

@@ -458,11 +458,13 @@ class TeamAccount(Base):
 
 
 class ApiToken(Base):
-    """A bearer token for the HTTP API, scoped to one workspace; only its SHA-256 is stored."""
+    """A bearer token for the HTTP API, scoped to one workspace (and a person); only its SHA-256 is stored."""
 
     __tablename__ = "api_token"
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"), index=True)
+    # The person the token acts for, with their role in the workspace; none: a workspace token (a manager's rights).
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     prefix: Mapped[str] = mapped_column(String(16))
     digest: Mapped[str] = mapped_column(String(64), unique=True)
@@ -577,3 +579,79 @@ class Lease(Base):
 
 
 # --- end jobs ----------------------------------------------------------------------------------------
+
+
+class User(Base):
+    """A person who signs in to the cockpit; the e-mail is stored in lower case, so it is unique whatever its case."""
+
+    __tablename__ = "user_account"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    language: Mapped[str | None] = mapped_column(String(8))  # the cockpit's language for them; none: their browser's
+    password_hash: Mapped[str] = mapped_column(String(200))  # argon2id, with its parameters and salt
+    instance_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Membership(Base):
+    """A person's role in one workspace: admin, manager, moderator or analyst."""
+
+    __tablename__ = "membership"
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspace.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    role: Mapped[str] = mapped_column(String(16))
+
+
+class UserSession(Base):
+    """A signed-in browser: only the SHA-256 of its cookie is stored, so every server of the instance shares it."""
+
+    __tablename__ = "user_session"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LoginAttempt(Base):
+    """One try to sign in, counted per e-mail and per client address to slow down password guessing."""
+
+    __tablename__ = "login_attempt"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), index=True)
+    address: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    succeeded: Mapped[bool] = mapped_column(Boolean)
+
+
+class PasswordReset(Base):
+    """A password reset sent by e-mail: one use, one hour; only the SHA-256 of its token is stored."""
+
+    __tablename__ = "password_reset"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditEntry(Base):
+    """Who did what to accounts, when, from where, with the state before and after (JSON)."""
+
+    __tablename__ = "audit_entry"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(320))  # an e-mail, or `command line`
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(320))
+    workspace_id: Mapped[int | None] = mapped_column(ForeignKey("workspace.id", ondelete="SET NULL"))
+    before: Mapped[str | None] = mapped_column(Text)
+    after: Mapped[str | None] = mapped_column(Text)
+    address: Mapped[str | None] = mapped_column(String(64))

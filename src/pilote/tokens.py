@@ -1,4 +1,7 @@
-"""API tokens: created from the command line, shown once, stored as a SHA-256 digest, scoped to a workspace."""
+"""API tokens: created from the command line, shown once, stored as a SHA-256 digest, scoped to a workspace.
+
+A token of a person acts with that person's role in its workspace (their role as it is at each request); a
+token of no one, made before accounts existed, keeps working with a manager's rights (pilote.web.access)."""
 
 from __future__ import annotations
 
@@ -10,8 +13,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pilote.accounts import audit, users
 from pilote.errors import Invalid, NotFound, PiloteError
-from pilote.models import ApiToken, Workspace, utcnow
+from pilote.models import ApiToken, User, Workspace, utcnow
 
 PREFIX = "plt_"
 TOUCH_EVERY = timedelta(minutes=1)
@@ -29,6 +33,7 @@ class TokenInfo:
 
     id: int
     workspace: str
+    user: str | None  # the e-mail of the person it acts for
     name: str
     prefix: str
     created_at: datetime
@@ -41,42 +46,58 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create(session: Session, *, workspace: Workspace, name: str | None = None) -> tuple[str, TokenInfo]:
-    """A new token for a workspace: (the token, to show once; what is stored)."""
+def create(
+    session: Session,
+    *,
+    workspace: Workspace,
+    name: str | None = None,
+    user: User | None = None,
+    actor: str = audit.COMMAND_LINE,
+) -> tuple[str, TokenInfo]:
+    """A new token for a workspace, acting for a person if given: (the token, to show once; what is stored)."""
     label = (name or "").strip() or f"token {utcnow():%Y-%m-%d %H:%M}"
     if len(label) > 200:
         raise Invalid("token name: 200 characters at most")
+    if user is not None and not user.instance_admin and workspace.id not in users.roles_of(session, user):
+        raise Invalid(f"{user.email} has no role in {workspace.slug!r}: give one with `pilote user role` first")
     token = PREFIX + secrets.token_urlsafe(32)
-    row = ApiToken(workspace_id=workspace.id, name=label, prefix=token[:12], digest=digest(token))
+    row = ApiToken(workspace_id=workspace.id, user_id=user.id if user else None, name=label, prefix=token[:12],
+                   digest=digest(token))  # fmt: skip
     session.add(row)
     session.flush()
-    return token, _info(row, workspace.slug)
+    audit.record(session, actor=actor, action="token created", target=f"token {row.id}", workspace_id=workspace.id,
+                 after={"name": label, "user": user.email if user else None})  # fmt: skip
+    return token, _info(row, workspace.slug, user.email if user else None)
 
 
 def get_all(session: Session) -> list[TokenInfo]:
     """Every token, newest first, revoked ones included."""
     rows = session.execute(
-        select(ApiToken, Workspace.slug)
+        select(ApiToken, Workspace.slug, User.email)
         .join(Workspace, Workspace.id == ApiToken.workspace_id)
+        .outerjoin(User, User.id == ApiToken.user_id)
         .order_by(ApiToken.id.desc())
     )
-    return [_info(row, slug) for row, slug in rows]
+    return [_info(row, slug, email) for row, slug, email in rows]
 
 
-def revoke(session: Session, *, token_id: int) -> TokenInfo:
+def revoke(session: Session, *, token_id: int, actor: str = audit.COMMAND_LINE) -> TokenInfo:
     """Refuse a token from now on (kept in the list, marked revoked)."""
     row = session.get(ApiToken, token_id)
     if row is None:
         raise NotFound(f"no token {token_id}: `pilote token list` shows them")
     if row.revoked_at is None:
         row.revoked_at = utcnow()
+        audit.record(session, actor=actor, action="token revoked", target=f"token {row.id}",
+                     workspace_id=row.workspace_id, before={"revoked": False}, after={"revoked": True})  # fmt: skip
     session.flush()
     slug = session.get_one(Workspace, row.workspace_id).slug
-    return _info(row, slug)
+    owner = session.get(User, row.user_id) if row.user_id is not None else None
+    return _info(row, slug, owner.email if owner else None)
 
 
-def authenticate(session: Session, header: str | None) -> Workspace:
-    """The workspace an `Authorization: Bearer <token>` header grants, or Unauthorized."""
+def find(session: Session, header: str | None) -> ApiToken:
+    """The active token an `Authorization: Bearer <token>` header names, or Unauthorized."""
     hint = "send `Authorization: Bearer <token>`; create one with `pilote token create --workspace W`"
     if not header or not header.lower().startswith("bearer "):
         raise Unauthorized(f"no API token: {hint}")
@@ -86,8 +107,13 @@ def authenticate(session: Session, header: str | None) -> Workspace:
     now = utcnow()
     if row.last_used_at is None or now - row.last_used_at > TOUCH_EVERY:  # not a write per request
         row.last_used_at = now
-    return session.get_one(Workspace, row.workspace_id)
+    return row
 
 
-def _info(row: ApiToken, slug: str) -> TokenInfo:
-    return TokenInfo(row.id, slug, row.name, row.prefix, row.created_at, row.last_used_at, row.revoked_at)
+def authenticate(session: Session, header: str | None) -> Workspace:
+    """The workspace an `Authorization: Bearer <token>` header grants, or Unauthorized."""
+    return session.get_one(Workspace, find(session, header).workspace_id)
+
+
+def _info(row: ApiToken, slug: str, email: str | None) -> TokenInfo:
+    return TokenInfo(row.id, slug, email, row.name, row.prefix, row.created_at, row.last_used_at, row.revoked_at)

@@ -15,6 +15,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from pilote import enrich, workspaces
+from pilote.accounts import sessions, users
 from pilote.config import Settings
 from pilote.enrich.pipeline import run as enrich_run
 from pilote.imports import import_file
@@ -26,6 +27,8 @@ from xss_corpus import write_corpus
 ANALYZERS = ["language", "keyphrases", "sentiment", "spam", "toxicity", "intent"]
 TIMEZONE = "Europe/Paris"
 VIEWPORT = {"width": 1280, "height": 900}  # every screenshot has this size
+ADMIN = "camille@example.org"
+PASSWORD = "a long enough browser password"
 
 
 @dataclass
@@ -46,6 +49,18 @@ def fill(engine: Engine, folder: Path) -> None:
         session.commit()
     enrich_run(engine, enrich.get(ANALYZERS), workspace_id=demo, workers=1)
     import_file(engine, write_corpus(folder / "hostile.jsonl"), workspace="hostile")
+    with Session(engine) as session, session.begin():
+        users.create(session, email=ADMIN, password=PASSWORD, display_name="Camille")
+
+
+def session_cookie(engine: Engine) -> str:
+    """A new session of the admin, whose language is left to the browser (a test may have chosen one)."""
+    with Session(engine) as session, session.begin():
+        admin = users.get(session, email=ADMIN)
+        users.set_language(session, user=admin, language=None)
+        cookie = sessions.sign_in(session, sessions.Attempt(ADMIN, PASSWORD, "127.0.0.1"))
+    assert cookie is not None
+    return cookie
 
 
 def _free_port() -> int:
@@ -86,8 +101,10 @@ class Watched:
     elsewhere: list[str] = field(default_factory=list)
 
 
-def open_page(browser: Browser, server: Server, *, locale: str = "en-GB", zone_cookie: bool = True) -> Watched:
-    """A fresh browser context (cold cache) whose trouble is recorded.
+def open_page(
+    browser: Browser, server: Server, *, locale: str = "en-GB", zone_cookie: bool = True, signed_in: bool = True
+) -> Watched:
+    """A fresh browser context (cold cache) whose trouble is recorded, signed in as the admin unless told not to.
 
     Our script sets a time zone cookie on a first visit and reloads once; the cookie is set beforehand
     unless `zone_cookie` is False, so that tests act on a page that stays put.
@@ -95,6 +112,8 @@ def open_page(browser: Browser, server: Server, *, locale: str = "en-GB", zone_c
     context = browser.new_context(viewport=VIEWPORT, locale=locale, timezone_id=TIMEZONE, accept_downloads=True)
     if zone_cookie:
         context.add_cookies([{"name": "pilote_tz", "value": TIMEZONE, "url": server.url}])
+    if signed_in:
+        context.add_cookies([{"name": sessions.COOKIE, "value": session_cookie(server.engine), "url": server.url}])
     watched = Watched(page=context.new_page())
 
     def on_console(message: ConsoleMessage) -> None:

@@ -14,6 +14,7 @@ from radar_helpers import baseline, burst, lately, soon, write
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from accounts_support import sign_in
 from pilote import tokens, workspaces
 from pilote.config import Settings
 from pilote.models import Alert, Incident
@@ -29,7 +30,7 @@ def cockpit(engine: Engine, settings: Settings) -> Iterator[TestClient]:
     write(engine, burst(start, 3), slug="other")
     tick(engine, settings, now=soon())
     with TestClient(create_app(settings, engine)) as client:
-        yield client
+        yield sign_in(client)
 
 
 def _alerts(engine: Engine) -> tuple[Incident, list[Alert]]:

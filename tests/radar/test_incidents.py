@@ -12,6 +12,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from accounts_support import sign_in
 from factories import target
 from pilote.cli import app
 from pilote.config import Settings
@@ -279,6 +280,7 @@ def test_the_crisis_room_shows_the_incident_and_records_the_team_s_actions(engin
     application = create_app(settings, engine)
     application.include_router(room_pages.router)  # the one line that mounts the crisis room
     with TestClient(application) as client:
+        sign_in(client)
         listing = client.get("/w/acme/incidents")
         assert listing.status_code == 200
         number = int(listing.text.split("/w/acme/incidents/")[1].split('"')[0])

@@ -15,6 +15,7 @@ from radar_helpers import Msg, baseline, burst, lately, soon, write
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from accounts_support import sign_in
 from pilote.config import Settings
 from pilote.models import Alert, Incident
 from pilote.radar import rules
@@ -38,6 +39,7 @@ def cockpit(engine: Engine, settings: Settings) -> Iterator[TestClient]:
         rules.update(session, workspace_id=space_id, timezone=ZONE)
     tick(engine, settings, now=soon())
     with TestClient(create_app(settings, engine)) as client:
+        sign_in(client)
         client.cookies.set("pilote_tz", "Europe/Paris")  # the reader's zone: the report keeps the workspace's
         yield client
 

@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session
 from typer.core import TyperGroup
 
 from pilote import __version__, exports, messages, stats, workspaces
+from pilote.accounts import users
+from pilote.cli.accounts import audit_command, users_app
 from pilote.cli.backing_up import backup_command, restore_command
 from pilote.cli.common import parse_when, print_json, settings, store
 from pilote.cli.deleting import delete_source_command, delete_workspace_command, deletions_command
@@ -228,12 +230,20 @@ def serve(
 
     config = settings()
     host, port = host or config.host, port or config.port
-    if host not in {"127.0.0.1", "localhost", "::1"}:
-        raise Invalid(f"--host {host}: Pilote has no accounts yet, so it only serves this machine (127.0.0.1)")
+    local = host in {"127.0.0.1", "localhost", "::1"}
+    with store(config) as engine, Session(engine) as session:  # an unreachable store is one line, not a traceback
+        accounts = users.exist(session)
+    if not local and not accounts:
+        raise Invalid(
+            f"--host {host}: no account exists yet, so Pilote serves this machine only; create the first admin "
+            "(`pilote user create EMAIL --role admin`, or open http://127.0.0.1:8000 on this machine) first"
+        )
     listening = listen(host, port)  # before saying it serves: a port in use is one line, not a traceback
-    with store(config):  # an unreachable or unwritable store is one line too, before the first request
-        pass
-    err.print(f"Pilote serves on http://{host}:{port} (this machine only, until accounts exist)")
+    if local:
+        err.print(f"Pilote serves on http://{host}:{port} (this machine only)")
+    else:
+        err.print(f"Pilote serves on http://{host}:{port}: put an HTTPS proxy in front of it (docs/accounts.md), "
+                  "or passwords and sessions cross the network in clear")  # fmt: skip
     from pilote import jobs
 
     with listening, nullcontext() if no_jobs else jobs.running(config):  # the radar, syncs, analyses
@@ -283,8 +293,10 @@ app.add_typer(radar_app, name="radar")
 app.add_typer(incident_app, name="incident")
 app.add_typer(rule_app, name="alert-rule")
 app.command("watch")(watch_command)
-# tokens
+# tokens, accounts
 app.add_typer(tokens_app, name="token")
+app.add_typer(users_app, name="user")
+app.command("audit")(audit_command)
 app.add_typer(rollups_app, name="rollups")
 # feeds
 app.add_typer(source_app, name="source")

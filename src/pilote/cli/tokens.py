@@ -10,6 +10,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from pilote import tokens, workspaces
+from pilote.accounts import users
 from pilote.cli.common import print_json, store
 from pilote.terminal import err, out, safe
 
@@ -20,10 +21,15 @@ tokens_app = typer.Typer(no_args_is_help=True, help="API tokens: create, list, r
 def token_create(
     workspace: Annotated[str, typer.Option("--workspace", "-w", help="The workspace the token reads and labels.")],
     name: Annotated[str | None, typer.Option(help="What the token is for.")] = None,
+    user: Annotated[
+        str | None, typer.Option(help="The account it acts for, with its role in the workspace (e-mail).")
+    ] = None,
 ) -> None:
     """Create a token for the HTTP API; it is printed once and only its digest is kept."""
     with store() as engine, Session(engine) as session, session.begin():
-        token, info = tokens.create(session, workspace=workspaces.get(session, slug=workspace), name=name)
+        owner = users.get(session, email=user) if user else None
+        space = workspaces.get(session, slug=workspace)
+        token, info = tokens.create(session, workspace=space, name=name, user=owner)
     sys.stdout.write(token + "\n")
     err.print(f"Token {info.id} ({safe(info.name)}) for {info.workspace!r}: keep it now, it is not shown again.")
 
@@ -34,7 +40,7 @@ def token_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON 
     with store() as engine, Session(engine) as session:
         found = tokens.get_all(session)
     rows: list[dict[str, Any]] = [
-        {"id": t.id, "workspace": t.workspace, "name": t.name, "prefix": t.prefix,
+        {"id": t.id, "workspace": t.workspace, "user": t.user, "name": t.name, "prefix": t.prefix,
          "created_at": t.created_at.isoformat(), "last_used_at": t.last_used_at and t.last_used_at.isoformat(),
          "revoked": t.revoked_at is not None}
         for t in found
@@ -45,12 +51,13 @@ def token_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON 
     if not rows:
         out.print("No token yet: `pilote token create --workspace W`.")
         return
-    table = Table("id", "workspace", "name", "starts with", "created", "last used", "state")
+    table = Table("id", "workspace", "acts for", "name", "starts with", "created", "last used", "state")
     for row in rows:
         state = "revoked" if row["revoked"] else "active"
         used = (row["last_used_at"] or "-")[:16]
-        table.add_row(str(row["id"]), row["workspace"], safe(row["name"]), row["prefix"], row["created_at"][:16], used,
-                      state)  # fmt: skip
+        owner = safe(row["user"]) if row["user"] else "(workspace token: manager)"
+        table.add_row(str(row["id"]), row["workspace"], owner, safe(row["name"]), row["prefix"],
+                      row["created_at"][:16], used, state)  # fmt: skip
     out.print(table)
 
 

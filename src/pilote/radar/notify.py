@@ -11,17 +11,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import smtplib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.message import EmailMessage
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from pilote import mail
 from pilote.config import Settings
 from pilote.models import Alert, AlertRecipient, Delivery, Incident, Workspace
 from pilote.radar import rules as rules_service
@@ -158,23 +157,10 @@ def _slack_escape(text: str) -> str:
 
 def send_email(out: Outgoing) -> None:
     """Plain-text e-mail through the configured SMTP server."""
-    settings = out.settings
-    if not settings.smtp_host:
-        raise DeliveryError("no SMTP server: set PILOTE_SMTP_HOST (docs/configuration.md)")
-    message = EmailMessage()
-    message["From"], message["To"] = settings.smtp_sender, out.target
-    message["Subject"] = subject_of(out.payload)
-    message.set_content(text_of(out.payload))
     try:
-        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=TIMEOUT) as smtp:
-            if settings.smtp_starttls:
-                smtp.starttls()
-            if settings.smtp_user:
-                smtp.login(settings.smtp_user, settings.smtp_password or "")
-            smtp.send_message(message)
-    except (smtplib.SMTPException, OSError) as error:
-        code = getattr(error, "smtp_code", None)
-        raise DeliveryError(f"SMTP {settings.smtp_host}:{settings.smtp_port}: {error}", code) from None
+        mail.send(out.settings, to=out.target, subject=subject_of(out.payload), text=text_of(out.payload))
+    except mail.MailError as error:
+        raise DeliveryError(str(error), error.code) from None
 
 
 NOTIFIERS: dict[str, Callable[[Outgoing], int | None]] = {

@@ -1,4 +1,4 @@
-"""The HTTP API under /api/v1: thin adapters over pilote.views, bearer tokens scoped to one workspace.
+"""The HTTP API under /api/v1: thin adapters over pilote.views, bearer tokens scoped to one workspace (and a person).
 
 Every error has the same body, `{"error": {"code", "message", "hint"}}`, documented in the OpenAPI.
 """
@@ -26,11 +26,13 @@ from pilote.errors import Invalid, NotFound, PiloteError
 from pilote.models import Author, Message, Workspace
 from pilote.views import explorer, members, overview, sources, threads, timeseries
 from pilote.views.common import MessageCard, card_query, cards
+from pilote.web import access
 
 PERIODS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30), "90d": timedelta(days=90)}
-CODES = {400: "bad_request", 401: "unauthorized", 404: "not_found", 422: "invalid"}
+CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 422: "invalid"}
 HINTS = {
     401: "send `Authorization: Bearer <token>`; create a token with `pilote token create --workspace W`",
+    403: "the token's person lacks the role this needs in the workspace (docs/accounts.md)",
     404: "check the id: it must belong to the token's workspace",
     422: "see /api/docs for the parameters this endpoint takes",
 }
@@ -99,11 +101,12 @@ def _session(request: Request) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(_session)]
 
 
-def _workspace(
-    session: SessionDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
-) -> int:
-    header = f"Bearer {credentials.credentials}" if credentials is not None else None
-    return tokens.authenticate(session, header).id
+def _workspace(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> int:
+    """The token's workspace (pilote.web.access has already checked the token and its role)."""
+    principal = access.current(request)
+    if principal is None or principal.token_workspace is None:
+        raise tokens.Unauthorized("no API token: send `Authorization: Bearer <token>`")
+    return principal.token_workspace
 
 
 WorkspaceDep = Annotated[int, Depends(_workspace)]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
-from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -18,7 +18,9 @@ from pilote import __version__
 from pilote.config import Settings
 from pilote.db import is_current, make_engine, migrate
 from pilote.errors import PiloteError
-from pilote.web import api, api_incidents, incidents, pages
+from pilote.tokens import Unauthorized
+from pilote.web import access, api, api_incidents, incidents, pages
+from pilote.web.pages import accounts
 from pilote.web.pages.common import TEMPLATES, render_error
 
 STATIC = Path(__file__).parent / "static"
@@ -48,7 +50,8 @@ class CachedStatic(StaticFiles):
 
 
 def cross_site_form(request: Request) -> bool:
-    """A page's POST sent by another site (cross-site request forgery): the cockpit has no login to stop it.
+    """A page's POST sent by another site (cross-site request forgery), refused before any session is read; the
+    per-session token (pilote.web.access) is the second lock, this one also guards the login form.
 
     Browsers say where a request comes from in Sec-Fetch-Site, else in Origin ("null" when the page's
     referrer policy hides it from other sites, which ours does); the API authenticates with tokens instead.
@@ -60,6 +63,15 @@ def cross_site_form(request: Request) -> bool:
         return site not in ("same-origin", "none")
     origin = request.headers.get("origin")
     return origin is not None and (origin == "null" or urlsplit(origin).netloc != request.headers.get("host"))
+
+
+def sign_in_first(request: Request) -> Response:
+    """To the login page, coming back here afterwards (htmx is told to load it as a whole page)."""
+    back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    target = "/login" if back == "/" or request.method != "GET" else f"/login?next={quote(back, safe='/')}"
+    if request.headers.get("hx-request"):
+        return Response(status_code=204, headers={"HX-Redirect": target})
+    return RedirectResponse(target, status_code=303)
 
 
 def host_name(header: str | None) -> str:
@@ -78,10 +90,12 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     if engine is None:
         engine = make_engine(settings)
         migrate(engine)
-    # The interactive API page is ours (vendored Swagger UI, no inline script), not FastAPI's CDN one.
+    # The interactive API page is ours (vendored Swagger UI, no inline script), not FastAPI's CDN one; the schema
+    # is served by a route of ours too, so that the access rules cover it like every other route.
     app = FastAPI(
-        title="Pilote", version=__version__, docs_url=None, redoc_url=None, openapi_url="/api/v1/openapi.json"
-    )
+        title="Pilote", version=__version__, docs_url=None, redoc_url=None, openapi_url=None,
+        dependencies=[Depends(access.guard)],
+    )  # fmt: skip
     app.state.engine = engine
     app.state.settings = settings
     app.add_middleware(GZipMiddleware, minimum_size=1024)
@@ -105,6 +119,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
 
     @app.exception_handler(PiloteError)
     async def pilote_error(request: Request, error: PiloteError) -> Response:
+        if isinstance(error, Unauthorized) and not request.url.path.startswith("/api/v1/"):
+            return sign_in_first(request)
         if request.url.path.startswith("/api/"):
             return JSONResponse({"error": type(error).__name__, "detail": str(error)}, status_code=error.http_status)
         return render_error(request, error)
@@ -125,11 +141,17 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
             return JSONResponse({"status": "unavailable", "store": "schema not up to date"}, status_code=503)
         return JSONResponse({"status": "ready", "version": __version__})
 
+    @app.get("/api/v1/openapi.json", include_in_schema=False)
+    def openapi() -> JSONResponse:
+        """The API's OpenAPI description, for the API page and for scripts."""
+        return JSONResponse(app.openapi())
+
     @app.get("/api/docs", include_in_schema=False, response_class=HTMLResponse)
     def api_docs(request: Request) -> HTMLResponse:
         return TEMPLATES.TemplateResponse(request, "api_docs.html", {})
 
     app.include_router(pages.router)
+    app.include_router(accounts.router)
     app.include_router(incidents.router)
     app.include_router(api.router)
     app.include_router(api_incidents.router)

@@ -32,8 +32,13 @@ SessionDep = Annotated[Session, Depends(get_session)]
 
 
 def get_formatter(request: Request) -> i18n.Formatter:
-    """The reader's language and time zone, from their cookies and browser."""
-    return i18n.formatter(request.cookies, request.headers.get("accept-language"))
+    """The reader's language and time zone: their account's language if they chose one, else their cookies and
+    browser's."""
+    cookies = request.cookies
+    principal = getattr(request.state, "principal", None)
+    if principal is not None and principal.language:
+        cookies = {**cookies, i18n.LANGUAGE_COOKIE: principal.language}
+    return i18n.formatter(cookies, request.headers.get("accept-language"))
 
 
 FormatterDep = Annotated[i18n.Formatter, Depends(get_formatter)]
@@ -51,11 +56,23 @@ class Page:
     def render(self, template: str, section: str, **context: Any) -> HTMLResponse:
         """A full page (or, for an htmx request, whatever the template renders for it)."""
         return render(self.request, template, self.t, workspace=self.workspace, section=section,
-                      workspaces=workspaces.get_all(self.session), **context)  # fmt: skip
+                      workspaces=visible(self.request, workspaces.get_all(self.session)), **context)  # fmt: skip
+
+    @property
+    def who(self) -> str:
+        """The e-mail of the signed-in person, for what they record (labels)."""
+        principal = getattr(self.request.state, "principal", None)
+        return principal.email if principal is not None else "cockpit"
 
     def url(self, path: str = "") -> str:
         """An address inside this workspace."""
         return f"/w/{self.workspace.slug}/{path}"
+
+
+def visible(request: Request, spaces: list[Workspace]) -> list[Workspace]:
+    """The workspaces the signed-in person has a role in."""
+    principal = getattr(request.state, "principal", None)
+    return [space for space in spaces if principal is not None and principal.sees(space)]
 
 
 def get_page(request: Request, slug: str, session: SessionDep, t: FormatterDep) -> Page:
@@ -72,6 +89,7 @@ def render(request: Request, template: str, t: i18n.Formatter, status_code: int 
     context.setdefault("workspaces", [])
     context.setdefault("section", "")
     context.update(t=t, _=t.gettext, gettext=t.gettext, ngettext=t.ngettext, languages=i18n.LANGUAGES)
+    context.setdefault("account", getattr(request.state, "principal", None))
     return TEMPLATES.TemplateResponse(request, template, context, status_code=status_code)
 
 

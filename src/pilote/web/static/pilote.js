@@ -4,6 +4,25 @@
   "use strict";
   document.documentElement.classList.add("js");
 
+  // Every form a page posts carries its session's anti-forgery token: htmx requests in a header, plain forms
+  // in a hidden field added as they are sent (so that templates need not repeat it).
+  var csrf = document.querySelector('meta[name="csrf-token"]');
+  if (csrf) {
+    document.addEventListener("htmx:configRequest", function (event) {
+      event.detail.headers["X-CSRF-Token"] = csrf.content;
+    });
+    document.addEventListener("submit", function (event) {
+      var form = event.target;
+      if (!(form instanceof HTMLFormElement) || form.method.toLowerCase() !== "post") { return; }
+      if (form.querySelector('input[name="csrf_token"]')) { return; }
+      var field = document.createElement("input");
+      field.type = "hidden";
+      field.name = "csrf_token";
+      field.value = csrf.content;
+      form.appendChild(field);
+    }, true);
+  }
+
   // The reader's time zone, for dates rendered by the server.
   var zone = "UTC";
   try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC"; } catch (e) { /* keep UTC */ }

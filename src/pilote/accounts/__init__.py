@@ -1,0 +1,1 @@
+"""Accounts: people who sign in, their roles per workspace, their sessions, password resets, the audit log."""

@@ -1,0 +1,226 @@
+"""Who may do what: one table giving every route its minimal role, enforced for every request in one place.
+
+Roles (pilote.accounts.users.ROLES) are per workspace and ordered: an analyst reads, a moderator also labels
+and works incidents, a manager also manages sources and tokens, an admin everything. A route of a workspace
+(`{slug}` in its path) is judged by the role there; an API route by the role in its token's workspace. A route
+missing from the table is refused to everyone (and a test fails): adding a route means adding its line here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Literal
+
+from fastapi import FastAPI, Request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pilote import tokens
+from pilote.accounts import sessions, users
+from pilote.config import Settings
+from pilote.errors import Forbidden
+from pilote.models import User, Workspace
+
+Need = Literal["public", "account", "analyst", "moderator", "manager", "admin"]
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CSRF_HEADER = "x-csrf-token"
+CSRF_FIELD = "csrf_token"
+WORKSPACE_TOKEN_ROLE = "manager"  # noqa: S105 (a role, not a secret) a token made before accounts, of no one: what the API let it do then
+
+ACCESS: dict[str, Need] = {
+    # open to all: signing in and out, the first account, password resets, a proxy's probes
+    "GET /login": "public",
+    "POST /login": "public",
+    "POST /logout": "public",
+    "GET /setup": "public",
+    "POST /setup": "public",
+    "GET /password/forgot": "public",
+    "POST /password/forgot": "public",
+    "GET /password/reset": "public",
+    "POST /password/reset": "public",
+    "POST /language": "public",  # the login page has the language buttons too (an account's changes need CSRF)
+    "GET /health": "public",
+    "GET /ready": "public",
+    # any signed-in person (what they then see is limited to their workspaces)
+    "GET /": "account",
+    "GET /switch": "account",
+    "GET /api/docs": "account",
+    "GET /api/v1/openapi.json": "account",
+    # pages of a workspace
+    "GET /w/{slug}/": "analyst",
+    "GET /w/{slug}/explorer": "analyst",
+    "GET /w/{slug}/explorer/export": "analyst",
+    "GET /w/{slug}/members/{author_id}": "analyst",
+    "GET /w/{slug}/threads/{message_id}": "analyst",
+    "GET /w/{slug}/sources": "analyst",
+    "GET /w/{slug}/incidents": "analyst",
+    "GET /w/{slug}/incidents/{incident_id}": "analyst",
+    "GET /w/{slug}/incidents/{incident_id}/report.html": "analyst",
+    "POST /w/{slug}/explorer/saved": "moderator",
+    "POST /w/{slug}/explorer/saved/{saved_id}/delete": "moderator",
+    "POST /w/{slug}/messages/{message_id}/label": "moderator",
+    "POST /w/{slug}/incidents/{incident_id}/status": "moderator",
+    "POST /w/{slug}/incidents/{incident_id}/note": "moderator",
+    "POST /w/{slug}/incidents/{incident_id}/statement": "moderator",
+    "POST /w/{slug}/sources/import": "manager",
+    "POST /w/{slug}/sources/feeds": "manager",
+    "POST /w/{slug}/sources/platforms": "manager",
+    "POST /w/{slug}/sources/{source_id}/status": "manager",
+    "POST /w/{slug}/sources/{source_id}/sync": "manager",
+    "POST /w/{slug}/sources/{source_id}/credentials": "manager",
+    "POST /w/{slug}/sources/{source_id}/delete": "manager",
+    # the API, in the token's workspace
+    "GET /api/v1/messages": "analyst",
+    "GET /api/v1/messages/{message_id}": "analyst",
+    "GET /api/v1/threads/{message_id}": "analyst",
+    "GET /api/v1/members/suggestions": "analyst",
+    "GET /api/v1/members/{author_id}": "analyst",
+    "GET /api/v1/sources": "analyst",
+    "GET /api/v1/stats": "analyst",
+    "GET /api/v1/timeseries": "analyst",
+    "GET /api/v1/overview": "analyst",
+    "GET /api/v1/saved-searches": "analyst",
+    "GET /api/v1/leaders": "analyst",
+    "GET /api/v1/incidents": "analyst",
+    "GET /api/v1/incidents/{incident_id}": "analyst",
+    "POST /api/v1/messages/{message_id}/labels": "moderator",
+    "POST /api/v1/saved-searches": "moderator",
+    "DELETE /api/v1/saved-searches/{saved_id}": "moderator",
+    "POST /api/v1/sources/{source_id}/pause": "manager",
+    "POST /api/v1/sources/{source_id}/resume": "manager",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who a request acts for: a signed-in person (session cookie) or an API token (of a person, or not)."""
+
+    email: str
+    display_name: str
+    language: str | None = None
+    instance_admin: bool = False
+    roles: dict[int, str] = field(default_factory=dict)  # workspace id -> role
+    cookie: str | None = None  # the session's cookie, when signed in with one
+    token_workspace: int | None = None  # the token's workspace, when the request came with one
+
+    def role_in(self, workspace_id: int) -> str | None:
+        """The role in that workspace (an instance admin's is admin everywhere)."""
+        return "admin" if self.instance_admin else self.roles.get(workspace_id)
+
+    def sees(self, workspace: Workspace) -> bool:
+        """Whether the person has any role in the workspace."""
+        return self.role_in(workspace.id) is not None
+
+    @property
+    def csrf(self) -> str:
+        """The anti-forgery token forms and htmx requests send back (empty for API tokens)."""
+        return sessions.csrf_token(self.cookie) if self.cookie else ""
+
+
+def key(method: str, path: str) -> str:
+    """The table's key for a request: HEAD is judged as GET."""
+    return f"{'GET' if method == 'HEAD' else method} {path}"
+
+
+def routes(app: FastAPI) -> Iterator[tuple[str, str]]:
+    """Every (method, path) the app serves, through included routers; static files are not routes."""
+    stack: list[Any] = list(app.router.routes)
+    while stack:
+        route = stack.pop(0)
+        if hasattr(route, "effective_candidates"):  # an included router, resolved lazily by FastAPI
+            stack[:0] = route.effective_candidates()
+            continue
+        for method in sorted(getattr(route, "methods", None) or ()):
+            if method != "HEAD":
+                yield method, route.path
+
+
+def limits(settings: Settings) -> sessions.Limits:
+    """The session lifetimes the settings give."""
+    return sessions.Limits(idle=timedelta(hours=settings.session_idle_hours),
+                           absolute=timedelta(days=settings.session_max_days))  # fmt: skip
+
+
+def current(request: Request) -> Principal | None:
+    """Who the request acts for (computed once per request): its bearer token, else its session cookie."""
+    if hasattr(request.state, "principal"):
+        found: Principal | None = request.state.principal
+        return found
+    with Session(request.app.state.engine, expire_on_commit=False) as session, session.begin():
+        header = request.headers.get("authorization")
+        if header:
+            found = _from_token(session, header)
+        else:
+            found = _from_cookie(session, request.cookies.get(sessions.COOKIE), limits(request.app.state.settings))
+    request.state.principal = found
+    return found
+
+
+def _from_token(session: Session, header: str) -> Principal:
+    row = tokens.find(session, header)
+    if row.user_id is None:
+        return Principal(email=f"token {row.id}", display_name=row.name, roles={row.workspace_id: WORKSPACE_TOKEN_ROLE},
+                         token_workspace=row.workspace_id)  # fmt: skip
+    user = session.get_one(User, row.user_id)
+    if user.disabled_at is not None:
+        raise tokens.Unauthorized("this API token's account is disabled")
+    return Principal(email=user.email, display_name=user.display_name, instance_admin=user.instance_admin,
+                     roles=users.roles_of(session, user), token_workspace=row.workspace_id)  # fmt: skip
+
+
+def _from_cookie(session: Session, cookie: str | None, lifetimes: sessions.Limits) -> Principal | None:
+    found = sessions.authenticate(session, cookie, lifetimes)
+    if found is None or cookie is None:
+        return None
+    user, _ = found
+    roles = users.roles_of(session, user)
+    return Principal(email=user.email, display_name=user.display_name, language=user.language,
+                     instance_admin=user.instance_admin, roles=roles, cookie=cookie)  # fmt: skip
+
+
+async def guard(request: Request) -> None:
+    """The one check every route goes through: its rule in ACCESS, the person's role, the anti-forgery token."""
+    route = request.scope.get("route")
+    need = ACCESS.get(key(request.method, getattr(route, "path", "")))
+    if need is None:
+        raise Forbidden(f"no access rule for {request.method} {getattr(route, 'path', '?')} (pilote/web/access.py)")
+    if need == "public":
+        return
+    principal = current(request)
+    if principal is None:
+        raise tokens.Unauthorized("sign in first")
+    if principal.cookie is not None and request.method not in SAFE_METHODS and not await _csrf_sent(request):
+        raise Forbidden("this form is out of date (its anti-forgery token is missing or wrong): reload the page")
+    if need == "account":
+        return
+    workspace_id = _workspace_of(request, principal)
+    role = "admin" if principal.instance_admin else principal.role_in(workspace_id) if workspace_id else None
+    if role is None or users.rank(role) < users.rank(need):
+        raise Forbidden(f"this needs the {need} role in this workspace; ask one of its admins")
+
+
+async def _csrf_sent(request: Request) -> bool:
+    principal = request.state.principal
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        value = (await request.form()).get(CSRF_FIELD)
+        sent = value if isinstance(value, str) else None
+    return sessions.csrf_ok(principal.cookie, sent)
+
+
+def _workspace_of(request: Request, principal: Principal) -> int | None:
+    """The workspace a route acts in: the one in its path, else (API) the token's."""
+    slug = request.path_params.get("slug")
+    if slug is None:
+        if principal.token_workspace is None and request.url.path.startswith("/api/v1/"):
+            raise tokens.Unauthorized("the API takes a token: `Authorization: Bearer <token>`")
+        return principal.token_workspace
+    with Session(request.app.state.engine) as session:
+        found = session.scalar(select(Workspace.id).where(Workspace.slug == slug))
+    if found is None and principal.instance_admin:
+        return None  # let the page say the workspace does not exist
+    return -1 if found is None else found
