@@ -19,6 +19,7 @@ the same files from NAB's published per-file scores (their thresholds were tuned
 
 from __future__ import annotations
 
+import argparse
 import itertools
 import math
 import statistics
@@ -28,19 +29,30 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pilote.radar import nab
-from pilote.radar.detectors import _DAY, PARAMS, Detector, Params, Seen, _hear, _Rule
-from protocol import nested, record
+from pilote.radar.detectors import _DAY, PARAMS, Detector, Params, Standing, _hear, _Rule
+from protocol import inner_folds, nested, record
 
 Chain = tuple[Params, ...]  # the rules a detector runs, least sensitive first
 Alerter = Callable[[str], list[int]]  # a file's name → the rows where the detector alerts
 PROFILE_LEVEL = {"reward_low_FP_rate": "low", "standard": "medium", "reward_low_FN_rate": "high"}
-MAX_FALSE_PER_MONTH = 1.0  # at medium, per series
-FACTORS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.2, 1.4)
-GRID: list[Params] = [
-    replace(PARAMS["medium"], threshold=8.0 * k, cusum=30.0 * k, drift=drift, quiet=quiet, raise_by=raise_by)
-    for k, drift, quiet, raise_by in itertools.product(FACTORS, (0.5, 1.0), (_DAY / 4, _DAY / 2, _DAY), (1.0, 1.5, 2.0))
-]
-Z_LEVELS = (2.0, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0, 8.0, 10.0)
+BUDGET = {"low": 0.5, "medium": 1.0, "high": 2.0}  # false alerts per series per month on the training files
+FACTORS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.2, 1.4, 1.7, 2.0, 2.5, 3.0)
+
+
+def grid(drifts: Sequence[float], quiets: Sequence[float], raises: Sequence[float]) -> list[Params]:
+    """Rules: the shipped rule with both alert levels scaled, and its allowance, quiet period and raise among these."""
+    return [
+        replace(PARAMS["medium"], threshold=8.0 * k, cusum=30.0 * k, drift=drift, quiet=quiet, raise_by=raise_by)
+        for k, drift, quiet, raise_by in itertools.product(FACTORS, drifts, quiets, raises)
+    ]
+
+
+GRIDS = {  # the alert levels only (the published figures), or the structure of the rule too
+    "levels": grid([1.0], [_DAY], [1.5]),
+    "rule": grid([0.5, 1.0], [_DAY / 4, _DAY / 2, _DAY, 2 * _DAY], [1.0, 1.5, 2.0, 3.0]),
+}
+GRID = GRIDS["levels"]
+Z_LEVELS = (2.0, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0, 8.0, 10.0, 12.0, 15.0, 20.0)
 
 
 @dataclass(frozen=True)
@@ -52,7 +64,7 @@ class File:
     step: float
     corpus: str
     values: list[float]
-    seen: list[Seen]
+    seen: list[Standing]
 
 
 def load(shared: Path) -> dict[str, File]:
@@ -66,7 +78,7 @@ def load(shared: Path) -> dict[str, File]:
             seen = []
             for when, value in zip(series.times, series.values, strict=True):
                 point = detector.expect(when, value)
-                detector.learn(when, value, point)
+                detector.learn(point)
                 seen.append(point)
             found[name] = File(
                 len(seen), corpus.windows[name], series.step_seconds, name.split("/")[0], series.values, seen
@@ -148,7 +160,8 @@ class Tally:
         )
 
     def score(self, name: str) -> float:
-        return nab.normalise(self.raw, self.windows, nab.profile(name))
+        """The normalised NAB score; not a number on files without windows (only false alerts count there)."""
+        return nab.normalise(self.raw, self.windows, nab.profile(name)) if self.windows else math.nan
 
     def per_month(self) -> float:
         return self.false_alerts / self.months if self.months else 0.0
@@ -165,10 +178,10 @@ def tally(files: dict[str, File], names: Sequence[str], alerts: Alerter, profile
     return total
 
 
-def best(candidates: Sequence[object], score: Callable[[object], Tally], capped: bool) -> object:
-    """The candidate with the highest raw score; when capped, among those within the false-alert limit if any."""
+def best(candidates: Sequence[object], score: Callable[[object], Tally], budget: float) -> object:
+    """The candidate with the highest raw score among those within the false-alert budget, if any."""
     tallies = {i: score(c) for i, c in enumerate(candidates)}
-    allowed = [i for i, t in tallies.items() if not capped or t.per_month() <= MAX_FALSE_PER_MONTH]
+    allowed = [i for i, t in tallies.items() if t.per_month() <= budget]
     if not allowed:  # nothing within the limit: the fewest false alerts
         return candidates[min(tallies, key=lambda i: tallies[i].per_month())]
     return candidates[max(allowed, key=lambda i: tallies[i].raw)]
@@ -192,10 +205,11 @@ def detector_chooser(runs: Runs, names_of: Callable[[list[str]], list[str]]) -> 
         def on(profile: str, below: Chain = ()) -> Callable[[object], Tally]:
             return lambda p: tally(runs.files, names, runs.chain((*below, p)), profile)  # type: ignore[arg-type]
 
-        medium: Params = best(GRID, on("standard"), capped=True)  # type: ignore[assignment]
-        low: Params = best(_levels(medium, above=True), on("reward_low_FP_rate"), capped=True)  # type: ignore[assignment]
-        high: Params = best(_levels(medium, above=False), on("reward_low_FN_rate", (low, medium)), capped=False)  # type: ignore[assignment]
-        return {"low": (low,), "medium": (low, medium), "high": (low, medium, high)}
+        medium: Params = best(GRID, on("standard"), BUDGET["medium"])  # type: ignore[assignment]
+        low: Params = best(_levels(medium, above=True), on("reward_low_FP_rate"), BUDGET["low"])  # type: ignore[assignment]
+        high: Params = best(_levels(medium, above=False), on("reward_low_FN_rate", (low, medium)), BUDGET["high"])  # type: ignore[assignment]
+        chosen: Choice = {"low": (low,), "medium": (low, medium), "high": (low, medium, high)}
+        return {**chosen, "profiles": profiles_of(chosen, lambda c, p: tally(runs.files, names, runs.chain(c), p))}  # type: ignore[arg-type]
 
     return choose
 
@@ -217,13 +231,18 @@ def zscore_chooser(runs: Runs, names_of: Callable[[list[str]], list[str]]) -> Ca
         names = names_of(training)
         chosen: Choice = {}
         for profile, level in PROFILE_LEVEL.items():
-            chosen[level] = best(Z_LEVELS, _zscore_on(runs, names, profile), capped=level != "high")
-        return chosen
+            chosen[level] = best(Z_LEVELS, _zscore_on(runs, names, profile), BUDGET[level])
+        return {**chosen, "profiles": profiles_of(chosen, lambda k, p: tally(runs.files, names, runs.zscore(k), p))}  # type: ignore[arg-type]
 
     return choose
 
 
 Measured = dict[str, Tally]  # profile → the held-out group's tally
+
+
+def profiles_of(chosen: Choice, score: Callable[[object, str], Tally]) -> dict[str, str]:
+    """Each profile's sensitivity: the one whose detector scores best on it on the training files."""
+    return {profile: max(BUDGET, key=lambda level: score(chosen[level], profile).raw) for profile in nab.PROFILES}
 
 
 def _zscore_on(runs: Runs, names: list[str], profile: str) -> Callable[[object], Tally]:
@@ -235,12 +254,14 @@ def measurer(runs: Runs, names_of: Callable[[str], list[str]]) -> Callable[[Choi
 
     def measure(choice: Choice, held: str) -> Measured:
         names = names_of(held)
-        result = {}
-        for profile, level in PROFILE_LEVEL.items():
+
+        def at(level: str) -> Alerter:
             picked = choice[level]
-            alerts = runs.chain(picked) if isinstance(picked, tuple) else runs.zscore(picked)  # type: ignore[arg-type]
-            result[profile] = tally(runs.files, names, alerts, profile)
-        return result
+            return runs.chain(picked) if isinstance(picked, tuple) else runs.zscore(picked)  # type: ignore[arg-type]
+
+        mapped: dict[str, str] = choice["profiles"]  # type: ignore[assignment]
+        result = {profile: tally(runs.files, names, at(level), profile) for profile, level in mapped.items()}
+        return {**result, "medium": tally(runs.files, names, at("medium"), "standard")}
 
     return measure
 
@@ -249,7 +270,11 @@ def describe(choice: Choice) -> str:
     """A choice in a few words: per sensitivity, its own rule's factor, allowance, quiet hours and raise."""
     words = []
     for level, picked in choice.items():
-        if isinstance(picked, tuple):
+        if isinstance(picked, str):
+            words.append(f"trained with {picked}")
+        elif isinstance(picked, dict):
+            words.append("profiles at " + "/".join(picked[p] for p in nab.PROFILES))
+        elif isinstance(picked, tuple):
             p: Params = picked[-1]
             words.append(f"{level} ×{p.threshold / 8.0:g} d{p.drift:g} q{p.quiet / 3600:g}h r{p.raise_by:g}")
         else:
@@ -273,25 +298,51 @@ def published(shared: Path, names: Sequence[str], windows: int) -> dict[str, dic
     }
 
 
+Chooser = Callable[[Runs, Callable[[list[str]], list[str]]], Callable[[list[str]], Choice]]
+CHOOSERS: tuple[tuple[str, Chooser], ...] = (("pilote", detector_chooser), ("rolling z-score", zscore_chooser))
+
+
+def pool_chooser(runs: Runs, chooser: Chooser, pools: dict[str, list[str]]) -> Callable[[list[str]], Choice]:
+    """Leave-one-file-out on realTweets: which other files to choose on is itself chosen, by an inner fold.
+
+    Each pool (every other NAB file, the other count series, none) adds its files to the training realTweets
+    files; an inner leave-one-file-out over the training realTweets files scores each pool on standard, and
+    the best pool's choice on all the training files is the fold's.
+    """
+
+    def choose(training: list[str]) -> Choice:
+        def inner(pool: str) -> float:
+            raw = 0.0
+            for inner_training, inner_held in inner_folds(training):
+                choice = chooser(runs, lambda groups, pool=pool: [*groups, *pools[pool]])(inner_training)  # type: ignore[misc]
+                raw += measurer(runs, lambda held: [held])(choice, inner_held)["standard"].raw
+            return raw
+
+        pool = max(pools, key=inner)
+        return {**chooser(runs, lambda groups: [*groups, *pools[pool]])(training), "pool": pool}
+
+    return choose
+
+
 def evaluate(
     runs: Runs,
     groups: list[str],
-    training_files: Callable[[list[str]], list[str]],
+    choosers: dict[str, Callable[[list[str]], Choice]],
     held_files: Callable[[str], list[str]],
 ) -> dict[str, object]:
     """The detector and the baseline through the same nested folds: their pooled held-out tallies and choices."""
     out: dict[str, object] = {}
-    for label, chooser in (("pilote", detector_chooser), ("rolling z-score", zscore_chooser)):
+    for label, choose in choosers.items():
         outcome = nested(
             groups,
-            choose=chooser(runs, training_files),
+            choose=choose,
             fit=lambda _training, choice: choice,
             measure=measurer(runs, held_files),
         )
         for fold in outcome.folds:
             scores = " / ".join(f"{fold.score[p].score(p):.1f}" for p in nab.PROFILES)
             print(f"  {label}, held out {fold.held_out}: {describe(fold.choice)}: {scores}", file=sys.stderr)
-        pooled = {p: sum((f.score[p] for f in outcome.folds), Tally()) for p in nab.PROFILES}
+        pooled = {p: sum((f.score[p] for f in outcome.folds), Tally()) for p in [*nab.PROFILES, "medium"]}
         out[label] = (pooled, outcome)
     return out
 
@@ -313,18 +364,23 @@ def table(results: dict[str, object], shared: Path, names: list[str], top: int =
 def details(results: dict[str, object]) -> list[str]:
     lines = []
     for label, (pooled, outcome) in results.items():  # type: ignore[misc]
-        medium = pooled["standard"]
+        medium = pooled["medium"]
         delay = statistics.median(medium.delays_minutes) if medium.delays_minutes else float("nan")
         lines.append(
             f"- {label}, medium: {medium.found}/{medium.windows} windows, {medium.false_alerts} false alerts "
             f"({medium.per_month():.2f} per series per month), median delay {delay:.0f} min from window start"
         )
         for fold in outcome.folds:
-            lines.append(f"  - held out {fold.held_out}: {describe(fold.choice)}")
+            scores = " / ".join(f"{fold.score[p].score(p):.1f}" for p in nab.PROFILES)
+            lines.append(f"  - held out {fold.held_out} ({scores}): {describe(fold.choice)}")
     return lines
 
 
 def main() -> None:
+    global GRID
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--grid", choices=sorted(GRIDS), default="levels", help="what the folds choose")
+    GRID = GRIDS[parser.parse_args().grid]
     shared = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
     shared = Path(__import__("os").environ.get("PILOTE_SHARED_DATA") or shared)
     files = load(shared)
@@ -332,23 +388,29 @@ def main() -> None:
     everything = list(files)
     tweets = [n for n in everything if n.startswith(nab.CATEGORY + "/")]
 
-    # Leave one file out: a group is a realTweets file, and training adds every file of the other corpora.
-    lofo_results = evaluate(runs, tweets, lambda training: _with_others(everything, tweets, training), lambda h: [h])
+    others = [n for n in everything if n not in tweets]
+    pools = {
+        "every other NAB file": others,
+        "the other count series": [n for n in others if all(v == int(v) for v in files[n].values)],
+        "realTweets only": [],
+    }
+    # Leave one file out: a group is a realTweets file; the other corpora's files chosen to train on, or not.
+    lofo = {label: pool_chooser(runs, chooser, pools) for label, chooser in CHOOSERS}
+    lofo_results = evaluate(runs, tweets, lofo, lambda held: [held])
+    final = lofo["pilote"](tweets)
+    # Leave one corpus out: a group is a corpus; every file of the other corpora is trained on.
     corpora = sorted({f.corpus for f in files.values()})
     by_corpus = {c: [n for n in everything if files[n].corpus == c] for c in corpora}
-    loco_results = evaluate(runs, corpora, lambda groups: [n for c in groups for n in by_corpus[c]], by_corpus.get)
-    final = detector_chooser(runs, lambda groups: [n for c in groups for n in by_corpus[c]])(corpora)
-    lines = ["### Leave one realTweets file out (trained on every other NAB file)", ""]
+    loco = {
+        label: chooser(runs, lambda groups: [n for c in groups for n in by_corpus[c]]) for label, chooser in CHOOSERS
+    }
+    loco_results = evaluate(runs, corpora, loco, lambda held: by_corpus[held])
+    lines = ["### Leave one realTweets file out", ""]
     lines += [*table(lofo_results, shared, tweets), "", *details(lofo_results)]
     lines += ["", "### Leave one corpus out (all of NAB, pooled over the held-out corpora)", ""]
     lines += [*table(loco_results, shared, everything), "", *details(loco_results)]
-    lines += ["", f"Chosen on all of NAB (the shipped rules): {describe(final)}"]
+    lines += ["", f"Chosen on the five realTweets files: {describe(final)}"]
     print(record("Radar on NAB, nested (bench/eval_radar.py)", lines))
-
-
-def _with_others(everything: list[str], tweets: list[str], training: list[str]) -> list[str]:
-    """Training files of a leave-one-file-out fold: the training realTweets files and every other corpus's file."""
-    return [n for n in everything if n in training or n not in tweets]
 
 
 if __name__ == "__main__":

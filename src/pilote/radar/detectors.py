@@ -81,15 +81,17 @@ def _rate(halflife: float, step: float) -> float:
     return float(1.0 - 0.5 ** (step / max(halflife, MIN_MEMORY * step)))
 
 
-@dataclass(frozen=True, slots=True)
-class Seen:
-    """A point against the baseline: the transformed value, the baseline, the z-score, and its time in seconds."""
+@dataclass(slots=True)
+class Standing:
+    """A point against the baseline: the transformed value, the baseline, the z-score, its time and its slots."""
 
     x: float
     baseline: float
     z: float
     now: float  # seconds since 1970, in the timestamps' own zone
     young: bool  # True while the baseline has seen too little to alert
+    hour: int
+    day: int
 
 
 @dataclass
@@ -152,7 +154,7 @@ class Detector:
             alert, summed = _hear(rule, PARAMS[level], seen, alert, s.step_seconds)
             cusum = max(cusum, summed)
         loudness = max(seen.z / REFERENCE.threshold, cusum / REFERENCE.cusum)  # one scale for every sensitivity
-        self.learn(timestamp, value, seen)
+        self._learn(seen.x - seen.baseline, seen.hour, seen.day)
         return Decision(
             timestamp=timestamp,
             value=value,
@@ -162,7 +164,7 @@ class Detector:
             severity=_severity(loudness) if alert else None,
         )
 
-    def expect(self, timestamp: datetime, value: float) -> Seen:
+    def expect(self, timestamp: datetime, value: float) -> Standing:
         """How this point stands against the baseline learned so far, without learning from it."""
         s, p = self._s, self._p
         x, now = _anscombe(value), _seconds(timestamp)
@@ -171,11 +173,11 @@ class Detector:
         hour, day = self._slots(timestamp)
         baseline = s.level + s.daily[hour] + s.weekly[day]
         young = now - s.first < max(p.warmup, MIN_MEMORY * s.step_seconds)
-        return Seen(x=x, baseline=baseline, z=(x - baseline) / max(s.scale, 1.0), now=now, young=young)
+        return Standing(x, baseline, (x - baseline) / max(s.scale, 1.0), now, young, hour, day)
 
-    def learn(self, timestamp: datetime, value: float, seen: Seen) -> None:
+    def learn(self, seen: Standing) -> None:
         """Learn from the point `expect` judged: the baseline moves, the rules do not."""
-        self._learn(seen.x - seen.baseline, *self._slots(timestamp))
+        self._learn(seen.x - seen.baseline, seen.hour, seen.day)
 
     def _slots(self, timestamp: datetime) -> tuple[int, int]:
         return timestamp.hour if self._s.step_seconds < _DAY else 0, timestamp.weekday()
@@ -234,7 +236,7 @@ class Detector:
 _RULE_FIELDS = ("cusum", "bar", "last_alert")
 
 
-def _hear(rule: _Rule, p: Params, seen: Seen, below: bool, step: float) -> tuple[bool, float]:
+def _hear(rule: _Rule, p: Params, seen: Standing, below: bool, step: float) -> tuple[bool, float]:
     """Whether this rule alerts (on its own, or because the rule below did), and its CUSUM before any reset.
 
     Nothing accumulates while the baseline is young or just after an alert: each episode starts afresh.
