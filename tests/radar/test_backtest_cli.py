@@ -135,7 +135,7 @@ def test_nab_scores_every_profile_beside_the_published_detectors(tmp_path: Path)
     assert result.exit_code == 0, result.stderr
     report = orjson.loads(result.stdout)
     standard = report["profiles"]["standard"]
-    assert standard["sensitivity"] == "medium"
+    assert standard["sensitivity"] == "medium"  # the alert levels the nested evaluation chose for every profile
     assert (standard["windows_detected"], standard["windows"], standard["false_alerts"]) == (1, 1, 0)
     assert standard["median_delay_minutes"] == 500.0  # the burst starts 100 rows of 5 minutes into the window
     assert 50 < standard["score"] < 100

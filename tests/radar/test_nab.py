@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import math
 from pathlib import Path
 
@@ -79,6 +80,25 @@ def test_normalisation_puts_the_null_detector_at_0_and_the_perfect_one_at_100() 
 def test_a_folder_without_nab_layout_is_refused(tmp_path: Path) -> None:
     with pytest.raises(BadInput, match="not a NAB folder"):
         nab.load_corpus(tmp_path)
+    with pytest.raises(BadInput, match="not a NAB folder"):
+        nab.load_corpus(tmp_path, None)
+
+
+def test_every_category_folder_is_read_with_windows_beside_them_and_repeated_times_kept(tmp_path: Path) -> None:
+    """A clock change repeats a timestamp: the rows stay as written, and a window spans the rows between its limits."""
+    for category, times in (("a", ["00:00", "00:05", "00:10", "00:10", "00:15"]), ("b", ["01:00", "02:00"])):
+        (tmp_path / category).mkdir()
+        rows = "".join(f"2015-03-01 {t}:00,{i}\n" for i, t in enumerate(times))
+        (tmp_path / category / "x.csv").write_text("timestamp,value\n" + rows, encoding="utf-8")
+    limits = {"a/x.csv": [["2015-03-01 00:05:00.000000", "2015-03-01 00:10:00.000000"]]}
+    (tmp_path / "windows.json").write_text(json.dumps(limits), encoding="utf-8")
+    corpus = nab.load_corpus(tmp_path, None)
+    assert nab.categories(tmp_path) == ["a", "b"]
+    assert corpus.files == ["a/x.csv", "b/x.csv"]
+    assert corpus.windows == {"a/x.csv": [(1, 3)], "b/x.csv": []}
+    assert len(nab.read(tmp_path, "a/x.csv").values) == 5
+    with pytest.raises(BadInput, match="not after the one before it"):
+        read_series(tmp_path / "a" / "x.csv")
 
 
 @pytest.mark.realdata
@@ -108,13 +128,30 @@ def test_our_windows_cover_the_rows_nab_counted_in_windows(shared: Path) -> None
 
 
 @pytest.mark.realdata
-def test_our_detector_beats_the_published_ones_on_nab_real_tweets(shared: Path) -> None:
+def test_the_windows_of_the_other_corpora_cover_the_rows_nab_counted_in_windows(shared: Path) -> None:
+    """The 48 files of the other corpora, some with repeated timestamps: rows and windows agree with NAB's counts."""
+    folder = shared / "nab" / "other"
+    corpus = nab.load_corpus(folder, None)
+    assert (len(corpus.files), sum(len(w) for w in corpus.windows.values())) == (48, 83)
+    with (folder / "published_scores.csv").open(encoding="utf-8", newline="") as handle:
+        rows = [row for row in csv.DictReader(handle) if row["Detector"] == "ARTime" and row["Profile"] == "standard"]
+    assert sorted(row["File"] for row in rows) == corpus.files
+    for row in rows:
+        rows_in_file = len(nab.read(folder, row["File"]).values)
+        start = nab.probation(rows_in_file)
+        assert int(row["Total_Count"]) == rows_in_file - start
+        in_windows = sum(last - max(first, start) + 1 for first, last in corpus.windows[row["File"]] if last >= start)
+        assert in_windows == int(row["TP"]) + int(row["FN"]), row["File"]
+
+
+@pytest.mark.realdata
+def test_the_shipped_detector_on_the_nab_files_it_was_chosen_on(shared: Path) -> None:
+    """In-sample figures (the alert levels were chosen on these files); unseen-data figures: bench/eval_radar.py."""
     result = nab.run(shared / "nab")
-    # Measured 90.0 / 80.9 / 93.0 (docs/radar.md); the floors sit a little under.
+    # Measured 90.0 / 86.4 / 93.3 (docs/radar.md, in-sample); the floors sit a little under.
     assert result.ours["standard"] >= 89.5
-    assert result.ours["reward_low_FP_rate"] >= 80.5
-    assert result.ours["reward_low_FN_rate"] >= 92.5
-    assert result.detected["reward_low_FN_rate"][0] >= result.detected["standard"][0]  # high finds what medium finds
-    best_standard = max(scores["standard"] for scores in result.published.values())
-    assert result.ours["standard"] > best_standard
+    assert result.ours["reward_low_FP_rate"] >= 86.0
+    assert result.ours["reward_low_FN_rate"] >= 93.0
     assert result.median_delay_minutes["standard"] is not None
+    high = nab.run(shared / "nab", {name: "high" for name in nab.PROFILES})
+    assert high.detected["standard"][0] >= result.detected["standard"][0]  # high finds what medium finds

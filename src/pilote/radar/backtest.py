@@ -42,14 +42,18 @@ class Alert:
         return {"timestamp": self.timestamp, "score": round(self.score, 4), "severity": self.severity}
 
 
-def read_series(path: Path) -> Series:
-    """The series in a `timestamp,value` CSV file, or a BadInput naming the file, the line and the fix."""
+def read_series(path: Path, *, ordered: bool = True) -> Series:
+    """The series in a `timestamp,value` CSV file, or a BadInput naming the file, the line and the fix.
+
+    `ordered=False` accepts a timestamp that repeats or steps back (a clock change in a benchmark's file, whose
+    rows are scored by position): the rows are kept as written.
+    """
     texts: list[str] = []
     times: list[datetime] = []
     values: list[float] = []
     for line, stamp, when, value in _rows(path):
         if times:
-            _check_order(path, line, stamp, when, times[-1])
+            _check_order(path, line, stamp, when, times[-1], ordered)
         texts.append(stamp)
         times.append(when)
         values.append(value)
@@ -58,11 +62,11 @@ def read_series(path: Path) -> Series:
     return Series(path=path, texts=texts, times=times, values=values, step_seconds=_step(times))
 
 
-def _check_order(path: Path, line: int, stamp: str, when: datetime, before: datetime) -> None:
+def _check_order(path: Path, line: int, stamp: str, when: datetime, before: datetime, ordered: bool) -> None:
     if (when.tzinfo is None) != (before.tzinfo is None):
         has = "has no time zone, earlier ones do" if when.tzinfo is None else "has a time zone, earlier ones do not"
         raise BadInput(path, f"line {line}", f"timestamp {stamp!r} {has}", "write every timestamp the same way")
-    if when <= before:
+    if ordered and when <= before:
         raise BadInput(
             path,
             f"line {line}",

@@ -81,6 +81,19 @@ def _rate(halflife: float, step: float) -> float:
     return float(1.0 - 0.5 ** (step / max(halflife, MIN_MEMORY * step)))
 
 
+@dataclass(slots=True)
+class Standing:
+    """A point against the baseline: the transformed value, the baseline, the z-score, its time and its slots."""
+
+    x: float
+    baseline: float
+    z: float
+    now: float  # seconds since 1970, in the timestamps' own zone
+    young: bool  # True while the baseline has seen too little to alert
+    hour: int
+    day: int
+
+
 @dataclass
 class _Rule:
     """What one sensitivity's alert rule remembers: its CUSUM, its bar, and when it last alerted."""
@@ -133,29 +146,38 @@ class Detector:
         """Decide about this point from what came before, then learn from it (negative values count as 0)."""
         if not math.isfinite(value):
             raise ValueError(f"value {value!r} at {timestamp.isoformat()}: a series holds finite numbers only")
+        s = self._s
+        seen = self.expect(timestamp, value)
+        # Each sensitivity's rule in turn, least sensitive first: a rule alerts on its own or with the one below.
+        alert, cusum = False, 0.0
+        for level, rule in s.rules.items():
+            alert, summed = _hear(rule, PARAMS[level], seen, alert, s.step_seconds)
+            cusum = max(cusum, summed)
+        loudness = max(seen.z / REFERENCE.threshold, cusum / REFERENCE.cusum)  # one scale for every sensitivity
+        self._learn(seen.x - seen.baseline, seen.hour, seen.day)
+        return Decision(
+            timestamp=timestamp,
+            value=value,
+            expected=_inverse(seen.baseline),
+            score=_score(loudness),
+            alert=alert,
+            severity=_severity(loudness) if alert else None,
+        )
+
+    def expect(self, timestamp: datetime, value: float) -> Standing:
+        """How this point stands against the baseline learned so far, without learning from it."""
         s, p = self._s, self._p
         x, now = _anscombe(value), _seconds(timestamp)
         if s.first is None:
             s.first, s.level = now, x
         hour, day = self._slots(timestamp)
         baseline = s.level + s.daily[hour] + s.weekly[day]
-        z = (x - baseline) / max(s.scale, 1.0)
         young = now - s.first < max(p.warmup, MIN_MEMORY * s.step_seconds)
-        # Each sensitivity's rule in turn, least sensitive first: a rule alerts on its own or with the one below.
-        alert, cusum = False, 0.0
-        for level, rule in s.rules.items():
-            alert, summed = _hear(rule, PARAMS[level], z, now, young, alert, s.step_seconds)
-            cusum = max(cusum, summed)
-        loudness = max(z / REFERENCE.threshold, cusum / REFERENCE.cusum)  # one scale for every sensitivity
-        self._learn(x - baseline, hour, day)
-        return Decision(
-            timestamp=timestamp,
-            value=value,
-            expected=_inverse(baseline),
-            score=_score(loudness),
-            alert=alert,
-            severity=_severity(loudness) if alert else None,
-        )
+        return Standing(x, baseline, (x - baseline) / max(s.scale, 1.0), now, young, hour, day)
+
+    def learn(self, seen: Standing) -> None:
+        """Learn from the point `expect` judged: the baseline moves, the rules do not."""
+        self._learn(seen.x - seen.baseline, seen.hour, seen.day)
 
     def _slots(self, timestamp: datetime) -> tuple[int, int]:
         return timestamp.hour if self._s.step_seconds < _DAY else 0, timestamp.weekday()
@@ -214,12 +236,13 @@ class Detector:
 _RULE_FIELDS = ("cusum", "bar", "last_alert")
 
 
-def _hear(rule: _Rule, p: Params, z: float, now: float, young: bool, below: bool, step: float) -> tuple[bool, float]:
+def _hear(rule: _Rule, p: Params, seen: Standing, below: bool, step: float) -> tuple[bool, float]:
     """Whether this rule alerts (on its own, or because the rule below did), and its CUSUM before any reset.
 
     Nothing accumulates while the baseline is young or just after an alert: each episode starts afresh.
     """
-    listening = not young and (rule.last_alert is None or now - rule.last_alert >= p.quiet)
+    z, now = seen.z, seen.now
+    listening = not seen.young and (rule.last_alert is None or now - rule.last_alert >= p.quiet)
     rule.cusum = max(0.0, rule.cusum + z - p.drift) if listening else 0.0
     summed = rule.cusum
     alert = listening and (below or max(z / p.threshold, rule.cusum / p.cusum) >= rule.bar)

@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 from pilote.errors import BadInput
-from pilote.radar.backtest import read_series, replay
+from pilote.radar.backtest import Series, read_series, replay
 
 CATEGORY = "realTweets"
 PROFILES: dict[str, tuple[float, float, float]] = {  # (tp, fp, fn) weights
@@ -26,7 +26,8 @@ PROFILES: dict[str, tuple[float, float, float]] = {  # (tp, fp, fn) weights
     "reward_low_FP_rate": (1.0, 0.22, 1.0),
     "reward_low_FN_rate": (1.0, 0.11, 2.0),
 }
-SENSITIVITY_FOR = {"standard": "medium", "reward_low_FP_rate": "low", "reward_low_FN_rate": "high"}
+# What bench/eval_radar.py chooses on the five files for every profile: both alert levels at 1 (z 8, CUSUM 30).
+SENSITIVITY_FOR = {"standard": "medium", "reward_low_FP_rate": "medium", "reward_low_FN_rate": "medium"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,38 +125,56 @@ class Corpus:
     windows: dict[str, list[tuple[int, int]]]
 
 
-def load_corpus(folder: Path, category: str = CATEGORY) -> Corpus:
-    """The category's data files and labelled windows, or a BadInput saying what is missing."""
-    labels = folder / "labels" / "windows.json"
-    if not (folder / category).is_dir() or not labels.is_file():
+def load_corpus(folder: Path, category: str | None = CATEGORY) -> Corpus:
+    """The category's data files and labelled windows (every category folder when None), or a BadInput.
+
+    NAB's layout keeps the windows in `labels/windows.json`; a folder holding several categories may keep them
+    in `windows.json` beside the category folders.
+    """
+    labels = next(
+        (path for path in (folder / "labels" / "windows.json", folder / "windows.json") if path.is_file()), None
+    )
+    chosen = [category] if category is not None else categories(folder)
+    if labels is None or not chosen or not all((folder / name).is_dir() for name in chosen):
         raise BadInput(
             folder,
             None,
-            f"not a NAB folder (no {category}/ or labels/windows.json)",
+            f"not a NAB folder (no {category or 'category'}/ or labels/windows.json)",
             "point --data at a folder with NAB's layout",
         )
     try:
         all_windows = json.loads(labels.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as error:
         raise BadInput(labels, None, f"not JSON ({error})", "restore NAB's labels/windows.json") from None
-    files = sorted(f"{category}/{path.name}" for path in (folder / category).glob("*.csv"))
+    files = sorted(f"{name}/{path.name}" for name in chosen for path in (folder / name).glob("*.csv"))
     if not files:
-        raise BadInput(folder / category, None, "no CSV file", "put the benchmark's data files there")
-    windows = {name: _rows_of(folder, name, all_windows.get(name, [])) for name in files}
+        raise BadInput(folder / chosen[0], None, "no CSV file", "put the benchmark's data files there")
+    windows = {name: _rows_of(folder, labels, name, all_windows.get(name, [])) for name in files}
     return Corpus(folder=folder, files=files, windows=windows)
 
 
-def _rows_of(folder: Path, name: str, limits: list[list[str]]) -> list[tuple[int, int]]:
-    series = read_series(folder / name)
-    where = {when: i for i, when in enumerate(series.times)}
+def categories(folder: Path) -> list[str]:
+    """The category folders of a NAB-layout folder: those holding CSV files."""
+    if not folder.is_dir():
+        return []
+    return sorted(path.name for path in folder.iterdir() if path.is_dir() and any(path.glob("*.csv")))
+
+
+def read(folder: Path, name: str) -> Series:
+    """One benchmark file, its rows kept as written (a few NAB files repeat a timestamp at a clock change)."""
+    return read_series(folder / name, ordered=False)
+
+
+def _rows_of(folder: Path, labels: Path, name: str, limits: list[list[str]]) -> list[tuple[int, int]]:
+    """Each window as (first row, last row): the rows whose timestamps lie between its limits."""
+    times = read(folder, name).times
     found = []
     for first, last in limits:
         a, b = datetime.fromisoformat(first), datetime.fromisoformat(last)
-        if a not in where or b not in where:
-            raise BadInput(
-                folder / "labels" / "windows.json", name, f"window {first} – {last} is not on the file's rows"
-            )
-        found.append((where[a], where[b]))
+        inside = [i for i, when in enumerate(times) if a <= when <= b]
+        if not inside or times[inside[0]] != a or times[inside[-1]] != b:
+            raise BadInput(labels, name, f"window {first} – {last} is not on the file's rows")
+        found.append((inside[0], inside[-1]))
     return found
 
 
@@ -187,7 +206,7 @@ Alerts = dict[str, tuple[int, list[int], float]]  # file → (rows, alert rows, 
 def _alerts(corpus: Corpus, sensitivity: str) -> Alerts:
     found = {}
     for name in corpus.files:
-        series = read_series(corpus.folder / name)
+        series = read(corpus.folder, name)
         decisions = replay(series, sensitivity)
         found[name] = (len(decisions), [i for i, d in enumerate(decisions) if d.alert], series.step_seconds)
     return found
@@ -208,8 +227,18 @@ def _score_profile(
 
 def published_scores(folder: Path, files: list[str], windows: int) -> dict[str, dict[str, float]]:
     """Each published detector's normalised score per profile, summed over the same files."""
-    path = folder / "published_scores_dev.csv"
-    if not path.is_file():
+    return {
+        detector: {name: normalise(total, windows, profile(name)) for name, total in by_profile.items()}
+        for detector, by_profile in published_raw(folder, files).items()
+    }
+
+
+def published_raw(folder: Path, files: list[str]) -> dict[str, dict[str, float]]:
+    """Each published detector's raw score per profile summed over `files`, when it scored every one of them."""
+    path = next(
+        (folder / n for n in ("published_scores_dev.csv", "published_scores.csv") if (folder / n).is_file()), None
+    )
+    if path is None:
         return {}
     raw: dict[str, dict[str, float]] = {}
     counted: dict[tuple[str, str], int] = {}
@@ -226,10 +255,6 @@ def published_scores(folder: Path, files: list[str], windows: int) -> dict[str, 
             where = f"line {reader.line_num}"
             raise BadInput(path, where, f"not NAB's published scores ({error})", "restore the file from NAB") from None
     return {
-        detector: {
-            name: normalise(total, windows, profile(name))
-            for name, total in by_profile.items()
-            if counted[(detector, name)] == len(files)
-        }
+        detector: {name: total for name, total in by_profile.items() if counted[(detector, name)] == len(files)}
         for detector, by_profile in raw.items()
     }
