@@ -561,3 +561,16 @@ class MemberMerge(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     undone_by: Mapped[str | None] = mapped_column(String(200))
     undone_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# --- metrics: what a workspace's team chose for its figures (migration 0014) ---------------------------------
+
+
+class WorkspaceSetting(Base):
+    """A choice of a workspace's team, as JSON under a name: `competitors` holds share of voice's keyword sets."""
+
+    __tablename__ = "workspace_setting"
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
