@@ -19,6 +19,8 @@ from pilote.bulk import db_time
 from pilote.models import Author, Label, Message
 
 DAY = 86400.0
+WEEK = 7 * DAY
+MONDAY = 4 * DAY  # 1970-01-05, the first Monday after the epoch
 CHUNK = 900
 
 
@@ -40,6 +42,7 @@ class Msg:
     views: int | None
     sentiment: str | None
     intent: str | None
+    week: float = 0.0  # when the week holding it starts (Monday 00:00 UTC)
 
 
 @dataclass(slots=True)
@@ -74,19 +77,23 @@ def load(conn: Connection, workspace_id: int, start: datetime, end: datetime, ch
     labels = _labels(conn, workspace_id, start, end)
     messages: list[Msg] = []
     parents: dict[int, int | None] = {}
-    for row in _rows(conn, workspace_id, start, end, channel):
-        parents[row[0]] = row[4]
-        mine = labels.get(row[0], {})
-        if not community.is_counted(mine) or community.spam(mine, row[13]) is True:
+    threshold = community.SPAM_THRESHOLD
+    for ident, at, author, merged, parent, thread, chan, likes, shares, replies, views, feel, intent, spam in _rows(
+        conn, workspace_id, start, end, channel
+    ):
+        parents[ident] = parent
+        mine = labels.get(ident)
+        if mine is None:  # most messages: no label, so the model decides (the same rule, without the calls)
+            if spam is not None and spam >= threshold:
+                continue
+        elif not community.is_counted(mine) or community.spam(mine, spam) is True:
             continue
-        member = row[3] if row[3] is not None else (-row[2] if row[2] is not None else None)
-        likes, shares, replies, views = row[7:11]
-        messages.append(
-            Msg(row[0], round(float(row[1]), 3), row[2], member, row[2] in team, row[4], row[5], row[6], likes,
-                shares, replies, views, community.decided(mine, "sentiment", row[11]),
-                community.decided(mine, "intent", row[12]))
-        )  # fmt: skip
-    messages.sort(key=lambda m: (m.at, m.id))
+        else:
+            feel, intent = community.decided(mine, "sentiment", feel), community.decided(mine, "intent", intent)
+        member = merged if merged is not None else (-author if author is not None else None)
+        at = round(float(at), 3)
+        messages.append(Msg(ident, at, author, member, author in team, parent, thread, chan, likes, shares, replies,
+                            views, feel, intent, (at - MONDAY) // WEEK * WEEK + MONDAY))  # fmt: skip
     members = {m.member for m in messages if m.member is not None}
     before = _seen_before(conn, workspace_id, start, members)
     return Facts(start.timestamp(), end.timestamp(), messages, parents, before, team, _team_names(conn, team))
@@ -107,6 +114,7 @@ def _rows(conn: Connection, workspace_id: int, start: datetime, end: datetime, c
     if channel is not None:
         sql += f" AND s.channel = {mark}"
         parameters += (channel,)
+    sql += " ORDER BY m.created_at, m.id"
     cursor = conn.connection.cursor()
     try:
         cursor.execute(sql, parameters)
@@ -177,17 +185,16 @@ def first_replies(conn: Connection, ids: Sequence[int], team: set[int]) -> dict[
     found: dict[int, tuple[float, int]] = {}
     if not team:
         return found
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    members = ", ".join(str(int(author)) for author in sorted(team))  # `+`: find replies by their parent first
     for chunk in _chunks(list(ids)):
-        query = select(Message.parent_id, Message.created_at, Message.author_id).where(
-            Message.parent_id.in_(chunk), Message.author_id.in_(team)
+        sql = (
+            f"SELECT m.parent_id, {seconds_sql(conn, 'm.created_at')}, m.author_id FROM message m "
+            f"WHERE m.parent_id IN ({', '.join([mark] * len(chunk))}) AND +m.author_id IN ({members})"
         )
-        for parent_id, created_at, author_id in conn.execute(query):
-            moment = created_at.timestamp()
-            if (
-                parent_id is not None
-                and author_id is not None
-                and (parent_id not in found or moment < found[parent_id][0])
-            ):
+        for parent_id, moment, author_id in conn.exec_driver_sql(sql, tuple(chunk)).fetchall():
+            moment = round(float(moment), 3)
+            if parent_id not in found or moment < found[parent_id][0]:
                 found[parent_id] = (moment, author_id)
     return found
 

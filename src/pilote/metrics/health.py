@@ -11,9 +11,8 @@ from collections import Counter, defaultdict
 from datetime import UTC, datetime
 
 from pilote.metrics.catalogue import Scope, metric
-from pilote.metrics.facts import DAY, Msg
+from pilote.metrics.facts import DAY, MONDAY, WEEK, Msg
 
-WEEK = 7 * DAY
 MONTH = 30 * DAY
 YEAR = 365 * DAY
 COHORT_WEEKS = 12
@@ -118,9 +117,6 @@ def _reactivated(scope: Scope) -> int:
     return sum(1 for member in now if first.get(member, -math.inf) < scope.since - length)
 
 
-MONDAY = 4 * DAY  # 1970-01-05, the first Monday after the epoch
-
-
 def _week(moment: float) -> float:
     """The start (Monday 00:00 UTC) of the week holding a moment."""
     return (moment - MONDAY) // WEEK * WEEK + MONDAY
@@ -139,7 +135,7 @@ def _cohorts(scope: Scope) -> dict[str, dict[str, object]]:
     for message in scope.facts.messages:
         if message.member in cohort and message.at < scope.until:
             start = cohort[message.member]
-            active[start][int((_week(message.at) - start) // WEEK)].add(message.member)
+            active[start][int((message.week - start) // WEEK)].add(message.member)
     sizes = Counter(cohort.values())
     table: dict[str, dict[str, object]] = {}
     for start, size in sorted(sizes.items()):
@@ -160,7 +156,7 @@ def _regulars(scope: Scope) -> int:
     last: dict[int, float] = {}
     for message in scope.facts.messages:
         if message.member is not None and not message.team and scope.until - 90 * DAY <= message.at < scope.until:
-            weeks[message.member].add(_week(message.at))
+            weeks[message.member].add(message.week)
             last[message.member] = message.at
     low, high = QUIET
     return sum(1 for member, seen in weeks.items()
@@ -198,7 +194,7 @@ def _levels(scope: Scope) -> dict[str, int]:
     for message in scope.facts.messages:
         if not scope.until - YEAR <= message.at < scope.until or message.member is None or message.team:
             continue
-        weeks[message.member].add(_week(message.at))
+        weeks[message.member].add(message.week)
         last[message.member] = message.at
         answered = author_member.get(message.parent_id) if message.parent_id is not None else None
         if answered is not None and answered != message.member:
