@@ -22,6 +22,12 @@ from pilote.models import Message
 
 __all__ = ["CATALOGUE", "Figure", "Metric", "Report", "conversation", "engagement", "health", "markdown", "report"]
 
+# The catalogue reads in this order: what is published, then who takes part, then how they talk.
+AREAS = (engagement.__name__, health.__name__, conversation.__name__)
+_ordered = sorted(CATALOGUE.values(), key=lambda entry: AREAS.index(entry.compute.__module__))
+CATALOGUE.clear()
+CATALOGUE.update((entry.name, entry) for entry in _ordered)
+
 PERIODS = {"7d": timedelta(days=7), "30d": timedelta(days=30), "90d": timedelta(days=90)}
 LOOK_BACK = timedelta(days=365)  # member levels look back a year from a period's end
 

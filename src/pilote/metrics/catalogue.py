@@ -86,8 +86,8 @@ def metric(
 
 def markdown() -> str:
     """docs/metrics.md's catalogue section, written from the registry."""
-    lines = ["| metric | unit | formula | purpose | pitfalls |", "|---|---|---|---|---|"]
+    lines = ["| metric | unit | formula | purpose | pitfalls | good when |", "|---|---|---|---|---|---|"]
     for entry in CATALOGUE.values():
-        cells = (f"`{entry.name}`", entry.unit, entry.formula, entry.purpose, entry.pitfalls)
+        cells = (f"`{entry.name}`", entry.unit, entry.formula, entry.purpose, entry.pitfalls, entry.better)
         lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
     return "\n".join(lines) + "\n"
