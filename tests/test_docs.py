@@ -6,9 +6,11 @@ from pathlib import Path
 
 import typer
 
+from pilote import metrics
 from pilote.cli import app
 from pilote.config import Settings
 from pilote.messages import EXPORT_FIELDS
+from pilote.metrics import docs as metrics_docs
 from pilote.sources import FORMATS
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
@@ -40,3 +42,11 @@ def test_every_command_appears_in_the_readme_tour() -> None:
 def test_the_readme_gives_the_two_commands() -> None:
     assert "make run" in README
     assert "make test" in README
+
+
+def test_the_metrics_page_is_the_registry_s() -> None:
+    text = (DOCS / "metrics.md").read_text(encoding="utf-8")
+    assert metrics_docs.MARK in text
+    assert text == metrics_docs.render(text), "run: python -m pilote.metrics.docs docs/metrics.md"
+    for name in metrics.CATALOGUE:
+        assert f"`{name}`" in text, name

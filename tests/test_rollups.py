@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from pilote import enrich, rollups
 from pilote.enrich import pipeline
 from pilote.imports import import_file
-from pilote.models import Author, Base, Message, Rollup, Workspace
+from pilote.models import Author, Base, Message, Rollup, TeamAccount, Workspace
 from pilote.samples import write_wxr
 from pilote.views import explorer
 
@@ -152,10 +152,10 @@ def test_blog_post_writers_and_the_named_account_count_as_the_team(engine: Engin
     with engine.connect() as conn:
         team = conn.execute(
             select(Author.handle).join(Message, Message.author_id == Author.id).where(
-                Author.id.in_(select(rollups.TeamAccount.author_id)), Message.kind == "post"
+                Author.id.in_(select(TeamAccount.author_id)), Message.kind == "post"
             )
         ).all()  # fmt: skip
-        team_ids = select(rollups.TeamAccount.author_id)
+        team_ids = select(TeamAccount.author_id)
         commenters = conn.execute(
             select(func.count()).where(Message.author_id.in_(team_ids), Message.kind != "post")
         ).scalar_one()

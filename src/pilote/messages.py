@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Boolean, ColumnElement, Select, func, literal_column, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from pilote import search
-from pilote.models import Author, Enrichment, Label, Message, Source, Workspace, extras
+from pilote import community, search
+
+# The rules live in `community`; these names stay importable from here for the code that reads them here.
+from pilote.community import NOT_COUNTED as NOT_COUNTED
+from pilote.community import SPAM_THRESHOLD as SPAM_THRESHOLD
+from pilote.community import UNPUBLISHED as UNPUBLISHED
+from pilote.community import WITHDRAWN as WITHDRAWN
+from pilote.community import is_counted as is_counted
+from pilote.models import Author, Enrichment, Message, Source, Workspace, extras
 
 EXPORT_FIELDS = (
     "id", "workspace", "source", "kind", "external_id", "parent_id", "thread_id", "author_handle",
@@ -20,38 +26,6 @@ EXPORT_FIELDS = (
     "likes", "shares", "replies", "views", "sentiment", "sentiment_score", "spam", "spam_probability",
     "toxicity_probability", "intent", "keyphrases", "labels",
 )  # fmt: skip
-LABEL_PRECEDENCE = {"user": 2, "import": 1}
-SPAM_THRESHOLD = 0.5
-# The `status` a post's author gives it while it is not public: WordPress's words for a draft (and the drafts
-# its editor saves by itself), a post scheduled for later ("future") and a private post. Such messages are
-# kept, but nothing counts them: not the rollups (so neither the Overview nor the Sources page), not the
-# radar, not the Explorer unless asked for them, not a member's figures, not `pilote stats`.
-UNPUBLISHED = ("draft", "auto-draft", "future", "private")
-WITHDRAWN = ("deleted",)  # removed on the platform by its author or a moderator: kept as a record, not counted
-NOT_COUNTED = UNPUBLISHED + WITHDRAWN
-
-
-def is_counted(labels: Mapping[str, str]) -> bool:
-    """Whether a message with these winning labels counts in figures: not a post its author keeps unpublished,
-    nor one withdrawn from the platform."""
-    return labels.get("status") not in NOT_COUNTED
-
-
-def counted_sql(message: str = "message") -> str:
-    """SQL: the message (the table, or its alias) counts in figures: the `status` label that decides (a
-    person's, else an import's) is not one of NOT_COUNTED. The one place that decides what is counted;
-    written as SQL text so that the rollups' driver-level queries and the ORM's share it."""
-    values = ", ".join(f"'{value}'" for value in NOT_COUNTED)
-    return (
-        f"(NOT EXISTS (SELECT 1 FROM label s WHERE s.message_id = {message}.id AND s.name = 'status' "
-        f"AND s.value IN ({values}) AND (s.origin = 'user' OR NOT EXISTS (SELECT 1 FROM label p "
-        f"WHERE p.message_id = {message}.id AND p.name = 'status' AND p.origin = 'user'))))"
-    )
-
-
-def counted() -> ColumnElement[bool]:
-    """SQL, for queries on the `message` table: the message counts in figures (see counted_sql)."""
-    return literal_column(counted_sql(), Boolean)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,18 +113,9 @@ def iter_all(session: Session, where: MessageFilter, *, chunk: int = 2000) -> It
 
 def _with_labels(session: Session, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Attach each message's labels; a person's label wins over one that came with an import."""
-    chosen: dict[int, dict[str, tuple[int, str]]] = defaultdict(dict)
-    ids = [record["id"] for record in records]
-    if ids:
-        rows = session.execute(
-            select(Label.message_id, Label.name, Label.value, Label.origin).where(Label.message_id.in_(ids))
-        )
-        for message_id, name, value, origin in rows:
-            rank = LABEL_PRECEDENCE.get(origin, 0)
-            if rank >= chosen[message_id].get(name, (-1, ""))[0]:
-                chosen[message_id][name] = (rank, value)
+    chosen = community.labels_of(session, [record["id"] for record in records])
     for record in records:
-        labels = {name: value for name, (_, value) in sorted(chosen[record["id"]].items())}
+        labels = chosen.get(record["id"], {})
         record["labels"] = labels
         _decide(record, labels)
         # Stored by the keyphrases analyzer as {"keyphrases": [...]}; null until it has run.
@@ -159,15 +124,10 @@ def _with_labels(session: Session, records: list[dict[str, Any]]) -> list[dict[s
 
 
 def _decide(record: dict[str, Any], labels: dict[str, str]) -> None:
-    """A person's (or the source's moderators') label decides spam, sentiment and intent over a model."""
-    probability = record.get("spam_probability")
-    if labels.get("spam") in {"spam", "ham"}:
-        record["spam"] = labels["spam"] == "spam"
-    else:
-        record["spam"] = None if probability is None else probability >= SPAM_THRESHOLD
+    """Spam, sentiment and intent as the community's rules decide them (labels over models)."""
+    record["spam"] = community.spam(labels, record.get("spam_probability"))
     for name in ("sentiment", "intent"):
-        if name in labels:
-            record[name] = labels[name]
+        record[name] = community.decided(labels, name, record.get(name))
 
 
 def count(session: Session, where: MessageFilter) -> int:

@@ -655,3 +655,16 @@ class AuditEntry(Base):
     before: Mapped[str | None] = mapped_column(Text)
     after: Mapped[str | None] = mapped_column(Text)
     address: Mapped[str | None] = mapped_column(String(64))
+
+
+# --- metrics: what a workspace's team chose for its figures (migration 0016) ---------------------------------
+
+
+class WorkspaceSetting(Base):
+    """A choice of a workspace's team, as JSON under a name: `competitors` holds share of voice's keyword sets."""
+
+    __tablename__ = "workspace_setting"
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -8,14 +8,13 @@ first); triggers note the hours of deleted or re-dated messages there too. A hum
 recounts its hours at once. So keeping rollups costs what the messages of the changed hours cost (of
 their days, for conversations and keyphrases, which are kept per day only), once, whatever the size of
 the store. `rebuild` recounts everything. Drafts, scheduled and private posts are kept but never counted
-(`messages.counted_sql`).
+(`community.counted_sql`).
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
-import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -23,16 +22,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, case, delete, func, insert, literal, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 
+from pilote import community
 from pilote.bulk import db_time, insert_rows
+from pilote.community import NEEDS_ANSWER as NEEDS_ANSWER
+from pilote.community import counted, counted_sql
+from pilote.community import mark_team as mark_team
+from pilote.community import speaks_for as speaks_for
+from pilote.community import team_ids as team_ids
 from pilote.ingest import Pending
-from pilote.messages import LABEL_PRECEDENCE, SPAM_THRESHOLD, counted, counted_sql
-from pilote.models import Author, Label, Message, Rollup, RollupDirty, Source, TeamAccount, extras
-from pilote.sources import x_archive
+from pilote.models import Label, Message, Rollup, RollupDirty, extras
 
 TOXIC_THRESHOLD = 0.5
-NEEDS_ANSWER = ("question", "complaint")
 SERIES = (
     "messages", "channel", "source", "kind", "language", "sentiment", "intent", "spam", "toxic", "thread",
     "keyphrase", "unanswered",
@@ -204,7 +205,7 @@ TOUCH = (
 def _touch(conn: Connection, rows: Sequence[Any]) -> set[tuple[int, int]]:
     """The hours of these message rows (TOUCH), and of the messages the team answers in them; marks team
     authors."""
-    teams = _spot_team(conn, rows)
+    teams = community.spot_team(conn, rows)
     hours = {(row[0], int(row[1])) for row in rows}
     answers = [row[3] for row in rows if row[3] is not None and row[2] in teams.get(row[0], ())]
     if answers:
@@ -347,16 +348,17 @@ def _count(
     waiting: list[tuple[tuple[Any, ...], int, str, int]] = []  # questions: answered or not is asked once, below
     for row in rows:  # rows sharing an hour and every key are counted once, then spread over the series
         mine = labels.get(row.id, {})
-        intent = mine.get("intent") or row.intent or UNKNOWN
+        intent = community.decided(mine, "intent", row.intent) or UNKNOWN
+        sentiment = community.decided(mine, "sentiment", row.sentiment) or UNKNOWN
         key = (row.hour, row.channel, str(row.source_id), row.kind, row.language or UNKNOWN,
-               mine.get("sentiment") or row.sentiment or UNKNOWN, intent, _spam(row, mine), _toxic(row))  # fmt: skip
-        if intent in NEEDS_ANSWER and row.author_id not in team:
+               sentiment, intent, _spam(row, mine), _toxic(row))  # fmt: skip
+        if community.owes_answer(intent, row.author_id, team):
             waiting.append((key, row.id, intent, row.engagement))
         else:
             profile = profiles[(*key, None)]
             profile[0] += 1
             profile[1] += row.engagement
-    answered = _answered(conn, [message_id for _, message_id, _, _ in waiting], team)
+    answered = community.answered(conn, [message_id for _, message_id, _, _ in waiting], team)
     for key, message_id, intent, engagement in waiting:
         profile = profiles[(*key, None if message_id in answered else intent)]
         profile[0] += 1
@@ -370,32 +372,20 @@ def _count(
 
 
 def _labels_between(conn: Connection, workspace_id: int, span: tuple[datetime, datetime]) -> dict[int, dict[str, str]]:
-    """The winning spam/sentiment/intent labels of a workspace's messages written in [start, end)."""
+    """The deciding labels (spam, sentiment, intent, status) of a workspace's messages written in [start, end)."""
     query = (
         select(Label.message_id, Label.name, Label.value, Label.origin)
         .join(Message, Message.id == Label.message_id)
         .where(Message.workspace_id == workspace_id, Message.created_at >= span[0], Message.created_at < span[1])
-        .where(Label.name.in_(("spam", "sentiment", "intent")))
+        .where(Label.name.in_(community.DECIDED))
     )
-    return _winning(conn.execute(query))
-
-
-def _winning(rows: Iterable[Any]) -> dict[int, dict[str, str]]:
-    chosen: dict[int, dict[str, tuple[int, str]]] = defaultdict(dict)
-    for message_id, name, value, origin in rows:
-        rank = LABEL_PRECEDENCE.get(origin, 0)
-        if rank >= chosen[message_id].get(name, (-1, ""))[0]:
-            chosen[message_id][name] = (rank, value)
-    return {mid: {name: value for name, (_, value) in names.items()} for mid, names in chosen.items()}
+    return community.winning(conn.execute(query))
 
 
 def _spam(row: Row, labels: dict[str, str]) -> str:
-    """A person's (or the moderators') spam/ham label wins over the model, as in messages._decide."""
-    if labels.get("spam") in {"spam", "ham"}:
-        return labels["spam"]
-    if row.spam_probability is None:
-        return UNKNOWN
-    return "spam" if row.spam_probability >= SPAM_THRESHOLD else "ham"
+    """Spam or ham as the community's rules decide (a label, a moderator's status, else the model)."""
+    decided = community.spam(labels, row.spam_probability)
+    return UNKNOWN if decided is None else "spam" if decided else "ham"
 
 
 def _toxic(row: Row) -> str:
@@ -411,97 +401,6 @@ def parse_keyphrases(value: str | None) -> list[str]:
         return []
     phrases = [item[0] if isinstance(item, list | tuple) and item else item for item in data]
     return sorted({p.strip().lower()[:200] for p in phrases if isinstance(p, str) and p.strip()})
-
-
-def team_ids(conn: Connection, workspace_id: int) -> set[int]:
-    """The authors who speak for the organisation in a workspace."""
-    return set(conn.scalars(select(TeamAccount.author_id).where(TeamAccount.workspace_id == workspace_id)))
-
-
-def _answered(conn: Connection, ids: Sequence[int], team: set[int]) -> set[int]:
-    """Which of these messages have a direct reply from the team."""
-    if not ids or not team:
-        return set()
-    answered: set[int] = set()
-    for start in range(0, len(ids), CHUNK):
-        query = select(Message.parent_id).where(
-            Message.parent_id.in_(ids[start : start + CHUNK]), Message.author_id.in_(team)
-        )
-        answered.update(parent for parent in conn.scalars(query) if parent is not None)
-    return answered
-
-
-def mark_team(conn: Connection, workspace_id: int, author_ids: Iterable[int], origin: str = "user") -> None:
-    """Count these authors as the organisation's (idempotent)."""
-    rows = [{"author_id": a, "workspace_id": workspace_id, "origin": origin, "created_at": datetime.now(UTC)}
-            for a in set(author_ids)]  # fmt: skip
-    if not rows:
-        return
-    dialect = conn.dialect.name
-    statement = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(TeamAccount).values(rows)
-    conn.execute(statement.on_conflict_do_nothing())
-
-
-def _spot_team(conn: Connection, rows: Sequence[Any]) -> dict[int, set[int]]:
-    """Mark the authors of these message rows who evidently speak for the organisation (blog post writers, a
-    blog comment signed with a post writer's name, and see `speaks_for`); returns each workspace's team."""
-    teams: dict[int, set[int]] = {}
-    accounts: dict[int, set[str]] = {}
-    writers: dict[int, set[str]] = {}
-    checked: set[int] = set()
-    for workspace_id, _hour, author_id, parent_id, kind, channel, handle, name in rows:
-        if workspace_id not in teams:
-            teams[workspace_id] = team_ids(conn, workspace_id)
-            accounts[workspace_id] = {_plain(n) for n in _source_accounts(conn, workspace_id)} - {""}
-            writers[workspace_id] = _blog_writers(conn, workspace_id)
-        team = teams[workspace_id]
-        if author_id is None or author_id in team or (author_id in checked and kind != "post"):
-            continue
-        checked.add(author_id)
-        blog = channel.startswith("blog:")
-        blog_post = kind == "post" and parent_id is None and blog
-        if blog_post:
-            writers[workspace_id] |= {_plain(handle), _plain(name or "")} - {""}
-        # The blog's writers answer comments under their own name (WordPress signs them so).
-        writer = blog and speaks_for(writers[workspace_id], handle, name)
-        if blog_post or writer or (accounts[workspace_id] and speaks_for(accounts[workspace_id], handle, name)):
-            mark_team(conn, workspace_id, [author_id], origin="guess")
-            team.add(author_id)
-    return teams
-
-
-def _blog_writers(conn: Connection, workspace_id: int) -> set[str]:
-    """The names of the workspace's team authors who wrote a blog's posts (accents and case aside)."""
-    query = (
-        select(Author.handle, Author.display_name)
-        .join(TeamAccount, TeamAccount.author_id == Author.id)
-        .where(TeamAccount.workspace_id == workspace_id, Author.channel.startswith("blog:"))
-    )
-    return {_plain(n) for row in conn.execute(query) for n in row if n} - {""}
-
-
-def speaks_for(accounts: set[str], handle: str, name: str | None) -> bool:
-    """Whether an author's handle or name is one of the organisation's accounts (accents and case aside)."""
-    return _plain(handle) in accounts or (name is not None and _plain(name) in accounts)
-
-
-def _source_accounts(conn: Connection, workspace_id: int) -> set[str]:
-    """Account names a source's address gives: `…/@VeloLumen`, an X archive's `@handle` (or its owner)."""
-    names: set[str] = set()
-    for url, name in conn.execute(select(Source.url, Source.name).where(Source.workspace_id == workspace_id)):
-        if url and "/@" in url:
-            names.add(url.rsplit("/@", 1)[1].strip("/"))
-        if name and name.startswith("@") and name.endswith(" on X"):
-            names.add(name[1:].removesuffix(" on X"))
-        if name and name.startswith(x_archive.ARCHIVE):  # an archive without its account.js: all its owner's
-            names.add(x_archive.UNKNOWN_OWNER)
-    return {name for name in names if name}
-
-
-def _plain(text: str) -> str:
-    """Lower case, accents and punctuation removed: "Vélo Lumen" and "@velolumen" meet."""
-    folded = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in folded if c.isalnum() and not unicodedata.combining(c))
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from pilote.messages import counted
+from pilote.community import counted
 from pilote.models import Author, Message, Source, Workspace
 
 

@@ -26,6 +26,7 @@ from pilote.cli.importing import import_command
 from pilote.cli.incidents import incident_app, rule_app, watch_command
 from pilote.cli.leaders import leaders_command
 from pilote.cli.members import members_app
+from pilote.cli.metrics import metrics_app
 from pilote.cli.models import models_app
 from pilote.cli.radar import radar_app
 from pilote.cli.rollups import rollups_app
@@ -304,6 +305,8 @@ app.command("sync")(sync_command)
 # members
 app.add_typer(members_app, name="members")
 app.command("leaders")(leaders_command)
+# metrics
+app.add_typer(metrics_app, name="metrics")
 # backups
 app.command("backup")(backup_command)
 app.command("restore")(restore_command)

@@ -15,13 +15,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from pilote.community import counted, not_spam
 from pilote.leaders.mentions import MAYBE_NAMES, named
-from pilote.messages import SPAM_THRESHOLD, counted
 from pilote.models import Author, Message, TeamAccount
-from pilote.views.common import label_value
 
 KINDS = ("reply", "mention", "quote")
 CHUNK = 500
@@ -49,13 +48,6 @@ class Interactions:
 def node_key(member_id: int | None, author_id: int) -> int:
     """One person: their member's id, or minus the author's id while the identity stands alone."""
     return member_id if member_id is not None else -author_id
-
-
-def not_spam() -> ColumnElement[bool]:
-    """SQL: the message is not decided spam (a person's or the source's label, else the model's probability;
-    a message no model has seen yet is not spam)."""
-    model = case((func.coalesce(Message.spam_probability, 0.0) >= SPAM_THRESHOLD, "spam"), else_="ham")
-    return func.coalesce(label_value("spam"), model) != "spam"
 
 
 def in_period(workspace_id: int, since: datetime, until: datetime) -> ColumnElement[bool]:

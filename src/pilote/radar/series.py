@@ -6,7 +6,7 @@ percentage), `reach` (engagement: views where the source gives them, else likes 
 authors' messages) and, when the keyphrases analyzer ran, `keyphrase:<phrase>` (messages with that phrase).
 Spam is left out of every series: a message labelled spam (by a person or the source's moderators), or
 one whose model probability reaches the rule's `spam_threshold` when the team trusts the model. Drafts,
-scheduled and private posts are not read at all (`messages.is_counted`): a post scheduled for next year
+scheduled and private posts are not read at all (`community.is_counted`): a post scheduled for next year
 would otherwise open next year's bucket and make every later message late.
 Each message costs a fixed number of operations: one row read, a few look-ups batched per tick.
 """
@@ -22,9 +22,10 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
+from pilote import community
+from pilote.community import is_counted
 from pilote.enrich.keyphrases import fold_phrase
-from pilote.messages import is_counted
-from pilote.models import Enrichment, Label, Message, RadarAuthor, extras
+from pilote.models import Enrichment, Message, RadarAuthor, extras
 
 STEP = timedelta(minutes=5)
 BASE_SERIES = ("mentions", "negative", "negative_share", "reach", "newcomers", "newcomer_reach")
@@ -172,8 +173,8 @@ def read(conn: Connection, ids: Sequence[int], spam_threshold: float | None) -> 
             id=row[0],
             created_at=_aware(row[1]),
             author_id=row[2],
-            negative=labels.get(row[0], {}).get("sentiment", row[3]) == "negative",
-            spam=_is_spam(labels.get(row[0], {}), row[4], spam_threshold),
+            negative=community.decided(labels.get(row[0], {}), "sentiment", row[3]) == "negative",
+            spam=community.spam(labels.get(row[0], {}), row[4], spam_threshold) is True,
             reach=_reach(row[5], row[6], row[7], row[8]),
             first_time=row[0] in firsts,
             keyphrases=phrases.get(row[0], ()),
@@ -190,27 +191,9 @@ def _reach(likes: int | None, shares: int | None, replies: int | None, views: in
     return float((likes or 0) + (shares or 0) + (replies or 0))
 
 
-def _is_spam(labels: dict[str, str], probability: float | None, threshold: float | None) -> bool:
-    """A label decides; without one, the model only when the team set a threshold."""
-    if labels.get("spam") in {"spam", "ham"}:
-        return labels["spam"] == "spam"
-    if labels.get("status") == "spam":
-        return True
-    return threshold is not None and probability is not None and probability >= threshold
-
-
 def _labels(conn: Connection, ids: Sequence[int]) -> dict[int, dict[str, str]]:
-    """Spam, moderation status and sentiment labels; a person's label wins over an import's."""
-    found: dict[int, dict[str, str]] = {}
-    for chunk in _chunks(ids):
-        query = (
-            select(Label.message_id, Label.name, Label.value, Label.origin)
-            .where(Label.message_id.in_(chunk), Label.name.in_(("spam", "status", "sentiment")))
-            .order_by(Label.origin)  # "import" before "user": the person's label is read last and wins
-        )
-        for message_id, name, value, _origin in conn.execute(query):
-            found.setdefault(message_id, {})[name] = value
-    return found
+    """Spam, moderation status and sentiment labels as they decide (`community.labels_of`)."""
+    return community.labels_of(conn, ids, ("spam", "status", "sentiment"))
 
 
 def _keyphrases(conn: Connection, ids: Sequence[int]) -> dict[int, tuple[str, ...]]:

@@ -7,13 +7,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Literal, cast
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from pilote import rollups
+from pilote import community, rollups
 from pilote.errors import Invalid
-from pilote.messages import SPAM_THRESHOLD
-from pilote.models import Author, Label, Message, Source, Workspace
+from pilote.models import Author, Message, Source, Workspace
 from pilote.views import judgements
 from pilote.views.judgements import Judgement
 
@@ -164,68 +163,19 @@ def cards(session: Session, rows: Sequence[Any]) -> list[MessageCard]:
 
 
 def all_labels(session: Session, ids: Sequence[int]) -> dict[int, dict[str, str]]:
-    """Per message, each label's winning value (a person's over an import's)."""
-    chosen: dict[int, dict[str, tuple[int, str]]] = {}
-    if ids:
-        query = select(Label.message_id, Label.name, Label.value, Label.origin).where(Label.message_id.in_(ids))
-        for message_id, name, value, origin in session.execute(query):
-            rank = 2 if origin == "user" else 1
-            if rank >= chosen.setdefault(message_id, {}).get(name, (-1, ""))[0]:
-                chosen[message_id][name] = (rank, value)
-    return {mid: {name: value for name, (_, value) in sorted(names.items())} for mid, names in chosen.items()}
+    """Per message, each label's winning value (a person's over an import's): `community.labels_of`."""
+    return community.labels_of(session, ids)
 
 
 def decide(card: MessageCard) -> None:
-    """A label decides spam, sentiment and intent over the model (as messages._decide does)."""
-    if card.labels.get("spam") in {"spam", "ham"}:
-        card.spam = card.labels["spam"] == "spam"
-    elif card.spam_probability is not None:
-        card.spam = card.spam_probability >= SPAM_THRESHOLD
-    card.sentiment = card.labels.get("sentiment", card.sentiment)
-    card.intent = card.labels.get("intent", card.intent)
+    """Spam, sentiment and intent as the community's rules decide them (labels over models)."""
+    card.spam = community.spam(card.labels, card.spam_probability)
+    card.sentiment = community.decided(card.labels, "sentiment", card.sentiment)
+    card.intent = community.decided(card.labels, "intent", card.intent)
 
 
-def label_value(name: str) -> ColumnElement[Any]:
-    """SQL: the winning label `name` of each message (a person's, else an import's), or NULL."""
-
-    def by(origin: str) -> Any:
-        return (
-            select(Label.value)
-            .where(Label.message_id == Message.id, Label.name == name, Label.origin == origin)
-            .scalar_subquery()
-        )
-
-    return func.coalesce(by("user"), by("import"))
-
-
-def _labelled(name: str, values: tuple[str, ...] = (), origin: str | None = None) -> ColumnElement[bool]:
-    """SQL: the message has a label `name` (with one of these values, from this origin)."""
-    query = select(Label.id).where(Label.message_id == Message.id, Label.name == name)
-    if values:
-        query = query.where(Label.value.in_(values))
-    if origin is not None:
-        query = query.where(Label.origin == origin)
-    return query.exists()
-
-
-def _label_wins(name: str, value: str) -> ColumnElement[bool]:
-    """SQL: the label `name` that decides says `value` (a person's, else an import's)."""
-    by_import = and_(_labelled(name, (value,), "import"), ~_labelled(name, origin="user"))
-    return or_(_labelled(name, (value,), "user"), by_import)
-
-
-def is_spam(wanted: bool) -> ColumnElement[bool]:
-    """SQL: messages decided spam (or not): a spam/ham label, else the model's probability. Written with
-    EXISTS rather than a value per row so that the planner can still walk the date index."""
-    model = Message.spam_probability >= SPAM_THRESHOLD if wanted else Message.spam_probability < SPAM_THRESHOLD
-    return or_(and_(model, ~_labelled("spam", ("spam", "ham"))), _label_wins("spam", "spam" if wanted else "ham"))
-
-
-def decided_is(name: str, column: Any, value: str) -> ColumnElement[bool]:
-    """SQL: the decided value of `name` (a label, else the model's column) is `value`."""
-    return or_(and_(column == value, ~_labelled(name)), _label_wins(name, value))
-
-
-def decided(name: str, column: Any) -> ColumnElement[Any]:
-    """SQL: a label's value when a person or the source set one, else the model's column."""
-    return func.coalesce(label_value(name), column)
+# The SQL forms of the rules, under the names the pages use.
+label_value = community.label_value
+is_spam = community.is_spam
+decided_is = community.decided_is
+decided = community.decided_sql

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from pilote import rollups
 from pilote import search as fulltext
+from pilote.community import counted
 from pilote.errors import Invalid, NotFound
-from pilote.messages import counted
 from pilote.models import Author, Label, Message, SavedSearch, Source, utcnow
 from pilote.views.common import MessageCard, card_query, cards, decided_is, is_spam
 

@@ -10,8 +10,8 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from pilote import rollups
+from pilote.community import counted
 from pilote.errors import NotFound
-from pilote.messages import counted
 from pilote.models import Author, Member, Message, TeamAccount
 from pilote.views.common import MessageCard, bucket_start, card_query, cards, decided
 

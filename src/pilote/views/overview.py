@@ -6,12 +6,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pilote import rollups
+from pilote import community, rollups
+from pilote.community import counted
 from pilote.enrich.keyphrases import fold_phrase
-from pilote.messages import counted
 from pilote.models import Message
 from pilote.views.common import Figure, MessageCard, Period, card_query, cards, decided, figure, period
 from pilote.views.timeseries import TimeSeries, timeseries
@@ -94,7 +93,7 @@ def _totals(session: Session, workspace_id: int, span: Period) -> dict[str, int]
     return {
         "messages": messages[0],
         "engagement": messages[1],
-        "needs_answer": sum(found["intent"].get(name, (0, 0))[0] for name in rollups.NEEDS_ANSWER),
+        "needs_answer": sum(found["intent"].get(name, (0, 0))[0] for name in community.NEEDS_ANSWER),
         "unanswered": sum(count for count, _ in found["unanswered"].values()),
         "negative": found["sentiment"].get("negative", (0, 0))[0],
         "positive": found["sentiment"].get("positive", (0, 0))[0],
@@ -164,26 +163,19 @@ def unanswered(session: Session, workspace_id: int, span: Period, limit: int = U
             break
     if not hours:
         return []
-    team = rollups.team_ids(conn, workspace_id)
+    team = community.team_ids(conn, workspace_id)
     query = card_query().where(
         Message.workspace_id == workspace_id,
         Message.created_at >= rollups.hour_start(hours[-1]),
         Message.created_at < rollups.hour_start(hours[0] + 1),
-        decided("intent", Message.intent).in_(rollups.NEEDS_ANSWER),
+        decided("intent", Message.intent).in_(community.NEEDS_ANSWER),
         counted(),
     )
     candidates = [c for c in cards(session, session.execute(query).all()) if _open(c, team)]
-    answered = _answered(session, [c.id for c in candidates], team)
+    answered = community.answered(session, [c.id for c in candidates], team)
     still_open = [c for c in candidates if c.id not in answered]
     return sorted(still_open, key=lambda c: (c.created_at, c.id), reverse=True)[:limit]
 
 
 def _open(card: MessageCard, team: set[int]) -> bool:
-    return card.intent in rollups.NEEDS_ANSWER and card.author_id not in team
-
-
-def _answered(session: Session, ids: list[int], team: set[int]) -> set[int]:
-    if not ids or not team:
-        return set()
-    query = select(Message.parent_id).where(Message.parent_id.in_(ids), Message.author_id.in_(team))
-    return {parent for parent in session.scalars(query) if parent is not None}
+    return community.owes_answer(card.intent, card.author_id, team)

@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from pilote import community
 from pilote.errors import NotFound
-from pilote.models import Author, Enrichment, Message, TeamAccount
+from pilote.models import Author, Enrichment, Message
 from pilote.rollups import parse_keyphrases
 from pilote.views.common import MessageCard, card_query, cards
 
@@ -114,7 +115,7 @@ def _authors(session: Session, workspace_id: int, messages: list[MessageCard]) -
             .group_by(Message.author_id)
         ).all()
     )
-    team = set(session.scalars(select(TeamAccount.author_id).where(TeamAccount.author_id.in_(here))))
+    team = community.team_ids(session, workspace_id)
     people = session.execute(select(Author.id, Author.handle, Author.display_name).where(Author.id.in_(here)))
     found = [AuthorActivity(a, h, n, here[a], int(totals.get(a, 0)), a in team) for a, h, n in people]
     return sorted(found, key=lambda a: (-a.in_thread, a.handle))

@@ -83,6 +83,7 @@ ACCESS: dict[str, Need] = {
     "GET /api/v1/overview": "analyst",
     "GET /api/v1/saved-searches": "analyst",
     "GET /api/v1/leaders": "analyst",
+    "GET /api/v1/metrics": "analyst",
     "GET /api/v1/incidents": "analyst",
     "GET /api/v1/incidents/{incident_id}": "analyst",
     "POST /api/v1/messages/{message_id}/labels": "moderator",

@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from pilote import leaders, merges, stats, tokens
+from pilote import leaders, merges, metrics, stats, tokens
 from pilote.errors import Invalid, NotFound, PiloteError
 from pilote.models import Author, Message, Workspace
 from pilote.views import explorer, members, overview, sources, threads, timeseries
@@ -405,3 +405,34 @@ def post_saved(session: SessionDep, workspace_id: WorkspaceDep, body: SavedIn) -
 def delete_saved(session: SessionDep, workspace_id: WorkspaceDep, saved_id: int) -> Response:
     explorer.forget(session, workspace_id, saved_id)
     return Response(status_code=204)
+
+
+class MetricOut(BaseModel):
+    """One metric of the catalogue (docs/metrics.md) for the period and the period before it."""
+
+    value: Any
+    previous: Any
+    unit: str
+    note: str | None = None
+
+
+class MetricsOut(BaseModel):
+    """The catalogue's values for a period, as `pilote metrics --json` prints them."""
+
+    since: datetime
+    until: datetime
+    channel: str | None
+    metrics: dict[str, MetricOut]
+
+
+@router.get("/metrics", response_model=MetricsOut, response_model_exclude_none=False, summary="Metrics that matter")
+def get_metrics(
+    session: SessionDep,
+    workspace_id: WorkspaceDep,
+    period: Annotated[str | None, Query(description="7d, 30d (default), 90d or all, up to now.")] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    channel: str | None = None,
+) -> Any:
+    first, last = metrics.span(session, workspace_id, period=period, since=_aware(since), until=_aware(until))
+    return metrics.report(session, workspace_id, first, last, channel=channel).as_json()

@@ -10,8 +10,8 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 from sqlalchemy import func, select
 
+from pilote.community import counted
 from pilote.errors import Invalid
-from pilote.messages import counted
 from pilote.models import Message
 from pilote.views.overview import Overview
 from pilote.views.overview import overview as read_overview

@@ -1,0 +1,93 @@
+"""Metrics speed at scale: the whole catalogue (`pilote metrics`) of a large workspace, per period.
+
+Builds (or reuses) the synthetic store of bench/cockpit.py (a year of a bilingual community written with the bulk
+helpers), marks a few authors as the team, then times `metrics.report` for 7, 30 and 90 days and the whole
+history, after one warm-up. The metrics keep no state of their own: refreshing them after an import costs what
+computing them costs, so the figures below are also the refresh after an import of any size. Then adds 10,000
+messages in the last day (the same builder) and times the 30-day report again. Prints a Markdown table.
+
+    .venv/bin/python bench/metrics.py --messages 1000000           # SQLite, the store of cockpit.py under bench/out
+    .venv/bin/python bench/metrics.py --messages 1000000 --reuse   # measure an existing store again
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import Engine, func, select, text
+from sqlalchemy.orm import Session
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import cockpit  # the store builder, beside this file
+from pilote import community, metrics
+from pilote.models import Message
+
+PERIODS = ("7d", "30d", "90d", "all")
+
+
+def timed_report(engine: Engine, workspace_id: int, period: str, runs: int) -> tuple[float, float, int]:
+    """Median and worst seconds of `runs` reports (after one warm-up), and the messages the period holds."""
+    times = []
+    with Session(engine) as session:
+        newest = session.scalar(select(func.max(Message.created_at)).where(Message.workspace_id == workspace_id))
+        assert newest is not None
+        until = newest + timedelta(seconds=1)
+        since, until = metrics.span(session, workspace_id, period=period, until=until)
+        held = session.scalar(
+            select(func.count()).where(
+                Message.workspace_id == workspace_id, Message.created_at >= since, Message.created_at < until
+            )
+        )
+    for run in range(runs + 1):
+        with Session(engine) as session:
+            started = time.perf_counter()
+            metrics.report(session, workspace_id, since, until)
+            if run:
+                times.append(time.perf_counter() - started)
+    return statistics.median(times), max(times), int(held or 0)
+
+
+def mark_team(engine: Engine, workspace_id: int) -> None:
+    """The five most active authors speak for the organisation (so questions can be answered)."""
+    with engine.begin() as conn:
+        busiest = conn.execute(
+            select(Message.author_id).where(Message.workspace_id == workspace_id, Message.author_id.is_not(None))
+            .group_by(Message.author_id).order_by(func.count().desc()).limit(5)
+        ).scalars()  # fmt: skip
+        community.mark_team(conn, workspace_id, [a for a in busiest if a is not None])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--messages", type=int, default=1_000_000)
+    parser.add_argument("--reuse", action="store_true", help="measure the store built by an earlier run")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--periods", default=",".join(PERIODS), help="which periods, e.g. 7d,30d")
+    args = parser.parse_args()
+    args.postgres, args.rebuild = False, False
+    with cockpit.store(args) as engine:
+        with engine.connect() as conn:
+            existing = conn.execute(select(func.count()).select_from(Message)).scalar_one()
+        if not existing:
+            started = time.perf_counter()
+            cockpit.Builder(engine, args.messages).build()
+            print(f"built in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+        with engine.connect() as conn:
+            workspace_id = conn.execute(text("SELECT id FROM workspace WHERE slug = 'bench'")).scalar_one()
+        mark_team(engine, workspace_id)
+        rows = [(period, *timed_report(engine, workspace_id, period, args.runs)) for period in args.periods.split(",")]
+    print(f"\n{args.messages:,} messages in SQLite, {args.runs} runs per period after a warm-up, "
+          f"{datetime.now(UTC):%Y-%m-%d}\n")  # fmt: skip
+    print("| period | messages in the period | median s | worst s |\n|---|---:|---:|---:|")
+    for period, median, worst, held in rows:
+        print(f"| {period} | {held:,} | {median:.2f} | {worst:.2f} |")
+
+
+if __name__ == "__main__":
+    main()

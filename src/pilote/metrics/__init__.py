@@ -1,0 +1,114 @@
+"""Metrics that matter: the catalogue's values for a period of a workspace, beside the period before it.
+
+One implementation for the CLI (`pilote metrics`), the API (`/api/v1/metrics`) and the pages; each metric is
+one entry of `catalogue.CATALOGUE` (docs/metrics.md is written from it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from pilote import community
+from pilote.errors import Invalid
+from pilote.metrics import conversation, engagement, health
+from pilote.metrics.catalogue import CATALOGUE, Metric, Noted, Scope, markdown
+from pilote.metrics.facts import load
+from pilote.models import Message
+
+__all__ = ["CATALOGUE", "Figure", "Metric", "Report", "conversation", "engagement", "health", "markdown", "report"]
+
+# The catalogue reads in this order: what is published, then who takes part, then how they talk.
+AREAS = (engagement.__name__, health.__name__, conversation.__name__)
+_ordered = sorted(CATALOGUE.values(), key=lambda entry: AREAS.index(entry.compute.__module__))
+CATALOGUE.clear()
+CATALOGUE.update((entry.name, entry) for entry in _ordered)
+
+PERIODS = {"7d": timedelta(days=7), "30d": timedelta(days=30), "90d": timedelta(days=90)}
+LOOK_BACK = timedelta(days=365)  # member levels look back a year from a period's end
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """One metric's value for the period and for the period before it."""
+
+    name: str
+    unit: str
+    value: Any
+    previous: Any
+    better: str
+    note: str | None = None
+
+
+@dataclass(slots=True)
+class Report:
+    """The catalogue's values for one period of a workspace."""
+
+    since: datetime
+    until: datetime
+    channel: str | None
+    figures: list[Figure] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        """`{"since", "until", "channel", "metrics": {NAME: {"value", "previous", "unit", "note"}}}`."""
+        shown = {
+            f.name: {"value": f.value, "previous": f.previous, "unit": f.unit, "note": f.note} for f in self.figures
+        }
+        return {"since": self.since.isoformat(), "until": self.until.isoformat(), "channel": self.channel,
+                "metrics": shown}  # fmt: skip
+
+
+def span(
+    session: Session,
+    workspace_id: int,
+    *,
+    period: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    now: datetime | None = None,
+) -> tuple[datetime, datetime]:
+    """The period asked for: 7d, 30d, 90d or all (up to `until`, else now), or explicit bounds."""
+    end = until or now or datetime.now(UTC)
+    if since is not None:
+        if period is not None:
+            raise Invalid("give --period or --since/--until, not both")
+        start = since
+    elif period == "all":
+        first = session.scalar(
+            select(func.min(Message.created_at)).where(Message.workspace_id == workspace_id, community.counted())
+        )
+        start = first if first is not None and first < end else end - timedelta(days=1)
+    elif (period or "30d") in PERIODS:
+        start = end - PERIODS[period or "30d"]
+    else:
+        raise Invalid(f"period {period!r}: use 7d, 30d, 90d or all (or --since and --until)")
+    if start.tzinfo is None or end.tzinfo is None:
+        start, end = start.replace(tzinfo=start.tzinfo or UTC), end.replace(tzinfo=end.tzinfo or UTC)
+    if end <= start:
+        raise Invalid(f"period {start.isoformat()} → {end.isoformat()}: the end must come after the start")
+    return start, end
+
+
+def report(
+    session: Session, workspace_id: int, since: datetime, until: datetime, *, channel: str | None = None
+) -> Report:
+    """Every metric of the catalogue for [since, until) and for the period of equal length before it."""
+    conn = session.connection()
+    length = until - since
+    facts = load(conn, workspace_id, min(since - 2 * length, since - LOOK_BACK), until, channel)
+    now = Scope(conn, workspace_id, facts, since.timestamp(), until.timestamp(), channel)
+    before = Scope(conn, workspace_id, facts, (since - length).timestamp(), since.timestamp(), channel)
+    found = Report(since, until, channel)
+    for entry in CATALOGUE.values():
+        value, note = _noted(entry.compute(now))
+        previous, _ = _noted(entry.compute(before))
+        found.figures.append(Figure(entry.name, entry.unit, value, previous, entry.better, note))
+    return found
+
+
+def _noted(value: Any) -> tuple[Any, str | None]:
+    return (value.value, value.note) if isinstance(value, Noted) else (value, None)

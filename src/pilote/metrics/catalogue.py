@@ -1,0 +1,93 @@
+"""The catalogue: one entry per metric (name, unit, formula, purpose, pitfalls, compute), in one registry.
+
+A metric is a function of a `Scope` (a period of a workspace, with what was read for it) registered with
+`@metric(...)`: one decorator, and the CLI, the API and docs/metrics.md have it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection
+
+from pilote.metrics.facts import Facts, Msg
+
+
+@dataclass(slots=True)
+class Scope:
+    """One period [since, until) of a workspace, with the facts read for it (and its neighbours)."""
+
+    conn: Connection
+    workspace_id: int
+    facts: Facts
+    since: float
+    until: float
+    channel: str | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    def messages(self) -> list[Msg]:
+        """The period's counted messages, oldest first."""
+        if "messages" not in self.cache:
+            self.cache["messages"] = list(self.facts.between(self.since, self.until))
+        found: list[Msg] = self.cache["messages"]
+        return found
+
+    def community(self) -> list[Msg]:
+        """The period's counted messages by members (the team and anonymous messages left out)."""
+        return [m for m in self.messages() if m.member is not None and not m.team]
+
+    def remember(self, key: str, compute: Callable[[], Any]) -> Any:
+        """A value several metrics share, computed once per period."""
+        if key not in self.cache:
+            self.cache[key] = compute()
+        return self.cache[key]
+
+
+@dataclass(frozen=True, slots=True)
+class Noted:
+    """A value with a sentence saying how it was computed, or why it was not."""
+
+    value: Any
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class Metric:
+    """One entry of the catalogue."""
+
+    name: str
+    unit: str
+    formula: str
+    purpose: str
+    pitfalls: str
+    compute: Callable[[Scope], Any]
+    better: str = "higher"  # which way is good for the community: higher, lower or neither
+
+
+CATALOGUE: dict[str, Metric] = {}
+
+
+def metric(
+    name: str, *, unit: str, formula: str, purpose: str, pitfalls: str, better: str = "higher"
+) -> Callable[[Callable[[Scope], Any]], Callable[[Scope], Any]]:
+    """Register a metric's compute function under `name` with its documentation."""
+
+    def register(compute: Callable[[Scope], Any]) -> Callable[[Scope], Any]:
+        if name in CATALOGUE:
+            raise ValueError(f"metric {name!r} is registered twice")
+        CATALOGUE[name] = Metric(name, unit, formula, purpose, pitfalls, compute, better)
+        return compute
+
+    return register
+
+
+def markdown() -> str:
+    """docs/metrics.md's catalogue section, written from the registry."""
+    lines = ["| metric | unit | formula | purpose | pitfalls | good when |", "|---|---|---|---|---|---|"]
+    for entry in CATALOGUE.values():
+        cells = (f"`{entry.name}`", entry.unit, entry.formula, entry.purpose, entry.pitfalls, entry.better)
+        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+    return "\n".join(lines) + "\n"

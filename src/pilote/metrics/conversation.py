@@ -1,0 +1,165 @@
+"""Conversations: how deep threads go, how much people answer each other, in what mood, and how much of
+the talk is about the organisation rather than its competitors."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections import defaultdict
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, func, or_, select
+from sqlalchemy.orm import Session
+
+from pilote import community
+from pilote.errors import Invalid
+from pilote.metrics.catalogue import Noted, Scope, metric
+from pilote.metrics.facts import ancestors
+from pilote.models import Message, Source, WorkspaceSetting, utcnow
+
+COMPETITORS = "competitors"
+OURS = "us"  # the key of the organisation's own keyword set
+
+
+def depths(scope: Scope) -> dict[int, int]:
+    """The depth of each comment of the period: 1 under a top-level message, 2 under a comment, and so on
+    (withdrawn comments still hold their replies up)."""
+
+    def build() -> dict[int, int]:
+        comments = [m.id for m in scope.messages() if m.parent_id is not None]
+        ancestors(scope.conn, scope.facts, comments)
+        known: dict[int, int] = {}
+        return {i: _depth(scope.facts.parents, i, known) for i in comments}
+
+    found: dict[int, int] = scope.remember("depths", build)
+    return found
+
+
+def _depth(parents: dict[int, int | None], message_id: int, known: dict[int, int]) -> int:
+    chain: list[int] = []
+    current: int | None = message_id
+    while current is not None and current not in known:
+        chain.append(current)
+        current = parents.get(current)
+        if len(chain) > 10_000:  # a cycle in damaged data: stop
+            break
+    depth = known.get(current, -1) if current is not None else -1
+    for node in reversed(chain):
+        depth += 1
+        known[node] = depth
+    return known[message_id]
+
+
+def _thread_depths(scope: Scope) -> list[int]:
+    deepest: dict[int, int] = defaultdict(int)
+    by_id = {m.id: m for m in scope.messages()}
+    for message_id, depth in depths(scope).items():
+        thread = by_id[message_id].thread_id or message_id
+        deepest[thread] = max(deepest[thread], depth)
+    return list(deepest.values())
+
+
+@metric(
+    "thread_depth_median", unit="levels", formula="median over the period's conversations (threads with comments "
+    "in the period) of their deepest comment's depth (1: comments on the post only)",
+    purpose="whether people talk with each other or only answer the post", pitfalls="platforms that flatten "
+    "threads (blog comments without nesting) stay at 1",
+)  # fmt: skip
+def _depth_median(scope: Scope) -> float | None:
+    found = _thread_depths(scope)
+    return float(statistics.median(found)) if found else None
+
+
+@metric(
+    "thread_depth_max", unit="levels", formula="depth of the deepest comment of the period",
+    purpose="the longest exchange", pitfalls="one quarrel makes it", better="neither",
+)  # fmt: skip
+def _depth_max(scope: Scope) -> int | None:
+    return max(depths(scope).values(), default=None)
+
+
+@metric(
+    "reply_share", unit="%", formula="comments of the period that answer a comment (depth 2 or more) / all the "
+    "period's comments (messages with a parent), x100", purpose="how much members answer each other",
+    pitfalls="a comment whose parent was never imported counts as top-level",
+)  # fmt: skip
+def _reply_share(scope: Scope) -> float | None:
+    found = depths(scope)
+    return round(100.0 * sum(d >= 2 for d in found.values()) / len(found), 4) if found else None
+
+
+@metric(
+    "sentiment_balance", unit="points (-100 to 100)", formula="(positive - negative) / messages with a sentiment, "
+    "x100, over members' messages of the period (sentiment as decided: a label over the model)",
+    purpose="the mood of the community", pitfalls="needs the sentiment analysis to have run",
+)  # fmt: skip
+def _balance(scope: Scope) -> float | None:
+    found = [m.sentiment for m in scope.community() if m.sentiment in ("positive", "negative", "neutral")]
+    if not found:
+        return None
+    return round(100.0 * (found.count("positive") - found.count("negative")) / len(found), 4)
+
+
+@metric(
+    "share_of_voice", unit="% per name",
+    formula="messages of the period mentioning each keyword set (ours under `us`, and each competitor's) / "
+    "messages mentioning any, x100; keywords matched in the text, case aside",
+    purpose="how much of the talk is about us rather than competitors", pitfalls="keywords that are common words "
+    "match too much; set them with `pilote metrics competitors set`", better="neither",
+)  # fmt: skip
+def _share_of_voice(scope: Scope) -> Noted:
+    sets = competitors(scope.conn, scope.workspace_id)
+    if not sets:
+        return Noted(None, "not computed: no keyword sets (pilote metrics competitors set NAME KEYWORD...)")
+    counts = {name: _mentions(scope, words) for name, words in sets.items()}
+    total = sum(counts.values())
+    shares = {name: round(100.0 * n / total, 4) if total else None for name, n in counts.items()}
+    return Noted(shares, "messages: " + ", ".join(f"{name} {n}" for name, n in counts.items()))
+
+
+def _mentions(scope: Scope, words: list[str]) -> int:
+    """Counted messages of the period whose text holds one of these words (case aside); spam left out."""
+    since, until = _moment(scope.since), _moment(scope.until)
+    text = func.lower(Message.text)
+    query = select(func.count()).where(
+        Message.workspace_id == scope.workspace_id, Message.created_at >= since, Message.created_at < until,
+        or_(*(text.contains(word.lower(), autoescape=True) for word in words)), community.counted(),
+        community.not_spam(),
+    )  # fmt: skip
+    if scope.channel is not None:
+        query = query.where(Message.source_id.in_(select(Source.id).where(Source.channel == scope.channel)))
+    return int(scope.conn.execute(query).scalar_one())
+
+
+def _moment(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def competitors(conn: Connection | Session, workspace_id: int) -> dict[str, list[str]]:
+    """The workspace's keyword sets for share of voice: name → keywords."""
+    value = conn.execute(
+        select(WorkspaceSetting.value).where(
+            WorkspaceSetting.workspace_id == workspace_id, WorkspaceSetting.name == COMPETITORS
+        )
+    ).scalar_one_or_none()
+    found: dict[str, list[str]] = json.loads(value) if value else {}
+    return found
+
+
+def set_competitor(session: Session, workspace_id: int, name: str, keywords: list[str]) -> dict[str, list[str]]:
+    """Set (or, with no keywords, remove) one keyword set; `us` is the organisation's own."""
+    name, words = name.strip(), sorted({w.strip() for w in keywords if w.strip()})
+    if not name:
+        raise Invalid("competitor: give a name (or `us` for the organisation's own keywords)")
+    sets = competitors(session, workspace_id)
+    if words:
+        sets[name] = words
+    else:
+        sets.pop(name, None)
+    row = session.get(WorkspaceSetting, (workspace_id, COMPETITORS))
+    if row is None:
+        row = WorkspaceSetting(workspace_id=workspace_id, name=COMPETITORS, value="{}")
+        session.add(row)
+    row.value, row.updated_at = json.dumps(sets, ensure_ascii=False, sort_keys=True), utcnow()
+    session.flush()
+    return sets

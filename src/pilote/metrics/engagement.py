@@ -1,0 +1,221 @@
+"""Engagement per post and the team's response: what the audience does with what is published, and how
+fast the team answers."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pilote import community
+from pilote.metrics.catalogue import Noted, Scope, metric
+from pilote.metrics.facts import Msg, first_replies
+
+HOUR = 3600.0
+NO_FOLLOWERS = "no source stores follower or fan counts yet"
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    """A top-level message of the period with what it drew."""
+
+    message: Msg
+    comments: int  # the platform's reply count when it gives one, else the comments stored
+
+    @property
+    def interactions(self) -> int:
+        return (self.message.likes or 0) + (self.message.shares or 0) + self.comments
+
+
+def posts(scope: Scope) -> list[Post]:
+    """The period's top-level messages (no parent), each with its comments."""
+
+    def build() -> list[Post]:
+        stored: dict[int, int] = defaultdict(int)
+        for message in scope.facts.messages:
+            if message.parent_id is not None and message.thread_id is not None and message.at < scope.until:
+                stored[message.thread_id] += 1
+        tops = [m for m in scope.messages() if m.parent_id is None]
+        return [Post(m, max(m.replies or 0, stored[m.id])) for m in tops]
+
+    found: list[Post] = scope.remember("posts", build)
+    return found
+
+
+def _per_post(scope: Scope, count: Any) -> float | None:
+    found = posts(scope)
+    return round(sum(count(p) for p in found) / len(found), 4) if found else None
+
+
+@metric(
+    "posts", unit="messages", formula="top-level messages (no parent) written in the period",
+    purpose="what the per-post figures divide by", pitfalls="a mention or a review is top-level too",
+    better="neither",
+)  # fmt: skip
+def _posts(scope: Scope) -> int:
+    return len(posts(scope))
+
+
+@metric(
+    "engagement_rate", unit="%",
+    formula="(likes + shares + comments) of the period's posts whose reach (views) is known, over their views, x100; "
+    "per follower when reach is unknown and follower counts are stored; else not computed",
+    purpose="whether what is published makes people act, independent of audience size",
+    pitfalls="platforms count views differently; the note says which base was used; " + NO_FOLLOWERS,
+)  # fmt: skip
+def _engagement_rate(scope: Scope) -> Noted:
+    reached = [p for p in posts(scope) if p.message.views]
+    if not reached:
+        return Noted(None, f"not computed: no post of the period has a known reach, and {NO_FOLLOWERS}")
+    views = sum(p.message.views or 0 for p in reached)
+    rate = round(100.0 * sum(p.interactions for p in reached) / views, 4)
+    return Noted(rate, f"per reach (views) of {len(reached)} of {len(posts(scope))} posts")
+
+
+@metric(
+    "comments_per_post", unit="comments/post",
+    formula="comments on the period's posts (the platform's count, else the stored comments) / posts",
+    purpose="conversation rate: whether posts start conversations",
+    pitfalls="comments written after the period's end are not counted yet; spam and deleted comments are not",
+)  # fmt: skip
+def _comments_per_post(scope: Scope) -> float | None:
+    return _per_post(scope, lambda p: p.comments)
+
+
+@metric(
+    "amplification", unit="shares/post", formula="shares (reposts, boosts, retweets) of the period's posts / posts",
+    purpose="whether the audience carries posts to its own audience", pitfalls="blogs and forums give no shares",
+)  # fmt: skip
+def _amplification(scope: Scope) -> float | None:
+    return _per_post(scope, lambda p: p.message.shares or 0)
+
+
+@metric(
+    "applause", unit="likes/post", formula="likes (favourites, upvotes) of the period's posts / posts",
+    purpose="quiet approval", pitfalls="the latest count seen, not the count at the period's end",
+)  # fmt: skip
+def _applause(scope: Scope) -> float | None:
+    return _per_post(scope, lambda p: p.message.likes or 0)
+
+
+@metric(
+    "organic_reach", unit="views", formula="views of the period's messages where the platform gives them",
+    purpose="the organic reach trend, beside the previous period", pitfalls="only sources that report views count",
+)  # fmt: skip
+def _organic_reach(scope: Scope) -> int | None:
+    known = [m.views for m in scope.messages() if m.views is not None]
+    return sum(known) if known else None
+
+
+@metric(
+    "vanity_vs_engagement", unit="table",
+    formula="per channel: followers (when stored) beside interactions of the period's posts",
+    purpose="shows fan counts beside what they bring", pitfalls=NO_FOLLOWERS + ": followers are null",
+    better="neither",
+)  # fmt: skip
+def _vanity(scope: Scope) -> Noted:
+    table: dict[str, dict[str, Any]] = defaultdict(lambda: {"followers": None, "posts": 0, "interactions": 0})
+    for post in posts(scope):
+        row = table[post.message.channel]
+        row["posts"] += 1
+        row["interactions"] += post.interactions
+    return Noted(dict(table), f"followers: {NO_FOLLOWERS}")
+
+
+# --- the team's response ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Ask:
+    """A question or complaint of the period and the team's first answer, if any."""
+
+    message: Msg
+    answered_at: float | None
+    by: int | None
+
+    @property
+    def hours(self) -> float | None:
+        return None if self.answered_at is None else max(0.0, (self.answered_at - self.message.at) / HOUR)
+
+
+def asks(scope: Scope) -> list[Ask]:
+    """The period's questions and complaints to the team, as `community` decides them, with first answers."""
+
+    def build() -> list[Ask]:
+        owed = [m for m in scope.messages() if community.owes_answer(m.intent, m.author_id, scope.facts.team)]
+        replies = first_replies(scope.conn, [m.id for m in owed], scope.facts.team)
+        return [Ask(m, *replies.get(m.id, (None, None))) for m in owed]
+
+    found: list[Ask] = scope.remember("asks", build)
+    return found
+
+
+def percentile(values: Sequence[float], share: float) -> float | None:
+    """The value below which `share` of them fall (linear between closest ranks, as numpy's default)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * share
+    low, high = math.floor(position), math.ceil(position)
+    return round(ordered[low] + (ordered[high] - ordered[low]) * (position - low), 4)
+
+
+def _response(found: list[Ask]) -> dict[str, Any]:
+    times = [a.hours for a in found if a.hours is not None]
+    rate = round(100.0 * len(times) / len(found), 4) if found else None
+    return {"asked": len(found), "response_rate": rate, "median_hours": percentile(times, 0.5),
+            "p90_hours": percentile(times, 0.9)}  # fmt: skip
+
+
+@metric(
+    "response_rate", unit="%",
+    formula="questions and complaints of the period (intent as decided: a label over the model) from outside "
+    "the team with a direct reply by the team, at any time, / all of them, x100",
+    purpose="whether the team answers those who ask", pitfalls="recent questions may still get an answer",
+)  # fmt: skip
+def _response_rate(scope: Scope) -> float | None:
+    return _response(asks(scope))["response_rate"]  # type: ignore[no-any-return]
+
+
+@metric(
+    "first_response_median", unit="hours", formula="median time from a question or complaint to the team's first "
+    "direct reply, over the answered ones", purpose="how long people usually wait",
+    pitfalls="unanswered questions are not in it: read it beside response_rate", better="lower",
+)  # fmt: skip
+def _median(scope: Scope) -> float | None:
+    return _response(asks(scope))["median_hours"]  # type: ignore[no-any-return]
+
+
+@metric(
+    "first_response_p90", unit="hours", formula="90th percentile of the same times",
+    purpose="how long the slowest tenth wait", pitfalls="few questions make it jumpy", better="lower",
+)  # fmt: skip
+def _p90(scope: Scope) -> float | None:
+    return _response(asks(scope))["p90_hours"]  # type: ignore[no-any-return]
+
+
+@metric(
+    "response_by_channel", unit="table", formula="asked, response_rate, median_hours and p90_hours per channel",
+    purpose="where people wait", pitfalls="a channel with few questions swings", better="neither",
+)  # fmt: skip
+def _by_channel(scope: Scope) -> dict[str, Any]:
+    grouped: dict[str, list[Ask]] = defaultdict(list)
+    for ask in asks(scope):
+        grouped[ask.message.channel].append(ask)
+    return {channel: _response(found) for channel, found in sorted(grouped.items())}
+
+
+@metric(
+    "response_by_member", unit="table",
+    formula="per team member: first answers given, and their median and p90 time, in hours",
+    purpose="who carries the answering", pitfalls="only first answers count, not follow-ups", better="neither",
+)  # fmt: skip
+def _by_member(scope: Scope) -> dict[str, Any]:
+    grouped: dict[str, list[float]] = defaultdict(list)
+    for ask in asks(scope):
+        if ask.by is not None and ask.hours is not None:
+            grouped[scope.facts.names.get(ask.by, str(ask.by))].append(ask.hours)
+    return {name: {"answers": len(times), "median_hours": percentile(times, 0.5), "p90_hours": percentile(times, 0.9)}
+            for name, times in sorted(grouped.items())}  # fmt: skip

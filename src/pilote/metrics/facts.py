@@ -1,0 +1,204 @@
+"""What the metrics read: a workspace's messages over a window, once, as the community's rules decide them.
+
+One read serves every metric of a period and of the period before it. Messages that do not count (drafts,
+withdrawn) and spam are left out of `messages`, but stay in the reply tree (`parents`): a reply under a
+deleted comment is still two levels deep.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from pilote import community
+from pilote.bulk import db_time
+from pilote.models import Author, Label, Message
+
+DAY = 86400.0
+WEEK = 7 * DAY
+MONDAY = 4 * DAY  # 1970-01-05, the first Monday after the epoch
+CHUNK = 900
+
+
+@dataclass(slots=True)
+class Msg:
+    """One counted message, as the metrics need it (times in seconds since 1970, UTC)."""
+
+    id: int
+    at: float
+    author_id: int | None
+    member: int | None  # the person: `author.member_id` when merged, else minus the author's id
+    team: bool
+    parent_id: int | None
+    thread_id: int | None
+    channel: str
+    likes: int | None
+    shares: int | None
+    replies: int | None
+    views: int | None
+    sentiment: str | None
+    intent: str | None
+    week: float = 0.0  # when the week holding it starts (Monday 00:00 UTC)
+
+
+@dataclass(slots=True)
+class Facts:
+    """A window of a workspace's messages: the counted ones in time order, and the reply tree."""
+
+    start: float
+    end: float
+    messages: list[Msg]
+    parents: dict[int, int | None]  # every message of the window (counted or not) and the ancestors read
+    seen_before: set[int]  # members who contributed before the window
+    team: set[int]
+    names: dict[int, str] = field(default_factory=dict)  # author id → how the team member is shown
+
+    def between(self, since: float, until: float) -> Iterator[Msg]:
+        """The counted messages written in [since, until)."""
+        for message in self.messages:
+            if since <= message.at < until:
+                yield message
+
+
+SQL = (
+    "SELECT m.id, {seconds}, m.author_id, a.member_id, m.parent_id, m.thread_id, s.channel, m.likes, m.shares, "
+    "m.replies, m.views, m.sentiment, m.intent, m.spam_probability "
+    "FROM message m JOIN source s ON s.id = m.source_id LEFT JOIN author a ON a.id = m.author_id "
+)
+
+
+def load(conn: Connection, workspace_id: int, start: datetime, end: datetime, channel: str | None = None) -> Facts:
+    """The workspace's messages written in [start, end) (of one channel, if given)."""
+    team = community.team_ids(conn, workspace_id)
+    labels = _labels(conn, workspace_id, start, end)
+    messages: list[Msg] = []
+    parents: dict[int, int | None] = {}
+    threshold = community.SPAM_THRESHOLD
+    for ident, at, author, merged, parent, thread, chan, likes, shares, replies, views, feel, intent, spam in _rows(
+        conn, workspace_id, start, end, channel
+    ):
+        parents[ident] = parent
+        mine = labels.get(ident)
+        if mine is None:  # most messages: no label, so the model decides (the same rule, without the calls)
+            if spam is not None and spam >= threshold:
+                continue
+        elif not community.is_counted(mine) or community.spam(mine, spam) is True:
+            continue
+        else:
+            feel, intent = community.decided(mine, "sentiment", feel), community.decided(mine, "intent", intent)
+        member = merged if merged is not None else (-author if author is not None else None)
+        at = round(float(at), 3)
+        messages.append(Msg(ident, at, author, member, author in team, parent, thread, chan, likes, shares, replies,
+                            views, feel, intent, (at - MONDAY) // WEEK * WEEK + MONDAY))  # fmt: skip
+    members = {m.member for m in messages if m.member is not None}
+    before = _seen_before(conn, workspace_id, start, members)
+    return Facts(start.timestamp(), end.timestamp(), messages, parents, before, team, _team_names(conn, team))
+
+
+def seconds_sql(conn: Connection, column: str) -> str:
+    """SQL: seconds since 1970 (UTC) of a timestamp column (stored as naive UTC on both databases)."""
+    if conn.dialect.name == "sqlite":
+        return f"(julianday({column}) - 2440587.5) * 86400.0"
+    return f"extract(epoch FROM {column})"
+
+
+def _rows(conn: Connection, workspace_id: int, start: datetime, end: datetime, channel: str | None) -> Iterator[Any]:
+    to_db, mark = db_time(conn), "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    where = f"WHERE m.workspace_id = {mark} AND m.created_at >= {mark} AND m.created_at < {mark}"
+    sql = SQL.format(seconds=seconds_sql(conn, "m.created_at")) + where
+    parameters: tuple[Any, ...] = (workspace_id, to_db(start), to_db(end))
+    if channel is not None:
+        sql += f" AND s.channel = {mark}"
+        parameters += (channel,)
+    sql += " ORDER BY m.created_at, m.id"
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(sql, parameters)
+        while part := cursor.fetchmany(5000):
+            yield from part
+    finally:
+        cursor.close()
+
+
+def _labels(conn: Connection, workspace_id: int, start: datetime, end: datetime) -> dict[int, dict[str, str]]:
+    query = (
+        select(Label.message_id, Label.name, Label.value, Label.origin)
+        .join(Message, Message.id == Label.message_id)
+        .where(Message.workspace_id == workspace_id, Message.created_at >= start, Message.created_at < end)
+        .where(Label.name.in_(community.DECIDED))
+    )
+    return community.winning(conn.execute(query))
+
+
+def _seen_before(conn: Connection, workspace_id: int, start: datetime, members: set[int]) -> set[int]:
+    """Which of these members wrote a counted message before `start` (spam is not told apart there)."""
+    key = select(Author.id, Author.member_id).where(Author.workspace_id == workspace_id)
+    authors_of: dict[int, int] = {}
+    for author_id, member_id in conn.execute(key):
+        member = member_id if member_id is not None else -author_id
+        if member in members:
+            authors_of[author_id] = member
+    found: set[int] = set()
+    for chunk in _chunks(list(authors_of)):
+        query = (
+            select(Message.author_id)
+            .where(Message.author_id.in_(chunk), Message.created_at < start, community.counted())
+            .distinct()
+        )
+        found.update(authors_of[a] for a in conn.scalars(query) if a is not None)
+    return found
+
+
+def _team_names(conn: Connection, team: set[int]) -> dict[int, str]:
+    names: dict[int, str] = {}
+    for chunk in _chunks(sorted(team)):
+        for author_id, handle, name in conn.execute(
+            select(Author.id, Author.handle, Author.display_name).where(Author.id.in_(chunk))
+        ):
+            names[author_id] = name or handle
+    return names
+
+
+def ancestors(conn: Connection, facts: Facts, ids: Sequence[int]) -> None:
+    """Read the parents of messages whose parent lies outside the window, until every chain reaches a root."""
+    missing = {p for i in ids if (p := facts.parents.get(i)) is not None} - facts.parents.keys()
+    while missing:
+        found: set[int | None] = set()
+        for chunk in _chunks(sorted(missing)):
+            for message_id, parent_id in conn.execute(
+                select(Message.id, Message.parent_id).where(Message.id.in_(chunk))
+            ):
+                facts.parents[message_id] = parent_id
+                found.add(parent_id)
+        for lost in missing - facts.parents.keys():
+            if lost is not None:
+                facts.parents[lost] = None  # deleted from the store: the chain ends there
+        missing = {p for p in found if p is not None} - facts.parents.keys()
+
+
+def first_replies(conn: Connection, ids: Sequence[int], team: set[int]) -> dict[int, tuple[float, int]]:
+    """Per message, the time and author of the team's first direct reply (what `community.answered` counts)."""
+    found: dict[int, tuple[float, int]] = {}
+    if not team:
+        return found
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    members = ", ".join(str(int(author)) for author in sorted(team))  # `+`: find replies by their parent first
+    for chunk in _chunks(list(ids)):
+        sql = (
+            f"SELECT m.parent_id, {seconds_sql(conn, 'm.created_at')}, m.author_id FROM message m "
+            f"WHERE m.parent_id IN ({', '.join([mark] * len(chunk))}) AND +m.author_id IN ({members})"
+        )
+        for parent_id, moment, author_id in conn.exec_driver_sql(sql, tuple(chunk)).fetchall():
+            moment = round(float(moment), 3)
+            if parent_id not in found or moment < found[parent_id][0]:
+                found[parent_id] = (moment, author_id)
+    return found
+
+
+def _chunks(ids: list[int]) -> Iterator[list[int]]:
+    for start in range(0, len(ids), CHUNK):
+        yield ids[start : start + CHUNK]

@@ -1,0 +1,249 @@
+"""Community health: who is active, who arrives, stays, comes back or goes quiet, how much each carries.
+
+Members are people (identities merged into one member count once); the team and anonymous messages are
+left out: they are not the community.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from datetime import UTC, datetime
+
+from pilote.metrics.catalogue import Scope, metric
+from pilote.metrics.facts import DAY, MONDAY, WEEK, Msg
+
+MONTH = 30 * DAY
+YEAR = 365 * DAY
+COHORT_WEEKS = 12
+REGULAR_WEEKS = 3  # active in at least this many weeks of the 90 days before...
+QUIET = (7 * DAY, 28 * DAY)  # ...and silent since between 7 and 28 days: a regular gone quiet
+
+
+def _members(messages: list[Msg], since: float, until: float, team: bool = False) -> set[int]:
+    return {m.member for m in messages if since <= m.at < until and m.member is not None and (team or not m.team)}
+
+
+def _first_times(scope: Scope) -> dict[int, float]:
+    """Each member's first counted message in the facts (members seen before them are left out)."""
+
+    def build() -> dict[int, float]:
+        first: dict[int, float] = {}
+        for message in scope.facts.messages:
+            if message.member is not None and not message.team and message.member not in first:
+                first[message.member] = message.at
+        return {k: v for k, v in first.items() if k not in scope.facts.seen_before}
+
+    found: dict[int, float] = scope.remember("first", build)
+    return found
+
+
+def _mean_distinct(scope: Scope, size: float) -> float | None:
+    """Mean number of distinct members per block of `size` seconds, blocks counted back from the period's end."""
+    blocks = max(1, int((scope.until - scope.since) // size))
+    start = scope.until - blocks * size
+    seen: set[tuple[int, int]] = {
+        (int((scope.until - m.at) // size), m.member)
+        for m in scope.facts.messages
+        if start <= m.at < scope.until and m.member is not None and not m.team
+    }
+    return round(len(seen) / blocks, 4)
+
+
+@metric(
+    "active_members", unit="members", formula="distinct members with a counted message in the period",
+    purpose="how many people take part", pitfalls="one person with two unmerged identities counts twice",
+)  # fmt: skip
+def _active(scope: Scope) -> int:
+    return len(_members(scope.messages(), scope.since, scope.until))
+
+
+@metric(
+    "daily_active_members", unit="members/day", formula="mean over the period's days of distinct active members",
+    purpose="the everyday pulse", pitfalls="weekends and holidays weigh on short periods",
+)  # fmt: skip
+def _daily(scope: Scope) -> float | None:
+    return _mean_distinct(scope, DAY)
+
+
+@metric(
+    "weekly_active_members", unit="members/week",
+    formula="mean over the period's 7-day blocks (back from its end; the last 7 days if shorter) of distinct "
+    "active members", purpose="the weekly pulse", pitfalls="blocks reach before a period shorter than a week",
+)  # fmt: skip
+def _weekly(scope: Scope) -> float | None:
+    return _mean_distinct(scope, WEEK)
+
+
+@metric(
+    "monthly_active_members", unit="members/30 days",
+    formula="mean over the period's 30-day blocks (back from its end; the last 30 days if shorter) of distinct "
+    "active members", purpose="the monthly pulse", pitfalls="blocks reach before a period shorter than 30 days",
+)  # fmt: skip
+def _monthly(scope: Scope) -> float | None:
+    return _mean_distinct(scope, MONTH)
+
+
+@metric(
+    "new_members", unit="members", formula="members whose first counted message falls in the period",
+    purpose="arrivals", pitfalls="a first import makes everyone new: read it after history is imported",
+)  # fmt: skip
+def _new(scope: Scope) -> int:
+    return sum(scope.since <= at < scope.until for at in _first_times(scope).values())
+
+
+def _before(scope: Scope) -> set[int]:
+    length = scope.until - scope.since
+    return _members(scope.facts.messages, scope.since - length, scope.since)
+
+
+@metric(
+    "returning_members", unit="members", formula="members active in the period and in the period before it "
+    "(same length)", purpose="who stays", pitfalls="depends on the period's length",
+)  # fmt: skip
+def _returning(scope: Scope) -> int:
+    return len(_members(scope.messages(), scope.since, scope.until) & _before(scope))
+
+
+@metric(
+    "reactivated_members", unit="members",
+    formula="members active in the period, silent in the period before it, active earlier",
+    purpose="who comes back", pitfalls="earlier activity is looked for over the whole history",
+)  # fmt: skip
+def _reactivated(scope: Scope) -> int:
+    length = scope.until - scope.since
+    now = _members(scope.messages(), scope.since, scope.until) - _before(scope)
+    first = _first_times(scope)
+    return sum(1 for member in now if first.get(member, -math.inf) < scope.since - length)
+
+
+def _week(moment: float) -> float:
+    """The start (Monday 00:00 UTC) of the week holding a moment."""
+    return (moment - MONDAY) // WEEK * WEEK + MONDAY
+
+
+@metric(
+    "retention_cohorts", unit="table",
+    formula="members grouped by the week (Monday, UTC) of their first counted message in the period; per cohort, "
+    f"its size and the % of it active in each of the next {COHORT_WEEKS} weeks (up to the period's end)",
+    purpose="whether newcomers stay", pitfalls="recent cohorts have few weeks to show", better="neither",
+)  # fmt: skip
+def _cohorts(scope: Scope) -> dict[str, dict[str, object]]:
+    firsts = {m: at for m, at in _first_times(scope).items() if scope.since <= at < scope.until}
+    cohort = {member: _week(at) for member, at in firsts.items()}
+    active: dict[float, dict[int, set[int]]] = defaultdict(lambda: defaultdict(set))
+    for message in scope.facts.messages:
+        if message.member in cohort and message.at < scope.until:
+            start = cohort[message.member]
+            active[start][int((message.week - start) // WEEK)].add(message.member)
+    sizes = Counter(cohort.values())
+    table: dict[str, dict[str, object]] = {}
+    for start, size in sorted(sizes.items()):
+        weeks = min(COHORT_WEEKS, int((scope.until - start) // WEEK))
+        kept = [round(100.0 * len(active[start][k]) / size, 2) for k in range(1, weeks + 1)]
+        table[datetime.fromtimestamp(start, UTC).date().isoformat()] = {"members": size, "retained": kept}
+    return table
+
+
+@metric(
+    "inactive_regulars", unit="members",
+    formula=f"members active in {REGULAR_WEEKS}+ distinct weeks of the 90 days before the period's end whose last "
+    "counted message is 7 to 28 days old at the period's end", purpose="regulars gone quiet: worth a word",
+    pitfalls="a holiday looks the same", better="lower",
+)  # fmt: skip
+def _regulars(scope: Scope) -> int:
+    weeks: dict[int, set[float]] = defaultdict(set)
+    last: dict[int, float] = {}
+    for message in scope.facts.messages:
+        if message.member is not None and not message.team and scope.until - 90 * DAY <= message.at < scope.until:
+            weeks[message.member].add(message.week)
+            last[message.member] = message.at
+    low, high = QUIET
+    return sum(1 for member, seen in weeks.items()
+               if len(seen) >= REGULAR_WEEKS and low <= scope.until - last[member] < high)  # fmt: skip
+
+
+LEVELS = (
+    ("1", "core", 12, 30, 5),  # (level, name, active weeks at least, days since last at most, reach at least)
+    ("2", "regular", 4, 60, 0),
+    ("3", "participant", 2, 90, 0),
+)
+
+
+def level_of(weeks: int, days: float, reach: int) -> str:
+    """A member's level from frequency (active weeks of the year), recency (days since) and reach."""
+    for level, _name, least_weeks, most_days, least_reach in LEVELS:
+        if weeks >= least_weeks and days <= most_days and reach >= least_reach:
+            return level
+    return "4"
+
+
+@metric(
+    "member_levels", unit="members per level",
+    formula="over the year before the period's end: frequency = weeks with a message, recency = days since the "
+    "last, reach = distinct members who replied to them; level 1 (core): 12+ weeks, seen within 30 days, reach "
+    "5+; 2 (regular): 4+ weeks within 60 days; 3 (participant): 2+ weeks within 90 days; 4: the others",
+    purpose="the Orbit model's levels of love, for a funnel", pitfalls="a new member needs weeks to move up",
+    better="neither",
+)  # fmt: skip
+def _levels(scope: Scope) -> dict[str, int]:
+    author_member = {m.id: m.member for m in scope.facts.messages}
+    weeks: dict[int, set[float]] = defaultdict(set)
+    last: dict[int, float] = {}
+    reach: dict[int, set[int]] = defaultdict(set)
+    for message in scope.facts.messages:
+        if not scope.until - YEAR <= message.at < scope.until or message.member is None or message.team:
+            continue
+        weeks[message.member].add(message.week)
+        last[message.member] = message.at
+        answered = author_member.get(message.parent_id) if message.parent_id is not None else None
+        if answered is not None and answered != message.member:
+            reach[answered].add(message.member)
+    found = Counter(level_of(len(weeks[m]), (scope.until - last[m]) / DAY, len(reach[m])) for m in weeks)
+    return {level: found.get(level, 0) for level in ("1", "2", "3", "4")}
+
+
+def gini(values: list[int]) -> float | None:
+    """The Gini coefficient of non-negative counts: 0 when all are equal, near 1 when one holds everything."""
+    if not values or not sum(values):
+        return None
+    ordered = sorted(values)
+    n, total = len(ordered), sum(ordered)
+    weighted = sum((i + 1) * v for i, v in enumerate(ordered))
+    return round((2 * weighted) / (n * total) - (n + 1) / n, 4)
+
+
+def _counts(scope: Scope) -> list[int]:
+    return sorted(Counter(m.member for m in scope.community()).values(), reverse=True)
+
+
+def _top_share(counts: list[int], share: float) -> float | None:
+    if not counts:
+        return None
+    return round(100.0 * sum(counts[: math.ceil(len(counts) * share)]) / sum(counts), 4)
+
+
+@metric(
+    "gini", unit="0-1", formula="Gini coefficient of messages per active member in the period",
+    purpose="concentration: whether a few carry the community", pitfalls="grows with one-time visitors",
+    better="lower",
+)  # fmt: skip
+def _gini(scope: Scope) -> float | None:
+    return gini(_counts(scope))
+
+
+@metric(
+    "top1_share", unit="%", formula="share of the period's member messages written by the top 1% of members "
+    "(at least one member)", purpose="concentration at the very top", pitfalls="small communities: 1 person",
+    better="lower",
+)  # fmt: skip
+def _top1(scope: Scope) -> float | None:
+    return _top_share(_counts(scope), 0.01)
+
+
+@metric(
+    "top10_share", unit="%", formula="share of the period's member messages written by the top 10% of members",
+    purpose="concentration", pitfalls="read it beside active_members", better="lower",
+)  # fmt: skip
+def _top10(scope: Scope) -> float | None:
+    return _top_share(_counts(scope), 0.1)
