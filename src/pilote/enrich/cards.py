@@ -16,8 +16,9 @@ DATA = {
     "(not shipped): adding them lowered UMSAB French validation scores.",
     "spam": "YouTube Spam Collection (UCI, CC BY 4.0), the three files Psy, KatyPerry and LMFAO in full, and 75% "
     "of the team's `data/spam_fr.csv` (AGPL-3.0-or-later, written by the project); real members' messages as ham: "
-    "the UMSAB train tweets, French and English (the original datasets' terms apply), and the Allociné train "
-    "reviews (Dong & de Melo).",
+    "the UMSAB train tweets, French and English (the original datasets' terms apply), the Allociné train reviews "
+    "(Dong & de Melo) and the tweets of one X archive (milahu/twitter-milahu104, MIT), each signed with a name "
+    "of the YouTube files' members.",
     "toxicity": "75% of the team's `data/toxicity.csv` (AGPL-3.0-or-later, written by the project).",
     "intent": "75% of the team's `data/intent.csv` (AGPL-3.0-or-later, written by the project).",
 }
