@@ -8,9 +8,12 @@ from sqlalchemy.orm import Session
 
 from factories import item, target
 from pilote.enrich import classifiers
+from pilote.enrich.datasets import read
 from pilote.enrich.features import Batch, Sample
+from pilote.enrich.heads import load, path_of
 from pilote.enrich.pipeline import run
 from pilote.enrich.spam import PHRASES, TOP, judge, phrase, rules
+from pilote.enrich.training import batch_of, predict
 from pilote.imports import import_file
 from pilote.ingest import write_batch
 from pilote.messages import SPAM_THRESHOLD
@@ -19,8 +22,10 @@ from pilote.models import Author, Enrichment, Label, Message, TeamAccount, extra
 BLOGS = Path(__file__).parent / "data" / "blogs"
 # Paraphrases of the post that the rules, written before these blogs were scored, do not catch: one restates
 # the post in other words (a share of its words below PARAPHRASE_SHARE), one restates the post's own "but".
-# Left as found rather than tuned away (docs/models.md).
-KNOWN_MISSES = {"Martin", "Kevin"}
+# A third (Julie) was caught at the former community prior (0.2) and is missed at the precision-first one
+# (0.02): the paraphrase rule fires, the head reads its civic words as a member's. Left as found rather than
+# tuned away (docs/models.md).
+KNOWN_MISSES = {"Martin", "Kevin", "Julie"}
 
 
 def judged(engine: Engine, path: Path) -> list[tuple[str, str, float, list[list[object]], str]]:
@@ -53,6 +58,19 @@ def test_the_shipped_model_catches_seo_spam_on_blogs_it_never_saw_and_flags_no_m
     assert [m for m in members if m[1] >= SPAM_THRESHOLD] == []
 
 
+@pytest.mark.realdata
+@pytest.mark.parametrize(
+    "corpus",
+    ["sentiment_tweets/french/val_text.txt", "sentiment_tweets/english/val_text.txt", "sentiment_allocine_tv/dev.tsv"],
+)
+def test_the_shipped_model_flags_at_most_one_member_in_a_hundred_on_members_messages_it_never_saw(
+    shared: Path, corpus: str
+) -> None:
+    data = read(shared / corpus)  # real people's tweets and reviews: presumed not spam
+    flagged = predict(load(path_of("spam")), batch_of(data)).count("spam")
+    assert flagged <= len(data.texts) / 100
+
+
 def test_each_judgement_keeps_its_strongest_reasons_in_the_shape_the_cockpit_reads(sqlite_engine: Engine) -> None:
     rows = judged(sqlite_engine, BLOGS / "velo_fr.xml")
     for _, _, _, reasons, _ in rows:
@@ -68,6 +86,18 @@ def test_a_name_made_of_shopping_words_or_a_web_address_is_a_rule_an_ordinary_na
     assert [c for c, _ in rules(Sample("Thanks!", "cheap-cookware-online.com"))] == ["name_domain", "name_commerce"]
     for name in ("Jean de la Fontaine", "kiki du 73", "le vieux cycliste", "Mme Dupuis", "anna", "Greg W."):
         assert rules(Sample("Merci pour l'article, très clair.", name)) == []
+
+
+def test_a_handle_a_platform_gives_is_no_web_address_the_author_chose() -> None:
+    profile = "https://bsky.app/profile/lea-martin.bsky.social"
+    assert rules(Sample("Great thread, thanks.", "lea-martin.bsky.social", profile)) == []
+    assert [
+        c for c, _ in rules(Sample("Great thread!", "lea-martin.bsky.social", "https://lea-martin.bsky.social"))
+    ] == ["name_domain"]
+    assert [c for c, _ in rules(Sample("Great!", "velo-pas-cher.fr", "https://bsky.app/profile/lea.bsky.social"))] == [
+        "name_domain",
+        "name_commerce",
+    ]
 
 
 def test_a_paraphrase_of_the_post_counts_only_without_engagement_and_with_a_website() -> None:

@@ -15,7 +15,10 @@ DATA = {
     "messages, AGPL-3.0-or-later, written by the project). Allociné reviews are measured with a separate head "
     "(not shipped): adding them lowered UMSAB French validation scores.",
     "spam": "YouTube Spam Collection (UCI, CC BY 4.0), the three files Psy, KatyPerry and LMFAO in full, and 75% "
-    "of the team's `data/spam_fr.csv` (AGPL-3.0-or-later, written by the project).",
+    "of the team's `data/spam_fr.csv` (AGPL-3.0-or-later, written by the project); real members' messages as ham: "
+    "the UMSAB train tweets, French and English (the original datasets' terms apply), the Allociné train reviews "
+    "(Dong & de Melo) and the tweets of one X archive (milahu/twitter-milahu104, MIT), each signed with a name "
+    "of the YouTube files' members.",
     "toxicity": "75% of the team's `data/toxicity.csv` (AGPL-3.0-or-later, written by the project).",
     "intent": "75% of the team's `data/intent.csv` (AGPL-3.0-or-later, written by the project).",
 }
@@ -31,9 +34,12 @@ MEASURES = {
     "sentiment_held_out_macro_f1": "data/sentiment.csv held-out 25%, macro-F1",
     "allocine_dev_accuracy": "Allociné dev accuracy (separate head trained on Allociné train, same recipe)",
     "spam_fr_held_out_macro_f1": "data/spam_fr.csv held-out 25%, macro-F1",
-    "youtube_psy_spam_f1": "YouTube Psy, spam F1 (trained on the two other files, no prior)",
-    "youtube_katyperry_spam_f1": "YouTube KatyPerry, spam F1 (trained on the two other files, no prior)",
-    "youtube_lmfao_spam_f1": "YouTube LMFAO, spam F1 (trained on the two other files, no prior)",
+    "youtube_psy_spam_f1": "YouTube Psy, spam F1 (trained on the two other files, shipped prior)",
+    "youtube_katyperry_spam_f1": "YouTube KatyPerry, spam F1 (trained on the two other files, shipped prior)",
+    "youtube_lmfao_spam_f1": "YouTube LMFAO, spam F1 (trained on the two other files, shipped prior)",
+    "umsab_fr_val_members_flagged": "UMSAB French validation tweets (presumed ham), % flagged spam",
+    "umsab_en_val_members_flagged": "UMSAB English validation tweets (presumed ham), % flagged spam",
+    "allocine_dev_members_flagged": "Allociné dev reviews (presumed ham), % flagged spam",
     "toxicity_held_out_macro_f1": "data/toxicity.csv held-out 25%, macro-F1",
     "intent_held_out_macro_f1": "data/intent.csv held-out 25%, macro-F1",
 }

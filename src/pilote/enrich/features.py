@@ -203,9 +203,10 @@ def _who(author: str, url: str) -> tuple[tuple[str, ...], str]:
     """Tokens of the author's name and website, and the website (authors post many times: computed once)."""
     name = _PIECES.findall(author.lower())
     tokens = [f"a:{piece}" for piece in name] + [f"alen:{min(len(name), 5)}"]
-    if re.search(r"\.(?:com|net|org|fr|info|biz)\b", author.lower()):
+    handle = is_handle(author, url)
+    if re.search(r"\.(?:com|net|org|fr|info|biz)\b", author.lower()) and not handle:
         tokens.append("a:domain")
-    tokens += [f"a:is-{kind}" for kind in signals.name_kind(author)]
+    tokens += [f"a:is-{kind}" for kind in signals.name_kind(author) if not (handle and kind == "domain")]
     site = website(url)
     return (*tokens, *_site_tokens(site, name)), site
 
@@ -218,6 +219,16 @@ def website(url: str) -> str:
     if _PROFILE.match(parts.path or ""):
         return ""
     return (parts.hostname or "").removeprefix("www.")
+
+
+def is_handle(author: str, url: str) -> bool:
+    """Whether the name is the handle a platform gave the author (the end of their profile page's address), such
+    as a Bluesky handle, which is a domain by design: not a web address the author chose to sign with."""
+    if not author.strip() or not url.strip():
+        return False
+    path = urlsplit(url.strip() if "//" in url else f"//{url.strip()}").path or ""
+    last = path.rstrip("/").rsplit("/", 1)[-1].removeprefix("@")
+    return bool(_PROFILE.match(path)) and last.lower() == author.strip().removeprefix("@").lower()
 
 
 def _site_tokens(site: str, name: list[str]) -> list[str]:

@@ -3,7 +3,8 @@
 The head (trained on YouTube comments and our French blog comments) reads the words and the author block. Three
 situations of owned media are rare in that data, so fixed rules add their weight to its log-odds:
 - the author's name is a web address ("meilleur-velo-electrique.fr") or made of shopping words ("Chaussures
-  running pas cher"): SEO spam signs its link with what it sells;
+  running pas cher"): SEO spam signs its link with what it sells (a handle a platform gives, such as a
+  Bluesky handle, is a domain by design: not a sign);
 - the text restates the post it answers without engaging with it, and its author leaves a website: the
   paraphrase SEO spam writes to look on topic;
 - the author speaks for the organisation (a team account): its own messages are never spam.
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pilote.enrich import hashing, signals
-from pilote.enrich.features import N_AUTHOR, TEXT_WIDTH, Batch, Sample, website, weigh
+from pilote.enrich.features import N_AUTHOR, TEXT_WIDTH, Batch, Sample, is_handle, website, weigh
 from pilote.enrich.heads import Head
 from pilote.messages import SPAM_THRESHOLD
 
@@ -97,7 +98,7 @@ def rules(sample: Sample, *, team: bool = False) -> list[tuple[str, float]]:
         return [("team_account", TEAM)]
     found = []
     kinds = signals.name_kind(sample.author)
-    if "domain" in kinds:
+    if "domain" in kinds and not is_handle(sample.author, sample.url):
         found.append(("name_domain", NAME_DOMAIN))
     if "commerce" in kinds:
         found.append(("name_commerce", NAME_COMMERCE))
