@@ -21,6 +21,7 @@ from pilote.cli.accounts import audit_command, users_app
 from pilote.cli.backing_up import backup_command, restore_command
 from pilote.cli.common import parse_when, print_json, settings, store
 from pilote.cli.deleting import delete_source_command, delete_workspace_command, deletions_command
+from pilote.cli.doctoring import doctor_command
 from pilote.cli.enriching import enrich_command, enrich_workspace
 from pilote.cli.importing import import_command
 from pilote.cli.incidents import incident_app, rule_app, watch_command
@@ -307,6 +308,8 @@ app.add_typer(members_app, name="members")
 app.command("leaders")(leaders_command)
 # metrics
 app.add_typer(metrics_app, name="metrics")
+# deployment checks
+app.command("doctor")(doctor_command)
 # backups
 app.command("backup")(backup_command)
 app.command("restore")(restore_command)
