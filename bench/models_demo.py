@@ -47,6 +47,7 @@ def scores(engine: Engine) -> dict[str, float]:
     intents = [(INTENTS[r[0]["intent"]], r[5]) for r in rows if r[0]["intent"] in INTENTS]
     return {
         "sentiment macro-F1": _f1([r[0]["sentiment"] for r in rows], [r[2] for r in rows]),
+        "sentiment accuracy %": _rate([r[0]["sentiment"] == r[2] for r in rows]),
         "spam macro-F1": _f1(truth_spam, said_spam),
         "genuine messages flagged as spam %": _rate([s for t, s in zip(truth_spam, said_spam, strict=True) if not t]),
         "spam caught %": _rate([s for t, s in zip(truth_spam, said_spam, strict=True) if t]),

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import json
 import pickle
 import re
@@ -18,9 +19,10 @@ from pilote.enrich import classifiers
 from pilote.enrich.base import Text
 from pilote.enrich.datasets import read
 from pilote.enrich.features import Batch, Sample, author_tokens, learn_idf, website, weigh
-from pilote.enrich.heads import load, path_of, save
+from pilote.enrich.heads import MODELS, Head, in_force, load, path_of, save
 from pilote.enrich.pipeline import run
 from pilote.enrich.training import Params, Part, evaluate, fit
+from pilote.enrich.training import score as score_of
 from pilote.errors import BadInput, Invalid
 from pilote.ingest import write_batch
 from pilote.models import Message
@@ -203,3 +205,85 @@ def test_a_head_sent_to_a_worker_process_predicts_the_same(tmp_path: Path) -> No
     copy = pickle.loads(pickle.dumps(head))  # noqa: S301 (our own bytes, as the pipeline sends them to workers)
     assert np.array_equal(copy.predict_proba(HAPPY + SAD), head.predict_proba(HAPPY + SAD))
     assert copy.text.weights.flags["C_CONTIGUOUS"]
+
+
+PLAIN = ["le colis part mardi", "la réunion est à dix heures", "the shop opens at nine", "new version out today",
+         "rendez-vous place du marché"]  # fmt: skip
+
+
+def sentiment_head(folder: Path) -> Head:
+    rows = [(t, "positive") for t in HAPPY * 2] + [(t, "negative") for t in SAD * 2]
+    rows += [(t, "neutral") for t in PLAIN * 2]
+    path = folder / "sentiment.csv"
+    path.write_text("\n".join(["text,language,sentiment", *(f'"{t}",fr,{label}' for t, label in rows)]) + "\n",
+                    encoding="utf-8")  # fmt: skip
+    return fit("sentiment", [Part(read(path))], Params(c=1.0, embeddings=False))
+
+
+def reviews_file(folder: Path, rows: list[tuple[str, int]]) -> Path:
+    path = folder / "reviews.tsv"
+    path.write_text("".join(f"{label}\t{text}\n" for text, label in rows), encoding="utf-8")
+    return path
+
+
+def test_a_two_class_file_is_scored_positive_against_negative_without_the_neutral_class(tmp_path: Path) -> None:
+    head = sentiment_head(tmp_path)
+    # Mostly plain words with one opinion word: the three-class answer is neutral, the leaning is not.
+    leaning = [(f"{PLAIN[0]}, {PLAIN[1]}, {PLAIN[2]}, génial", 1), (f"{PLAIN[0]}, {PLAIN[1]}, {PLAIN[2]}, nul", 0)]
+    reviews = read(reviews_file(tmp_path, leaning + [(t, 1) for t in HAPPY] + [(t, 0) for t in SAD]))
+    assert "neutral" in head.predict(Batch(reviews.samples))
+    scores = score_of(head, reviews)
+    assert scores.two_class
+    assert scores.accuracy == 100.0
+    assert set(scores.confusion) == {"negative", "positive"}
+    three = read(tmp_path / "sentiment.csv")
+    assert not score_of(head, three).two_class
+
+
+def test_eval_of_a_two_class_file_says_the_neutral_class_is_ignored(tmp_path: Path) -> None:
+    data = reviews_file(tmp_path, [("Une série formidable, des acteurs excellents, je recommande", 1),
+                                   ("Scénario creux et dialogues ratés, une vraie déception", 0)])  # fmt: skip
+    result = CliRunner().invoke(app, ["models", "eval", "--task", "sentiment", "--data", str(data), "--json"])
+    assert result.exit_code == 0, result.output
+    scores = json.loads(result.stdout)
+    assert scores["two_class"] is True
+    assert "neutral ignored" in scores["note"]
+    assert set(scores["confusion"]) == {"negative", "positive"}
+    text = CliRunner().invoke(app, ["models", "eval", "--task", "sentiment", "--data", str(data)])
+    assert "neutral ignored" in " ".join(text.output.split())
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def test_models_train_writes_the_installation_s_heads_never_the_package_s(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PILOTE_HOME", str(tmp_path / "home"))
+    package = _digests(MODELS)
+    result = CliRunner().invoke(app, ["models", "train", "--task", "toxicity", "--data", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert _digests(MODELS) == package
+    own = tmp_path / "home" / "models" / "toxicity.npz"
+    assert own.is_file()
+    assert own.with_suffix(".md").is_file()
+    assert in_force("toxicity") == own
+    assert classifiers.head("toxicity").meta["date"] == load(own).meta["date"]
+    assert classifiers.model_stamp("toxicity") == hashlib.sha256(own.read_bytes()).hexdigest()[:12]
+
+
+def test_enrichment_reads_the_installation_s_head_over_the_shipped_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, path = tiny_head(tmp_path)
+    monkeypatch.setenv("PILOTE_HOME", str(tmp_path / "home"))
+    shipped = classifiers.head("toxicity").predict_proba(SAD)
+    (tmp_path / "home" / "models").mkdir(parents=True)
+    (tmp_path / "home" / "models" / "toxicity.npz").write_bytes(path.read_bytes())
+    texts = [Text(id=i, kind="comment", title=None, text=t, language="fr") for i, t in enumerate(SAD)]
+    found = [r["toxicity_probability"] for r in enrich.get(["toxicity"])[0].analyze(texts)]
+    assert np.allclose(found, np.round(load(path).predict_proba(SAD)[:, 1], 4))
+    assert not np.allclose(found, np.round(shipped[:, 1], 4))
+    monkeypatch.setenv("PILOTE_HOME", str(tmp_path / "elsewhere"))
+    assert np.allclose(classifiers.head("toxicity").predict_proba(SAD), shipped)

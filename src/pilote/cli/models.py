@@ -12,7 +12,7 @@ from pilote.cli.common import print_json
 
 if TYPE_CHECKING:
     from pilote.enrich.training import Scores
-from pilote.enrich.heads import load, path_of
+from pilote.enrich.heads import in_force, load, own_path
 from pilote.errors import Invalid
 from pilote.terminal import err, out
 
@@ -40,9 +40,10 @@ def train_command(
         str | None, typer.Option("--workspace", "-w", help="Fine-tune its heads on the labels people set.")
     ] = None,
 ) -> None:
-    """Train the heads, write them into the package, and print their held-out scores.
+    """Train this installation's heads into $PILOTE_HOME/models (used over the shipped ones), print their scores.
 
-    With --workspace, fine-tune that workspace's heads on the labels people set in the cockpit instead.
+    With --workspace, fine-tune that workspace's heads on the labels people set in the cockpit instead (stored
+    in the database). The package's own heads are never written (developers: `python -m pilote.enrich.ship`).
     """
     if workspace is not None:
         _train_workspace(workspace, _tasks(task))
@@ -54,10 +55,12 @@ def train_command(
     shared = data or shared_folder()
     if not shared.is_dir():
         raise Invalid(f"--data {shared}: no such folder; point it (or PILOTE_SHARED_DATA) at the shared data")
+    if not REPO_DATA.is_dir():
+        raise Invalid(f"{REPO_DATA}: no such folder; the team's labelled files come with a checkout of Pilote")
     for name in _tasks(task):
         err.print(f"training {name}…")
-        _, measured = train(TASKS[name], shared, REPO_DATA)
-        out.print(f"[bold]{name}[/bold] → {path_of(name)}")
+        _, measured = train(TASKS[name], shared, REPO_DATA, own_path(name))
+        out.print(f"[bold]{name}[/bold] → {own_path(name)} (used instead of the shipped head)")
         for metric, value in measured.items():
             out.print(f"  {metric}: {value:.1f}")
 
@@ -98,19 +101,27 @@ def eval_command(
     data: Annotated[Path, typer.Option("--data", help="A labelled file the model was not trained on.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
 ) -> None:
-    """Macro-F1, accuracy, per-class scores and confusion matrix of a head on a labelled file."""
-    from pilote.enrich.training import evaluate
+    """Macro-F1, accuracy, per-class scores and confusion matrix of a head on a labelled file.
 
-    scores, scope = evaluate(load(path_of(_tasks(task)[0])), data)
+    A sentiment file labelled negative/positive only (reviews) is scored on those two classes: positive when
+    P(positive) >= P(negative), the model's neutral ignored; the output says so.
+    """
+    from pilote.enrich.training import TWO_CLASS_NOTE, evaluate
+
+    scores, scope = evaluate(load(in_force(_tasks(task)[0])), data)
+    note = TWO_CLASS_NOTE if scores.two_class else None
     if as_json:
         print_json({"macro_f1": scores.macro_f1, "accuracy": scores.accuracy, "per_class": scores.per_class,
-                    "confusion": scores.confusion, "rows": scope})  # fmt: skip
+                    "confusion": scores.confusion, "rows": scope, "two_class": scores.two_class,
+                    "note": note})  # fmt: skip
         return
-    _render(task, scores, scope)
+    _render(task, scores, scope, note)
 
 
-def _render(task: str, scores: Scores, scope: str) -> None:
+def _render(task: str, scores: Scores, scope: str, note: str | None) -> None:
     out.print(f"[bold]{task}[/bold] on {scope}: macro-F1 {scores.macro_f1:.1f}, accuracy {scores.accuracy:.1f}")
+    if note:
+        out.print(f"Scored on {note}.")
     table = Table("class", "precision", "recall", "F1", "support")
     for name, row in scores.per_class.items():
         table.add_row(name, f"{row['precision']:.1f}", f"{row['recall']:.1f}", f"{row['f1']:.1f}", str(row["support"]))

@@ -1,6 +1,7 @@
 """Model cards: what each shipped head learned from, under which licence, when, and how well it does.
 
-Written by `pilote models train` next to each model (`enrich/models/<task>.md`), from the head's metadata.
+Written next to each model from the head's metadata: by `python -m pilote.enrich.ship` for the shipped heads
+(`enrich/models/<task>.md`), by `pilote models train` for an installation's own ($PILOTE_HOME/models).
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ from pilote.enrich.heads import Head
 
 DATA = {
     "sentiment": "UMSAB tweets (cardiffnlp/xlm-t), French (DEFT 2017) and English (SemEval 2017) train splits, "
-    "1,839 each (the original datasets' terms apply), and 75% of the team's `data/sentiment.csv` (community "
-    "messages, AGPL-3.0-or-later, written by the project). Allociné reviews are measured with a separate head "
-    "(not shipped): adding them lowered UMSAB French validation scores.",
+    "1,839 each, three classes; the Allociné French TV-series reviews train split "
+    "(Dong & de Melo's preprocessing of Van de Cruys's corpus, 2,739 reviews, two classes); the original "
+    "datasets' terms apply; and 75% of the team's `data/sentiment.csv` (community messages, "
+    "AGPL-3.0-or-later, written by the project). One head for short and long texts; each corpus's row weight "
+    "is in the `meta` entry.",
     "spam": "YouTube Spam Collection (UCI, CC BY 4.0), the three files Psy, KatyPerry and LMFAO in full, and 75% "
     "of the team's `data/spam_fr.csv` (AGPL-3.0-or-later, written by the project); real members' messages as ham: "
     "the UMSAB train tweets, French and English (the original datasets' terms apply), the Allociné train reviews "
@@ -32,7 +35,7 @@ MEASURES = {
     "umsab_fr_val_macro_f1": "UMSAB French validation, macro-F1",
     "umsab_en_val_macro_f1": "UMSAB English validation, macro-F1",
     "sentiment_held_out_macro_f1": "data/sentiment.csv held-out 25%, macro-F1",
-    "allocine_dev_accuracy": "Allociné dev accuracy (separate head trained on Allociné train, same recipe)",
+    "allocine_dev_accuracy": "Allociné dev accuracy, two classes (P(positive) against P(negative))",
     "spam_fr_held_out_macro_f1": "data/spam_fr.csv held-out 25%, macro-F1",
     "youtube_psy_spam_f1": "YouTube Psy, spam F1 (trained on the two other files, shipped prior)",
     "youtube_katyperry_spam_f1": "YouTube KatyPerry, spam F1 (trained on the two other files, shipped prior)",
@@ -66,8 +69,9 @@ def card(head: Head) -> str:
         f"{calibration} Stored as plain arrays (no pickle); the "
         f"`meta` entry holds the sha256 of every training file. Trained {head.meta['date']} with scikit-learn 1.9.1.",
         "", "| held-out measure | with embeddings | text only |", "|---|---:|---:|", *rows, "",
-        f"Rebuild: `pilote models train --task {task}`; score any labelled file: "
-        f"`pilote models eval --task {task} --data FILE`. Details: docs/models.md.", "",
+        f"Rebuild the shipped head: `python -m pilote.enrich.ship --task {task}` (a checkout of the repository); "
+        f"an installation's own: `pilote models train --task {task}` (into $PILOTE_HOME/models); score any "
+        f"labelled file: `pilote models eval --task {task} --data FILE`. Details: docs/models.md.", "",
     ])  # fmt: skip
 
 

@@ -1,4 +1,7 @@
-"""The trained heads as analyzers: sentiment, spam, toxicity and intent (models in enrich/models/*.npz).
+"""The trained heads as analyzers: sentiment, spam, toxicity and intent.
+
+Each reads the installation's own head when `pilote models train` wrote one ($PILOTE_HOME/models/<task>.npz),
+else the one shipped in the package (enrich/models/<task>.npz).
 
 Features are computed once per batch and shared by the four heads (the last few batches are kept), so each
 head costs one sparse product. A workspace with a fine-tuned head (`pilote models train --workspace`) is
@@ -12,8 +15,9 @@ import hashlib
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from functools import cache, partial
+from functools import lru_cache, partial
 from operator import is_
+from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
@@ -22,7 +26,7 @@ from sqlalchemy import select
 from pilote.enrich import batches, spam
 from pilote.enrich.base import Analyzer, Result, Text
 from pilote.enrich.features import Batch, Sample
-from pilote.enrich.heads import Head, from_bytes, load, path_of
+from pilote.enrich.heads import Head, from_bytes, in_force, load
 from pilote.models import WorkspaceModel
 
 VERSION = "2"
@@ -34,10 +38,20 @@ _BATCHES: deque[tuple[tuple[Text, ...], Batch]] = deque(maxlen=_KEPT_BATCHES)
 _WORKSPACE_HEADS: dict[tuple[int, str], tuple[str, Head]] = {}
 
 
-@cache
 def head(task: str) -> Head:
-    """The shipped head of a task, loaded once; a clear Invalid if it was never trained."""
-    return load(path_of(task))
+    """The head in force for a task (`heads.in_force`), loaded once per file; a clear Invalid if there is none."""
+    path = in_force(task)
+    try:
+        status = path.stat()
+    except FileNotFoundError:
+        return load(path)
+    return _loaded(path, status.st_mtime_ns, status.st_size)
+
+
+@lru_cache(maxsize=16)
+def _loaded(path: Path, modified: int, size: int) -> Head:
+    """A head file, read again only when it changed (a retrained model is used by the next batch)."""
+    return load(path)
 
 
 def content(t: Text) -> str:
@@ -187,7 +201,7 @@ def workspace_head(conn: Any, workspace_id: int, task: str) -> Head | None:
 
 def model_stamp(task: str) -> str:
     """A short digest of the task's model file: a retrained model re-analyses every message."""
-    path = path_of(task)
+    path = in_force(task)
     if not path.exists():
         return "untrained"
     return hashlib.sha256(path.read_bytes()).hexdigest()[:12]

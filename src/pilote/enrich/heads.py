@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -101,8 +103,27 @@ def calibrate(decision: NDArray[np.float64], platt: NDArray[np.float64]) -> NDAr
 
 
 def path_of(task: str) -> Path:
-    """Where the shipped head of a task lives."""
+    """Where the shipped head of a task lives (in the package: written only by `python -m pilote.enrich.ship`)."""
     return MODELS / f"{task}.npz"
+
+
+def own_path(task: str) -> Path:
+    """Where `pilote models train` writes an installation's own head of a task: $PILOTE_HOME/models/<task>.npz."""
+    return _own_models(os.environ.get("PILOTE_HOME")) / f"{task}.npz"
+
+
+@lru_cache(maxsize=4)
+def _own_models(home: str | None) -> Path:
+    """The settings' models folder, built once per value of PILOTE_HOME (heads are looked up every chunk)."""
+    from pilote.config import get_settings
+
+    return get_settings().home / "models"
+
+
+def in_force(task: str) -> Path:
+    """The head enrichment uses: the installation's own when it trained one, else the shipped one."""
+    own = own_path(task)
+    return own if own.is_file() else path_of(task)
 
 
 def to_bytes(head: Head) -> bytes:

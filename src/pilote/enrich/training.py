@@ -25,7 +25,7 @@ from sklearn.svm import LinearSVC
 
 from pilote.enrich.datasets import Labelled, fingerprint, read
 from pilote.enrich.features import Batch, learn_idf, lexicon_scores, weigh
-from pilote.enrich.heads import Head, Linear, calibrate, path_of, save
+from pilote.enrich.heads import Head, Linear, calibrate, save
 from pilote.errors import Invalid
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 REPO_DATA = Path(__file__).resolve().parents[3] / "data"
 HELD_OUT = 0.25
 SEED = 0
-VERSION = "4"
+VERSION = "5"
 # Candidate C of each part, chosen out of fold (`_choose`): the best differs by task (sentiment tweets,
 # Allociné reviews, YouTube comments), and a fixed C under-fitted the text part everywhere.
 TEXT_CS = (0.1, 0.3, 1.0, 3.0)
@@ -47,6 +47,7 @@ class Part:
 
     data: Labelled
     held_out: bool = False
+    weight: float = 1.0  # of each of its rows in the loss (corpora of other sizes and kinds in one head)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +70,12 @@ class Scores:
     accuracy: float
     per_class: dict[str, dict[str, float]] = field(default_factory=dict)
     confusion: dict[str, dict[str, int]] = field(default_factory=dict)
+    two_class: bool = False  # the file had two of the head's three classes: scored on those two only
+
+
+TWO_CLASS = ("negative", "positive")
+TWO_CLASS_NOTE = ("two classes in the file (negative, positive): each row is called positive when P(positive) "
+                  ">= P(negative), the model's neutral ignored")  # fmt: skip
 
 
 def split(data: Labelled) -> tuple[list[int], list[int]]:
@@ -88,10 +95,11 @@ def fit(task: str, parts: list[Part], params: Params) -> Head:
     used = [subset(p.data, split(p.data)[0]) if p.held_out else p.data for p in parts]
     samples = [s for d in used for s in d.samples]
     labels = np.array([label for d in used for label in d.labels])
+    weights = np.concatenate([np.full(len(d.samples), p.weight) for p, d in zip(parts, used, strict=True)])
     raw = Batch(samples).rows(author=params.author)
     idf = learn_idf(raw)
     text_cs = TEXT_CS if params.c is None else (params.c,)
-    text, classes, text_folds, c = _choose(_svc, text_cs, weigh(raw, idf), labels)
+    text, classes, text_folds, c = _choose(_svc, text_cs, weigh(raw, idf), labels, weights)
     meta = _meta(task, parts, params)
     meta["parameters"]["c"] = c
     text = _shift(text, labels, classes, params.prior)
@@ -101,8 +109,10 @@ def fit(task: str, parts: list[Part], params: Params) -> Head:
     if params.lexicon:
         vectors = np.hstack([vectors, lexicon_scores([s.text for s in samples])])
     embedding_cs = EMBEDDING_CS if params.embedding_c is None else (params.embedding_c,)
-    embedding, _, embedding_folds, meta["parameters"]["embedding_c"] = _choose(_logistic, embedding_cs, vectors, labels)
-    meta["parameters"]["blend"] = _best_blend(text_folds, embedding_folds, labels, classes)
+    embedding, _, embedding_folds, meta["parameters"]["embedding_c"] = _choose(
+        _logistic, embedding_cs, vectors, labels, weights
+    )
+    meta["parameters"]["blend"] = _best_blend(text_folds, embedding_folds, labels, classes, weights)
     embedding = _shift(embedding, labels, classes, params.prior)
     return Head(text=text, classes=classes.astype(np.str_), idf=idf, meta=meta, embedding=embedding)
 
@@ -116,9 +126,9 @@ def _logistic(c: float) -> LogisticRegression:
 
 
 def _choose(
-    make: Callable[[float], Any], cs: tuple[float, ...], rows: Any, labels: np.ndarray
+    make: Callable[[float], Any], cs: tuple[float, ...], rows: Any, labels: np.ndarray, weights: np.ndarray
 ) -> tuple[Linear, np.ndarray, np.ndarray, float]:
-    """Fit the C whose calibrated out-of-fold probabilities have the lowest log-loss.
+    """Fit the C whose calibrated out-of-fold probabilities have the lowest (row-weighted) log-loss.
 
     Returns the fitted part, its classes, its calibrated out-of-fold probabilities and the C chosen.
     """
@@ -126,13 +136,15 @@ def _choose(
     classes = np.unique(labels)
     tried = []
     for c in cs:
-        decision = cross_val_predict(make(c), rows, labels, cv=folds, method="decision_function")
+        decision = cross_val_predict(make(c), rows, labels, cv=folds, method="decision_function",
+                                     params={"sample_weight": weights})  # fmt: skip
         decision = decision.reshape(len(labels), -1)
-        platt = _platt(decision, labels, classes)
+        platt = _platt(decision, labels, classes, weights)
         probability = calibrate(decision, platt)
-        tried.append((float(log_loss(labels, probability, labels=classes)), c, platt, probability))
+        loss = float(log_loss(labels, probability, labels=classes, sample_weight=weights))
+        tried.append((loss, c, platt, probability))
     _, c, platt, probability = min(tried, key=lambda t: t[0])  # the first (smallest C) on ties
-    model = make(c).fit(rows, labels)
+    model = make(c).fit(rows, labels, sample_weight=weights)
     linear = Linear(coef=model.coef_.astype(np.float32), intercept=model.intercept_.astype(np.float32), platt=platt)
     return linear, classes, probability, c
 
@@ -152,12 +164,14 @@ def _shift(linear: Linear, labels: np.ndarray, classes: np.ndarray, prior: float
     return replace(linear, platt=platt)
 
 
-def _best_blend(text: np.ndarray, embedding: np.ndarray, labels: np.ndarray, classes: np.ndarray) -> float:
+def _best_blend(
+    text: np.ndarray, embedding: np.ndarray, labels: np.ndarray, classes: np.ndarray, weights: np.ndarray
+) -> float:
     """The weight of the embedding part that maximises out-of-fold macro-F1 (never chosen on test data)."""
     best, chosen = -1.0, 0.0
     for weight in np.linspace(0, 1, 11):
         predicted = classes[((1 - weight) * text + weight * embedding).argmax(axis=1)]
-        value = float(f1_score(labels, predicted, average="macro"))
+        value = float(f1_score(labels, predicted, average="macro", sample_weight=weights))
         if value > best + 1e-9:
             best, chosen = value, float(round(weight, 1))
     return chosen
@@ -176,19 +190,22 @@ def cached_vectors(texts: list[str]) -> np.ndarray:
     return np.vstack([_VECTORS[t] for t in texts]) if texts else np.zeros((0, 512), np.float32)
 
 
-def _platt(decision: np.ndarray, labels: np.ndarray, classes: np.ndarray) -> np.ndarray:
+def _platt(
+    decision: np.ndarray, labels: np.ndarray, classes: np.ndarray, weights: np.ndarray | None = None
+) -> np.ndarray:
     """Slope and offset of a sigmoid per decision column (the last class's when there are two)."""
     targets = classes[-1:] if decision.shape[1] == 1 else classes
     pairs = []
     for column, target in enumerate(targets):
-        sigmoid = LogisticRegression(C=1e4).fit(decision[:, column : column + 1], labels == target)
+        sigmoid = LogisticRegression(C=1e4).fit(decision[:, column : column + 1], labels == target, weights)
         pairs.append((float(sigmoid.coef_[0, 0]), float(sigmoid.intercept_[0])))
     return np.array(pairs, dtype=np.float64)
 
 
 def _meta(task: str, parts: list[Part], params: Params) -> dict[str, Any]:
     trained_on = [{"file": p.data.path.name, "sha256": fingerprint(p.data.path),
-                   "rows": f"75% (stratified, seed {SEED}; 25% held out)" if p.held_out else "all"}
+                   "rows": f"75% (stratified, seed {SEED}; 25% held out)" if p.held_out else "all",
+                   "weight": p.weight}
                   for p in parts]  # fmt: skip
     return {"task": task, "version": VERSION, "trained_on": trained_on, "date": datetime.now(UTC).date().isoformat(),
             "parameters": {"model": "LinearSVC + Platt (text); logistic regression + Platt (embedding)",
@@ -201,19 +218,36 @@ def _meta(task: str, parts: list[Part], params: Params) -> dict[str, Any]:
 
 
 def score(head: Head, data: Labelled, *, vectors: bool = True) -> Scores:
-    """How the head does on labelled data (with `vectors=False`, as the text-only fallback)."""
-    predicted = predict(head, batch_of(data) if vectors and head.embedding is not None else Batch(data.samples))
-    names = sorted(set(data.labels) | set(predicted))
-    precision, recall, f1, support = precision_recall_fscore_support(data.labels, predicted, labels=names,
+    """How the head does on labelled data (with `vectors=False`, as the text-only fallback).
+
+    A three-class sentiment head scored on a negative/positive file (reviews) is not penalised for the neutral
+    class the file lacks: it answers by P(positive) against P(negative) (`two_class`).
+    """
+    features = batch_of(data) if vectors and head.embedding is not None else Batch(data.samples)
+    names = [str(c) for c in head.classes]
+    two_class = set(data.labels) <= set(TWO_CLASS) < set(names)
+    if two_class:
+        probability = head.predict_proba(features)
+        positive = probability[:, names.index("positive")] >= probability[:, names.index("negative")]
+        predicted = [TWO_CLASS[int(p)] for p in positive]
+    else:
+        predicted = predict(head, features)
+    return _scores(data.labels, predicted, two_class)
+
+
+def _scores(truth: list[str], predicted: list[str], two_class: bool) -> Scores:
+    names = sorted(set(truth) | set(predicted))
+    precision, recall, f1, support = precision_recall_fscore_support(truth, predicted, labels=names,
                                                                      zero_division=0)  # fmt: skip
-    matrix = confusion_matrix(data.labels, predicted, labels=names)
+    matrix = confusion_matrix(truth, predicted, labels=names)
     present = [i for i, n in enumerate(names) if support[i] > 0]
     return Scores(
         macro_f1=round(100 * float(np.mean(f1[present])), 2),
-        accuracy=round(100 * float(accuracy_score(data.labels, predicted)), 2),
+        accuracy=round(100 * float(accuracy_score(truth, predicted)), 2),
         per_class={n: {"precision": round(100 * float(precision[i]), 2), "recall": round(100 * float(recall[i]), 2),
                        "f1": round(100 * float(f1[i]), 2), "support": int(support[i])} for i, n in enumerate(names)},
         confusion={n: {m: int(matrix[i, j]) for j, m in enumerate(names)} for i, n in enumerate(names)},
+        two_class=two_class,
     )  # fmt: skip
 
 
@@ -255,13 +289,13 @@ def evaluate(head: Head, path: Path) -> tuple[Scores, str]:
     return score(head, data), f"all {len(data.texts)} rows of {path.name}"
 
 
-def train(task: Task, shared: Path, repo: Path) -> tuple[Head, dict[str, float]]:
-    """Train a task's shipped head, write it, and measure it on held-out data."""
+def train(task: Task, shared: Path, repo: Path, destination: Path) -> tuple[Head, dict[str, float]]:
+    """Train a task's head, measure it on held-out data, write it and its model card at `destination`."""
     head = fit(task.name, task.parts(shared, repo), task.params)
     measured = task.measure(head, shared, repo)
     head = replace(head, meta={**head.meta, "scores": measured})
-    save(head, path_of(task.name))
+    save(head, destination)
     from pilote.enrich.cards import write
 
-    write(head, path_of(task.name))
+    write(head, destination)
     return head, measured
