@@ -5,6 +5,7 @@ from collections.abc import Callable
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, text
 
 from factories import item, target
@@ -148,3 +149,26 @@ def test_the_thread_index_leads_with_the_thread_and_comes_back_on_downgrade(engi
     assert thread_indexes() == {"ix_message_source_thread": ["source_id", "thread_id"]}
     _move(engine, command.upgrade, "head")
     assert thread_indexes() == {"ix_message_thread_source": ["thread_id", "source_id"]}
+
+
+def test_a_store_of_every_earlier_schema_upgrades_with_its_messages(engine: Engine) -> None:
+    """Each revision since the first is a schema a release may have left: a store holding messages, brought
+    down to it, comes back up to the current schema one migration at a time, every message kept."""
+    t = target(engine)
+    with engine.begin() as conn:
+        write_batch(conn, t, [item(f"m{i}", f"Message {i}, bonjour") for i in range(12)])
+    script = ScriptDirectory.from_config(alembic_config(engine))
+    chain = [revision.revision for revision in reversed(list(script.walk_revisions()))]  # oldest first
+    assert chain[0] == "0001"
+    assert len(chain) == len(set(chain))  # one line of history, no branch
+    for older in reversed(chain[:-1]):
+        _move(engine, command.downgrade, older)
+    for newer in chain[1:]:
+        _move(engine, command.upgrade, newer)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM message")).scalar_one() == 12, newer
+    assert is_current(engine)
+    config = alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.check(config)
