@@ -411,3 +411,20 @@ def test_accounts_are_made_and_changed_from_the_command_line_and_audited(
     assert entries[3]["after"] == {"role": "moderator"}
     assert token.startswith("plt_")
     assert token not in run("audit", "--json").stdout
+
+
+def test_reset_links_are_limited_per_account_and_hour(
+    settings: Settings, engine: Engine, smtp: tuple[Mailbox, int]
+) -> None:
+    mailbox, port = smtp
+    make_user(engine, "ada@example.org")
+    mailing = settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": port})
+    with TestClient(create_app(mailing, engine)) as stranger:
+        answers = {stranger.post("/password/forgot", data={"email": "ada@example.org"}).text for _ in range(5)}
+    assert len(answers) == 1  # the same answer every time
+    assert len(mailbox.messages) == 3  # resets.PER_HOUR
+    with Session(engine) as session, session.begin():
+        session.execute(update(PasswordReset).values(created_at=utcnow() - timedelta(hours=2)))
+    with TestClient(create_app(mailing, engine)) as later:
+        later.post("/password/forgot", data={"email": "ada@example.org"})
+    assert len(mailbox.messages) == 4  # an hour later, a new link

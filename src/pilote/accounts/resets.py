@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from pilote.accounts import users
@@ -14,15 +14,20 @@ from pilote.errors import Invalid
 from pilote.models import PasswordReset, User, utcnow
 
 LIFETIME = timedelta(hours=1)
+PER_HOUR = 3  # reset links per account and hour: a stranger who knows an address cannot flood its mailbox
 
 
 def create(session: Session, *, email: str) -> tuple[User, str] | None:
-    """A reset token for the account with that e-mail, or None when there is no such (enabled) account."""
+    """A reset token for the account with that e-mail, or None when there is no such (enabled) account or it was
+    sent PER_HOUR links in the last hour (the person asking gets the same answer either way)."""
     user = session.scalar(select(User).where(User.email == email.strip().lower()))
     if user is None or user.disabled_at is not None:
         return None
-    token = secrets.token_urlsafe(32)
     now = utcnow()
+    recent = select(func.count()).where(PasswordReset.user_id == user.id, PasswordReset.created_at > now - LIFETIME)
+    if (session.scalar(recent) or 0) >= PER_HOUR:
+        return None
+    token = secrets.token_urlsafe(32)
     session.add(PasswordReset(digest=digest(token), user_id=user.id, created_at=now, expires_at=now + LIFETIME))
     return user, token
 
