@@ -165,3 +165,19 @@ def test_the_api_serves_the_same_suggestions(
         match = expected[frozenset(one["authors"])]
         assert (one["names"], one["evidence"]) == (match.names, match.evidence)
         assert one["confidence"] == pytest.approx(match.confidence)
+
+
+def test_identities_said_to_be_two_people_are_no_longer_suggested(
+    engine: Engine, community: Callable[[str], int]
+) -> None:
+    full, first = community("Jean-Pierre Durand"), community("Jean-Pierre")
+    assert frozenset({full, first}) in suggestions(engine)
+    with Session(engine) as session, session.begin():
+        space = workspaces.get(session, slug="acme").id
+        merges.reject(session, space, [first, full])
+    after = suggestions(engine)
+    assert frozenset({full, first}) not in after
+    assert frozenset({full, community("jpdurand")}) in after  # other pairs stay
+    with Session(engine) as session, session.begin():
+        merges.reject(session, workspaces.get(session, slug="acme").id, [full, first], undo=True)
+    assert frozenset({full, first}) in suggestions(engine)

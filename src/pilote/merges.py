@@ -33,8 +33,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pilote.errors import Invalid, NotFound
-from pilote.models import Author, Member, MemberMerge, Message, json_object, utcnow
+from pilote.models import Author, Member, MemberMerge, Message, WorkspaceSetting, json_object, utcnow
 
+REJECTED = "merges.rejected"  # the workspace setting that holds the pairs a person said are two people
 CROWD = 8  # more identities than this under one key: the key is shared, not personal
 MIN_SHARED_THREADS = 2  # name variants must have written in at least this many of the same conversations
 Note = Callable[["Identity", "Identity", float, str], None]  # (one, other, confidence, why)
@@ -72,11 +73,14 @@ def suggest(session: Session, workspace_id: int, *, limit: int = 200) -> list[Su
     """Pairs of identities not merged yet that look like one person, most certain first."""
     people = _identities(session, workspace_id)
     found: dict[tuple[int, int], Suggestion] = {}
+    apart = rejected(session, workspace_id)
 
     def note(a: Identity, b: Identity, confidence: float, why: str) -> None:
         if a.member_id is not None and a.member_id == b.member_id:
             return  # one member already
         pair = (min(a.id, b.id), max(a.id, b.id))
+        if pair in apart:
+            return  # a person said these are two people
         first, second = (a, b) if a.id < b.id else (b, a)
         known = found.setdefault(pair, Suggestion([first.id, second.id], [_shown(first), _shown(second)], 0.0))
         known.evidence.append(why)
@@ -156,6 +160,35 @@ def unmerge(session: Session, workspace_id: int, merge_id: int, *, by: str) -> M
     _drop_empty(session, {record.member_id} if record.member_id is not None else set())
     session.flush()
     return record
+
+
+def reject(session: Session, workspace_id: int, authors: Sequence[int], *, undo: bool = False) -> set[tuple[int, int]]:
+    """Record that these identities are different people (every pair of them), so that they are no longer
+    suggested; `undo` forgets it. Returns the workspace's rejected pairs."""
+    chosen = sorted(a.id for a in _authors(session, workspace_id, authors))
+    pairs = rejected(session, workspace_id)
+    named = set(combinations(chosen, 2))
+    pairs = pairs - named if undo else pairs | named
+    row = session.get(WorkspaceSetting, (workspace_id, REJECTED))
+    if row is None:
+        row = WorkspaceSetting(workspace_id=workspace_id, name=REJECTED, value="[]")
+        session.add(row)
+    row.value, row.updated_at = orjson.dumps(sorted(pairs)).decode(), utcnow()
+    session.flush()
+    return pairs
+
+
+def rejected(session: Session, workspace_id: int) -> set[tuple[int, int]]:
+    """The pairs of identities a person said are different people."""
+    value = session.scalar(
+        select(WorkspaceSetting.value).where(WorkspaceSetting.workspace_id == workspace_id,
+                                             WorkspaceSetting.name == REJECTED)
+    )  # fmt: skip
+    try:
+        found = orjson.loads(value) if value else []
+    except orjson.JSONDecodeError:
+        return set()
+    return {(int(p[0]), int(p[1])) for p in found if isinstance(p, list) and len(p) == 2}
 
 
 def merges(session: Session, workspace_id: int) -> list[MemberMerge]:

@@ -77,6 +77,20 @@ def unmerge(
     out.print(f"Merge {merge_id} undone: identities {', '.join(map(str, shown['authors']))} are apart again.")
 
 
+@members_app.command("reject")
+def reject(
+    authors: Annotated[list[int], typer.Argument(help="Two or more identity ids that are different people.")],
+    workspace: WorkspaceOpt = None,
+    undo: Annotated[bool, typer.Option("--undo", help="Forget it: they may be suggested again.")] = False,
+) -> None:
+    """Say these identities are different people: they are no longer suggested for a merge."""
+    with store() as engine, Session(engine) as session, session.begin():
+        space = workspaces.resolve(session, slug=workspace)
+        merges.reject(session, space.id, authors, undo=undo)
+    ids = ", ".join(map(str, authors))
+    out.print(f"Identities {ids} may be suggested again." if undo else f"Identities {ids} are no longer suggested.")
+
+
 @members_app.command("merges")
 def list_merges(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
     """Every merge of the workspace, newest first, undone ones included."""
