@@ -575,3 +575,27 @@ def test_a_proxy_probes_health_and_readiness(settings: Settings, engine: Engine,
         not_ready = client.get("/ready")
     unmigrated.dispose()
     assert (not_ready.status_code, not_ready.json()["store"]) == (503, "schema not up to date")
+
+
+def test_changes_are_coloured_by_what_is_good_for_the_community_and_small_bases_are_counted_not_percented(
+    sqlite_settings: Settings, sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    def post(i: int, day: int, spam: bool) -> dict[str, object]:
+        return {"external_id": f"p{i}", "created_at": f"2026-03-{day:02d}T12:00:00Z", "text": f"Message {i}",
+                "author": f"person{i}", "spam": int(spam)}  # fmt: skip
+
+    before = [post(i, 2 + i % 5, spam=i < 2) for i in range(3)]  # 3 messages, 2 spams, the week before
+    now = [post(100 + i, 9 + i % 5, spam=i < 5) for i in range(15)]  # 15 messages, 5 spams
+    path = tmp_path / "two-weeks.jsonl"
+    path.write_bytes(b"\n".join(orjson.dumps(row) for row in before + now))
+    import_file(sqlite_engine, path)
+    with TestClient(create_app(sqlite_settings, sqlite_engine)) as client:
+        sign_in(client)
+        page = tree(client.get("/w/default/?period=custom&start=2026-03-08&end=2026-03-14").text)
+    messages = page.xpath("//div[@data-figure='messages']/div[contains(@class, 'delta')]")[0]
+    spam = page.xpath("//div[@data-figure='spam']/div[contains(@class, 'delta')]")[0]
+    assert messages.get("class") == "delta good"
+    assert spam.get("class") == "delta bad"  # more spam caught: more spam came
+    assert messages.text_content().split()[:2] == ["▲", "+12"]  # a difference: 3 before is too few for a percentage
+    assert "%" not in messages.text_content()
+    assert spam.text_content().split()[:2] == ["▲", "+3"]
