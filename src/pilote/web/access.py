@@ -50,6 +50,8 @@ ACCESS: dict[str, Need] = {
     "GET /api/v1/openapi.json": "account",
     # pages of a workspace
     "GET /w/{slug}/": "analyst",
+    "GET /w/{slug}/health": "analyst",
+    "GET /w/{slug}/health.csv": "analyst",
     "GET /w/{slug}/explorer": "analyst",
     "GET /w/{slug}/explorer/export": "analyst",
     "GET /w/{slug}/members/{author_id}": "analyst",

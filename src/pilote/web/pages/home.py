@@ -13,7 +13,7 @@ from pilote.web import access, i18n
 from pilote.web.pages.common import FormatterDep, SessionDep, render, visible
 
 router = APIRouter()
-SECTIONS = {"overview": "", "explorer": "explorer", "incidents": "incidents", "sources": "sources"}
+SECTIONS = {"overview": "", "explorer": "explorer", "incidents": "incidents", "sources": "sources", "health": "health"}
 YEAR = 365 * 24 * 3600
 
 
