@@ -32,10 +32,11 @@ from sqlalchemy import Connection, Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from pilote import pgserver, rollups, tokens, workspaces
+from pilote.accounts import users
 from pilote.bulk import db_time, index_new, insert_rows
 from pilote.config import get_settings
 from pilote.db import make_engine, migrate
-from pilote.models import Message
+from pilote.models import Message, User
 from pilote.views import explorer, overview
 from pilote.views.explorer import ExplorerQuery
 
@@ -369,6 +370,9 @@ def measure_views(engine: Engine, workspace_id: int, runs: int) -> list[tuple[st
     return found
 
 
+BENCH_USER, BENCH_PASSWORD = "bench@example.org", "a long enough bench password"
+
+
 def measure_http(engine: Engine, workspace_id: int, runs: int) -> list[tuple[str, float, float, int]]:
     from fastapi.testclient import TestClient
 
@@ -376,10 +380,14 @@ def measure_http(engine: Engine, workspace_id: int, runs: int) -> list[tuple[str
 
     with Session(engine) as session, session.begin():
         token, _ = tokens.create(session, workspace=workspaces.get(session, slug="bench"), name="bench")
-    headers = {"Authorization": f"Bearer {token}"}
-    settings = get_settings()
+        if session.scalar(select(User.id).where(User.email == BENCH_USER)) is None:  # --reuse keeps it
+            users.create(session, email=BENCH_USER, password=BENCH_PASSWORD, role="admin", workspace=None)
+    headers = {"Authorization": f"Bearer {token}"}  # the API's; the pages read the session cookie of a sign-in
+    settings = get_settings(allowed_hosts="testserver")  # the in-process client names its host so
     found = []
     with TestClient(create_app(settings, engine)) as client:
+        signed = client.post("/login", data={"email": BENCH_USER, "password": BENCH_PASSWORD}, follow_redirects=False)
+        assert signed.status_code == 303, signed.text
         requests = {
             "GET /api/v1/overview?period=30d": ("/api/v1/overview", {"period": "30d", "end": END.isoformat()}),
             "GET /api/v1/messages (intent, spam=false)": ("/api/v1/messages", {"intent": "question", "spam": "false"}),
