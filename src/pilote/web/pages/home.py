@@ -13,7 +13,14 @@ from pilote.web import access, i18n
 from pilote.web.pages.common import FormatterDep, SessionDep, render, visible
 
 router = APIRouter()
-SECTIONS = {"overview": "", "explorer": "explorer", "incidents": "incidents", "sources": "sources", "health": "health"}
+SECTIONS = {
+    "overview": "",
+    "explorer": "explorer",
+    "incidents": "incidents",
+    "sources": "sources",
+    "health": "health",
+    "members": "members",
+}
 YEAR = 365 * 24 * 3600
 
 

@@ -1,18 +1,85 @@
-"""The Member page: one person across channels, their messages, activity and sentiment mix."""
+"""The Members pages: the opinion leaders of a period and the suggested merges; one person across channels."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from fastapi.responses import HTMLResponse
+from typing import Annotated
 
-from pilote.errors import NotFound
+from fastapi import APIRouter, Form
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from pilote import leaders, merges
+from pilote.accounts import users
+from pilote.errors import Invalid, NotFound
 from pilote.models import Author
 from pilote.views.members import member as read_member
 from pilote.web.pages import charts
-from pilote.web.pages.common import PageDep
+from pilote.web.pages.common import Page, PageDep
 from pilote.web.pages.labels import INTENTS
 
 router = APIRouter()
+PERIODS = ("7d", "30d", "90d")
+LISTS = ("ambassadors", "detractors", "bridges", "rising")
+PER_LIST = 20
+SUGGESTIONS = 20
+DONE = ("merged", "rejected")
+
+
+def deciding(page: Page) -> bool:
+    """Whether the reader may merge identities here (a moderator or more): the buttons are shown to them only."""
+    principal = getattr(page.request.state, "principal", None)
+    role = principal.role_in(page.workspace.id) if principal is not None else None
+    return role is not None and users.rank(role) >= users.rank("moderator")
+
+
+def by(page: Page) -> str:
+    """Who a merge or a rejection is recorded as: the signed-in person's e-mail, else "web"."""
+    principal = getattr(page.request.state, "principal", None)
+    return principal.email if principal is not None and principal.email else "web"
+
+
+@router.get("/w/{slug}/members", response_class=HTMLResponse)
+def members(page: PageDep, period: str = "30d", done: str = "") -> HTMLResponse:
+    """Ambassadors, detractors, bridges and rising members of a period, and who may be one person."""
+    if period not in PERIODS:
+        raise Invalid(f"period {period!r}: choose 7d, 30d or 90d")
+    span = leaders.window(page.session, page.workspace.id, period=period)
+    found = leaders.leaders(page.session, page.workspace.id, span, limit=PER_LIST)
+    suggested = merges.suggest(page.session, page.workspace.id, limit=SUGGESTIONS)
+    return page.render("members.html", "members", found=found, lists=LISTS, period=period, periods=PERIODS,
+                       suggestions=suggested, deciding=deciding(page), done=done if done in DONE else "")  # fmt: skip
+
+
+@router.post("/w/{slug}/members/merges")
+def merge(
+    page: PageDep, authors: Annotated[list[int], Form()], period: Annotated[str, Form()] = "30d"
+) -> RedirectResponse:
+    """Merge identities a moderator chose, with the evidence and confidence of their suggestion if there is one."""
+    chosen = sorted(set(authors))
+    if len(chosen) < 2:
+        raise Invalid("merge: choose at least two identities")
+    suggestion = next((s for s in merges.suggest(page.session, page.workspace.id) if sorted(s.authors) == chosen), None)
+    merges.merge(page.session, page.workspace.id, chosen, by=by(page),
+                 evidence=suggestion.evidence if suggestion else (),
+                 confidence=suggestion.confidence if suggestion else None)  # fmt: skip
+    page.session.commit()
+    return RedirectResponse(page.url(f"members?period={_period(period)}&done=merged"), status_code=303)
+
+
+@router.post("/w/{slug}/members/rejections")
+def reject(
+    page: PageDep, authors: Annotated[list[int], Form()], period: Annotated[str, Form()] = "30d"
+) -> RedirectResponse:
+    """Record that identities are different people, so that they are no longer suggested."""
+    chosen = sorted(set(authors))
+    if len(chosen) < 2:
+        raise Invalid("not the same person: choose at least two identities")
+    merges.reject(page.session, page.workspace.id, chosen)
+    page.session.commit()
+    return RedirectResponse(page.url(f"members?period={_period(period)}&done=rejected"), status_code=303)
+
+
+def _period(period: str) -> str:
+    return period if period in PERIODS else "30d"
 
 
 @router.get("/w/{slug}/members/{author_id}", response_class=HTMLResponse)
@@ -30,4 +97,4 @@ def member(page: PageDep, author_id: int) -> HTMLResponse:
                     "data": [count for _, count in data.activity]}],
     }  # fmt: skip
     shown = {"activity": activity, "sentiment": charts.pie(data.sentiment, page.t.words(data.sentiment))}
-    return page.render("member.html", "explorer", data=data, intents=INTENTS, charts=shown)
+    return page.render("member.html", "members", data=data, intents=INTENTS, charts=shown)
