@@ -102,14 +102,19 @@ def suggest(session: Session, workspace_id: int, *, limit: int = 200) -> list[Su
 
 
 def merge(
-    session: Session, workspace_id: int, authors: Sequence[int], *, by: str, evidence: Iterable[str] = (),
+    session: Session, workspace_id: int, authors: Sequence[int], *, by: str, evidence: Iterable[str] | None = None,
     confidence: float | None = None,
 ) -> MemberMerge:  # fmt: skip
     """Join these identities, and every identity already merged with them, into one member; recorded.
 
     The oldest member among them is kept (its name too, which a person may have chosen); identities without one
-    join it, or a new member named after the fullest of their names."""
+    join it, or a new member named after the fullest of their names. Without `evidence`, the record keeps the
+    evidence and confidence of the strongest suggestion among these identities, if there is one."""
     chosen = _authors(session, workspace_id, authors)
+    if evidence is None:
+        named = {a.id for a in chosen}
+        found = next((s for s in suggest(session, workspace_id, limit=10_000) if set(s.authors) <= named), None)
+        evidence, confidence = (found.evidence, found.confidence) if found else ((), None)
     members = {a.member_id for a in chosen if a.member_id is not None}
     already = list(session.scalars(select(Author).where(Author.member_id.in_(members)))) if members else []
     involved = {a.id: a for a in [*chosen, *already]}

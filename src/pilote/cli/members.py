@@ -50,10 +50,7 @@ def merge(
     """Join these identities into one member (recorded; `pilote members unmerge MERGE` undoes it)."""
     with store() as engine, Session(engine) as session, session.begin():
         space = workspaces.resolve(session, slug=workspace)
-        evidence = next((s for s in merges.suggest(session, space.id, limit=10_000) if set(s.authors) <= set(authors)),
-                        None)  # fmt: skip
-        record = merges.merge(session, space.id, authors, by="cli", evidence=evidence.evidence if evidence else (),
-                              confidence=evidence.confidence if evidence else None)  # fmt: skip
+        record = merges.merge(session, space.id, authors, by="cli")
         shown = merges.as_json(record)
     if as_json:
         print_json(shown)

@@ -53,14 +53,11 @@ def members(page: PageDep, period: str = "30d", done: str = "") -> HTMLResponse:
 def merge(
     page: PageDep, authors: Annotated[list[int], Form()], period: Annotated[str, Form()] = "30d"
 ) -> RedirectResponse:
-    """Merge identities a moderator chose, with the evidence and confidence of their suggestion if there is one."""
+    """Merge identities a moderator chose (the record keeps their suggestion's evidence and confidence)."""
     chosen = sorted(set(authors))
     if len(chosen) < 2:
         raise Invalid("merge: choose at least two identities")
-    suggestion = next((s for s in merges.suggest(page.session, page.workspace.id) if sorted(s.authors) == chosen), None)
-    merges.merge(page.session, page.workspace.id, chosen, by=by(page),
-                 evidence=suggestion.evidence if suggestion else (),
-                 confidence=suggestion.confidence if suggestion else None)  # fmt: skip
+    merges.merge(page.session, page.workspace.id, chosen, by=by(page))  # with its suggestion's evidence
     page.session.commit()
     return RedirectResponse(page.url(f"members?period={_period(period)}&done=merged"), status_code=303)
 
