@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from pilote import leaders, merges, tokens, workspaces
 from pilote.cli import app
+from pilote.community import mark_team
 from pilote.config import Settings
 from pilote.errors import Invalid
 from pilote.imports import import_file
@@ -25,7 +26,6 @@ from pilote.leaders.graph import interactions
 from pilote.leaders.mentions import named
 from pilote.leaders.scores import measure
 from pilote.models import Author, Message
-from pilote.rollups import mark_team
 from pilote.views.explorer import label
 from pilote.web.app import create_app
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
-from pilote import enrich, rollups
+from pilote import community, enrich, rollups
 from pilote.enrich import pipeline
 from pilote.imports import import_file
 from pilote.models import Author, Base, Message, Rollup, TeamAccount, Workspace
@@ -122,7 +122,7 @@ def test_a_team_reply_answers_a_question_in_an_earlier_hour(engine: Engine, tmp_
                           "SELECT workspace_id, channel, 'user:brand', 'brand', created_at FROM author"))  # fmt: skip
         brand = conn.scalars(select(Author.id).where(Author.handle == "brand")).one()
         workspace_id = conn.scalars(select(Workspace.id)).one()
-        rollups.mark_team(conn, workspace_id, [brand])
+        community.mark_team(conn, workspace_id, [brand])
     answer = row("r", 200, "Chez votre revendeur.", parent_id="q", author="brand")
     import_file(engine, jsonl(tmp_path / "q.jsonl", [answer]))
     assert series_totals(engine, "unanswered") == {}
@@ -161,9 +161,9 @@ def test_blog_post_writers_and_the_named_account_count_as_the_team(engine: Engin
         ).scalar_one()
     assert team
     assert commenters == 0
-    assert rollups.speaks_for({"velolumen"}, "VeloLumen", None)
-    assert rollups.speaks_for({"velolumen"}, "someone", "Vélo Lumen")
-    assert not rollups.speaks_for({"velolumen"}, "velo", "Lumen fan")
+    assert community.speaks_for({"velolumen"}, "VeloLumen", None)
+    assert community.speaks_for({"velolumen"}, "someone", "Vélo Lumen")
+    assert not community.speaks_for({"velolumen"}, "velo", "Lumen fan")
 
 
 def test_the_keyphrases_of_an_enrichment_value_are_read_in_any_shape() -> None:

@@ -11,7 +11,6 @@ import os
 import platform
 import shutil
 import sqlite3
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -23,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from pilote import __version__, leases
 from pilote.config import Settings
 from pilote.db import is_current
+from pilote.jobs import TICK
 from pilote.models import Source, User
 
 State = Literal["ok", "warn", "fail"]
@@ -162,8 +162,7 @@ def _redis(url: str) -> Check:
     shown = client.connection_pool.connection_kwargs
     where = f"redis://{shown.get('host', '?')}:{shown.get('port', '?')}/{shown.get('db', 0)}"
     try:
-        info: Callable[[], Any] = client.info
-        version = info().get("redis_version", "?")
+        version = client.info().get("redis_version", "?")
         waiting = sum(int(client.llen(key)) for key in client.scan_iter("huey.redis.pilote*", count=100)
                       if client.type(key) == b"list")  # fmt: skip
     except redis.RedisError as error:
@@ -179,7 +178,7 @@ def _workers(settings: Settings, engine: Engine, store: State) -> Check:
     if store == "fail" and not settings.redis_url:
         return Check("workers", "warn", "unknown: the store, which holds their leases, cannot be read")
     try:
-        ticking = leases.of(settings, engine).held(_tick())
+        ticking = leases.of(settings, engine).held(TICK)
     except Exception as error:
         return Check(
             "workers", "warn", f"unknown ({str(error).splitlines()[0] if str(error) else type(error).__name__})"
@@ -188,12 +187,6 @@ def _workers(settings: Settings, engine: Engine, store: State) -> Check:
         return Check("workers", "ok", "a consumer's clock holds the radar's lease: jobs and the radar run")
     fix = "start `pilote serve` (without --no-jobs) or `pilote worker`"
     return Check("workers", "warn", "no consumer is running: nothing syncs, analyses or watches now", fix)
-
-
-def _tick() -> str:
-    from pilote.jobs import TICK
-
-    return TICK
 
 
 def _versions() -> str:

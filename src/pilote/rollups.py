@@ -25,13 +25,10 @@ from sqlalchemy import Connection, and_, bindparam, case, delete, func, insert, 
 
 from pilote import community
 from pilote.bulk import db_time, insert_rows
-from pilote.community import NEEDS_ANSWER as NEEDS_ANSWER
 from pilote.community import counted, counted_sql
-from pilote.community import mark_team as mark_team
-from pilote.community import speaks_for as speaks_for
-from pilote.community import team_ids as team_ids
+from pilote.enrich import keyphrases
 from pilote.ingest import Pending
-from pilote.models import Label, Message, Rollup, RollupDirty, extras
+from pilote.models import Label, Message, Rollup, RollupDirty
 
 TOXIC_THRESHOLD = 0.5
 SERIES = (
@@ -343,7 +340,7 @@ def _count(
     conn: Connection, workspace_id: int, span: tuple[datetime, datetime], rows: Iterable[Row], buckets: Buckets
 ) -> None:
     labels = _labels_between(conn, workspace_id, span)
-    team = team_ids(conn, workspace_id)
+    team = community.team_ids(conn, workspace_id)
     profiles: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0])
     waiting: list[tuple[tuple[Any, ...], int, str, int]] = []  # questions: answered or not is asked once, below
     for row in rows:  # rows sharing an hour and every key are counted once, then spread over the series
@@ -395,12 +392,8 @@ def _toxic(row: Row) -> str:
 
 
 def parse_keyphrases(value: str | None) -> list[str]:
-    """The keyphrases analyzer's phrases in an enrichment value (phrases, or [phrase, score] pairs)."""
-    data = extras(value, "keyphrases").get("keyphrases")
-    if not isinstance(data, list):
-        return []
-    phrases = [item[0] if isinstance(item, list | tuple) and item else item for item in data]
-    return sorted({p.strip().lower()[:200] for p in phrases if isinstance(p, str) and p.strip()})
+    """The keyphrases of an enrichment value, each once, in order, cut to the rollup key's 200 characters."""
+    return sorted({phrase[:200] for phrase in keyphrases.stored(value)})
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,6 +79,16 @@ def fold(word: str) -> str:
     return word
 
 
+def stored(value: str | bytes | None) -> list[str]:
+    """The phrases this analyzer stored in an enrichment value, best first, stripped and lower-cased (the value
+    holds phrases, or [phrase, score] pairs; anything else is skipped)."""
+    data = extras(value, NAME).get("keyphrases")
+    if not isinstance(data, list):
+        return []
+    phrases = [entry[0] if isinstance(entry, list | tuple) and entry else entry for entry in data]
+    return [phrase.strip().lower() for phrase in phrases if isinstance(phrase, str) and phrase.strip()]
+
+
 def fold_phrase(phrase: str) -> str:
     """A phrase as keyphrases compare them: each word folded (`fold`)."""
     return " ".join(map(fold, phrase.split()))

@@ -24,8 +24,9 @@ from sqlalchemy import Connection, insert, select
 
 from pilote import community
 from pilote.community import is_counted
+from pilote.enrich import keyphrases
 from pilote.enrich.keyphrases import fold_phrase
-from pilote.models import Enrichment, Message, RadarAuthor, extras
+from pilote.models import Enrichment, Message, RadarAuthor
 
 STEP = timedelta(minutes=5)
 BASE_SERIES = ("mentions", "negative", "negative_share", "reach", "newcomers", "newcomer_reach")
@@ -207,15 +208,9 @@ def _keyphrases(conn: Connection, ids: Sequence[int]) -> dict[int, tuple[str, ..
 
 
 def parse_keyphrases(value: str | None) -> list[str]:
-    """The keyphrases analyzer's first ten phrases in an enrichment value (phrases, or [phrase, score] pairs),
-    plurals folded."""
-    data = extras(value, "keyphrases").get("keyphrases")
-    if not isinstance(data, list):
-        return []
-    phrases = [entry[0] if isinstance(entry, list | tuple) and entry else entry for entry in data]
-    # Singular and plural are one series ("vélos" counts for "vélo"), as on the Overview.
-    written = [fold_phrase(phrase.strip().lower()) for phrase in phrases if isinstance(phrase, str) and phrase.strip()]
-    return list(dict.fromkeys(written))[:10]
+    """The keyphrases analyzer's first ten phrases in an enrichment value, plurals folded: singular and plural
+    are one series ("vélos" counts for "vélo"), as on the Overview."""
+    return list(dict.fromkeys(fold_phrase(phrase) for phrase in keyphrases.stored(value)))[:10]
 
 
 def _first_times(conn: Connection, rows: Iterable[tuple[int, int | None, datetime]]) -> set[int]:
