@@ -50,3 +50,9 @@ class Forbidden(PiloteError):
     """The person is known, but their role does not allow this."""
 
     http_status = 403
+
+
+class Conflict(PiloteError):
+    """Someone else changed the thing meanwhile: read it again, then decide."""
+
+    http_status = 409

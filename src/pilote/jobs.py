@@ -38,6 +38,8 @@ from pilote.config import Settings
 from pilote.db import begin_write, make_engine, migrate, retry_locked
 from pilote.enrich.pipeline import run as enrich_run
 from pilote.errors import PiloteError, Unavailable
+from pilote.inbox import intake as inbox_intake
+from pilote.inbox import items as inbox_items
 from pilote.leases import Busy, DatabaseLeases, Leases, hold
 from pilote.radar.watch import TickReport, tick
 from pilote.sources.http import Limits
@@ -90,6 +92,7 @@ def analyse(engine: Engine, workspace_id: int, held: Leases | None = None) -> No
     try:
         with hold(held or DatabaseLeases(engine), f"analyse:{workspace_id}"):
             enrich_run(engine, enrich.get(None), workspace_id=workspace_id, workers=1)
+            inbox_intake.take_new(engine, workspace_id)
     finally:
         _ANALYSING.release()
 
@@ -216,12 +219,13 @@ class Jobs:
 
     def step(self) -> bool:
         """One turn of the clock, if no other process runs one: requeue interrupted jobs, queue the due syncs,
-        tick the radar. Whether this process did it."""
+        tick the radar, wake the inbox's snoozes. Whether this process did it."""
         try:
             with hold(self.leases, TICK):
                 self.requeue_interrupted()
                 self.queue_due()
                 radar_tick(self.engine, self.settings)
+                inbox_items.wake_all(self.engine)
         except Busy:
             return False
         return True

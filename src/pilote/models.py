@@ -668,3 +668,166 @@ class WorkspaceSetting(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# --- the team inbox (migration 0017) ------------------------------------------------------------------------
+
+
+class InboxItem(Base):
+    """One conversation that needs the team: a person's messages in one thread, with its state in the inbox.
+
+    `key` is `thread:author` (or `thread:m<message>` for a message without an author), so an author's next message
+    in the same thread joins the item instead of opening another. The judgements of the item's latest message are
+    copied here, so that the queue's filters read this table alone.
+    """
+
+    __tablename__ = "inbox_item"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "key"),
+        # The queue: a status tab, then by due time or activity (keyset pages walk these in order).
+        Index("ix_inbox_item_queue_due", "workspace_id", "status", "hidden", "due_at", "id"),
+        Index("ix_inbox_item_queue_activity", "workspace_id", "status", "hidden", "last_at", "id"),
+        Index("ix_inbox_item_assignee", "workspace_id", "assignee_id", "status", "last_at"),
+        Index("ix_inbox_item_channel", "workspace_id", "channel", "status", "last_at"),
+        Index("ix_inbox_item_snoozed", "status", "snoozed_until"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(64))
+    source_id: Mapped[int] = mapped_column(ForeignKey("source.id", ondelete="CASCADE"), index=True)
+    # The first message opened the item: erasing it (its author's erasure) removes the item.
+    first_message_id: Mapped[int] = mapped_column(ForeignKey("message.id", ondelete="CASCADE"), index=True)
+    last_message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id", ondelete="SET NULL"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("author.id", ondelete="SET NULL"), index=True)
+    channel: Mapped[str] = mapped_column(String(200))
+    reasons: Mapped[str] = mapped_column(String(200), default="")  # why it needs the team: question,negative,…
+    language: Mapped[str | None] = mapped_column(String(16))
+    sentiment: Mapped[str | None] = mapped_column(String(16))
+    intent: Mapped[str | None] = mapped_column(String(16))
+    spam_probability: Mapped[float | None] = mapped_column(Float)
+    toxicity_probability: Mapped[float | None] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16), default="new")
+    snoozed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    until_reply: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    priority: Mapped[int] = mapped_column(Integer, default=1)  # 0 low, 1 normal, 2 high, 3 urgent
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    message_count: Mapped[int] = mapped_column(Integer, default=1)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the first message's time
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the latest message's time, or the latest change's
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the first response is due (service level)
+    responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the team's first answer
+    responder_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)  # every change adds one: two people, one item
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class InboxTag(Base):
+    """A tag on an inbox item."""
+
+    __tablename__ = "inbox_tag"
+    item_id: Mapped[int] = mapped_column(ForeignKey("inbox_item.id", ondelete="CASCADE"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+
+
+class InboxNote(Base):
+    """An internal note on an item: the team's only, never sent anywhere."""
+
+    __tablename__ = "inbox_note"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("inbox_item.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class InboxEvent(Base):
+    """What happened to an item, by whom (none: Pilote or a rule), with before and after (JSON): the item's history,
+    the live updates' feed and the team figures' facts."""
+
+    __tablename__ = "inbox_event"
+    __table_args__ = (Index("ix_inbox_event_workspace_id", "workspace_id", "id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("inbox_item.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(32))
+    before: Mapped[str | None] = mapped_column(Text)
+    after: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class InboxPresence(Base):
+    """Who has an item open, refreshed while they look at it: a second person is warned."""
+
+    __tablename__ = "inbox_presence"
+    item_id: Mapped[int] = mapped_column(ForeignKey("inbox_item.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class InboxView(Base):
+    """A saved view of the queue (its filters as JSON): a person's own, or the team's when `user_id` is none."""
+
+    __tablename__ = "inbox_view"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    query: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SavedReply(Base):
+    """A reply the team reuses, with variables (`{{author.name}}`…), called by its shortcut: shared or a person's."""
+
+    __tablename__ = "saved_reply"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    shortcut: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class InboxRule(Base):
+    """Conditions on a new message → actions on its item (JSON both), in `position` order."""
+
+    __tablename__ = "inbox_rule"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    conditions: Mapped[str] = mapped_column(Text)
+    actions: Mapped[str] = mapped_column(Text)
+    stop: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # later rules do not run
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OutboundReply(Base):
+    """An answer the team wrote in Pilote: posted through the source's platform (retried until it is, or shown as
+    failed) or copied by hand (`mode` copy); never lost."""
+
+    __tablename__ = "outbound_reply"
+    __table_args__ = (Index("ix_outbound_reply_due", "status", "next_attempt_at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"), index=True)
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("inbox_item.id", ondelete="SET NULL"), index=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("message.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(Text)
+    mode: Mapped[str] = mapped_column(String(16))  # platform | copy
+    status: Mapped[str] = mapped_column(String(16))  # queued | sent | failed | copied
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    external_id: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

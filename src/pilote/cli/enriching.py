@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from pilote import enrich, workspaces
 from pilote.cli.common import parse_when, print_json, store
 from pilote.enrich.pipeline import EnrichReport, run
+from pilote.inbox import intake as inbox_intake
 from pilote.models import Workspace
 from pilote.progress import bar
 from pilote.terminal import err, out
@@ -25,7 +26,8 @@ def enrich_workspace(
     names: list[str] | None = None,
     workers: int | None = None,
 ) -> EnrichReport:
-    """Run the analyzers on one workspace with progress on stderr (also used after imports)."""
+    """Run the analyzers on one workspace with progress on stderr (also used after imports), then bring what
+    needs the team into the inbox."""
     analyzers = enrich.get(names)
     with Session(engine) as session:
         space = workspaces.resolve(session, slug=workspace)
@@ -36,8 +38,10 @@ def enrich_workspace(
             progress.update(tasks[name], completed=done, total=total)  # 0 to do reads "0/0", done
             progress.refresh()
 
-        return run(engine, analyzers, workspace_id=space.id, since=parse_when(since, "--since"), force=force,
-                   progress=report, workers=workers)  # fmt: skip
+        result = run(engine, analyzers, workspace_id=space.id, since=parse_when(since, "--since"), force=force,
+                     progress=report, workers=workers)  # fmt: skip
+    inbox_intake.take_new(engine, space.id)  # what the analysis says needs the team goes to the inbox
+    return result
 
 
 def analyse_now(engine: Engine, workspace_id: int) -> None:

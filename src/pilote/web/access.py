@@ -110,6 +110,7 @@ class Principal:
     roles: dict[int, str] = field(default_factory=dict)  # workspace id -> role
     cookie: str | None = None  # the session's cookie, when signed in with one
     token_workspace: int | None = None  # the token's workspace, when the request came with one
+    user_id: int | None = None  # the account (none for a workspace token)
 
     def role_in(self, workspace_id: int) -> str | None:
         """The role in that workspace (an instance admin's is admin everywhere)."""
@@ -173,7 +174,8 @@ def _from_token(session: Session, header: str) -> Principal:
     if user.disabled_at is not None:
         raise tokens.Unauthorized("this API token's account is disabled")
     return Principal(email=user.email, display_name=user.display_name, instance_admin=user.instance_admin,
-                     roles=users.roles_of(session, user), token_workspace=row.workspace_id)  # fmt: skip
+                     roles=users.roles_of(session, user), token_workspace=row.workspace_id,
+                     user_id=user.id)  # fmt: skip
 
 
 def _from_cookie(session: Session, cookie: str | None, lifetimes: sessions.Limits) -> Principal | None:
@@ -183,7 +185,7 @@ def _from_cookie(session: Session, cookie: str | None, lifetimes: sessions.Limit
     user, _ = found
     roles = users.roles_of(session, user)
     return Principal(email=user.email, display_name=user.display_name, language=user.language,
-                     instance_admin=user.instance_admin, roles=roles, cookie=cookie)  # fmt: skip
+                     instance_admin=user.instance_admin, roles=roles, cookie=cookie, user_id=user.id)  # fmt: skip
 
 
 async def guard(request: Request) -> None:
