@@ -17,9 +17,10 @@ LIFETIME = timedelta(hours=1)
 PER_HOUR = 3  # reset links per account and hour: a stranger who knows an address cannot flood its mailbox
 
 
-def create(session: Session, *, email: str) -> tuple[User, str] | None:
+def create(session: Session, *, email: str, lifetime: timedelta = LIFETIME) -> tuple[User, str] | None:
     """A reset token for the account with that e-mail, or None when there is no such (enabled) account or it was
-    sent PER_HOUR links in the last hour (the person asking gets the same answer either way)."""
+    sent PER_HOUR links in the last hour (the person asking gets the same answer either way). An admin's link for
+    a new account lives longer (pilote.accounts.team.LINK_LIFETIME): the person may not read it within the hour."""
     user = session.scalar(select(User).where(User.email == email.strip().lower()))
     if user is None or user.disabled_at is not None:
         return None
@@ -28,7 +29,7 @@ def create(session: Session, *, email: str) -> tuple[User, str] | None:
     if (session.scalar(recent) or 0) >= PER_HOUR:
         return None
     token = secrets.token_urlsafe(32)
-    session.add(PasswordReset(digest=digest(token), user_id=user.id, created_at=now, expires_at=now + LIFETIME))
+    session.add(PasswordReset(digest=digest(token), user_id=user.id, created_at=now, expires_at=now + lifetime))
     return user, token
 
 
