@@ -17,7 +17,7 @@ from pilote.web.pages.common import FormatterDep, SessionDep, render, visible
 
 router = APIRouter()
 FormText = Annotated[str, Form()]
-NOTICES = frozenset({"profile", "password", "session", "others", "revoked", "this session"})
+NOTICES = frozenset({"profile", "password", "session", "others", "revoked", "current"})
 
 
 def _me(request: Request, session: SessionDep) -> tuple[User, UserSession]:
@@ -104,7 +104,7 @@ def end(request: Request, session: SessionDep, session_id: int) -> RedirectRespo
     """Sign out one other browser (this one signs out with Sign out)."""
     user, this = _me(request, session)
     if session_id == this.id:
-        return RedirectResponse("/account?done=this session", status_code=303)
+        return RedirectResponse("/account?done=current", status_code=303)
     sessions.end(session, user=user, session_id=session_id)
     session.commit()
     return RedirectResponse("/account?done=session", status_code=303)
