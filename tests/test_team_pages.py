@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
+import orjson
 import pytest
 from fastapi.testclient import TestClient
 from lxml import html as lxml_html
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 
 from accounts_support import PASSWORD, engine_of, log_in, make_user, sign_in, smtp_peer
 from pilote import workspaces
 from pilote.accounts import audit, sessions, users
+from pilote.cli import app as cli
 from pilote.config import Settings
 from pilote.models import Membership, User
 from pilote.web.app import create_app
@@ -375,3 +378,20 @@ def test_a_token_is_only_for_ones_own_workspaces(served: TestClient) -> None:
     refused = served.post("/account/tokens", data={"workspace": "other", "name": "sneaky"})
     assert refused.status_code == 422
     assert "The token was not created" in refused.text
+
+
+def test_the_command_line_makes_a_token_with_a_lesser_role_and_lists_it(
+    sqlite_settings: Settings, sqlite_engine: Engine, env_for: Callable[[Settings], None]
+) -> None:
+    env_for(sqlite_settings)
+    with Session(sqlite_engine) as session, session.begin():
+        workspaces.create(session, slug="acme")
+    make_user(sqlite_engine, "mod@example.org", "moderator", "acme")
+    runner = CliRunner()
+    args = ["token", "create", "--workspace", "acme", "--user", "mod@example.org", "--role"]
+    above = runner.invoke(cli, [*args, "manager"])
+    assert above.exit_code == 1
+    assert "at most 'moderator'" in above.output
+    assert runner.invoke(cli, [*args, "analyst"]).exit_code == 0
+    (listed,) = orjson.loads(runner.invoke(cli, ["token", "list", "--json"]).stdout)
+    assert (listed["user"], listed["role"]) == ("mod@example.org", "analyst")

@@ -45,7 +45,7 @@ def use(session: Session, *, token: str, password: str) -> User:
     """Set the new password with a reset token; every other reset of the account and every session end."""
     row = find(session, token)
     if row is None:
-        raise Invalid("this reset link is unknown, used or older than an hour: ask for a new one")
+        raise Invalid("this link is unknown, used or expired: ask for a new one")
     user = session.get_one(User, row.user_id)
     users.set_password(session, user=user, password=password, actor=user.email, action="password reset")
     now = utcnow()
