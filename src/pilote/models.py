@@ -465,6 +465,8 @@ class ApiToken(Base):
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"), index=True)
     # The person the token acts for, with their role in the workspace; none: a workspace token (a manager's rights).
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    # At most this role (migration 0018): the lesser of it and the person's role at each request; none: theirs.
+    role: Mapped[str | None] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(String(200))
     prefix: Mapped[str] = mapped_column(String(16))
     digest: Mapped[str] = mapped_column(String(64), unique=True)

@@ -13,7 +13,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from pilote.accounts import audit, users
-from pilote.errors import PiloteError
+from pilote.errors import NotFound, PiloteError
 from pilote.models import LoginAttempt, User, UserSession, utcnow
 
 COOKIE = "pilote_session"
@@ -110,6 +110,42 @@ def sign_out(session: Session, cookie: str | None) -> None:
         row = session.scalar(select(UserSession).where(UserSession.digest == digest(cookie)))
         if row is not None and row.revoked_at is None:
             row.revoked_at = utcnow()
+
+
+def confirm(session: Session, *, user: User, password: str, address: str) -> bool:
+    """Whether a signed-in person typed their own password (to change it): counted and limited like a login, so
+    a borrowed session cannot try passwords faster than the login form (commit even when False)."""
+    now = utcnow()
+    if _failures(session, LoginAttempt.email == user.email, now) >= FAILURES_PER_EMAIL:
+        audit.record(session, actor=user.email, action="login throttled", target=user.email, address=address[:64])
+        raise TooManyAttempts(f"too many failed attempts: try again in {WINDOW.seconds // 60} minutes")
+    ok = users.verify(user, password)
+    session.add(LoginAttempt(email=user.email, address=address[:64], at=now, succeeded=ok))
+    if not ok:
+        audit.record(session, actor=user.email, action="password check failed", target=user.email,
+                     address=address[:64])  # fmt: skip
+    return ok
+
+
+def get_all(session: Session, *, user: User, limits: Limits) -> list[UserSession]:
+    """The person's sessions still alive (not ended, not expired), the most recently seen first."""
+    now = utcnow()
+    rows = session.scalars(
+        select(UserSession)
+        .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
+        .where(UserSession.last_seen_at > now - limits.idle, UserSession.created_at > now - limits.absolute)
+        .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())
+    )
+    return list(rows)
+
+
+def end(session: Session, *, user: User, session_id: int) -> None:
+    """End one of the person's own sessions (NotFound for anyone else's)."""
+    row = session.get(UserSession, session_id)
+    if row is None or row.user_id != user.id:
+        raise NotFound(f"no session {session_id} of yours")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
 
 
 def _failures(session: Session, who: object, now: datetime) -> int:

@@ -164,13 +164,40 @@ def disable(session: Session, *, user: User, actor: str = audit.COMMAND_LINE) ->
                      after={"disabled": True})  # fmt: skip
 
 
-def set_password(session: Session, *, user: User, password: str, actor: str, action: str = "password changed") -> None:
-    """A new password: every session of the account ends (a thief's included)."""
+def enable(session: Session, *, user: User, actor: str = audit.COMMAND_LINE) -> None:
+    """Let a disabled account sign in again (its old sessions and tokens stay ended: new ones are needed)."""
+    if user.disabled_at is not None:
+        user.disabled_at = None
+        audit.record(session, actor=actor, action="user enabled", target=user.email, before={"disabled": True},
+                     after={"disabled": False})  # fmt: skip
+
+
+def set_password(
+    session: Session,
+    *,
+    user: User,
+    password: str,
+    actor: str,
+    action: str = "password changed",
+    keep: int | None = None,
+) -> None:
+    """A new password: every session of the account ends (a thief's included), but the one `keep` names."""
     check_password(password)
     user.password_hash = _HASHER.hash(password)
     user.password_changed_at = utcnow()
-    end_sessions(session, user=user)
+    end_sessions(session, user=user, keep=keep)
     audit.record(session, actor=actor, action=action, target=user.email)
+
+
+def set_name(session: Session, *, user: User, name: str, actor: str) -> None:
+    """The name shown to the team (not empty, 200 characters at most)."""
+    cleaned = " ".join(name.split())
+    if not cleaned or len(cleaned) > 200:
+        raise Invalid("name: between 1 and 200 characters")
+    if cleaned != user.display_name:
+        audit.record(session, actor=actor, action="name changed", target=user.email,
+                     before={"name": user.display_name}, after={"name": cleaned})  # fmt: skip
+        user.display_name = cleaned
 
 
 def set_language(session: Session, *, user: User, language: str | None) -> None:
@@ -188,13 +215,12 @@ def verify(user: User | None, password: str) -> bool:
         return False
 
 
-def end_sessions(session: Session, *, user: User) -> None:
-    """Sign the user out everywhere."""
-    session.execute(
-        update(UserSession)
-        .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
-    )
+def end_sessions(session: Session, *, user: User, keep: int | None = None) -> None:
+    """Sign the user out everywhere (but in the session `keep` names, if any)."""
+    ended = update(UserSession).where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
+    if keep is not None:
+        ended = ended.where(UserSession.id != keep)
+    session.execute(ended.values(revoked_at=utcnow()))
 
 
 def _check_role(role: str) -> None:

@@ -24,12 +24,15 @@ def token_create(
     user: Annotated[
         str | None, typer.Option(help="The account it acts for, with its role in the workspace (e-mail).")
     ] = None,
+    role: Annotated[
+        str | None, typer.Option(help="At most this role (analyst, moderator, manager), below the person's own.")
+    ] = None,
 ) -> None:
     """Create a token for the HTTP API; it is printed once and only its digest is kept."""
     with store() as engine, Session(engine) as session, session.begin():
         owner = users.get(session, email=user) if user else None
         space = workspaces.get(session, slug=workspace)
-        token, info = tokens.create(session, workspace=space, name=name, user=owner)
+        token, info = tokens.create(session, workspace=space, name=name, user=owner, role=role)
     sys.stdout.write(token + "\n")
     err.print(f"Token {info.id} ({safe(info.name)}) for {info.workspace!r}: keep it now, it is not shown again.")
 
@@ -40,7 +43,7 @@ def token_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON 
     with store() as engine, Session(engine) as session:
         found = tokens.get_all(session)
     rows: list[dict[str, Any]] = [
-        {"id": t.id, "workspace": t.workspace, "user": t.user, "name": t.name, "prefix": t.prefix,
+        {"id": t.id, "workspace": t.workspace, "user": t.user, "role": t.role, "name": t.name, "prefix": t.prefix,
          "created_at": t.created_at.isoformat(), "last_used_at": t.last_used_at and t.last_used_at.isoformat(),
          "revoked": t.revoked_at is not None}
         for t in found
@@ -56,6 +59,8 @@ def token_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON 
         state = "revoked" if row["revoked"] else "active"
         used = (row["last_used_at"] or "-")[:16]
         owner = safe(row["user"]) if row["user"] else "(workspace token: manager)"
+        if row["role"]:
+            owner += f" (at most {row['role']})"
         table.add_row(str(row["id"]), row["workspace"], owner, safe(row["name"]), row["prefix"],
                       row["created_at"][:16], used, state)  # fmt: skip
     out.print(table)

@@ -23,7 +23,8 @@ from pilote.config import Settings
 from pilote.errors import Forbidden
 from pilote.models import User, Workspace
 
-Need = Literal["public", "account", "analyst", "moderator", "manager", "admin"]
+# "instance": an admin of every workspace only (disabling an account shuts it out of every workspace).
+Need = Literal["public", "account", "analyst", "moderator", "manager", "admin", "instance"]
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
@@ -48,6 +49,13 @@ ACCESS: dict[str, Need] = {
     "GET /switch": "account",
     "GET /api/docs": "account",
     "GET /api/v1/openapi.json": "account",
+    "GET /account": "account",  # one's own account: name, language, password, sessions, API tokens
+    "POST /account/profile": "account",
+    "POST /account/password": "account",
+    "POST /account/sessions/others/end": "account",
+    "POST /account/sessions/{session_id}/end": "account",
+    "POST /account/tokens": "account",  # the token's role is at most the person's in its workspace (tokens.create)
+    "POST /account/tokens/{token_id}/revoke": "account",
     # pages of a workspace
     "GET /w/{slug}/": "analyst",
     "GET /w/{slug}/health": "analyst",
@@ -76,6 +84,13 @@ ACCESS: dict[str, Need] = {
     "POST /w/{slug}/sources/{source_id}/sync": "manager",
     "POST /w/{slug}/sources/{source_id}/credentials": "manager",
     "POST /w/{slug}/sources/{source_id}/delete": "manager",
+    "GET /w/{slug}/team": "admin",
+    "POST /w/{slug}/team": "admin",
+    "POST /w/{slug}/team/{user_id}/role": "admin",
+    "POST /w/{slug}/team/{user_id}/remove": "admin",
+    "POST /w/{slug}/team/{user_id}/link": "admin",
+    "POST /w/{slug}/team/{user_id}/disable": "instance",
+    "POST /w/{slug}/team/{user_id}/enable": "instance",
     # the API, in the token's workspace
     "GET /api/v1/messages": "analyst",
     "GET /api/v1/messages/{message_id}": "analyst",
@@ -97,6 +112,16 @@ ACCESS: dict[str, Need] = {
     "POST /api/v1/sources/{source_id}/pause": "manager",
     "POST /api/v1/sources/{source_id}/resume": "manager",
 }
+
+
+class RoleNeeded(Forbidden):
+    """The person's role in this workspace is not enough: `need` names the one it takes (error pages say it in
+    the reader's words)."""
+
+    def __init__(self, need: str) -> None:
+        where = "an admin of every workspace" if need == "instance" else f"the {need} role in this workspace"
+        super().__init__(f"this needs {where}; ask one of its admins")
+        self.need = need
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +198,11 @@ def _from_token(session: Session, header: str) -> Principal:
     user = session.get_one(User, row.user_id)
     if user.disabled_at is not None:
         raise tokens.Unauthorized("this API token's account is disabled")
+    if row.role is not None:  # a token with less than its person's role: that role, in its workspace only
+        mine = "admin" if user.instance_admin else users.roles_of(session, user).get(row.workspace_id)
+        role = tokens.effective_role(row.role, mine)
+        return Principal(email=user.email, display_name=user.display_name, token_workspace=row.workspace_id,
+                         roles={row.workspace_id: role} if role else {})  # fmt: skip
     return Principal(email=user.email, display_name=user.display_name, instance_admin=user.instance_admin,
                      roles=users.roles_of(session, user), token_workspace=row.workspace_id,
                      user_id=user.id)  # fmt: skip
@@ -203,10 +233,14 @@ async def guard(request: Request) -> None:
         raise Forbidden("this form is out of date (its anti-forgery token is missing or wrong): reload the page")
     if need == "account":
         return
+    if need == "instance":
+        if not principal.instance_admin:
+            raise RoleNeeded(need)
+        return
     workspace_id = _workspace_of(request, principal)
     role = "admin" if principal.instance_admin else principal.role_in(workspace_id) if workspace_id else None
     if role is None or users.rank(role) < users.rank(need):
-        raise Forbidden(f"this needs the {need} role in this workspace; ask one of its admins")
+        raise RoleNeeded(need)
 
 
 async def _csrf_sent(request: Request) -> bool:

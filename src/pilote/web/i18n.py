@@ -30,12 +30,13 @@ def N_(message: str) -> str:  # noqa: N802 (the name gettext tools look for)
     return message
 
 
-# Values of the store shown to readers: kinds, sentiments, intents.
+# Values of the store shown to readers: kinds, sentiments, intents, incident states, roles.
 WORDS = frozenset({
     N_("post"), N_("page"), N_("comment"), N_("reply"), N_("mention"), N_("review"), N_("share"), N_("message"),
     N_("positive"), N_("neutral"), N_("negative"), N_("unknown"),
     N_("question"), N_("complaint"), N_("suggestion"), N_("praise"), N_("other"),
     N_("open"), N_("acknowledged"), N_("resolved"), N_("low"), N_("medium"), N_("high"),
+    N_("analyst"), N_("moderator"), N_("manager"), N_("admin"),
 })  # fmt: skip
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from pilote import workspaces
 from pilote.errors import PiloteError
 from pilote.models import Workspace
-from pilote.web import i18n
+from pilote.web import access, i18n
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
 TEMPLATES.env.trim_blocks = True
@@ -94,6 +94,13 @@ def render(request: Request, template: str, t: i18n.Formatter, status_code: int 
 
 
 def render_error(request: Request, error: PiloteError) -> HTMLResponse:
-    """An error page in plain words, with the right status."""
+    """An error page in plain words, with the right status (a role too low for the page: in the reader's words)."""
     t = get_formatter(request)
+    if isinstance(error, access.RoleNeeded):
+        if error.need == "instance":
+            text = t.gettext("This is for admins of every workspace. Ask one of them if you need it done.")
+        else:
+            text = t.gettext("This page needs the %(role)s role in this workspace, and yours does not include it. "
+                             "Ask one of its admins.", role=t.word(error.need))  # fmt: skip
+        return render(request, "error.html", t, status_code=403, error=text, heading=t.gettext("Not for your role"))
     return render(request, "error.html", t, status_code=error.http_status, error=str(error))

@@ -20,6 +20,7 @@ SECTIONS = {
     "sources": "sources",
     "health": "health",
     "members": "members",
+    "team": "team",
 }
 YEAR = 365 * 24 * 3600
 

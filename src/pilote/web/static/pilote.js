@@ -91,10 +91,25 @@
     });
   }
 
+  // A link or token shown once: a button copies it (the field stays selectable where the clipboard is refused).
+  function copies(root) {
+    root.querySelectorAll("button[data-copy]").forEach(function (button) {
+      button.addEventListener("click", function () {
+        var field = document.getElementById(button.dataset.copy);
+        if (!field) { return; }
+        field.select();
+        if (navigator.clipboard && window.isSecureContext) {
+          navigator.clipboard.writeText(field.value).catch(function () { /* the text stays selected */ });
+        }
+      });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     draw(document);
     autosubmit(document);
     confirmations(document);
+    copies(document);
   });
   document.addEventListener("htmx:afterSettle", function (event) { draw(event.target); });
 })();
