@@ -11,25 +11,30 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 
+from accounts_support import sign_in
 from api_peer import Answer, ApiPeer, Request, local_client, recorded
 from factories import item as make_item
 from factories import target
-from pilote import intake, platforms, workspaces
+from pilote import intake, platforms, tokens, workspaces
 from pilote.accounts import users
+from pilote.cli import app
 from pilote.config import Settings
 from pilote.errors import Forbidden, Invalid, NotFound
 from pilote.inbox import outbox, replies
 from pilote.inbox.items import Actor
 from pilote.ingest import Target
-from pilote.models import InboxEvent, InboxItem, Message, OutboundReply, Source, Workspace
+from pilote.models import InboxEvent, InboxItem, Message, OutboundReply, SavedReply, Source, User, Workspace
 from pilote.sources import bluesky
 from pilote.sources.base import Item
 from pilote.sources.http import HttpClient, Limits
 from pilote.sources.mastodon_status import status_item
 from pilote.sources.wordpress_json import comment_item
+from pilote.web.app import create_app
 
 RECORDINGS = Path(__file__).resolve().parent / "recordings"
 COMMENTS = "/wp-json/wp/v2/comments"
@@ -351,3 +356,151 @@ def test_a_platform_source_is_sent_through_and_names_its_platform(
     assert shown.url.startswith("https://blog.atelier-lumen.example/")
     assert source.kind == "wordpress"
     assert json.loads(source.settings or "{}")["user"] == "claire-m"
+
+
+# The cockpit, the API and the command line.
+
+
+def web(settings: Settings, engine: Engine) -> TestClient:
+    return TestClient(create_app(private(settings), engine))
+
+
+def test_the_composer_sends_through_wordpress_and_shows_the_outbox(
+    engine: Engine, settings: Settings, api_peer: ApiPeer
+) -> None:
+    api_peer.on("POST", COMMENTS, Answer({"code": "oops"}, status=500), wp_answer("reply"))
+    item_id = wordpress_item(engine, settings, api_peer)
+    with web(settings, engine) as client:
+        sign_in(client, email="mod@example.org", role="moderator", workspace="velo")
+        with Session(engine) as session, session.begin():
+            mod = session.scalars(select(User).where(User.email == "mod@example.org")).one()
+            draft = replies.Draft("merci", "Merci", "Merci {{author.name}} <3, {{agent.name}}")
+            replies.create(session, _space(engine), draft, Actor(mod.id, mod.email), "moderator")
+        shown = client.get(f"/w/velo/inbox/{item_id}/composer")
+        assert shown.status_code == 200, shown.text
+        assert "Send through WordPress" in shown.text
+        assert 'data-text="Merci Marc &lt;3, mod"' in shown.text  # filled in, and escaped
+        hx = {"HX-Request": "true"}
+        failed = client.post(f"/w/velo/inbox/{item_id}/reply", data={"text": "Oui <b>Marc</b> !"}, headers=hx)
+        assert failed.status_code == 200, failed.text
+        assert "HTTP 500" in failed.text
+        assert "Oui &lt;b&gt;Marc&lt;/b&gt; !" in failed.text
+        assert "tries again by itself" in failed.text
+        with Session(engine) as session:
+            row = session.scalars(select(OutboundReply)).one()
+            assert row.next_attempt_at is not None
+        outbox.deliver_due(engine, private(settings), client=local_client()[0], now=row.next_attempt_at)
+        again = client.get(f"/w/velo/inbox/{item_id}/composer", headers={"Accept-Language": "fr"})
+        assert ">envoyée<" in again.text
+        assert api_peer.calls("POST", COMMENTS)[-1].json()["content"] == "Oui &lt;b&gt;Marc&lt;/b&gt; !"
+    assert state(engine, item_id)[0] == "done"
+
+
+def test_the_composer_of_a_channel_that_cannot_post_copies_opens_and_records_the_answer(
+    sqlite_engine: Engine, sqlite_settings: Settings
+) -> None:
+    where = target(sqlite_engine, slug="velo")
+    message = make_item("c1", "Livré quand ?", author="marc")
+    message.url = "https://blog.example.org/p#c1"
+    item_id = open_item(sqlite_engine, where, message)
+    with web(sqlite_settings, sqlite_engine) as client:
+        sign_in(client)
+        shown = client.get(f"/w/velo/inbox/{item_id}/composer", headers={"Accept-Language": "fr"})
+        assert "Copier et ouvrir blog.example.org" in shown.text
+        assert 'href="https://blog.example.org/p#c1"' in shown.text
+        assert "J’ai répondu" in shown.text or "J'ai répondu" in shown.text
+        refused = client.post(f"/w/velo/inbox/{item_id}/reply", data={"text": "Oui"})
+        assert refused.status_code == 422
+        done = client.post(f"/w/velo/inbox/{item_id}/answered", data={"text": "Oui, demain."},
+                           headers={"HX-Request": "true"})  # fmt: skip
+        assert done.status_code == 200
+        assert "answered by hand" in done.text
+    assert state(sqlite_engine, item_id) == ("done", [("copy", "copied", 0)])
+
+
+def test_the_saved_replies_page_adds_edits_and_deletes_and_shared_ones_need_a_manager(
+    sqlite_engine: Engine, sqlite_settings: Settings
+) -> None:
+    target(sqlite_engine, slug="velo")
+    with web(sqlite_settings, sqlite_engine) as client:
+        sign_in(client, email="mod@example.org", role="moderator", workspace="velo")
+        page = client.get("/w/velo/inbox/replies")
+        assert page.status_code == 200
+        assert "{{author.name}}" in page.text
+        assert 'value="shared"' not in page.text  # a moderator writes their own only
+        form = {"shortcut": "bonjour", "title": "<i>Salut</i>", "body": "Bonjour {{author.name}}", "scope": "personal"}
+        assert client.post("/w/velo/inbox/replies", data=form, follow_redirects=False).status_code == 303
+        bad = client.post("/w/velo/inbox/replies", data={**form, "shortcut": "x", "body": "{{author.mail}}"})
+        assert bad.status_code == 422
+        assert "{{author.name}}" in bad.text  # the known variables are named
+        shared = client.post("/w/velo/inbox/replies", data={**form, "shortcut": "team", "scope": "shared"})
+        assert shared.status_code == 403
+        listed = client.get("/w/velo/inbox/replies")
+        assert "&lt;i&gt;Salut&lt;/i&gt;" in listed.text
+        with Session(sqlite_engine) as session:
+            reply_id = session.scalars(select(SavedReply.id)).one()
+        edited = {"shortcut": "bonjour", "title": "Salut", "body": "Bonjour {{author.handle}}"}
+        assert client.post(f"/w/velo/inbox/replies/{reply_id}", data=edited, follow_redirects=False).status_code == 303
+        assert client.post(f"/w/velo/inbox/replies/{reply_id}/delete", follow_redirects=False).status_code == 303
+        with Session(sqlite_engine) as session:
+            assert session.scalars(select(SavedReply)).all() == []
+        sign_in(client, email="ana@example.org", role="analyst", workspace="velo")
+        assert client.get("/w/velo/inbox/replies").status_code == 403
+
+
+def test_the_api_answers_with_saved_replies_and_manages_them(
+    engine: Engine, settings: Settings, api_peer: ApiPeer
+) -> None:
+    api_peer.on("POST", COMMENTS, wp_answer("reply"))
+    item_id = wordpress_item(engine, settings, api_peer)
+    with Session(engine) as session, session.begin():
+        space = session.get_one(Workspace, _space(engine))
+        user = users.create(session, email="mod@example.org", password=PASSWORD, role="moderator", workspace=space)
+        session.flush()
+        token, _ = tokens.create(session, workspace=space, name="tests", user=user)
+    bearer = {"Authorization": f"Bearer {token}"}
+    with web(settings, engine) as client:
+        body = {"shortcut": "merci", "title": "Merci", "body": "Merci {{author.name}} !"}
+        made = client.post("/api/v1/saved-replies", json=body, headers=bearer)
+        assert made.status_code == 201, made.text
+        assert made.json()["shared"] is False
+        shared = client.post("/api/v1/saved-replies", json={**body, "shared": True}, headers=bearer)
+        assert shared.status_code == 403
+        unknown = client.post("/api/v1/saved-replies", json={**body, "body": "{{nope}}"}, headers=bearer)
+        assert unknown.status_code == 422
+        assert "{{author.name}}" in unknown.json()["error"]["message"]
+        assert [r["shortcut"] for r in client.get("/api/v1/saved-replies", headers=bearer).json()] == ["merci"]
+        sent = client.post(f"/api/v1/inbox/{item_id}/reply", json={"text": "Bonjour,", "saved": ["merci"]},
+                           headers=bearer)  # fmt: skip
+        assert sent.status_code == 201, sent.text
+        assert (sent.json()["status"], sent.json()["external_id"]) == ("sent", "comment:242")
+        changed = client.put(f"/api/v1/saved-replies/{made.json()['id']}", json={**body, "title": "Merci !"},
+                             headers=bearer)  # fmt: skip
+        assert changed.json()["title"] == "Merci !"
+        assert client.delete(f"/api/v1/saved-replies/{made.json()['id']}", headers=bearer).status_code == 204
+    assert api_peer.calls("POST", COMMENTS)[0].json()["content"] == "Bonjour,\n\nMerci Marc !"
+
+
+def test_the_command_line_answers_and_manages_shared_replies(
+    sqlite_engine: Engine, sqlite_settings: Settings, env_for: Any
+) -> None:
+    where = target(sqlite_engine, slug="velo")
+    item_id = open_item(sqlite_engine, where, make_item("c1", "Livré quand ?", author="marc"))
+    env_for(sqlite_settings)
+    runner = CliRunner()
+    body = "Merci {{author.name}}"
+    added = runner.invoke(app, ["inbox", "replies", "add", "merci", "--title", "Merci", "--body", body])
+    assert added.exit_code == 0, added.output
+    bad = runner.invoke(app, ["inbox", "replies", "add", "x", "--title", "X", "--body", "{{author.mail}}"])
+    assert bad.exit_code == 1
+    assert "unknown variable {{author.mail}}" in bad.output
+    listed = runner.invoke(app, ["inbox", "replies", "list", "--json"])
+    assert [r["shortcut"] for r in json.loads(listed.stdout)] == ["merci"]
+    refused = runner.invoke(app, ["inbox", "reply", str(item_id), "--saved", "merci"])
+    assert refused.exit_code == 1
+    assert "cannot post through Pilote" in refused.output
+    done = runner.invoke(app, ["inbox", "reply", str(item_id), "--saved", "merci", "--copied", "--json"])
+    assert done.exit_code == 0, done.output
+    assert (json.loads(done.stdout)["status"], json.loads(done.stdout)["text"]) == ("copied", "Merci marc")
+    assert runner.invoke(app, ["inbox", "replies", "delete", "merci"]).exit_code == 0
+    assert state(sqlite_engine, item_id) == ("done", [("copy", "copied", 0)])

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from pilote.web.pages import explorer, exporting, health, home, labels, members, overview, sources, threads
+from pilote.web.pages import answering, explorer, exporting, health, home, labels, members, overview, sources, threads
+from pilote.web.pages.common import TEMPLATES
 
 router = APIRouter(include_in_schema=False)
-for module in (home, overview, health, exporting, explorer, labels, threads, members, sources):
+for module in (home, overview, health, exporting, explorer, labels, threads, members, sources, answering):
     router.include_router(module.router)
+TEMPLATES.env.globals["inbox_composer"] = answering.composer  # the item panel includes the composer
