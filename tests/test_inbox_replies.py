@@ -20,11 +20,14 @@ from accounts_support import sign_in
 from api_peer import Answer, ApiPeer, Request, local_client, recorded
 from factories import item as make_item
 from factories import target
-from pilote import intake, platforms, tokens, workspaces
+from pilote import enrich, intake, platforms, tokens, workspaces
 from pilote.accounts import users
 from pilote.cli import app
 from pilote.config import Settings
+from pilote.enrich import finetune
+from pilote.enrich.pipeline import run
 from pilote.errors import Forbidden, Invalid, NotFound
+from pilote.inbox import items as inbox_items
 from pilote.inbox import outbox, replies
 from pilote.inbox.items import Actor
 from pilote.ingest import Target
@@ -504,3 +507,47 @@ def test_the_command_line_answers_and_manages_shared_replies(
     assert (json.loads(done.stdout)["status"], json.loads(done.stdout)["text"]) == ("copied", "Merci marc")
     assert runner.invoke(app, ["inbox", "replies", "delete", "merci"]).exit_code == 0
     assert state(sqlite_engine, item_id) == ("done", [("copy", "copied", 0)])
+
+
+# Moderation teaches the models.
+
+
+def test_what_people_decide_in_the_inbox_teaches_the_workspace_s_heads(
+    sqlite_engine: Engine, sqlite_settings: Settings, env_for: Any
+) -> None:
+    where = target(sqlite_engine, slug="velo")
+    said = {"negative": "vélo {n} : la livraison zorglub", "positive": "merci pour le vélo {n}, top",
+            "neutral": "où est mon vélo {n} ?"}  # fmt: skip
+    opened: dict[str, list[int]] = {name: [] for name in said}
+    for name, text in said.items():
+        for n in range(8):
+            message = make_item(f"{name}{n}", text.format(n=n), author=f"{name}{n}", minutes=n)
+            opened[name].append(open_item(sqlite_engine, where, message))
+    heads = enrich.get(["sentiment", "spam"])
+    run(sqlite_engine, heads, workspace_id=where.workspace_id)
+    before = predicted(sqlite_engine, opened["negative"])
+    assert "negative" not in before  # the shipped head does not know the community's word for a bad delivery
+    agent = person(sqlite_engine)
+    with Session(sqlite_engine) as session, session.begin():
+        for name, ids in opened.items():
+            inbox_items.judge(session, where.workspace_id, ids, "sentiment", name, agent)
+        inbox_items.judge_spam(session, where.workspace_id, opened["positive"][:4], True, agent)
+        inbox_items.judge_spam(session, where.workspace_id, opened["neutral"], False, agent)
+        with pytest.raises(Invalid, match="sentiment or intent"):
+            inbox_items.judge(session, where.workspace_id, opened["neutral"], "toxicity", "toxic", agent)
+        assert session.get_one(InboxItem, opened["negative"][0]).sentiment == "negative"
+    env_for(sqlite_settings)
+    trained = CliRunner().invoke(app, ["models", "train", "--workspace", "velo", "--task", "sentiment"])
+    assert trained.exit_code == 0, trained.output
+    assert "sentiment fine-tuned for velo on 24 labels" in trained.stdout
+    after = predicted(sqlite_engine, opened["negative"])
+    assert after == ["negative"] * 8, after
+    with sqlite_engine.connect() as conn:
+        assert finetune.labelled(conn, where.workspace_id, "spam")[2].count("spam") == 4  # the inbox's spam teaches
+
+
+def predicted(engine: Engine, item_ids: list[int]) -> list[str | None]:
+    """What the sentiment head said of each item's message."""
+    with Session(engine) as session:
+        found = [session.get_one(InboxItem, i).first_message_id for i in item_ids]
+        return [session.get_one(Message, m).sentiment for m in found]
