@@ -20,7 +20,7 @@ from accounts_support import sign_in
 from api_peer import Answer, ApiPeer, Request, local_client, recorded
 from factories import item as make_item
 from factories import target
-from pilote import enrich, intake, platforms, tokens, workspaces
+from pilote import enrich, intake, jobs, platforms, tokens, workspaces
 from pilote.accounts import users
 from pilote.cli import app
 from pilote.config import Settings
@@ -551,3 +551,18 @@ def predicted(engine: Engine, item_ids: list[int]) -> list[str | None]:
     with Session(engine) as session:
         found = [session.get_one(InboxItem, i).first_message_id for i in item_ids]
         return [session.get_one(Message, m).sentiment for m in found]
+
+
+def test_the_clock_s_turn_sends_the_answers_that_are_due(
+    sqlite_engine: Engine, sqlite_settings: Settings, api_peer: ApiPeer
+) -> None:
+    api_peer.on("POST", COMMENTS, wp_answer("reply"))
+    item_id = wordpress_item(sqlite_engine, sqlite_settings, api_peer)
+    with Session(sqlite_engine) as session, session.begin():
+        outbox.queue(session, _space(sqlite_engine), item_id, "Oui !", person(sqlite_engine))
+    clock = jobs.Jobs(private(sqlite_settings))
+    try:
+        assert clock.step()
+    finally:
+        clock.engine.dispose()
+    assert state(sqlite_engine, item_id) == ("done", [("platform", "sent", 1)])
