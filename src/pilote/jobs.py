@@ -40,6 +40,7 @@ from pilote.enrich.pipeline import run as enrich_run
 from pilote.errors import PiloteError, Unavailable
 from pilote.inbox import intake as inbox_intake
 from pilote.inbox import items as inbox_items
+from pilote.inbox import outbox
 from pilote.leases import Busy, DatabaseLeases, Leases, hold
 from pilote.radar.watch import TickReport, tick
 from pilote.sources.http import Limits
@@ -219,13 +220,14 @@ class Jobs:
 
     def step(self) -> bool:
         """One turn of the clock, if no other process runs one: requeue interrupted jobs, queue the due syncs,
-        tick the radar, wake the inbox's snoozes. Whether this process did it."""
+        tick the radar, wake the inbox's snoozes, send the answers that are due. Whether this process did it."""
         try:
             with hold(self.leases, TICK):
                 self.requeue_interrupted()
                 self.queue_due()
                 radar_tick(self.engine, self.settings)
                 inbox_items.wake_all(self.engine)
+                outbox.deliver_due(self.engine, self.settings)
         except Busy:
             return False
         return True

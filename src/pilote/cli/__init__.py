@@ -18,6 +18,7 @@ from typer.core import TyperGroup
 from pilote import __version__, exports, messages, stats, workspaces
 from pilote.accounts import users
 from pilote.cli.accounts import audit_command, users_app
+from pilote.cli.answering import replies_app, reply_command
 from pilote.cli.backing_up import backup_command, restore_command
 from pilote.cli.common import parse_when, print_json, settings, store
 from pilote.cli.deleting import delete_source_command, delete_workspace_command, deletions_command
@@ -308,6 +309,11 @@ app.add_typer(members_app, name="members")
 app.command("leaders")(leaders_command)
 # metrics
 app.add_typer(metrics_app, name="metrics")
+# the inbox: answering
+inbox_app = typer.Typer(no_args_is_help=True, help="The team inbox: answer items, manage saved replies.")
+app.add_typer(inbox_app, name="inbox")
+inbox_app.command("reply")(reply_command)
+inbox_app.add_typer(replies_app, name="replies")
 # deployment checks
 app.command("doctor")(doctor_command)
 # backups

@@ -238,6 +238,20 @@ def judge_spam(session: Session, workspace_id: int, ids: Sequence[int], is_spam:
     return set_status(session, workspace_id, back, "open", actor) if back else []
 
 
+def judge(session: Session, workspace_id: int, ids: Sequence[int], name: str, value: str, actor: Actor, *,
+          version: int | None = None) -> list[int]:  # fmt: skip
+    """A person's sentiment or intent for items: a label on each one's latest message (it wins over the model and
+    trains the workspace's head, `pilote models train --workspace W`), and the item shows it."""
+    if name not in ("sentiment", "intent"):
+        raise Invalid(f"judge {name!r}: sentiment or intent (spam has its own action)")
+    items = _items(session, workspace_id, ids, version)
+    before = {i.id: {name: getattr(i, name)} for i in items}
+    for item in items:
+        explorer.label(session, item.last_message_id or item.first_message_id, name, value, created_by=actor.name)
+        setattr(item, name, value)
+    return _changed(session, actor, items, name, before, {i.id: {name: value} for i in items})
+
+
 def messages_of(session: Session, item: InboxItem) -> list[int]:
     """The item's messages: its author's in its thread (the one message when it has no author), oldest first."""
     first = session.get_one(Message, item.first_message_id)

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from pilote.web.pages import (
     account,
+    answering,
     explorer,
     exporting,
     health,
@@ -17,7 +18,10 @@ from pilote.web.pages import (
     team,
     threads,
 )
+from pilote.web.pages.common import TEMPLATES
 
 router = APIRouter(include_in_schema=False)
-for module in (home, overview, health, exporting, explorer, labels, threads, members, sources, team, account):
+PAGES = (home, overview, health, exporting, explorer, labels, threads, members, sources, team, account, answering)
+for module in PAGES:
     router.include_router(module.router)
+TEMPLATES.env.globals["inbox_composer"] = answering.composer  # the item panel includes the composer

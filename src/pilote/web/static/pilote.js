@@ -105,6 +105,29 @@
     });
   }
 
+  // The composer: a saved reply chosen in the list is added to the answer, at the cursor.
+  document.addEventListener("change", function (event) {
+    var select = event.target;
+    if (!select.matches || !select.matches("select[data-snippet-for]") || !select.value) { return; }
+    var area = document.getElementById(select.dataset.snippetFor);
+    var text = select.selectedOptions[0].dataset.text || "";
+    if (area) {
+      var at = area.selectionStart || area.value.length;
+      var before = area.value.slice(0, at), after = area.value.slice(at);
+      var gap = before && !/\n\n$/.test(before) ? (/\n$/.test(before) ? "\n" : "\n\n") : "";
+      area.value = before + gap + text + after;
+      area.focus();
+    }
+    select.value = "";
+  });
+
+  // "Copy and open": the answer goes to the clipboard; the link then opens the message on its platform.
+  document.addEventListener("click", function (event) {
+    var trigger = event.target.closest ? event.target.closest("[data-copy-from]") : null;
+    var area = trigger && document.getElementById(trigger.dataset.copyFrom);
+    if (area && navigator.clipboard) { navigator.clipboard.writeText(area.value); }
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     draw(document);
     autosubmit(document);
