@@ -233,6 +233,11 @@ def page(session: Session, workspace_id: int, query: Query, *, user_id: int | No
     return Page(rows, cursor, tab_counts(session, workspace_id, user_id, now) if counts else {})
 
 
+def rows(session: Session, ids: Sequence[int], now: datetime | None = None) -> list[Row]:
+    """Items as the queue shows them, in the order of `ids` (one row after an action, the item panel)."""
+    return _rows(session, ids, now or utcnow())
+
+
 def _rows(session: Session, ids: Sequence[int], now: datetime) -> list[Row]:
     if not ids:
         return []
