@@ -129,7 +129,7 @@ def names(session: Session, ids: list[int]) -> dict[int, str]:
     """Accounts' display names."""
     if not ids:
         return {}
-    return dict(session.execute(select(User.id, User.display_name).where(User.id.in_(ids))).tuples().all())
+    return dict(session.execute(select(User.id, User.display_name).where(User.id.in_(ids))).all())
 
 
 def last_event(session: Session, workspace_id: int) -> int:
