@@ -18,7 +18,7 @@ from factories import T0, item, target
 from pilote import tokens, workspaces
 from pilote.accounts import users
 from pilote.config import Settings
-from pilote.inbox import intake
+from pilote.inbox import intake, queue
 from pilote.inbox.items import Actor, assign
 from pilote.ingest import Target, write_batch
 from pilote.models import Enrichment, InboxItem, Message
@@ -319,3 +319,13 @@ def test_a_fresh_workspace_says_how_items_arrive(sqlite_settings: Settings, sqli
         assert "No conversation has arrived yet." in page.text
         assert rows(page.text) == []
         assert "Nothing waits" not in page.text
+
+
+def test_tab_counts_can_stop_at_a_cap_so_that_a_huge_queue_costs_no_more(client: TestClient) -> None:
+    engine = engine_of(client)
+    with Session(engine) as session:
+        space = workspaces.get(session, slug="acme").id
+        exact = queue.tab_counts(session, space, None)
+        capped = queue.tab_counts(session, space, None, cap=2)
+    assert (exact["new"], exact["unassigned"], exact["overdue"]) == (3, 3, 3)
+    assert (capped["new"], capped["unassigned"], capped["overdue"], capped["open"]) == (2, 2, 2, 0)

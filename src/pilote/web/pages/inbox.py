@@ -35,6 +35,7 @@ TABS: tuple[tuple[str, str, dict[str, str]], ...] = (
     ("ignored", N_("Ignored"), {"status": "ignored"}),
 )
 TAB_FIELDS = ("status", "assignee", "overdue")
+COUNTED = 1000  # a tab's count stops here ("1,000+"): the first page costs the same with 100,000 items to do
 NAMES = {
     "new": N_("new"), "open": N_("open"), "pending": N_("pending"), "snoozed": N_("snoozed"), "done": N_("done"),
     "spam": N_("spam"), "ignored": N_("ignored"), "low": N_("low"), "normal": N_("normal"), "high": N_("high"),
@@ -87,7 +88,10 @@ def _tabs(page: Page, query: queue.Query, counts: dict[str, int]) -> list[dict[s
     found = []
     for key, label, fields in TABS:
         mine = {k: v for k, v in queue.parse(fields).params().items() if k in TAB_FIELDS}
-        count = counts.get("new", 0) + counts.get("open", 0) if key == "todo" else counts.get(key)
+        parts = [counts.get("new"), counts.get("open")] if key == "todo" else [counts.get(key)]
+        count = None if None in parts else page.t.number(sum(n or 0 for n in parts))
+        if count is not None and any((n or 0) >= COUNTED for n in parts):
+            count += "+"
         found.append({"key": key, "label": page.t.gettext(label), "count": count, "current": mine == chosen,
                       "href": page.url("inbox") + "?" + urlencode({**others, **fields})})  # fmt: skip
     return found
@@ -109,18 +113,18 @@ def inbox(page: PageDep, after: Annotated[str | None, Query(max_length=60)] = No
     values = {k: v for k, v in page.request.query_params.items() if k != "after"}
     query = queue.parse(values)
     now = utcnow()
-    first = after is None
     found = queue.page(page.session, page.workspace.id, query, user_id=page.user_id, after=after, now=now,
-                       counts=first)  # fmt: skip
+                       counts=False)  # fmt: skip
     context = _context(page, query, found, now)
-    if not first and page.request.headers.get("hx-request"):
+    if after is not None and page.request.headers.get("hx-request"):
         return page.render("_inbox_rows.html", "inbox", **context)
     saved = [(view, urlencode(queue.view_query(view).params()))
              for view in queue.views(page.session, page.workspace.id, page.user_id)]  # fmt: skip
+    counts = queue.tab_counts(page.session, page.workspace.id, page.user_id, now, cap=COUNTED)
     return page.render(
-        "inbox.html", "inbox", **context, query=query, tabs=_tabs(page, query, found.counts), saved=saved,
-        counts=found.counts, people=views.teammates(page.session, page.workspace.id), names=NAMES,
-        reasons=REASONS, sources=views.sources(page.session, page.workspace.id), shortcuts=SHORTCUTS,
+        "inbox.html", "inbox", **context, query=query, tabs=_tabs(page, query, counts), saved=saved,
+        people=views.teammates(page.session, page.workspace.id), names=NAMES, reasons=REASONS,
+        sources=views.sources(page.session, page.workspace.id), shortcuts=SHORTCUTS,
         last_event=views.last_event(page.session, page.workspace.id),
         fresh=not found.rows and not views.has_items(page.session, page.workspace.id),
     )  # fmt: skip
