@@ -92,7 +92,12 @@ def main() -> None:
     parser.add_argument("--every", type=int, default=10, help="one item per this many messages")
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
-    home = Path(tempfile.mkdtemp(prefix="pilote-inbox-bench-"))
+    with tempfile.TemporaryDirectory(prefix="pilote-inbox-bench-") as folder:
+        run(Path(folder), args)
+
+
+def run(home: Path, args: argparse.Namespace) -> None:
+    """Build the store under `home` and print the timings."""
     settings = get_settings(home=home, database_url=None, allowed_hosts="testserver")
     engine = make_engine(settings)
     migrate(engine)
@@ -119,6 +124,7 @@ def main() -> None:
         for name, path in paths.items():
             median, worst = measure(client, path, args.runs)
             print(f"| {name} | {median:.0f} | {worst:.0f} |")
+    engine.dispose()
 
 
 if __name__ == "__main__":
