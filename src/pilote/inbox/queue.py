@@ -233,6 +233,11 @@ def page(session: Session, workspace_id: int, query: Query, *, user_id: int | No
     return Page(rows, cursor, tab_counts(session, workspace_id, user_id, now) if counts else {})
 
 
+def rows(session: Session, ids: Sequence[int], now: datetime | None = None) -> list[Row]:
+    """Items as the queue shows them, in the order of `ids` (one row after an action, the item panel)."""
+    return _rows(session, ids, now or utcnow())
+
+
 def _rows(session: Session, ids: Sequence[int], now: datetime) -> list[Row]:
     if not ids:
         return []
@@ -263,22 +268,30 @@ def _rows(session: Session, ids: Sequence[int], now: datetime) -> list[Row]:
     return rows
 
 
-def tab_counts(session: Session, workspace_id: int, user_id: int | None, now: datetime | None = None) -> dict[str, int]:
-    """How many items each open tab holds, and the todo items that are mine, unassigned or overdue."""
+def tab_counts(session: Session, workspace_id: int, user_id: int | None, now: datetime | None = None,
+               cap: int | None = None) -> dict[str, int]:  # fmt: skip
+    """How many items each open tab holds, and the todo items that are mine, unassigned or overdue; with `cap`,
+    each count stops there (a page shows "1,000+": each count then reads at most `cap` index entries)."""
     now = now or utcnow()
     item = InboxItem
     visible = (item.workspace_id == workspace_id, item.hidden.is_(False))
-    counts = dict.fromkeys(OPEN_TABS, 0)
-    for status, count in session.execute(
-        select(item.status, func.count()).where(*visible, item.status.in_(OPEN_TABS)).group_by(item.status)
-    ):
-        counts[status] = count
     todo = item.status.in_(TODO)
-    counts["overdue"] = session.scalar(select(func.count()).where(*visible, todo, item.due_at < now)) or 0
-    counts["unassigned"] = session.scalar(select(func.count()).where(*visible, todo, item.assignee_id.is_(None))) or 0
+    wanted: dict[str, tuple[Any, ...]] = {status: (item.status == status,) for status in OPEN_TABS}
+    wanted |= {"overdue": (todo, item.due_at < now), "unassigned": (todo, item.assignee_id.is_(None))}
     if user_id is not None:
-        counts["mine"] = session.scalar(select(func.count()).where(*visible, todo, item.assignee_id == user_id)) or 0
-    return counts
+        wanted["mine"] = (todo, item.assignee_id == user_id)
+    if cap is None:
+        counts = dict.fromkeys(OPEN_TABS, 0)
+        query = select(item.status, func.count()).where(*visible, item.status.in_(OPEN_TABS)).group_by(item.status)
+        counts.update({status: count for status, count in session.execute(query)})
+        return counts | {key: _count(session, (*visible, *where), None) for key, where in wanted.items()
+                         if key not in OPEN_TABS}  # fmt: skip
+    return {key: _count(session, (*visible, *where), cap) for key, where in wanted.items()}
+
+
+def _count(session: Session, where: tuple[Any, ...], cap: int | None) -> int:
+    query = select(InboxItem.id).where(*where)
+    return session.scalar(select(func.count()).select_from(query.limit(cap).subquery())) or 0
 
 
 def iter_all(session: Session, workspace_id: int, query: Query, user_id: int | None = None) -> Iterator[Row]:

@@ -29,11 +29,12 @@ from pilote.views.common import MessageCard, card_query, cards
 from pilote.web import access
 
 PERIODS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30), "90d": timedelta(days=90)}
-CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 422: "invalid"}
+CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict", 422: "invalid"}
 HINTS = {
     401: "send `Authorization: Bearer <token>`; create a token with `pilote token create --workspace W`",
     403: "the token's person lacks the role this needs in the workspace (docs/accounts.md)",
     404: "check the id: it must belong to the token's workspace",
+    409: "someone changed it meanwhile: read it again, then decide",
     422: "see /api/docs for the parameters this endpoint takes",
 }
 

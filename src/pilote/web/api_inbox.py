@@ -1,135 +1,153 @@
-"""Answering in the HTTP API: an answer to an inbox item, and the saved replies. Thin over pilote.inbox."""
+"""The team inbox in the HTTP API: the queue with the page's filters and a cursor, one item with its conversation,
+notes and history, and the same actions as the page. An analyst's token reads; a moderator's also acts.
+Thin adapters over pilote.inbox and pilote.views.inbox."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request, Response
+import orjson
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from pilote.errors import Invalid
-from pilote.inbox import items, outbox, replies
+from pilote.inbox import actions, items, queue
 from pilote.inbox.items import Actor
-from pilote.models import OutboundReply, SavedReply
+from pilote.views import inbox as views
+from pilote.views.common import MessageCard
 from pilote.web import access
 from pilote.web.api import ERRORS, ApiRoute, SessionDep, WorkspaceDep
 
-router = APIRouter(prefix="/api/v1", route_class=ApiRoute, responses=ERRORS, tags=["api"])
+router = APIRouter(prefix="/api/v1", route_class=ApiRoute, responses=ERRORS, tags=["inbox"])
+READS = "Needs an analyst's token (or any role above)."
+ACTS = "Needs a moderator's token (or a manager's, an admin's)."
 
 
-def _actor(request: Request) -> tuple[Actor, str | None]:
+class InboxPage(BaseModel):
+    """A page of the queue; pass `next_cursor` as `cursor` (with the same filters) for the next one. `counts`:
+    the open tabs' sizes (new, open, pending, snoozed) and the to-do items that are yours, unassigned, overdue."""
+
+    items: list[queue.Row]
+    next_cursor: str | None
+    counts: dict[str, int]
+
+
+class EntryOut(BaseModel):
+    """A message of the conversation: the item's own (`item`), what it answers (`context`), the team's reply."""
+
+    role: Literal["item", "context", "team"]
+    message: MessageCard
+
+
+class EventOut(BaseModel):
+    """A change of the item: who (an account; none for Pilote), what, before and after."""
+
+    id: int
+    kind: str = Field(examples=["status"])
+    user_id: int | None
+    before: Any
+    after: Any
+    at: datetime
+
+
+class ItemDetail(BaseModel):
+    """One item: as the queue shows it, its conversation, internal notes and history (oldest first)."""
+
+    item: queue.Row
+    conversation: list[EntryOut]
+    notes: list[views.Note]
+    history: list[EventOut]
+
+
+class ActionIn(BaseModel):
+    """An action on items: `status` (value: new, open, pending, snoozed with `until` and/or `until_reply`, done,
+    spam, ignored), `assign` (an account id, `me` or `none`), `priority` (low, normal, high, urgent), `tag` /
+    `untag` (tags separated by spaces or commas), `spam`, `not-spam`. `version`, for one item: the version you
+    read; a change made meanwhile answers 409."""
+
+    items: list[int] = Field(min_length=1, max_length=items.MAX_BULK)
+    action: Literal["status", "assign", "priority", "tag", "untag", "spam", "not-spam"]
+    value: str = Field(default="", max_length=2000)
+    until: datetime | None = None
+    until_reply: bool = False
+    version: int | None = None
+
+
+class ActionOut(BaseModel):
+    """The items the action changed (those already so are left out)."""
+
+    changed: list[int]
+
+
+class NoteIn(BaseModel):
+    """An internal note: plain text, the team's only."""
+
+    text: str = Field(min_length=1, max_length=items.MAX_NOTE)
+
+
+def _actor(request: Request) -> Actor:
     principal = access.current(request)
-    assert principal is not None  # the guard let the request in
-    address = request.client.host if request.client else None
-    role = principal.role_in(principal.token_workspace) if principal.token_workspace is not None else None
-    return Actor(principal.user_id, principal.email, address), role
+    if principal is None:  # the guard has refused such a request already
+        return items.COMMAND_LINE
+    return Actor(principal.user_id, principal.email)
 
 
-class ReplyIn(BaseModel):
-    """An answer: a text, or saved replies by shortcut (filled in for the item and put one after the other), or
-    both (the text first). `mode` copy records an answer the person posted on the platform themselves."""
-
-    text: str = Field(default="", max_length=outbox.MAX_TEXT)
-    saved: list[str] = Field(default_factory=list, examples=[["bonjour", "livraison"]])
-    mode: str = Field(default="platform", pattern="^(platform|copy)$")
-
-
-class AnswerOut(BaseModel):
-    """An answer and what became of it: `queued` (Pilote tries again by itself), `sending`, `sent`, `failed`
-    (`error` says why, in plain words), or `copied` (posted by a person)."""
-
-    id: int
-    item_id: int | None
-    message_id: int
-    text: str
-    mode: str
-    status: str = Field(examples=["sent"])
-    attempts: int
-    error: str | None
-    next_attempt_at: datetime | None
-    external_id: str | None
-    created_at: datetime
-    sent_at: datetime | None
-
-
-def _answer(row: OutboundReply) -> AnswerOut:
-    return AnswerOut(id=row.id, item_id=row.item_id, message_id=row.message_id, text=row.text, mode=row.mode,
-                     status=row.status, attempts=row.attempts, error=row.error, next_attempt_at=row.next_attempt_at,
-                     external_id=row.external_id, created_at=row.created_at, sent_at=row.sent_at)  # fmt: skip
+@router.get("/inbox", response_model=InboxPage, summary="The team inbox's queue, with filters and a cursor",
+            description=READS)  # fmt: skip
+def list_inbox(
+    request: Request,
+    session: SessionDep,
+    workspace_id: WorkspaceDep,
+    status: Annotated[str | None, Query(description="Statuses separated by commas (default: new,open).")] = None,
+    assignee: Annotated[str | None, Query(description="me, none, or an account id.")] = None,
+    channel: str | None = None,
+    source_id: int | None = None,
+    language: str | None = None,
+    sentiment: str | None = None,
+    intent: str | None = None,
+    reason: Annotated[str | None, Query(description="question, complaint, negative, toxic, spam, reply…")] = None,
+    tag: str | None = None,
+    priority: Annotated[str | None, Query(description="This priority or higher: low, normal, high, urgent.")] = None,
+    overdue: bool = False,
+    hidden: Annotated[bool, Query(description="The items rules hid, instead of the others.")] = False,
+    sort: Literal["due", "newest", "oldest"] = "due",
+    cursor: Annotated[str | None, Query(max_length=60)] = None,
+    limit: Annotated[int, Query(ge=1, le=queue.MAX_PAGE)] = queue.PAGE,
+) -> Any:
+    values = {"status": status, "assignee": assignee, "channel": channel, "source_id": source_id,
+              "language": language, "sentiment": sentiment, "intent": intent, "reason": reason, "tag": tag,
+              "priority": priority, "overdue": overdue, "hidden": hidden, "sort": sort}  # fmt: skip
+    principal = access.current(request)
+    found = queue.page(session, workspace_id, queue.parse(values), user_id=principal.user_id if principal else None,
+                       after=cursor, limit=limit, counts=cursor is None)  # fmt: skip
+    return InboxPage(items=found.rows, next_cursor=found.after, counts=found.counts)
 
 
-@router.post("/inbox/{item_id}/reply", response_model=AnswerOut, status_code=201)
-def post_reply(request: Request, session: SessionDep, workspace_id: WorkspaceDep, item_id: int, body: ReplyIn) -> Any:
-    """Answer an inbox item: through its platform when the channel can post (queued first: a failure is retried,
-    never lost), or recorded as answered by hand with `mode` copy. The item is marked answered once it is."""
-    actor, _ = _actor(request)
+@router.get("/inbox/{item_id}", response_model=ItemDetail, description=READS,
+            summary="One inbox item, its conversation, notes and history")  # fmt: skip
+def get_item(session: SessionDep, workspace_id: WorkspaceDep, item_id: int) -> Any:
     item = items.get(session, workspace_id, item_id)
-    saved = replies.insert(session, item, body.saved, actor) if body.saved else ""
-    text = "\n\n".join(part for part in (body.text.strip(), saved) if part)
-    if body.mode == "copy":
-        return _answer(outbox.answered(session, workspace_id, item_id, text, actor))
-    if not text:
-        raise Invalid("an answer needs a text or a saved reply")
-    engine, settings = request.app.state.engine, request.app.state.settings
-    return _answer(outbox.send(engine, settings, workspace_id, item_id, text, actor))
+    (row,) = queue.rows(session, [item.id])
+    history = [EventOut(id=e.id, kind=e.kind, user_id=e.user_id, before=orjson.loads(e.before or "null"),
+                        after=orjson.loads(e.after or "null"), at=e.at)
+               for e in items.history(session, item.id)]  # fmt: skip
+    entries = [EntryOut(role=entry.role, message=entry.message) for entry in views.conversation(session, item)]
+    return ItemDetail(item=row, conversation=entries, notes=views.notes(session, item.id), history=history)
 
 
-class SavedIn(BaseModel):
-    """A saved reply: `shared` ones (the whole team's) need the manager role; variables such as `{{author.name}}`
-    are checked when it is saved."""
-
-    shortcut: str = Field(examples=["livraison"])
-    title: str = Field(examples=["Délais de livraison"])
-    body: str = Field(examples=["Bonjour {{author.name}}, nous livrons en 3 à 5 jours."])
-    language: str | None = Field(default=None, examples=["fr"])
-    shared: bool = False
+@router.post("/inbox/actions", response_model=ActionOut, summary="Act on inbox items (one, or up to 1,000 at once)",
+             description=ACTS)  # fmt: skip
+def post_action(request: Request, session: SessionDep, workspace_id: WorkspaceDep, body: ActionIn) -> Any:
+    until = body.until.replace(tzinfo=UTC) if body.until is not None and body.until.tzinfo is None else body.until
+    wanted = actions.Action(body.action, body.value, until, body.until_reply, body.version)
+    return ActionOut(changed=actions.apply(session, workspace_id, body.items, wanted, _actor(request)))
 
 
-class SavedOut(BaseModel):
-    """A saved reply; `shared` false: the token's person's own."""
-
-    id: int
-    shortcut: str
-    title: str
-    body: str
-    language: str | None
-    shared: bool
-    updated_at: datetime
-
-
-def _saved(row: SavedReply) -> SavedOut:
-    return SavedOut(id=row.id, shortcut=row.shortcut, title=row.title, body=row.body, language=row.language,
-                    shared=row.user_id is None, updated_at=row.updated_at)  # fmt: skip
-
-
-@router.get("/saved-replies", response_model=list[SavedOut])
-def list_saved_replies(request: Request, session: SessionDep, workspace_id: WorkspaceDep) -> Any:
-    """The workspace's shared saved replies and the token's person's own."""
-    actor, _ = _actor(request)
-    return [_saved(row) for row in replies.get_all(session, workspace_id, actor.user_id)]
-
-
-@router.post("/saved-replies", response_model=SavedOut, status_code=201)
-def post_saved_reply(request: Request, session: SessionDep, workspace_id: WorkspaceDep, body: SavedIn) -> Any:
-    """Save a reply."""
-    actor, role = _actor(request)
-    draft = replies.Draft(body.shortcut, body.title, body.body, body.language, body.shared)
-    return _saved(replies.create(session, workspace_id, draft, actor, role))
-
-
-@router.put("/saved-replies/{reply_id}", response_model=SavedOut)
-def put_saved_reply(request: Request, session: SessionDep, workspace_id: WorkspaceDep, reply_id: int,
-                    body: SavedIn) -> Any:  # fmt: skip
-    """Change a saved reply (its scope stays what it was)."""
-    actor, role = _actor(request)
-    draft = replies.Draft(body.shortcut, body.title, body.body, body.language, body.shared)
-    return _saved(replies.update(session, workspace_id, reply_id, draft, actor, role))
-
-
-@router.delete("/saved-replies/{reply_id}", status_code=204)
-def delete_saved_reply(request: Request, session: SessionDep, workspace_id: WorkspaceDep, reply_id: int) -> Response:
-    """Delete a saved reply."""
-    actor, role = _actor(request)
-    replies.delete(session, workspace_id, reply_id, actor, role)
-    return Response(status_code=204)
+@router.post("/inbox/{item_id}/notes", response_model=views.Note, status_code=201, summary="Add an internal note",
+             description=ACTS)  # fmt: skip
+def post_note(request: Request, session: SessionDep, workspace_id: WorkspaceDep, item_id: int, body: NoteIn) -> Any:
+    actor = _actor(request)
+    row = items.note(session, workspace_id, item_id, body.text, actor)
+    session.flush()
+    by = views.names(session, [actor.user_id]).get(actor.user_id or 0) if actor.user_id else None
+    return views.Note(id=row.id, text=row.text, by=by, created_at=row.created_at)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from functools import cache
 from gettext import NullTranslations, translation
 from pathlib import Path
@@ -145,6 +145,10 @@ class Formatter:
         if value is None:
             return ""
         return format_timedelta(value - now, add_direction=True, locale=self.language)
+
+    def span(self, value: timedelta) -> str:
+        """A length of time, short and without direction ("2 h", "3 days")."""
+        return format_timedelta(abs(value), format="short", locale=self.language)
 
     def number(self, value: float | None) -> str:
         """A number with the locale's grouping."""

@@ -11,6 +11,8 @@ from pilote.web.pages import (
     exporting,
     health,
     home,
+    inbox,
+    inbox_actions,
     labels,
     members,
     overview,
@@ -21,7 +23,9 @@ from pilote.web.pages import (
 from pilote.web.pages.common import TEMPLATES
 
 router = APIRouter(include_in_schema=False)
-PAGES = (home, overview, health, exporting, explorer, labels, threads, members, sources, team, account, answering)
+# The composer's and saved replies' fixed paths (/inbox/replies…) come before the item's (/inbox/{item_id}).
+PAGES = (home, overview, answering, inbox, inbox_actions, health, exporting, explorer, labels, threads, members,
+         sources, team, account)  # fmt: skip
 for module in PAGES:
     router.include_router(module.router)
 TEMPLATES.env.globals["inbox_composer"] = answering.composer  # the item panel includes the composer

@@ -13,9 +13,12 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
 from pilote import workspaces
+from pilote.accounts import users
 from pilote.errors import PiloteError
 from pilote.models import Workspace
+from pilote.views import inbox
 from pilote.web import access, i18n
+from pilote.web.access import Principal
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
 TEMPLATES.env.trim_blocks = True
@@ -54,9 +57,27 @@ class Page:
     t: i18n.Formatter
 
     def render(self, template: str, section: str, **context: Any) -> HTMLResponse:
-        """A full page (or, for an htmx request, whatever the template renders for it)."""
-        return render(self.request, template, self.t, workspace=self.workspace, section=section,
-                      workspaces=visible(self.request, workspaces.get_all(self.session)), **context)  # fmt: skip
+        """A full page (or, for an htmx request, whatever the template renders for it); `status_code` if not 200."""
+        status_code = int(context.pop("status_code", 200))
+        return render(self.request, template, self.t, status_code, workspace=self.workspace, section=section,
+                      workspaces=visible(self.request, workspaces.get_all(self.session)),
+                      waiting=inbox.waiting(self.session, self.workspace.id), **context)  # fmt: skip
+
+    @property
+    def principal(self) -> Principal | None:
+        """Who is signed in (none for a page served without an account)."""
+        found: Principal | None = getattr(self.request.state, "principal", None)
+        return found
+
+    @property
+    def user_id(self) -> int | None:
+        """The signed-in person's account."""
+        return self.principal.user_id if self.principal is not None else None
+
+    def can(self, role: str) -> bool:
+        """Whether the signed-in person has at least this role in the workspace."""
+        held = self.principal.role_in(self.workspace.id) if self.principal is not None else None
+        return held is not None and users.rank(held) >= users.rank(role)
 
     @property
     def who(self) -> str:
@@ -88,6 +109,7 @@ def render(request: Request, template: str, t: i18n.Formatter, status_code: int 
     context.setdefault("workspace", None)
     context.setdefault("workspaces", [])
     context.setdefault("section", "")
+    context.setdefault("waiting", 0)
     context.update(t=t, _=t.gettext, gettext=t.gettext, ngettext=t.ngettext, languages=i18n.LANGUAGES)
     context.setdefault("account", getattr(request.state, "principal", None))
     return TEMPLATES.TemplateResponse(request, template, context, status_code=status_code)

@@ -15,6 +15,7 @@ from pilote.web.pages.common import FormatterDep, SessionDep, render, visible
 router = APIRouter()
 SECTIONS = {
     "overview": "",
+    "inbox": "inbox",
     "explorer": "explorer",
     "incidents": "incidents",
     "sources": "sources",
