@@ -10,10 +10,12 @@ from typing import Any
 import orjson
 import pytest
 from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
 
 from pilote.errors import Invalid
-from pilote.models import Message, Source, Workspace
+from pilote.models import Message, SavedReply, Source, Workspace
 from pilote.simulate import SimulationReport, simulate, texts
+from pilote.simulate import replies as demo_replies
 from pilote.simulate.records import Topic
 
 END = datetime(2025, 6, 2, tzinfo=UTC)
@@ -90,6 +92,10 @@ def test_a_rerun_with_the_same_settings_leaves_every_message_unchanged(sqlite_en
     assert (second.counts.new, second.counts.updated, second.counts.unchanged) == (0, 0, first.messages)
     assert second.pruned == 0
     assert len(stored(sqlite_engine)) == first.messages
+    with Session(sqlite_engine) as session:  # the team's saved replies are there once, each with its variables
+        saved = list(session.scalars(select(SavedReply)))
+    assert sorted(r.shortcut for r in saved) == sorted(d.shortcut for d in demo_replies.SAVED)
+    assert all("{{author.name}}" in r.body and r.user_id is None for r in saved)
 
 
 def test_a_run_with_other_settings_replaces_the_demo_in_the_workspace(sqlite_engine: Engine) -> None:
