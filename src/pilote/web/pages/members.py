@@ -31,12 +31,6 @@ def deciding(page: Page) -> bool:
     return role is not None and users.rank(role) >= users.rank("moderator")
 
 
-def by(page: Page) -> str:
-    """Who a merge or a rejection is recorded as: the signed-in person's e-mail, else "web"."""
-    principal = getattr(page.request.state, "principal", None)
-    return principal.email if principal is not None and principal.email else "web"
-
-
 @router.get("/w/{slug}/members", response_class=HTMLResponse)
 def members(page: PageDep, period: str = "30d", done: str = "") -> HTMLResponse:
     """Ambassadors, detractors, bridges and rising members of a period, and who may be one person."""
@@ -57,7 +51,7 @@ def merge(
     chosen = sorted(set(authors))
     if len(chosen) < 2:
         raise Invalid("merge: choose at least two identities")
-    merges.merge(page.session, page.workspace.id, chosen, by=by(page))  # with its suggestion's evidence
+    merges.merge(page.session, page.workspace.id, chosen, by=page.actor)  # with its suggestion's evidence
     page.session.commit()
     return RedirectResponse(page.url(f"members?period={_period(period)}&done=merged"), status_code=303)
 
@@ -70,7 +64,7 @@ def reject(
     chosen = sorted(set(authors))
     if len(chosen) < 2:
         raise Invalid("not the same person: choose at least two identities")
-    merges.reject(page.session, page.workspace.id, chosen)
+    merges.reject(page.session, page.workspace.id, chosen, by=page.actor)
     page.session.commit()
     return RedirectResponse(page.url(f"members?period={_period(period)}&done=rejected"), status_code=303)
 
