@@ -54,8 +54,9 @@ class Person:
 
     workspace_id: int
     author_ids: list[int]
-    digests: list[str]
+    digests: list[str]  # of each identity's channel and key (what imports compare), then of its handle
     member_id: int | None
+    name: str  # what a person types to confirm (the member's name, else the identity's): never stored
 
     @property
     def reference(self) -> str:
@@ -68,12 +69,22 @@ def person(session: Session, *, workspace_id: int, author_id: int) -> Person:
     author = session.get(Author, author_id)
     if author is None or author.workspace_id != workspace_id:
         raise NotFound(f"no author {author_id} in this workspace")
-    query = select(Author.id, Author.channel, Author.key).where(Author.id == author_id)
+    query = select(Author.id, Author.channel, Author.key, Author.handle).where(Author.id == author_id)
     if author.member_id is not None:
-        query = select(Author.id, Author.channel, Author.key).where(Author.member_id == author.member_id)
+        query = select(Author.id, Author.channel, Author.key, Author.handle).where(Author.member_id == author.member_id)
     rows = session.execute(query.order_by(Author.id)).all()
-    return Person(workspace_id, [r.id for r in rows], [identity_digest(r.channel, r.key) for r in rows],
-                  author.member_id)  # fmt: skip
+    keys = [identity_digest(r.channel, r.key) for r in rows]
+    handles = [handle_digest(r.channel, r.handle) for r in rows]
+    member = session.get(Member, author.member_id) if author.member_id is not None else None
+    name = member.display_name if member is not None else author.display_name or author.handle
+    digests = list(dict.fromkeys(keys + handles))
+    return Person(workspace_id, [r.id for r in rows], digests, author.member_id, name)
+
+
+def handle_digest(channel: str, handle: str) -> str:
+    """The opaque reference of a handle on a channel, kept beside the key's so a repeated request by handle is
+    recognised (imports compare keys only)."""
+    return identity_digest(channel, "\0handle:" + handle)
 
 
 def find(session: Session, *, workspace_id: int, channel: str, handle: str) -> int:
@@ -90,9 +101,10 @@ def find(session: Session, *, workspace_id: int, channel: str, handle: str) -> i
 
 
 def was_erased(session: Session, *, workspace_id: int, channel: str, key: str) -> bool:
-    """Whether the identity with that channel and key was erased on request (a repeated request is checked so)."""
-    digest = identity_digest(channel, key)
-    return session.get(ErasedIdentity, (workspace_id, digest)) is not None
+    """Whether the identity with that channel and key (or handle) was erased on request: a repeated request is
+    checked so."""
+    digests = (identity_digest(channel, key), handle_digest(channel, key))
+    return any(session.get(ErasedIdentity, (workspace_id, digest)) is not None for digest in digests)
 
 
 def messages_of(session: Session, who: Person) -> int:
@@ -180,9 +192,9 @@ def set_retention(session: Session, *, workspace_id: int, days: int | None, by: 
     session.flush()
 
 
-def expired(session: Session, *, workspace_id: int, now: datetime | None = None) -> int:
-    """How many messages the retention period would delete now (`--dry-run`)."""
-    days = retention(session, workspace_id)
+def expired(session: Session, *, workspace_id: int, days: int | None = None, now: datetime | None = None) -> int:
+    """How many messages the retention period (or one of `days`) would delete now (`--dry-run`)."""
+    days = days or retention(session, workspace_id)
     if days is None:
         return 0
     limit = (now or utcnow()) - timedelta(days=days)

@@ -8,7 +8,9 @@ its entry stand or fall together: account events (users, roles, sessions, tokens
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
+import csv
+import io
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -22,6 +24,8 @@ from pilote.models import AuditEntry, Workspace
 
 COMMAND_LINE = "command line"  # the actor of what is done with `pilote`: whoever can read the store's settings
 PAGE = 50
+FIELDS = ("id", "at", "actor", "action", "target", "workspace", "before", "after", "address")
+FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +126,28 @@ def every(session: Session, filters: Filters, *, chunk: int = 1000) -> Iterator[
         if listing.next_cursor is None:
             return
         cursor = listing.next_cursor
+
+
+def export(entries: Iterable[Entry], format: str) -> Iterator[str]:
+    """The entries as CSV (a header, then a row each; before and after as JSON) or JSON Lines, line by line."""
+    if format == "jsonl":
+        for entry in entries:
+            yield orjson.dumps(entry.as_json()).decode() + "\n"
+        return
+    if format != "csv":
+        raise Invalid(f"audit export format {format!r}: use csv or jsonl")
+    yield _csv_line(FIELDS)
+    for entry in entries:
+        data = entry.as_json()
+        data["before"], data["after"] = _json(data["before"]), _json(data["after"])
+        yield _csv_line(["" if data[name] is None else str(data[name]) for name in FIELDS])
+
+
+def _csv_line(cells: Iterable[str]) -> str:
+    """One CSV line; a cell a spreadsheet would run as a formula starts with an apostrophe."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(["'" + c if c[:1] in FORMULA else c for c in cells])
+    return buffer.getvalue()
 
 
 def _query(filters: Filters) -> Select[Any]:
