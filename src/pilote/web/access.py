@@ -76,6 +76,11 @@ ACCESS: dict[str, Need] = {
     "POST /w/{slug}/sources/{source_id}/sync": "manager",
     "POST /w/{slug}/sources/{source_id}/credentials": "manager",
     "POST /w/{slug}/sources/{source_id}/delete": "manager",
+    "GET /w/{slug}/audit": "admin",
+    "GET /w/{slug}/audit.csv": "admin",
+    "GET /w/{slug}/audit.jsonl": "admin",
+    "POST /w/{slug}/retention": "admin",
+    "POST /w/{slug}/members/{author_id}/erase": "admin",
     # the API, in the token's workspace
     "GET /api/v1/messages": "analyst",
     "GET /api/v1/messages/{message_id}": "analyst",
@@ -96,6 +101,7 @@ ACCESS: dict[str, Need] = {
     "DELETE /api/v1/saved-searches/{saved_id}": "moderator",
     "POST /api/v1/sources/{source_id}/pause": "manager",
     "POST /api/v1/sources/{source_id}/resume": "manager",
+    "GET /api/v1/audit": "admin",
 }
 
 

@@ -410,6 +410,34 @@ def delete_saved(session: SessionDep, workspace_id: WorkspaceDep, actor: ActorDe
     return Response(status_code=204)
 
 
+# --- the audit log (admins) ---
+
+
+@dataclass(frozen=True, slots=True)
+class AuditPage:
+    """Entries of the token's workspace, newest first; pass `next_cursor` as `cursor` for older ones."""
+
+    entries: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+@router.get("/audit", response_model=AuditPage, summary="The audit log of the workspace (admins)")
+def get_audit(
+    session: SessionDep,
+    workspace_id: WorkspaceDep,
+    actor: Annotated[str | None, Query(max_length=320, description="Only what this person did.")] = None,
+    action: Annotated[str | None, Query(max_length=64, description="This action, or those it begins.")] = None,
+    since: Annotated[datetime | None, Query(description="ISO 8601; UTC without a zone.")] = None,
+    until: Annotated[datetime | None, Query(description="ISO 8601, excluded.")] = None,
+    cursor: Annotated[str | None, Query(max_length=40)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> Any:
+    filters = audit.Filters(workspace_id=workspace_id, actor=actor, action=action, since=_aware(since),
+                            until=_aware(until))  # fmt: skip
+    found = audit.page(session, filters, limit=limit, cursor=cursor)
+    return AuditPage([entry.as_json() for entry in found.entries], found.next_cursor)
+
+
 class MetricOut(BaseModel):
     """One metric of the catalogue (docs/metrics.md) for the period and the period before it."""
 
