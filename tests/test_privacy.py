@@ -229,6 +229,8 @@ def test_a_person_is_erased_from_the_command_line_by_channel_and_handle(
     again = run("erase", "--workspace", "acme", "--channel", channel, "--handle", "rider1", "--yes")
     assert again.exit_code == 1
     assert "erased already" in again.output
+    again = run("import", str(forum_export(tmp_path / "forum.jsonl")), "--workspace", "acme", "--json")
+    assert [(r["new"], r["erased"]) for r in orjson.loads(again.stdout)["imports"]] == [(0, 3)]
     records = orjson.loads(run("erasures", "--json").stdout)
     assert [r["kind"] for r in records] == ["erasure"]
     assert "rider1" not in run("erasures", "--json").stdout
