@@ -14,7 +14,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from pilote import merges, privacy, rollups, workspaces
+from pilote import jobs, merges, privacy, rollups, workspaces
 from pilote.accounts import audit
 from pilote.cli import app as cli
 from pilote.config import Settings
@@ -255,3 +255,19 @@ def test_the_retention_period_is_set_shown_and_tried_from_the_command_line(
     changes = orjson.loads(run("audit", "--action", "retention changed", "--json").stdout)
     assert [(e["before"], e["after"]) for e in changes] == [({"days": 30}, {"days": None}),
                                                                 ({"days": None}, {"days": 30})]  # fmt: skip
+
+
+def test_the_clock_of_a_worker_deletes_what_is_past_the_period(sqlite_settings: Settings, tmp_path: Path) -> None:
+    worker = jobs.Jobs(sqlite_settings)
+    try:
+        with Session(worker.engine) as session, session.begin():
+            workspaces.create(session, slug="acme")
+        import_file(worker.engine, forum_export(tmp_path / "forum.jsonl"), workspace="acme")
+        with Session(worker.engine) as session, session.begin():
+            privacy.set_retention(session, workspace_id=acme(session), days=365, by=ADMIN)  # the export is of 2025
+        assert worker.step()
+        with Session(worker.engine) as session:
+            assert count(session, Message) == 0
+            assert [e.kind for e in session.scalars(select(Erasure))] == ["retention"]
+    finally:
+        worker.engine.dispose()
