@@ -20,14 +20,17 @@ from pilote.cli import app as cli
 from pilote.config import Settings
 from pilote.imports import import_file
 from pilote.models import (
+    Alert,
     AuditEntry,
     Author,
+    Delivery,
     Embedding,
     Engagement,
     Enrichment,
     ErasedIdentity,
     Erasure,
     ImportRun,
+    Incident,
     Label,
     Member,
     MemberMerge,
@@ -120,10 +123,40 @@ def test_erasing_a_person_takes_their_messages_and_what_hangs_on_them_and_keeps_
     assert (record.kind, record.messages, record.erased_by) == ("erasure", 3, "admin@example.org")
     assert "rider1" not in shown
     assert "rider1" not in (entry.before or "") + (entry.after or "")
-    assert json.loads(shown)["counts"] == {"embeddings": 1, "engagement": 1, "enrichment": 1, "identities": 1,
-                                           "labels": 3, "merges": 0, "messages": 3, "radar_authors": 0,
-                                           "rejections": 0, "team_accounts": 0}  # fmt: skip
+    assert json.loads(shown)["counts"] == {
+        "alert_evidence": 0, "embeddings": 1, "engagement": 1, "enrichment": 1, "identities": 1, "labels": 3,
+        "merges": 0, "messages": 3, "radar_authors": 0, "rejections": 0, "team_accounts": 0,
+    }  # fmt: skip
     rollups_are_a_full_recount(engine)
+
+
+def test_an_erasure_takes_the_person_out_of_the_radar_s_evidence_and_the_notifications(
+    engine: Engine, forum: Path
+) -> None:
+    with Session(engine) as session, session.begin():
+        space, [first, *_] = acme(session), ids_of(session, "rider1")
+        channel = who_channel(session)
+        quoted = {"id": first, "author": "rider1", "channel": channel, "text": "Trottinette numéro 1"}
+        other = {"id": 0, "author": "rider0", "channel": channel, "text": "Trottinette numéro 0"}
+        spreaders = [{"author": "rider1", "channel": channel, "messages": 3}, {"author": "rider0", "channel": channel}]
+        evidence = {"first_messages": [quoted, other], "most_amplified": [quoted], "authors": spreaders}
+        incident = Incident(workspace_id=space, severity="high", title="Volume", started_at=T0, last_alert_at=T0)
+        session.add(incident)
+        session.flush()
+        session.add(Alert(incident_id=incident.id, workspace_id=space, series="messages", at=T0, value=9, expected=1,
+                          score=5, severity="high", explanation=json.dumps(evidence)))  # fmt: skip
+        session.add(Delivery(incident_id=incident.id, kind="webhook", target="https://hooks.example", reason="opened",
+                             payload=json.dumps({"alert": evidence})))  # fmt: skip
+        who = privacy.person(session, workspace_id=space, author_id=author_id(session, "rider1"))
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        record = privacy.erase(session, who, by=ADMIN)
+    with Session(engine) as session:
+        kept = [session.scalars(select(Alert.explanation)).one(), session.scalars(select(Delivery.payload)).one()]
+    for text in kept:
+        assert "rider1" not in text
+        assert "numéro 1" not in text
+        assert "rider0" in text  # the others stay
+    assert privacy.as_json(record)["counts"]["alert_evidence"] == 2  # type: ignore[index]
 
 
 def test_a_reimport_of_an_old_export_does_not_bring_an_erased_person_back(engine: Engine, forum: Path) -> None:

@@ -14,6 +14,7 @@ Retention deletes the messages older than the workspace's period, in batches of 
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -29,9 +30,12 @@ from pilote.db import begin_write, retry_locked
 from pilote.errors import Invalid, NotFound
 from pilote.ingest import identity_digest
 from pilote.models import (
+    Alert,
     Author,
+    Delivery,
     ErasedIdentity,
     Erasure,
+    Incident,
     Member,
     MemberMerge,
     Message,
@@ -118,8 +122,13 @@ def erase(session: Session, who: Person, *, by: audit.Actor) -> Erasure:
     workspace = session.get_one(Workspace, who.workspace_id)
     conn = session.connection()
     ids = who.author_ids
+    gone = set(session.scalars(select(Message.id).where(Message.author_id.in_(ids))))
+    names = {(name, r.channel) for r in session.execute(select(Author).where(Author.id.in_(ids))).scalars()
+             for name in (r.handle, r.display_name) if name}  # fmt: skip
+    evidence = _forget_evidence(session, who.workspace_id, gone, names)
     with deletions.lookups(conn):
         counts = deletions.delete_messages(conn, Message.author_id.in_(ids))
+    counts["alert_evidence"] = evidence
     counts["team_accounts"] = _rows(session, delete(TeamAccount).where(TeamAccount.author_id.in_(ids)))
     counts["radar_authors"] = _rows(session, delete(RadarAuthor).where(RadarAuthor.author_id.in_(ids)))
     counts["merges"] = _forget_merges(session, who)
@@ -146,6 +155,39 @@ def _forget_merges(session: Session, who: Person) -> int:
     query = select(MemberMerge).where(MemberMerge.workspace_id == who.workspace_id)
     found = [m.id for m in session.scalars(query) if _names(m, who.member_id, ids)]
     return _rows(session, delete(MemberMerge).where(MemberMerge.id.in_(found))) if found else 0
+
+
+def _forget_evidence(session: Session, workspace_id: int, gone: set[int], names: set[tuple[str, str]]) -> int:
+    """Take the person's messages and name out of the radar's alert explanations and the notifications' stored
+    payloads (which quote messages and name their authors); returns how many were rewritten."""
+    changed = 0
+    for alert in session.scalars(select(Alert).where(Alert.workspace_id == workspace_id)):
+        data = json_object(alert.explanation)
+        if _scrub(data, gone, names):
+            alert.explanation, changed = json.dumps(data, ensure_ascii=False), changed + 1
+    query = select(Delivery).join(Incident, Incident.id == Delivery.incident_id)
+    for delivery in session.scalars(query.where(Incident.workspace_id == workspace_id)):
+        data = json_object(delivery.payload)
+        if isinstance(data.get("alert"), dict) and _scrub(data["alert"], gone, names):
+            delivery.payload, changed = json.dumps(data, ensure_ascii=False, default=str), changed + 1
+    return changed
+
+
+def _scrub(evidence: dict[str, Any], gone: set[int], names: set[tuple[str, str]]) -> bool:
+    """Remove from an explanation the messages erased and the entries naming the person; whether any went."""
+    found = False
+    for key in ("first_messages", "most_amplified", "authors"):
+        entries = evidence.get(key)
+        if not isinstance(entries, list):
+            continue
+        kept = [e for e in entries if not _names_person(e, gone, names)]
+        if len(kept) != len(entries):
+            evidence[key], found = kept, True
+    return found
+
+
+def _names_person(entry: Any, gone: set[int], names: set[tuple[str, str]]) -> bool:
+    return isinstance(entry, dict) and (entry.get("id") in gone or (entry.get("author"), entry.get("channel")) in names)
 
 
 def _names(merge: MemberMerge, member_id: int | None, ids: set[str]) -> bool:
