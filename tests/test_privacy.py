@@ -269,6 +269,10 @@ def test_a_person_is_erased_from_the_command_line_by_channel_and_handle(
     assert "rider1" not in run("erasures", "--json").stdout
     audited = orjson.loads(run("audit", "--workspace", "acme", "--action", "person", "--json").stdout)
     assert [(e["actor"], e["action"]) for e in audited] == [("command line", "person erased")]
+    exported = run("audit", "-w", "acme", "--export", "csv", "--action", "person").stdout.splitlines()
+    assert exported[0] == ",".join(audit.FIELDS)
+    assert [line.split(",")[3] for line in exported[1:]] == ["person erased"]
+    assert run("audit", "--export", "xml").exit_code == 1
 
 
 def test_the_retention_period_is_set_shown_and_tried_from_the_command_line(
