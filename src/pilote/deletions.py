@@ -95,7 +95,7 @@ def delete_workspace(session: Session, *, workspace_id: int, by: audit.Actor) ->
 def delete_messages(conn: Connection, where: ColumnElement[bool]) -> dict[str, int]:
     """Delete the messages matching `where` and what hangs on them, one statement per table (children first:
     cascading row by row costs more); returns how many rows went from each. Their hours are noted in
-    `rollup_dirty` and their full-text rows removed, by triggers. Run it inside `lookups`."""
+    `rollup_dirty` and their full-text rows removed, by triggers. Run it inside `lookups` when import runs go too."""
     ids = select(Message.id).where(where)
     counts = {
         name: _rows(conn, delete(table).where(table.message_id.in_(ids)))

@@ -126,8 +126,7 @@ def erase(session: Session, who: Person, *, by: audit.Actor) -> Erasure:
     names = {(name, r.channel) for r in session.execute(select(Author).where(Author.id.in_(ids))).scalars()
              for name in (r.handle, r.display_name) if name}  # fmt: skip
     evidence = _forget_evidence(session, who.workspace_id, gone, names)
-    with deletions.lookups(conn):
-        counts = deletions.delete_messages(conn, Message.author_id.in_(ids))
+    counts = deletions.delete_messages(conn, Message.author_id.in_(ids))  # no import run goes: no `lookups` needed
     counts["alert_evidence"] = evidence
     counts["team_accounts"] = _rows(session, delete(TeamAccount).where(TeamAccount.author_id.in_(ids)))
     counts["radar_authors"] = _rows(session, delete(RadarAuthor).where(RadarAuthor.author_id.in_(ids)))
@@ -291,8 +290,9 @@ def _retention_batch(
         ))  # fmt: skip
         if not ids:
             return None
-        with deletions.lookups(conn):
-            counts = deletions.delete_messages(conn, Message.id.in_(ids))
+        # Without `deletions.lookups`: it builds indexes for import runs' deletion, and none goes here (replies'
+        # parent and thread links are found by their own indexes), and a clock job must not build indexes.
+        counts = deletions.delete_messages(conn, Message.id.in_(ids))
         counts["authors"] = deletions.forget_authors(conn, workspace_id)
         rollups.refresh_dirty(conn)
         deletions.rewind_radar(conn)
