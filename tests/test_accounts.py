@@ -405,7 +405,8 @@ def test_accounts_are_made_and_changed_from_the_command_line_and_audited(
         assert session.scalar(select(User.disabled_at).where(User.email == "bob@example.org")) is not None
     actions = [(e["action"], e["target"]) for e in orjson.loads(run("audit", "--json").stdout)]
     assert actions[::-1] == [
-        ("user created", "ada@example.org"), ("user created", "bob@example.org"), ("role changed", "bob@example.org"),
+        ("user created", "ada@example.org"), ("workspace created", "workspace acme"),
+        ("user created", "bob@example.org"), ("role changed", "bob@example.org"),
         ("token created", "token 1"), ("token revoked", "token 1"), ("user disabled", "bob@example.org"),
     ]  # fmt: skip
     entries = orjson.loads(run("audit", "--json").stdout)

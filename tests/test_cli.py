@@ -178,7 +178,7 @@ def test_a_source_is_deleted_once_its_name_is_typed(
     assert orjson.loads(run("stats", "--json").stdout)["messages"] == 1
     [record] = orjson.loads(run("deletions", "--json").stdout)
     assert (record["kind"], record["name"], record["messages"], record["deleted_by"]) == (
-        "source", "Le blog de test", 15, "cli",
+        "source", "Le blog de test", 15, "command line",
     )  # fmt: skip
     assert record["counts"]["import_runs"] == 1
     assert run("source", "delete", blog_id, "--yes").exit_code == 1  # gone

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from pilote import deletions, enrich, rollups, workspaces
+from pilote.accounts import audit
 from pilote.config import Settings
 from pilote.enrich.pipeline import run as enrich_run
 from pilote.errors import Invalid, NotFound
@@ -150,7 +151,7 @@ def test_deleting_a_source_removes_everything_it_holds_and_nothing_else(store: E
     writers = count(store, Author, Author.channel == "blog:blog.example.org")
     assert all(before.values()), before  # the blog holds rows of every kind
     with Session(store, expire_on_commit=False) as session, session.begin():
-        done = deletions.delete_source(session, workspace_id=acme, source_id=blog, by="cli")
+        done = deletions.delete_source(session, workspace_id=acme, source_id=blog, by=audit.CLI)
     assert set(held(store, acme, blog).values()) == {0}
     assert count(store, Source, Source.id == blog) == 0
     assert (rows(store, beta), rows(store, acme, own_forum)) == untouched
@@ -160,7 +161,7 @@ def test_deleting_a_source_removes_everything_it_holds_and_nothing_else(store: E
     assert count(store, RollupDirty) == 0
     rollups_are_a_full_recount(store)
     assert (done.kind, done.workspace, done.name, done.key, done.deleted_by) == (
-        "source", "acme", "Le blog de test", "wxr:blog.example.org", "cli",
+        "source", "acme", "Le blog de test", "wxr:blog.example.org", "command line",
     )  # fmt: skip
     assert done.messages == before["message"] == 15
     assert deletions.counts(done) == {
@@ -174,7 +175,8 @@ def test_the_search_index_forgets_a_deleted_source(store: Engine) -> None:
     with Session(store) as session:
         assert search(session, ExplorerQuery(acme, text="vélo")).items
     with Session(store, expire_on_commit=False) as session, session.begin():
-        deletions.delete_source(session, workspace_id=acme, source_id=source_id(store, "acme", "wxr"), by="web")
+        blog = source_id(store, "acme", "wxr")
+        deletions.delete_source(session, workspace_id=acme, source_id=blog, by=audit.Actor("web@example.org"))
     with Session(store) as session:
         assert search(session, ExplorerQuery(acme, text="vélo")).items == []
         assert len(search(session, ExplorerQuery(acme, text="trottinette")).items) == 6
@@ -188,8 +190,9 @@ def test_deleting_a_workspace_removes_everything_and_its_record_stays(store: Eng
     untouched = rows(store, beta)
     before = held(store, acme)
     with Session(store, expire_on_commit=False) as session, session.begin():
-        first = deletions.delete_source(session, workspace_id=acme, source_id=source_id(store, "acme", "wxr"), by="cli")
-        done = workspaces.delete(session, slug="acme", by="cli")
+        blog = source_id(store, "acme", "wxr")
+        first = deletions.delete_source(session, workspace_id=acme, source_id=blog, by=audit.CLI)
+        done = workspaces.delete(session, slug="acme", by=audit.CLI)
     assert set(held(store, acme).values()) == {0}
     with Session(store) as session:
         assert workspaces.get_all(session)[0].slug == "beta"
@@ -210,7 +213,7 @@ def test_the_radar_reads_what_comes_after_the_newest_messages_were_deleted(
     acme = space_id(store, "acme")
     tick(store, settings, settle=timedelta(0))
     with Session(store, expire_on_commit=False) as session, session.begin():  # the blog holds acme's newest ids
-        deletions.delete_source(session, workspace_id=acme, source_id=source_id(store, "acme", "wxr"), by="cli")
+        deletions.delete_source(session, workspace_id=acme, source_id=source_id(store, "acme", "wxr"), by=audit.CLI)
     import_file(store, forum(tmp_path / "forum.jsonl", 4, first=6), workspace="acme")
     report = tick(store, settings, settle=timedelta(0))
     assert report.messages == 4
@@ -219,9 +222,9 @@ def test_the_radar_reads_what_comes_after_the_newest_messages_were_deleted(
 def test_a_source_of_another_workspace_or_none_is_not_found(store: Engine) -> None:
     beta_forum = source_id(store, "beta", "jsonl")
     with Session(store) as session, pytest.raises(NotFound, match=f"no source {beta_forum} in this workspace"):
-        deletions.delete_source(session, workspace_id=space_id(store, "acme"), source_id=beta_forum, by="cli")
+        deletions.delete_source(session, workspace_id=space_id(store, "acme"), source_id=beta_forum, by=audit.CLI)
     with Session(store) as session, pytest.raises(NotFound, match="no workspace 'gamma'"):
-        workspaces.delete(session, slug="gamma", by="cli")
+        workspaces.delete(session, slug="gamma", by=audit.CLI)
     assert count(store, Deletion) == 0
 
 

@@ -217,3 +217,25 @@ def test_bad_queries_say_what_is_wrong() -> None:
     assert queue.parse({"priority": "high"}).priority == 2
     query = queue.parse({"status": "new,open", "tag": "vip", "overdue": "on"})
     assert queue.parse(query.params()) == query
+
+
+def test_erasing_a_person_takes_their_items_notes_and_history_with_them(engine: Engine) -> None:
+    from pilote import privacy
+    from pilote.accounts import audit
+    from pilote.models import Author, InboxNote
+
+    where = target(engine)
+    write(engine, where, [item("a", "Colis perdu", minutes=1), item("b", "Bonjour", minutes=2, author="bob")])
+    intake.take_new(engine, where.workspace_id, now=NOW)
+    first, _ = all_items(engine)
+    with Session(engine) as session, session.begin():
+        items.note(session, where.workspace_id, first.id, "Alice rappelle demain", items.COMMAND_LINE)
+        alice = session.scalar(select(Author.id).where(Author.handle == "alice"))
+        assert alice is not None
+        who = privacy.person(session, workspace_id=where.workspace_id, author_id=alice)
+        privacy.erase(session, who, by=audit.Actor(audit.COMMAND_LINE))
+    with Session(engine) as session:
+        assert session.scalar(select(InboxItem.id).where(InboxItem.id == first.id)) is None
+        assert list(session.scalars(select(InboxNote))) == []
+        assert list(session.scalars(select(InboxEvent).where(InboxEvent.item_id == first.id))) == []
+        assert len(all_items(engine)) == 1

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from pilote import leaders, merges, tokens, workspaces
+from pilote.accounts import audit
 from pilote.cli import app
 from pilote.community import mark_team
 from pilote.config import Settings
@@ -82,7 +83,7 @@ def town(engine: Engine, tmp_path: Path) -> int:
         label(session, message["s1"], "spam", "spam", "camille")
         author = {h: i for h, i in session.execute(select(Author.handle, Author.id))}
         mark_team(session.connection(), workspace_id, [author["brand"]])
-        merges.merge(session, workspace_id, [author["ana"], author["ana_b"]], by="tests")
+        merges.merge(session, workspace_id, [author["ana"], author["ana_b"]], by=audit.Actor("tests"))
     return workspace_id
 
 

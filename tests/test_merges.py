@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from accounts_support import sign_in
 from pilote import merges, tokens, workspaces
+from pilote.accounts import audit
 from pilote.cli import app
 from pilote.config import Settings
 from pilote.errors import Invalid
@@ -96,12 +97,13 @@ def test_a_merge_is_recorded_and_undone_exactly(engine: Engine, community: Calla
     full, first, initials, forum = (community(n) for n in ("Jean-Pierre Durand", "Jean-Pierre", "JP", "jpdurand"))
     with Session(engine) as session, session.begin():
         space = workspaces.get(session, slug="acme").id
-        one = merges.merge(session, space, [first, full], by="zoe", evidence=["same threads"], confidence=0.5)
-        two = merges.merge(session, space, [initials, forum, full], by="zoe")
+        zoe = audit.Actor("zoe")
+        one = merges.merge(session, space, [first, full], by=zoe, evidence=["same threads"], confidence=0.5)
+        two = merges.merge(session, space, [initials, forum, full], by=audit.Actor("zoe"))
         with pytest.raises(Invalid, match="one member already"):
-            merges.merge(session, space, [first, initials], by="zoe")
+            merges.merge(session, space, [first, initials], by=audit.Actor("zoe"))
         with pytest.raises(Invalid, match="undo merge"):
-            merges.unmerge(session, space, one.id, by="zoe")
+            merges.unmerge(session, space, one.id, by=audit.Actor("zoe"))
         ids = (one.id, two.id)
     with Session(engine) as session:
         members = set(session.scalars(select(Author.member_id).where(Author.id.in_([full, first, initials, forum]))))
@@ -110,7 +112,7 @@ def test_a_merge_is_recorded_and_undone_exactly(engine: Engine, community: Calla
         assert not [pair for pair in suggestions(engine) if pair <= {full, first, initials, forum}]
     with Session(engine) as session, session.begin():
         space = workspaces.get(session, slug="acme").id
-        merges.unmerge(session, space, ids[1], by="zoe")
+        merges.unmerge(session, space, ids[1], by=audit.Actor("zoe"))
     with Session(engine) as session:
         after = dict(
             session.execute(
@@ -122,7 +124,7 @@ def test_a_merge_is_recorded_and_undone_exactly(engine: Engine, community: Calla
         assert after[full] == after[first] is not None
     with Session(engine) as session, session.begin():
         space = workspaces.get(session, slug="acme").id
-        merges.unmerge(session, space, ids[0], by="zoe")
+        merges.unmerge(session, space, ids[0], by=audit.Actor("zoe"))
     with Session(engine) as session:
         assert session.scalar(select(func.count()).select_from(Member)) == 0
         undone = session.scalars(select(MemberMerge.undone_by).order_by(MemberMerge.id)).all()

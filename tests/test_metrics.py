@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from factories import T0, item, target
 from pilote import community, merges, metrics, tokens
+from pilote.accounts import audit
 from pilote.cli import app
 from pilote.config import Settings
 from pilote.imports import import_file
@@ -117,7 +118,7 @@ def test_a_person_s_label_and_a_merge_change_the_figures(engine: Engine) -> None
         c2 = session.scalars(select(Message).where(Message.external_id == "c2")).one()
         session.add(Label(message_id=c2.id, name="intent", value="praise", origin="user"))  # not a complaint
         bob, carol = (session.scalars(select(Author).where(Author.handle == h)).one() for h in ("bob", "carol"))
-        merges.merge(session, workspace_id, [bob.id, carol.id], by="test")
+        merges.merge(session, workspace_id, [bob.id, carol.id], by=audit.Actor("test"))
     values = {name: entry["value"] for name, entry in week_report(engine, workspace_id).items()}
     assert values["response_rate"] == 100.0  # c1 and c3, both answered by the team
     assert values["active_members"] == 3  # bob and carol are one person now

@@ -32,6 +32,7 @@ def test_the_models_and_the_migrations_describe_the_same_schema(engine: Engine) 
 def test_the_enrichment_rows_of_a_message_become_one_and_back(engine: Engine) -> None:
     """Migration 0007 folds the per-analyzer rows into one per message, and its downgrade unfolds them."""
     t = target(engine)  # with the current schema: the ORM names every column of today's source table
+    t.erased = frozenset()  # read now: the schema it goes back to has no erased identities
     _move(engine, command.downgrade, "0006")
     with engine.begin() as conn:
         write_batch(conn, t, [item("a", "Bonjour à tous"), item("b", "Hello there"), item("c", "Pas analysé")])

@@ -363,7 +363,7 @@ def test_a_source_is_deleted_from_its_page_once_its_name_is_typed(
     with Session(engine) as session:
         assert session.scalar(select(func.count()).select_from(Message)) == everything - 8
         [record] = deletions.get_all(session)
-    assert (record.kind, record.name, record.deleted_by) == ("source", "Le blog de test", "web")
+    assert (record.kind, record.name, record.deleted_by) == ("source", "Le blog de test", "admin@example.org")
 
 
 def test_a_broken_upload_writes_nothing_and_says_why(sqlite_settings: Settings, sqlite_engine: Engine) -> None:

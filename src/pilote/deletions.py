@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, Connection, delete, exists, func, select, 
 from sqlalchemy.orm import Session
 
 from pilote import rollups
+from pilote.accounts import audit
 from pilote.errors import Invalid, NotFound
 from pilote.models import (
     Author,
@@ -38,7 +39,6 @@ from pilote.models import (
     json_object,
 )
 
-BY = ("cli", "web")  # who deletes, until accounts exist
 # Columns that point at a message or an import run without an index of their own (imports would pay for one
 # on every row): each row deleted makes the database look for the rows pointing at it (ON DELETE SET NULL),
 # a full scan each without an index. Indexes built for the deletion and dropped in its transaction make those
@@ -46,36 +46,38 @@ BY = ("cli", "web")  # who deletes, until accounts exist
 UNINDEXED = ("thread_id", "import_run_id")
 
 
-def delete_source(session: Session, *, workspace_id: int, source_id: int, by: str) -> Deletion:
+def delete_source(session: Session, *, workspace_id: int, source_id: int, by: audit.Actor) -> Deletion:
     """Delete a source of a workspace and everything it holds (see the module); returns the record kept."""
-    _check_who(by)
     source = session.get(Source, source_id)
     if source is None or source.workspace_id != workspace_id:
         raise NotFound(f"no source {source_id} in this workspace")
     workspace = session.get_one(Workspace, workspace_id)
     conn = session.connection()
-    with _lookups(conn):
-        counts = _delete_messages(conn, Message.source_id == source_id)
-        counts["authors"] = _forget_authors(conn, workspace_id)
+    with lookups(conn):
+        counts = delete_messages(conn, Message.source_id == source_id)
+        counts["authors"] = forget_authors(conn, workspace_id)
         counts["import_runs"] = _rows(conn, delete(ImportRun).where(ImportRun.source_id == source_id))
         conn.execute(delete(Source).where(Source.id == source_id))
     rollups.refresh_dirty(conn)
-    _rewind_radar(conn)
+    rewind_radar(conn)
     session.expunge(source)
     key = f"{source.kind}:{source.key}"
-    return _record(session, "source", workspace.slug, source.name, key, counts, by)
+    found = _record(session, "source", workspace.slug, source.name, key, counts, by)
+    audit.record(session, actor=by, action="source deleted", target=f"source {source_id}", workspace_id=workspace_id,
+                 before={"name": source.name, "kind": source.kind, "key": source.key}, after=counts)  # fmt: skip
+    return found
 
 
-def delete_workspace(session: Session, *, workspace_id: int, by: str) -> Deletion:
-    """Delete a workspace and everything it holds; returns the record kept (which outlives it)."""
-    _check_who(by)
+def delete_workspace(session: Session, *, workspace_id: int, by: audit.Actor) -> Deletion:
+    """Delete a workspace and everything it holds; returns the record kept (which outlives it), and an audit entry
+    (with no workspace: its own goes with it)."""
     workspace = session.get(Workspace, workspace_id)
     if workspace is None:
         raise NotFound(f"no workspace {workspace_id}")
     conn = session.connection()
     counts = {"sources": _count(conn, Source, Source.workspace_id == workspace_id)}
-    with _lookups(conn):
-        counts |= _delete_messages(conn, Message.workspace_id == workspace_id)
+    with lookups(conn):
+        counts |= delete_messages(conn, Message.workspace_id == workspace_id)
         counts["authors"] = _count(conn, Author, Author.workspace_id == workspace_id)
         counts["import_runs"] = _count(conn, ImportRun, ImportRun.workspace_id == workspace_id)
         counts["incidents"] = _count(conn, Incident, Incident.workspace_id == workspace_id)
@@ -83,15 +85,17 @@ def delete_workspace(session: Session, *, workspace_id: int, by: str) -> Deletio
         # incidents and their alerts, rollups, team accounts, tokens, saved searches, fine-tuned models.
         conn.execute(delete(Workspace).where(Workspace.id == workspace_id))
         conn.execute(delete(RollupDirty).where(RollupDirty.workspace_id == workspace_id))  # noted by the trigger
-    _rewind_radar(conn)
+    rewind_radar(conn)
     session.expunge(workspace)
+    audit.record(session, actor=by, action="workspace deleted", target=f"workspace {workspace.slug}",
+                 before={"slug": workspace.slug, "name": workspace.name}, after=counts)  # fmt: skip
     return _record(session, "workspace", workspace.slug, workspace.name, None, counts, by)
 
 
-def _delete_messages(conn: Connection, where: ColumnElement[bool]) -> dict[str, int]:
+def delete_messages(conn: Connection, where: ColumnElement[bool]) -> dict[str, int]:
     """Delete the messages matching `where` and what hangs on them, one statement per table (children first:
     cascading row by row costs more); returns how many rows went from each. Their hours are noted in
-    `rollup_dirty` and their full-text rows removed, by triggers. Run it inside `_lookups`."""
+    `rollup_dirty` and their full-text rows removed, by triggers. Run it inside `lookups` when import runs go too."""
     ids = select(Message.id).where(where)
     counts = {
         name: _rows(conn, delete(table).where(table.message_id.in_(ids)))
@@ -142,7 +146,7 @@ def check_confirmation(typed: str | None, name: str, what: str) -> None:
 
 
 @contextmanager
-def _lookups(conn: Connection) -> Iterator[None]:
+def lookups(conn: Connection) -> Iterator[None]:
     """Indexes on UNINDEXED for the length of a deletion. Not dropped when it fails: its rollback undoes them."""
     names = [f"ix_deleting_{column}_{secrets.token_hex(4)}" for column in UNINDEXED]
     for name, column in zip(names, UNINDEXED, strict=True):
@@ -152,7 +156,7 @@ def _lookups(conn: Connection) -> Iterator[None]:
         conn.exec_driver_sql(f"DROP INDEX {name}")
 
 
-def _forget_authors(conn: Connection, workspace_id: int) -> int:
+def forget_authors(conn: Connection, workspace_id: int) -> int:
     """Delete the workspace's authors left with no message (their team marks and radar register go with
     them), then the members left with no author; returns how many authors went."""
     alone = Author.workspace_id == workspace_id, ~exists().where(Message.author_id == Author.id)
@@ -162,7 +166,7 @@ def _forget_authors(conn: Connection, workspace_id: int) -> int:
     return gone
 
 
-def _rewind_radar(conn: Connection) -> None:
+def rewind_radar(conn: Connection) -> None:
     """The radar reads each workspace's messages after the last id it saw; SQLite gives the next messages the
     ids after the highest left, which may be below that mark once the newest messages are deleted. Bring the
     marks back to the highest id left: nothing it has not seen is below it, and nothing is read twice."""
@@ -178,17 +182,12 @@ def _rows(conn: Connection, statement: Any) -> int:
     return int(conn.execute(statement).rowcount)
 
 
-def _check_who(by: str) -> None:
-    if by not in BY:
-        raise Invalid(f"deleted by {by!r}: use one of {', '.join(BY)}")
-
-
 def _record(
-    session: Session, kind: str, workspace: str, name: str, key: str | None, counts: dict[str, int], by: str
+    session: Session, kind: str, workspace: str, name: str, key: str | None, counts: dict[str, int], by: audit.Actor
 ) -> Deletion:
     found = Deletion(
         kind=kind, workspace=workspace, name=name, key=key, messages=counts["messages"],
-        counts=orjson.dumps(counts, option=orjson.OPT_SORT_KEYS).decode(), deleted_by=by,
+        counts=orjson.dumps(counts, option=orjson.OPT_SORT_KEYS).decode(), deleted_by=by.name,
     )  # fmt: skip
     session.add(found)
     session.flush()

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.orm import Session
 
 from pilote import intake, sources, workspaces
+from pilote.accounts import audit
 from pilote.errors import BadInput, Invalid
 from pilote.ingest import Counts, Target
 from pilote.models import ImportRun, utcnow
@@ -79,6 +80,7 @@ def import_file(
     progress: Progress | None = None,
     refresh_rollups: bool = True,
     analyse: intake.Analyse | None = None,
+    by: audit.Actor = audit.CLI,
 ) -> ImportReport:
     """Import one file through the intake; an unfinished run of the same file is resumed from its checkpoint.
     With `refresh_rollups` False the hours it wrote stay noted in `rollup_dirty` for whoever runs next (an
@@ -93,6 +95,8 @@ def import_file(
         space = workspaces.resolve(session, slug=workspace, create_default=True)
         source = intake.open_source(session, space.id, info)
         run = _open_run(session, space.id, source.id, path, fmt, fingerprint(path, fmt, options), total)
+        audit.record(session, actor=by, action="file imported", target=f"import run {run.id}", workspace_id=space.id,
+                     after={"file": path.name, "format": fmt.name, "source": source.id, "items": total})  # fmt: skip
         report = ImportReport(
             run_id=run.id,
             path=str(path),
@@ -125,7 +129,7 @@ def import_file(
 
 
 def _counts(run: ImportRun) -> Counts:
-    return Counts(new=run.new, updated=run.updated, unchanged=run.unchanged, errors=run.errors)
+    return Counts(new=run.new, updated=run.updated, unchanged=run.unchanged, errors=run.errors, erased=run.erased)
 
 
 def _open_run(
@@ -189,7 +193,7 @@ def _checkpoint(run_id: int, conn: Connection, done: intake.Written, _last: bool
         update(ImportRun)
         .where(ImportRun.id == run_id)
         .values(done=done.position, new=counts.new, updated=counts.updated, unchanged=counts.unchanged,
-                errors=counts.errors, error_samples=json.dumps(done.samples))
+                errors=counts.errors, erased=counts.erased, error_samples=json.dumps(done.samples))
     )  # fmt: skip
 
 

@@ -18,7 +18,18 @@ from sqlalchemy import Connection, Table, bindparam, delete, insert, or_, select
 
 from pilote.bulk import allocate_ids, db_time, index_new, insert_rows, messages_by_external_id
 from pilote.linking import parents_first
-from pilote.models import Author, Embedding, Engagement, Enrichment, Label, Message, Source, json_object, utcnow
+from pilote.models import (
+    Author,
+    Embedding,
+    Engagement,
+    Enrichment,
+    ErasedIdentity,
+    Label,
+    Message,
+    Source,
+    json_object,
+    utcnow,
+)
 from pilote.sources.base import Item
 from pilote.text import clean, html_to_text, sanitise_html
 
@@ -43,12 +54,14 @@ class Counts:
     updated: int = 0
     unchanged: int = 0
     errors: int = 0
+    erased: int = 0  # skipped: written by a person erased on request (pilote.privacy)
 
     def add(self, other: Counts) -> None:
         self.new += other.new
         self.updated += other.updated
         self.unchanged += other.unchanged
         self.errors += other.errors
+        self.erased += other.erased
 
 
 @dataclass(slots=True)
@@ -62,6 +75,8 @@ class Target:
     authors: dict[str, int] = field(default_factory=dict)
     # Messages this writer inserted (external id → id, thread id): most parents are recent messages.
     recent: dict[str, tuple[int, int | None]] = field(default_factory=dict)
+    # The digests of the workspace's identities erased on request (`identity_digest`), read once per writer.
+    erased: frozenset[str] | None = None
 
 
 @dataclass(slots=True)
@@ -78,12 +93,20 @@ def raw_hash(raw: str) -> str:
     return hashlib.blake2b(raw.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
+def identity_digest(channel: str, key: str) -> str:
+    """The opaque reference of an identity (an author's channel and key) kept when it is erased on request."""
+    return hashlib.sha256(f"{channel}\n{key}".encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def write_batch(conn: Connection, target: Target, items: list[Item], written: list[Pending] | None = None) -> Counts:
-    """Insert new items, update changed ones, leave identical ones alone; `written` receives what was written."""
+    """Insert new items, update changed ones, leave identical ones alone, skip those of a person erased on
+    request; `written` receives what was written."""
     # Writing first takes SQLite's write lock, which allocate_ids relies on.
     conn.execute(update(source_t).where(source_t.c.id == target.source_id).values(last_run_at=utcnow()))
-    existing = _existing(conn, target.source_id, [item.external_id for item in items])
     counts = Counts()
+    kept = _not_erased(conn, target, items)
+    counts.erased, items = len(items) - len(kept), kept
+    existing = _existing(conn, target.source_id, [item.external_id for item in items])
     now = utcnow()
     fresh: list[Pending] = []
     changed: list[Pending] = []
@@ -108,6 +131,17 @@ def write_batch(conn: Connection, target: Target, items: list[Item], written: li
         written.extend(fresh)
         written.extend(changed)
     return counts
+
+
+def _not_erased(conn: Connection, target: Target, items: list[Item]) -> list[Item]:
+    """The items not written by an identity erased on request (an old export would bring the person back)."""
+    if target.erased is None:
+        query = select(ErasedIdentity.digest).where(ErasedIdentity.workspace_id == target.workspace_id)
+        target.erased = frozenset(conn.scalars(query))
+    if not target.erased:
+        return items
+    gone = target.erased
+    return [i for i in items if i.author is None or identity_digest(target.channel, i.author.key) not in gone]
 
 
 EXISTING = (

@@ -9,8 +9,9 @@ so a source is never synced twice at once, nor a workspace analysed twice at onc
 
 Every process that consumes jobs also runs a clock thread. Every `radar_interval` seconds, the clock that
 takes the `radar.tick` lease (one in the whole deployment) queues again the jobs whose holder died (a lease
-that expired unreleased), queues a sync of each source that is due, then runs the radar's tick itself: the
-radar never waits behind a slow sync or analysis in the queue. A killed worker loses nothing: its job's lease
+that expired unreleased), queues a sync of each source that is due, then runs the radar's tick itself (the
+radar never waits behind a slow sync or analysis in the queue), then deletes the messages past their
+workspace's retention period, a few batches at a time (`pilote.privacy`). A killed worker loses nothing: its job's lease
 expires, the clock queues the job again, and since the intake writes by external id and the analysis only
 takes what has no current analysis, the job done twice stores and analyses each message once.
 docs/architecture.md, "Jobs and leases".
@@ -33,7 +34,7 @@ from huey.exceptions import RetryTask
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from pilote import enrich, leases, rollups, schedule
+from pilote import enrich, leases, privacy, rollups, schedule
 from pilote.config import Settings
 from pilote.db import begin_write, make_engine, migrate, retry_locked
 from pilote.enrich.pipeline import run as enrich_run
@@ -61,6 +62,12 @@ def radar_tick(engine: Engine, settings: Settings) -> TickReport:
     as changed), then one radar pass over every workspace (new messages, detectors, incidents, notifications)."""
     refresh_rollups(engine)
     return retry_locked(lambda: tick(engine, settings))
+
+
+def retention_tick(engine: Engine) -> int:
+    """Delete the messages past their workspace's retention period, a few batches per turn (the rest at the next
+    one, so the radar stays on time); how many went."""
+    return privacy.retention_tick(engine)
 
 
 def refresh_rollups(engine: Engine, *, hours: int = HOURS, most: int = MOST_HOURS) -> int:
@@ -228,6 +235,7 @@ class Jobs:
                 radar_tick(self.engine, self.settings)
                 inbox_items.wake_all(self.engine)
                 outbox.deliver_due(self.engine, self.settings)
+                retention_tick(self.engine)
         except Busy:
             return False
         return True

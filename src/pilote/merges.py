@@ -32,6 +32,7 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pilote.accounts import audit
 from pilote.errors import Invalid, NotFound
 from pilote.models import Author, Member, MemberMerge, Message, WorkspaceSetting, json_object, utcnow
 
@@ -102,7 +103,8 @@ def suggest(session: Session, workspace_id: int, *, limit: int = 200) -> list[Su
 
 
 def merge(
-    session: Session, workspace_id: int, authors: Sequence[int], *, by: str, evidence: Iterable[str] | None = None,
+    session: Session, workspace_id: int, authors: Sequence[int], *, by: audit.Actor,
+    evidence: Iterable[str] | None = None,
     confidence: float | None = None,
 ) -> MemberMerge:  # fmt: skip
     """Join these identities, and every identity already merged with them, into one member; recorded.
@@ -130,17 +132,19 @@ def merge(
     record = MemberMerge(
         workspace_id=workspace_id, member_id=kept.id,
         before=orjson.dumps({str(a.id): a.member_id for a in involved.values()}).decode(),
-        evidence=orjson.dumps(list(evidence)).decode(), confidence=confidence, created_by=by,
+        evidence=orjson.dumps(list(evidence)).decode(), confidence=confidence, created_by=by.name,
     )  # fmt: skip
     session.add(record)
     for author in involved.values():
         author.member_id = kept.id
     _drop_empty(session, members - {kept.id})
     session.flush()
+    audit.record(session, actor=by, action="members merged", target=f"merge {record.id}", workspace_id=workspace_id,
+                 before=json_object(record.before), after={"member": kept.id, "authors": sorted(involved)})  # fmt: skip
     return record
 
 
-def unmerge(session: Session, workspace_id: int, merge_id: int, *, by: str) -> MemberMerge:
+def unmerge(session: Session, workspace_id: int, merge_id: int, *, by: audit.Actor) -> MemberMerge:
     """Take a merge back: every identity returns to the member it had before (none, or an earlier merge's).
 
     A merge that a later merge built on (one of its identities merged again since) is undone after that one."""
@@ -161,13 +165,17 @@ def unmerge(session: Session, workspace_id: int, merge_id: int, *, by: str) -> M
     for author in session.scalars(select(Author).where(Author.id.in_(before))):
         previous = before[author.id]
         author.member_id = previous if previous in existing else None
-    record.undone_at, record.undone_by = utcnow(), by
+    record.undone_at, record.undone_by = utcnow(), by.name
     _drop_empty(session, {record.member_id} if record.member_id is not None else set())
     session.flush()
+    audit.record(session, actor=by, action="members unmerged", target=f"merge {merge_id}", workspace_id=workspace_id,
+                 before={"member": record.member_id}, after=before)  # fmt: skip
     return record
 
 
-def reject(session: Session, workspace_id: int, authors: Sequence[int], *, undo: bool = False) -> set[tuple[int, int]]:
+def reject(
+    session: Session, workspace_id: int, authors: Sequence[int], *, undo: bool = False, by: audit.Actor = audit.CLI
+) -> set[tuple[int, int]]:
     """Record that these identities are different people (every pair of them), so that they are no longer
     suggested; `undo` forgets it. Returns the workspace's rejected pairs."""
     chosen = sorted(a.id for a in _authors(session, workspace_id, authors))
@@ -180,6 +188,9 @@ def reject(session: Session, workspace_id: int, authors: Sequence[int], *, undo:
         session.add(row)
     row.value, row.updated_at = orjson.dumps(sorted(pairs)).decode(), utcnow()
     session.flush()
+    audit.record(session, actor=by, action="members rejection undone" if undo else "members rejected",
+                 target="authors " + ", ".join(map(str, chosen)), workspace_id=workspace_id,
+                 after={"pairs": sorted(named)})  # fmt: skip
     return pairs
 
 

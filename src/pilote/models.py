@@ -147,6 +147,8 @@ class ImportRun(Base):
     error_samples: Mapped[str | None] = mapped_column(Text)
     message: Mapped[str | None] = mapped_column(Text)
     pid: Mapped[int | None] = mapped_column(Integer)
+    # Messages skipped because their author was erased on request (migration 0019).
+    erased: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
 
 class Message(Base):
@@ -537,7 +539,7 @@ class Deletion(Base):
     key: Mapped[str | None] = mapped_column(Text)  # a source's kind:key
     messages: Mapped[int] = mapped_column(BigInteger)
     counts: Mapped[str] = mapped_column(Text)  # JSON: rows deleted per kind (labels, authors, import runs...)
-    deleted_by: Mapped[str] = mapped_column(String(200))  # "cli" or "web" until accounts exist
+    deleted_by: Mapped[str] = mapped_column(String(200))  # who: an e-mail, "command line" ("cli" or "web" before 0018)
     deleted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -645,9 +647,11 @@ class PasswordReset(Base):
 
 
 class AuditEntry(Base):
-    """Who did what to accounts, when, from where, with the state before and after (JSON)."""
+    """Who changed what, when, from where, with the state before and after (JSON); accounts/audit.py."""
 
     __tablename__ = "audit_entry"
+    # A workspace's entries, newest first (the Audit page and its exports, migration 0019).
+    __table_args__ = (Index("ix_audit_entry_workspace_id_id", "workspace_id", "id"),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     actor: Mapped[str] = mapped_column(String(320))  # an e-mail, or `command line`
@@ -833,3 +837,33 @@ class OutboundReply(Base):
     external_id: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# --- privacy: erasures on request and retention (migration 0019) -------------------------------------------
+
+
+class Erasure(Base):
+    """A person erased on request, or a retention run: what went, per kind, by whom, when. No personal data:
+    neither name nor handle, only an opaque reference (SHA-256 of the identities erased) and counts.
+
+    No foreign key: the record outlives the workspace, as a deletion's does.
+    """
+
+    __tablename__ = "erasure"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "erasure" or "retention"
+    workspace: Mapped[str] = mapped_column(String(64))  # its slug
+    reference: Mapped[str | None] = mapped_column(String(64))  # an erasure's: SHA-256 of its identities' digests
+    messages: Mapped[int] = mapped_column(BigInteger)
+    counts: Mapped[str] = mapped_column(Text)  # JSON: rows deleted per kind
+    erased_by: Mapped[str] = mapped_column(String(320))
+    erased_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ErasedIdentity(Base):
+    """An identity erased on request, as the SHA-256 of its channel and key: imports skip its messages."""
+
+    __tablename__ = "erased_identity"
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    erasure_id: Mapped[int | None] = mapped_column(ForeignKey("erasure.id", ondelete="SET NULL"))

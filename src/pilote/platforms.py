@@ -22,6 +22,7 @@ from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.orm import Session
 
 from pilote import intake, sources, vault, workspaces
+from pilote.accounts import audit
 from pilote.config import Settings
 from pilote.errors import Invalid, NotFound, PiloteError
 from pilote.ingest import Target
@@ -39,8 +40,12 @@ def is_platform(source: Source) -> bool:
     return source.kind in sources.CONNECTORS and source.state is not None
 
 
-def add(session: Session, settings: Settings, *, workspace: str | None, kind: str, values: Mapping[str, str]) -> Source:
-    """A new connector source (in the caller's transaction); its secrets are stored encrypted."""
+def add(
+    session: Session, settings: Settings, *, workspace: str | None, kind: str, values: Mapping[str, str],
+    by: audit.Actor = audit.CLI,
+) -> Source:  # fmt: skip
+    """A new connector source (in the caller's transaction); its secrets are stored encrypted (the audit log
+    names them, never their values)."""
     connector = sources.get_connector(kind)
     chosen, secrets = split(connector, values)
     space = workspaces.resolve(session, slug=workspace, create_default=True)
@@ -60,6 +65,9 @@ def add(session: Session, settings: Settings, *, workspace: str | None, kind: st
     source.state = json.dumps(asdict(SyncState()), sort_keys=True)
     session.add(source)
     session.flush()
+    after = {"kind": source.kind, "key": source.key, "settings": chosen, "secrets": sorted(secrets)}  # names only
+    audit.record(session, actor=by, action="source added", target=f"source {source.id}", workspace_id=space.id,
+                 after=after)  # fmt: skip
     return source
 
 
@@ -77,7 +85,9 @@ def split(connector: Connector, values: Mapping[str, str]) -> tuple[dict[str, st
     return chosen, secrets
 
 
-def set_credentials(session: Session, settings: Settings, source_id: int, secrets: Mapping[str, str]) -> Source:
+def set_credentials(
+    session: Session, settings: Settings, source_id: int, secrets: Mapping[str, str], *, by: audit.Actor = audit.CLI
+) -> Source:
     """Replace a connector source's secrets (those not given are kept); the next sync uses them."""
     source = _platform_source(session, source_id)
     connector = sources.get_connector(source.kind)
@@ -91,6 +101,9 @@ def set_credentials(session: Session, settings: Settings, source_id: int, secret
         kept = {}
     kept.update({k: v for k, v in secrets.items() if v.strip()})
     source.credentials = vault.seal(settings, kept)
+    changed = sorted(k for k, v in secrets.items() if v.strip())  # their names, never their values
+    audit.record(session, actor=by, action="source credentials changed", target=f"source {source.id}",
+                 workspace_id=source.workspace_id, after={"secrets": changed})  # fmt: skip
     return source
 
 
@@ -241,7 +254,7 @@ def act(engine: Engine, settings: Settings, message_id: int, kind: str, *, text:
     return done
 
 
-def request_sync(session: Session, workspace_id: int, source_id: int) -> Source:
+def request_sync(session: Session, workspace_id: int, source_id: int, *, by: audit.Actor = audit.CLI) -> Source:
     """Make a platform source due now: the scheduler of `pilote serve` reads it within seconds, in its own
     thread (a first sync may read a long history: no web request waits for it)."""
     source = _platform_source(session, source_id)
@@ -250,4 +263,6 @@ def request_sync(session: Session, workspace_id: int, source_id: int) -> Source:
     state = json_object(source.state)
     state["checked_at"] = None
     source.state = json.dumps(state, sort_keys=True)
+    audit.record(session, actor=by, action="source sync requested", target=f"source {source.id}",
+                 workspace_id=workspace_id)  # fmt: skip
     return source

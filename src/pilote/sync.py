@@ -29,6 +29,7 @@ from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
 from pilote import intake, workspaces
+from pilote.accounts import audit
 from pilote.errors import Invalid, NotFound, PiloteError
 from pilote.imports import import_file
 from pilote.leases import Busy, DatabaseLeases, Leases, hold
@@ -128,7 +129,7 @@ def _save_state(source: Source, state: SyncState) -> None:
     source.state = json.dumps(asdict(state), sort_keys=True)
 
 
-def add_feed(session: Session, workspace: str | None, url: str) -> Source:
+def add_feed(session: Session, workspace: str | None, url: str, *, by: audit.Actor = audit.CLI) -> Source:
     """Add a feed to a workspace (in the caller's transaction); it is fetched by the next sync."""
     url = check_url(url)
     space = workspaces.resolve(session, slug=workspace, create_default=True)
@@ -146,7 +147,15 @@ def add_feed(session: Session, workspace: str | None, url: str) -> Source:
     _save_state(source, SyncState())
     session.add(source)
     session.flush()
+    audit.record(session, actor=by, action="source added", target=f"source {source.id}", workspace_id=space.id,
+                 after={"kind": source.kind, "url": url})  # fmt: skip
     return source
+
+
+def note_requested(session: Session, source: Source, *, by: audit.Actor) -> None:
+    """Record in the audit log that a person asked for a sync of a source now (the sync records its outcome)."""
+    audit.record(session, actor=by, action="source sync requested", target=f"source {source.id}",
+                 workspace_id=source.workspace_id)  # fmt: skip
 
 
 @contextmanager

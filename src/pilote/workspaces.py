@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pilote import deletions
+from pilote.accounts import audit
 from pilote.errors import Invalid, NotFound
 from pilote.models import Deletion, Workspace
 
@@ -15,7 +16,7 @@ DEFAULT = "default"
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
-def create(session: Session, *, slug: str, name: str | None = None) -> Workspace:
+def create(session: Session, *, slug: str, name: str | None = None, by: audit.Actor = audit.CLI) -> Workspace:
     """A new workspace; the slug is lower-case letters, digits, '-' and '_'."""
     if not _SLUG.match(slug):
         raise Invalid(f"workspace name {slug!r}: use lower-case letters, digits, '-' or '_' (64 at most)")
@@ -24,6 +25,8 @@ def create(session: Session, *, slug: str, name: str | None = None) -> Workspace
     workspace = Workspace(slug=slug, name=name or slug)
     session.add(workspace)
     session.flush()
+    audit.record(session, actor=by, action="workspace created", target=f"workspace {slug}", workspace_id=workspace.id,
+                 after={"slug": slug, "name": workspace.name})  # fmt: skip
     return workspace
 
 
@@ -58,6 +61,6 @@ def resolve(session: Session, *, slug: str | None, create_default: bool = False)
     raise NotFound("no workspace yet: import something or run `pilote workspace create NAME`")
 
 
-def delete(session: Session, *, slug: str, by: str) -> Deletion:
+def delete(session: Session, *, slug: str, by: audit.Actor) -> Deletion:
     """Delete a workspace and everything it holds, keeping a record of it (`deletions.delete_workspace`)."""
     return deletions.delete_workspace(session, workspace_id=get(session, slug=slug).id, by=by)

@@ -50,6 +50,7 @@ def pages(server: Server) -> dict[str, str]:
         "sources": "/w/demo/sources",
         "health": "/w/demo/health",
         "members": "/w/demo/members",
+        "audit": "/w/demo/audit",
     }
 
 
@@ -73,7 +74,7 @@ def charts_drawn(page: Page) -> list[int]:
     return painted
 
 
-@pytest.mark.parametrize("name", ["overview", "explorer", "thread", "member", "sources", "health", "members"])
+@pytest.mark.parametrize("name", ["overview", "explorer", "thread", "member", "sources", "health", "members", "audit"])
 def test_every_page_loads_cleanly_and_is_photographed(watched: Watched, server: Server, name: str) -> None:
     visit(watched.page, server, pages(server)[name])
     expect(watched.page.locator("main h1")).to_be_visible()
@@ -82,7 +83,7 @@ def test_every_page_loads_cleanly_and_is_photographed(watched: Watched, server: 
     watched.page.screenshot(path=SCREENSHOTS / f"{name}.png")
 
 
-@pytest.mark.parametrize("name", ["overview", "explorer", "thread", "member", "sources", "health", "members"])
+@pytest.mark.parametrize("name", ["overview", "explorer", "thread", "member", "sources", "health", "members", "audit"])
 def test_every_page_speaks_french_to_a_french_browser(watched_fr: Watched, server: Server, name: str) -> None:
     visit(watched_fr.page, server, pages(server)[name])
     assert watched_fr.page.locator("html").get_attribute("lang") == "fr"

@@ -30,6 +30,7 @@ from pilote.cli.leaders import leaders_command
 from pilote.cli.members import members_app
 from pilote.cli.metrics import metrics_app
 from pilote.cli.models import models_app
+from pilote.cli.privacy import erase_command, erasures_command, retention_command
 from pilote.cli.radar import radar_app
 from pilote.cli.rollups import rollups_app
 from pilote.cli.sources import source_app, sync_command
@@ -300,6 +301,9 @@ app.command("watch")(watch_command)
 app.add_typer(tokens_app, name="token")
 app.add_typer(users_app, name="user")
 app.command("audit")(audit_command)
+app.command("erase")(erase_command)
+app.command("erasures")(erasures_command)
+workspace_app.command("retention")(retention_command)
 app.add_typer(rollups_app, name="rollups")
 # feeds
 app.add_typer(source_app, name="source")

@@ -1,4 +1,4 @@
-"""`pilote user` (create, list, role, disable, password) and `pilote audit`: accounts from the command line."""
+"""`pilote user` (create, list, role, disable, password) and `pilote audit` (the audit log, filtered, exported)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from pilote import workspaces
 from pilote.accounts import audit, users
-from pilote.cli.common import print_json, store
+from pilote.cli.common import parse_when, print_json, store
 from pilote.errors import Invalid
 from pilote.terminal import out, safe
 
@@ -109,23 +109,32 @@ def user_password(email: Annotated[str, typer.Argument(help="The account's e-mai
 
 
 def audit_command(
+    workspace: Annotated[str | None, typer.Option("--workspace", "-w", help="Only this workspace's entries.")] = None,
+    since: Annotated[str | None, typer.Option(help="From this date or time (e.g. 2026-01-31).")] = None,
+    until: Annotated[str | None, typer.Option(help="Before this date or time.")] = None,
+    actor: Annotated[str | None, typer.Option(help="Only what this person did (an e-mail, `command line`).")] = None,
+    action: Annotated[str | None, typer.Option(help="Only this action, or those it begins (`source`).")] = None,
     as_json: JsonOpt = False,
-    limit: Annotated[int, typer.Option(min=1, help="How many entries, newest first.")] = 200,
+    export: Annotated[str | None, typer.Option(help="Print every matching entry as csv or jsonl.")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="How many entries, newest first (not for --export).")] = 200,
 ) -> None:
-    """The audit log of account events: who did what, when, from where, before and after."""
+    """The audit log: who changed what, when, from where, before and after; newest first."""
     with store() as engine, Session(engine) as session:
-        entries = audit.get_all(session, limit=limit)
+        space = workspaces.get(session, slug=workspace).id if workspace else None
+        filters = audit.Filters(workspace_id=space, actor=actor, action=action, since=parse_when(since, "--since"),
+                                until=parse_when(until, "--until"))  # fmt: skip
+        if export is not None:
+            for line in audit.export(audit.every(session, filters), export):
+                sys.stdout.write(line)
+            return
+        entries = audit.get_all(session, limit=limit, filters=filters)
     if as_json:
-        print_json([
-            {"at": e.at.isoformat(), "actor": e.actor, "action": e.action, "target": e.target,
-             "workspace": e.workspace, "before": e.before, "after": e.after, "address": e.address}
-            for e in entries
-        ])  # fmt: skip
+        print_json([e.as_json() for e in entries])
         return
     table = Table("when", "who", "what", "whom", "workspace", "before", "after", "from")
     for e in entries:
-        table.add_row(e.at.isoformat()[:19], safe(e.actor), e.action, safe(e.target), e.workspace or "-",
-                      _brief(e.before), _brief(e.after), e.address or "-")  # fmt: skip
+        table.add_row(e.at.isoformat()[:19], safe(e.actor), safe(e.action), safe(e.target), safe(e.workspace or "-"),
+                      _brief(e.before), _brief(e.after), safe(e.address or "-"))  # fmt: skip
     out.print(table)
 
 

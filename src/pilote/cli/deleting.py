@@ -11,6 +11,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from pilote import deletions, workspaces
+from pilote.accounts import audit
 from pilote.cli.common import print_json, store
 from pilote.errors import Invalid, NotFound
 from pilote.models import Deletion, Source, Workspace
@@ -39,7 +40,7 @@ def delete_source_command(
         if not yes:
             _confirm(f"This deletes {what}: {held:,} messages and everything they hold, for good.", name, what)
         with Session(engine, expire_on_commit=False) as session, session.begin():
-            done = deletions.delete_source(session, workspace_id=space.id, source_id=source_id, by="cli")
+            done = deletions.delete_source(session, workspace_id=space.id, source_id=source_id, by=audit.CLI)
     _report(done, as_json)
 
 
@@ -58,7 +59,7 @@ def delete_workspace_command(
             what = f"workspace {slug!r}"
             _confirm(f"This deletes {what}: {held:,} messages and everything else it holds, for good.", slug, what)
         with Session(engine, expire_on_commit=False) as session, session.begin():
-            done = workspaces.delete(session, slug=slug, by="cli")
+            done = workspaces.delete(session, slug=slug, by=audit.CLI)
     _report(done, as_json)
 
 

@@ -111,7 +111,8 @@ def _as_json(report: ImportReport) -> dict[str, Any]:
     return {
         "path": report.path, "format": report.format, "workspace": report.workspace, "source": report.source,
         "run_id": report.run_id, "total": report.total, "new": report.counts.new, "updated": report.counts.updated,
-        "unchanged": report.counts.unchanged, "errors": report.counts.errors, "resumed_from": report.resumed_from,
+        "unchanged": report.counts.unchanged, "errors": report.counts.errors, "erased": report.counts.erased,
+        "resumed_from": report.resumed_from,
         "seconds": round(report.seconds, 3), "cpu_seconds": round(report.cpu_seconds, 3),
         "error_samples": report.error_samples,
     }  # fmt: skip
@@ -128,4 +129,7 @@ def _table(reports: list[ImportReport]) -> Table:
             safe(Path(r.path).name), r.format, f"{r.counts.new:,}", f"{r.counts.updated:,}",
             f"{r.counts.unchanged:,}", f"{r.counts.errors:,}", f"{rate:,.0f}/s",
         )  # fmt: skip
+    skipped = sum(r.counts.erased for r in reports)
+    if skipped:
+        table.caption = f"{skipped:,} messages skipped: their author was erased on request."
     return table

@@ -9,6 +9,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from pilote import merges, workspaces
+from pilote.accounts import audit
 from pilote.cli.common import print_json, store
 from pilote.terminal import out, safe
 
@@ -50,7 +51,7 @@ def merge(
     """Join these identities into one member (recorded; `pilote members unmerge MERGE` undoes it)."""
     with store() as engine, Session(engine) as session, session.begin():
         space = workspaces.resolve(session, slug=workspace)
-        record = merges.merge(session, space.id, authors, by="cli")
+        record = merges.merge(session, space.id, authors, by=audit.CLI)
         shown = merges.as_json(record)
     if as_json:
         print_json(shown)
@@ -67,7 +68,7 @@ def unmerge(
     """Take a merge back: each identity returns to what it belonged to before."""
     with store() as engine, Session(engine) as session, session.begin():
         space = workspaces.resolve(session, slug=workspace)
-        shown = merges.as_json(merges.unmerge(session, space.id, merge_id, by="cli"))
+        shown = merges.as_json(merges.unmerge(session, space.id, merge_id, by=audit.CLI))
     if as_json:
         print_json(shown)
         return

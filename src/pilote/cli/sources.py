@@ -10,6 +10,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from pilote import schedule, sync, workspaces
+from pilote.accounts import audit
 from pilote.cli import platforms as platform_commands
 from pilote.cli.common import print_json, settings, store
 from pilote.cli.enriching import analyse_now
@@ -106,6 +107,9 @@ def sync_command(
     if one fails."""
     with store() as engine:
         ids = _chosen(engine, workspace, source)
+        with Session(engine) as session, session.begin():  # the audit log: who asked for these syncs
+            for source_id in ids:
+                sync.note_requested(session, session.get_one(Source, source_id), by=audit.CLI)
         with bar(err) as progress:
             task = progress.add_task("syncing", total=len(ids))
 

@@ -217,7 +217,7 @@ def note(session: Session, workspace_id: int, item_id: int, text: str, actor: Ac
     (item,) = _items(session, workspace_id, [item_id], None)
     row = InboxNote(item_id=item.id, user_id=actor.user_id, text=body)
     session.add(row)
-    _changed(session, actor, [item], "note", {item.id: None}, {item.id: {"note": body[:200]}})
+    _changed(session, actor, [item], "note", {item.id: None}, {item.id: {"note": "added"}})
     return row
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, func, or_, select
 from sqlalchemy.orm import Session
 
 from pilote import community
+from pilote.accounts import audit
 from pilote.errors import Invalid
 from pilote.metrics.catalogue import Noted, Scope, metric
 from pilote.metrics.facts import ancestors
@@ -146,12 +147,16 @@ def competitors(conn: Connection | Session, workspace_id: int) -> dict[str, list
     return found
 
 
-def set_competitor(session: Session, workspace_id: int, name: str, keywords: list[str]) -> dict[str, list[str]]:
+def set_competitor(
+    session: Session, workspace_id: int, name: str, keywords: list[str], *, by: audit.Actor = audit.CLI
+) -> dict[str, list[str]]:
     """Set (or, with no keywords, remove) one keyword set; `us` is the organisation's own."""
     name, words = name.strip(), sorted({w.strip() for w in keywords if w.strip()})
     if not name:
         raise Invalid("competitor: give a name (or `us` for the organisation's own keywords)")
     sets = competitors(session, workspace_id)
+    audit.record(session, actor=by, action="competitors changed", target=f"competitor {name}",
+                 workspace_id=workspace_id, before={name: sets.get(name)}, after={name: words or None})  # fmt: skip
     if words:
         sets[name] = words
     else:

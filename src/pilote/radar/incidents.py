@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pilote.accounts import audit
 from pilote.errors import Invalid, NotFound
 from pilote.models import Alert, Incident, IncidentEvent
 from pilote.radar import live, notify
@@ -141,6 +142,11 @@ def _log(session: Session, incident: Incident, now: datetime, kind: str, actor: 
     session.add(IncidentEvent(incident_id=incident.id, at=now, kind=kind, actor=actor, detail=detail))
 
 
+def _audit(session: Session, incident: Incident, by: audit.Actor, action: str, before: Any, after: Any) -> None:
+    audit.record(session, actor=by, action=action, target=f"incident {incident.id}", workspace_id=incident.workspace_id,
+                 before=before, after=after)  # fmt: skip
+
+
 def get(session: Session, *, incident_id: int, workspace_id: int | None = None) -> Incident:
     """The incident, or NotFound saying how to list them."""
     found = session.get(Incident, incident_id)
@@ -173,26 +179,31 @@ def events(session: Session, *, incident_id: int) -> list[IncidentEvent]:
 
 
 def acknowledge(
-    session: Session, *, incident_id: int, actor: str, now: datetime, workspace_id: int | None = None
-) -> Incident:
+    session: Session, *, incident_id: int, actor: str, now: datetime, workspace_id: int | None = None,
+    by: audit.Actor = audit.CLI,
+) -> Incident:  # fmt: skip
     """Someone is on it: stops the escalation."""
     incident = get(session, incident_id=incident_id, workspace_id=workspace_id)
     if incident.status != "open":
         raise Invalid(f"incident {incident_id} is {incident.status}: only an open incident can be acknowledged")
     incident.status, incident.acknowledged_at, incident.acknowledged_by = "acknowledged", now, actor
     _log(session, incident, now, "acknowledged", actor, "")
+    _audit(session, incident, by, "incident acknowledged", {"status": "open"}, {"status": incident.status})
     session.flush()
     return incident
 
 
 def resolve(
     session: Session, *, incident_id: int, actor: str, now: datetime, note: str | None = None,
-    workspace_id: int | None = None, rule: Rule | None = None,
+    workspace_id: int | None = None, rule: Rule | None = None, by: audit.Actor = audit.CLI,
 ) -> Incident:  # fmt: skip
     """The crisis is over; the next alert opens a new incident (or `reopen` this one)."""
     incident = get(session, incident_id=incident_id, workspace_id=workspace_id)
     if incident.status == "resolved":
         raise Invalid(f"incident {incident_id} is already resolved: `pilote incident reopen {incident_id}`")
+    _audit(
+        session, incident, by, "incident resolved", {"status": incident.status}, {"status": "resolved", "note": note}
+    )
     incident.status, incident.resolved_at, incident.resolved_by = "resolved", now, actor
     _log(session, incident, now, "resolved", actor, note or "")
     if rule is not None:
@@ -203,7 +214,7 @@ def resolve(
 
 def reopen(
     session: Session, *, incident_id: int, actor: str, now: datetime, note: str | None = None,
-    workspace_id: int | None = None,
+    workspace_id: int | None = None, by: audit.Actor = audit.CLI,
 ) -> Incident:  # fmt: skip
     """It was not over: the incident is open again, and alerts attach to it again."""
     incident = get(session, incident_id=incident_id, workspace_id=workspace_id)
@@ -216,6 +227,7 @@ def reopen(
     incident.acknowledged_at = incident.acknowledged_by = incident.escalated_at = None
     incident.opened_at = now
     _log(session, incident, now, "reopened", actor, note or "")
+    _audit(session, incident, by, "incident reopened", {"status": "resolved"}, {"status": "open", "note": note})
     session.flush()
     return incident
 
@@ -263,20 +275,29 @@ def as_json(session: Session, incident: Incident, *, detail: bool = False) -> di
     return data
 
 
-def add_note(session: Session, *, incident_id: int, actor: str, text: str, now: datetime, workspace_id: int) -> None:
+def add_note(
+    session: Session, *, incident_id: int, actor: str, text: str, now: datetime, workspace_id: int,
+    by: audit.Actor = audit.CLI,
+) -> None:  # fmt: skip
     """Add a line to the incident's shared log (what was done, decided, said)."""
     incident = get(session, incident_id=incident_id, workspace_id=workspace_id)
     if not text.strip():
         raise Invalid("note: write something")
     _log(session, incident, now, "note", actor.strip()[:200] or None, text.strip()[:5000])
+    _audit(session, incident, by, "incident note added", None, {"note": text.strip()[:5000]})
     session.flush()
 
 
 def save_statement(
-    session: Session, *, incident_id: int, actor: str, text: str, now: datetime, workspace_id: int
-) -> None:
+    session: Session, *, incident_id: int, actor: str, text: str, now: datetime, workspace_id: int,
+    by: audit.Actor = audit.CLI,
+) -> None:  # fmt: skip
     """Save a new version of the holding statement's draft (every version stays in the log)."""
     incident = get(session, incident_id=incident_id, workspace_id=workspace_id)
+    before = statement(session, incident_id=incident_id)
+    _audit(
+        session, incident, by, "incident statement saved", {"statement": before}, {"statement": text.strip()[:10_000]}
+    )
     _log(session, incident, now, "statement", actor.strip()[:200] or None, text.strip()[:10_000])
     session.flush()
 

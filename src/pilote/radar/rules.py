@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pilote.accounts import audit
 from pilote.errors import Invalid, NotFound
 from pilote.models import AlertRecipient, AlertRule, utcnow
 from pilote.radar.detectors import SENSITIVITIES
@@ -89,13 +90,17 @@ def get(session: Session, *, workspace_id: int) -> Rule:
     )
 
 
-def update(session: Session, *, workspace_id: int, **changes: Any) -> Rule:
+def update(session: Session, *, workspace_id: int, by: audit.Actor = audit.CLI, **changes: Any) -> Rule:
     """Change some of the rule's fields (the others keep their value); Invalid names what is wrong."""
     unknown = set(changes) - set(Rule.__dataclass_fields__)
     if unknown:
         raise Invalid(f"unknown rule field {', '.join(sorted(unknown))}")
-    rule = replace(get(session, workspace_id=workspace_id), **changes)
+    old = get(session, workspace_id=workspace_id)
+    rule = replace(old, **changes)
     _check(rule)
+    before, after = {k: getattr(old, k) for k in changes}, {k: getattr(rule, k) for k in changes}
+    audit.record(session, actor=by, action="alert rule changed", target="alert rule", workspace_id=workspace_id,
+                 before=before, after=after)  # fmt: skip
     row = session.scalar(select(AlertRule).where(AlertRule.workspace_id == workspace_id))
     if row is None:
         row = AlertRule(workspace_id=workspace_id)
@@ -150,8 +155,9 @@ def _clock(value: str) -> time:
 
 
 def add_recipient(
-    session: Session, *, workspace_id: int, kind: str, target: str, on: str = "always", secret: str | None = None
-) -> AlertRecipient:
+    session: Session, *, workspace_id: int, kind: str, target: str, on: str = "always", secret: str | None = None,
+    by: audit.Actor = audit.CLI,
+) -> AlertRecipient:  # fmt: skip
     """A new recipient; a webhook without a secret gets a generated one (shown once by the CLI)."""
     _check_recipient(kind, target, on)
     if kind == "webhook" and not secret:
@@ -159,6 +165,8 @@ def add_recipient(
     recipient = AlertRecipient(workspace_id=workspace_id, kind=kind, target=target.strip(), on=on, secret=secret)
     session.add(recipient)
     session.flush()
+    audit.record(session, actor=by, action="alert recipient added", target=f"recipient {recipient.id}",
+                 workspace_id=workspace_id, after={"kind": kind, "target": recipient.target, "on": on})  # fmt: skip
     return recipient
 
 
@@ -181,10 +189,13 @@ def recipients(session: Session, *, workspace_id: int) -> list[AlertRecipient]:
     return list(session.scalars(query))
 
 
-def remove_recipient(session: Session, *, workspace_id: int, recipient_id: int) -> None:
+def remove_recipient(session: Session, *, workspace_id: int, recipient_id: int, by: audit.Actor = audit.CLI) -> None:
     """Remove a recipient (its past deliveries stay, without it)."""
     found = session.get(AlertRecipient, recipient_id)
     if found is None or found.workspace_id != workspace_id:
         raise NotFound(f"no recipient {recipient_id} in this workspace: see `pilote alert-rule show`")
+    before = {"kind": found.kind, "target": found.target, "on": found.on}
+    audit.record(session, actor=by, action="alert recipient removed", target=f"recipient {recipient_id}",
+                 workspace_id=workspace_id, before=before)  # fmt: skip
     session.delete(found)
     session.flush()

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from pilote import rollups
 from pilote import search as fulltext
+from pilote.accounts import audit
 from pilote.community import counted
 from pilote.errors import Invalid, NotFound
 from pilote.models import Author, Label, Message, SavedSearch, Source, utcnow
@@ -250,7 +251,7 @@ class Saved:
     created_at: datetime = field(default_factory=utcnow)
 
 
-def save(session: Session, workspace_id: int, name: str, query: ExplorerQuery) -> Saved:
+def save(session: Session, workspace_id: int, name: str, query: ExplorerQuery, *, by: audit.Actor = audit.CLI) -> Saved:
     """Keep a query under a name in a workspace (an existing name is replaced)."""
     name = name.strip()
     if not name or len(name) > 200:
@@ -260,11 +261,14 @@ def save(session: Session, workspace_id: int, name: str, query: ExplorerQuery) -
     found = session.scalar(
         select(SavedSearch).where(SavedSearch.workspace_id == workspace_id, SavedSearch.name == name)
     )
+    before = None if found is None else json.loads(found.query)
     if found is None:
         found = SavedSearch(workspace_id=workspace_id, name=name, query=payload)
         session.add(found)
     found.query = payload
     session.flush()
+    audit.record(session, actor=by, action="saved search saved", target=f"saved search {found.id}",
+                 workspace_id=workspace_id, before=before, after={"name": name, **json.loads(payload)})  # fmt: skip
     return _saved(found)
 
 
@@ -274,11 +278,13 @@ def saved(session: Session, workspace_id: int) -> list[Saved]:
     return [_saved(row) for row in session.scalars(query)]
 
 
-def forget(session: Session, workspace_id: int, saved_id: int) -> None:
+def forget(session: Session, workspace_id: int, saved_id: int, *, by: audit.Actor = audit.CLI) -> None:
     """Delete a saved search."""
     row = session.get(SavedSearch, saved_id)
     if row is None or row.workspace_id != workspace_id:
         raise NotFound(f"no saved search {saved_id} in this workspace")
+    audit.record(session, actor=by, action="saved search deleted", target=f"saved search {saved_id}",
+                 workspace_id=workspace_id, before={"name": row.name, **json.loads(row.query)})  # fmt: skip
     session.delete(row)
     session.flush()
 
@@ -294,8 +300,12 @@ def _saved(row: SavedSearch) -> Saved:
 # --- labels ---
 
 
-def label(session: Session, message_id: int, name: str, value: str, created_by: str | None = None) -> Label:
-    """A person's decision about a message (origin "user"): it wins over the model and feeds training."""
+def label(
+    session: Session, message_id: int, name: str, value: str, created_by: str | None = None, *,
+    by: audit.Actor = audit.CLI,
+) -> Label:  # fmt: skip
+    """A person's decision about a message (origin "user"): it wins over the model and feeds training; audited
+    as `by` (the label's own `created_by` is what the caller says: the person, or an API client's name)."""
     allowed = LABELS.get(name, ())
     if name not in LABELS:
         raise Invalid(f"label {name!r}: use one of {', '.join(LABELS)}")
@@ -303,11 +313,15 @@ def label(session: Session, message_id: int, name: str, value: str, created_by: 
         raise Invalid(f"label {name}={value!r}: use one of {', '.join(allowed)}")
     if allowed is None and not (value.isidentifier() and len(value) <= 16):
         raise Invalid(f"label {name}={value!r}: use one lower-case word of 16 letters at most")
-    if session.get(Message, message_id) is None:
+    message = session.get(Message, message_id)
+    if message is None:
         raise NotFound(f"no message {message_id}")
     found = session.scalar(
         select(Label).where(Label.message_id == message_id, Label.name == name, Label.origin == "user")
     )
+    audit.record(session, actor=by, action="message labelled", target=f"message {message_id}",
+                 workspace_id=message.workspace_id, before=None if found is None else {name: found.value},
+                 after={name: value})  # fmt: skip
     if found is None:
         found = Label(message_id=message_id, name=name, value=value, origin="user")
         session.add(found)

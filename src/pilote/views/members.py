@@ -10,6 +10,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from pilote import rollups
+from pilote.accounts import audit
 from pilote.community import counted
 from pilote.errors import NotFound
 from pilote.models import Author, Member, Message, TeamAccount
@@ -89,12 +90,15 @@ def _team(session: Session, ids: list[int]) -> bool:
     return session.scalar(select(func.count()).where(TeamAccount.author_id.in_(ids))) != 0
 
 
-def set_team(session: Session, author_id: int, *, team: bool) -> None:
+def set_team(session: Session, author_id: int, *, team: bool, by: audit.Actor = audit.CLI) -> None:
     """Count an author as speaking for the organisation (or not); the rollups' unanswered counts follow."""
     author = session.get(Author, author_id)
     if author is None:
         raise NotFound(f"no author {author_id}")
     found = session.get(TeamAccount, author_id)
+    audit.record(session, actor=by, action="team account marked" if team else "team account unmarked",
+                 target=f"author {author_id}", workspace_id=author.workspace_id,
+                 before={"team": found is not None}, after={"team": team})  # fmt: skip
     if team and found is None:
         session.add(TeamAccount(author_id=author_id, workspace_id=author.workspace_id, origin="user"))
     elif not team and found is not None:

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pilote import platforms, rollups, sync
+from pilote.accounts import audit
 from pilote.errors import Invalid, NotFound
 from pilote.models import ImportRun, Source
 from pilote.sync import SyncState
@@ -126,21 +127,26 @@ def get(session: Session, workspace_id: int, source_id: int) -> Source:
     return source
 
 
-def set_status(session: Session, workspace_id: int, source_id: int, status: str) -> SourceRow:
+def set_status(
+    session: Session, workspace_id: int, source_id: int, status: str, *, by: audit.Actor = audit.CLI
+) -> SourceRow:
     """Pause or resume a source (`paused` or `active`)."""
     if status not in STATUSES:
         raise Invalid(f"source status {status!r}: use active or paused")
     source = get(session, workspace_id, source_id)
-    source.status = status
+    before, source.status = source.status, status
+    audit.record(session, actor=by, action="source paused" if status == "paused" else "source resumed",
+                 target=f"source {source_id}", workspace_id=workspace_id, before={"status": before},
+                 after={"status": status})  # fmt: skip
     session.flush()
     return next(row for row in sources(session, workspace_id) if row.id == source_id)
 
 
-def pause(session: Session, workspace_id: int, source_id: int) -> SourceRow:
+def pause(session: Session, workspace_id: int, source_id: int, *, by: audit.Actor = audit.CLI) -> SourceRow:
     """Stop syncing a source until it is resumed."""
-    return set_status(session, workspace_id, source_id, "paused")
+    return set_status(session, workspace_id, source_id, "paused", by=by)
 
 
-def resume(session: Session, workspace_id: int, source_id: int) -> SourceRow:
+def resume(session: Session, workspace_id: int, source_id: int, *, by: audit.Actor = audit.CLI) -> SourceRow:
     """Sync a paused source again."""
-    return set_status(session, workspace_id, source_id, "active")
+    return set_status(session, workspace_id, source_id, "active", by=by)

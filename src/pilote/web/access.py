@@ -108,6 +108,11 @@ ACCESS: dict[str, Need] = {
     "POST /w/{slug}/team/{user_id}/link": "admin",
     "POST /w/{slug}/team/{user_id}/disable": "instance",
     "POST /w/{slug}/team/{user_id}/enable": "instance",
+    "GET /w/{slug}/audit": "admin",
+    "GET /w/{slug}/audit.csv": "admin",
+    "GET /w/{slug}/audit.jsonl": "admin",
+    "POST /w/{slug}/retention": "admin",
+    "POST /w/{slug}/members/{author_id}/erase": "admin",
     # the API, in the token's workspace
     "GET /api/v1/messages": "analyst",
     "GET /api/v1/messages/{message_id}": "analyst",
@@ -137,6 +142,7 @@ ACCESS: dict[str, Need] = {
     "POST /api/v1/inbox/{item_id}/notes": "moderator",
     "POST /api/v1/sources/{source_id}/pause": "manager",
     "POST /api/v1/sources/{source_id}/resume": "manager",
+    "GET /api/v1/audit": "admin",
 }
 
 

@@ -22,11 +22,13 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from pilote import leaders, merges, metrics, stats, tokens
+from pilote.accounts import audit
 from pilote.errors import Invalid, NotFound, PiloteError
 from pilote.models import Author, Message, Workspace
 from pilote.views import explorer, members, overview, sources, threads, timeseries
 from pilote.views.common import MessageCard, card_query, cards
 from pilote.web import access
+from pilote.web.pages.common import actor_of
 
 PERIODS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30), "90d": timedelta(days=90)}
 CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict", 422: "invalid"}
@@ -111,6 +113,7 @@ def _workspace(request: Request, credentials: Annotated[HTTPAuthorizationCredent
 
 
 WorkspaceDep = Annotated[int, Depends(_workspace)]
+ActorDep = Annotated[audit.Actor, Depends(actor_of)]
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -211,9 +214,9 @@ class LabelOut(BaseModel):
     status_code=201,
     summary="Label a message (wins over models)",
 )
-def post_label(session: SessionDep, workspace_id: WorkspaceDep, message_id: int, body: LabelIn) -> Any:
+def post_label(session: SessionDep, workspace_id: WorkspaceDep, actor: ActorDep, message_id: int, body: LabelIn) -> Any:
     _owned(session, workspace_id, message_id)
-    found = explorer.label(session, message_id, body.name, body.value, body.created_by)
+    found = explorer.label(session, message_id, body.name, body.value, body.created_by, by=actor)
     return LabelOut(
         message_id=found.message_id, name=found.name, value=found.value, origin=found.origin,
         created_by=found.created_by, created_at=found.created_at,
@@ -264,13 +267,13 @@ def list_sources(session: SessionDep, workspace_id: WorkspaceDep) -> Any:
 
 
 @router.post("/sources/{source_id}/pause", response_model=sources.SourceRow, summary="Pause a source")
-def pause_source(session: SessionDep, workspace_id: WorkspaceDep, source_id: int) -> Any:
-    return sources.pause(session, workspace_id, source_id)
+def pause_source(session: SessionDep, workspace_id: WorkspaceDep, actor: ActorDep, source_id: int) -> Any:
+    return sources.pause(session, workspace_id, source_id, by=actor)
 
 
 @router.post("/sources/{source_id}/resume", response_model=sources.SourceRow, summary="Resume a paused source")
-def resume_source(session: SessionDep, workspace_id: WorkspaceDep, source_id: int) -> Any:
-    return sources.resume(session, workspace_id, source_id)
+def resume_source(session: SessionDep, workspace_id: WorkspaceDep, actor: ActorDep, source_id: int) -> Any:
+    return sources.resume(session, workspace_id, source_id, by=actor)
 
 
 # --- stats, time series, overview ---
@@ -393,19 +396,47 @@ def list_saved(session: SessionDep, workspace_id: WorkspaceDep) -> Any:
 
 
 @router.post("/saved-searches", response_model=SavedOut, status_code=201, summary="Save a search under a name")
-def post_saved(session: SessionDep, workspace_id: WorkspaceDep, body: SavedIn) -> Any:
+def post_saved(session: SessionDep, workspace_id: WorkspaceDep, actor: ActorDep, body: SavedIn) -> Any:
     data = body.model_dump(exclude={"name"})
     data["text"] = data.pop("q")
     for name in ("since", "until"):
         data[name] = _aware(data[name])
     query = explorer.ExplorerQuery(workspace_id=workspace_id, **data)
-    return _saved_out(explorer.save(session, workspace_id, body.name, query))
+    return _saved_out(explorer.save(session, workspace_id, body.name, query, by=actor))
 
 
 @router.delete("/saved-searches/{saved_id}", status_code=204, summary="Delete a saved search")
-def delete_saved(session: SessionDep, workspace_id: WorkspaceDep, saved_id: int) -> Response:
-    explorer.forget(session, workspace_id, saved_id)
+def delete_saved(session: SessionDep, workspace_id: WorkspaceDep, actor: ActorDep, saved_id: int) -> Response:
+    explorer.forget(session, workspace_id, saved_id, by=actor)
     return Response(status_code=204)
+
+
+# --- the audit log (admins) ---
+
+
+@dataclass(frozen=True, slots=True)
+class AuditPage:
+    """Entries of the token's workspace, newest first; pass `next_cursor` as `cursor` for older ones."""
+
+    entries: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+@router.get("/audit", response_model=AuditPage, summary="The audit log of the workspace (admins)")
+def get_audit(
+    session: SessionDep,
+    workspace_id: WorkspaceDep,
+    actor: Annotated[str | None, Query(max_length=320, description="Only what this person did.")] = None,
+    action: Annotated[str | None, Query(max_length=64, description="This action, or those it begins.")] = None,
+    since: Annotated[datetime | None, Query(description="ISO 8601; UTC without a zone.")] = None,
+    until: Annotated[datetime | None, Query(description="ISO 8601, excluded.")] = None,
+    cursor: Annotated[str | None, Query(max_length=40)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> Any:
+    filters = audit.Filters(workspace_id=workspace_id, actor=actor, action=action, since=_aware(since),
+                            until=_aware(until))  # fmt: skip
+    found = audit.page(session, filters, limit=limit, cursor=cursor)
+    return AuditPage([entry.as_json() for entry in found.entries], found.next_cursor)
 
 
 class MetricOut(BaseModel):

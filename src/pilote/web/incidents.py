@@ -57,14 +57,15 @@ def incident_report(page: PageDep, incident_id: int) -> Response:
 @router.post("/w/{slug}/incidents/{incident_id}/status")
 def incident_status(page: PageDep, incident_id: int, action: Annotated[str, Form()], by: By = "") -> Response:
     """Acknowledge, resolve or reopen from the room."""
-    actor, now, space = by.strip() or "cockpit", utcnow(), page.workspace.id
+    actor, now, space, who = by.strip() or page.who, utcnow(), page.workspace.id, page.actor
     if action == "ack":
-        incidents.acknowledge(page.session, incident_id=incident_id, workspace_id=space, actor=actor, now=now)
+        incidents.acknowledge(page.session, incident_id=incident_id, workspace_id=space, actor=actor, now=now, by=who)
     elif action == "resolve":
         rule = rules.get(page.session, workspace_id=space)
-        incidents.resolve(page.session, incident_id=incident_id, workspace_id=space, actor=actor, now=now, rule=rule)
+        incidents.resolve(page.session, incident_id=incident_id, workspace_id=space, actor=actor, now=now, rule=rule,
+                          by=who)  # fmt: skip
     elif action == "reopen":
-        incidents.reopen(page.session, incident_id=incident_id, workspace_id=space, actor=actor, now=now)
+        incidents.reopen(page.session, incident_id=incident_id, workspace_id=space, actor=actor, now=now, by=who)
     else:
         raise Invalid(f"action {action!r}: use ack, resolve or reopen")
     page.session.commit()
@@ -76,8 +77,8 @@ def incident_note(
     page: PageDep, incident_id: int, text: Annotated[str, Form(max_length=5000)], by: By = ""
 ) -> Response:
     """Add a line to the shared log."""
-    incidents.add_note(page.session, incident_id=incident_id, workspace_id=page.workspace.id, actor=by or "cockpit",
-                       text=text, now=utcnow())  # fmt: skip
+    incidents.add_note(page.session, incident_id=incident_id, workspace_id=page.workspace.id, actor=by or page.who,
+                       text=text, now=utcnow(), by=page.actor)  # fmt: skip
     page.session.commit()
     return RedirectResponse(page.url(f"incidents/{incident_id}#log"), status_code=303)
 
@@ -88,7 +89,7 @@ def incident_statement(
 ) -> Response:
     """Save the holding statement's draft (each version is kept in the log)."""
     incidents.save_statement(page.session, incident_id=incident_id, workspace_id=page.workspace.id,
-                             actor=by or "cockpit", text=text, now=utcnow())  # fmt: skip
+                             actor=by or page.who, text=text, now=utcnow(), by=page.actor)  # fmt: skip
     page.session.commit()
     return RedirectResponse(page.url(f"incidents/{incident_id}#statement"), status_code=303)
 

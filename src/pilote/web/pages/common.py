@@ -13,7 +13,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
 from pilote import workspaces
-from pilote.accounts import users
+from pilote.accounts import audit, users
 from pilote.errors import PiloteError
 from pilote.models import Workspace
 from pilote.views import inbox
@@ -85,9 +85,21 @@ class Page:
         principal = getattr(self.request.state, "principal", None)
         return principal.email if principal is not None else "cockpit"
 
+    @property
+    def actor(self) -> audit.Actor:
+        """Who the audit log records for what this request changes: the person, from their address."""
+        return actor_of(self.request)
+
     def url(self, path: str = "") -> str:
         """An address inside this workspace."""
         return f"/w/{self.workspace.slug}/{path}"
+
+
+def actor_of(request: Request) -> audit.Actor:
+    """The signed-in person (or the API token's owner, else the token) and the client's address."""
+    principal = getattr(request.state, "principal", None)
+    name = principal.email if principal is not None else "cockpit"
+    return audit.Actor(name, request.client.host if request.client is not None else None)
 
 
 def visible(request: Request, spaces: list[Workspace]) -> list[Workspace]:

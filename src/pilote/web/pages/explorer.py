@@ -120,7 +120,7 @@ def _context(page: PageDep, form: Filters, results: views.Page) -> dict[str, Any
 def save(page: PageDep, name: Annotated[str, Form()], query: Annotated[str, Form()] = "") -> RedirectResponse:
     """Keep the current search under a name."""
     form = _form_from(query)
-    views.save(page.session, page.workspace.id, name, to_query(form, page))
+    views.save(page.session, page.workspace.id, name, to_query(form, page), by=page.actor)
     page.session.commit()
     return RedirectResponse(page.url("explorer") + "?" + form.query_string(), status_code=303)
 
@@ -128,7 +128,7 @@ def save(page: PageDep, name: Annotated[str, Form()], query: Annotated[str, Form
 @router.post("/w/{slug}/explorer/saved/{saved_id}/delete")
 def forget(page: PageDep, saved_id: int) -> RedirectResponse:
     """Delete a saved search."""
-    views.forget(page.session, page.workspace.id, saved_id)
+    views.forget(page.session, page.workspace.id, saved_id, by=page.actor)
     page.session.commit()
     return RedirectResponse(page.url("explorer"), status_code=303)
 

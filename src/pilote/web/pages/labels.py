@@ -41,7 +41,7 @@ def label(
     if not given:
         raise Invalid("label: choose spam or not spam, a sentiment or an intent")
     for name, value in given.items():
-        views.label(page.session, message_id, name, value, created_by=page.who)
+        views.label(page.session, message_id, name, value, created_by=page.who, by=page.actor)
     page.session.commit()
     if not page.request.headers.get("hx-request"):
         return RedirectResponse(page.request.headers.get("referer") or page.url("explorer"), status_code=303)

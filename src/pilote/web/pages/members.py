@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Form
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from pilote import leaders, merges
+from pilote import leaders, merges, privacy
 from pilote.accounts import users
 from pilote.errors import Invalid, NotFound
 from pilote.models import Author
@@ -21,7 +21,7 @@ PERIODS = ("7d", "30d", "90d")
 LISTS = ("ambassadors", "detractors", "bridges", "rising")
 PER_LIST = 20
 SUGGESTIONS = 20
-DONE = ("merged", "rejected")
+DONE = ("merged", "rejected", "erased")
 
 
 def deciding(page: Page) -> bool:
@@ -31,14 +31,8 @@ def deciding(page: Page) -> bool:
     return role is not None and users.rank(role) >= users.rank("moderator")
 
 
-def by(page: Page) -> str:
-    """Who a merge or a rejection is recorded as: the signed-in person's e-mail, else "web"."""
-    principal = getattr(page.request.state, "principal", None)
-    return principal.email if principal is not None and principal.email else "web"
-
-
 @router.get("/w/{slug}/members", response_class=HTMLResponse)
-def members(page: PageDep, period: str = "30d", done: str = "") -> HTMLResponse:
+def members(page: PageDep, period: str = "30d", done: str = "", erased: int = 0) -> HTMLResponse:
     """Ambassadors, detractors, bridges and rising members of a period, and who may be one person."""
     if period not in PERIODS:
         raise Invalid(f"period {period!r}: choose 7d, 30d or 90d")
@@ -46,7 +40,8 @@ def members(page: PageDep, period: str = "30d", done: str = "") -> HTMLResponse:
     found = leaders.leaders(page.session, page.workspace.id, span, limit=PER_LIST)
     suggested = merges.suggest(page.session, page.workspace.id, limit=SUGGESTIONS)
     return page.render("members.html", "members", found=found, lists=LISTS, period=period, periods=PERIODS,
-                       suggestions=suggested, deciding=deciding(page), done=done if done in DONE else "")  # fmt: skip
+                       suggestions=suggested, deciding=deciding(page), done=done if done in DONE else "",
+                       erased=erased)  # fmt: skip
 
 
 @router.post("/w/{slug}/members/merges")
@@ -57,7 +52,7 @@ def merge(
     chosen = sorted(set(authors))
     if len(chosen) < 2:
         raise Invalid("merge: choose at least two identities")
-    merges.merge(page.session, page.workspace.id, chosen, by=by(page))  # with its suggestion's evidence
+    merges.merge(page.session, page.workspace.id, chosen, by=page.actor)  # with its suggestion's evidence
     page.session.commit()
     return RedirectResponse(page.url(f"members?period={_period(period)}&done=merged"), status_code=303)
 
@@ -70,7 +65,7 @@ def reject(
     chosen = sorted(set(authors))
     if len(chosen) < 2:
         raise Invalid("not the same person: choose at least two identities")
-    merges.reject(page.session, page.workspace.id, chosen)
+    merges.reject(page.session, page.workspace.id, chosen, by=page.actor)
     page.session.commit()
     return RedirectResponse(page.url(f"members?period={_period(period)}&done=rejected"), status_code=303)
 
@@ -80,7 +75,7 @@ def _period(period: str) -> str:
 
 
 @router.get("/w/{slug}/members/{author_id}", response_class=HTMLResponse)
-def member(page: PageDep, author_id: int) -> HTMLResponse:
+def member(page: PageDep, author_id: int, erase_error: bool = False) -> HTMLResponse:
     """A person's page, reached from any of their identities."""
     author = page.session.get(Author, author_id)
     if author is None or author.workspace_id != page.workspace.id:
@@ -94,4 +89,27 @@ def member(page: PageDep, author_id: int) -> HTMLResponse:
                     "data": [count for _, count in data.activity]}],
     }  # fmt: skip
     shown = {"activity": activity, "sentiment": charts.pie(data.sentiment, page.t.words(data.sentiment))}
-    return page.render("member.html", "members", data=data, intents=INTENTS, charts=shown)
+    erasing = None
+    if admin(page):  # only an admin sees the erasure form, with the name to type
+        erasing = privacy.person(page.session, workspace_id=page.workspace.id, author_id=author_id)
+    response = page.render("member.html", "members", data=data, intents=INTENTS, charts=shown, erasing=erasing,
+                           erase_error=erase_error)  # fmt: skip
+    response.status_code = 400 if erase_error else 200
+    return response
+
+
+@router.post("/w/{slug}/members/{author_id}/erase", response_class=HTMLResponse)
+def erase(page: PageDep, author_id: int, confirm: Annotated[str, Form(max_length=500)] = "") -> Response:
+    """Erase the person on request (all their identities and messages), once the admin has typed their name."""
+    who = privacy.person(page.session, workspace_id=page.workspace.id, author_id=author_id)
+    if confirm.strip() != who.name.strip():
+        return member(page, author_id, erase_error=True)
+    done = privacy.erase(page.session, who, by=page.actor)
+    page.session.commit()
+    return RedirectResponse(page.url(f"members?done=erased&erased={done.messages}"), status_code=303)
+
+
+def admin(page: Page) -> bool:
+    """Whether the reader is an admin of this workspace."""
+    principal = getattr(page.request.state, "principal", None)
+    return principal is not None and principal.role_in(page.workspace.id) == "admin"

@@ -81,7 +81,8 @@ def upload(
         options = ParseOptions(source_key=source_key or None)
         engine, settings = page.request.app.state.engine, page.request.app.state.settings
         report = import_file(engine, path, workspace=page.workspace.slug, format=format or None, options=options,
-                             batch_size=settings.batch_size, analyse=jobs.analysis(settings, engine))  # fmt: skip
+                             batch_size=settings.batch_size, analyse=jobs.analysis(settings, engine),
+                             by=page.actor)  # fmt: skip
     except PiloteError as error:
         return _page(page, status_code=error.http_status, failed=str(error).replace(str(folder) + "/", ""))
     finally:
@@ -92,7 +93,7 @@ def upload(
 @router.post("/w/{slug}/sources/{source_id}/status")
 def status(page: PageDep, source_id: int, status: Annotated[str, Form()]) -> RedirectResponse:
     """Pause or resume a source."""
-    views.set_status(page.session, page.workspace.id, source_id, status)
+    views.set_status(page.session, page.workspace.id, source_id, status, by=page.actor)
     page.session.commit()
     return RedirectResponse(page.url("sources"), status_code=303)
 
@@ -105,7 +106,7 @@ def delete(page: PageDep, source_id: int, confirm: Annotated[str, Form()] = "") 
         deletions.check_confirmation(confirm, source.name, "this source")
     except Invalid as error:
         return _page(page, status_code=error.http_status, delete_failed=source_id, delete_error=str(error))
-    done = deletions.delete_source(page.session, workspace_id=page.workspace.id, source_id=source_id, by="web")
+    done = deletions.delete_source(page.session, workspace_id=page.workspace.id, source_id=source_id, by=page.actor)
     page.session.commit()
     return RedirectResponse(page.url(f"sources?deleted={done.id}"), status_code=303)
 
@@ -114,7 +115,7 @@ def delete(page: PageDep, source_id: int, confirm: Annotated[str, Form()] = "") 
 def add_feed(page: PageDep, url: Annotated[str, Form()]) -> Response:
     """Add a feed, then sync it at once so that its messages show (a failed first sync is shown on its row)."""
     try:
-        source = sync.add_feed(page.session, page.workspace.slug, url)
+        source = sync.add_feed(page.session, page.workspace.slug, url, by=page.actor)
         page.session.commit()
     except PiloteError as error:
         page.session.rollback()
@@ -133,10 +134,12 @@ def sync_now(page: PageDep, source_id: int) -> RedirectResponse:
 def _sync(page: PageDep, source_id: int) -> RedirectResponse:
     source = page.session.get_one(Source, source_id)
     if platforms.is_platform(source):  # a platform may have a long history to read: the scheduler does it
-        platforms.request_sync(page.session, page.workspace.id, source_id)
+        platforms.request_sync(page.session, page.workspace.id, source_id, by=page.actor)
         page.session.commit()
         return RedirectResponse(page.url(f"sources?queued={source_id}"), status_code=303)
     done = page.url(f"sources?synced={source_id}")
+    sync.note_requested(page.session, source, by=page.actor)
+    page.session.commit()
     page.session.close()  # the sync writes through its own sessions; this one must not hold SQLite's lock
     with contextlib.suppress(sync.SyncError):  # recorded on the source: its row and the notice say what failed
         state = page.request.app.state
@@ -157,7 +160,7 @@ async def add_platform(page: PageDep) -> Response:
 def _add_platform(page: PageDep, kind: str, values: dict[str, str]) -> Response:
     try:
         source = platforms.add(page.session, page.request.app.state.settings, workspace=page.workspace.slug,
-                               kind=kind, values=values)  # fmt: skip
+                               kind=kind, values=values, by=page.actor)  # fmt: skip
         page.session.commit()
     except PiloteError as error:
         page.session.rollback()
@@ -177,6 +180,6 @@ async def new_credentials(page: PageDep, source_id: int) -> Response:
 
 
 def _new_credentials(page: PageDep, source_id: int, values: dict[str, str]) -> Response:
-    platforms.set_credentials(page.session, page.request.app.state.settings, source_id, values)
+    platforms.set_credentials(page.session, page.request.app.state.settings, source_id, values, by=page.actor)
     page.session.commit()
     return RedirectResponse(page.url(f"sources?credentials={source_id}"), status_code=303)
