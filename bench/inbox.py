@@ -2,8 +2,9 @@
 
 Builds (or reuses) a store of `--messages` synthetic messages with the builder of bench/cockpit.py, then writes
 inbox items straight into it (bulk inserts, not through the intake): `--open` items owed or waiting (new, open,
-pending, snoozed) on the newest messages and as many closed ones (done, spam, ignored) before them, with
-assignees, tags, priorities, due times, first responses and the events of who closed what. Then measures, after
+pending, snoozed) and as many closed ones (done, spam, ignored) on the newest messages, with
+assignees, tags, priorities, due times, first responses and the events of who closed what (open and closed
+items alternate over the same weeks, so the backlog holds old items too). Then measures, after
 a warm-up, p50/p95 of `queue.page` with its tab counts (what the inbox page calls) for the first page of each
 filter and sort, of `figures.team` for 7, 30 and 90 days, and of `intake.take_new` on a batch of new messages
 (messages/s). Prints Markdown tables for docs/benchmarks.md.
@@ -86,7 +87,7 @@ def people(conn: Connection, workspace_id: int) -> list[int]:
 
 
 def write_items(engine: Engine, workspace_id: int, open_count: int, seed: int = 7) -> None:
-    """`open_count` items still in the queue on the newest messages, and as many closed ones before them."""
+    """`open_count` items still in the queue and as many closed ones, side by side on the newest messages."""
     rng = random.Random(seed)
     with engine.begin() as conn:
         accounts = people(conn, workspace_id)
@@ -101,7 +102,7 @@ def write_items(engine: Engine, workspace_id: int, open_count: int, seed: int = 
     rows, events, tags = [], [], []
     ids = iter(reserved)
     for rank, m in enumerate(newest):
-        still_open = rank < open_count
+        still_open = rank % 2 == 0  # open and closed items side by side over the same weeks
         status = cockpit.pick(rng, STATUSES_OPEN if still_open else STATUSES_CLOSED)
         reasons = cockpit.pick(rng, REASONS)
         priority = _priority(reasons, rng)
@@ -199,6 +200,7 @@ def measure_queue(engine: Engine, workspace_id: int, me: int, runs: int) -> list
 
         p50, p95, page = timed(call, runs)
         found.append((name, p50, p95, len(page.rows)))
+        print(f"  {name}: p95 {p95:.0f} ms", file=sys.stderr)
         after = page.after
         if name.startswith("first page") and after:
 
@@ -220,6 +222,7 @@ def measure_figures(engine: Engine, workspace_id: int, runs: int) -> list[tuple[
                 return figures.team(conn, workspace_id, NOW - timedelta(days=d), NOW, now=NOW)
 
         p50, p95, result = timed(call, max(3, runs // 4))
+        print(f"  team figures {days} days: p50 {p50:.0f} ms", file=sys.stderr)
         found.append((f"team figures, {days} days", p50, p95, result.total.asked + result.total.handled))
     return found
 

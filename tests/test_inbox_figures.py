@@ -3,17 +3,19 @@ the metrics catalogue's response figures read the same records. On SQLite and Po
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from accounts_support import sign_in
 from factories import T0, item, target
-from pilote import metrics
+from pilote import metrics, tokens
 from pilote.accounts import users
 from pilote.cli import app
 from pilote.config import Settings
@@ -21,6 +23,7 @@ from pilote.inbox import figures, intake, items
 from pilote.inbox.items import Actor
 from pilote.ingest import Target, write_batch
 from pilote.models import InboxEvent, InboxItem, Message, Workspace
+from pilote.web.app import create_app
 from test_inbox import team, write
 
 PASSWORD = "a long enough password"
@@ -41,8 +44,9 @@ def _item(session: Session, where: Target, message_id: int, *, opened: datetime,
     return row
 
 
-def built(engine: Engine) -> tuple[Target, dict[str, int], dict[str, int]]:
-    """Items with known times around [T0, T0 + 1 day): their ids by letter, and the accounts by name."""
+def built(engine: Engine, t0: datetime = T0) -> tuple[Target, dict[str, int], dict[str, int]]:
+    """Items with known times around [t0, t0 + 1 day): their ids by letter, and the accounts by name."""
+    T0 = t0  # noqa: N806 (the times below read as offsets of the period's start)
     where = target(engine)
     authors = "abcdefghij"
     with engine.begin() as conn:
@@ -62,7 +66,7 @@ def built(engine: Engine) -> tuple[Target, dict[str, int], dict[str, int]]:
             "c": _item(session, where, msg["c"], opened=T0 + 2 * H, priority=3),
             "d": _item(session, where, msg["d"], opened=T0 + 3 * H, priority=1, status="open"),
             "e": _item(session, where, msg["e"], opened=T0 + 4 * H, priority=1),
-            "f": _item(session, where, msg["f"], opened=T0 + 5 * H, channel="x", last=NOW - H / 2),
+            "f": _item(session, where, msg["f"], opened=T0 + 5 * H, channel="x", last=T0 + 2 * DAY - H / 2),
             "g": _item(session, where, msg["g"], opened=T0 - 2 * H, priority=1),  # before the period
             "h": _item(session, where, msg["h"], opened=T0 + 6 * H, priority=1),
             "i": _item(session, where, msg["i"], opened=T0 + 7 * H, hidden=True),  # hidden by a rule
@@ -194,3 +198,39 @@ def test_pilote_inbox_figures_prints_json_and_a_table(engine: Engine, settings: 
     bad = CliRunner().invoke(app, ["inbox", "figures", "--since", "2026-03-02", "--until", "2026-03-01"])
     assert bad.exit_code == 1
     assert "must come after" in bad.stderr
+
+
+def test_the_page_its_csv_and_the_api_show_the_team_s_figures(settings: Settings, engine: Engine) -> None:
+    start = datetime.now(UTC).replace(microsecond=0) - 2 * DAY  # the page's periods end now
+    where, ids, accounts = built(engine, start)
+    with TestClient(create_app(settings, engine)) as client:
+        sign_in(client, email="lead@example.org", role="analyst", workspace="acme")
+        english = client.get("/w/acme/inbox/figures", params={"period": "7d"})
+        french = client.get("/w/acme/inbox/figures", params={"period": "7d"}, headers={"Accept-Language": "fr"})
+        exported = client.get("/w/acme/inbox/figures.csv", params={"period": "7d"})
+        refused = client.get("/w/acme/inbox/figures", params={"period": "2y"})
+    assert english.status_code == 200, english.text
+    assert "Team figures" in english.text
+    assert f'data-person="{accounts["ana"]}"' in english.text
+    assert "the team (on the platform)" in english.text
+    assert 'href="/w/acme/threads/' in english.text  # the items behind a missed service level, each a link
+    assert "data-chart=" in english.text
+    assert "/static/vendor/echarts.min.js" in english.text
+    assert "Chiffres de l’équipe" in french.text
+    assert "l’équipe (sur la plateforme)" in french.text
+    assert exported.headers["content-type"].startswith("text/csv")
+    lines = exported.text.splitlines()
+    assert lines[0].startswith("scope,key,asked,handled")
+    assert any(line.startswith("person,Ana,,1,") for line in lines)
+    assert "team,all,8,6," in exported.text  # the 7 days hold g too (opened 2 hours before the others)
+    assert "backlog,under_1h" in exported.text
+    assert refused.status_code == 422  # an unknown period is refused in words
+    with Session(engine) as session, session.begin():
+        secret, _ = tokens.create(session, workspace=session.get_one(Workspace, where.workspace_id), name="api")
+    with TestClient(create_app(settings, engine)) as client:
+        answer = client.get("/api/v1/inbox/figures", params={"period": "7d"},
+                            headers={"Authorization": f"Bearer {secret}"})  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert (body["total"]["asked"], body["total"]["handled"]) == (8, 6)
+    assert ids["c"] in body["total"]["sla"]["missed_items"]

@@ -191,7 +191,8 @@ def read_asked(conn: Connection, workspace_id: int, since: datetime, until: date
     total = Tally()
     channels: dict[str, Tally] = defaultdict(Tally)
     people: dict[int | None, Tally] = defaultdict(Tally)
-    for ident, chan, priority, status, opened, responded, responder, resolved in conn.execute(query.where(*where)):
+    rows = conn.execute(query.where(*where)).all()
+    for ident, chan, priority, status, opened, responded, responder, resolved in rows:
         opened = round(opened, 3)
         due = opened + due_in(chan, priority)
         dealt = round(responded, 3) if responded is not None else (round(resolved, 3) if status == "done" else None)
@@ -252,7 +253,7 @@ def _closed(conn: Connection, workspace_id: int, since: datetime, until: datetim
     if channel is not None:
         where.append(item.channel == channel)
     query = select(item.id, item.channel, item.status, _seconds(conn, "opened_at"), _seconds(conn, "resolved_at"))
-    rows = list(conn.execute(query.where(*where)))
+    rows = conn.execute(query.where(*where)).all()
     closers = _closers(conn, [r[0] for r in rows])
     for ident, chan, status, opened, resolved in rows:
         hours = max(0.0, (round(resolved, 3) - round(opened, 3)) / HOUR) if status == "done" else None
@@ -271,9 +272,8 @@ def _closers(conn: Connection, ids: list[int]) -> dict[int, int | None]:
             .where(event.item_id.in_(chunk), event.kind.in_(("status", "answered")))
             .order_by(event.id)
         )
-        for item_id, user_id, after in conn.execute(query):
-            status = orjson.loads(after).get("status") if after else None
-            if status in CLOSED:
+        for item_id, user_id, after in conn.execute(query).all():
+            if after and after.startswith('{"status"') and orjson.loads(after).get("status") in CLOSED:
                 found[item_id] = user_id
     return found
 
@@ -310,3 +310,13 @@ def _backlog(conn: Connection, workspace_id: int, channel: str | None,
         per_channel.setdefault(chan, dict.fromkeys(total, 0))[name] += count
         total[name] += count
     return total, dict(sorted(per_channel.items()))
+
+
+def first_messages(conn: Connection, ids: Sequence[int]) -> dict[int, int]:
+    """Item → its first message (where a page links the items behind a figure)."""
+    found: dict[int, int] = {}
+    for begin in range(0, len(ids), CHUNK):
+        chunk = list(ids[begin : begin + CHUNK])
+        query = select(InboxItem.id, InboxItem.first_message_id).where(InboxItem.id.in_(chunk))
+        found.update({item_id: message_id for item_id, message_id in conn.execute(query)})
+    return found

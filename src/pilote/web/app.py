@@ -19,7 +19,7 @@ from pilote.config import Settings
 from pilote.db import is_current, make_engine, migrate
 from pilote.errors import PiloteError
 from pilote.tokens import Unauthorized
-from pilote.web import access, api, api_incidents, incidents, pages
+from pilote.web import access, api, api_figures, api_incidents, incidents, pages
 from pilote.web.pages import accounts
 from pilote.web.pages.common import TEMPLATES, render_error
 
@@ -155,4 +155,5 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.include_router(incidents.router)
     app.include_router(api.router)
     app.include_router(api_incidents.router)
+    app.include_router(api_figures.router)
     return app
