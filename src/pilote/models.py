@@ -693,7 +693,7 @@ class InboxItem(Base):
         # The team figures: the items a period opened, and those it closed.
         Index("ix_inbox_item_opened", "workspace_id", "opened_at"),
         Index("ix_inbox_item_resolved", "workspace_id", "resolved_at"),
-        Index("ix_inbox_item_channel", "workspace_id", "channel", "status", "last_at"),
+        Index("ix_inbox_item_channel", "workspace_id", "channel", "status", "hidden", "last_at", "id"),
         Index("ix_inbox_item_snoozed", "status", "snoozed_until"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

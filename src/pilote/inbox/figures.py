@@ -294,22 +294,27 @@ def _name(names: dict[int, str], account_id: int | None) -> str:
 
 def _backlog(conn: Connection, workspace_id: int, channel: str | None,
              now: datetime) -> tuple[dict[str, int], dict[str, dict[str, int]]]:  # fmt: skip
-    """The items owed an answer now (new, open; not hidden), by the age of the author's latest message."""
+    """The items owed an answer now (new, open; not hidden), by the age of the author's latest message: one count
+    per channel, each read from the channel index alone (workspace, channel, status, hidden, last_at)."""
     item = InboxItem
     bounds = [(item.last_at > now - timedelta(hours=hours), index) for index, (_, hours) in enumerate(AGES) if hours]
     bucket = case(*bounds, else_=len(AGES) - 1).label("bucket")
-    where = [item.workspace_id == workspace_id, item.status.in_(TODO), item.hidden.is_(False)]
-    if channel is not None:
-        where.append(item.channel == channel)
+    if channel is None:
+        channels = list(conn.scalars(select(item.channel).where(item.workspace_id == workspace_id).distinct()))
+    else:
+        channels = [channel]
     total = dict.fromkeys((name for name, _ in AGES), 0)
     per_channel: dict[str, dict[str, int]] = {}
-    aged = select(item.channel, bucket).where(*where).subquery()
-    for chan, index, count in conn.execute(select(aged.c.channel, aged.c.bucket, func.count())
-                                           .group_by(aged.c.channel, aged.c.bucket)):  # fmt: skip
-        name = AGES[index][0]
-        per_channel.setdefault(chan, dict.fromkeys(total, 0))[name] += count
-        total[name] += count
-    return total, dict(sorted(per_channel.items()))
+    for chan in sorted(channels):
+        aged = select(bucket).where(item.workspace_id == workspace_id, item.channel == chan, item.status.in_(TODO),
+                                    item.hidden.is_(False)).subquery()  # fmt: skip
+        counts = dict.fromkeys(total, 0)
+        for index, count in conn.execute(select(aged.c.bucket, func.count()).group_by(aged.c.bucket)):
+            counts[AGES[index][0]] += count
+            total[AGES[index][0]] += count
+        if any(counts.values()):
+            per_channel[chan] = counts
+    return total, per_channel
 
 
 def first_messages(conn: Connection, ids: Sequence[int]) -> dict[int, int]:

@@ -1,6 +1,7 @@
 """inbox_item indexes for the team figures and the queue's assignee filters: items by first message and by close
 time; one's own (or unassigned) items per status in due order and in activity order, `hidden` included, so a page
-and the counts of "mine" and "unassigned" read them alone
+and the counts of "mine" and "unassigned" read them alone; the channel index holds `hidden` too (the backlog per
+channel reads it alone)
 
 Revision ID: 0022
 Revises: 0017
@@ -23,6 +24,9 @@ def upgrade() -> None:
                                                              "last_at", "id"])  # fmt: skip
     op.create_index("ix_inbox_item_assignee_due", "inbox_item", ["workspace_id", "assignee_id", "status", "hidden",
                                                                  "due_at", "id"])  # fmt: skip
+    op.drop_index("ix_inbox_item_channel", table_name="inbox_item")
+    op.create_index("ix_inbox_item_channel", "inbox_item", ["workspace_id", "channel", "status", "hidden", "last_at",
+                                                            "id"])  # fmt: skip
     op.create_index("ix_inbox_item_opened", "inbox_item", ["workspace_id", "opened_at"])
     op.create_index("ix_inbox_item_resolved", "inbox_item", ["workspace_id", "resolved_at"])
 
@@ -33,3 +37,5 @@ def downgrade() -> None:
     op.drop_index("ix_inbox_item_assignee_due", table_name="inbox_item")
     op.drop_index("ix_inbox_item_assignee", table_name="inbox_item")
     op.create_index("ix_inbox_item_assignee", "inbox_item", ["workspace_id", "assignee_id", "status", "last_at"])
+    op.drop_index("ix_inbox_item_channel", table_name="inbox_item")
+    op.create_index("ix_inbox_item_channel", "inbox_item", ["workspace_id", "channel", "status", "last_at"])
