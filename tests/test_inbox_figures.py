@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
@@ -234,3 +234,17 @@ def test_the_page_its_csv_and_the_api_show_the_team_s_figures(settings: Settings
     body = answer.json()
     assert (body["total"]["asked"], body["total"]["handled"]) == (8, 6)
     assert ids["c"] in body["total"]["sla"]["missed_items"]
+
+
+def test_the_backlog_and_the_assignee_counts_read_an_index_alone(sqlite_engine: Engine) -> None:
+    built(sqlite_engine)
+    item = InboxItem
+    unassigned = select(func.count()).where(item.workspace_id == 1, item.hidden.is_(False),
+                                            item.status.in_(("new", "open")), item.assignee_id.is_(None))  # fmt: skip
+    backlog = select(item.last_at).where(item.workspace_id == 1, item.channel == "x",
+                                         item.status.in_(("new", "open")), item.hidden.is_(False))  # fmt: skip
+    with sqlite_engine.connect() as conn:
+        for query in (unassigned, backlog):
+            sql = str(query.compile(sqlite_engine, compile_kwargs={"literal_binds": True}))
+            plan = " ".join(row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
+            assert "COVERING INDEX" in plan, plan  # no row of the table is read (migration 0022)
