@@ -50,7 +50,7 @@ def chart(page: PageDep, found: figures.Figures) -> dict[str, Any]:
 def team_figures(page: PageDep, period: str = "7d", channel: str = "") -> HTMLResponse:
     """The team's figures for a period, per person and per channel, and the backlog now."""
     found = _figures(page, period, channel)
-    late = sorted({i for row in (found.total, *found.people) for i in row.missed})
+    late = sorted({i for row in (found.total, *found.people, *found.channels) for i in row.missed})
     return page.render("inbox_figures.html", "inbox", found=found, period=period, periods=list(metrics.PERIODS),
                        channel=channel, chart=chart(page, found), ages=ages(page),
                        messages=figures.first_messages(page.session.connection(), late),
