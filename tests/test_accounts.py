@@ -61,6 +61,22 @@ def test_every_route_has_exactly_one_access_rule(served: TestClient) -> None:
     assert sorted(set(access.ACCESS) - served_routes) == []  # and a rule names a route that exists
 
 
+def test_no_route_hides_behind_an_earlier_one_with_a_parameter(served: TestClient) -> None:
+    """Starlette tries routes in order and a `{parameter}` matches any word: `/inbox/{item_id}` registered before
+    `/inbox/figures` would answer for it (with a 422). Fixed paths must come before the parameters that match them."""
+    seen: list[tuple[str, list[str]]] = []
+    hidden = []
+    for method, path in access.routes(served.app):  # type: ignore[arg-type]
+        parts = path.strip("/").split("/")
+        for earlier_method, earlier in seen:
+            if earlier_method == method and len(earlier) == len(parts) and all(
+                e == p or (e.startswith("{") and not p.startswith("{")) for e, p in zip(earlier, parts, strict=True)
+            ) and earlier != parts:  # fmt: skip
+                hidden.append(f"{method} {path} behind /{'/'.join(earlier)}")
+        seen.append((method, parts))
+    assert hidden == []
+
+
 def test_each_role_reaches_what_its_rule_allows_and_nothing_more(served: TestClient) -> None:
     engine = engine_of(served)
     api_tokens = {}

@@ -34,6 +34,13 @@ def db_time(conn: Connection) -> TimeAdapter:
     return _sqlite_time if conn.dialect.name == "sqlite" else _naive_utc
 
 
+def seconds_sql(conn: Connection, column: str) -> str:
+    """SQL: seconds since 1970 (UTC) of a timestamp column (stored as naive UTC on both databases)."""
+    if conn.dialect.name == "sqlite":
+        return f"(julianday({column}) - 2440587.5) * 86400.0"
+    return f"CAST(extract(epoch FROM {column}) AS double precision)"
+
+
 def allocate_ids(conn: Connection, table: str, count: int) -> list[int]:
     """Reserve `count` primary keys, so rows can point at each other before they are inserted.
 

@@ -693,8 +693,13 @@ class InboxItem(Base):
         # The queue: a status tab, then by due time or activity (keyset pages walk these in order).
         Index("ix_inbox_item_queue_due", "workspace_id", "status", "hidden", "due_at", "id"),
         Index("ix_inbox_item_queue_activity", "workspace_id", "status", "hidden", "last_at", "id"),
-        Index("ix_inbox_item_assignee", "workspace_id", "assignee_id", "status", "last_at"),
-        Index("ix_inbox_item_channel", "workspace_id", "channel", "status", "last_at"),
+        # One's own (or unassigned) items in activity or due order; their counts read these alone (migration 0020).
+        Index("ix_inbox_item_assignee", "workspace_id", "assignee_id", "status", "hidden", "last_at", "id"),
+        Index("ix_inbox_item_assignee_due", "workspace_id", "assignee_id", "status", "hidden", "due_at", "id"),
+        # The team figures: the items a period opened, and those it closed.
+        Index("ix_inbox_item_opened", "workspace_id", "opened_at"),
+        Index("ix_inbox_item_resolved", "workspace_id", "resolved_at"),
+        Index("ix_inbox_item_channel", "workspace_id", "channel", "status", "hidden", "last_at", "id"),
         Index("ix_inbox_item_snoozed", "status", "snoozed_until"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -25,6 +25,7 @@ from pilote.cli.deleting import delete_source_command, delete_workspace_command,
 from pilote.cli.doctoring import doctor_command
 from pilote.cli.enriching import enrich_command, enrich_workspace
 from pilote.cli.importing import import_command
+from pilote.cli.inbox import app as inbox_app
 from pilote.cli.incidents import incident_app, rule_app, watch_command
 from pilote.cli.leaders import leaders_command
 from pilote.cli.members import members_app
@@ -313,8 +314,7 @@ app.add_typer(members_app, name="members")
 app.command("leaders")(leaders_command)
 # metrics
 app.add_typer(metrics_app, name="metrics")
-# the inbox: answering
-inbox_app = typer.Typer(no_args_is_help=True, help="The team inbox: answer items, manage saved replies.")
+# the inbox: the queue, items, figures (cli/inbox.py), and answering
 app.add_typer(inbox_app, name="inbox")
 inbox_app.command("reply")(reply_command)
 inbox_app.add_typer(replies_app, name="replies")

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine, Table, func, insert, select, update
 from sqlalchemy.orm import aliased
 
 from pilote import community
+from pilote.bulk import allocate_ids
 from pilote.db import begin_write, retry_locked
 from pilote.inbox import TODO, sla
 from pilote.models import (
@@ -337,9 +338,10 @@ def _write(conn: Connection, items: dict[str, dict[str, Any]], before: dict[str,
            arrivals: list[Arrival], events: list[dict[str, Any]], now: datetime) -> None:  # fmt: skip
     table = item_t
     fresh = [item for item in items.values() if item["id"] is None]
-    for item in fresh:  # one at a time: the id is needed for the events (a batch opens a few hundred at most)
-        values = {k: v for k, v in item.items() if k != "id"} | {"updated_at": now}
-        item["id"] = conn.execute(insert(table).values(values).returning(table.c.id)).scalar_one()
+    if fresh:  # ids first (the events need them), then one insert for all: one statement per item cost 1 ms each
+        for item, ident in zip(fresh, allocate_ids(conn, "inbox_item", len(fresh)), strict=True):
+            item["id"] = ident
+        conn.execute(insert(table), [item | {"updated_at": now} for item in fresh])
     changed = [item for key, item in items.items() if key in before and item != before[key]]
     for item in changed:
         old = before[item["key"]]

@@ -1,15 +1,16 @@
 """Engagement per post and the team's response: what the audience does with what is published, and how
-fast the team answers."""
+fast the team answers (from the team inbox's records where it has them, see inbox/figures.py)."""
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from pilote import community
+from pilote.inbox import figures
+from pilote.inbox.figures import percentile
 from pilote.metrics.catalogue import Noted, Scope, metric
 from pilote.metrics.facts import Msg, first_replies
 
@@ -152,14 +153,32 @@ def asks(scope: Scope) -> list[Ask]:
     return found
 
 
-def percentile(values: Sequence[float], share: float) -> float | None:
-    """The value below which `share` of them fall (linear between closest ranks, as numpy's default)."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * share
-    low, high = math.floor(position), math.ceil(position)
-    return round(ordered[low] + (ordered[high] - ordered[low]) * (position - low), 4)
+def inbox(scope: Scope) -> figures.Asked | None:
+    """The period's items of the team inbox (docs/inbox.md, Team figures), when the inbox has records up to the
+    period's end; None: it has none (it never ran, or it started later), and the messages answer instead."""
+
+    def build() -> figures.Asked | None:
+        since, until = (datetime.fromtimestamp(moment, UTC) for moment in (scope.since, scope.until))
+        first = figures.start(scope.conn, scope.workspace_id)
+        if first is None or first >= until:
+            return None
+        return figures.read_asked(scope.conn, scope.workspace_id, since, until, channel=scope.channel)
+
+    found: figures.Asked | None = scope.remember("inbox", build)
+    return found
+
+
+def _inbox_note(found: figures.Asked, scope: Scope) -> str:
+    note = f"from the team inbox: {found.total.asked:,} items opened in the period"
+    if found.start is not None and found.start.timestamp() > scope.since:
+        note += f" (its records start on {found.start:%Y-%m-%d})"
+    return note
+
+
+def _from_inbox(row: figures.Row) -> dict[str, Any]:
+    times = row.first_response
+    return {"asked": row.asked, "response_rate": row.response_rate, "median_hours": times.median_hours,
+            "p90_hours": times.p90_hours}  # fmt: skip
 
 
 def _response(found: list[Ask]) -> dict[str, Any]:
@@ -169,38 +188,54 @@ def _response(found: list[Ask]) -> dict[str, Any]:
             "p90_hours": percentile(times, 0.9)}  # fmt: skip
 
 
+def _total(scope: Scope, name: str) -> Noted | float | None:
+    """One figure of the whole period: from the inbox's items when it has them, else from the messages."""
+    found = inbox(scope)
+    if found is not None:
+        return Noted(_from_inbox(found.total)[name], _inbox_note(found, scope))
+    return _response(asks(scope))[name]  # type: ignore[no-any-return]
+
+
 @metric(
     "response_rate", unit="%",
-    formula="questions and complaints of the period (intent as decided: a label over the model) from outside "
-    "the team with a direct reply by the team, at any time, / all of them, x100",
-    purpose="whether the team answers those who ask", pitfalls="recent questions may still get an answer",
+    formula="where the team inbox has records up to the period's end: its items opened in the period and owed an "
+    "answer (not hidden, spam or ignored) with a first response by the team, at any time, / all of them, x100 (the "
+    "team figures' response rate, docs/inbox.md); else questions and complaints of the period (intent as decided: "
+    "a label over the model) from outside the team with a direct reply by the team / all of them, x100",
+    purpose="whether the team answers those who ask",
+    pitfalls="recent items may still get an answer; the note says which records were read",
 )  # fmt: skip
-def _response_rate(scope: Scope) -> float | None:
-    return _response(asks(scope))["response_rate"]  # type: ignore[no-any-return]
+def _response_rate(scope: Scope) -> Noted | float | None:
+    return _total(scope, "response_rate")
 
 
 @metric(
-    "first_response_median", unit="hours", formula="median time from a question or complaint to the team's first "
-    "direct reply, over the answered ones", purpose="how long people usually wait",
+    "first_response_median", unit="hours", formula="median time from an inbox item's first message to the team's "
+    "first response (on the platform or from Pilote), over the period's answered items; without inbox records, from "
+    "a question or complaint to the team's first direct reply", purpose="how long people usually wait",
     pitfalls="unanswered questions are not in it: read it beside response_rate", better="lower",
 )  # fmt: skip
-def _median(scope: Scope) -> float | None:
-    return _response(asks(scope))["median_hours"]  # type: ignore[no-any-return]
+def _median(scope: Scope) -> Noted | float | None:
+    return _total(scope, "median_hours")
 
 
 @metric(
     "first_response_p90", unit="hours", formula="90th percentile of the same times",
     purpose="how long the slowest tenth wait", pitfalls="few questions make it jumpy", better="lower",
 )  # fmt: skip
-def _p90(scope: Scope) -> float | None:
-    return _response(asks(scope))["p90_hours"]  # type: ignore[no-any-return]
+def _p90(scope: Scope) -> Noted | float | None:
+    return _total(scope, "p90_hours")
 
 
 @metric(
-    "response_by_channel", unit="table", formula="asked, response_rate, median_hours and p90_hours per channel",
+    "response_by_channel", unit="table",
+    formula="asked, response_rate, median_hours and p90_hours per channel (of the same records)",
     purpose="where people wait", pitfalls="a channel with few questions swings", better="neither",
 )  # fmt: skip
-def _by_channel(scope: Scope) -> dict[str, Any]:
+def _by_channel(scope: Scope) -> Noted | dict[str, Any]:
+    found = inbox(scope)
+    if found is not None:
+        return Noted({row.key: _from_inbox(row) for row in found.channels}, _inbox_note(found, scope))
     grouped: dict[str, list[Ask]] = defaultdict(list)
     for ask in asks(scope):
         grouped[ask.message.channel].append(ask)
@@ -209,10 +244,17 @@ def _by_channel(scope: Scope) -> dict[str, Any]:
 
 @metric(
     "response_by_member", unit="table",
-    formula="per team member: first answers given, and their median and p90 time, in hours",
+    formula="per person: first answers given, and their median and p90 time, in hours; from the inbox, per account "
+    "(answers on the platform are the team's, 'the team (on the platform)'), else per team account",
     purpose="who carries the answering", pitfalls="only first answers count, not follow-ups", better="neither",
 )  # fmt: skip
-def _by_member(scope: Scope) -> dict[str, Any]:
+def _by_member(scope: Scope) -> Noted | dict[str, Any]:
+    found = inbox(scope)
+    if found is not None:
+        shown = {row.key: {"answers": row.first_response.count, "median_hours": row.first_response.median_hours,
+                           "p90_hours": row.first_response.p90_hours}
+                 for row in sorted(found.people, key=lambda r: r.key)}  # fmt: skip
+        return Noted(shown, _inbox_note(found, scope))
     grouped: dict[str, list[float]] = defaultdict(list)
     for ask in asks(scope):
         if ask.by is not None and ask.hours is not None:

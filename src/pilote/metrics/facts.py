@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from pilote import community
-from pilote.bulk import db_time
+from pilote.bulk import db_time, seconds_sql
 from pilote.models import Author, Label, Message
 
 DAY = 86400.0
@@ -97,13 +97,6 @@ def load(conn: Connection, workspace_id: int, start: datetime, end: datetime, ch
     members = {m.member for m in messages if m.member is not None}
     before = _seen_before(conn, workspace_id, start, members)
     return Facts(start.timestamp(), end.timestamp(), messages, parents, before, team, _team_names(conn, team))
-
-
-def seconds_sql(conn: Connection, column: str) -> str:
-    """SQL: seconds since 1970 (UTC) of a timestamp column (stored as naive UTC on both databases)."""
-    if conn.dialect.name == "sqlite":
-        return f"(julianday({column}) - 2440587.5) * 86400.0"
-    return f"extract(epoch FROM {column})"
 
 
 def _rows(conn: Connection, workspace_id: int, start: datetime, end: datetime, channel: str | None) -> Iterator[Any]:

@@ -19,7 +19,7 @@ from pilote.config import Settings
 from pilote.db import is_current, make_engine, migrate
 from pilote.errors import PiloteError
 from pilote.tokens import Unauthorized
-from pilote.web import access, api, api_inbox, api_incidents, api_replies, incidents, pages
+from pilote.web import access, api, api_figures, api_inbox, api_incidents, api_replies, incidents, pages
 from pilote.web.pages import accounts
 from pilote.web.pages.common import TEMPLATES, render_error
 
@@ -155,6 +155,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.include_router(incidents.router)
     app.include_router(api.router)
     app.include_router(api_incidents.router)
+    app.include_router(api_figures.router)  # /inbox/figures before the items' /inbox/{item_id}
     app.include_router(api_inbox.router)
     app.include_router(api_replies.router)
     return app
