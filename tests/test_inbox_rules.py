@@ -4,11 +4,13 @@ PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 import socket
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
 from email import message_from_bytes
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -16,10 +18,12 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 
 from factories import T0, item, target
 from pilote import community
 from pilote.accounts import users
+from pilote.cli import app
 from pilote.config import Settings
 from pilote.db import session_factory
 from pilote.errors import NotFound
@@ -244,6 +248,7 @@ def test_rules_act_on_new_items_during_the_intake_in_order_and_stop_ends_the_eva
 def test_a_disabled_rule_does_nothing_and_rules_deleted_later_are_still_named(engine: Engine) -> None:
     where = target(engine)
     conversation(engine, where)
+    write(engine, where, [item("c5", "Et aussi…", parent="post", thread="post", minutes=9)])  # alice again
     on, off = add(engine, where, rule("Everything", [], [{"type": "tag", "tags": ["seen"]}]),
                   rule("Off", [], [{"type": "hide"}], enabled=False))  # fmt: skip
     intake.take_new(engine, where.workspace_id, now=NOW)
@@ -422,3 +427,44 @@ def test_a_notify_action_sends_an_email_through_the_radar_s_deliveries(
     with Session(engine) as session:
         sent = session.scalars(select(Delivery)).all()
         assert {(d.status, d.incident_id, d.item_id) for d in sent} == {("sent", None, all_items(engine)[0].id)}
+
+
+# --- command line -----------------------------------------------------------------------------------------
+
+
+def test_the_command_line_adds_lists_moves_previews_edits_and_deletes_rules(
+    engine: Engine, settings: Settings, env_for: Callable[[Settings], None], tmp_path: Path
+) -> None:
+    where = target(engine)
+    conversation(engine, where)
+    env_for(settings)
+    runner = CliRunner()
+
+    def run(*args: str) -> Any:
+        return runner.invoke(app, ["inbox", "rules", *args], catch_exceptions=False)
+
+    added = run("add", "--name", "Refunds", "--if", "intent=complaint", "--if", "keywords=Remboursé",
+                "--if", "spam<=0.5", "--do", "priority=urgent", "--do", "tag=refund", "--stop", "--json")  # fmt: skip
+    assert added.exit_code == 0, added.stderr
+    first = json.loads(added.stdout)
+    assert first["conditions"] == [{"key": "intent", "in": ["complaint"]}, {"key": "spam", "max": 0.5},
+                                   {"key": "keywords", "any": ["Remboursé"]}]  # fmt: skip
+    assert first["stop"] is True
+    wrong = run("add", "--name", "Bad", "--if", "sentiment=angry", "--do", "hide")
+    assert wrong.exit_code == 1
+    assert "conditions.0 (sentiment)" in wrong.stderr
+    spec = tmp_path / "spam.json"
+    spec.write_text(json.dumps(rule("Spam", [{"key": "spam", "min": 0.9}], [{"type": "spam"}])))
+    second = json.loads(run("add", "--file", str(spec), "--json").stdout)
+    assert run("move", str(second["id"]), "--up").exit_code == 0
+    listed = json.loads(run("list", "--json").stdout)["rules"]
+    assert [r["name"] for r in listed] == ["Spam", "Refunds"]
+    until = NOW.isoformat()
+    shown = json.loads(run("preview", "--if", "keywords=remboursé", "--do", "hide", "--until", until, "--json").stdout)
+    assert shown["matched"] == 1
+    assert "remboursé" in shown["sample"][0]["text"]
+    assert run("edit", str(first["id"]), "--disable").exit_code == 0
+    assert run("delete", str(second["id"])).exit_code == 0
+    assert [(r["name"], r["enabled"]) for r in json.loads(run("list", "--json").stdout)["rules"]] == [
+        ("Refunds", False)
+    ]

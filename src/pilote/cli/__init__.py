@@ -24,6 +24,7 @@ from pilote.cli.deleting import delete_source_command, delete_workspace_command,
 from pilote.cli.doctoring import doctor_command
 from pilote.cli.enriching import enrich_command, enrich_workspace
 from pilote.cli.importing import import_command
+from pilote.cli.inbox import inbox_app
 from pilote.cli.incidents import incident_app, rule_app, watch_command
 from pilote.cli.leaders import leaders_command
 from pilote.cli.members import members_app
@@ -308,6 +309,8 @@ app.add_typer(members_app, name="members")
 app.command("leaders")(leaders_command)
 # metrics
 app.add_typer(metrics_app, name="metrics")
+# inbox
+app.add_typer(inbox_app, name="inbox")
 # deployment checks
 app.command("doctor")(doctor_command)
 # backups

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import Connection, Table, func, insert, select
+from sqlalchemy import Connection, Table, func, insert, literal, select
 
 from pilote.accounts.users import ROLES
 from pilote.inbox import CLOSED, PRIORITIES, TODO, sla
@@ -43,29 +43,31 @@ class Seen:
     """An author's first message time and recent volume, for the author level conditions."""
 
     first: datetime | None
-    recent: int
+    top: bool
 
 
-def levels(conn: Connection, workspace_id: int, rows: Sequence[Any]) -> dict[int, Seen]:
-    """For the authors of these rows (author_id, created_at): their first message in the workspace, and how many
-    messages they wrote in the TOP_DAYS before the newest row. Two grouped queries per call."""
+def levels(conn: Connection, rows: Sequence[Any], *, top: bool = True) -> dict[int, Seen]:
+    """For the authors of these rows (author_id, created_at): their first message, and (with `top`) whether they
+    wrote TOP_MESSAGES in the TOP_DAYS before the newest row. One query per 900 authors, each answered from the
+    index on (author, time) with a few steps per author, however much they wrote."""
     authors = sorted({r.author_id for r in rows if r.author_id is not None})
     if not authors:
         return {}
     newest = max(r.created_at for r in rows)
-    firsts: dict[int | None, datetime] = {}
-    counts: dict[int | None, int] = {}
+    first = select(func.min(Message.created_at)).where(Message.author_id == Author.id).scalar_subquery()
+    # their TOP_MESSAGES-th latest message up to the newest row: a top author's is within TOP_DAYS of it
+    nth = (select(Message.created_at).where(Message.author_id == Author.id, Message.created_at <= newest)
+           .order_by(Message.created_at.desc()).offset(TOP_MESSAGES - 1).limit(1).scalar_subquery())  # fmt: skip
+    since = newest - timedelta(days=TOP_DAYS)
+    found: dict[int, Seen] = {}
     for start in range(0, len(authors), 900):
-        chunk = authors[start : start + 900]
-        mine = (Message.workspace_id == workspace_id, Message.author_id.in_(chunk))
-        firsts.update((a, b) for a, b in conn.execute(
-            select(Message.author_id, func.min(Message.created_at)).where(*mine).group_by(Message.author_id)
-        ))  # fmt: skip
-        counts.update((a, b) for a, b in conn.execute(
-            select(Message.author_id, func.count()).where(*mine, Message.created_at > newest - timedelta(days=TOP_DAYS),
-                                                          Message.created_at <= newest).group_by(Message.author_id)
-        ))  # fmt: skip
-    return {a: Seen(firsts.get(a), counts.get(a, 0)) for a in authors}
+        query = select(Author.id, first, nth if top else literal(None)).where(
+            Author.id.in_(authors[start : start + 900])
+        )
+        found.update(
+            {a: Seen(at, bool(top and back is not None and back > since)) for a, at, back in conn.execute(query)}
+        )
+    return found
 
 
 def level_of(row: Any, known: dict[int, Seen]) -> frozenset[str]:
@@ -74,7 +76,7 @@ def level_of(row: Any, known: dict[int, Seen]) -> frozenset[str]:
     if author is None:
         return frozenset()
     found = {"new" if author.first is None or row.created_at <= author.first else "returning"}
-    if author.recent >= TOP_MESSAGES:
+    if author.top:
         found.add("top")
     return frozenset(found)
 
@@ -221,7 +223,8 @@ def _write_tags(conn: Connection, tagged: list[Effects]) -> None:
     for effects in tagged:
         by_rule: dict[int, list[str]] = {}
         for value, rule_id in sorted(effects.tags.items()):
-            if (effects.item["id"], value) not in existing:
+            if (effects.item["id"], value) not in existing:  # an item joined twice in a batch is tagged once
+                existing.add((effects.item["id"], value))
                 fresh.append({"item_id": effects.item["id"], "tag": value})
                 by_rule.setdefault(rule_id, []).append(value)
         effects.changes.extend(Change("tag", None, {"tags": t, "rule": r}) for r, t in by_rule.items())

@@ -59,7 +59,7 @@ def run(session: Session, workspace_id: int, spec: Spec, *, days: int, now: date
     stream = conn.execution_options(yield_per=CHUNK).execute(_query(workspace_id, spec, result.since, now))
     for chunk in stream.partitions():
         labels = community.labels_of(conn, [r.id for r in chunk], community.DECIDED)
-        known = effects.levels(conn, workspace_id, chunk) if levels else {}
+        known = effects.levels(conn, chunk, top=conditions.asks_top([spec])) if levels else {}
         for row in chunk:
             mine = labels.get(row.id, {})
             if not community.is_counted(mine) or row.author_id in team or community.spam(mine, None) is True:

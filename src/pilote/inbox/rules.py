@@ -194,7 +194,7 @@ def apply(conn: Connection, workspace_id: int, arrivals: list[Arrival]) -> Calla
     now = utcnow()
     rows = [a.message for a in arrivals]
     text = effects.texts(conn, [r.id for r in rows]) if conditions.wants(specs, "keywords") else {}
-    known = effects.levels(conn, workspace_id, rows) if conditions.wants(specs, "author") else {}
+    known = effects.levels(conn, rows, top=conditions.asks_top(specs)) if conditions.wants(specs, "author") else {}
     takers = Takers.read(conn, workspace_id, {u for s in specs for a in s.actions for u in a.users})
     policy = sla.get(conn, workspace_id)
     done: list[Effects] = []
