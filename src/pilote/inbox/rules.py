@@ -135,10 +135,13 @@ def set_enabled(session: Session, workspace_id: int, rule_id: int, enabled: bool
 
 
 def delete(session: Session, workspace_id: int, rule_id: int, actor: Actor) -> None:
-    """Remove a rule (the events it left keep its number)."""
+    """Remove a rule (the events it left keep its number); the others close up."""
     rule = get(session, workspace_id, rule_id)
     _audit(session, actor, "inbox rule delete", rule, as_json(rule), None)
     session.delete(rule)
+    session.flush()
+    for position, each in enumerate(get_all(session, workspace_id), start=1):
+        each.position = position
 
 
 def move(session: Session, workspace_id: int, rule_id: int, by: int, actor: Actor) -> list[InboxRule]:

@@ -59,6 +59,7 @@ ACCESS: dict[str, Need] = {
     "GET /w/{slug}/threads/{message_id}": "analyst",
     "GET /w/{slug}/sources": "analyst",
     "GET /w/{slug}/incidents": "analyst",
+    "GET /w/{slug}/inbox/rules": "analyst",
     "GET /w/{slug}/incidents/{incident_id}": "analyst",
     "GET /w/{slug}/incidents/{incident_id}/report.html": "analyst",
     "POST /w/{slug}/explorer/saved": "moderator",
@@ -69,6 +70,10 @@ ACCESS: dict[str, Need] = {
     "POST /w/{slug}/incidents/{incident_id}/status": "moderator",
     "POST /w/{slug}/incidents/{incident_id}/note": "moderator",
     "POST /w/{slug}/incidents/{incident_id}/statement": "moderator",
+    "POST /w/{slug}/inbox/rules": "manager",  # a preview too: only managers build rules
+    "POST /w/{slug}/inbox/rules/{rule_id}/move": "manager",
+    "POST /w/{slug}/inbox/rules/{rule_id}/enabled": "manager",
+    "POST /w/{slug}/inbox/rules/{rule_id}/delete": "manager",
     "POST /w/{slug}/sources/import": "manager",
     "POST /w/{slug}/sources/feeds": "manager",
     "POST /w/{slug}/sources/platforms": "manager",

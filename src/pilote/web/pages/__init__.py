@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from pilote.web.pages import explorer, exporting, health, home, labels, members, overview, sources, threads
+from pilote.web.pages import explorer, exporting, health, home, labels, members, overview, rules, sources, threads
 
 router = APIRouter(include_in_schema=False)
-for module in (home, overview, health, exporting, explorer, labels, threads, members, sources):
+for module in (home, overview, health, exporting, explorer, labels, threads, members, sources, rules):
     router.include_router(module.router)
