@@ -316,7 +316,7 @@ def test_the_preview_counts_what_applying_the_rule_does_to_the_same_messages(eng
                   {"type": "tag", "tags": ["answer"]}, {"type": "notify", "email": "team@example.org"}])  # fmt: skip
     with Session(engine) as session:
         shown = rules.preview(session, where.workspace_id, given, days=30, now=NOW)
-    # SQL kept what is not over 0.5 (not the spam); the team's post is not the inbox's
+    # SQL left three comments: not the spam (over 0.5), nor the post (no probability; and the team's anyway)
     assert (shown.read, shown.matched) == (3, 2)
     assert [c["items"] for c in shown.changes] == [2, 1, 2, 2]  # the question was high already: one change
     assert shown.changes[0]["to"] == {str(ann): 2}

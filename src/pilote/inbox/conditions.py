@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from pilote.errors import Invalid
@@ -311,7 +311,6 @@ class Facts:
     toxicity: float | None
     levels: frozenset[str] = frozenset()
     text: str = ""  # title and text, folded
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 Predicate = Callable[[Facts], bool]

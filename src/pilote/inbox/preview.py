@@ -30,8 +30,8 @@ MAX_DAYS = 90
 
 @dataclass(slots=True)
 class Preview:
-    """How many messages of the period the rule was tried on (`read`: those the inbox would take, left by the
-    conditions SQL decides), how many it matches, per action how many items it would change (assign: per account),
+    """How many messages of the period were read after the conditions SQL decides (`read`), how many the rule
+    matches among those the inbox would take, per action how many items it would change (assign: per account),
     and the latest matches."""
 
     since: datetime
@@ -56,20 +56,26 @@ def run(session: Session, workspace_id: int, spec: Spec, *, days: int, now: date
     assigned: dict[int, int] = {}
     latest: deque[dict[str, Any]] = deque(maxlen=SAMPLE)
     keywords, levels = conditions.wants([spec], "keywords"), conditions.wants([spec], "author")
+    early = not conditions.wants([spec], "reason")  # the rule can be tried before the inbox's own choice
     stream = conn.execution_options(yield_per=CHUNK).execute(_query(workspace_id, spec, result.since, now))
     for chunk in stream.partitions():
-        labels = community.labels_of(conn, [r.id for r in chunk], community.DECIDED)
+        result.read += len(chunk)
         known = effects.levels(conn, chunk, top=conditions.asks_top([spec])) if levels else {}
+        tried = []
         for row in chunk:
+            facts = _facts(row, keywords, known)
+            if not early or test(facts):
+                tried.append((row, facts))
+        labels = community.labels_of(conn, [row.id for row, _ in tried], community.DECIDED)
+        for row, facts in tried:
             mine = labels.get(row.id, {})
             if not community.is_counted(mine) or row.author_id in team or community.spam(mine, None) is True:
                 continue
             reasons = intake.reasons_for(row, mine, team, row.parent_author)
             if not reasons:
-                continue
-            result.read += 1
-            text = conditions.fold(f"{row.title or ''} {row.text or ''}") if keywords else ""
-            if not test(effects.facts_of(row, frozenset(reasons), text, effects.level_of(row, known))):
+                continue  # the inbox would not take it
+            facts.reasons = frozenset(reasons)
+            if not early and not test(facts):
                 continue
             result.matched += 1
             _simulate(spec, row, reasons, policy, takers, counts, assigned, now)
@@ -77,6 +83,11 @@ def run(session: Session, workspace_id: int, spec: Spec, *, days: int, now: date
     result.changes = _changes(spec, counts, assigned)
     result.sample = list(reversed(latest))
     return result
+
+
+def _facts(row: Any, keywords: bool, known: dict[int, effects.Seen]) -> conditions.Facts:
+    text = conditions.fold(f"{row.title or ''} {row.text or ''}") if keywords else ""
+    return effects.facts_of(row, frozenset(), text, effects.level_of(row, known) if known else frozenset())
 
 
 def _query(workspace_id: int, spec: Spec, since: datetime, until: datetime) -> Any:
