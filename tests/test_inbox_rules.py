@@ -38,6 +38,7 @@ from pilote.models import (
     Enrichment,
     InboxEvent,
     InboxItem,
+    InboxRule,
     Label,
     Message,
     Workspace,
@@ -251,6 +252,9 @@ def test_a_disabled_rule_does_nothing_and_rules_deleted_later_are_still_named(en
     write(engine, where, [item("c5", "Et aussi…", parent="post", thread="post", minutes=9)])  # alice again
     on, off = add(engine, where, rule("Everything", [], [{"type": "tag", "tags": ["seen"]}]),
                   rule("Off", [], [{"type": "hide"}], enabled=False))  # fmt: skip
+    with Session(engine) as session, session.begin():  # a rule an older version took: left out, the others run
+        session.add(InboxRule(workspace_id=where.workspace_id, name="Old", position=0, enabled=True,
+                              conditions='[{"key": "mood", "in": ["x"]}]', actions='[{"type": "hide"}]'))  # fmt: skip
     intake.take_new(engine, where.workspace_id, now=NOW)
     assert all(not i.hidden for i in all_items(engine))
     assert all(t == ["seen"] for t in tags(engine).values())
@@ -259,7 +263,10 @@ def test_a_disabled_rule_does_nothing_and_rules_deleted_later_are_still_named(en
         rules.delete(session, where.workspace_id, on, COMMAND_LINE)
     with Session(engine) as session:
         assert rules.fired(session, all_items(engine)[0].id) == [f"rule {on} (deleted)"]
-        assert [r.id for r in rules.get_all(session, where.workspace_id)] == [off]
+        assert [(r.name, r.id == off) for r in rules.get_all(session, where.workspace_id)] == [
+            ("Old", False),
+            ("Off", True),
+        ]
 
 
 def test_assign_shares_the_items_between_moderators_the_least_loaded_first(engine: Engine) -> None:

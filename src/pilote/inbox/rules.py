@@ -9,6 +9,7 @@ labels, which train the models, are people's decisions alone. `preview` says wha
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,13 +25,14 @@ from pilote.inbox import conditions, effects, sla
 from pilote.inbox.conditions import Action, Predicate, RuleError, Spec
 from pilote.inbox.effects import Effects, Takers
 from pilote.inbox.items import Actor
-from pilote.models import AlertRecipient, InboxEvent, InboxRule, Membership, Source, User, utcnow
+from pilote.models import AlertRecipient, InboxEvent, InboxRule, Membership, Source, utcnow
 
 if TYPE_CHECKING:
     from pilote.inbox.intake import Arrival
     from pilote.inbox.preview import Preview
 
 MAX_RULES = 200
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,19 +172,18 @@ def _audit(session: Session, actor: Actor, action: str, rule: InboxRule, before:
                  workspace_id=rule.workspace_id, before=before, after=after, address=actor.address)  # fmt: skip
 
 
-def spec_of(rule: InboxRule) -> Spec:
-    """A stored rule, typed again (it was checked when saved)."""
-    return conditions.parse(as_json(rule) | {"id": rule.id})
-
-
 def load(conn: Connection, workspace_id: int) -> tuple[list[Spec], list[Compiled]]:
     """The workspace's enabled rules, in order, each compiled once."""
     rows = conn.execute(select(InboxRule).where(InboxRule.workspace_id == workspace_id, InboxRule.enabled.is_(True))
                         .order_by(InboxRule.position, InboxRule.id)).all()  # fmt: skip
     specs, compiled = [], []
     for row in rows:
-        spec = conditions.parse({"name": row.name, "conditions": orjson.loads(row.conditions),
-                                 "actions": orjson.loads(row.actions)})  # fmt: skip
+        try:
+            spec = conditions.parse({"name": row.name, "conditions": orjson.loads(row.conditions),
+                                     "actions": orjson.loads(row.actions)})  # fmt: skip
+        except (RuleError, ValueError) as error:  # saved by an older version that took it: the others still run
+            log.warning("inbox rule %s (%s) is left out: %s", row.id, row.name, error)
+            continue
         specs.append(spec)
         compiled.append(Compiled(row.id, row.name, conditions.compile_rule(spec), spec.actions, row.stop))
     return specs, compiled
@@ -242,10 +243,3 @@ def preview(
 
     spec = check(session, workspace_id, rule_json)
     return previewing.run(session, workspace_id, spec, days=days, now=now or utcnow())
-
-
-def users_named(session: Session, ids: list[int]) -> dict[int, str]:
-    """Display names of accounts, for showing rules."""
-    if not ids:
-        return {}
-    return {a: b for a, b in session.execute(select(User.id, User.display_name).where(User.id.in_(ids)))}
