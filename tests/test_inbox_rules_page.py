@@ -3,8 +3,10 @@ session's anti-forgery token; problems are shown next to their field, in French 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -14,12 +16,14 @@ from sqlalchemy.orm import Session
 
 from accounts_support import sign_in
 from factories import item, target
+from pilote import inbox
 from pilote.config import Settings
 from pilote.inbox import rules
 from pilote.inbox.items import COMMAND_LINE
 from pilote.ingest import write_batch
 from pilote.models import InboxRule, Message, utcnow
 from pilote.web.app import create_app
+from pilote.web.pages import rules as page_rules
 
 
 @pytest.fixture
@@ -99,14 +103,16 @@ def test_problems_are_shown_next_to_their_field_in_the_reader_s_language(client:
     assert english.status_code == 422
     tree = lxml_html.fromstring(english.text)
     assert tree.xpath("//*[@data-error]/@data-error") == ["cond-2"]
-    assert "This condition cannot be used" in tree.xpath("string(//*[@data-error='cond-2'])")
+    shown = tree.xpath("string(//*[@data-error='cond-2'])")
+    assert "This condition cannot be used: 'furieux' is not one of positive, neutral, negative" in shown
     assert tree.xpath("//input[@name='cond_value_2']/@value") == ["furieux"]  # what was typed is kept
     client.cookies.set("pilote_lang", "fr")
     french = client.post("/w/acme/inbox/rules", data=form(act_type_0="priority", act_value_0="énorme"),
                          headers={"Accept-Language": "fr"})  # fmt: skip
     tree = lxml_html.fromstring(french.text)
     assert tree.xpath("//*[@data-error]/@data-error") == ["act-0"]
-    assert "Cette action" in tree.xpath("string(//*[@data-error='act-0'])")
+    shown = tree.xpath("string(//*[@data-error='act-0'])")
+    assert "Cette action ne peut pas servir : la priorité est l'une de low, normal, high, urgent" in shown
 
 
 def test_forms_without_the_session_s_token_are_refused(client: TestClient, engine: Engine) -> None:
@@ -126,3 +132,10 @@ def test_a_rule_s_name_is_shown_as_text(client: TestClient) -> None:
     assert "<script>alert" not in page
     assert "<img src=x" not in page
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page
+
+
+def test_every_problem_the_checks_can_raise_is_in_the_catalogues() -> None:
+    source = "".join((Path(inbox.__file__).parent / name).read_text() for name in ("conditions.py", "rules.py",
+                                                                                     "preview.py"))  # fmt: skip
+    raised = set(re.findall(r'RuleError\([^,]+, "([^"]+)"', source)) | set(re.findall(r'problem = "([^"]+)"', source))
+    assert raised == page_rules.PROBLEMS

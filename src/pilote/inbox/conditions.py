@@ -35,11 +35,13 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class RuleError(Invalid):
-    """A rule refused: `field` names the part at fault (`name`, `conditions.N`, `actions.N`)."""
+    """A rule refused: `field` names the part at fault (`name`, `conditions.N`, `actions.N`); `template` and
+    `values` let a page say it in the reader's language (web/pages/rules.py lists the templates)."""
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field, self.problem = field, message
+    def __init__(self, field: str, template: str, **values: Any) -> None:
+        self.field, self.template, self.values = field, template, values
+        self.problem = template % values if values else template
+        super().__init__(f"{field}: {self.problem}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,10 +96,10 @@ def parse(data: Any) -> Spec:
         raise RuleError("rule", "a rule is a JSON object with a name, conditions and actions")
     unknown = set(data) - {"name", "conditions", "actions", "enabled", "stop", "id", "position"}
     if unknown:
-        raise RuleError("rule", f"unknown field {sorted(unknown)[0]!r}")
+        raise RuleError("rule", "unknown field %(name)s", name=repr(sorted(unknown)[0]))
     name = data.get("name")
     if not isinstance(name, str) or not name.strip() or len(name.strip()) > MAX_NAME:
-        raise RuleError("name", f"give the rule a name ({MAX_NAME} characters at most)")
+        raise RuleError("name", "give the rule a name (%(most)s characters at most)", most=MAX_NAME)
     conditions = _conditions(data.get("conditions"))
     actions = _actions(data.get("actions"))
     for flag in ("enabled", "stop"):
@@ -128,13 +130,13 @@ def _conditions(data: Any) -> tuple[Part, ...]:
             parts.append(_condition(part, where))
     count = sum(len(p) if isinstance(p, tuple) else 1 for p in parts)
     if count > MAX_CONDITIONS:
-        raise RuleError("conditions", f"{count} conditions: {MAX_CONDITIONS} at most")
+        raise RuleError("conditions", "%(count)s conditions: %(most)s at most", count=count, most=MAX_CONDITIONS)
     return tuple(parts)
 
 
 def _condition(data: Any, where: str) -> Condition:
     if not isinstance(data, dict) or data.get("key") not in KEYS:
-        raise RuleError(where, f"a condition has a key among {', '.join(KEYS)}")
+        raise RuleError(where, "a condition has a key among %(keys)s", keys=", ".join(KEYS))
     key = data["key"]
     where = f"{where} ({key})"
     if key in PROBABILITIES:
@@ -144,7 +146,7 @@ def _condition(data: Any, where: str) -> Condition:
     _only(data, {"key", "in", "not"}, where)
     values = data.get("in")
     if not isinstance(values, list) or not values or len(values) > MAX_WORDS:
-        raise RuleError(where, f"'in' lists the values to match (1 to {MAX_WORDS})")
+        raise RuleError(where, "'in' lists the values to match (1 to %(most)s)", most=MAX_WORDS)
     if key == "source":
         if not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
             raise RuleError(where, "sources are given by their numbers")
@@ -153,7 +155,7 @@ def _condition(data: Any, where: str) -> Condition:
     known = KNOWN.get(key)
     wrong = [v for v in values if known is not None and v not in known]
     if known is not None and wrong:
-        raise RuleError(where, f"{wrong[0]!r} is not one of {', '.join(known)}")
+        raise RuleError(where, "%(value)s is not one of %(known)s", value=repr(wrong[0]), known=", ".join(known))
     if not isinstance(data.get("not", False), bool):
         raise RuleError(where, "'not' is true or false")
     return Condition(key, tuple(dict.fromkeys(values)), negate=data.get("not", False))
@@ -165,7 +167,7 @@ def _probability(key: str, data: dict[str, Any], where: str) -> Condition:
     for bound in ("min", "max"):
         value = data.get(bound)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1):
-            raise RuleError(where, f"'{bound}' is a probability between 0 and 1")
+            raise RuleError(where, "'%(bound)s' is a probability between 0 and 1", bound=bound)
         bounds.append(None if value is None else float(value))
     low, high = bounds
     if low is None and high is None:
@@ -181,10 +183,12 @@ def _keywords(data: dict[str, Any], where: str) -> Condition:
     for name in ("any", "all", "none"):
         words = data.get(name, [])
         if not isinstance(words, list) or len(words) > MAX_WORDS:
-            raise RuleError(where, f"'{name}' is a list of {MAX_WORDS} words or phrases at most")
+            raise RuleError(
+                where, "'%(name)s' is a list of %(most)s words or phrases at most", name=name, most=MAX_WORDS
+            )
         clean = [" ".join(w.split()) for w in words if isinstance(w, str)]
         if len(clean) != len(words) or not all(map(fold, clean)) or any(len(w) > 100 for w in clean):
-            raise RuleError(where, f"'{name}' holds words or phrases (100 characters at most), none empty")
+            raise RuleError(where, "'%(name)s' holds words or phrases (100 characters at most), none empty", name=name)
         lists.append(tuple(dict.fromkeys(clean)))
     if not any(lists):
         raise RuleError(where, "give words in 'any', 'all' or 'none'")
@@ -194,20 +198,20 @@ def _keywords(data: dict[str, Any], where: str) -> Condition:
 def _only(data: dict[str, Any], allowed: set[str], where: str) -> None:
     unknown = set(data) - allowed
     if unknown:
-        raise RuleError(where, f"unknown field {sorted(unknown)[0]!r}")
+        raise RuleError(where, "unknown field %(name)s", name=repr(sorted(unknown)[0]))
 
 
 def _actions(data: Any) -> tuple[Action, ...]:
     if not isinstance(data, list) or not data:
         raise RuleError("actions", "a rule does at least one thing")
     if len(data) > MAX_ACTIONS:
-        raise RuleError("actions", f"{len(data)} actions: {MAX_ACTIONS} at most")
+        raise RuleError("actions", "%(count)s actions: %(most)s at most", count=len(data), most=MAX_ACTIONS)
     return tuple(_action(a, f"actions.{i}") for i, a in enumerate(data))
 
 
 def _action(data: Any, where: str) -> Action:
     if not isinstance(data, dict) or data.get("type") not in ACTIONS:
-        raise RuleError(where, f"an action has a type among {', '.join(ACTIONS)}")
+        raise RuleError(where, "an action has a type among %(types)s", types=", ".join(ACTIONS))
     kind = data["type"]
     where = f"{where} ({kind})"
     fields = {"assign": {"to"}, "tag": {"tags"}, "priority": {"priority"}, "status": {"status"},
@@ -224,16 +228,16 @@ def _action(data: Any, where: str) -> Action:
             raise RuleError(where, "'tags' lists one to ten tags")
         try:
             return Action(kind, tags=tuple(sorted({clean_tag(t) for t in tags})))
-        except Invalid as error:
-            raise RuleError(where, str(error)) from None
+        except Invalid:
+            raise RuleError(where, "a tag is made of letters, digits and dashes (64 characters at most)") from None
     if kind == "priority":
         names = {name: number for number, name in PRIORITIES.items()}
         if data.get("priority") not in names:
-            raise RuleError(where, f"'priority' is one of {', '.join(names)}")
+            raise RuleError(where, "'priority' is one of %(names)s", names=", ".join(names))
         return Action(kind, priority=names[data["priority"]])
     if kind == "status":
         if data.get("status") not in RULE_STATUSES:
-            raise RuleError(where, f"'status' is one of {', '.join(RULE_STATUSES)}")
+            raise RuleError(where, "'status' is one of %(names)s", names=", ".join(RULE_STATUSES))
         return Action(kind, status=data["status"])
     if kind == "notify":
         return _notify(data, where)
@@ -250,7 +254,7 @@ def _notify(data: dict[str, Any], where: str) -> Action:
             raise RuleError(where, "'email' is an e-mail address")
         return Action("notify", email=email.strip())
     if not _number(data[given[0]]):
-        raise RuleError(where, f"'{given[0]}' is a number")
+        raise RuleError(where, "'%(name)s' is a number", name=given[0])
     return Action("notify", **{given[0]: data[given[0]]})
 
 

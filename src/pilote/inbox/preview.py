@@ -45,7 +45,7 @@ class Preview:
 def run(session: Session, workspace_id: int, spec: Spec, *, days: int, now: datetime) -> Preview:
     """Evaluate a checked rule on the period's messages, streaming."""
     if not 1 <= days <= MAX_DAYS:
-        raise conditions.RuleError("days", f"preview 1 to {MAX_DAYS} days")
+        raise conditions.RuleError("days", "preview 1 to %(most)s days", most=MAX_DAYS)
     test = conditions.compile_rule(spec)
     result = Preview(now - timedelta(days=days), now)
     conn = session.connection()

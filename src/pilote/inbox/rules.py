@@ -76,7 +76,9 @@ def check(session: Session, workspace_id: int, data: Any) -> Spec:
                                                                     Source.id.in_(condition.values))))  # fmt: skip
                 missing = [v for v in condition.values if v not in found]
                 if missing:
-                    raise RuleError(f"conditions.{index} (source)", f"no source {missing[0]} in this workspace")
+                    raise RuleError(
+                        f"conditions.{index} (source)", "no source %(number)s in this workspace", number=missing[0]
+                    )
     for index, action in enumerate(spec.actions):
         _check_action(session, workspace_id, action, f"actions.{index} ({action.type})")
     return spec
@@ -90,15 +92,17 @@ def _check_action(session: Session, workspace_id: int, action: Action, where: st
                                                                        Membership.user_id.in_(people))))  # fmt: skip
         for person in people:
             if action.type == "assign" and person not in takers.allowed:
-                raise RuleError(where, f"account {person} cannot take items here (a moderator or above can)")
+                raise RuleError(
+                    where, "account %(number)s cannot take items here (a moderator or above can)", number=person
+                )
             if action.type == "notify" and person not in members and person not in takers.allowed:
-                raise RuleError(where, f"account {person} is not a member of this workspace")
+                raise RuleError(where, "account %(number)s is not a member of this workspace", number=person)
     if action.recipient is not None:
         query = select(AlertRecipient.id).where(AlertRecipient.id == action.recipient,
                                                 AlertRecipient.workspace_id == workspace_id)  # fmt: skip
         found = session.scalar(query)
         if found is None:
-            raise RuleError(where, f"no alert recipient {action.recipient} in this workspace")
+            raise RuleError(where, "no alert recipient %(number)s in this workspace", number=action.recipient)
 
 
 def create(session: Session, workspace_id: int, data: Any, actor: Actor) -> InboxRule:

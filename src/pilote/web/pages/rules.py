@@ -123,15 +123,42 @@ def _people(page: Page) -> dict[int, tuple[str, str]]:
     return {uid: (name, email) for uid, name, email in page.session.execute(query)}
 
 
+def N_(text: str) -> str:  # noqa: N802 (Babel's marker for strings translated later)
+    return text
+
+
+# What the rules' checks say (inbox/conditions.py, rules.py, preview.py), for the catalogues: a test keeps them equal.
+PROBLEMS = frozenset({
+    N_("%(count)s actions: %(most)s at most"), N_("%(count)s conditions: %(most)s at most"),
+    N_("%(value)s is not one of %(known)s"), N_("'%(bound)s' is a probability between 0 and 1"),
+    N_("'%(name)s' holds words or phrases (100 characters at most), none empty"), N_("'%(name)s' is a number"),
+    N_("'%(name)s' is a list of %(most)s words or phrases at most"), N_("'email' is an e-mail address"),
+    N_("'in' lists the values to match (1 to %(most)s)"), N_("'min' is above 'max': nothing would match"),
+    N_("'not' is true or false"), N_("'priority' is one of %(names)s"), N_("'status' is one of %(names)s"),
+    N_("'tags' lists one to ten tags"), N_("'to' lists the accounts (numbers) to share the items between, one or more"),
+    N_("a condition has a key among %(keys)s"), N_("a list of conditions (an empty list matches every new message)"),
+    N_("a rule does at least one thing"), N_("a rule is a JSON object with a name, conditions and actions"),
+    N_("a tag is made of letters, digits and dashes (64 characters at most)"),
+    N_("account %(number)s cannot take items here (a moderator or above can)"),
+    N_("account %(number)s is not a member of this workspace"), N_("an 'any' group holds two conditions or more"),
+    N_("an action has a type among %(types)s"), N_("give 'min' (at least) or 'max' (at most), or both"),
+    N_("give the rule a name (%(most)s characters at most)"), N_("give words in 'any', 'all' or 'none'"),
+    N_("no alert recipient %(number)s in this workspace"), N_("no source %(number)s in this workspace"),
+    N_("notify one of: an 'email' address, a team member ('user') or an alert 'recipient'"),
+    N_("preview 1 to %(most)s days"), N_("sources are given by their numbers"), N_("true or false"),
+    N_("unknown field %(name)s"), N_("values are non-empty words"),
+})  # fmt: skip
+
+
 def _problem(page: Page, error: RuleError) -> str:
+    """The problem in the reader's language, framed by what it is about."""
+    problem = page.t.gettext(error.template) % error.values if error.values else page.t.gettext(error.template)
     where = error.field.split(" ")[0]
-    if where == "name":
-        return page.t.gettext("Give the rule a name (200 characters at most).")
     if where.startswith("conditions"):
-        return page.t.gettext("This condition cannot be used: %(problem)s") % {"problem": error.problem}
+        return page.t.gettext("This condition cannot be used: %(problem)s") % {"problem": problem}
     if where.startswith("actions"):
-        return page.t.gettext("This action cannot be used: %(problem)s") % {"problem": error.problem}
-    return page.t.gettext("This rule cannot be saved: %(problem)s") % {"problem": error.problem}
+        return page.t.gettext("This action cannot be used: %(problem)s") % {"problem": problem}
+    return page.t.gettext("This rule cannot be saved: %(problem)s") % {"problem": problem}
 
 
 def _empty() -> dict[str, str]:
