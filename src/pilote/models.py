@@ -409,7 +409,9 @@ class Delivery(Base):
     __tablename__ = "delivery"
     __table_args__ = (Index("ix_delivery_status_next", "status", "next_attempt_at"),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id", ondelete="CASCADE"), index=True)
+    # An incident's notification, or (incident none) an inbox rule's about an item (migration 0021).
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id", ondelete="CASCADE"), index=True)
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("inbox_item.id", ondelete="CASCADE"), index=True)
     recipient_id: Mapped[int | None] = mapped_column(ForeignKey("alert_recipient.id", ondelete="SET NULL"))
     kind: Mapped[str] = mapped_column(String(16))
     target: Mapped[str] = mapped_column(Text)

@@ -26,6 +26,7 @@ from pilote.cli.doctoring import doctor_command
 from pilote.cli.enriching import enrich_command, enrich_workspace
 from pilote.cli.importing import import_command
 from pilote.cli.inbox import app as inbox_app
+from pilote.cli.inbox_rules import rules_app
 from pilote.cli.incidents import incident_app, rule_app, watch_command
 from pilote.cli.leaders import leaders_command
 from pilote.cli.members import members_app
@@ -318,6 +319,7 @@ app.add_typer(metrics_app, name="metrics")
 app.add_typer(inbox_app, name="inbox")
 inbox_app.command("reply")(reply_command)
 inbox_app.add_typer(replies_app, name="replies")
+inbox_app.add_typer(rules_app, name="rules")
 # deployment checks
 app.command("doctor")(doctor_command)
 # backups

@@ -21,7 +21,7 @@ from sqlalchemy.orm import aliased
 from pilote import community
 from pilote.bulk import allocate_ids
 from pilote.db import begin_write, retry_locked
-from pilote.inbox import TODO, sla
+from pilote.inbox import TODO, rules, sla
 from pilote.models import (
     Author,
     Enrichment,
@@ -45,8 +45,9 @@ OWNED = ("blog:", "disqus:", "discourse:", "forum:")  # the organisation's own m
 ADDRESSED = ("mention", "dm", "direct", "review")  # kinds that speak to the organisation
 TOXIC = 0.5
 
-# A hook run on each batch's arrivals, in its transaction, before the items are written (the rules).
-Arrivals = Callable[[Connection, int, list["Arrival"]], None]
+# A hook run on each batch's arrivals, in its transaction, before the items are written (the rules, by default:
+# inbox/rules.py); what it returns, if anything, runs once they are written and have ids (tags, notifications).
+Arrivals = Callable[[Connection, int, list["Arrival"]], Callable[[], None] | None]
 
 
 @dataclass(slots=True)
@@ -117,7 +118,9 @@ def priority_for(reasons: Sequence[str]) -> int:
 
 def take_new(engine: Engine, workspace_id: int, *, now: datetime | None = None, batch: int = BATCH,
              hook: Arrivals | None = None) -> TakeReport:  # fmt: skip
-    """Bring the workspace's new messages into the inbox, batch after batch, until none is left."""
+    """Bring the workspace's new messages into the inbox, batch after batch, until none is left; the workspace's
+    rules act on each arrival unless another `hook` is given."""
+    hook = hook or rules.apply
     report = TakeReport()
     while True:
         moved = retry_locked(lambda: _take_batch(engine, workspace_id, now or utcnow(), batch, hook, report))
@@ -250,9 +253,10 @@ def _apply(conn: Connection, workspace_id: int, rows: list[Any], now: datetime, 
         if not arrival.created:
             _moved(events, workspace_id, item, status)
         arrivals.append(arrival)
-    if hook is not None and arrivals:
-        hook(conn, workspace_id, arrivals)
+    after = hook(conn, workspace_id, arrivals) if hook is not None and arrivals else None
     _write(conn, items, before, arrivals, events, now)
+    if after is not None:
+        after()
 
 
 def _existing(conn: Connection, workspace_id: int, keys: set[str]) -> dict[str, dict[str, Any]]:

@@ -171,7 +171,12 @@ NOTIFIERS: dict[str, Callable[[Outgoing], int | None]] = {
 
 
 def subject_of(payload: dict[str, Any]) -> str:
-    """One line: event, severity, title, workspace."""
+    """One line: event, severity, title, workspace (an inbox rule's: the rule and the item)."""
+    if payload["event"] == "inbox.rule":
+        item = payload["item"]
+        return (
+            f"[Pilote] {payload['rule']['name']}: inbox item {item['id']} ({item['channel']}, {payload['workspace']})"
+        )
     incident = payload["incident"]
     event = payload["event"].removeprefix("incident.")
     return f"[Pilote] {event}: {incident['title']} ({incident['severity']}, {payload['workspace']})"
@@ -179,6 +184,8 @@ def subject_of(payload: dict[str, Any]) -> str:
 
 def text_of(payload: dict[str, Any]) -> str:
     """The message for people: what, how far above normal, and the first and most amplified messages."""
+    if payload["event"] == "inbox.rule":
+        return _rule_text(payload)
     incident, alert = payload["incident"], payload["alert"]
     lines = [
         subject_of(payload),
@@ -193,6 +200,20 @@ def text_of(payload: dict[str, Any]) -> str:
             lines.append(f"{title}:")
             lines.extend(f"- {m['author']} ({m['channel']}, reach {m['reach']}): {m['text'][:160]}" for m in shown[:3])
     lines.append(f"See it with `pilote incident show {incident['id']}`.")
+    return "\n".join(lines)
+
+
+def _rule_text(payload: dict[str, Any]) -> str:
+    """An inbox rule's notice: the rule, the item, and the message that made it act."""
+    item, message = payload["item"], payload.get("message") or {}
+    lines = [subject_of(payload),
+             f"Rule \"{payload['rule']['name']}\" acted on inbox item {item['id']}: {item['status']}, priority "
+             f"{item['priority']}, reasons {item['reasons'] or 'none'}."]  # fmt: skip
+    if message:
+        lines.append(f"{message.get('author') or 'Someone'} on {item['channel']}, {message.get('created_at')}:")
+        lines.append(message.get("text") or "")
+        if message.get("url"):
+            lines.append(str(message["url"]))
     return "\n".join(lines)
 
 

@@ -73,6 +73,7 @@ ACCESS: dict[str, Need] = {
     "GET /w/{slug}/inbox/changes": "analyst",
     "GET /w/{slug}/inbox/{item_id}": "analyst",
     "POST /w/{slug}/inbox/{item_id}/left": "analyst",  # presence: whoever looks at an item
+    "GET /w/{slug}/inbox/rules": "analyst",
     "GET /w/{slug}/incidents/{incident_id}": "analyst",
     "GET /w/{slug}/incidents/{incident_id}/report.html": "analyst",
     "POST /w/{slug}/explorer/saved": "moderator",
@@ -96,6 +97,10 @@ ACCESS: dict[str, Need] = {
     "POST /w/{slug}/inbox/replies": "moderator",  # a person's own; shared ones need a manager (inbox.replies)
     "POST /w/{slug}/inbox/replies/{reply_id}": "moderator",
     "POST /w/{slug}/inbox/replies/{reply_id}/delete": "moderator",
+    "POST /w/{slug}/inbox/rules": "manager",  # a preview too: only managers build rules
+    "POST /w/{slug}/inbox/rules/{rule_id}/move": "manager",
+    "POST /w/{slug}/inbox/rules/{rule_id}/enabled": "manager",
+    "POST /w/{slug}/inbox/rules/{rule_id}/delete": "manager",
     "POST /w/{slug}/sources/import": "manager",
     "POST /w/{slug}/sources/feeds": "manager",
     "POST /w/{slug}/sources/platforms": "manager",
