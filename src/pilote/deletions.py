@@ -37,6 +37,7 @@ from pilote.models import (
     Workspace,
     json_object,
 )
+from pilote.texts import N_
 
 BY = ("cli", "web")  # who deletes, until accounts exist
 # Columns that point at a message or an import run without an index of their own (imports would pay for one
@@ -51,7 +52,7 @@ def delete_source(session: Session, *, workspace_id: int, source_id: int, by: st
     _check_who(by)
     source = session.get(Source, source_id)
     if source is None or source.workspace_id != workspace_id:
-        raise NotFound(f"no source {source_id} in this workspace")
+        raise NotFound(N_("no source %(id)s in this workspace"), id=source_id)
     workspace = session.get_one(Workspace, workspace_id)
     conn = session.connection()
     with _lookups(conn):
@@ -138,7 +139,9 @@ def as_json(deletion: Deletion) -> dict[str, Any]:
 def check_confirmation(typed: str | None, name: str, what: str) -> None:
     """Invalid unless the person typed the name of what they delete (as GitHub asks for a repository's)."""
     if (typed or "").strip() != name.strip():
-        raise Invalid(f"to delete {what}, type its name exactly: {name!r}; nothing was deleted")
+        raise Invalid(
+            N_("to delete %(what)s, type its name exactly: %(name)r; nothing was deleted"), what=what, name=name
+        )
 
 
 @contextmanager

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from pilote.errors import Invalid, NotFound
 from pilote.models import Author, Member, MemberMerge, Message, WorkspaceSetting, json_object, utcnow
+from pilote.texts import N_
 
 REJECTED = "merges.rejected"  # the workspace setting that holds the pairs a person said are two people
 CROWD = 8  # more identities than this under one key: the key is shared, not personal
@@ -119,7 +120,7 @@ def merge(
     already = list(session.scalars(select(Author).where(Author.member_id.in_(members)))) if members else []
     involved = {a.id: a for a in [*chosen, *already]}
     if len(members) == 1 and all(a.member_id in members for a in involved.values()):
-        raise Invalid("these identities are one member already: nothing to merge")
+        raise Invalid(N_("these identities are one member already: nothing to merge"))
     if members:
         kept = session.get(Member, min(members))
         assert kept is not None  # the foreign key holds it
@@ -146,7 +147,11 @@ def unmerge(session: Session, workspace_id: int, merge_id: int, *, by: str) -> M
     A merge that a later merge built on (one of its identities merged again since) is undone after that one."""
     record = session.get(MemberMerge, merge_id)
     if record is None or record.workspace_id != workspace_id:
-        raise NotFound(f"no merge {merge_id} in this workspace: `pilote members merges` lists them")
+        raise NotFound(
+            N_("no merge %(id)s in this workspace: `pilote members merges` lists them"),
+            web=N_("no merge %(id)s in this workspace"),
+            id=merge_id,
+        )
     if record.undone_at is not None:
         raise Invalid(f"merge {merge_id} was undone already ({record.undone_at:%Y-%m-%d %H:%M}, {record.undone_by})")
     before = {int(k): v for k, v in json_object(record.before).items()}
@@ -156,7 +161,9 @@ def unmerge(session: Session, workspace_id: int, merge_id: int, *, by: str) -> M
     )  # fmt: skip
     for newer in later:
         if before.keys() & {int(k) for k in json_object(newer.before)}:
-            raise Invalid(f"merge {newer.id} joined some of these identities since: undo merge {newer.id} first")
+            raise Invalid(
+                N_("merge %(id)s joined some of these identities since: undo merge %(id)s first"), id=newer.id
+            )
     existing = set(session.scalars(select(Member.id).where(Member.id.in_({v for v in before.values() if v}))))
     for author in session.scalars(select(Author).where(Author.id.in_(before))):
         previous = before[author.id]
@@ -353,11 +360,11 @@ def _threads(session: Session, author_ids: list[int]) -> dict[int, set[int]]:
 
 def _authors(session: Session, workspace_id: int, ids: Sequence[int]) -> list[Author]:
     if len(set(ids)) < 2:
-        raise Invalid("name at least two different identities to merge")
+        raise Invalid(N_("name at least two different identities to merge"))
     found = list(session.scalars(select(Author).where(Author.id.in_(ids), Author.workspace_id == workspace_id)))
     missing = sorted(set(ids) - {a.id for a in found})
     if missing:
-        raise NotFound(f"no identity {', '.join(map(str, missing))} in this workspace")
+        raise NotFound(N_("no identity %(ids)s in this workspace"), ids=", ".join(map(str, missing)))
     return found
 
 

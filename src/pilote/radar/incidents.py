@@ -24,6 +24,7 @@ from pilote.models import Alert, Incident, IncidentEvent
 from pilote.radar import live, notify
 from pilote.radar.explain import explain
 from pilote.radar.rules import Rule
+from pilote.texts import N_
 
 GROUP_WINDOW = timedelta(hours=72)
 RANK = {"low": 0, "medium": 1, "high": 2}
@@ -145,7 +146,7 @@ def get(session: Session, *, incident_id: int, workspace_id: int | None = None) 
     """The incident, or NotFound saying how to list them."""
     found = session.get(Incident, incident_id)
     if found is None or (workspace_id is not None and found.workspace_id != workspace_id):
-        raise NotFound(f"no incident {incident_id}: see `pilote incident list`")
+        raise NotFound(N_("no incident %(incident_id)s: see `pilote incident list`"), incident_id=incident_id)
     return found
 
 
@@ -178,7 +179,11 @@ def acknowledge(
     """Someone is on it: stops the escalation."""
     incident = get(session, incident_id=incident_id, workspace_id=workspace_id)
     if incident.status != "open":
-        raise Invalid(f"incident {incident_id} is {incident.status}: only an open incident can be acknowledged")
+        raise Invalid(
+            N_("incident %(incident_id)s is %(code)s: only an open incident can be acknowledged"),
+            incident_id=incident_id,
+            code=incident.status,
+        )
     incident.status, incident.acknowledged_at, incident.acknowledged_by = "acknowledged", now, actor
     _log(session, incident, now, "acknowledged", actor, "")
     session.flush()
@@ -192,7 +197,10 @@ def resolve(
     """The crisis is over; the next alert opens a new incident (or `reopen` this one)."""
     incident = get(session, incident_id=incident_id, workspace_id=workspace_id)
     if incident.status == "resolved":
-        raise Invalid(f"incident {incident_id} is already resolved: `pilote incident reopen {incident_id}`")
+        raise Invalid(
+            N_("incident %(incident_id)s is already resolved: `pilote incident reopen %(incident_id)s`"),
+            incident_id=incident_id,
+        )
     incident.status, incident.resolved_at, incident.resolved_by = "resolved", now, actor
     _log(session, incident, now, "resolved", actor, note or "")
     if rule is not None:
@@ -208,10 +216,19 @@ def reopen(
     """It was not over: the incident is open again, and alerts attach to it again."""
     incident = get(session, incident_id=incident_id, workspace_id=workspace_id)
     if incident.past:
-        raise Invalid(f"incident {incident_id} is a past episode (found in history read after its time): "
-                      "it cannot be reopened; add a note to its log instead")  # fmt: skip
+        raise Invalid(
+            N_(
+                "incident %(incident_id)s is a past episode (found in history read after its time): "
+                "it cannot be reopened; add a note to its log instead"
+            ),
+            incident_id=incident_id,
+        )
     if incident.status != "resolved":
-        raise Invalid(f"incident {incident_id} is {incident.status}: only a resolved incident can be reopened")
+        raise Invalid(
+            N_("incident %(incident_id)s is %(code)s: only a resolved incident can be reopened"),
+            incident_id=incident_id,
+            code=incident.status,
+        )
     incident.status, incident.resolved_at, incident.resolved_by = "open", None, None
     incident.acknowledged_at = incident.acknowledged_by = incident.escalated_at = None
     incident.opened_at = now
@@ -267,7 +284,7 @@ def add_note(session: Session, *, incident_id: int, actor: str, text: str, now: 
     """Add a line to the incident's shared log (what was done, decided, said)."""
     incident = get(session, incident_id=incident_id, workspace_id=workspace_id)
     if not text.strip():
-        raise Invalid("note: write something")
+        raise Invalid(N_("note: write something"))
     _log(session, incident, now, "note", actor.strip()[:200] or None, text.strip()[:5000])
     session.flush()
 

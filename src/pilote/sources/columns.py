@@ -13,6 +13,7 @@ from typing import TypedDict, cast
 from pilote.errors import BadInput, Invalid
 from pilote.sources.base import AuthorRef, Counters, Item, ItemError, person
 from pilote.sources.dates import parse_date
+from pilote.texts import N_
 
 # The documented mapping (docs/importers-tabular.md): field → accepted column names, the first present wins.
 FIELDS: dict[str, tuple[str, ...]] = {
@@ -82,7 +83,12 @@ def overrides(mapping: tuple[tuple[str, str], ...]) -> dict[str, str]:
     for field, column in mapping:
         name = field.strip().lower()
         if name not in FIELDS:
-            raise Invalid(f"--map {field}={column}: unknown field {field!r}; the fields are {', '.join(FIELDS)}")
+            raise Invalid(
+                N_("--map %(field)s=%(column)s: unknown field %(field)r; the fields are %(value)s"),
+                field=field,
+                column=column,
+                value=", ".join(FIELDS),
+            )
         chosen[name] = column.strip().lower()
     return chosen
 
@@ -107,9 +113,13 @@ def require(plan: Plan, columns: Iterable[str], path: Path, line: int) -> None:
             listed = ", ".join(list(columns)[:40]) or "none"
             raise BadInput(
                 path,
-                f"line {line}",
-                f"no column for {field} (accepted names: {accepted}); columns found: {listed}",
-                f"name the column with --map {field}=COLUMN",
+                N_("line %(line)s"),
+                N_("no column for %(field)s (accepted names: %(accepted)s); columns found: %(listed)s"),
+                N_("name the column with --map %(field)s=COLUMN"),
+                line=line,
+                field=field,
+                accepted=accepted,
+                listed=listed,
             )
 
 
@@ -160,9 +170,15 @@ def header_plan(header: list[str], overrides: dict[str, str], path: Path, line: 
         if column and column not in known:
             listed = ", ".join(cells[:40])
             raise BadInput(
-                path, f"line {line}", f"--map {field}={column}: no such column; columns found: {listed}",
-                "use a column name from the header line",
-            )  # fmt: skip
+                path,
+                N_("line %(line)s"),
+                N_("--map %(field)s=%(column)s: no such column; columns found: %(listed)s"),
+                N_("use a column name from the header line"),
+                line=line,
+                field=field,
+                column=column,
+                listed=listed,
+            )
     names = _unique(cells)
     found = plan(names, overrides)
     require(found, cells, path, line)

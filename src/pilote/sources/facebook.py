@@ -38,6 +38,7 @@ from pilote.sources.export_files import (
     readable,
     seconds,
 )
+from pilote.texts import N_
 
 name = "facebook_json"
 description = "Facebook's data export in JSON (a profile or a Page): your_posts_1.json and comments.json"
@@ -176,10 +177,14 @@ def _comment_entries(path: Path, data: dict[str, Any]) -> tuple[str, list[Any]]:
     for key in COMMENT_KEYS:
         if key in data:
             if not isinstance(data[key], list):
-                raise BadInput(path, key, f'"{key}" is not a list of comments', HINT)
+                raise BadInput(path, key, N_('"%(key)s" is not a list of comments'), HINT, key=key)
             return key, data[key]
-    raise BadInput(path, None, "not a Facebook export of posts or comments (no comments_v2 list)",
-                   "import your_posts_1.json or comments.json from the export")  # fmt: skip
+    raise BadInput(
+        path,
+        None,
+        N_("not a Facebook export of posts or comments (no comments_v2 list)"),
+        N_("import your_posts_1.json or comments.json from the export"),
+    )
 
 
 def _owner(path: Path, options: ParseOptions) -> Owner | None:

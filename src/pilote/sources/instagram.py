@@ -36,6 +36,7 @@ from pilote.sources.export_files import (
     readable,
     seconds,
 )
+from pilote.texts import N_
 
 name = "instagram_json"
 description = "Instagram's data export in JSON: content/posts_1.json and comments/post_comments_1.json"
@@ -136,10 +137,14 @@ def _comment_entries(path: Path, data: dict[str, Any]) -> tuple[str, list[Any]]:
     for key, value in data.items():
         if _COMMENT_KEY.fullmatch(key):
             if not isinstance(value, list):
-                raise BadInput(path, key, f'"{key}" is not a list of comments', HINT)
+                raise BadInput(path, key, N_('"%(key)s" is not a list of comments'), HINT, key=key)
             return key, value
-    raise BadInput(path, None, "not an Instagram export of posts or comments (no comments_..._comments list)",
-                   "import content/posts_1.json or comments/post_comments_1.json from the export")  # fmt: skip
+    raise BadInput(
+        path,
+        None,
+        N_("not an Instagram export of posts or comments (no comments_..._comments list)"),
+        N_("import content/posts_1.json or comments/post_comments_1.json from the export"),
+    )
 
 
 def _owner(path: Path) -> AuthorRef | None:

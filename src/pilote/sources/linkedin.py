@@ -26,6 +26,7 @@ from pilote.errors import BadInput
 from pilote.sources.base import AuthorRef, Item, ItemError, ParseOptions, SourceInfo, person
 from pilote.sources.dates import parse_date
 from pilote.sources.export_files import HINT, OWNER, export_id, raw
+from pilote.texts import N_
 
 name = "linkedin_csv"
 description = "LinkedIn's data export: Shares.csv (your posts) and Comments.csv (your comments)"
@@ -70,13 +71,15 @@ def parse(path: Path, options: ParseOptions) -> Iterator[Item | ItemError]:
     rows = _rows(path, options)
     line, header = next(rows, (0, None))
     if header is None:
-        raise BadInput(path, None, "the file is empty", "take it again from the export")
+        raise BadInput(path, None, N_("the file is empty"), N_("take it again from the export"))
     names = header if isinstance(header, list) else []
     shares = set(SHARES) <= set(names)
     if not shares and tuple(names) != COMMENTS:
         expected = f"{','.join(SHARES)},… or {','.join(COMMENTS)}"
         problem = f"not LinkedIn's Shares.csv or Comments.csv (their header is {expected})"
-        raise BadInput(path, f"line {line}", problem, "import Shares.csv or Comments.csv from the export")
+        raise BadInput(
+            path, N_("line %(line)s"), problem, N_("import Shares.csv or Comments.csv from the export"), line=line
+        )
     empty = True
     for line, cells in rows:
         empty = False
@@ -88,7 +91,7 @@ def parse(path: Path, options: ParseOptions) -> Iterator[Item | ItemError]:
             row = dict(zip(names, cells, strict=True))
             yield _share(row, line, author) if shares else _comment(row, line, author)
     if empty:
-        raise BadInput(path, None, "the file has a header line but no rows", "is it the right export?")
+        raise BadInput(path, None, N_("the file has a header line but no rows"), N_("is it the right export?"))
 
 
 def _share(row: Row, line: int, author: AuthorRef) -> Item | ItemError:
@@ -152,28 +155,42 @@ class _Lines:
         try:
             self.decode = codecs.getincrementaldecoder(encoding)().decode
         except LookupError:
-            raise BadInput(path, None, f"unknown encoding {encoding!r}", "pass a valid --encoding") from None
+            raise BadInput(
+                path, None, N_("unknown encoding %(encoding)r"), N_("pass a valid --encoding"), encoding=encoding
+            ) from None
         try:
             self.handle: BinaryIO = path.open("rb")
         except OSError as error:
-            raise BadInput(path, None, f"cannot be read: {error.strerror}", "check the path") from None
+            raise BadInput(
+                path, None, N_("cannot be read: %(strerror)s"), N_("check the path"), strerror=error.strerror
+            ) from None
         self.path, self.encoding, self.number = path, encoding, 0
 
     def __iter__(self) -> Iterator[str]:
         for line in iter(partial(self.handle.readline, MAX_LINE_BYTES), b""):
             self.number += 1
             if len(line) == MAX_LINE_BYTES and not line.endswith(b"\n"):
-                raise BadInput(self.path, f"line {self.number}", "longer than 16 MB", "is this LinkedIn's export?")
+                raise BadInput(
+                    self.path,
+                    N_("line %(number)s"),
+                    N_("longer than 16 MB"),
+                    N_("is this LinkedIn's export?"),
+                    number=self.number,
+                )
             try:
                 text = self.decode(line)
             except UnicodeDecodeError as error:
                 problem = f"not valid {self.encoding} text (byte {error.object[error.start]:#04x})"
-                raise BadInput(self.path, f"line {self.number}", problem, "check the encoding") from None
+                raise BadInput(
+                    self.path, N_("line %(number)s"), problem, N_("check the encoding"), number=self.number
+                ) from None
             yield text.removeprefix("\ufeff") if self.number == 1 else text
         try:
             self.decode(b"", True)
         except UnicodeDecodeError:
-            raise BadInput(self.path, f"line {self.number}", "the file ends inside a character", HINT) from None
+            raise BadInput(
+                self.path, N_("line %(number)s"), N_("the file ends inside a character"), HINT, number=self.number
+            ) from None
 
 
 def _owner(path: Path, options: ParseOptions) -> AuthorRef | None:

@@ -17,6 +17,7 @@ import orjson
 from pilote.errors import BadInput, Invalid
 from pilote.sources import columns
 from pilote.sources.base import Item, ItemError, ParseOptions, SourceInfo
+from pilote.texts import N_
 
 CSV_SUFFIXES = (".csv", ".tsv")
 DELIMITERS = (",", ";", "\t", "|")
@@ -85,13 +86,21 @@ def _open(path: Path, encoding: str) -> BinaryIO:
     try:
         codec = codecs.lookup(encoding).name
     except LookupError:
-        raise Invalid(f"unknown encoding {encoding!r}: try utf-8, latin-1 or cp1252") from None
+        raise Invalid(N_("unknown encoding %(encoding)r: try utf-8, latin-1 or cp1252"), encoding=encoding) from None
     if codec.startswith(("utf-16", "utf-32")):  # lines cannot be split on a newline byte in these
-        raise BadInput(path, None, f"{encoding} files cannot be read line by line", "re-save the file as UTF-8")
+        raise BadInput(
+            path,
+            None,
+            N_("%(encoding)s files cannot be read line by line"),
+            N_("re-save the file as UTF-8"),
+            encoding=encoding,
+        )
     try:
         return path.open("rb")
     except OSError as error:
-        raise BadInput(path, None, f"cannot be read: {error.strerror}", "check the path") from None
+        raise BadInput(
+            path, None, N_("cannot be read: %(strerror)s"), N_("check the path"), strerror=error.strerror
+        ) from None
 
 
 def _physical_lines(handle: BinaryIO) -> Iterator[bytes]:
@@ -103,7 +112,7 @@ def _too_long(line: bytes) -> bool:
 
 
 def _empty(path: Path) -> BadInput:
-    return BadInput(path, None, "the file is empty", "export it again from the source")
+    return BadInput(path, None, N_("the file is empty"), N_("export it again from the source"))
 
 
 # CSV
@@ -123,21 +132,29 @@ class _Lines:
             if self.number == 1:
                 line = self._first(line)
             if _too_long(line):
-                raise BadInput(self.path, f"line {self.number}", "longer than 16 MB", "is this really a CSV file?")
+                raise BadInput(
+                    self.path,
+                    N_("line %(number)s"),
+                    N_("longer than 16 MB"),
+                    N_("is this really a CSV file?"),
+                    number=self.number,
+                )
             try:
                 text = line.decode(self.encoding)
             except UnicodeDecodeError as error:
                 problem = (
                     f"not valid {self.encoding} text (byte {line[error.start]:#04x} at position {error.start + 1})"
                 )
-                raise BadInput(self.path, f"line {self.number}", problem, ENCODING_HINT) from None
+                raise BadInput(self.path, N_("line %(number)s"), problem, ENCODING_HINT, number=self.number) from None
             if "\x00" in text:
                 self.nul_at = self.number
             yield text
 
     def _first(self, line: bytes) -> bytes:
         if line.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            raise BadInput(self.path, "line 1", "the file is UTF-16", 're-save it as UTF-8 ("CSV UTF-8" in Excel)')
+            raise BadInput(
+                self.path, N_("line 1"), N_("the file is UTF-16"), N_('re-save it as UTF-8 ("CSV UTF-8" in Excel)')
+            )
         return line.removeprefix(codecs.BOM_UTF8)
 
 
@@ -157,7 +174,13 @@ def _csv_rows(path: Path, encoding: str) -> Generator[Row, None, None]:
             raise _empty(path)
         start = lines.number
         if "\r" in first.rstrip("\r\n"):  # lines split on LF only: a lone CR would make one endless line
-            raise BadInput(path, f"line {start}", "lines end with a lone carriage return", "re-save with LF or CRLF")
+            raise BadInput(
+                path,
+                N_("line %(start)s"),
+                N_("lines end with a lone carriage return"),
+                N_("re-save with LF or CRLF"),
+                start=start,
+            )
         reader = csv.reader(chain((first,), stream), delimiter=_delimiter(first))
         while True:
             try:
@@ -191,12 +214,14 @@ def _csv_table(path: Path, options: ParseOptions) -> tuple[Iterator[Row], list[s
     line, header = next(rows, (0, "no header line"))
     if isinstance(header, str):
         where = f"line {line}" if line else None
-        raise BadInput(path, where, f"the header line cannot be read: {header}", "is this a CSV file?")
+        raise BadInput(
+            path, where, N_("the header line cannot be read: %(header)s"), N_("is this a CSV file?"), header=header
+        )
     return rows, *columns.header_plan(header, chosen, path, line)
 
 
 def _no_rows(path: Path) -> BadInput:
-    return BadInput(path, None, "the file has a header line but no rows", "export it again from the source")
+    return BadInput(path, None, N_("the file has a header line but no rows"), N_("export it again from the source"))
 
 
 def _parse_csv(path: Path, options: ParseOptions) -> Iterator[Item | ItemError]:
@@ -284,7 +309,9 @@ def _first_object(path: Path, lines: Iterator[JsonLine], chosen: dict[str, str])
         raise _empty(path)
     number, _, obj = first
     if isinstance(obj, str):
-        raise BadInput(path, f"line {number}", obj, "is this a JSON Lines file, one object per line?")
+        raise BadInput(
+            path, N_("line %(number)s"), obj, N_("is this a JSON Lines file, one object per line?"), number=number
+        )
     keys = tuple(obj)
     columns.require(columns.plan(keys, chosen), keys, path, number)
     return first

@@ -14,6 +14,7 @@ from pilote.errors import BadInput
 from pilote.sources.base import Item, ItemError, ParseOptions, SourceInfo, person
 from pilote.sources.dates import parse_date
 from pilote.sources.xmlsafe import check_prolog, children_text, iter_elements, read_head
+from pilote.texts import N_
 
 name = "wxr"
 description = "WordPress export (WXR 1.0, 1.1, 1.2): posts, pages, threaded comments, pingbacks"
@@ -35,7 +36,7 @@ def _namespace(path: Path) -> str:
     check_prolog(path)
     match = _WP_NS.search(read_head(path))
     if match is None:
-        raise BadInput(path, None, "no WordPress export namespace (xmlns:wp)", "is this a WXR file?")
+        raise BadInput(path, None, N_("no WordPress export namespace (xmlns:wp)"), N_("is this a WXR file?"))
     return match.group(0).split(b'"')[1].decode()
 
 

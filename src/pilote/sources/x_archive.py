@@ -18,6 +18,7 @@ from typing import Any, NoReturn, TextIO
 from pilote.errors import BadInput
 from pilote.sources.base import AuthorRef, Counters, Item, ItemError, ParseOptions, SourceInfo
 from pilote.sources.dates import parse_date
+from pilote.texts import N_
 
 name = "x_archive"
 description = "X (Twitter) archive tweets.js: posts, replies and retweets of the archive's owner"
@@ -133,7 +134,9 @@ class _Reader:
         return self._line
 
     def fail(self, index: int, problem: str) -> NoReturn:
-        raise BadInput(self.path, f"line {self.line(index)}", problem, "the file is damaged or truncated")
+        raise BadInput(
+            self.path, N_("line %(value)s"), problem, N_("the file is damaged or truncated"), value=self.line(index)
+        )
 
     def fill(self, size: int) -> bool:
         """Drop what was consumed and read at least `size` more characters; False at the end of the file."""
@@ -145,7 +148,9 @@ class _Reader:
             chunk = self.handle.read(max(size, self.chunk_size))
         except UnicodeDecodeError as error:
             where = f"after line {self.line(len(self.text))}"
-            raise BadInput(self.path, where, f"not valid text: {error}", "check the encoding") from None
+            raise BadInput(
+                self.path, where, N_("not valid text: %(error)s"), N_("check the encoding"), error=error
+            ) from None
         self.eof = not chunk
         self.text += chunk
         return not self.eof
@@ -171,7 +176,7 @@ class _Reader:
         while "[" not in self.text and len(self.text) < 4096 and self.fill(0):
             pass
         if not self.text.strip():
-            raise BadInput(self.path, None, "the file is empty", "export it again from the source")
+            raise BadInput(self.path, None, N_("the file is empty"), N_("export it again from the source"))
         match = _PREFIX.match(self.text)
         if match is None:
             self.fail(0, "expected a JSON array, or `window.YTD.<name>.part<N> = [`")
@@ -210,9 +215,13 @@ def _open(path: Path, options: ParseOptions) -> TextIO:
     try:
         return path.open(encoding=options.encoding, newline="")
     except OSError as error:
-        raise BadInput(path, None, f"cannot be read: {error.strerror}", "check the path") from None
+        raise BadInput(
+            path, None, N_("cannot be read: %(strerror)s"), N_("check the path"), strerror=error.strerror
+        ) from None
     except LookupError:
-        raise BadInput(path, None, f"unknown encoding {options.encoding!r}", "pass a valid --encoding") from None
+        raise BadInput(
+            path, None, N_("unknown encoding %(encoding)r"), N_("pass a valid --encoding"), encoding=options.encoding
+        ) from None
 
 
 def _archive_folder(path: Path) -> str:

@@ -11,6 +11,7 @@ from pilote.sources.base import AuthorRef, Counters, Item, ItemError, person
 from pilote.sources.dates import parse_date
 from pilote.sources.http import FetchFailed
 from pilote.text import html_to_text
+from pilote.texts import N_
 
 WATCH = "https://www.youtube.com/watch?v="
 CHANNEL = "https://www.youtube.com/channel/"
@@ -36,8 +37,11 @@ def listed(body: Any, what: str) -> tuple[list[Any], str | None]:
     """The items of a list answer and its next page token; an answer of another shape is refused whole."""
     if not isinstance(body, dict) or not isinstance(body.get("items"), list):
         raise FetchFailed(
-            f"YouTube answered the {what} request with JSON of an unexpected shape (no list of items); "
-            "nothing of it was kept, and Pilote tries again at the next sync"
+            N_(
+                "YouTube answered the %(what)s request with JSON of an unexpected shape (no list of "
+                "items); nothing of it was kept, and Pilote tries again at the next sync"
+            ),
+            what=what,
         )
     token = body.get("nextPageToken")
     return body["items"], token if isinstance(token, str) and token else None

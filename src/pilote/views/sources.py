@@ -13,6 +13,7 @@ from pilote import platforms, rollups, sync
 from pilote.errors import Invalid, NotFound
 from pilote.models import ImportRun, Source
 from pilote.sync import SyncState
+from pilote.texts import N_
 
 STATUSES = ("active", "paused")
 
@@ -122,14 +123,14 @@ def get(session: Session, workspace_id: int, source_id: int) -> Source:
     """A source of the workspace, or NotFound."""
     source = session.get(Source, source_id)
     if source is None or source.workspace_id != workspace_id:
-        raise NotFound(f"no source {source_id} in this workspace")
+        raise NotFound(N_("no source %(id)s in this workspace"), id=source_id)
     return source
 
 
 def set_status(session: Session, workspace_id: int, source_id: int, status: str) -> SourceRow:
     """Pause or resume a source (`paused` or `active`)."""
     if status not in STATUSES:
-        raise Invalid(f"source status {status!r}: use active or paused")
+        raise Invalid(N_("source status %(status)r: use active or paused"), status=status)
     source = get(session, workspace_id, source_id)
     source.status = status
     session.flush()

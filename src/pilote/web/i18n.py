@@ -15,7 +15,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from babel.dates import format_date, format_datetime, format_skeleton, format_time, format_timedelta
 from babel.numbers import format_decimal, format_percent
 
+from pilote import texts
 from pilote.enrich import spam
+from pilote.errors import PiloteError
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 LANGUAGES = {"en": "English", "fr": "Français"}
@@ -31,18 +33,42 @@ def N_(message: str) -> str:  # noqa: N802 (the name gettext tools look for)
 
 
 # Values of the store shown to readers: kinds, sentiments, intents.
-WORDS = frozenset({
-    N_("post"), N_("page"), N_("comment"), N_("reply"), N_("mention"), N_("review"), N_("share"), N_("message"),
-    N_("positive"), N_("neutral"), N_("negative"), N_("unknown"),
-    N_("question"), N_("complaint"), N_("suggestion"), N_("praise"), N_("other"),
-    N_("open"), N_("acknowledged"), N_("resolved"), N_("low"), N_("medium"), N_("high"),
-})  # fmt: skip
+WORDS = frozenset(
+    {
+        N_("post"),
+        N_("page"),
+        N_("comment"),
+        N_("reply"),
+        N_("mention"),
+        N_("review"),
+        N_("share"),
+        N_("message"),
+        N_("positive"),
+        N_("neutral"),
+        N_("negative"),
+        N_("unknown"),
+        N_("question"),
+        N_("complaint"),
+        N_("suggestion"),
+        N_("praise"),
+        N_("other"),
+        N_("open"),
+        N_("acknowledged"),
+        N_("resolved"),
+        N_("low"),
+        N_("medium"),
+        N_("high"),
+    }
+)
 
 
 @cache
 def translations(language: str) -> NullTranslations:
-    """The compiled catalogue of a language (messages.mo); English is the source language."""
-    return translation("messages", localedir=LOCALE_DIR, languages=[language], fallback=True)
+    """The compiled catalogue of a language (messages.mo), then the services' own (`pilote.texts`); English is the
+    source language."""
+    found = translation("messages", localedir=LOCALE_DIR, languages=[language], fallback=True)
+    found.add_fallback(texts.catalogue(language))
+    return found
 
 
 def negotiate(cookie: str | None, accept_language: str | None) -> str:
@@ -99,6 +125,10 @@ class Formatter:
         """The translation of `message`, with %(name)s placeholders filled from `values`."""
         text = translations(self.language).gettext(message)
         return text % values if values else text
+
+    def error(self, error: PiloteError | dict[str, Any]) -> str:
+        """An error (or its stored record) in the reader's language, without the command line's flags."""
+        return texts.error_text(error, translations(self.language).gettext)
 
     def word(self, value: str | None) -> str:
         """A kind, sentiment or intent in the reader's language (other values as they are)."""

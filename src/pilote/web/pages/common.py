@@ -94,6 +94,6 @@ def render(request: Request, template: str, t: i18n.Formatter, status_code: int 
 
 
 def render_error(request: Request, error: PiloteError) -> HTMLResponse:
-    """An error page in plain words, with the right status."""
+    """An error page in plain words, in the reader's language, with the right status."""
     t = get_formatter(request)
-    return render(request, "error.html", t, status_code=error.http_status, error=str(error))
+    return render(request, "error.html", t, status_code=error.http_status, error=t.error(error))

@@ -1,0 +1,76 @@
+"""What people read, in their language: the catalogue of the services' own words (errors, incident titles,
+notifications), beside the cockpit's (`web/locale`), and errors said the way a web page says them.
+
+The services write English templates marked with `N_` and keep their values apart; the command line prints
+them filled in, a page or an e-mail translates the template first. Catalogue: `locale/`, domain `pilote`
+(`locale/README.md` says how to extract and compile it).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import cache
+from gettext import NullTranslations, translation
+from pathlib import Path
+from typing import Any
+
+from pilote.errors import PiloteError, fill
+
+LOCALE_DIR = Path(__file__).parent / "locale"
+DOMAIN = "pilote"
+DEFAULT_LANGUAGE = "en"
+# A command-line flag (`--format`) or a command (`pilote sync ...`): words of the terminal, not of a page.
+_COMMAND = re.compile(r"(?<![\w-])--[a-z][\w-]*|`pilote\b[^`]*`|\bpilote (?:[a-z]+ )*--")
+_CLAUSE = re.compile(r": |; | \(|, | — ")
+
+
+def N_(message: str) -> str:  # noqa: N802 (the name gettext tools look for)
+    """Mark a string for translation without translating it yet."""
+    return message
+
+
+@cache
+def catalogue(language: str) -> NullTranslations:
+    """The compiled catalogue of the services' words in a language (English is the source language)."""
+    return translation(DOMAIN, localedir=LOCALE_DIR, languages=[language], fallback=True)
+
+
+def say(language: str, template: str, params: dict[str, Any] | None = None) -> str:
+    """A template in a language, filled with its values."""
+    return fill(catalogue(language).gettext(template), params or {})
+
+
+def names_a_command(text: str) -> bool:
+    """Whether a text names a command-line flag or a `pilote` command."""
+    return _COMMAND.search(text) is not None
+
+
+def without_commands(text: str) -> str:
+    """A text cut before the clause that names a flag or a command (the rest is for the terminal)."""
+    found = _COMMAND.search(text)
+    if found is None:
+        return text
+    cuts = [match.start() for match in _CLAUSE.finditer(text, 0, found.start())]
+    if cuts and cuts[-1] > 0:
+        return text[: cuts[-1]].rstrip(" ,;:(")
+    return _COMMAND.sub("", text).strip(" ,;:")
+
+
+def error_text(error: PiloteError | dict[str, Any], gettext: Callable[[str], str]) -> str:
+    """An error (or its stored record) as a page says it: translated by `gettext`, never naming a flag."""
+    record = error.record() if isinstance(error, PiloteError) else error
+    params = record.get("params") or {}
+
+    def said(template: str) -> str:
+        return fill(gettext(template), params)
+
+    if "path" not in record:
+        return without_commands(said(record.get("web") or record["template"]))
+    # A file's problem: which file, where, what, and what to do on the page (not on the command line).
+    parts = [record["path"], said(record["where"]) if record.get("where") else "", said(record["template"])]
+    text = ": ".join(part for part in parts if part)
+    hint = record.get("web") or record.get("hint")
+    if hint and not names_a_command(said(hint)):
+        text = f"{text} ({said(hint)})"
+    return without_commands(text)
