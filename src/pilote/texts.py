@@ -9,7 +9,7 @@ them filled in, a page or an e-mail translates the template first. Catalogue: `l
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import cache
 from gettext import NullTranslations, translation
 from pathlib import Path
@@ -20,6 +20,7 @@ from pilote.errors import PiloteError, fill
 LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "pilote"
 DEFAULT_LANGUAGE = "en"
+LANGUAGES = ("en", "fr")
 # A command-line flag (`--format`) or a command (`pilote sync ...`): words of the terminal, not of a page.
 _COMMAND = re.compile(r"(?<![\w-])--[a-z][\w-]*|`pilote\b[^`]*`|\bpilote (?:[a-z]+ )*--")
 _CLAUSE = re.compile(r": |; | \(|, | — ")
@@ -74,3 +75,47 @@ def error_text(error: PiloteError | dict[str, Any], gettext: Callable[[str], str
     if hint and not names_a_command(said(hint)):
         text = f"{text} ({said(hint)})"
     return without_commands(text)
+
+
+_PLACEHOLDER = re.compile(r"%\((\w+)\)([sr])|%%")
+
+
+@cache
+def _pattern(template: str) -> re.Pattern[str]:
+    """A regular expression that matches the template filled in, capturing each value."""
+    parts, seen, position = [], set(), 0
+    for match in _PLACEHOLDER.finditer(template):
+        parts.append(re.escape(template[position : match.start()]))
+        name = match.group(1)
+        if name is None:
+            parts.append("%")
+        elif name in seen:
+            parts.append(f"(?P={name})")
+        else:
+            seen.add(name)
+            parts.append(f"(?P<{name}>.+?)")
+        position = match.end()
+    parts.append(re.escape(template[position:]))
+    return re.compile("".join(parts) + r"\Z", re.DOTALL)
+
+
+def recognise(text: str, templates: Iterable[str]) -> tuple[str, dict[str, Any]] | None:
+    """The template (and its values) a stored English text was filled from, for texts kept as they were said
+    (an incident's title, its log): the first that matches, or None."""
+    for template in templates:
+        found = _pattern(template).match(text)
+        if found is not None:
+            return template, _values(template, found.groupdict())
+    return None
+
+
+def _values(template: str, found: dict[str, str]) -> dict[str, Any]:
+    """Captured values, `%(name)r` ones read back from their quotes (so that filling again gives the same text)."""
+    quoted = {m.group(1) for m in _PLACEHOLDER.finditer(template) if m.group(2) == "r"}
+    return {name: _unquote(value) if name in quoted else value for name, value in found.items()}
+
+
+def _unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return value[1:-1]
+    return value

@@ -38,9 +38,9 @@ def get(session: Session, *, slug: str) -> Workspace:
     workspace = session.scalar(select(Workspace).where(Workspace.slug == slug))
     if workspace is None:
         raise NotFound(
-            N_("no workspace %(slug)r: create it with `pilote workspace create %(slug)s`"),
+            N_("no workspace %(slug)r: create it with `pilote workspace create %(name)s`"),
             web=N_("no workspace %(slug)r"),
-            slug=slug,
+            slug=slug, name=slug,
         )
     return workspace
 

@@ -19,23 +19,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pilote.errors import Invalid, NotFound
+from pilote.errors import Invalid, NotFound, fill
 from pilote.models import Alert, Incident, IncidentEvent
 from pilote.radar import live, notify
 from pilote.radar.explain import explain
 from pilote.radar.rules import Rule
+from pilote.radar.words import ALERT, ESCALATED, FAR_ABOVE, NOTIFIED, PAST, title
 from pilote.texts import N_
 
 GROUP_WINDOW = timedelta(hours=72)
 RANK = {"low": 0, "medium": 1, "high": 2}
-TITLES = {
-    "mentions": "Surge of mentions",
-    "negative": "Surge of negative messages",
-    "negative_share": "Negative share jumps",
-    "reach": "Unusual reach",
-    "newcomers": "Many first-time authors",
-    "newcomer_reach": "A newcomer's message is spreading",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +60,7 @@ def raise_alert(session: Session, candidate: Candidate, *, rule: Rule, now: date
     if reason:
         queued = notify.enqueue(session, incident, reason=reason, rule=rule, now=now)
         if queued:
-            _log(session, incident, now, "notified", None, f"{reason}: {queued} notification(s) queued")
+            _log(session, incident, now, "notified", None, fill(NOTIFIED, {"reason": reason, "count": queued}))
     session.flush()
     return alert
 
@@ -83,7 +76,7 @@ def _add_alert(session: Session, incident: Incident, candidate: Candidate, now: 
         explanation=json.dumps(explain(session, candidate), ensure_ascii=False), created_at=now,
     )  # fmt: skip
     session.add(alert)
-    _log(session, incident, now, "alert", None, f"{candidate.series}: {_summary(candidate)}")
+    _log(session, incident, now, "alert", None, _summary(candidate))
     session.flush()
     return alert
 
@@ -102,7 +95,7 @@ def _current(session: Session, candidate: Candidate) -> Incident | None:
 def _open(session: Session, candidate: Candidate, now: datetime) -> Incident:
     incident = Incident(
         workspace_id=candidate.workspace_id, status="open", severity=candidate.severity,
-        title=TITLES.get(candidate.series, f"Surge of “{candidate.series.removeprefix('keyphrase:')}”"),
+        title=title(candidate.series),
         started_at=candidate.at, last_alert_at=candidate.at, alerts=0, opened_at=now, past=False,
     )  # fmt: skip
     session.add(incident)
@@ -127,15 +120,15 @@ def _past_episode(session: Session, candidate: Candidate, now: datetime) -> Inci
     episode = _open(session, candidate, now)
     episode.past, episode.status, episode.resolved_at = True, "resolved", now
     hours = int(live.HORIZON.total_seconds() // 3600)
-    _log(session, episode, now, "past", None, f"read more than {hours} hours after its time: a past episode, "
-                                              "resolved from the start, nobody told")  # fmt: skip
+    _log(session, episode, now, "past", None, fill(PAST, {"hours": hours}))
     return episode
 
 
 def _summary(candidate: Candidate) -> str:
     ratio = candidate.value / candidate.expected if candidate.expected > 0 else float("inf")
-    times = f"{ratio:.1f}×" if ratio != float("inf") else "far above"
-    return f"{candidate.value:g} against {candidate.expected:.1f} expected ({times}), severity {candidate.severity}"
+    times = f"{ratio:.1f}×" if ratio != float("inf") else FAR_ABOVE
+    values = {"value": f"{candidate.value:g}", "expected": f"{candidate.expected:.1f}", "times": times}
+    return fill(ALERT, {"series": candidate.series, **values, "severity": candidate.severity})
 
 
 def _log(session: Session, incident: Incident, now: datetime, kind: str, actor: str | None, detail: str) -> None:
@@ -180,9 +173,9 @@ def acknowledge(
     incident = get(session, incident_id=incident_id, workspace_id=workspace_id)
     if incident.status != "open":
         raise Invalid(
-            N_("incident %(incident_id)s is %(code)s: only an open incident can be acknowledged"),
+            N_("incident %(incident_id)s is %(state)s: only an open incident can be acknowledged"),
             incident_id=incident_id,
-            code=incident.status,
+            state=incident.status,
         )
     incident.status, incident.acknowledged_at, incident.acknowledged_by = "acknowledged", now, actor
     _log(session, incident, now, "acknowledged", actor, "")
@@ -225,9 +218,9 @@ def reopen(
         )
     if incident.status != "resolved":
         raise Invalid(
-            N_("incident %(incident_id)s is %(code)s: only a resolved incident can be reopened"),
+            N_("incident %(incident_id)s is %(state)s: only a resolved incident can be reopened"),
             incident_id=incident_id,
-            code=incident.status,
+            state=incident.status,
         )
     incident.status, incident.resolved_at, incident.resolved_by = "open", None, None
     incident.acknowledged_at = incident.acknowledged_by = incident.escalated_at = None
@@ -250,7 +243,7 @@ def escalate_due(session: Session, *, workspace_id: int, rule: Rule, now: dateti
     for incident in session.scalars(query):  # a past episode is resolved from the start: never escalated
         incident.escalated_at = now
         minutes = rule.escalate_after
-        _log(session, incident, now, "escalated", None, f"not acknowledged after {minutes} minutes")
+        _log(session, incident, now, "escalated", None, fill(ESCALATED, {"minutes": minutes}))
         notify.enqueue(session, incident, reason="escalation", rule=rule, now=now)
         escalated.append(incident)
     session.flush()

@@ -115,13 +115,15 @@ def _load(path: Path, options: ParseOptions) -> dict[str, Any]:
             path, None, N_("unknown encoding %(encoding)r"), N_("pass a valid --encoding"), encoding=options.encoding
         ) from None
     except UnicodeDecodeError as error:
-        problem = f"not valid {options.encoding} text"
-        raise BadInput(path, N_("byte %(start)s"), problem, N_("check the encoding"), start=error.start) from None
+        problem = N_("not valid %(encoding)s text")
+        raise BadInput(path, N_("byte %(start)s"), problem, N_("check the encoding"), start=error.start,
+                       encoding=options.encoding) from None  # fmt: skip
     try:
         data = json.loads(text.removeprefix("\ufeff"))
     except json.JSONDecodeError as error:
-        where, problem = f"line {error.lineno}", f"malformed JSON: {error.msg}"
-        raise BadInput(path, where, problem, N_("the file is damaged or truncated")) from None
+        damaged = N_("the file is damaged or truncated")
+        raise BadInput(path, N_("line %(lineno)s"), N_("malformed JSON: %(msg)s"), damaged, lineno=error.lineno,
+                       msg=error.msg) from None  # fmt: skip
     except RecursionError:
         raise BadInput(
             path, None, N_("JSON nested too deeply for an API answer"), N_("save the whole answer")

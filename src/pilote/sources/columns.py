@@ -84,8 +84,9 @@ def overrides(mapping: tuple[tuple[str, str], ...]) -> dict[str, str]:
         name = field.strip().lower()
         if name not in FIELDS:
             raise Invalid(
-                N_("--map %(field)s=%(column)s: unknown field %(field)r; the fields are %(value)s"),
+                N_("--map %(field)s=%(column)s: unknown field %(unknown)r; the fields are %(value)s"),
                 field=field,
+                unknown=field,
                 column=column,
                 value=", ".join(FIELDS),
             )
@@ -116,6 +117,7 @@ def require(plan: Plan, columns: Iterable[str], path: Path, line: int) -> None:
                 N_("line %(line)s"),
                 N_("no column for %(field)s (accepted names: %(accepted)s); columns found: %(listed)s"),
                 N_("name the column with --map %(field)s=COLUMN"),
+                web=N_("rename a column of the file %(field)s, or use one of the accepted names"),
                 line=line,
                 field=field,
                 accepted=accepted,

@@ -27,7 +27,7 @@ from pilote.texts import N_
 OWNER = AuthorRef(key="export-owner", handle="export owner")  # when no file of the export names the owner
 MAX_OBJECT_BYTES = 256 << 20  # a file that is one JSON object is read whole
 MAX_BESIDE_BYTES = 1 << 20  # a profile file is small: a larger one is not one
-HINT = "the file is damaged or truncated: take it again from the export"
+HINT = N_("the file is damaged or truncated: take it again from the export")
 
 
 def unmangle(text: str) -> str:

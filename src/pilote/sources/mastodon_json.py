@@ -42,11 +42,11 @@ _MARKS = (
     (b'"ancestors"', b'"descendants"'),  # a context
     (b'"acct"', b'"followers_count"'),  # accounts: recognised, to be refused in plain words
 )
-_ACCOUNTS = (
+_ACCOUNTS = N_(
     "this file holds Mastodon accounts (such as who favourited or boosted a status), not posts: "
     "there is nothing to import"
 )
-_ACCOUNTS_HINT = "save statuses, a context, one status or notifications instead"
+_ACCOUNTS_HINT = N_("save statuses, a context, one status or notifications instead")
 
 
 @dataclass(slots=True)
@@ -143,8 +143,8 @@ def _opening(path: Path, options: ParseOptions) -> str:
     with _open_text(path, options) as text:
         start = str(text.read(4096)).lstrip("\ufeff \t\r\n")[:1]
     if start not in ("[", "{"):
-        problem = "the file is empty" if not start else f"expected a JSON array or object, found {start!r}"
-        raise BadInput(path, N_("line 1"), problem, N_("save the API's answer as it came (a .json file)"))
+        problem = N_("the file is empty") if not start else N_("expected a JSON array or object, found %(start)r")
+        raise BadInput(path, N_("line 1"), problem, N_("save the API's answer as it came (a .json file)"), start=start)
     return start
 
 
@@ -178,9 +178,12 @@ def _load_object(path: Path, options: ParseOptions) -> Any:
     except UnicodeDecodeError as error:
         raise BadInput(path, None, N_("not valid text: %(error)s"), N_("check the encoding"), error=error) from None
     except orjson.JSONDecodeError as error:
-        where = f"line {error.lineno}" if error.lineno else None
-        hint = "the file is damaged or truncated; with one JSON object per line, pass --format jsonl"
-        raise BadInput(path, where, N_("malformed JSON: %(msg)s"), hint, msg=error.msg) from None
+        where = N_("line %(lineno)s") if error.lineno else None
+        hint = N_("the file is damaged or truncated; with one JSON object per line, pass --format jsonl")
+        web = N_("the file is damaged or truncated; with one JSON object per line, choose JSON Lines in the list")
+        raise BadInput(
+            path, where, N_("malformed JSON: %(msg)s"), hint, web=web, msg=error.msg, lineno=error.lineno
+        ) from None
     if not isinstance(data, dict):
         raise BadInput(path, N_("line 1"), N_("expected a JSON object"), N_("save the API's answer as it came"))
     if _is_account(data):

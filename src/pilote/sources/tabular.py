@@ -25,7 +25,8 @@ MAX_LINE_BYTES = 1 << 24  # a longer physical line is a damaged file, and readin
 READ_BYTES = 1 << 20  # count() reads this much at a time
 SPACES = b" \t\r\x0b\x0c"  # what bytes.strip() removes besides the newline: a line of only these is blank
 PLAN_CACHE = 256  # distinct JSON key layouts remembered; files with ever-new keys must not grow memory
-ENCODING_HINT = "pass --encoding latin-1 (or the file's real encoding), or re-save the file as UTF-8"
+ENCODING_HINT = N_("pass --encoding latin-1 (or the file's real encoding), or re-save the file as UTF-8")
+ENCODING_WEB = N_("re-save the file as UTF-8")
 _QUOTED = re.compile(r'"[^"]*"')
 
 Record = dict[str, object]
@@ -142,10 +143,10 @@ class _Lines:
             try:
                 text = line.decode(self.encoding)
             except UnicodeDecodeError as error:
-                problem = (
-                    f"not valid {self.encoding} text (byte {line[error.start]:#04x} at position {error.start + 1})"
-                )
-                raise BadInput(self.path, N_("line %(number)s"), problem, ENCODING_HINT, number=self.number) from None
+                problem = N_("not valid %(encoding)s text (byte %(byte)s at position %(position)s)")
+                raise BadInput(self.path, N_("line %(number)s"), problem, ENCODING_HINT, web=ENCODING_WEB,
+                               number=self.number, encoding=self.encoding, byte=f"{line[error.start]:#04x}",
+                               position=error.start + 1) from None  # fmt: skip
             if "\x00" in text:
                 self.nul_at = self.number
             yield text
@@ -213,10 +214,9 @@ def _csv_table(path: Path, options: ParseOptions) -> tuple[Iterator[Row], list[s
     rows = _csv_rows(path, options.encoding)
     line, header = next(rows, (0, "no header line"))
     if isinstance(header, str):
-        where = f"line {line}" if line else None
-        raise BadInput(
-            path, where, N_("the header line cannot be read: %(header)s"), N_("is this a CSV file?"), header=header
-        )
+        where = N_("line %(line)s") if line else None
+        raise BadInput(path, where, N_("the header line cannot be read: %(header)s"), N_("is this a CSV file?"),
+                       header=header, line=line)  # fmt: skip
     return rows, *columns.header_plan(header, chosen, path, line)
 
 

@@ -18,6 +18,7 @@ from babel.numbers import format_decimal, format_percent
 from pilote import texts
 from pilote.enrich import spam
 from pilote.errors import PiloteError
+from pilote.radar import words as radar
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 LANGUAGES = {"en": "English", "fr": "Français"}
@@ -33,33 +34,16 @@ def N_(message: str) -> str:  # noqa: N802 (the name gettext tools look for)
 
 
 # Values of the store shown to readers: kinds, sentiments, intents.
-WORDS = frozenset(
-    {
-        N_("post"),
-        N_("page"),
-        N_("comment"),
-        N_("reply"),
-        N_("mention"),
-        N_("review"),
-        N_("share"),
-        N_("message"),
-        N_("positive"),
-        N_("neutral"),
-        N_("negative"),
-        N_("unknown"),
-        N_("question"),
-        N_("complaint"),
-        N_("suggestion"),
-        N_("praise"),
-        N_("other"),
-        N_("open"),
-        N_("acknowledged"),
-        N_("resolved"),
-        N_("low"),
-        N_("medium"),
-        N_("high"),
-    }
-)
+WORDS = frozenset({
+    N_("post"), N_("page"), N_("comment"), N_("reply"), N_("mention"), N_("review"), N_("share"), N_("message"),
+    N_("positive"), N_("neutral"), N_("negative"), N_("unknown"),
+    N_("question"), N_("complaint"), N_("suggestion"), N_("praise"), N_("other"),
+    N_("open"), N_("acknowledged"), N_("resolved"), N_("low"), N_("medium"), N_("high"),
+    # an incident's log and its notifications
+    N_("opened"), N_("alert"), N_("notified"), N_("past"), N_("escalated"), N_("reopened"), N_("note"),
+    N_("update"), N_("escalation"), N_("pending"), N_("retrying"), N_("sent"), N_("failed"),
+})  # fmt: skip
+_NUMBER = re.compile(r"-?\d+(\.\d+)?")
 
 
 @cache
@@ -128,7 +112,41 @@ class Formatter:
 
     def error(self, error: PiloteError | dict[str, Any]) -> str:
         """An error (or its stored record) in the reader's language, without the command line's flags."""
-        return texts.error_text(error, translations(self.language).gettext)
+        record = error.record() if isinstance(error, PiloteError) else dict(error)
+        values = record.get("params") or {}
+        record["params"] = {**values, **({"state": self.word(values["state"])} if "state" in values else {})}
+        return texts.error_text(record, translations(self.language).gettext)
+
+    def problem(self, record: dict[str, Any] | None, text: str | None) -> str:
+        """A failure kept on a source or a run: its record in the reader's language, else its English text (which
+        still names no flag)."""
+        return self.error(record or {"template": text or "", "web": None, "params": {}})
+
+    def series(self, name: str) -> str:
+        """A radar series in the reader's language ("keyphrase:vélo" is the messages with that phrase)."""
+        return radar.series_name(name, translations(self.language).gettext)
+
+    def logged(self, text: str | None) -> str:
+        """A title or log line the radar wrote (kept in English) in the reader's language; people's notes as
+        they wrote them."""
+        found = radar.said(text or "")
+        if found is None:
+            return text or ""
+        template, values = found
+        return self.gettext(template, **{name: self._value(name, value) for name, value in values.items()})
+
+    def _value(self, name: str, value: str) -> str:
+        """A value of a stored line, said again: a series, a word, a number (4.0× too) in the reader's locale."""
+        if name == "series":
+            return self.series(value)
+        if name == "phrase":
+            return value
+        if value in WORDS or value == radar.FAR_ABOVE:
+            return translations(self.language).gettext(value)
+        number = value.removesuffix("×")
+        if _NUMBER.fullmatch(number):
+            return self.number(float(number)) + value[len(number) :]
+        return value
 
     def word(self, value: str | None) -> str:
         """A kind, sentiment or intent in the reader's language (other values as they are)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,6 +16,7 @@ from pilote import workspaces
 from pilote.errors import PiloteError
 from pilote.models import Workspace
 from pilote.web import i18n
+from pilote.web.i18n import N_
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
 TEMPLATES.env.trim_blocks = True
@@ -91,6 +92,26 @@ def render(request: Request, template: str, t: i18n.Formatter, status_code: int 
     context.update(t=t, _=t.gettext, gettext=t.gettext, ngettext=t.ngettext, languages=i18n.LANGUAGES)
     context.setdefault("account", getattr(request.state, "principal", None))
     return TEMPLATES.TemplateResponse(request, template, context, status_code=status_code)
+
+
+# What an error page says for an HTTP status that no error of ours explains.
+STATUSES = {
+    400: N_("This request cannot be served as it is."),
+    403: N_("Your role does not allow this."),
+    404: N_("There is no page at this address."),
+    405: N_("This address does not take this kind of request."),
+    500: N_("Pilote met an unexpected error; it is written in the server's log. Try again, or tell whoever runs it."),
+}
+
+
+def render_status(request: Request, status: int, headers: Mapping[str, str] | None = None) -> HTMLResponse:
+    """An error page for an HTTP status (an unknown address, a method the route does not take, a crash)."""
+    t = get_formatter(request)
+    text = t.gettext(STATUSES[status]) if status in STATUSES else t.gettext(N_("The request failed (HTTP %(status)s)."),
+                                                                           status=status)  # fmt: skip
+    response = render(request, "error.html", t, status_code=status, error=text)
+    response.headers.update(headers or {})
+    return response
 
 
 def render_error(request: Request, error: PiloteError) -> HTMLResponse:
