@@ -40,7 +40,8 @@ def get(session: Session, *, slug: str) -> Workspace:
         raise NotFound(
             N_("no workspace %(slug)r: create it with `pilote workspace create %(name)s`"),
             web=N_("no workspace %(slug)r"),
-            slug=slug, name=slug,
+            slug=slug,
+            name=slug,
         )
     return workspace
 
