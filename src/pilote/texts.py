@@ -21,14 +21,18 @@ LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "pilote"
 DEFAULT_LANGUAGE = "en"
 LANGUAGES = ("en", "fr")
-# A command-line flag (`--format`) or a command (`pilote sync ...`): words of the terminal, not of a page.
-_COMMAND = re.compile(r"(?<![\w-])--[a-z][\w-]*|`pilote\b[^`]*`|\bpilote (?:[a-z]+ )*--")
-_CLAUSE = re.compile(r": |; | \(|, | — ")
 
 
 def N_(message: str) -> str:  # noqa: N802 (the name gettext tools look for)
     """Mark a string for translation without translating it yet."""
     return message
+
+
+PLACED = N_("%(place)s: %(problem)s")  # where a file's problem is: its name, then a line or a field
+HINTED = N_("%(problem)s (%(hint)s)")  # and what to do about it
+# A command-line flag (`--format`) or a command (`pilote sync ...`): words of the terminal, not of a page.
+_COMMAND = re.compile(r"(?<![\w-])--[a-z][\w-]*|`pilote\b[^`]*`|\bpilote (?:[a-z]+ )*--")
+_CLAUSE = re.compile(r": |; | \(|, | — ")
 
 
 @cache
@@ -69,11 +73,13 @@ def error_text(error: PiloteError | dict[str, Any], gettext: Callable[[str], str
     if "path" not in record:
         return without_commands(said(record.get("web") or record["template"]))
     # A file's problem: which file, where, what, and what to do on the page (not on the command line).
-    parts = [record["path"], said(record["where"]) if record.get("where") else "", said(record["template"])]
-    text = ": ".join(part for part in parts if part)
+    text = said(record["template"])
+    for place in (record.get("where") and said(record["where"]), record["path"]):
+        if place:
+            text = fill(gettext(PLACED), {"place": place, "problem": text})
     hint = record.get("web") or record.get("hint")
     if hint and not names_a_command(said(hint)):
-        text = f"{text} ({said(hint)})"
+        text = fill(gettext(HINTED), {"problem": text, "hint": said(hint)})
     return without_commands(text)
 
 

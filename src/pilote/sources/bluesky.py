@@ -46,17 +46,27 @@ from pilote.sources.http import HttpClient, HttpStatus
 from pilote.texts import N_
 
 name = "bluesky"
-description = "Bluesky: mentions, replies and quotes of an account, searches for its terms, its threads"
+description = N_("Bluesky: mentions, replies and quotes of an account, searches for its terms, its threads")
 settings = (
-    Setting("handle", "The account's handle, e.g. velolumen.bsky.social (or its DID)"),
-    Setting("app_password", "An app password (Bluesky: Settings › Privacy and security › App passwords)", secret=True),
-    Setting("service", "The server the account lives on (default https://bsky.social)", required=False),
-    Setting("modes", "Among notifications, search, author, threads (default: all but author)", required=False),
-    Setting("search", "Searches for the search mode, comma-separated, e.g. VéloLumen, velolumen.fr", required=False),
-    Setting("author", "The account the author mode reads (default: this account)", required=False),
-    Setting("backfill_days", "How far back the first sync reads, in days (default 30; 0: no limit)", required=False),
-    Setting("recheck_hours", "Hours before the newest post seen that a sync reads again (default 24)", required=False),
-    Setting("thread_days", "Threads under the account's posts of these last days are read (default 7)", required=False),
+    Setting("handle", N_("The account's handle, e.g. velolumen.bsky.social (or its DID)")),
+    Setting(
+        "app_password", N_("An app password (Bluesky: Settings › Privacy and security › App passwords)"), secret=True
+    ),
+    Setting("service", N_("The server the account lives on (default https://bsky.social)"), required=False),
+    Setting("modes", N_("Among notifications, search, author, threads (default: all but author)"), required=False),
+    Setting(
+        "search", N_("Searches for the search mode, comma-separated, e.g. VéloLumen, velolumen.fr"), required=False
+    ),
+    Setting("author", N_("The account the author mode reads (default: this account)"), required=False),
+    Setting(
+        "backfill_days", N_("How far back the first sync reads, in days (default 30; 0: no limit)"), required=False
+    ),
+    Setting(
+        "recheck_hours", N_("Hours before the newest post seen that a sync reads again (default 24)"), required=False
+    ),
+    Setting(
+        "thread_days", N_("Threads under the account's posts of these last days are read (default 7)"), required=False
+    ),
 )
 actions = ("reply",)
 FORMAT: ImportFormat = bluesky_json

@@ -24,7 +24,7 @@ from pilote.sources.bluesky_posts import APP, MESSAGE_REASONS, feed_posts, post_
 from pilote.texts import N_
 
 name = "bluesky_json"
-description = "Bluesky API answers saved as JSON: feeds, searches, posts, quotes, notifications, threads"
+description = N_("Bluesky API answers saved as JSON: feeds, searches, posts, quotes, notifications, threads")
 
 MAX_BYTES = 64 << 20  # an API answer holds 100 posts at most: a larger file is not one
 _KEYS = re.compile(rb'"(feed|posts|notifications|thread|repostedBy|likes)"\s*:')

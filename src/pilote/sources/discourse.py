@@ -25,17 +25,20 @@ from pilote.sources.http import AuthFailed, FetchFailed, HttpClient, HttpStatus,
 from pilote.texts import N_
 
 name = "discourse"
-description = "Discourse forum: topics, their replies and nested replies; reply, hide, unhide, spam and delete"
+description = N_("Discourse forum: topics, their replies and nested replies; reply, hide, unhide, spam and delete")
 settings: tuple[Setting, ...] = (
-    Setting("url", "The forum's address, e.g. https://forum.example.org"),
-    Setting("category", "Only one category: its slug and id as in its address, e.g. support/12", required=False),
-    Setting("api_username", "The user the API key acts as (a moderator, to hide or delete posts)", required=False),
+    Setting("url", N_("The forum's address, e.g. https://forum.example.org")),
+    Setting("category", N_("Only one category: its slug and id as in its address, e.g. support/12"), required=False),
+    Setting("api_username", N_("The user the API key acts as (a moderator, to hide or delete posts)"), required=False),
     Setting(
-        "api_key", "An API key (Admin > API > Keys); none for a public forum, read only", secret=True, required=False
+        "api_key",
+        N_("An API key (Admin > API > Keys); none for a public forum, read only"),
+        secret=True,
+        required=False,
     ),
-    Setting("backfill_days", "How many days back the first sync reads (default 365; 0: all)", required=False),
-    Setting("recheck_days", "Active topics read again at each sync, in days (default 3; 0: none)", required=False),
-    Setting("requests_per_minute", "The forum's API limit (default 60, an admin key's)", required=False),
+    Setting("backfill_days", N_("How many days back the first sync reads (default 365; 0: all)"), required=False),
+    Setting("recheck_days", N_("Active topics read again at each sync, in days (default 3; 0: none)"), required=False),
+    Setting("requests_per_minute", N_("The forum's API limit (default 60, an admin key's)"), required=False),
 )
 actions: tuple[str, ...] = ("reply", "approve", "hide", "spam", "trash")
 

@@ -20,9 +20,10 @@ from lxml import etree
 from pilote.sources.base import AuthorRef, Item, ItemError, ParseOptions, SourceInfo, person
 from pilote.sources.dates import parse_date
 from pilote.sources.xmlsafe import iter_elements, local_name, text_of
+from pilote.texts import N_
 
 name = "disqus"
-description = "Disqus XML export: threads and their threaded comments, with spam and deleted flags"
+description = N_("Disqus XML export: threads and their threaded comments, with spam and deleted flags")
 
 NS = "{http://disqus.com}"
 DSQ_ID = "{http://disqus.com/disqus-internals}id"

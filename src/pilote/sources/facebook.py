@@ -41,7 +41,7 @@ from pilote.sources.export_files import (
 from pilote.texts import N_
 
 name = "facebook_json"
-description = "Facebook's data export in JSON (a profile or a Page): your_posts_1.json and comments.json"
+description = N_("Facebook's data export in JSON (a profile or a Page): your_posts_1.json and comments.json")
 CHANNEL = "facebook"
 PROFILE_FILES = (
     "profile_information/profile_information.json",

@@ -39,7 +39,7 @@ from pilote.sources.export_files import (
 from pilote.texts import N_
 
 name = "instagram_json"
-description = "Instagram's data export in JSON: content/posts_1.json and comments/post_comments_1.json"
+description = N_("Instagram's data export in JSON: content/posts_1.json and comments/post_comments_1.json")
 CHANNEL = "instagram"
 SITE = "https://www.instagram.com"
 PROFILE_FILES = (

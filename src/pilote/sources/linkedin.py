@@ -29,7 +29,7 @@ from pilote.sources.export_files import HINT, OWNER, export_id, raw
 from pilote.texts import N_
 
 name = "linkedin_csv"
-description = "LinkedIn's data export: Shares.csv (your posts) and Comments.csv (your comments)"
+description = N_("LinkedIn's data export: Shares.csv (your posts) and Comments.csv (your comments)")
 CHANNEL = "linkedin"
 SHARES = ("Date", "ShareLink", "ShareCommentary")  # with SharedUrl, MediaUrl, Visibility
 COMMENTS = ("Date", "Link", "Message")

@@ -39,25 +39,29 @@ from pilote.sources.mastodon_status import View, context_items, handle, identifi
 from pilote.texts import N_
 
 name = "mastodon"
-description = "Mastodon (any instance): an account's posts and the replies to them, its mentions, or a hashtag"
+description = N_("Mastodon (any instance): an account's posts and the replies to them, its mentions, or a hashtag")
 settings: tuple[Setting, ...] = (
-    Setting("instance", "The instance's address, e.g. https://mastodon.social"),
+    Setting("instance", N_("The instance's address, e.g. https://mastodon.social")),
     Setting(
         "follow",
-        "What to read: @account (its posts, boosts and the replies to them; @account@other.instance for a "
-        "remote one), #hashtag, or mentions (the mentions of the token's account)",
+        N_(
+            "What to read: @account (its posts, boosts and the replies to them; @account@other.instance for a "
+            "remote one), #hashtag, or mentions (the mentions of the token's account)"
+        ),
     ),
     Setting(
         "token",
-        "An access token of an application made in the instance's Preferences > Development, with the read "
-        "scope (and write:statuses to reply); optional for a public account or a hashtag, needed for mentions",
+        N_(
+            "An access token of an application made in the instance's Preferences > Development, with the read "
+            "scope (and write:statuses to reply); optional for a public account or a hashtag, needed for mentions"
+        ),
         secret=True,
         required=False,
     ),
-    Setting("backfill_days", "How many days back the first sync reads (default 30)", required=False),
+    Setting("backfill_days", N_("How many days back the first sync reads (default 30)"), required=False),
     Setting(
         "recent_days",
-        "Statuses of the last N days are read again at each sync, for edits, counters and new replies (default 3)",
+        N_("Statuses of the last N days are read again at each sync, for edits, counters and new replies (default 3)"),
         required=False,
     ),
 )

@@ -29,7 +29,7 @@ from pilote.sources.x_archive import iter_json_array
 from pilote.texts import N_
 
 name = "mastodon_json"
-description = (
+description = N_(
     "Mastodon API JSON saved to a file: statuses (an account's, a hashtag's, a timeline), a status's context, "
     "one status, or notifications"
 )

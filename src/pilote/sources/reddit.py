@@ -40,16 +40,24 @@ from pilote.sources.reddit_api import API_URL, TOKEN_URL, Api, Credentials, answ
 from pilote.texts import N_
 
 name = "reddit"
-description = "Reddit: a subreddit's new posts and comments, or one thread's comment forest; reply and moderate"
+description = N_("Reddit: a subreddit's new posts and comments, or one thread's comment forest; reply and moderate")
 actions: tuple[str, ...] = ("reply", "approve", "spam", "trash")
 settings: tuple[Setting, ...] = (
-    Setting("subreddit", "The subreddit to follow, e.g. velolumen (or leave it empty and give a thread)", False, False),
-    Setting("thread", "Or one thread: its address or id, e.g. https://www.reddit.com/comments/1b2c3d/", False, False),
-    Setting("client_id", "The client id of your Reddit app (reddit.com/prefs/apps, under the app's name)"),
-    Setting("client_secret", "The app's secret (a script or web app; empty for an installed app)", True, False),
-    Setting("refresh_token", "To reply and moderate: a refresh token of the account that acts", True, False),
-    Setting("backfill_days", "Days the first sync reads back (default 30; 0: all Reddit lists, ~1,000)", False, False),
-    Setting("refresh_hours", "Recent hours read again at each sync for edits and deletions (default 24)", False, False),
+    Setting(
+        "subreddit", N_("The subreddit to follow, e.g. velolumen (or leave it empty and give a thread)"), False, False
+    ),
+    Setting(
+        "thread", N_("Or one thread: its address or id, e.g. https://www.reddit.com/comments/1b2c3d/"), False, False
+    ),
+    Setting("client_id", N_("The client id of your Reddit app (reddit.com/prefs/apps, under the app's name)")),
+    Setting("client_secret", N_("The app's secret (a script or web app; empty for an installed app)"), True, False),
+    Setting("refresh_token", N_("To reply and moderate: a refresh token of the account that acts"), True, False),
+    Setting(
+        "backfill_days", N_("Days the first sync reads back (default 30; 0: all Reddit lists, ~1,000)"), False, False
+    ),
+    Setting(
+        "refresh_hours", N_("Recent hours read again at each sync for edits and deletions (default 24)"), False, False
+    ),
     Setting("token_url", f"Reddit's token address (default {TOKEN_URL})", False, False),
     Setting("api_url", f"Reddit's API address (default {API_URL})", False, False),
 )

@@ -27,7 +27,7 @@ from pilote.sources.xmlsafe import read_head
 from pilote.texts import N_
 
 name = "reddit_json"
-description = "Reddit API JSON: a listing, a thread ([post, comments]), morechildren answers, recorded interactions"
+description = N_("Reddit API JSON: a listing, a thread ([post, comments]), morechildren answers, recorded interactions")
 
 MAX_BYTES = 128 << 20
 KINDS = frozenset({"Listing", "t1", "t3", "more"})

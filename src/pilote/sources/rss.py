@@ -29,9 +29,10 @@ from pilote.sources.wxr import CONTENT, DC_CREATOR, site_key
 from pilote.sources.wxr import sniff as is_wxr
 from pilote.sources.xmlsafe import iter_elements, local_name, text_of
 from pilote.text import html_to_text
+from pilote.texts import N_
 
 name = "rss"
-description = "RSS 2.0 or Atom feed: posts, and comments from WordPress or RFC 4685 comment feeds"
+description = N_("RSS 2.0 or Atom feed: posts, and comments from WordPress or RFC 4685 comment feeds")
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 THR = "{http://purl.org/syndication/thread/1.0}"

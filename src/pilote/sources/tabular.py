@@ -371,7 +371,7 @@ def _first_json_object(path: Path, options: ParseOptions) -> Record:
 
 CSV = Tabular(
     name="csv",
-    description="CSV or TSV export, one message per row, columns named in the header (docs/importers-tabular.md)",
+    description=N_("CSV or TSV export, one message per row, columns named in the header (docs/importers-tabular.md)"),
     sniff=_sniff_csv,
     first_record=_first_csv_row,
     parse=_parse_csv,
@@ -379,7 +379,7 @@ CSV = Tabular(
 )
 JSONL = Tabular(
     name="jsonl",
-    description="JSON Lines export, one message object per line, same fields as CSV (dotted paths for nesting)",
+    description=N_("JSON Lines export, one message object per line, same fields as CSV (dotted paths for nesting)"),
     sniff=_sniff_jsonl,
     first_record=_first_json_object,
     parse=_parse_jsonl,

@@ -33,22 +33,26 @@ if TYPE_CHECKING:
     from pilote.sources import wordpress as this_module
 
 name = "wordpress"
-description = "A WordPress blog through its REST API: published posts and their comments, moderation and replies"
+description = N_("A WordPress blog through its REST API: published posts and their comments, moderation and replies")
 settings: tuple[Setting, ...] = (
-    Setting("site", "The blog's address, e.g. https://blog.example.org"),
+    Setting("site", N_("The blog's address, e.g. https://blog.example.org")),
     Setting(
         "user",
-        "A WordPress user who can moderate comments (Editor or Administrator); without one, Pilote reads "
-        "approved comments only and cannot reply nor moderate",
+        N_(
+            "A WordPress user who can moderate comments (Editor or Administrator); without one, Pilote reads "
+            "approved comments only and cannot reply nor moderate"
+        ),
         required=False,
     ),
     Setting(
         "application_password",
-        "An application password of that user (WordPress: Users → Profile → Application Passwords)",
+        N_("An application password of that user (WordPress: Users → Profile → Application Passwords)"),
         secret=True,
         required=False,
     ),
-    Setting("backfill_days", "How many days of comments the first sync reads (default 365; 0: all)", required=False),
+    Setting(
+        "backfill_days", N_("How many days of comments the first sync reads (default 365; 0: all)"), required=False
+    ),
 )
 actions: tuple[str, ...] = ("reply", "approve", "hold", "spam", "trash")
 

@@ -17,7 +17,7 @@ from pilote.sources.xmlsafe import check_prolog, children_text, iter_elements, r
 from pilote.texts import N_
 
 name = "wxr"
-description = "WordPress export (WXR 1.0, 1.1, 1.2): posts, pages, threaded comments, pingbacks"
+description = N_("WordPress export (WXR 1.0, 1.1, 1.2): posts, pages, threaded comments, pingbacks")
 
 _WP_NS = re.compile(rb"xmlns:wp=\"https?://wordpress\.org/export/1\.[0-9]+/\"")
 _WP_URI = re.compile(r"https?://wordpress\.org/export/1\.[0-9]+/")

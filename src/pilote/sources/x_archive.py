@@ -21,7 +21,7 @@ from pilote.sources.dates import parse_date
 from pilote.texts import N_
 
 name = "x_archive"
-description = "X (Twitter) archive tweets.js: posts, replies and retweets of the archive's owner"
+description = N_("X (Twitter) archive tweets.js: posts, replies and retweets of the archive's owner")
 
 CHUNK_CHARS = 1 << 20
 MAX_ELEMENT_CHARS = 64 << 20

@@ -28,26 +28,52 @@ if TYPE_CHECKING:
     from pilote.sources.base import Connector
 
 name = "youtube"
-description = "YouTube channel: comment threads of its videos, and the held and likely-spam ones for its owner"
+description = N_("YouTube channel: comment threads of its videos, and the held and likely-spam ones for its owner")
 settings: tuple[Setting, ...] = (
-    Setting("channel", "the channel's id, UC and 22 more characters (youtube.com/account_advanced shows yours), "
-                       "or its youtube.com/channel/… address"),
-    Setting("api_key", "a YouTube Data API v3 key (Google Cloud console): reads public comments",
-            secret=True, required=False),
-    Setting("access_token", "an OAuth access token of the channel's owner, scope youtube.force-ssl: also reads "
-                            "held and likely-spam comments, and replies and moderates", secret=True, required=False),
-    Setting("refresh_token", "the OAuth refresh token, to renew the access token when it expires",
-            secret=True, required=False),
-    Setting("client_id", "the OAuth client's id (with refresh_token)", required=False),
-    Setting("client_secret", "the OAuth client's secret (with refresh_token)", secret=True, required=False),
-    Setting("videos", "video ids or addresses, separated by commas, to read one by one instead of the whole "
-                      "channel", required=False),
-    Setting("backfill_days", "how far back the first sync reads, in days (default 90)", required=False),
-    Setting("recheck_days", "how many days of recent threads each sync reads again for edits, new replies and "
-                            "deletions (default 3)", required=False),
+    Setting(
+        "channel",
+        N_(
+            "the channel's id, UC and 22 more characters (youtube.com/account_advanced shows yours), "
+            "or its youtube.com/channel/… address"
+        ),
+    ),
+    Setting(
+        "api_key",
+        N_("a YouTube Data API v3 key (Google Cloud console): reads public comments"),
+        secret=True,
+        required=False,
+    ),
+    Setting(
+        "access_token",
+        N_(
+            "an OAuth access token of the channel's owner, scope youtube.force-ssl: also reads "
+            "held and likely-spam comments, and replies and moderates"
+        ),
+        secret=True,
+        required=False,
+    ),
+    Setting(
+        "refresh_token",
+        N_("the OAuth refresh token, to renew the access token when it expires"),
+        secret=True,
+        required=False,
+    ),
+    Setting("client_id", N_("the OAuth client's id (with refresh_token)"), required=False),
+    Setting("client_secret", N_("the OAuth client's secret (with refresh_token)"), secret=True, required=False),
+    Setting(
+        "videos",
+        N_("video ids or addresses, separated by commas, to read one by one instead of the whole channel"),
+        required=False,
+    ),
+    Setting("backfill_days", N_("how far back the first sync reads, in days (default 90)"), required=False),
+    Setting(
+        "recheck_days",
+        N_("how many days of recent threads each sync reads again for edits, new replies and deletions (default 3)"),
+        required=False,
+    ),
     Setting("api_url", f"the API's address (default {api.API_URL})", required=False),
     Setting("token_url", f"the OAuth token address (default {api.TOKEN_URL})", required=False),
-)  # fmt: skip
+)
 actions: tuple[str, ...] = ("reply", "approve", "hold", "spam")
 
 THREADS = "/youtube/v3/commentThreads"
