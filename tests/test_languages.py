@@ -217,3 +217,12 @@ def test_the_package_ships_the_catalogue_of_the_services() -> None:
     wanted = [str(path.relative_to(PACKAGE)) for path in (PACKAGE / "locale").glob("*/LC_MESSAGES/*")]
     assert len(wanted) == 4
     assert [name for name in wanted if not any(fnmatch(name, p) for p in patterns["pilote"])] == []
+
+
+def test_the_health_page_s_units_formulas_and_notes_are_in_french(demo: TestClient) -> None:
+    page = french(demo).get("/w/demo/health")
+    text = said(page)
+    assert "non calculée : aucune publication de la période n’a de portée connue" in text
+    assert "commentaires/publication" in text
+    assert "not computed" not in text
+    assert "commentaires sur les publications de la période" in page.text  # a formula, on hover

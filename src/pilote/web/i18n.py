@@ -18,6 +18,7 @@ from babel.numbers import format_decimal, format_percent
 from pilote import texts
 from pilote.enrich import spam
 from pilote.errors import PiloteError
+from pilote.metrics import catalogue
 from pilote.radar import words as radar
 
 LOCALE_DIR = Path(__file__).parent / "locale"
@@ -129,7 +130,14 @@ class Formatter:
     def logged(self, text: str | None) -> str:
         """A title or log line the radar wrote (kept in English) in the reader's language; people's notes as
         they wrote them."""
-        found = radar.said(text or "")
+        return self._again(radar.said(text or ""), text)
+
+    def noted(self, text: str | None) -> str:
+        """A metric's note (kept in English) in the reader's language."""
+        return self._again(texts.recognise(text or "", catalogue.NOTES), text)
+
+    def _again(self, found: tuple[str, dict[str, Any]] | None, text: str | None) -> str:
+        """A stored English text said again from its template and values, else as it is."""
         if found is None:
             return text or ""
         template, values = found
