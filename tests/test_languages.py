@@ -19,9 +19,10 @@ from sqlalchemy.orm import Session
 from accounts_support import sign_in
 from pilote import rollups, texts
 from pilote.config import Settings
+from pilote.db import session_factory
 from pilote.errors import BadInput, NotFound
 from pilote.models import Message, Workspace
-from pilote.radar import incidents, rules, words
+from pilote.radar import incidents, notify, rules, words
 from pilote.radar.incidents import Candidate
 from pilote.simulate import simulate
 from pilote.web import i18n
@@ -226,3 +227,37 @@ def test_the_health_page_s_units_formulas_and_notes_are_in_french(demo: TestClie
     assert "commentaires/publication" in text
     assert "not computed" not in text
     assert "commentaires sur les publications de la période" in page.text  # a formula, on hover
+
+
+def test_the_problems_kept_with_an_import_are_said_in_french(demo: TestClient) -> None:
+    """A run keeps its skipped rows' problems as English text (the command line shows them); a page finds their
+    templates again."""
+    content = b"id,date,text\n1,2026-03-01T10:00:00+00:00,first\n,2026-03-01T11:00:00+00:00,no id here\n"
+    french(demo).post("/w/demo/sources/import", files={"file": ("export.csv", content)})
+    text = said(demo.get("/w/demo/sources"))
+    assert "ligne 3 : pas d’id : ignoré" in text
+    assert "no id: skipped" not in text
+
+
+def test_an_alert_s_failed_delivery_is_said_in_french_in_the_crisis_room(demo: TestClient) -> None:
+    engine = demo.app.state.engine  # type: ignore[attr-defined]
+    with Session(engine) as session, session.begin():
+        space_id = session.scalars(select(Workspace.id).where(Workspace.slug == "demo")).one()
+        rules.add_recipient(session, workspace_id=space_id, kind="email", target="oncall@example.org")
+        now = datetime.now(UTC)
+        candidate = Candidate(space_id, "mentions", now - timedelta(minutes=5), 900.0, 4.0, 0.99, "high")
+        incident_id = incidents.raise_alert(session, candidate, rule=rules.DEFAULT, now=now).incident_id
+    notify.deliver_due(session_factory(engine), demo.app.state.settings, now=datetime.now(UTC))  # type: ignore[attr-defined]
+    text = said(french(demo).get(f"/w/demo/incidents/{incident_id}"))
+    assert "pas de serveur SMTP : réglez PILOTE_SMTP_HOST" in text
+    assert "nouvel essai prévu" in text
+
+
+def test_a_kept_file_problem_is_said_again_part_by_part() -> None:
+    gettext = i18n.translations("fr").gettext
+    assert texts.said_again("a.csv: line 3: no id: skipped", gettext) == "a.csv : ligne 3 : pas d’id : ignoré"
+    kept = "b.json: line 2: malformed JSON: Expecting value (the file is damaged or truncated: take it again)"
+    assert texts.said_again(kept, gettext) == (
+        "b.json : ligne 2 : JSON mal formé : Expecting value (the file is damaged or truncated: take it again)"
+    )  # a hint that is not ours stays as it is
+    assert texts.said_again("a note: someone wrote it", gettext) is None

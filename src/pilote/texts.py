@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from functools import cache
+from functools import cache, lru_cache
 from gettext import NullTranslations, translation
 from pathlib import Path
 from typing import Any
+
+from babel.messages.mofile import read_mo
 
 from pilote.errors import PiloteError, fill
 
@@ -125,3 +127,64 @@ def _unquote(value: str) -> str:
     if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
         return value[1:-1]
     return value
+
+
+@cache
+def templates() -> tuple[str, ...]:
+    """Every template of the services' catalogue that has words of its own, the most words first (an exact
+    sentence before a template that is mostly values)."""
+    with (LOCALE_DIR / "fr" / "LC_MESSAGES" / f"{DOMAIN}.mo").open("rb") as handle:
+        found = [message.id for message in read_mo(handle) if isinstance(message.id, str) and message.id]
+    worded = [t for t in found if len(re.sub(r"[^a-z]", "", _PLACEHOLDER.sub("", t).lower())) >= 3]
+    return tuple(sorted(worded, key=lambda t: len(_PLACEHOLDER.sub("", t)), reverse=True))
+
+
+@lru_cache(maxsize=4096)
+def _known(text: str) -> tuple[str, dict[str, Any]] | None:
+    return recognise(text, templates())
+
+
+def said_again(text: str, gettext: Callable[[str], str]) -> str | None:
+    """An English text the services wrote and something kept (a run's failure, the problems of skipped items,
+    a delivery's error), translated by `gettext` from its templates; None when it is not theirs.
+
+    A file's problem is kept as "file: line 3: problem (what to do)": each part is found on its own, and of the
+    readings of a text the one whose templates cover most of its words wins."""
+    found = _said(text, gettext, 0)
+    return found[0] if found is not None else None
+
+
+def _said(text: str, gettext: Callable[[str], str], depth: int) -> tuple[str, int] | None:
+    """The text said again, and how many of its letters the templates cover."""
+    readings = []
+    if (found := _known(text)) is not None:
+        readings.append((fill(gettext(found[0]), found[1]), _letters(found[0])))
+    if depth <= 3:
+        for cut in (match.start() for match in re.finditer(": ", text)):
+            problem = _said(text[cut + 2 :], gettext, depth + 1)
+            if problem is not None:
+                place = _said(text[:cut], gettext, depth + 1)  # "line 3"; a file's name stays as it is
+                values = {"place": place[0] if place else text[:cut], "problem": problem[0]}
+                readings.append((fill(gettext(PLACED), values), problem[1] + (place[1] if place else 0)))
+        opening = _opening(text)
+        if opening > 0 and text[opening - 1] == " ":
+            problem = _said(text[: opening - 1], gettext, depth + 1)
+            hint = _said(text[opening + 1 : -1], gettext, depth + 1)
+            if problem is not None:
+                values = {"problem": problem[0], "hint": hint[0] if hint else text[opening + 1 : -1]}
+                readings.append((fill(gettext(HINTED), values), problem[1] + (hint[1] if hint else 0)))
+    return max(readings, key=lambda reading: reading[1]) if readings else None
+
+
+def _letters(template: str) -> int:
+    return len(re.sub(r"[^A-Za-z]", "", _PLACEHOLDER.sub("", template)))
+
+
+def _opening(text: str) -> int:
+    """Where the parenthesis that the text's last character closes opens (-1 when it does not end with one)."""
+    depth = 0
+    for index in range(len(text) - 1, -1, -1):
+        depth += {")": 1, "(": -1}.get(text[index], 0)
+        if depth == 0:
+            return index if text.endswith(")") else -1
+    return -1

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from pilote import mail
 from pilote.config import Settings
+from pilote.errors import fill
 from pilote.models import Alert, AlertRecipient, Delivery, Incident, User, Workspace
 from pilote.radar import rules as rules_service
 from pilote.radar.rules import Rule
@@ -137,7 +138,7 @@ def _post(url: str, body: bytes, headers: dict[str, str], settings: Settings) ->
     except HttpStatus as error:
         raise DeliveryError(str(error), error.status) from None
     except FetchFailed as error:
-        raise DeliveryError(f"cannot reach {url}: {error}") from None
+        raise DeliveryError(fill(N_("cannot reach %(url)s: %(error)s"), {"url": url, "error": error})) from None
 
 
 def send_webhook(out: Outgoing) -> int:

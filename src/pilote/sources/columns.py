@@ -10,7 +10,7 @@ from itertools import chain
 from pathlib import Path
 from typing import TypedDict, cast
 
-from pilote.errors import BadInput, Invalid
+from pilote.errors import BadInput, Invalid, fill
 from pilote.sources.base import AuthorRef, Counters, Item, ItemError, person
 from pilote.sources.dates import parse_date
 from pilote.texts import N_
@@ -217,16 +217,28 @@ def item(number: int, values: Values, raw: str) -> Item | ItemError:
     """The message of one row or line, or an ItemError saying why it is skipped."""
     external_id = values["external_id"]
     if external_id is None:
-        return ItemError(f"line {number}", "no id: skipped")
+        return ItemError(fill(N_("line %(number)s"), {"number": number}), N_("no id: skipped"))
     if len(external_id) > MAX_ID_CHARS:
-        return ItemError(f"line {number}", f"id longer than {MAX_ID_CHARS} characters: skipped")
+        return ItemError(
+            fill(N_("line %(number)s"), {"number": number}),
+            fill(N_("id longer than %(MAX_ID_CHARS)s characters: skipped"), {"MAX_ID_CHARS": MAX_ID_CHARS}),
+        )
     date = values["created_at"]
     try:
         created_at = parse_date(_date_value(date))
     except ValueError as error:
-        return ItemError(f"line {number}", f"id {external_id}: {str(error)[:200]}: skipped")
+        return ItemError(
+            fill(N_("line %(number)s"), {"number": number}),
+            fill(N_("id %(external_id)s: %(value)s: skipped"), {"external_id": external_id, "value": str(error)[:200]}),
+        )
     except (OverflowError, OSError):  # dates beyond year 1-9999, however they are written
-        return ItemError(f"line {number}", f"id {external_id}: the date {str(date)[:40]!r} is out of range: skipped")
+        return ItemError(
+            fill(N_("line %(number)s"), {"number": number}),
+            fill(
+                N_("id %(external_id)s: the date %(value)r is out of range: skipped"),
+                {"external_id": external_id, "value": str(date)[:40]},
+            ),
+        )
     parent = values["parent_id"]
     return Item(
         external_id=external_id,

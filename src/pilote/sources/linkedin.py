@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import unquote, urlsplit
 
-from pilote.errors import BadInput
+from pilote.errors import BadInput, fill
 from pilote.sources.base import AuthorRef, Item, ItemError, ParseOptions, SourceInfo, person
 from pilote.sources.dates import parse_date
 from pilote.sources.export_files import HINT, OWNER, export_id, raw
@@ -84,9 +84,15 @@ def parse(path: Path, options: ParseOptions) -> Iterator[Item | ItemError]:
     for line, cells in rows:
         empty = False
         if isinstance(cells, str):
-            yield ItemError(f"line {line}", f"{cells}: skipped")
+            yield ItemError(fill(N_("line %(line)s"), {"line": line}), fill(N_("%(cells)s: skipped"), {"cells": cells}))
         elif len(cells) != len(names):
-            yield ItemError(f"line {line}", f"{len(cells)} cells where the header has {len(names)}: skipped")
+            yield ItemError(
+                fill(N_("line %(line)s"), {"line": line}),
+                fill(
+                    N_("%(count)s cells where the header has %(count2)s: skipped"),
+                    {"count": len(cells), "count2": len(names)},
+                ),
+            )
         else:
             row = dict(zip(names, cells, strict=True))
             yield _share(row, line, author) if shares else _comment(row, line, author)
@@ -97,7 +103,9 @@ def parse(path: Path, options: ParseOptions) -> Iterator[Item | ItemError]:
 def _share(row: Row, line: int, author: AuthorRef) -> Item | ItemError:
     created = _date(row["Date"])
     if isinstance(created, str):
-        return ItemError(f"line {line}", f"Date: {created}: skipped")
+        return ItemError(
+            fill(N_("line %(line)s"), {"line": line}), fill(N_("Date: %(created)s: skipped"), {"created": created})
+        )
     text = row["ShareCommentary"]
     urn = _urn(row["ShareLink"])
     context = () if text.strip() else (row.get("SharedUrl", ""), row.get("MediaUrl", ""))
@@ -115,7 +123,9 @@ def _share(row: Row, line: int, author: AuthorRef) -> Item | ItemError:
 def _comment(row: Row, line: int, author: AuthorRef) -> Item | ItemError:
     created = _date(row["Date"])
     if isinstance(created, str):
-        return ItemError(f"line {line}", f"Date: {created}: skipped")
+        return ItemError(
+            fill(N_("line %(line)s"), {"line": line}), fill(N_("Date: %(created)s: skipped"), {"created": created})
+        )
     text, post = row["Message"], _urn(row["Link"])
     return Item(
         external_id=export_id("comment", int(created.timestamp()), text, post or row["Link"].strip()),

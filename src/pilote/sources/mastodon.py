@@ -198,7 +198,7 @@ def _timeline_page(client: HttpClient, plan: _Plan, state: dict[str, Any]) -> Pa
         where = f"{urlsplit(url).path} below {run['max_id'] or 'the top'}, entry {index}"
         paging, when, status = _entry(t, entry)
         if paging is None or when is None:
-            items.append(ItemError(where, "an entry without an id or a date: skipped"))
+            items.append(ItemError(where, N_("an entry without an id or a date: skipped")))
             continue
         if newer(paging, run["top"]):
             run["top"] = paging

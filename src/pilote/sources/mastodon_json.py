@@ -111,7 +111,7 @@ def _element(element: object, where: str) -> Iterator[Item | ItemError]:
             yield status_item(element.get("status"), f"{where} (notification)", View(mentioned=True))
         return
     if _is_account(element):
-        yield ItemError(where, "an account, not a status: skipped")
+        yield ItemError(where, N_("an account, not a status: skipped"))
         return
     yield status_item(element, where)
 

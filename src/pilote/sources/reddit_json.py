@@ -141,7 +141,7 @@ def _answer(value: Any, where: str, *, recorded: bool) -> Iterator[Item | ItemEr
             if isinstance(thing, dict) and thing.get("kind") != "more":
                 yield things.read(thing, ", ".join(filter(None, (where, f"thing {position}"))))
     elif not recorded:
-        yield ItemError(where or "the file", "not a Reddit listing, thread, post or comment: skipped")
+        yield ItemError(where or "the file", N_("not a Reddit listing, thread, post or comment: skipped"))
 
 
 def _recorded(body: Any, where: str, number: int) -> Iterator[Item | ItemError]:

@@ -14,7 +14,7 @@ from typing import BinaryIO
 
 import orjson
 
-from pilote.errors import BadInput, Invalid
+from pilote.errors import BadInput, Invalid, fill
 from pilote.sources import columns
 from pilote.sources.base import Item, ItemError, ParseOptions, SourceInfo
 from pilote.texts import N_
@@ -232,9 +232,14 @@ def _parse_csv(path: Path, options: ParseOptions) -> Iterator[Item | ItemError]:
     for line, row in rows:
         empty = False
         if isinstance(row, str):
-            yield ItemError(f"line {line}", f"{row}: skipped")
+            yield ItemError(fill(N_("line %(line)s"), {"line": line}), fill(N_("%(row)s: skipped"), {"row": row}))
         elif len(row) != width:
-            yield ItemError(f"line {line}", f"{len(row)} cells where the header has {width}: skipped")
+            yield ItemError(
+                fill(N_("line %(line)s"), {"line": line}),
+                fill(
+                    N_("%(count)s cells where the header has %(width)s: skipped"), {"count": len(row), "width": width}
+                ),
+            )
         else:
             yield _row_item(line, row, names, plan, envelope)
     if empty:
@@ -248,7 +253,7 @@ def _row_item(
     try:
         raw = orjson.dumps(record, option=orjson.OPT_SORT_KEYS).decode()
     except orjson.JSONEncodeError as error:  # lone surrogates, from exotic --encoding values
-        return ItemError(f"line {line}", f"{error}: skipped")
+        return ItemError(fill(N_("line %(line)s"), {"line": line}), fill(N_("%(error)s: skipped"), {"error": error}))
     before, after = envelope
     return columns.item(line, plan.values(record), before + raw + after if before else raw)
 
@@ -325,7 +330,9 @@ def _parse_jsonl(path: Path, options: ParseOptions) -> Iterator[Item | ItemError
         plans: dict[tuple[str, ...], columns.Plan] = {}
         for number, text, obj in chain((_first_object(path, lines, chosen),), lines):
             if isinstance(obj, str):
-                yield ItemError(f"line {number}", f"{obj}: skipped")
+                yield ItemError(
+                    fill(N_("line %(number)s"), {"number": number}), fill(N_("%(obj)s: skipped"), {"obj": obj})
+                )
                 continue
             keys = tuple(obj)
             plan = plans.get(keys)
@@ -334,7 +341,7 @@ def _parse_jsonl(path: Path, options: ParseOptions) -> Iterator[Item | ItemError
                     plans.clear()
                 plan = plans[keys] = columns.plan(keys, chosen)
             if "\\u0000" in text and plan.has_nul(obj):
-                yield ItemError(f"line {number}", "contains NUL characters: skipped")
+                yield ItemError(fill(N_("line %(number)s"), {"number": number}), N_("contains NUL characters: skipped"))
                 continue
             yield columns.item(number, plan.values(obj), before + text + after if before else text)
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
-from pilote.errors import BadInput
+from pilote.errors import BadInput, fill
 from pilote.sources.base import AuthorRef, Counters, Item, ItemError, ParseOptions, SourceInfo
 from pilote.sources.dates import parse_date
 from pilote.texts import N_
@@ -245,14 +245,20 @@ def _author(owner: Owner | None) -> AuthorRef:
 def _tweet(element: Any, line: int, author: AuthorRef) -> Item | ItemError:
     tweet = element.get("tweet") if isinstance(element, dict) else None
     if not isinstance(tweet, dict):
-        return ItemError(f"line {line}", 'array element is not an object with a "tweet" object: skipped')
+        return ItemError(
+            fill(N_("line %(line)s"), {"line": line}),
+            N_('array element is not an object with a "tweet" object: skipped'),
+        )
     tweet_id = _string(tweet.get("id_str")) or _string(tweet.get("id"))
     if tweet_id is None:
-        return ItemError(f"line {line}", "tweet without id_str: skipped")
+        return ItemError(fill(N_("line %(line)s"), {"line": line}), N_("tweet without id_str: skipped"))
     try:
         created_at = parse_date(str(tweet.get("created_at") or ""))
     except ValueError as error:
-        return ItemError(f"line {line}", f"tweet {tweet_id}: created_at: {error}: skipped")
+        return ItemError(
+            fill(N_("line %(line)s"), {"line": line}),
+            fill(N_("tweet %(tweet_id)s: created_at: %(error)s: skipped"), {"tweet_id": tweet_id, "error": error}),
+        )
     text = _unescape(str(tweet.get("full_text") or tweet.get("text") or ""))
     reply_to = _string(tweet.get("in_reply_to_status_id_str"))
     return Item(

@@ -119,9 +119,12 @@ class Formatter:
         return texts.error_text(record, translations(self.language).gettext)
 
     def problem(self, record: dict[str, Any] | None, text: str | None) -> str:
-        """A failure kept on a source or a run: its record in the reader's language, else its English text (which
-        still names no flag)."""
-        return self.error(record or {"template": text or "", "web": None, "params": {}})
+        """A failure kept on a source, a run or a delivery: its record in the reader's language, else its English
+        text said again from the services' templates (and naming no flag either way)."""
+        if record is not None:
+            return self.error(record)
+        said = texts.said_again(text or "", translations(self.language).gettext)
+        return texts.without_commands(said if said is not None else text or "")
 
     def series(self, name: str) -> str:
         """A radar series in the reader's language ("keyphrase:vélo" is the messages with that phrase)."""
