@@ -261,3 +261,12 @@ def test_a_kept_file_problem_is_said_again_part_by_part() -> None:
         "b.json : ligne 2 : JSON mal formé : Expecting value (the file is damaged or truncated: take it again)"
     )  # a hint that is not ours stays as it is
     assert texts.said_again("a note: someone wrote it", gettext) is None
+
+
+def test_a_merge_s_evidence_is_said_again_in_french() -> None:
+    formatter = i18n.Formatter(language="fr", tz=UTC)
+    kept = "'Marie D.' is the first name and an initial of 'Marie Dupont', both writing in 3 of the same conversations"
+    assert formatter.said(kept) == (
+        "'Marie D.' est le prénom et une initiale de 'Marie Dupont', les deux écrivant dans 3 des mêmes conversations"
+    )
+    assert formatter.said("same e-mail address") == "même adresse e-mail"

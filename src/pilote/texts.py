@@ -158,7 +158,8 @@ def _said(text: str, gettext: Callable[[str], str], depth: int) -> tuple[str, in
     """The text said again, and how many of its letters the templates cover."""
     readings = []
     if (found := _known(text)) is not None:
-        readings.append((fill(gettext(found[0]), found[1]), _letters(found[0])))
+        values = {name: gettext(value) if " " in value else value for name, value in found[1].items()}  # phrases
+        readings.append((fill(gettext(found[0]), values), _letters(found[0])))
     if depth <= 3:
         for cut in (match.start() for match in re.finditer(": ", text)):
             problem = _said(text[cut + 2 :], gettext, depth + 1)

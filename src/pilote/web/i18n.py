@@ -121,8 +121,11 @@ class Formatter:
     def problem(self, record: dict[str, Any] | None, text: str | None) -> str:
         """A failure kept on a source, a run or a delivery: its record in the reader's language, else its English
         text said again from the services' templates (and naming no flag either way)."""
-        if record is not None:
-            return self.error(record)
+        return self.error(record) if record is not None else self.said(text)
+
+    def said(self, text: str | None) -> str:
+        """A text a service wrote and that was kept in English (a skipped item's problem, a merge's evidence), said
+        again in the reader's language from the services' templates; naming no flag either way."""
         said = texts.said_again(text or "", translations(self.language).gettext)
         return texts.without_commands(said if said is not None else text or "")
 
