@@ -4,6 +4,7 @@ no command-line flag on any page, and the catalogue of the services' words compl
 from __future__ import annotations
 
 import io
+import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -270,3 +271,9 @@ def test_a_merge_s_evidence_is_said_again_in_french() -> None:
         "'Marie D.' est le prénom et une initiale de 'Marie Dupont', les deux écrivant dans 3 des mêmes conversations"
     )
     assert formatter.said("same e-mail address") == "même adresse e-mail"
+
+
+def test_an_error_s_record_holds_plain_values_only() -> None:
+    """A record is stored as JSON with a source's state: an exception among the values is kept as its text."""
+    error = BadInput("a.json", None, "not valid text: %(error)s", "check the encoding", error=ValueError("bad byte"))
+    assert json.loads(json.dumps(error.record()))["params"] == {"error": "bad byte"}

@@ -28,8 +28,11 @@ class PiloteError(Exception):
         super().__init__(fill(message, params))
 
     def record(self) -> dict[str, Any]:
-        """What a page needs to say this error again later in its reader's language (stored as JSON)."""
-        return {"template": self.template, "web": self.web, "params": self.params}
+        """What a page needs to say this error again later in its reader's language (stored as JSON: values that
+        are not plain, such as an exception, are kept as their text)."""
+        plain = (str, int, float, bool, type(None))
+        params = {name: value if isinstance(value, plain) else str(value) for name, value in self.params.items()}
+        return {"template": self.template, "web": self.web, "params": params}
 
 
 class NotFound(PiloteError):
