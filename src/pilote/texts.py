@@ -67,7 +67,8 @@ def without_commands(text: str) -> str:
 def error_text(error: PiloteError | dict[str, Any], gettext: Callable[[str], str]) -> str:
     """An error (or its stored record) as a page says it: translated by `gettext`, never naming a flag."""
     record = error.record() if isinstance(error, PiloteError) else error
-    params = record.get("params") or {}
+    # A value may be a phrase of ours too ("in Bluesky, Settings › ..."); data passes through gettext unchanged.
+    params = {k: gettext(v) if isinstance(v, str) and " " in v else v for k, v in (record.get("params") or {}).items()}
 
     def said(template: str) -> str:
         return fill(gettext(template), params)

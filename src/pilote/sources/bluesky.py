@@ -337,8 +337,8 @@ def _steps(account: Account) -> tuple[str, ...]:
         raise Invalid(N_("search: the search mode needs search terms, e.g. VéloLumen, velolumen.fr"))
     if len(terms) > MAX_SEARCHES:
         raise Invalid(
-            N_("search: at most %(MAX_SEARCHES)s searches, comma-separated (%(count)s given)"),
-            MAX_SEARCHES=MAX_SEARCHES,
+            N_("search: at most %(most)s searches, comma-separated (%(count)s given)"),
+            most=MAX_SEARCHES,
             count=len(terms),
         )
     return tuple(s for m in MODES if m in modes for s in ([f"search:{t}" for t in terms] if m == "search" else [m]))

@@ -22,7 +22,7 @@ from pilote.texts import N_
 PACE = 0.1  # seconds between requests: Bluesky allows 3,000 per 5 minutes from one address (10 a second)
 POSTS_PER_CALL = 25  # getPosts takes at most 25 uris
 TOKEN_ERRORS = frozenset({"ExpiredToken", "InvalidToken"})
-APP_PASSWORDS = "in Bluesky, Settings › Privacy and security › App passwords"
+APP_PASSWORDS = N_("in Bluesky, Settings › Privacy and security › App passwords")
 _ERROR = re.compile(r'"error"\s*:\s*"(\w+)"')
 _MESSAGE = re.compile(r'"message"\s*:\s*"((?:[^"\\]|\\.){0,200})"')
 _LINK = re.compile(r"https?://[^\s<>\"]+")
@@ -118,24 +118,24 @@ class Xrpc:
             return AuthFailed(
                 N_(
                     "%(host)s refused the session of @%(identifier)s for %(nsid)s%(said)s: enter the app "
-                    "password again, or create a new one (%(APP_PASSWORDS)s)"
+                    "password again, or create a new one (%(address)s)"
                 ),
                 host=self.host,
                 identifier=self.identifier,
                 nsid=nsid,
                 said=said,
-                APP_PASSWORDS=APP_PASSWORDS,
+                address=APP_PASSWORDS,
             )
         if isinstance(error, HttpStatus) and not isinstance(error, Refused) and (error.status or 0) < 500:
             hint = "nothing was posted" if nsid.startswith("com.atproto.repo.") else "check the source's settings"
             return Refused(
-                N_("%(host)s refused %(nsid)s%(said)s: %(hint_)s"),
+                N_("%(host)s refused %(nsid)s%(said)s: %(advice)s"),
                 error.status or 0,
                 xrpc_error(error),
                 host=self.host,
                 nsid=nsid,
                 said=said,
-                hint_=hint,
+                advice=hint,
             )
         return error
 

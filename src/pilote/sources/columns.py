@@ -221,7 +221,7 @@ def item(number: int, values: Values, raw: str) -> Item | ItemError:
     if len(external_id) > MAX_ID_CHARS:
         return ItemError(
             fill(N_("line %(number)s"), {"number": number}),
-            fill(N_("id longer than %(MAX_ID_CHARS)s characters: skipped"), {"MAX_ID_CHARS": MAX_ID_CHARS}),
+            fill(N_("id longer than %(most)s characters: skipped"), {"most": MAX_ID_CHARS}),
         )
     date = values["created_at"]
     try:

@@ -288,7 +288,7 @@ def _config(account: Account) -> Config:
         raise Invalid(N_("give a subreddit to follow, or one thread (its address or id), not both"))
     client_id = account.get("client_id").strip()
     if not client_id:
-        raise Invalid(N_("client_id: the client id of your Reddit app, from %(SITE)s/prefs/apps"), SITE=things.SITE)
+        raise Invalid(N_("client_id: the client id of your Reddit app, from %(site)s/prefs/apps"), site=things.SITE)
     credentials = Credentials(
         client_id=client_id,
         client_secret=account.get("client_secret").strip(),

@@ -120,9 +120,9 @@ class Api:
                                            headers={"Authorization": f"Basic {basic}", **FORM})  # fmt: skip
         except AuthFailed as error:
             raise AuthFailed(
-                N_("Reddit refused the app's client id and secret (%(error)s); check them on %(APPS)s"),
+                N_("Reddit refused the app's client id and secret (%(error)s); check them on %(apps)s"),
                 error=error,
-                APPS=APPS,
+                apps=APPS,
             ) from None
         answer = response.json()
         token = answer.get("access_token") if isinstance(answer, dict) else None

@@ -317,12 +317,12 @@ def _plain(error: AuthFailed | HttpStatus, site: _Site, said: Said | None) -> Fe
         where = f"{site.base}/wp-json/ nor at {site.base}/?rest_route=/"
         return HttpStatus(
             N_(
-                "%(host)s: no WordPress API at %(where_)s (HTTP 404): check the site's address; a "
+                "%(host)s: no WordPress API at %(places)s (HTTP 404): check the site's address; a "
                 "security plugin may also turn the API off"
             ),
             404,
             host=site.host,
-            where_=where,
+            places=where,
         )
     if said is None:
         return error
@@ -369,10 +369,10 @@ def _answered(response: Response, site: _Site) -> Item:
         raise FetchFailed(
             N_(
                 "%(host)s did what was asked but answered with a comment Pilote cannot read "
-                "(%(problem_)s); the next sync brings it"
+                "(%(detail)s); the next sync brings it"
             ),
             host=site.host,
-            problem_=found.problem,
+            detail=found.problem,
         )
     return found
 

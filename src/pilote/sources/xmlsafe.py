@@ -114,10 +114,10 @@ def iter_elements(path: Path, tags: tuple[str, ...]) -> Iterator[etree._Element]
             raise BadInput(
                 path,
                 N_("line %(line)s"),
-                N_("malformed XML: %(message_)s"),
+                N_("malformed XML: %(detail)s"),
                 _hint(message),
                 line=line,
-                message_=message,
+                detail=message,
             ) from None
 
 

@@ -410,8 +410,8 @@ def _reply(client: HttpClient, account: Account, action: Action) -> Done:
     item = items.comment_item(answer, video=video, status="published")
     if isinstance(item, ItemError):
         raise FetchFailed(
-            N_("YouTube posted the reply but answered in a shape Pilote cannot read (%(problem_)s)"),
-            problem_=item.problem,
+            N_("YouTube posted the reply but answered in a shape Pilote cannot read (%(detail)s)"),
+            detail=item.problem,
         )
     return Done(item=item, detail="reply posted on YouTube")
 
