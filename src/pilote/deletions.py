@@ -38,6 +38,7 @@ from pilote.models import (
     Workspace,
     json_object,
 )
+from pilote.texts import N_
 
 # Columns that point at a message or an import run without an index of their own (imports would pay for one
 # on every row): each row deleted makes the database look for the rows pointing at it (ON DELETE SET NULL),
@@ -50,7 +51,7 @@ def delete_source(session: Session, *, workspace_id: int, source_id: int, by: au
     """Delete a source of a workspace and everything it holds (see the module); returns the record kept."""
     source = session.get(Source, source_id)
     if source is None or source.workspace_id != workspace_id:
-        raise NotFound(f"no source {source_id} in this workspace")
+        raise NotFound(N_("no source %(id)s in this workspace"), id=source_id)
     workspace = session.get_one(Workspace, workspace_id)
     conn = session.connection()
     with lookups(conn):
@@ -142,7 +143,9 @@ def as_json(deletion: Deletion) -> dict[str, Any]:
 def check_confirmation(typed: str | None, name: str, what: str) -> None:
     """Invalid unless the person typed the name of what they delete (as GitHub asks for a repository's)."""
     if (typed or "").strip() != name.strip():
-        raise Invalid(f"to delete {what}, type its name exactly: {name!r}; nothing was deleted")
+        raise Invalid(
+            N_("to delete %(what)s, type its name exactly: %(name)r; nothing was deleted"), what=what, name=name
+        )
 
 
 @contextmanager

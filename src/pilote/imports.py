@@ -20,6 +20,7 @@ from pilote.errors import BadInput, Invalid
 from pilote.ingest import Counts, Target
 from pilote.models import ImportRun, utcnow
 from pilote.sources.base import Countable, ImportFormat, ParseOptions
+from pilote.texts import N_
 
 Progress = Callable[[str, int, int], None]
 
@@ -65,7 +66,9 @@ def check(fmt: ImportFormat, path: Path, options: ParseOptions, progress: Progre
             if progress is not None and count % 5000 == 0:
                 progress("checking", count, 0)
     if count == 0:
-        raise BadInput(path, None, f"no messages found in this {fmt.name} file", "is it the right export?")
+        raise BadInput(
+            path, None, N_("no messages found in this %(format)s file"), N_("is it the right export?"), format=fmt.name
+        )
     return count
 
 
@@ -152,7 +155,11 @@ def _open_run(
     )
     if unfinished is not None and unfinished.total == total:
         if unfinished.status == "running" and unfinished.pid and _alive(unfinished.pid):
-            raise Invalid(f"{path} is being imported by another process (pid {unfinished.pid}); wait for it")
+            raise Invalid(
+                N_("%(path)s is being imported by another process (pid %(pid)s); wait for it"),
+                path=str(path),
+                pid=unfinished.pid,
+            )
         unfinished.status, unfinished.pid = "running", os.getpid()
         return unfinished
     run = ImportRun(

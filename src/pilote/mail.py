@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import smtplib
 from email.message import EmailMessage
+from typing import Any
 
 from pilote.config import Settings
 from pilote.errors import Unavailable
+from pilote.texts import N_
 
 TIMEOUT = 10.0
 
@@ -14,15 +16,15 @@ TIMEOUT = 10.0
 class MailError(Unavailable):
     """The SMTP server refused the message or could not be reached; `code` is its reply code, if any."""
 
-    def __init__(self, message: str, code: int | None = None) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, code: int | None = None, **params: Any) -> None:
+        super().__init__(message, **params)
         self.code = code
 
 
 def send(settings: Settings, *, to: str, subject: str, text: str) -> None:
     """Send one message, or MailError saying why not."""
     if not settings.smtp_host:
-        raise MailError("no SMTP server: set PILOTE_SMTP_HOST (docs/configuration.md)")
+        raise MailError(N_("no SMTP server: set PILOTE_SMTP_HOST (docs/configuration.md)"))
     message = EmailMessage()
     message["From"], message["To"], message["Subject"] = settings.smtp_sender, to, subject
     message.set_content(text)
@@ -35,4 +37,5 @@ def send(settings: Settings, *, to: str, subject: str, text: str) -> None:
             smtp.send_message(message)
     except (smtplib.SMTPException, OSError) as error:
         code = getattr(error, "smtp_code", None)
-        raise MailError(f"SMTP {settings.smtp_host}:{settings.smtp_port}: {error}", code) from None
+        raise MailError(N_("SMTP %(host)s:%(port)s: %(error)s"), code, host=settings.smtp_host, port=settings.smtp_port,
+                        error=str(error)) from None  # fmt: skip

@@ -33,14 +33,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pilote.accounts import audit
-from pilote.errors import Invalid, NotFound
+from pilote.errors import Invalid, NotFound, fill
 from pilote.models import Author, Member, MemberMerge, Message, WorkspaceSetting, json_object, utcnow
+from pilote.texts import N_
 
 REJECTED = "merges.rejected"  # the workspace setting that holds the pairs a person said are two people
 CROWD = 8  # more identities than this under one key: the key is shared, not personal
 MIN_SHARED_THREADS = 2  # name variants must have written in at least this many of the same conversations
 Note = Callable[["Identity", "Identity", float, str], None]  # (one, other, confidence, why)
 WORD = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
+# Why identities look like one person (kept with suggestions and merges in English; pages say them again).
+SAME_HANDLE = N_("same handle on %(first)s and %(second)s (%(handle)s)")
+SAME_FIRST_NAME = N_("same first name (%(name)s), both writing in %(shared)s of the same conversations")
+SHORTER = N_("%(short)r is %(form)s of %(long)r, both writing in %(shared)s of the same conversations")
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,14 +95,14 @@ def suggest(session: Session, workspace_id: int, *, limit: int = 200) -> list[Su
 
     for group in _groups(people, lambda p: p.email_hash):
         for a, b in combinations(group, 2):
-            note(a, b, 0.95, "same e-mail address")
+            note(a, b, 0.95, N_("same e-mail address"))
     for group in _groups(people, lambda p: _site(p.profile_url)):
         for a, b in combinations(group, 2):
-            note(a, b, 0.9, f"same website ({_site(a.profile_url)})")
+            note(a, b, 0.9, fill(N_("same website (%(site)s)"), {"site": _site(a.profile_url)}))
     for group in _groups(people, lambda p: _handle(p.handle)):
         for a, b in combinations(group, 2):
             if a.channel != b.channel:
-                note(a, b, 0.7, f"same handle on {a.channel} and {b.channel} ({a.handle})")
+                note(a, b, 0.7, fill(SAME_HANDLE, {"first": a.channel, "second": b.channel, "handle": a.handle}))
     _name_variants(session, people, note)
     ranked = sorted(found.values(), key=lambda s: (-s.confidence, s.authors))
     return ranked[:limit]
@@ -121,7 +127,7 @@ def merge(
     already = list(session.scalars(select(Author).where(Author.member_id.in_(members)))) if members else []
     involved = {a.id: a for a in [*chosen, *already]}
     if len(members) == 1 and all(a.member_id in members for a in involved.values()):
-        raise Invalid("these identities are one member already: nothing to merge")
+        raise Invalid(N_("these identities are one member already: nothing to merge"))
     if members:
         kept = session.get(Member, min(members))
         assert kept is not None  # the foreign key holds it
@@ -150,7 +156,11 @@ def unmerge(session: Session, workspace_id: int, merge_id: int, *, by: audit.Act
     A merge that a later merge built on (one of its identities merged again since) is undone after that one."""
     record = session.get(MemberMerge, merge_id)
     if record is None or record.workspace_id != workspace_id:
-        raise NotFound(f"no merge {merge_id} in this workspace: `pilote members merges` lists them")
+        raise NotFound(
+            N_("no merge %(id)s in this workspace: `pilote members merges` lists them"),
+            web=N_("no merge %(id)s in this workspace"),
+            id=merge_id,
+        )
     if record.undone_at is not None:
         raise Invalid(f"merge {merge_id} was undone already ({record.undone_at:%Y-%m-%d %H:%M}, {record.undone_by})")
     before = {int(k): v for k, v in json_object(record.before).items()}
@@ -160,7 +170,9 @@ def unmerge(session: Session, workspace_id: int, merge_id: int, *, by: audit.Act
     )  # fmt: skip
     for newer in later:
         if before.keys() & {int(k) for k in json_object(newer.before)}:
-            raise Invalid(f"merge {newer.id} joined some of these identities since: undo merge {newer.id} first")
+            raise Invalid(
+                N_("merge %(id)s joined some of these identities since: undo merge %(id)s first"), id=newer.id
+            )
     existing = set(session.scalars(select(Member.id).where(Member.id.in_({v for v in before.values() if v}))))
     for author in session.scalars(select(Author).where(Author.id.in_(before))):
         previous = before[author.id]
@@ -284,14 +296,14 @@ def _form(short: list[str], long: list[str]) -> str | None:
         word = short[0]
         initials = "".join(part[0] for part in first.split("-"))
         if word == first:
-            return "the first name alone"
+            return N_("the first name alone")
         if len(initials) > 1 and word in (initials, initials + "".join(w[0] for w in long[1:])):
-            return "the initials"
+            return N_("the initials")
         if len(word) >= 3 and first.startswith(word) and "-" not in word:
-            return "a short form of the first name"
+            return N_("a short form of the first name")
         return None
     if short[0] == first and all(len(w) == 1 and w == v[0] for w, v in zip(short[1:], long[1:], strict=False)):
-        return "the first name and an initial"
+        return N_("the first name and an initial")
     return None
 
 
@@ -328,9 +340,9 @@ def _compare(
     shared = len(threads.get(a.id, set()) & threads.get(b.id, set()))
     if wa == wb:
         if len(wa) > 1:  # a full name under two keys (a commenter who changed address)
-            note(a, b, min(0.6 + 0.1 * shared, 0.85), f"same name ({a.name})")
+            note(a, b, min(0.6 + 0.1 * shared, 0.85), fill(N_("same name (%(name)s)"), {"name": a.name}))
         elif shared >= MIN_SHARED_THREADS and names[" ".join(wa)] == 2:  # a first name only: two people, no more
-            why = f"same first name ({a.name}), both writing in {shared} of the same conversations"
+            why = fill(SAME_FIRST_NAME, {"name": a.name, "shared": shared})
             note(a, b, min(0.35 + 0.1 * (shared - MIN_SHARED_THREADS), 0.6), why)
         return
     short, long = (wa, wb) if len(" ".join(wa)) < len(" ".join(wb)) else (wb, wa)
@@ -341,7 +353,7 @@ def _compare(
         return  # "Marie" beside several Maries: nothing tells which
     shown_short, shown_long = (a.name, b.name) if short is wa else (b.name, a.name)
     confidence = min(0.45 + 0.1 * (shared - MIN_SHARED_THREADS), 0.8)
-    why = f"{shown_short!r} is {how} of {shown_long!r}, both writing in {shared} of the same conversations"
+    why = fill(SHORTER, {"short": shown_short, "form": how, "long": shown_long, "shared": shared})
     note(a, b, confidence, why)
 
 
@@ -364,11 +376,11 @@ def _threads(session: Session, author_ids: list[int]) -> dict[int, set[int]]:
 
 def _authors(session: Session, workspace_id: int, ids: Sequence[int]) -> list[Author]:
     if len(set(ids)) < 2:
-        raise Invalid("name at least two different identities to merge")
+        raise Invalid(N_("name at least two different identities to merge"))
     found = list(session.scalars(select(Author).where(Author.id.in_(ids), Author.workspace_id == workspace_id)))
     missing = sorted(set(ids) - {a.id for a in found})
     if missing:
-        raise NotFound(f"no identity {', '.join(map(str, missing))} in this workspace")
+        raise NotFound(N_("no identity %(ids)s in this workspace"), ids=", ".join(map(str, missing)))
     return found
 
 

@@ -31,7 +31,9 @@ from pilote.models import Message, Source, Workspace, json_object, utcnow
 from pilote.sources.base import Account, Action, Connector, Done
 from pilote.sources.http import HttpClient, RateLimited
 from pilote.sync import SyncError, SyncReport, SyncState, alone
+from pilote.texts import N_
 
+UNEXPECTED = N_("unexpected error in Pilote (%(error)s)")
 MAX_PAGES = 100_000  # a connector that never says "no more" must not hold the sync for ever
 
 
@@ -55,9 +57,12 @@ def add(
     )
     if found is not None and found.state is not None:
         raise Invalid(
-            f"{info.name} is already a source of {space.slug!r} (source {found.id}): `pilote sync --source "
-            f"{found.id}` syncs it, `pilote source credentials {found.id}` changes its secrets"
-        )
+            N_("%(name)s is already a source of %(slug)r (source %(id)s): `pilote sync --source %(id)s` syncs it, "
+               "`pilote source credentials %(id)s` changes its secrets"),
+            web=N_("%(name)s is already a source of %(slug)r (source %(id)s): Sync now on its row syncs it, and "
+                   "Enter new credentials there changes its secrets"),
+            name=info.name, slug=space.slug, id=found.id,
+        )  # fmt: skip
     source = found or Source(workspace_id=space.id, kind=info.kind, key=info.key, name=info.name,
                              channel=info.channel, url=info.url)  # fmt: skip
     source.settings = json.dumps(chosen, sort_keys=True)
@@ -76,10 +81,11 @@ def split(connector: Connector, values: Mapping[str, str]) -> tuple[dict[str, st
     known = {setting.name: setting for setting in connector.settings}
     unknown = sorted(set(values) - set(known))
     if unknown:
-        raise Invalid(f"{connector.name} has no setting {', '.join(unknown)}: it takes {', '.join(known)}")
+        raise Invalid(N_("%(name)s has no setting %(unknown)s: it takes %(known)s"), name=connector.name,
+                      unknown=", ".join(unknown), known=", ".join(known))  # fmt: skip
     missing = [s.name for s in connector.settings if s.required and not (values.get(s.name) or "").strip()]
     if missing:
-        raise Invalid(f"{connector.name} needs {', '.join(missing)}")
+        raise Invalid(N_("%(name)s needs %(missing)s"), name=connector.name, missing=", ".join(missing))
     chosen = {k: v.strip() for k, v in values.items() if v.strip() and not known[k].secret}
     secrets = {k: v for k, v in values.items() if v.strip() and known[k].secret}  # a password keeps its spaces
     return chosen, secrets
@@ -94,7 +100,8 @@ def set_credentials(
     names = {s.name for s in connector.settings if s.secret}
     unknown = sorted(set(secrets) - names)
     if unknown:
-        raise Invalid(f"{connector.name} has no secret {', '.join(unknown)}: its secrets are {', '.join(names)}")
+        raise Invalid(N_("%(name)s has no secret %(unknown)s: its secrets are %(known)s"), name=connector.name,
+                      unknown=", ".join(unknown), known=", ".join(names))  # fmt: skip
     try:
         kept = vault.unseal(settings, source.credentials)
     except Invalid:  # the key that sealed them is lost: the new secrets replace them all
@@ -116,7 +123,8 @@ def account(settings: Settings, source: Source) -> Account:
 def _platform_source(session: Session, source_id: int) -> Source:
     source = session.get(Source, source_id)
     if source is None or not is_platform(source):
-        raise NotFound(f"no platform source {source_id}: `pilote source list` shows the sources")
+        raise NotFound(N_("no platform source %(id)s: `pilote source list` shows the sources"),
+                       web=N_("no platform source %(id)s"), id=source_id)  # fmt: skip
     return source
 
 
@@ -149,11 +157,11 @@ def _sync(
         try:
             who = account(settings, source)
         except PiloteError as error:
-            _fail(engine, report, str(error), started)
+            _fail(engine, report, error, started)
     try:
         _pages(engine, settings, connector, client, who, cursor, target, report)
     except Exception as error:  # recorded on the source whatever it is: else it would be due again at once
-        problem = str(error) if isinstance(error, PiloteError) else f"unexpected error in Pilote ({error!r})"
+        problem = error if isinstance(error, PiloteError) else PiloteError(UNEXPECTED, error=repr(error))
         changed = bool(report.new or report.updated)  # the pages written before the failure are analysed too
         intake.finish(engine, workspace_id=target.workspace_id, source_id=source_id, changed=changed,
                       analyse=analyse)  # fmt: skip
@@ -205,24 +213,37 @@ def _pages(
             return
         moved = json.dumps(page.cursor, sort_keys=True)
         if moved in seen:
-            raise Invalid(f"{connector.name} gave a page cursor it had already given ({moved[:120]}): the paging "
-                          "does not move, so the sync stopped; the pages before are kept")  # fmt: skip
+            raise Invalid(N_("%(name)s gave a page cursor it had already given (%(cursor)s): the paging does not "
+                             "move, so the sync stopped; the pages before are kept"),
+                          name=connector.name, cursor=moved[:120])  # fmt: skip
         seen.add(moved)
         cursor = page.cursor
 
 
-def _fail(engine: Engine, report: SyncReport, message: str, started: float, wait: float | None = None) -> NoReturn:
-    _record(engine, report, "failed", message, wait)
+def _fail(
+    engine: Engine, report: SyncReport, error: PiloteError, started: float, wait: float | None = None
+) -> NoReturn:
+    message = str(error)
+    _record(engine, report, "failed", (message, error.record()), wait)
     report.status, report.error, report.seconds = "failed", message, time.perf_counter() - started
     raise SyncError(f"{report.source} (source {report.source_id}): {message}", report) from None
 
 
-def _record(engine: Engine, report: SyncReport, outcome: str, error: str | None, wait: float | None = None) -> None:
-    """The sync's outcome on its source, in plain words; `wait`: seconds the platform asked for (Retry-After)."""
+def _record(
+    engine: Engine,
+    report: SyncReport,
+    outcome: str,
+    failure: tuple[str, dict[str, Any]] | None,
+    wait: float | None = None,
+) -> None:
+    """The sync's outcome on its source, in plain words (and as a record a page translates); `wait`: seconds the
+    platform asked for (Retry-After)."""
+    error, problem = failure or (None, None)
     now = utcnow()
     with Session(engine) as session, session.begin():
         source = session.get_one(Source, report.source_id)
-        state = SyncState(checked_at=now.isoformat(), outcome=outcome, error=error, new=report.new,
+        state = SyncState(checked_at=now.isoformat(), outcome=outcome, error=error, problem=problem,
+                          new=report.new,
                           updated=report.updated, unchanged=report.unchanged,
                           not_before=(now + timedelta(seconds=wait)).isoformat() if wait else None)  # fmt: skip
         source.state = json.dumps(asdict(state), sort_keys=True)
@@ -236,14 +257,15 @@ def act(engine: Engine, settings: Settings, message_id: int, kind: str, *, text:
     with Session(engine) as session:
         message = session.get(Message, message_id)
         if message is None:
-            raise NotFound(f"no message {message_id}")
+            raise NotFound(N_("no message %(id)s"), id=message_id)
         source = _platform_source(session, message.source_id)
         connector = sources.get_connector(source.kind)
         if kind not in connector.actions:
             allowed = ", ".join(connector.actions) or "none"
-            raise Invalid(f"{connector.name} does not allow {kind!r} through its API (it allows: {allowed})")
+            raise Invalid(N_("%(name)s does not allow %(kind)r through its API (it allows: %(allowed)s)"),
+                          name=connector.name, kind=kind, allowed=allowed)  # fmt: skip
         if kind == "reply" and not (text or "").strip():
-            raise Invalid("a reply needs a text")
+            raise Invalid(N_("a reply needs a text"))
         who = account(settings, source)
         target = Target(workspace_id=source.workspace_id, source_id=source.id, channel=source.channel)
         action = Action(kind, message.external_id, message.raw or "", text)
@@ -259,7 +281,7 @@ def request_sync(session: Session, workspace_id: int, source_id: int, *, by: aud
     thread (a first sync may read a long history: no web request waits for it)."""
     source = _platform_source(session, source_id)
     if source.workspace_id != workspace_id:
-        raise NotFound(f"no platform source {source_id} in this workspace")
+        raise NotFound(N_("no platform source %(id)s in this workspace"), id=source_id)
     state = json_object(source.state)
     state["checked_at"] = None
     source.state = json.dumps(state, sort_keys=True)

@@ -38,6 +38,7 @@ from pilote.sources import http, rss
 from pilote.sources.base import ParseOptions
 from pilote.sources.http import DEFAULT_LIMITS, Fetched, Limits, fetch_file
 from pilote.sources.xmlsafe import iter_elements, read_head
+from pilote.texts import N_
 
 MAX_FEED_URL = 500  # the source key holds the address, and keys are at most 500 characters
 Progress = Callable[[str, "SyncReport | None"], None]
@@ -63,6 +64,7 @@ class SyncState:
     checked_at: str | None = None  # ISO 8601, UTC: the last sync, whatever its outcome
     outcome: str | None = None  # imported, not-modified or failed
     error: str | None = None
+    problem: dict[str, Any] | None = None  # the error's record (`PiloteError.record`): pages say it in their words
     new: int = 0
     updated: int = 0
     unchanged: int = 0
@@ -139,7 +141,13 @@ def add_feed(session: Session, workspace: str | None, url: str, *, by: audit.Act
         select(Source).where(Source.workspace_id == space.id, Source.kind == rss.name, Source.key == key)
     )
     if found is not None and feed_state(found) is not None:
-        raise Invalid(f"{url} is already a feed of {space.slug!r}: `pilote sync --source {found.id}` syncs it")
+        raise Invalid(
+            N_("%(url)s is already a feed of %(slug)r: `pilote sync --source %(id)s` syncs it"),
+            web=N_("%(url)s is already a feed of %(slug)r: Sync now on its row syncs it"),
+            url=url,
+            slug=space.slug,
+            id=found.id,
+        )
     source = found or Source(
         workspace_id=space.id, kind=rss.name, key=key, name=key, channel=f"blog:{key.split('/')[0]}"
     )
@@ -190,7 +198,8 @@ def _sync(engine: Engine, source_id: int, limits: Limits, analyse: intake.Analys
         source = session.get(Source, source_id)
         state = feed_state(source) if source is not None else None
         if source is None or state is None:
-            raise NotFound(f"no feed source {source_id}: `pilote source list` shows them")
+            raise NotFound(N_("no feed source %(id)s: `pilote source list` shows them"),
+                           web=N_("no feed source %(id)s"), id=source_id)  # fmt: skip
         space = session.get_one(Workspace, source.workspace_id)
         report = SyncReport(source.id, space.slug, source.name, source.url or "")
     folder = Path(tempfile.mkdtemp(prefix="pilote-feed-"))
@@ -206,7 +215,8 @@ def _sync(engine: Engine, source_id: int, limits: Limits, analyse: intake.Analys
                 changed = _import(engine, fetched.path, report)
     except PiloteError as error:
         message = str(error).replace(str(folder / "feed.xml"), report.url)
-        _record_failure(engine, report, state, message, folder / "feed.xml")
+        _record_failure(engine, report, state, (message, named(error, folder / "feed.xml", report.url)),
+                        folder / "feed.xml")  # fmt: skip
         report.status, report.error, report.seconds = "failed", message, time.perf_counter() - started
         raise SyncError(f"feed {report.url} (source {source_id}): {message}", report) from None
     finally:
@@ -226,9 +236,10 @@ def _entries(fetched: Fetched, url: str) -> tuple[bool, str | None]:
     if not rss.sniff(read_head(fetched.path), fetched.path):
         what = fetched.content_type.split(";")[0].strip() or "something"
         raise Invalid(
-            f"the address returned {what}, not an RSS or Atom feed: give the feed's own address "
-            "(often ending in /feed, /rss or /atom.xml)"
-        )
+            N_("the address returned %(what)s, not an RSS or Atom feed: give the feed's own address "
+               "(often ending in /feed, /rss or /atom.xml)"),
+            what=what,
+        )  # fmt: skip
     if next(iter_elements(fetched.path, rss.ENTRY_TAGS), None) is None:
         return False, None
     name = rss.describe(fetched.path, ParseOptions(source_key=url)).name  # the key when the feed has no title
@@ -258,7 +269,7 @@ def _record_success(engine: Engine, report: SyncReport, fetched: Fetched, title:
         state = feed_state(source) or SyncState()
         if fetched.path is not None:
             state.etag, state.last_modified, state.sha256 = fetched.etag, fetched.last_modified, fetched.sha256
-        state.checked_at, state.error = utcnow().isoformat(), None
+        state.checked_at, state.error, state.problem = utcnow().isoformat(), None, None
         state.outcome = "not-modified" if report.not_modified else "imported"
         state.new, state.updated, state.unchanged = report.new, report.updated, report.unchanged
         if report.run_id is not None:
@@ -270,12 +281,26 @@ def _record_success(engine: Engine, report: SyncReport, fetched: Fetched, title:
         report.source = source.name
 
 
-def _record_failure(engine: Engine, report: SyncReport, state: SyncState, message: str, tmp: Path) -> None:
-    """The failure as the source's last run, in plain words; the previous failure is reused, not piled up."""
+def named(error: PiloteError, tmp: Path, url: str) -> dict[str, Any]:
+    """An error's record naming the feed's address instead of the temporary file it was fetched into."""
+    record = error.record()
+    if record.get("path") == str(tmp):
+        record["path"] = url
+    record["params"] = {k: v.replace(str(tmp), url) if isinstance(v, str) else v for k, v in record["params"].items()}
+    return record
+
+
+def _record_failure(
+    engine: Engine, report: SyncReport, state: SyncState, failure: tuple[str, dict[str, Any]], tmp: Path
+) -> None:
+    """The failure as the source's last run, in plain words (and as a record a page translates); the previous
+    failure is reused, not piled up."""
+    message, problem = failure
     with Session(engine) as session, session.begin():
         source = session.get_one(Source, report.source_id)
         state = feed_state(source) or state
         state.checked_at, state.outcome, state.error = utcnow().isoformat(), "failed", message
+        state.problem = problem
         state.new = state.updated = state.unchanged = 0
         _save_state(source, state)
         session.execute(  # an import that failed part-way names the temporary file: name the feed instead

@@ -11,6 +11,7 @@ from pilote import deletions
 from pilote.accounts import audit
 from pilote.errors import Invalid, NotFound
 from pilote.models import Deletion, Workspace
+from pilote.texts import N_
 
 DEFAULT = "default"
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -19,9 +20,9 @@ _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 def create(session: Session, *, slug: str, name: str | None = None, by: audit.Actor = audit.CLI) -> Workspace:
     """A new workspace; the slug is lower-case letters, digits, '-' and '_'."""
     if not _SLUG.match(slug):
-        raise Invalid(f"workspace name {slug!r}: use lower-case letters, digits, '-' or '_' (64 at most)")
+        raise Invalid(N_("workspace name %(slug)r: use lower-case letters, digits, '-' or '_' (64 at most)"), slug=slug)
     if session.scalar(select(Workspace).where(Workspace.slug == slug)) is not None:
-        raise Invalid(f"workspace {slug!r} already exists")
+        raise Invalid(N_("workspace %(slug)r already exists"), slug=slug)
     workspace = Workspace(slug=slug, name=name or slug)
     session.add(workspace)
     session.flush()
@@ -39,7 +40,12 @@ def get(session: Session, *, slug: str) -> Workspace:
     """The workspace with that slug, or NotFound saying how to create it."""
     workspace = session.scalar(select(Workspace).where(Workspace.slug == slug))
     if workspace is None:
-        raise NotFound(f"no workspace {slug!r}: create it with `pilote workspace create {slug}`")
+        raise NotFound(
+            N_("no workspace %(slug)r: create it with `pilote workspace create %(name)s`"),
+            web=N_("no workspace %(slug)r"),
+            slug=slug,
+            name=slug,
+        )
     return workspace
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from pilote.metrics.facts import Facts, Msg
+from pilote.texts import N_
 
 
 @dataclass(slots=True)
@@ -44,6 +45,19 @@ class Scope:
         if key not in self.cache:
             self.cache[key] = compute()
         return self.cache[key]
+
+
+# The notes metrics write, in English; a page finds their template again (`recognise`) to say them in its
+# reader's language.
+NO_FOLLOWERS = N_("no source stores follower or fan counts yet")
+NOT_REACHED = N_(
+    "not computed: no post of the period has a known reach, and no source stores follower or fan counts yet"
+)
+PER_REACH = N_("per reach (views) of %(reached)s of %(posts)s posts")
+FOLLOWERS = N_("followers: no source stores follower or fan counts yet")
+NO_SETS = N_("not computed: no keyword sets (pilote metrics competitors set NAME KEYWORD...)")
+VOICES = N_("messages: %(counts)s")
+NOTES = (NOT_REACHED, PER_REACH, FOLLOWERS, NO_SETS, VOICES)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,10 +13,11 @@ from sqlalchemy.orm import Session
 
 from pilote import community
 from pilote.accounts import audit
-from pilote.errors import Invalid
-from pilote.metrics.catalogue import Noted, Scope, metric
+from pilote.errors import Invalid, fill
+from pilote.metrics.catalogue import NO_SETS, VOICES, Noted, Scope, metric
 from pilote.metrics.facts import ancestors
 from pilote.models import Message, Source, WorkspaceSetting, utcnow
+from pilote.texts import N_
 
 COMPETITORS = "competitors"
 OURS = "us"  # the key of the organisation's own keyword set
@@ -61,8 +62,9 @@ def _thread_depths(scope: Scope) -> list[int]:
 
 
 @metric(
-    "thread_depth_median", unit="levels", formula="median over the period's conversations (threads with comments "
-    "in the period) of their deepest comment's depth (1: comments on the post only)",
+    "thread_depth_median", unit=N_("levels"),
+    formula=N_("median over the period's conversations (threads with comments "
+    "in the period) of their deepest comment's depth (1: comments on the post only)"),
     purpose="whether people talk with each other or only answer the post", pitfalls="platforms that flatten "
     "threads (blog comments without nesting) stay at 1",
 )  # fmt: skip
@@ -72,7 +74,7 @@ def _depth_median(scope: Scope) -> float | None:
 
 
 @metric(
-    "thread_depth_max", unit="levels", formula="depth of the deepest comment of the period",
+    "thread_depth_max", unit=N_("levels"), formula=N_("depth of the deepest comment of the period"),
     purpose="the longest exchange", pitfalls="one quarrel makes it", better="neither",
 )  # fmt: skip
 def _depth_max(scope: Scope) -> int | None:
@@ -80,8 +82,8 @@ def _depth_max(scope: Scope) -> int | None:
 
 
 @metric(
-    "reply_share", unit="%", formula="comments of the period that answer a comment (depth 2 or more) / all the "
-    "period's comments (messages with a parent), x100", purpose="how much members answer each other",
+    "reply_share", unit="%", formula=N_("comments of the period that answer a comment (depth 2 or more) / all the "
+    "period's comments (messages with a parent), x100"), purpose="how much members answer each other",
     pitfalls="a comment whose parent was never imported counts as top-level",
 )  # fmt: skip
 def _reply_share(scope: Scope) -> float | None:
@@ -90,8 +92,9 @@ def _reply_share(scope: Scope) -> float | None:
 
 
 @metric(
-    "sentiment_balance", unit="points (-100 to 100)", formula="(positive - negative) / messages with a sentiment, "
-    "x100, over members' messages of the period (sentiment as decided: a label over the model)",
+    "sentiment_balance", unit=N_("points (-100 to 100)"),
+    formula=N_("(positive - negative) / messages with a sentiment, "
+    "x100, over members' messages of the period (sentiment as decided: a label over the model)"),
     purpose="the mood of the community", pitfalls="needs the sentiment analysis to have run",
 )  # fmt: skip
 def _balance(scope: Scope) -> float | None:
@@ -102,20 +105,20 @@ def _balance(scope: Scope) -> float | None:
 
 
 @metric(
-    "share_of_voice", unit="% per name",
-    formula="messages of the period mentioning each keyword set (ours under `us`, and each competitor's) / "
-    "messages mentioning any, x100; keywords matched in the text, case aside",
+    "share_of_voice", unit=N_("% per name"),
+    formula=N_("messages of the period mentioning each keyword set (ours under `us`, and each competitor's) / "
+    "messages mentioning any, x100; keywords matched in the text, case aside"),
     purpose="how much of the talk is about us rather than competitors", pitfalls="keywords that are common words "
     "match too much; set them with `pilote metrics competitors set`", better="neither",
 )  # fmt: skip
 def _share_of_voice(scope: Scope) -> Noted:
     sets = competitors(scope.conn, scope.workspace_id)
     if not sets:
-        return Noted(None, "not computed: no keyword sets (pilote metrics competitors set NAME KEYWORD...)")
+        return Noted(None, NO_SETS)
     counts = {name: _mentions(scope, words) for name, words in sets.items()}
     total = sum(counts.values())
     shares = {name: round(100.0 * n / total, 4) if total else None for name, n in counts.items()}
-    return Noted(shares, "messages: " + ", ".join(f"{name} {n}" for name, n in counts.items()))
+    return Noted(shares, fill(VOICES, {"counts": ", ".join(f"{name} {n}" for name, n in counts.items())}))
 
 
 def _mentions(scope: Scope, words: list[str]) -> int:

@@ -9,13 +9,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pilote import community
+from pilote.errors import fill
 from pilote.inbox import figures
 from pilote.inbox.figures import percentile
-from pilote.metrics.catalogue import Noted, Scope, metric
+from pilote.metrics.catalogue import FOLLOWERS, NO_FOLLOWERS, NOT_REACHED, PER_REACH, Noted, Scope, metric
 from pilote.metrics.facts import Msg, first_replies
+from pilote.texts import N_
 
 HOUR = 3600.0
-NO_FOLLOWERS = "no source stores follower or fan counts yet"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +52,7 @@ def _per_post(scope: Scope, count: Any) -> float | None:
 
 
 @metric(
-    "posts", unit="messages", formula="top-level messages (no parent) written in the period",
+    "posts", unit=N_("messages"), formula=N_("top-level messages (no parent) written in the period"),
     purpose="what the per-post figures divide by", pitfalls="a mention or a review is top-level too",
     better="neither",
 )  # fmt: skip
@@ -61,23 +62,23 @@ def _posts(scope: Scope) -> int:
 
 @metric(
     "engagement_rate", unit="%",
-    formula="(likes + shares + comments) of the period's posts whose reach (views) is known, over their views, x100; "
-    "per follower when reach is unknown and follower counts are stored; else not computed",
+    formula=N_("(likes + shares + comments) of the period's posts whose reach (views) is known, over their "
+    "views, x100; per follower when reach is unknown and follower counts are stored; else not computed"),
     purpose="whether what is published makes people act, independent of audience size",
     pitfalls="platforms count views differently; the note says which base was used; " + NO_FOLLOWERS,
 )  # fmt: skip
 def _engagement_rate(scope: Scope) -> Noted:
     reached = [p for p in posts(scope) if p.message.views]
     if not reached:
-        return Noted(None, f"not computed: no post of the period has a known reach, and {NO_FOLLOWERS}")
+        return Noted(None, NOT_REACHED)
     views = sum(p.message.views or 0 for p in reached)
     rate = round(100.0 * sum(p.interactions for p in reached) / views, 4)
-    return Noted(rate, f"per reach (views) of {len(reached)} of {len(posts(scope))} posts")
+    return Noted(rate, fill(PER_REACH, {"reached": len(reached), "posts": len(posts(scope))}))
 
 
 @metric(
-    "comments_per_post", unit="comments/post",
-    formula="comments on the period's posts (the platform's count, else the stored comments) / posts",
+    "comments_per_post", unit=N_("comments/post"),
+    formula=N_("comments on the period's posts (the platform's count, else the stored comments) / posts"),
     purpose="conversation rate: whether posts start conversations",
     pitfalls="comments written after the period's end are not counted yet; spam and deleted comments are not",
 )  # fmt: skip
@@ -86,7 +87,8 @@ def _comments_per_post(scope: Scope) -> float | None:
 
 
 @metric(
-    "amplification", unit="shares/post", formula="shares (reposts, boosts, retweets) of the period's posts / posts",
+    "amplification", unit=N_("shares/post"),
+    formula=N_("shares (reposts, boosts, retweets) of the period's posts / posts"),
     purpose="whether the audience carries posts to its own audience", pitfalls="blogs and forums give no shares",
 )  # fmt: skip
 def _amplification(scope: Scope) -> float | None:
@@ -94,7 +96,7 @@ def _amplification(scope: Scope) -> float | None:
 
 
 @metric(
-    "applause", unit="likes/post", formula="likes (favourites, upvotes) of the period's posts / posts",
+    "applause", unit=N_("likes/post"), formula=N_("likes (favourites, upvotes) of the period's posts / posts"),
     purpose="quiet approval", pitfalls="the latest count seen, not the count at the period's end",
 )  # fmt: skip
 def _applause(scope: Scope) -> float | None:
@@ -102,7 +104,7 @@ def _applause(scope: Scope) -> float | None:
 
 
 @metric(
-    "organic_reach", unit="views", formula="views of the period's messages where the platform gives them",
+    "organic_reach", unit=N_("views"), formula=N_("views of the period's messages where the platform gives them"),
     purpose="the organic reach trend, beside the previous period", pitfalls="only sources that report views count",
 )  # fmt: skip
 def _organic_reach(scope: Scope) -> int | None:
@@ -111,8 +113,8 @@ def _organic_reach(scope: Scope) -> int | None:
 
 
 @metric(
-    "vanity_vs_engagement", unit="table",
-    formula="per channel: followers (when stored) beside interactions of the period's posts",
+    "vanity_vs_engagement", unit=N_("table"),
+    formula=N_("per channel: followers (when stored) beside interactions of the period's posts"),
     purpose="shows fan counts beside what they bring", pitfalls=NO_FOLLOWERS + ": followers are null",
     better="neither",
 )  # fmt: skip
@@ -122,7 +124,7 @@ def _vanity(scope: Scope) -> Noted:
         row = table[post.message.channel]
         row["posts"] += 1
         row["interactions"] += post.interactions
-    return Noted(dict(table), f"followers: {NO_FOLLOWERS}")
+    return Noted(dict(table), FOLLOWERS)
 
 
 # --- the team's response ----------------------------------------------------------------------------------
@@ -198,10 +200,10 @@ def _total(scope: Scope, name: str) -> Noted | float | None:
 
 @metric(
     "response_rate", unit="%",
-    formula="where the team inbox has records up to the period's end: its items opened in the period and owed an "
-    "answer (not hidden, spam or ignored) with a first response by the team, at any time, / all of them, x100 (the "
+    formula=N_("where the team inbox has records up to the period's end: its items opened in the period and owed "
+    "an answer (not hidden, spam or ignored) with a first response by the team, at any time, / all of them, x100 (the "
     "team figures' response rate, docs/inbox.md); else questions and complaints of the period (intent as decided: "
-    "a label over the model) from outside the team with a direct reply by the team / all of them, x100",
+    "a label over the model) from outside the team with a direct reply by the team / all of them, x100"),
     purpose="whether the team answers those who ask",
     pitfalls="recent items may still get an answer; the note says which records were read",
 )  # fmt: skip
@@ -210,9 +212,9 @@ def _response_rate(scope: Scope) -> Noted | float | None:
 
 
 @metric(
-    "first_response_median", unit="hours", formula="median time from an inbox item's first message to the team's "
-    "first response (on the platform or from Pilote), over the period's answered items; without inbox records, from "
-    "a question or complaint to the team's first direct reply", purpose="how long people usually wait",
+    "first_response_median", unit=N_("hours"), formula=N_("median time from an inbox item's first message to the "
+    "team's first response (on the platform or from Pilote), over the period's answered items; without inbox records, "
+    "from a question or complaint to the team's first direct reply"), purpose="how long people usually wait",
     pitfalls="unanswered questions are not in it: read it beside response_rate", better="lower",
 )  # fmt: skip
 def _median(scope: Scope) -> Noted | float | None:
@@ -220,7 +222,7 @@ def _median(scope: Scope) -> Noted | float | None:
 
 
 @metric(
-    "first_response_p90", unit="hours", formula="90th percentile of the same times",
+    "first_response_p90", unit=N_("hours"), formula=N_("90th percentile of the same times"),
     purpose="how long the slowest tenth wait", pitfalls="few questions make it jumpy", better="lower",
 )  # fmt: skip
 def _p90(scope: Scope) -> Noted | float | None:
@@ -228,8 +230,8 @@ def _p90(scope: Scope) -> Noted | float | None:
 
 
 @metric(
-    "response_by_channel", unit="table",
-    formula="asked, response_rate, median_hours and p90_hours per channel (of the same records)",
+    "response_by_channel", unit=N_("table"),
+    formula=N_("asked, response_rate, median_hours and p90_hours per channel (of the same records)"),
     purpose="where people wait", pitfalls="a channel with few questions swings", better="neither",
 )  # fmt: skip
 def _by_channel(scope: Scope) -> Noted | dict[str, Any]:
@@ -243,9 +245,9 @@ def _by_channel(scope: Scope) -> Noted | dict[str, Any]:
 
 
 @metric(
-    "response_by_member", unit="table",
-    formula="per person: first answers given, and their median and p90 time, in hours; from the inbox, per account "
-    "(answers on the platform are the team's, 'the team (on the platform)'), else per team account",
+    "response_by_member", unit=N_("table"),
+    formula=N_("per person: first answers given, and their median and p90 time, in hours; from the inbox, per "
+    "account (answers on the platform are the team's, 'the team (on the platform)'), else per team account"),
     purpose="who carries the answering", pitfalls="only first answers count, not follow-ups", better="neither",
 )  # fmt: skip
 def _by_member(scope: Scope) -> Noted | dict[str, Any]:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from pilote.metrics.catalogue import Scope, metric
 from pilote.metrics.facts import DAY, MONDAY, WEEK, Msg
+from pilote.texts import N_
 
 MONTH = 30 * DAY
 YEAR = 365 * DAY
@@ -51,7 +52,7 @@ def _mean_distinct(scope: Scope, size: float) -> float | None:
 
 
 @metric(
-    "active_members", unit="members", formula="distinct members with a counted message in the period",
+    "active_members", unit=N_("members"), formula=N_("distinct members with a counted message in the period"),
     purpose="how many people take part", pitfalls="one person with two unmerged identities counts twice",
 )  # fmt: skip
 def _active(scope: Scope) -> int:
@@ -59,7 +60,8 @@ def _active(scope: Scope) -> int:
 
 
 @metric(
-    "daily_active_members", unit="members/day", formula="mean over the period's days of distinct active members",
+    "daily_active_members", unit=N_("members/day"),
+    formula=N_("mean over the period's days of distinct active members"),
     purpose="the everyday pulse", pitfalls="weekends and holidays weigh on short periods",
 )  # fmt: skip
 def _daily(scope: Scope) -> float | None:
@@ -67,25 +69,25 @@ def _daily(scope: Scope) -> float | None:
 
 
 @metric(
-    "weekly_active_members", unit="members/week",
-    formula="mean over the period's 7-day blocks (back from its end; the last 7 days if shorter) of distinct "
-    "active members", purpose="the weekly pulse", pitfalls="blocks reach before a period shorter than a week",
+    "weekly_active_members", unit=N_("members/week"),
+    formula=N_("mean over the period's 7-day blocks (back from its end; the last 7 days if shorter) of distinct "
+    "active members"), purpose="the weekly pulse", pitfalls="blocks reach before a period shorter than a week",
 )  # fmt: skip
 def _weekly(scope: Scope) -> float | None:
     return _mean_distinct(scope, WEEK)
 
 
 @metric(
-    "monthly_active_members", unit="members/30 days",
-    formula="mean over the period's 30-day blocks (back from its end; the last 30 days if shorter) of distinct "
-    "active members", purpose="the monthly pulse", pitfalls="blocks reach before a period shorter than 30 days",
+    "monthly_active_members", unit=N_("members/30 days"),
+    formula=N_("mean over the period's 30-day blocks (back from its end; the last 30 days if shorter) of distinct "
+    "active members"), purpose="the monthly pulse", pitfalls="blocks reach before a period shorter than 30 days",
 )  # fmt: skip
 def _monthly(scope: Scope) -> float | None:
     return _mean_distinct(scope, MONTH)
 
 
 @metric(
-    "new_members", unit="members", formula="members whose first counted message falls in the period",
+    "new_members", unit=N_("members"), formula=N_("members whose first counted message falls in the period"),
     purpose="arrivals", pitfalls="a first import makes everyone new: read it after history is imported",
 )  # fmt: skip
 def _new(scope: Scope) -> int:
@@ -98,16 +100,16 @@ def _before(scope: Scope) -> set[int]:
 
 
 @metric(
-    "returning_members", unit="members", formula="members active in the period and in the period before it "
-    "(same length)", purpose="who stays", pitfalls="depends on the period's length",
+    "returning_members", unit=N_("members"), formula=N_("members active in the period and in the period before it "
+    "(same length)"), purpose="who stays", pitfalls="depends on the period's length",
 )  # fmt: skip
 def _returning(scope: Scope) -> int:
     return len(_members(scope.messages(), scope.since, scope.until) & _before(scope))
 
 
 @metric(
-    "reactivated_members", unit="members",
-    formula="members active in the period, silent in the period before it, active earlier",
+    "reactivated_members", unit=N_("members"),
+    formula=N_("members active in the period, silent in the period before it, active earlier"),
     purpose="who comes back", pitfalls="earlier activity is looked for over the whole history",
 )  # fmt: skip
 def _reactivated(scope: Scope) -> int:
@@ -123,7 +125,7 @@ def _week(moment: float) -> float:
 
 
 @metric(
-    "retention_cohorts", unit="table",
+    "retention_cohorts", unit=N_("table"),
     formula="members grouped by the week (Monday, UTC) of their first counted message in the period; per cohort, "
     f"its size and the % of it active in each of the next {COHORT_WEEKS} weeks (up to the period's end)",
     purpose="whether newcomers stay", pitfalls="recent cohorts have few weeks to show", better="neither",
@@ -146,7 +148,7 @@ def _cohorts(scope: Scope) -> dict[str, dict[str, object]]:
 
 
 @metric(
-    "inactive_regulars", unit="members",
+    "inactive_regulars", unit=N_("members"),
     formula=f"members active in {REGULAR_WEEKS}+ distinct weeks of the 90 days before the period's end whose last "
     "counted message is 7 to 28 days old at the period's end", purpose="regulars gone quiet: worth a word",
     pitfalls="a holiday looks the same", better="lower",
@@ -179,10 +181,10 @@ def level_of(weeks: int, days: float, reach: int) -> str:
 
 
 @metric(
-    "member_levels", unit="members per level",
-    formula="over the year before the period's end: frequency = weeks with a message, recency = days since the "
+    "member_levels", unit=N_("members per level"),
+    formula=N_("over the year before the period's end: frequency = weeks with a message, recency = days since the "
     "last, reach = distinct members who replied to them; level 1 (core): 12+ weeks, seen within 30 days, reach "
-    "5+; 2 (regular): 4+ weeks within 60 days; 3 (participant): 2+ weeks within 90 days; 4: the others",
+    "5+; 2 (regular): 4+ weeks within 60 days; 3 (participant): 2+ weeks within 90 days; 4: the others"),
     purpose="the Orbit model's levels of love, for a funnel", pitfalls="a new member needs weeks to move up",
     better="neither",
 )  # fmt: skip
@@ -224,7 +226,7 @@ def _top_share(counts: list[int], share: float) -> float | None:
 
 
 @metric(
-    "gini", unit="0-1", formula="Gini coefficient of messages per active member in the period",
+    "gini", unit="0-1", formula=N_("Gini coefficient of messages per active member in the period"),
     purpose="concentration: whether a few carry the community", pitfalls="grows with one-time visitors",
     better="lower",
 )  # fmt: skip

@@ -20,22 +20,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pilote.accounts import audit
-from pilote.errors import Invalid, NotFound
+from pilote.errors import Invalid, NotFound, fill
 from pilote.models import Alert, Incident, IncidentEvent
 from pilote.radar import live, notify
 from pilote.radar.explain import explain
 from pilote.radar.rules import Rule
+from pilote.radar.words import ALERT, ESCALATED, FAR_ABOVE, NOTIFIED, PAST, title
+from pilote.texts import N_
 
 GROUP_WINDOW = timedelta(hours=72)
 RANK = {"low": 0, "medium": 1, "high": 2}
-TITLES = {
-    "mentions": "Surge of mentions",
-    "negative": "Surge of negative messages",
-    "negative_share": "Negative share jumps",
-    "reach": "Unusual reach",
-    "newcomers": "Many first-time authors",
-    "newcomer_reach": "A newcomer's message is spreading",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +61,7 @@ def raise_alert(session: Session, candidate: Candidate, *, rule: Rule, now: date
     if reason:
         queued = notify.enqueue(session, incident, reason=reason, rule=rule, now=now)
         if queued:
-            _log(session, incident, now, "notified", None, f"{reason}: {queued} notification(s) queued")
+            _log(session, incident, now, "notified", None, fill(NOTIFIED, {"reason": reason, "count": queued}))
     session.flush()
     return alert
 
@@ -83,7 +77,7 @@ def _add_alert(session: Session, incident: Incident, candidate: Candidate, now: 
         explanation=json.dumps(explain(session, candidate), ensure_ascii=False), created_at=now,
     )  # fmt: skip
     session.add(alert)
-    _log(session, incident, now, "alert", None, f"{candidate.series}: {_summary(candidate)}")
+    _log(session, incident, now, "alert", None, _summary(candidate))
     session.flush()
     return alert
 
@@ -102,7 +96,7 @@ def _current(session: Session, candidate: Candidate) -> Incident | None:
 def _open(session: Session, candidate: Candidate, now: datetime) -> Incident:
     incident = Incident(
         workspace_id=candidate.workspace_id, status="open", severity=candidate.severity,
-        title=TITLES.get(candidate.series, f"Surge of “{candidate.series.removeprefix('keyphrase:')}”"),
+        title=title(candidate.series),
         started_at=candidate.at, last_alert_at=candidate.at, alerts=0, opened_at=now, past=False,
     )  # fmt: skip
     session.add(incident)
@@ -127,15 +121,15 @@ def _past_episode(session: Session, candidate: Candidate, now: datetime) -> Inci
     episode = _open(session, candidate, now)
     episode.past, episode.status, episode.resolved_at = True, "resolved", now
     hours = int(live.HORIZON.total_seconds() // 3600)
-    _log(session, episode, now, "past", None, f"read more than {hours} hours after its time: a past episode, "
-                                              "resolved from the start, nobody told")  # fmt: skip
+    _log(session, episode, now, "past", None, fill(PAST, {"hours": hours}))
     return episode
 
 
 def _summary(candidate: Candidate) -> str:
     ratio = candidate.value / candidate.expected if candidate.expected > 0 else float("inf")
-    times = f"{ratio:.1f}×" if ratio != float("inf") else "far above"
-    return f"{candidate.value:g} against {candidate.expected:.1f} expected ({times}), severity {candidate.severity}"
+    times = f"{ratio:.1f}×" if ratio != float("inf") else FAR_ABOVE
+    values = {"value": f"{candidate.value:g}", "expected": f"{candidate.expected:.1f}", "times": times}
+    return fill(ALERT, {"series": candidate.series, **values, "severity": candidate.severity})
 
 
 def _log(session: Session, incident: Incident, now: datetime, kind: str, actor: str | None, detail: str) -> None:
@@ -151,7 +145,7 @@ def get(session: Session, *, incident_id: int, workspace_id: int | None = None) 
     """The incident, or NotFound saying how to list them."""
     found = session.get(Incident, incident_id)
     if found is None or (workspace_id is not None and found.workspace_id != workspace_id):
-        raise NotFound(f"no incident {incident_id}: see `pilote incident list`")
+        raise NotFound(N_("no incident %(incident_id)s: see `pilote incident list`"), incident_id=incident_id)
     return found
 
 
@@ -185,7 +179,11 @@ def acknowledge(
     """Someone is on it: stops the escalation."""
     incident = get(session, incident_id=incident_id, workspace_id=workspace_id)
     if incident.status != "open":
-        raise Invalid(f"incident {incident_id} is {incident.status}: only an open incident can be acknowledged")
+        raise Invalid(
+            N_("incident %(incident_id)s is %(state)s: only an open incident can be acknowledged"),
+            incident_id=incident_id,
+            state=incident.status,
+        )
     incident.status, incident.acknowledged_at, incident.acknowledged_by = "acknowledged", now, actor
     _log(session, incident, now, "acknowledged", actor, "")
     _audit(session, incident, by, "incident acknowledged", {"status": "open"}, {"status": incident.status})
@@ -200,7 +198,10 @@ def resolve(
     """The crisis is over; the next alert opens a new incident (or `reopen` this one)."""
     incident = get(session, incident_id=incident_id, workspace_id=workspace_id)
     if incident.status == "resolved":
-        raise Invalid(f"incident {incident_id} is already resolved: `pilote incident reopen {incident_id}`")
+        raise Invalid(
+            N_("incident %(incident_id)s is already resolved: `pilote incident reopen %(incident_id)s`"),
+            incident_id=incident_id,
+        )
     _audit(
         session, incident, by, "incident resolved", {"status": incident.status}, {"status": "resolved", "note": note}
     )
@@ -219,10 +220,19 @@ def reopen(
     """It was not over: the incident is open again, and alerts attach to it again."""
     incident = get(session, incident_id=incident_id, workspace_id=workspace_id)
     if incident.past:
-        raise Invalid(f"incident {incident_id} is a past episode (found in history read after its time): "
-                      "it cannot be reopened; add a note to its log instead")  # fmt: skip
+        raise Invalid(
+            N_(
+                "incident %(incident_id)s is a past episode (found in history read after its time): "
+                "it cannot be reopened; add a note to its log instead"
+            ),
+            incident_id=incident_id,
+        )
     if incident.status != "resolved":
-        raise Invalid(f"incident {incident_id} is {incident.status}: only a resolved incident can be reopened")
+        raise Invalid(
+            N_("incident %(incident_id)s is %(state)s: only a resolved incident can be reopened"),
+            incident_id=incident_id,
+            state=incident.status,
+        )
     incident.status, incident.resolved_at, incident.resolved_by = "open", None, None
     incident.acknowledged_at = incident.acknowledged_by = incident.escalated_at = None
     incident.opened_at = now
@@ -245,7 +255,7 @@ def escalate_due(session: Session, *, workspace_id: int, rule: Rule, now: dateti
     for incident in session.scalars(query):  # a past episode is resolved from the start: never escalated
         incident.escalated_at = now
         minutes = rule.escalate_after
-        _log(session, incident, now, "escalated", None, f"not acknowledged after {minutes} minutes")
+        _log(session, incident, now, "escalated", None, fill(ESCALATED, {"minutes": minutes}))
         notify.enqueue(session, incident, reason="escalation", rule=rule, now=now)
         escalated.append(incident)
     session.flush()
@@ -282,7 +292,7 @@ def add_note(
     """Add a line to the incident's shared log (what was done, decided, said)."""
     incident = get(session, incident_id=incident_id, workspace_id=workspace_id)
     if not text.strip():
-        raise Invalid("note: write something")
+        raise Invalid(N_("note: write something"))
     _log(session, incident, now, "note", actor.strip()[:200] or None, text.strip()[:5000])
     _audit(session, incident, by, "incident note added", None, {"note": text.strip()[:5000]})
     session.flush()

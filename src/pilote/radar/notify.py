@@ -14,18 +14,23 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from babel.dates import format_datetime
+from babel.numbers import format_decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from pilote import mail
 from pilote.config import Settings
-from pilote.models import Alert, AlertRecipient, Delivery, Incident, Workspace
+from pilote.errors import fill
+from pilote.models import Alert, AlertRecipient, Delivery, Incident, User, Workspace
 from pilote.radar import rules as rules_service
 from pilote.radar.rules import Rule
+from pilote.radar.words import said, series_name
 from pilote.sources.http import FetchFailed, HttpClient, HttpStatus, Limits
+from pilote.texts import DEFAULT_LANGUAGE, LANGUAGES, N_, catalogue, say
 
 MAX_ATTEMPTS = 6
 FIRST_RETRY = timedelta(seconds=30)
@@ -51,6 +56,7 @@ class Outgoing:
     payload: dict[str, Any]
     secret: str | None
     settings: Settings
+    language: str = DEFAULT_LANGUAGE  # the recipient's, for what people read (e-mail, chat)
 
 
 Notifier = Callable[[Outgoing], int | None]  # returns the HTTP status (None for e-mail)
@@ -132,7 +138,7 @@ def _post(url: str, body: bytes, headers: dict[str, str], settings: Settings) ->
     except HttpStatus as error:
         raise DeliveryError(str(error), error.status) from None
     except FetchFailed as error:
-        raise DeliveryError(f"cannot reach {url}: {error}") from None
+        raise DeliveryError(fill(N_("cannot reach %(url)s: %(error)s"), {"url": url, "error": error})) from None
 
 
 def send_webhook(out: Outgoing) -> int:
@@ -146,7 +152,7 @@ def send_webhook(out: Outgoing) -> int:
 
 def send_slack(out: Outgoing) -> int:
     """POST `{"text": ...}`, which Slack and Mattermost incoming webhooks both accept."""
-    body = json.dumps({"text": _slack_escape(text_of(out.payload))}, ensure_ascii=False).encode()
+    body = json.dumps({"text": _slack_escape(text_of(out.payload, out.language))}, ensure_ascii=False).encode()
     return _post(out.target, body, {"Content-Type": "application/json"}, out.settings)
 
 
@@ -158,7 +164,8 @@ def _slack_escape(text: str) -> str:
 def send_email(out: Outgoing) -> None:
     """Plain-text e-mail through the configured SMTP server."""
     try:
-        mail.send(out.settings, to=out.target, subject=subject_of(out.payload), text=text_of(out.payload))
+        mail.send(out.settings, to=out.target, subject=subject_of(out.payload, out.language),
+                  text=text_of(out.payload, out.language))  # fmt: skip
     except mail.MailError as error:
         raise DeliveryError(str(error), error.code) from None
 
@@ -170,7 +177,19 @@ NOTIFIERS: dict[str, Callable[[Outgoing], int | None]] = {
 }
 
 
-def subject_of(payload: dict[str, Any]) -> str:
+# What people read, in the recipient's language (pilote.texts); the webhook's JSON stays as it is.
+EVENTS = {"opened": N_("opened"), "update": N_("update"), "escalation": N_("escalation"), "resolved": N_("resolved")}
+SEVERITIES = (N_("low"), N_("medium"), N_("high"))
+SUBJECT = N_("[Pilote] %(event)s: %(title)s (%(severity)s, %(workspace)s)")
+STARTED = N_("Incident %(id)s, started %(started)s, %(alerts)s alert(s).")
+ABOVE = N_("%(series)s: %(value)s against %(expected)s expected%(ratio)s.")
+RATIO = N_(" (%(ratio)s× normal)")
+SHOWN = ((N_("First messages"), "first_messages"), (N_("Most amplified"), "most_amplified"))
+SHOWN_MESSAGE = N_("- %(author)s (%(channel)s, reach %(reach)s): %(text)s")
+SEE = N_("See it with `pilote incident show %(id)s`.")
+
+
+def subject_of(payload: dict[str, Any], language: str = DEFAULT_LANGUAGE) -> str:
     """One line: event, severity, title, workspace (an inbox rule's: the rule and the item)."""
     if payload["event"] == "inbox.rule":
         item = payload["item"]
@@ -179,27 +198,46 @@ def subject_of(payload: dict[str, Any]) -> str:
         )
     incident = payload["incident"]
     event = payload["event"].removeprefix("incident.")
-    return f"[Pilote] {event}: {incident['title']} ({incident['severity']}, {payload['workspace']})"
+    words = {"event": _word(event, language), "title": _title(incident["title"], language),
+             "severity": _word(incident["severity"], language), "workspace": payload["workspace"]}  # fmt: skip
+    return say(language, SUBJECT, words)
 
 
-def text_of(payload: dict[str, Any]) -> str:
+def text_of(payload: dict[str, Any], language: str = DEFAULT_LANGUAGE) -> str:
     """The message for people: what, how far above normal, and the first and most amplified messages."""
     if payload["event"] == "inbox.rule":
         return _rule_text(payload)
     incident, alert = payload["incident"], payload["alert"]
+    number = _numbers(language)
     lines = [
-        subject_of(payload),
-        f"Incident {incident['id']}, started {incident['started_at']}, {incident['alerts']} alert(s).",
+        subject_of(payload, language),
+        say(
+            language,
+            STARTED,
+            {
+                "id": incident["id"],
+                "started": _moment(incident["started_at"], language),
+                "alerts": number(incident["alerts"]),
+            },
+        ),
     ]
     if alert.get("series"):
-        ratio = f" ({alert['ratio']}× normal)" if alert.get("ratio") else ""
-        lines.append(f"{alert['series']}: {alert['value']:g} against {alert['expected']} expected{ratio}.")
-    for title, key in (("First messages", "first_messages"), ("Most amplified", "most_amplified")):
+        ratio = say(language, RATIO, {"ratio": number(alert["ratio"])}) if alert.get("ratio") else ""
+        series = (
+            alert["series"]
+            if language == DEFAULT_LANGUAGE
+            else series_name(alert["series"], catalogue(language).gettext)
+        )
+        values = {"series": series, "value": number(alert["value"], "g"), "expected": number(alert["expected"])}
+        lines.append(say(language, ABOVE, {**values, "ratio": ratio}))
+    for title, key in SHOWN:
         shown = alert.get(key) or []
         if shown:
-            lines.append(f"{title}:")
-            lines.extend(f"- {m['author']} ({m['channel']}, reach {m['reach']}): {m['text'][:160]}" for m in shown[:3])
-    lines.append(f"See it with `pilote incident show {incident['id']}`.")
+            lines.append(f"{say(language, title)}:")
+            lines.extend(say(language, SHOWN_MESSAGE, {"author": m["author"], "channel": m["channel"],
+                                                      "reach": number(m["reach"]), "text": m["text"][:160]})
+                         for m in shown[:3])  # fmt: skip
+    lines.append(say(language, SEE, {"id": incident["id"]}))
     return "\n".join(lines)
 
 
@@ -217,6 +255,43 @@ def _rule_text(payload: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _word(value: str, language: str) -> str:
+    return say(language, value) if value in EVENTS or value in SEVERITIES else value
+
+
+def _title(title: str, language: str) -> str:
+    """An incident's title (kept in English) in a language."""
+    found = said(title)
+    return title if found is None else say(language, found[0], found[1])
+
+
+def _numbers(language: str) -> Callable[..., str]:
+    """Numbers as the language writes them (English keeps the figures as the payload has them)."""
+
+    def number(value: Any, spec: str = "") -> str:
+        if language == DEFAULT_LANGUAGE or not isinstance(value, int | float):
+            return format(value, spec) if spec and isinstance(value, int | float) else str(value)
+        return format_decimal(value, locale=language)
+
+    return number
+
+
+def _moment(value: str, language: str) -> str:
+    """A moment of the payload (ISO 8601): as it is in English, else in the language's words, in UTC."""
+    if language == DEFAULT_LANGUAGE:
+        return value
+    return format_datetime(datetime.fromisoformat(value), "medium", tzinfo=UTC, locale=language) + " UTC"
+
+
+def language_of(session: Session, kind: str, target: str) -> str:
+    """A recipient's language: their account's when an e-mail recipient has one, else English (a webhook or a chat
+    channel has no language of its own yet)."""
+    if kind != "email":
+        return DEFAULT_LANGUAGE
+    chosen = session.scalar(select(User.language).where(User.email == target.strip().lower()))
+    return chosen if chosen in LANGUAGES else DEFAULT_LANGUAGE
+
+
 def deliver_due(factory: sessionmaker[Session], settings: Settings, *, now: datetime, limit: int = 100) -> int:
     """Attempt every delivery that is due; record each outcome. Returns how many were attempted."""
     with factory() as session:
@@ -226,9 +301,10 @@ def deliver_due(factory: sessionmaker[Session], settings: Settings, *, now: date
             .order_by(Delivery.next_attempt_at, Delivery.id)
             .limit(limit)
         ).all()
-        work = [(d.id, d.kind, d.target, d.payload, _secret(session, d.recipient_id)) for d in due]
-    for delivery_id, kind, target, payload, secret in work:
-        outcome = _attempt(NOTIFIERS[kind], Outgoing(target, json.loads(payload), secret, settings))
+        work = [(d.id, d.kind, d.target, d.payload, _secret(session, d.recipient_id),
+                 language_of(session, d.kind, d.target)) for d in due]  # fmt: skip
+    for delivery_id, kind, target, payload, secret, language in work:
+        outcome = _attempt(NOTIFIERS[kind], Outgoing(target, json.loads(payload), secret, settings, language))
         with factory() as session, session.begin():
             _record(session.get_one(Delivery, delivery_id), outcome, now)
     return len(work)

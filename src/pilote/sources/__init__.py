@@ -23,6 +23,7 @@ from pilote.sources import (
 )
 from pilote.sources.base import Connector, ImportFormat
 from pilote.sources.xmlsafe import read_head
+from pilote.texts import N_
 
 # Most specific first: detection asks each in turn.
 FORMATS: dict[str, ImportFormat] = {
@@ -55,7 +56,7 @@ def get_connector(name: str) -> Connector:
         return CONNECTORS[name]
     except KeyError:
         known = ", ".join(CONNECTORS) or "none yet"
-        raise Invalid(f"unknown platform {name!r}: use one of {known}") from None
+        raise Invalid(N_("unknown platform %(name)r: use one of %(known)s"), name=name, known=known) from None
 
 
 def get_format(name: str) -> ImportFormat:
@@ -63,17 +64,26 @@ def get_format(name: str) -> ImportFormat:
     try:
         return FORMATS[name]
     except KeyError:
-        raise Invalid(f"unknown format {name!r}: use one of {', '.join(FORMATS)}") from None
+        raise Invalid(
+            N_("unknown format %(name)r: use one of %(known)s"), name=name, known=", ".join(FORMATS)
+        ) from None
 
 
 def detect(path: Path) -> ImportFormat:
     """The importer for a file, from its first bytes (and its name for CSV)."""
     if path.is_dir():
-        raise BadInput(path, None, "is a folder", "name the export file inside it")
+        raise BadInput(path, None, N_("is a folder"), N_("name the export file inside it"))
     head = read_head(path)
     if not head.strip():
-        raise BadInput(path, None, "the file is empty", "export it again from the source")
+        raise BadInput(path, None, N_("the file is empty"), N_("export it again from the source"))
     for fmt in FORMATS.values():
         if fmt.sniff(head, path):
             return fmt
-    raise BadInput(path, None, "unknown format", f"pass --format, one of: {', '.join(FORMATS)}")
+    raise BadInput(
+        path,
+        None,
+        N_("unknown format"),
+        N_("pass --format, one of: %(known)s"),
+        web=N_("choose its format in the list, one of: %(known)s"),
+        known=", ".join(FORMATS),
+    )

@@ -43,19 +43,30 @@ from pilote.sources.bluesky_posts import (
 )
 from pilote.sources.bluesky_session import Xrpc, connect, link_facets, service_host, xrpc_error
 from pilote.sources.http import HttpClient, HttpStatus
+from pilote.texts import N_
 
 name = "bluesky"
-description = "Bluesky: mentions, replies and quotes of an account, searches for its terms, its threads"
+description = N_("Bluesky: mentions, replies and quotes of an account, searches for its terms, its threads")
 settings = (
-    Setting("handle", "The account's handle, e.g. velolumen.bsky.social (or its DID)"),
-    Setting("app_password", "An app password (Bluesky: Settings › Privacy and security › App passwords)", secret=True),
-    Setting("service", "The server the account lives on (default https://bsky.social)", required=False),
-    Setting("modes", "Among notifications, search, author, threads (default: all but author)", required=False),
-    Setting("search", "Searches for the search mode, comma-separated, e.g. VéloLumen, velolumen.fr", required=False),
-    Setting("author", "The account the author mode reads (default: this account)", required=False),
-    Setting("backfill_days", "How far back the first sync reads, in days (default 30; 0: no limit)", required=False),
-    Setting("recheck_hours", "Hours before the newest post seen that a sync reads again (default 24)", required=False),
-    Setting("thread_days", "Threads under the account's posts of these last days are read (default 7)", required=False),
+    Setting("handle", N_("The account's handle, e.g. velolumen.bsky.social (or its DID)")),
+    Setting(
+        "app_password", N_("An app password (Bluesky: Settings › Privacy and security › App passwords)"), secret=True
+    ),
+    Setting("service", N_("The server the account lives on (default https://bsky.social)"), required=False),
+    Setting("modes", N_("Among notifications, search, author, threads (default: all but author)"), required=False),
+    Setting(
+        "search", N_("Searches for the search mode, comma-separated, e.g. VéloLumen, velolumen.fr"), required=False
+    ),
+    Setting("author", N_("The account the author mode reads (default: this account)"), required=False),
+    Setting(
+        "backfill_days", N_("How far back the first sync reads, in days (default 30; 0: no limit)"), required=False
+    ),
+    Setting(
+        "recheck_hours", N_("Hours before the newest post seen that a sync reads again (default 24)"), required=False
+    ),
+    Setting(
+        "thread_days", N_("Threads under the account's posts of these last days are read (default 7)"), required=False
+    ),
 )
 actions = ("reply",)
 FORMAT: ImportFormat = bluesky_json
@@ -85,8 +96,12 @@ class Config:
     def of(cls, account: Account) -> Config:
         password = account.get("app_password").strip()
         if not password:
-            raise Invalid("app_password: create an app password in Bluesky (Settings › Privacy and security › "
-                          "App passwords) and enter it")  # fmt: skip
+            raise Invalid(
+                N_(
+                    "app_password: create an app password in Bluesky (Settings › Privacy and security › "
+                    "App passwords) and enter it"
+                )
+            )
         backfill = _number(account, "backfill_days", 30)
         return cls(service=_service(account), handle=_handle(account), password=password, steps=_steps(account),
                    author=account.get("author").strip().removeprefix("@"),
@@ -143,15 +158,20 @@ def fetch(client: HttpClient, account: Account, cursor: Mapping[str, Any]) -> Pa
 def act(client: HttpClient, account: Account, action: Action) -> Done:
     """Post a reply under the message (its raw gives the uri and cid the reply must name)."""
     if action.kind not in actions:
-        raise Invalid(f"Bluesky lets Pilote only reply; {action.kind!r} cannot be done there")
+        raise Invalid(N_("Bluesky lets Pilote only reply; %(kind)r cannot be done there"), kind=action.kind)
     text = (action.text or "").strip()
     if not text:
-        raise Invalid("a reply needs text")
+        raise Invalid(N_("a reply needs text"))
     if len(text.encode()) > MAX_REPLY_BYTES:
-        raise Invalid(f"a Bluesky post holds at most 300 characters; this reply is {len(text):,} long")
+        raise Invalid(
+            N_("a Bluesky post holds at most 300 characters; this reply is %(count)s long"), count=f"{len(text):,}"
+        )
     refs = reply_refs(action.raw)
     if refs is None:
-        raise Invalid(f"{action.external_id}: not a Bluesky post Pilote can answer (its uri or cid is missing)")
+        raise Invalid(
+            N_("%(external_id)s: not a Bluesky post Pilote can answer (its uri or cid is missing)"),
+            external_id=action.external_id,
+        )
     parent, root = refs
     config = Config.of(account)
     api = connect(client, config.service, config.handle, config.password)
@@ -310,18 +330,24 @@ def _steps(account: Account) -> tuple[str, ...]:
     listed = [m.strip().lower() for m in account.get("modes").split(",") if m.strip()]
     modes = listed or ["notifications", *(["search"] if terms else []), "threads"]
     if unknown := [m for m in modes if m not in MODES]:
-        raise Invalid(f"modes: {', '.join(unknown)} unknown; use some of {', '.join(MODES)}")
+        raise Invalid(
+            N_("modes: %(value)s unknown; use some of %(value2)s"), value=", ".join(unknown), value2=", ".join(MODES)
+        )
     if "search" in modes and not terms:
-        raise Invalid("search: the search mode needs search terms, e.g. VéloLumen, velolumen.fr")
+        raise Invalid(N_("search: the search mode needs search terms, e.g. VéloLumen, velolumen.fr"))
     if len(terms) > MAX_SEARCHES:
-        raise Invalid(f"search: at most {MAX_SEARCHES} searches, comma-separated ({len(terms)} given)")
+        raise Invalid(
+            N_("search: at most %(most)s searches, comma-separated (%(count)s given)"),
+            most=MAX_SEARCHES,
+            count=len(terms),
+        )
     return tuple(s for m in MODES if m in modes for s in ([f"search:{t}" for t in terms] if m == "search" else [m]))
 
 
 def _handle(account: Account) -> str:
     handle = account.get("handle").strip().removeprefix("@")
     if not handle or any(c.isspace() or c == "/" for c in handle):
-        raise Invalid("handle: enter the account's handle, e.g. velolumen.bsky.social")
+        raise Invalid(N_("handle: enter the account's handle, e.g. velolumen.bsky.social"))
     return handle
 
 
@@ -334,7 +360,12 @@ def _number(account: Account, setting: str, default: int) -> int:
     if not value:
         return default
     if not value.isdigit() or int(value) > 100_000:
-        raise Invalid(f"{setting}: expected a whole number such as {default}, not {value[:40]!r}")
+        raise Invalid(
+            N_("%(setting)s: expected a whole number such as %(default)s, not %(value)r"),
+            setting=setting,
+            default=default,
+            value=value[:40],
+        )
     return int(value)
 
 

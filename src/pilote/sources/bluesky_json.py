@@ -21,9 +21,10 @@ import orjson
 from pilote.errors import BadInput
 from pilote.sources.base import Item, ItemError, ParseOptions, SourceInfo
 from pilote.sources.bluesky_posts import APP, MESSAGE_REASONS, feed_posts, post_item, thread_posts
+from pilote.texts import N_
 
 name = "bluesky_json"
-description = "Bluesky API answers saved as JSON: feeds, searches, posts, quotes, notifications, threads"
+description = N_("Bluesky API answers saved as JSON: feeds, searches, posts, quotes, notifications, threads")
 
 MAX_BYTES = 64 << 20  # an API answer holds 100 posts at most: a larger file is not one
 _KEYS = re.compile(rb'"(feed|posts|notifications|thread|repostedBy|likes)"\s*:')
@@ -63,8 +64,13 @@ def parse(path: Path, options: ParseOptions) -> Iterator[Item | ItemError]:
 def _entries(data: dict[str, Any], path: Path) -> Iterator[Entry]:
     for key, verb in ACTOR_LISTS.items():
         if isinstance(data.get(key), list) and not any(k in data for k in ("feed", "posts", "thread")):
-            raise BadInput(path, key, f"this answer lists the accounts that {verb} a post, not posts",
-                           "save the post's thread (getPostThread) or its quotes (getQuotes) instead")  # fmt: skip
+            raise BadInput(
+                path,
+                key,
+                N_("this answer lists the accounts that %(verb)s a post, not posts"),
+                N_("save the post's thread (getPostThread) or its quotes (getQuotes) instead"),
+                verb=verb,
+            )
     if "feed" in data:
         for i, entry in enumerate(_list(data, "feed", path)):
             yield from ((f"feed[{i}]", view, False) for view, gone in feed_posts(entry) if gone is None)
@@ -78,13 +84,13 @@ def _entries(data: dict[str, Any], path: Path) -> Iterator[Entry]:
         yield from (("thread", view, False) for view, gone in thread_posts(data["thread"]) if gone is None)
     else:
         problem = "not a Bluesky answer Pilote reads (no feed, posts, notifications or thread)"
-        raise BadInput(path, None, problem, "save a whole answer of getAuthorFeed, searchPosts, getPostThread...")
+        raise BadInput(path, None, problem, N_("save a whole answer of getAuthorFeed, searchPosts, getPostThread..."))
 
 
 def _list(data: dict[str, Any], key: str, path: Path) -> list[Any]:
     value = data[key]
     if not isinstance(value, list):
-        raise BadInput(path, key, f'"{key}" is not a list', "save the API's whole answer, unchanged")
+        raise BadInput(path, key, N_('"%(key)s" is not a list'), N_("save the API's whole answer, unchanged"), key=key)
     return value
 
 
@@ -92,25 +98,38 @@ def _load(path: Path, options: ParseOptions) -> dict[str, Any]:
     try:
         size = path.stat().st_size
         if size > MAX_BYTES:
-            raise BadInput(path, None, f"{size / 1e6:,.0f} MB is too large for one Bluesky API answer",
-                           "save each page of answers to its own file")  # fmt: skip
+            raise BadInput(
+                path,
+                None,
+                N_("%(value)s MB is too large for one Bluesky API answer"),
+                N_("save each page of answers to its own file"),
+                value=f"{size / 1e6:,.0f}",
+            )
         text = path.read_bytes().decode(options.encoding)
     except OSError as error:
-        raise BadInput(path, None, f"cannot be read: {error.strerror}", "check the path") from None
+        raise BadInput(
+            path, None, N_("cannot be read: %(strerror)s"), N_("check the path"), strerror=error.strerror
+        ) from None
     except LookupError:
-        raise BadInput(path, None, f"unknown encoding {options.encoding!r}", "pass a valid --encoding") from None
+        raise BadInput(
+            path, None, N_("unknown encoding %(encoding)r"), N_("pass a valid --encoding"), encoding=options.encoding
+        ) from None
     except UnicodeDecodeError as error:
-        problem = f"not valid {options.encoding} text"
-        raise BadInput(path, f"byte {error.start}", problem, "check the encoding") from None
+        problem = N_("not valid %(encoding)s text")
+        raise BadInput(path, N_("byte %(start)s"), problem, N_("check the encoding"), start=error.start,
+                       encoding=options.encoding) from None  # fmt: skip
     try:
         data = json.loads(text.removeprefix("\ufeff"))
     except json.JSONDecodeError as error:
-        where, problem = f"line {error.lineno}", f"malformed JSON: {error.msg}"
-        raise BadInput(path, where, problem, "the file is damaged or truncated") from None
+        damaged = N_("the file is damaged or truncated")
+        raise BadInput(path, N_("line %(lineno)s"), N_("malformed JSON: %(msg)s"), damaged, lineno=error.lineno,
+                       msg=error.msg) from None  # fmt: skip
     except RecursionError:
-        raise BadInput(path, None, "JSON nested too deeply for an API answer", "save the whole answer") from None
+        raise BadInput(
+            path, None, N_("JSON nested too deeply for an API answer"), N_("save the whole answer")
+        ) from None
     if not isinstance(data, dict):
-        raise BadInput(path, None, "expected one JSON object (an API answer)", "save the API's whole answer")
+        raise BadInput(path, None, N_("expected one JSON object (an API answer)"), N_("save the API's whole answer"))
     return data
 
 

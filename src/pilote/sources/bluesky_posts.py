@@ -13,8 +13,10 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
+from pilote.errors import fill
 from pilote.sources.base import AuthorRef, Counters, Item, ItemError, person
 from pilote.sources.dates import parse_date
+from pilote.texts import N_
 
 APP = "https://bsky.app"
 POST_COLLECTION = "app.bsky.feed.post"
@@ -33,16 +35,21 @@ MODERATION = {
 def post_item(view: Any, *, where: str = "post", mention: bool = False) -> Item | ItemError:
     """A post view (or a notification) as an Item; `mention`: a post by someone else that names the account."""
     if not isinstance(view, dict):
-        return ItemError(where, "not a JSON object: skipped")
+        return ItemError(where, N_("not a JSON object: skipped"))
     uri = _text(view.get("uri"))
     if uri is None or not uri.startswith("at://"):
-        return ItemError(where, "post without an at:// uri: skipped")
+        return ItemError(where, N_("post without an at:// uri: skipped"))
     record = view.get("record")
     if not isinstance(record, dict):
-        return ItemError(f"{where} {uri}", "post without a record: skipped")
+        return ItemError(
+            fill(N_("%(where)s %(uri)s"), {"where": where, "uri": uri}), N_("post without a record: skipped")
+        )
     created_at = _created(record, view)
     if created_at is None:
-        return ItemError(f"{where} {uri}", "neither record.createdAt nor indexedAt is a date: skipped")
+        return ItemError(
+            fill(N_("%(where)s %(uri)s"), {"where": where, "uri": uri}),
+            N_("neither record.createdAt nor indexedAt is a date: skipped"),
+        )
     author = _author(view.get("author"))
     reply = record.get("reply")
     parent, root = _ref(reply, "parent"), _ref(reply, "root")

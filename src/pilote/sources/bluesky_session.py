@@ -17,11 +17,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from pilote.sources.http import AuthFailed, FetchFailed, HttpClient, HttpStatus
+from pilote.texts import N_
 
 PACE = 0.1  # seconds between requests: Bluesky allows 3,000 per 5 minutes from one address (10 a second)
 POSTS_PER_CALL = 25  # getPosts takes at most 25 uris
 TOKEN_ERRORS = frozenset({"ExpiredToken", "InvalidToken"})
-APP_PASSWORDS = "in Bluesky, Settings › Privacy and security › App passwords"
+APP_PASSWORDS = N_("in Bluesky, Settings › Privacy and security › App passwords")
 _ERROR = re.compile(r'"error"\s*:\s*"(\w+)"')
 _MESSAGE = re.compile(r'"message"\s*:\s*"((?:[^"\\]|\\.){0,200})"')
 _LINK = re.compile(r"https?://[^\s<>\"]+")
@@ -42,8 +43,8 @@ class Session:
 class Refused(HttpStatus):
     """Bluesky refused a call with an XRPC error name (InvalidRequest, NotFound...)."""
 
-    def __init__(self, message: str, status: int, error: str | None) -> None:
-        super().__init__(message, status)
+    def __init__(self, message: str, status: int, error: str | None, **params: Any) -> None:
+        super().__init__(message, status, **params)
         self.error = error
 
 
@@ -92,8 +93,15 @@ class Xrpc:
         return found
 
     def wrong_shape(self, nsid: str, what: str) -> FetchFailed:
-        return FetchFailed(f"{self.host} answered {nsid} without {what}, unlike what Bluesky documents; "
-                           "nothing of this answer was kept, and Pilote tries again at the next sync")  # fmt: skip
+        return FetchFailed(
+            N_(
+                "%(host)s answered %(nsid)s without %(what)s, unlike what Bluesky documents; nothing "
+                "of this answer was kept, and Pilote tries again at the next sync"
+            ),
+            host=self.host,
+            nsid=nsid,
+            what=what,
+        )
 
     def _send(self, method: str, nsid: str, params: dict[str, Any] | None, body: Any) -> Any:
         response = self.client.request(method, f"{self.service}/xrpc/{nsid}", params=params, json=body,
@@ -107,11 +115,28 @@ class Xrpc:
         """Bluesky's refusals in plain words; rate limits, network and server errors as the client said them."""
         said = _said(error)
         if isinstance(error, AuthFailed) or xrpc_error(error) in TOKEN_ERRORS:
-            return AuthFailed(f"{self.host} refused the session of @{self.identifier} for {nsid}{said}: enter the "
-                              f"app password again, or create a new one ({APP_PASSWORDS})")  # fmt: skip
+            return AuthFailed(
+                N_(
+                    "%(host)s refused the session of @%(identifier)s for %(nsid)s%(said)s: enter the app "
+                    "password again, or create a new one (%(address)s)"
+                ),
+                host=self.host,
+                identifier=self.identifier,
+                nsid=nsid,
+                said=said,
+                address=APP_PASSWORDS,
+            )
         if isinstance(error, HttpStatus) and not isinstance(error, Refused) and (error.status or 0) < 500:
             hint = "nothing was posted" if nsid.startswith("com.atproto.repo.") else "check the source's settings"
-            return Refused(f"{self.host} refused {nsid}{said}: {hint}", error.status or 0, xrpc_error(error))
+            return Refused(
+                N_("%(host)s refused %(nsid)s%(said)s: %(advice)s"),
+                error.status or 0,
+                xrpc_error(error),
+                host=self.host,
+                nsid=nsid,
+                said=said,
+                advice=hint,
+            )
         return error
 
 
@@ -184,8 +209,14 @@ def _session(answer: Any, host: str, nsid: str) -> Session:
     keys = ("did", "handle", "accessJwt", "refreshJwt")
     fields = [answer.get(k) if isinstance(answer, dict) else None for k in keys]
     if not all(isinstance(f, str) and f for f in fields):
-        raise FetchFailed(f"{host} answered {nsid} without a session (did, handle and tokens); "
-                          "is the service address a Bluesky server?")  # fmt: skip
+        raise FetchFailed(
+            N_(
+                "%(host)s answered %(nsid)s without a session (did, handle and tokens); is the "
+                "service address a Bluesky server?"
+            ),
+            host=host,
+            nsid=nsid,
+        )
     return Session(*(str(f) for f in fields))
 
 

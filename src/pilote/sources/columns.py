@@ -10,9 +10,10 @@ from itertools import chain
 from pathlib import Path
 from typing import TypedDict, cast
 
-from pilote.errors import BadInput, Invalid
+from pilote.errors import BadInput, Invalid, fill
 from pilote.sources.base import AuthorRef, Counters, Item, ItemError, person
 from pilote.sources.dates import parse_date
+from pilote.texts import N_
 
 # The documented mapping (docs/importers-tabular.md): field → accepted column names, the first present wins.
 FIELDS: dict[str, tuple[str, ...]] = {
@@ -82,7 +83,13 @@ def overrides(mapping: tuple[tuple[str, str], ...]) -> dict[str, str]:
     for field, column in mapping:
         name = field.strip().lower()
         if name not in FIELDS:
-            raise Invalid(f"--map {field}={column}: unknown field {field!r}; the fields are {', '.join(FIELDS)}")
+            raise Invalid(
+                N_("--map %(field)s=%(column)s: unknown field %(unknown)r; the fields are %(value)s"),
+                field=field,
+                unknown=field,
+                column=column,
+                value=", ".join(FIELDS),
+            )
         chosen[name] = column.strip().lower()
     return chosen
 
@@ -107,9 +114,14 @@ def require(plan: Plan, columns: Iterable[str], path: Path, line: int) -> None:
             listed = ", ".join(list(columns)[:40]) or "none"
             raise BadInput(
                 path,
-                f"line {line}",
-                f"no column for {field} (accepted names: {accepted}); columns found: {listed}",
-                f"name the column with --map {field}=COLUMN",
+                N_("line %(line)s"),
+                N_("no column for %(field)s (accepted names: %(accepted)s); columns found: %(listed)s"),
+                N_("name the column with --map %(field)s=COLUMN"),
+                web=N_("rename a column of the file %(field)s, or use one of the accepted names"),
+                line=line,
+                field=field,
+                accepted=accepted,
+                listed=listed,
             )
 
 
@@ -160,9 +172,15 @@ def header_plan(header: list[str], overrides: dict[str, str], path: Path, line: 
         if column and column not in known:
             listed = ", ".join(cells[:40])
             raise BadInput(
-                path, f"line {line}", f"--map {field}={column}: no such column; columns found: {listed}",
-                "use a column name from the header line",
-            )  # fmt: skip
+                path,
+                N_("line %(line)s"),
+                N_("--map %(field)s=%(column)s: no such column; columns found: %(listed)s"),
+                N_("use a column name from the header line"),
+                line=line,
+                field=field,
+                column=column,
+                listed=listed,
+            )
     names = _unique(cells)
     found = plan(names, overrides)
     require(found, cells, path, line)
@@ -199,16 +217,28 @@ def item(number: int, values: Values, raw: str) -> Item | ItemError:
     """The message of one row or line, or an ItemError saying why it is skipped."""
     external_id = values["external_id"]
     if external_id is None:
-        return ItemError(f"line {number}", "no id: skipped")
+        return ItemError(fill(N_("line %(number)s"), {"number": number}), N_("no id: skipped"))
     if len(external_id) > MAX_ID_CHARS:
-        return ItemError(f"line {number}", f"id longer than {MAX_ID_CHARS} characters: skipped")
+        return ItemError(
+            fill(N_("line %(number)s"), {"number": number}),
+            fill(N_("id longer than %(most)s characters: skipped"), {"most": MAX_ID_CHARS}),
+        )
     date = values["created_at"]
     try:
         created_at = parse_date(_date_value(date))
     except ValueError as error:
-        return ItemError(f"line {number}", f"id {external_id}: {str(error)[:200]}: skipped")
+        return ItemError(
+            fill(N_("line %(number)s"), {"number": number}),
+            fill(N_("id %(external_id)s: %(value)s: skipped"), {"external_id": external_id, "value": str(error)[:200]}),
+        )
     except (OverflowError, OSError):  # dates beyond year 1-9999, however they are written
-        return ItemError(f"line {number}", f"id {external_id}: the date {str(date)[:40]!r} is out of range: skipped")
+        return ItemError(
+            fill(N_("line %(number)s"), {"number": number}),
+            fill(
+                N_("id %(external_id)s: the date %(value)r is out of range: skipped"),
+                {"external_id": external_id, "value": str(date)[:40]},
+            ),
+        )
     parent = values["parent_id"]
     return Item(
         external_id=external_id,

@@ -22,19 +22,23 @@ from pilote.sources.base import Account, Action, Connector, Done, Item, ItemErro
 from pilote.sources.dates import parse_date
 from pilote.sources.discourse_posts import REGULAR, Links, Place, normalise, number, to_item
 from pilote.sources.http import AuthFailed, FetchFailed, HttpClient, HttpStatus, Response, check_url
+from pilote.texts import N_
 
 name = "discourse"
-description = "Discourse forum: topics, their replies and nested replies; reply, hide, unhide, spam and delete"
+description = N_("Discourse forum: topics, their replies and nested replies; reply, hide, unhide, spam and delete")
 settings: tuple[Setting, ...] = (
-    Setting("url", "The forum's address, e.g. https://forum.example.org"),
-    Setting("category", "Only one category: its slug and id as in its address, e.g. support/12", required=False),
-    Setting("api_username", "The user the API key acts as (a moderator, to hide or delete posts)", required=False),
+    Setting("url", N_("The forum's address, e.g. https://forum.example.org")),
+    Setting("category", N_("Only one category: its slug and id as in its address, e.g. support/12"), required=False),
+    Setting("api_username", N_("The user the API key acts as (a moderator, to hide or delete posts)"), required=False),
     Setting(
-        "api_key", "An API key (Admin > API > Keys); none for a public forum, read only", secret=True, required=False
+        "api_key",
+        N_("An API key (Admin > API > Keys); none for a public forum, read only"),
+        secret=True,
+        required=False,
     ),
-    Setting("backfill_days", "How many days back the first sync reads (default 365; 0: all)", required=False),
-    Setting("recheck_days", "Active topics read again at each sync, in days (default 3; 0: none)", required=False),
-    Setting("requests_per_minute", "The forum's API limit (default 60, an admin key's)", required=False),
+    Setting("backfill_days", N_("How many days back the first sync reads (default 365; 0: all)"), required=False),
+    Setting("recheck_days", N_("Active topics read again at each sync, in days (default 3; 0: none)"), required=False),
+    Setting("requests_per_minute", N_("The forum's API limit (default 60, an admin key's)"), required=False),
 )
 actions: tuple[str, ...] = ("reply", "approve", "hide", "spam", "trash")
 
@@ -76,7 +80,9 @@ class _Forum:
         except HttpStatus as error:
             if error.status != 422:
                 raise
-            raise Invalid(f"{self.host} refused it: {_said(str(error)) or error}") from None
+            raise Invalid(
+                N_("%(host)s refused it: %(value)s"), host=self.host, value=_said(str(error)) or error
+            ) from None
 
     def topic(self, topic_id: int, position: int = 1) -> dict[str, Any] | None:
         """A topic's view (its first posts, or those around `position`); None when it is gone."""
@@ -114,7 +120,13 @@ def _said(message: str) -> str | None:
 
 
 def _shape(forum: _Forum, path: str, expected: str) -> FetchFailed:
-    return FetchFailed(f"{forum.host} answered {path} without {expected}: is {forum.base} a Discourse forum?")
+    return FetchFailed(
+        N_("%(host)s answered %(file)s without %(expected)s: is %(base)s a Discourse forum?"),
+        host=forum.host,
+        file=path,
+        expected=expected,
+        base=forum.base,
+    )
 
 
 def _posts_in(forum: _Forum, body: Any, path: str) -> list[dict[str, Any]]:
@@ -130,14 +142,19 @@ def _whole(account: Account, setting: str, default: int, *, least: int = 0) -> i
     if not value:
         return default
     if not value.isdigit() or int(value) < least:
-        raise Invalid(f"the setting {setting} is {value[:40]!r}: give a whole number of at least {least}")
+        raise Invalid(
+            N_("the setting %(setting)s is %(value)r: give a whole number of at least %(least)s"),
+            setting=setting,
+            value=value[:40],
+            least=least,
+        )
     return int(value)
 
 
 def _base(account: Account) -> str:
     url = account.get("url").strip()
     if not url:
-        raise Invalid("the setting url is missing: give the forum's address, e.g. https://forum.example.org")
+        raise Invalid(N_("the setting url is missing: give the forum's address, e.g. https://forum.example.org"))
     parts = urlsplit(check_url(url, what="url"))
     return f"{parts.scheme.lower()}://{parts.netloc.lower()}{parts.path.rstrip('/')}"
 
@@ -149,16 +166,16 @@ def _category(account: Account) -> tuple[str, int] | None:
     path = ("/" + (urlsplit(value).path if "://" in value else value)).rsplit("/c/", 1)[-1].strip("/")
     *slugs, last = path.split("/")
     if not slugs or not last.isdigit() or not all(slugs):
-        raise Invalid(f"the setting category is {value[:80]!r}: give its slug and id, e.g. support/12")
+        raise Invalid(N_("the setting category is %(value)r: give its slug and id, e.g. support/12"), value=value[:80])
     return "/".join(slugs), int(last)
 
 
 def _forum(client: HttpClient, account: Account, *, acting: bool = False) -> _Forum:
     key, user = account.get("api_key").strip(), account.get("api_username").strip()
     if bool(key) != bool(user):
-        raise Invalid("the settings api_key and api_username go together: the key, and the user it acts as")
+        raise Invalid(N_("the settings api_key and api_username go together: the key, and the user it acts as"))
     if acting and not key:
-        raise Invalid("acting on the forum needs an API key and its user (a moderator): add them to the source")
+        raise Invalid(N_("acting on the forum needs an API key and its user (a moderator): add them to the source"))
     pace = 60.0 / _whole(account, "requests_per_minute", REQUESTS_PER_MINUTE, least=1)
     headers = {**client.headers, **({"Api-Key": key, "Api-Username": user} if key else {})}
     paced = dataclasses.replace(client, pace=max(client.pace, pace), headers=headers)
@@ -320,7 +337,11 @@ def _topic_items(forum: _Forum, topic_id: int) -> list[Item | ItemError]:
 def act(client: HttpClient, account: Account, action: Action) -> Done:
     """Reply to a post, or hide, unhide (approve), flag as spam or delete it, as the API key's user."""
     if action.kind not in actions:
-        raise Invalid(f"Discourse posts cannot be put on {action.kind!r} here: use one of {', '.join(actions)}")
+        raise Invalid(
+            N_("Discourse posts cannot be put on %(kind)r here: use one of %(value)s"),
+            kind=action.kind,
+            value=", ".join(actions),
+        )
     forum = _forum(client, account, acting=True)
     post = _acted_on(action)
     post_id = post["id"]
@@ -351,13 +372,16 @@ def _acted_on(action: Action) -> dict[str, Any]:
         or any(number(post.get(k)) is None for k in keys)
         or str(post["id"]) != (action.external_id)
     ):
-        raise Invalid(f"message {action.external_id[:40]!r} is not a Discourse post as synced: sync the source again")
+        raise Invalid(
+            N_("message %(external_id)r is not a Discourse post as synced: sync the source again"),
+            external_id=action.external_id[:40],
+        )
     return post
 
 
 def _reply(forum: _Forum, post: dict[str, Any], text: str) -> Done:
     if not text.strip():
-        raise Invalid("a reply needs some text")
+        raise Invalid(N_("a reply needs some text"))
     body: dict[str, Any] = {"topic_id": post["topic_id"], "raw": text}
     if post["post_number"] > 1:
         body["reply_to_post_number"] = post["post_number"]

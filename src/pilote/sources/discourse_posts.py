@@ -18,9 +18,11 @@ from urllib.parse import quote
 
 import orjson
 
+from pilote.errors import fill
 from pilote.sources.base import AuthorRef, Counters, Item, ItemError, person
 from pilote.sources.dates import parse_date
 from pilote.text import html_to_text
+from pilote.texts import N_
 
 REGULAR = 1  # post_type: 2 moderator action, 3 small action ("closed the topic"), 4 whisper (staff only)
 LIKE = 2  # actions_summary id
@@ -114,11 +116,11 @@ def to_item(post: dict[str, Any], base: str, place: Place) -> Item | ItemError:
     post_id, topic_id, position = number(post.get("id")), number(post.get("topic_id")), number(post.get("post_number"))
     where = f"post {post.get('id')!r}"[:80]
     if post_id is None or topic_id is None or position is None:
-        return ItemError(where, "no numeric id, topic_id or post_number: skipped")
+        return ItemError(where, N_("no numeric id, topic_id or post_number: skipped"))
     try:
         created_at = parse_date(post.get("created_at") or "")
     except ValueError as error:
-        return ItemError(where, f"created_at: {error}: skipped")
+        return ItemError(where, fill(N_("created_at: %(error)s: skipped"), {"error": error}))
     cooked = post["cooked"] if isinstance(post.get("cooked"), str) else ""
     kind = kind_of(post)
     thread = post_id if position == 1 else place.thread

@@ -17,12 +17,14 @@ from pathlib import Path
 
 from lxml import etree
 
+from pilote.errors import fill
 from pilote.sources.base import AuthorRef, Item, ItemError, ParseOptions, SourceInfo, person
 from pilote.sources.dates import parse_date
 from pilote.sources.xmlsafe import iter_elements, local_name, text_of
+from pilote.texts import N_
 
 name = "disqus"
-description = "Disqus XML export: threads and their threaded comments, with spam and deleted flags"
+description = N_("Disqus XML export: threads and their threaded comments, with spam and deleted flags")
 
 NS = "{http://disqus.com}"
 DSQ_ID = "{http://disqus.com/disqus-internals}id"
@@ -74,7 +76,9 @@ def parse(path: Path, options: ParseOptions) -> Iterator[Item | ItemError]:
             item.created_at = waiting.dates[key]
             yield item
         else:
-            yield ItemError(where, f"{key}: no date, and no post in this thread to take one from: skipped")
+            yield ItemError(
+                where, fill(N_("%(key)s: no date, and no post in this thread to take one from: skipped"), {"key": key})
+            )
 
 
 def _keep_in_post(post: etree._Element, reference: etree._Element) -> None:
@@ -87,7 +91,10 @@ def _parse_top(element: etree._Element, waiting: _Waiting) -> Iterator[Item | It
     dsq_id = element.get(DSQ_ID)
     kind = local_name(element)
     if not dsq_id:
-        yield ItemError(f"line {element.sourceline}", f"<{kind}> without dsq:id: skipped")
+        yield ItemError(
+            fill(N_("line %(sourceline)s"), {"sourceline": element.sourceline}),
+            fill(N_("<%(kind)s> without dsq:id: skipped"), {"kind": kind}),
+        )
         return
     created_at = _date(element)
     if kind == "thread":
@@ -98,7 +105,10 @@ def _parse_top(element: etree._Element, waiting: _Waiting) -> Iterator[Item | It
             yield item
         return
     if created_at is None:
-        yield ItemError(f"line {element.sourceline}", f"post {dsq_id}: no valid <createdAt>: skipped")
+        yield ItemError(
+            fill(N_("line %(sourceline)s"), {"sourceline": element.sourceline}),
+            fill(N_("post %(dsq_id)s: no valid <createdAt>: skipped"), {"dsq_id": dsq_id}),
+        )
         return
     post = _post(element, dsq_id, created_at)
     if isinstance(post, Item):
@@ -133,7 +143,10 @@ def _thread(element: etree._Element, dsq_id: str, created_at: datetime) -> Item:
 def _post(element: etree._Element, dsq_id: str, created_at: datetime) -> Item | ItemError:
     thread = _reference(element, "thread")
     if thread is None:
-        return ItemError(f"line {element.sourceline}", f"post {dsq_id}: no <thread dsq:id> to attach it to: skipped")
+        return ItemError(
+            fill(N_("line %(sourceline)s"), {"sourceline": element.sourceline}),
+            fill(N_("post %(dsq_id)s: no <thread dsq:id> to attach it to: skipped"), {"dsq_id": dsq_id}),
+        )
     parent = _reference(element, "parent")
     thread_key = f"thread:{thread}"
     return Item(

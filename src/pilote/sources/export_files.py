@@ -22,11 +22,12 @@ from typing import Any, TextIO
 from pilote.errors import BadInput
 from pilote.sources.base import AuthorRef
 from pilote.sources.x_archive import iter_json_array
+from pilote.texts import N_
 
 OWNER = AuthorRef(key="export-owner", handle="export owner")  # when no file of the export names the owner
 MAX_OBJECT_BYTES = 256 << 20  # a file that is one JSON object is read whole
 MAX_BESIDE_BYTES = 1 << 20  # a profile file is small: a larger one is not one
-HINT = "the file is damaged or truncated: take it again from the export"
+HINT = N_("the file is damaged or truncated: take it again from the export")
 
 
 def unmangle(text: str) -> str:
@@ -80,9 +81,13 @@ def open_text(path: Path, encoding: str) -> TextIO:
     try:
         return path.open(encoding=encoding, newline="")
     except OSError as error:
-        raise BadInput(path, None, f"cannot be read: {error.strerror}", "check the path") from None
+        raise BadInput(
+            path, None, N_("cannot be read: %(strerror)s"), N_("check the path"), strerror=error.strerror
+        ) from None
     except LookupError:
-        raise BadInput(path, None, f"unknown encoding {encoding!r}", "pass a valid --encoding") from None
+        raise BadInput(
+            path, None, N_("unknown encoding %(encoding)r"), N_("pass a valid --encoding"), encoding=encoding
+        ) from None
 
 
 def opening(path: Path, encoding: str) -> str:
@@ -91,11 +96,18 @@ def opening(path: Path, encoding: str) -> str:
         try:
             start = text.read(4096).lstrip("\ufeff \t\r\n")[:1]
         except UnicodeDecodeError as error:
-            raise BadInput(path, "line 1", f"not valid {encoding} text: {error.reason}", "check the encoding") from None
+            raise BadInput(
+                path,
+                N_("line 1"),
+                N_("not valid %(encoding)s text: %(reason)s"),
+                N_("check the encoding"),
+                encoding=encoding,
+                reason=error.reason,
+            ) from None
     if not start:
-        raise BadInput(path, None, "the file is empty", "take it again from the export")
+        raise BadInput(path, None, N_("the file is empty"), N_("take it again from the export"))
     if start not in ("[", "{"):
-        raise BadInput(path, "line 1", f"expected a JSON array or object, found {start!r}", HINT)
+        raise BadInput(path, N_("line 1"), N_("expected a JSON array or object, found %(start)r"), HINT, start=start)
     return start
 
 
@@ -109,18 +121,33 @@ def load_object(path: Path, encoding: str) -> dict[str, Any]:
     """A file that is one JSON object, read whole (so capped); BadInput when it is not one."""
     size = path.stat().st_size
     if size > MAX_OBJECT_BYTES:
-        raise BadInput(path, None, f"a JSON object of {size >> 20} MB is more than Pilote reads at once",
-                       f"at most {MAX_OBJECT_BYTES >> 20} MB; take a shorter date range in the export")  # fmt: skip
+        raise BadInput(
+            path,
+            None,
+            N_("a JSON object of %(value)s MB is more than Pilote reads at once"),
+            N_("at most %(value2)s MB; take a shorter date range in the export"),
+            value=size >> 20,
+            value2=MAX_OBJECT_BYTES >> 20,
+        )
     try:
         data = json.loads(path.read_bytes().decode(encoding).removeprefix("\ufeff"))
     except UnicodeDecodeError as error:
-        raise BadInput(path, f"byte {error.start}", f"not valid {encoding} text", "check the encoding") from None
+        raise BadInput(
+            path,
+            N_("byte %(start)s"),
+            N_("not valid %(encoding)s text"),
+            N_("check the encoding"),
+            start=error.start,
+            encoding=encoding,
+        ) from None
     except json.JSONDecodeError as error:
-        raise BadInput(path, f"line {error.lineno}", f"malformed JSON: {error.msg}", HINT) from None
+        raise BadInput(
+            path, N_("line %(lineno)s"), N_("malformed JSON: %(msg)s"), HINT, lineno=error.lineno, msg=error.msg
+        ) from None
     except RecursionError:
-        raise BadInput(path, None, "JSON nested too deeply for an export", HINT) from None
+        raise BadInput(path, None, N_("JSON nested too deeply for an export"), HINT) from None
     if not isinstance(data, dict):
-        raise BadInput(path, "line 1", "expected a JSON object", HINT)
+        raise BadInput(path, N_("line 1"), N_("expected a JSON object"), HINT)
     return data
 
 

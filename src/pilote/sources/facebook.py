@@ -38,9 +38,10 @@ from pilote.sources.export_files import (
     readable,
     seconds,
 )
+from pilote.texts import N_
 
 name = "facebook_json"
-description = "Facebook's data export in JSON (a profile or a Page): your_posts_1.json and comments.json"
+description = N_("Facebook's data export in JSON (a profile or a Page): your_posts_1.json and comments.json")
 CHANNEL = "facebook"
 PROFILE_FILES = (
     "profile_information/profile_information.json",
@@ -100,10 +101,10 @@ def parse(path: Path, options: ParseOptions) -> Iterator[Item | ItemError]:
 
 def _post(entry: object, where: str, author: AuthorRef) -> Item | ItemError:
     if not isinstance(entry, dict):
-        return ItemError(where, "not a post object: skipped")
+        return ItemError(where, N_("not a post object: skipped"))
     created = seconds(entry.get("timestamp"))
     if created is None:
-        return ItemError(where, "post without a timestamp (Unix seconds): skipped")
+        return ItemError(where, N_("post without a timestamp (Unix seconds): skipped"))
     data = [part for part in _list(entry.get("data")) if isinstance(part, dict)]
     text = next((readable(part["post"]) for part in data if isinstance(part.get("post"), str)), "")
     media, links = _attached(entry)
@@ -124,12 +125,12 @@ def _post(entry: object, where: str, author: AuthorRef) -> Item | ItemError:
 def _comments(entry: object, where: str, owner: Owner | None) -> Iterator[Item | ItemError]:
     """The comments of one entry (one, in every export seen; each is read when there are more)."""
     if not isinstance(entry, dict):
-        yield ItemError(where, "not a comment entry: skipped")
+        yield ItemError(where, N_("not a comment entry: skipped"))
         return
     found = [part["comment"] for part in _list(entry.get("data")) if isinstance(part, dict)
              and isinstance(part.get("comment"), dict)]  # fmt: skip
     if not found:
-        yield ItemError(where, "no comment in its data: skipped")
+        yield ItemError(where, N_("no comment in its data: skipped"))
     for index, comment in enumerate(found):
         yield _comment(entry, comment, where if len(found) == 1 else f"{where}.data[{index}]", owner)
 
@@ -137,7 +138,7 @@ def _comments(entry: object, where: str, owner: Owner | None) -> Iterator[Item |
 def _comment(entry: dict[str, Any], comment: dict[str, Any], where: str, owner: Owner | None) -> Item | ItemError:
     created = seconds(comment.get("timestamp")) or seconds(entry.get("timestamp"))
     if created is None:
-        return ItemError(where, "comment without a timestamp (Unix seconds): skipped")
+        return ItemError(where, N_("comment without a timestamp (Unix seconds): skipped"))
     text = readable(comment.get("comment"))
     written_by = readable(comment.get("author")).strip()
     if owner is not None and written_by.casefold() in ("", owner.name.casefold()):
@@ -176,10 +177,14 @@ def _comment_entries(path: Path, data: dict[str, Any]) -> tuple[str, list[Any]]:
     for key in COMMENT_KEYS:
         if key in data:
             if not isinstance(data[key], list):
-                raise BadInput(path, key, f'"{key}" is not a list of comments', HINT)
+                raise BadInput(path, key, N_('"%(key)s" is not a list of comments'), HINT, key=key)
             return key, data[key]
-    raise BadInput(path, None, "not a Facebook export of posts or comments (no comments_v2 list)",
-                   "import your_posts_1.json or comments.json from the export")  # fmt: skip
+    raise BadInput(
+        path,
+        None,
+        N_("not a Facebook export of posts or comments (no comments_v2 list)"),
+        N_("import your_posts_1.json or comments.json from the export"),
+    )
 
 
 def _owner(path: Path, options: ParseOptions) -> Owner | None:

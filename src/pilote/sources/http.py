@@ -32,7 +32,8 @@ import orjson
 
 from pilote import __version__
 from pilote.config import Settings
-from pilote.errors import Invalid, PiloteError
+from pilote.errors import Invalid, PiloteError, fill
+from pilote.texts import N_
 
 USER_AGENT = f"Pilote/{__version__} (self-hosted community cockpit)"
 MAX_URL = 2000
@@ -75,17 +76,30 @@ def check_url(url: str, *, what: str = "address", max_length: int = MAX_URL) -> 
         parts = urlsplit(url)
         host, port = parts.hostname, parts.port
     except ValueError:
-        raise Invalid(f"{what} {url[:80]!r}: not a valid address; copy it again from the browser") from None
+        raise Invalid(
+            N_("%(what)s %(url)r: not a valid address; copy it again from the browser"), what=what, url=url[:80]
+        ) from None
     if parts.scheme.lower() not in ("http", "https") or not host:
-        raise Invalid(f"{what} {url!r}: give a full http:// or https:// address, e.g. https://example.org/feed")
+        raise Invalid(
+            N_("%(what)s %(url)r: give a full http:// or https:// address, e.g. https://example.org/feed"),
+            what=what,
+            url=url,
+        )
     if parts.username is not None or parts.password is not None:
-        raise Invalid(f"{what} {host}: remove the user name and password from the address")
+        raise Invalid(N_("%(what)s %(host)s: remove the user name and password from the address"), what=what, host=host)
     if len(url) > max_length or any(c.isspace() or ord(c) < 32 for c in url):
-        raise Invalid(f"{what} {url[:80]!r}: at most {max_length} characters, without spaces")
+        raise Invalid(
+            N_("%(what)s %(url)r: at most %(max_length)s characters, without spaces"),
+            what=what,
+            url=url[:80],
+            max_length=max_length,
+        )
     try:
         ascii_host = host.encode("idna").decode("ascii")
     except UnicodeError:
-        raise Invalid(f"{what} {url[:80]!r}: {host!r} is not a valid host name") from None
+        raise Invalid(
+            N_("%(what)s %(url)r: %(host)r is not a valid host name"), what=what, url=url[:80], host=host
+        ) from None
     if url.isascii():
         return url
     netloc = ascii_host + (f":{port}" if port is not None else "")
@@ -94,13 +108,21 @@ def check_url(url: str, *, what: str = "address", max_length: int = MAX_URL) -> 
     return urlunsplit((parts.scheme, netloc, path, query, quote(parts.fragment, safe=safe)))
 
 
+Said = tuple[str, dict[str, Any]]  # an English template and its values (pilote.texts translates it)
+
+
 class FetchFailed(PiloteError):
     """An address could not be fetched: the message says why in plain words, and what to do. `transient`:
     the same request may well work in a moment (a dropped connection, a timeout)."""
 
-    def __init__(self, message: str, *, transient: bool = False) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, *, transient: bool = False, **params: Any) -> None:
+        super().__init__(message, **params)
         self.transient = transient
+
+    @classmethod
+    def of(cls, said: Said, *, transient: bool = False) -> FetchFailed:
+        """The failure for a (template, values) pair."""
+        return cls(said[0], transient=transient, **said[1])
 
 
 class _Redirects(urllib.request.HTTPRedirectHandler):
@@ -116,7 +138,8 @@ class _Redirects(urllib.request.HTTPRedirectHandler):
         except Invalid:
             fp.close()
             raise FetchFailed(
-                f"it redirects to {newurl[:200]!r}, which Pilote does not follow (http and https only, no credentials)"
+                N_("it redirects to %(url)r, which Pilote does not follow (http and https only, no credentials)"),
+                url=newurl[:200],
             ) from None
         follow = super().redirect_request(req, fp, code, msg, headers, newurl)
         if follow is not None and _origin(req.full_url) != _origin(follow.full_url):
@@ -168,9 +191,10 @@ def _connect(address: tuple[str, int], timeout: Any = socket._GLOBAL_DEFAULT_TIM
 
 def _refusal(host: str, address: str) -> FetchFailed:
     return FetchFailed(
-        f"{host} is at {address}, a private or local address: Pilote only fetches from public addresses. "
-        "For a feed or a server on your own network, set PILOTE_SYNC_PRIVATE_ADDRESSES=true"
-    )
+        N_("%(host)s is at %(address)s, a private or local address: Pilote only fetches from public addresses. "
+           "For a feed or a server on your own network, set PILOTE_SYNC_PRIVATE_ADDRESSES=true"),
+        host=host, address=address,
+    )  # fmt: skip
 
 
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
@@ -264,11 +288,13 @@ def fetch_file(url: str, path: Path, headers: Mapping[str, str], limits: Limits 
         error.close()
         if error.code == 304:
             return Fetched(None)
-        raise FetchFailed(_http_problem(error.code, error.reason, limits)) from None
+        raise FetchFailed.of(_http_problem(error.code, error.reason, limits)) from None
     except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
-        raise FetchFailed(_network_problem(url, error, limits)) from None
+        raise FetchFailed.of(_network_problem(url, error, limits)) from None
     except ValueError as error:  # an address urllib cannot send (UnicodeError is one)
-        raise FetchFailed(f"the address cannot be fetched ({error}); check it and add the feed again") from None
+        raise FetchFailed(
+            N_("the address cannot be fetched (%(error)s); check it and add the feed again"), error=error
+        ) from None
 
 
 def _save(response: IO[bytes], path: Path, limits: Limits, deadline: float) -> Fetched:
@@ -276,20 +302,20 @@ def _save(response: IO[bytes], path: Path, limits: Limits, deadline: float) -> F
     headers = response.headers  # type: ignore[attr-defined]
     length = headers.get("Content-Length", "")
     if length.isdigit() and int(length) > limits.max_bytes:
-        raise FetchFailed(_too_big(int(length), limits))
+        raise FetchFailed.of(_too_big(int(length), limits))
     digest, size = hashlib.sha256(), 0
     reader = getattr(response, "read1", response.read)  # whatever has arrived, not a full chunk: the deadline holds
     with path.open("wb") as out:
         while chunk := _read_before(response, reader, deadline, limits):
             size += len(chunk)
             if size > limits.max_bytes:
-                raise FetchFailed(_too_big(size, limits))
+                raise FetchFailed.of(_too_big(size, limits))
             if time.monotonic() > deadline:
-                raise FetchFailed(_slow(limits), transient=True)
+                raise FetchFailed.of(_slow(limits), transient=True)
             digest.update(chunk)
             out.write(chunk)
     if size == 0:
-        raise FetchFailed("the server sent an empty answer instead of a feed; Pilote tries again at the next sync")
+        raise FetchFailed(N_("the server sent an empty answer instead of a feed; Pilote tries again at the next sync"))
     return Fetched(path, etag=headers.get("ETag"), last_modified=headers.get("Last-Modified"),
                     content_type=headers.get("Content-Type", ""), sha256=digest.hexdigest())  # fmt: skip
 
@@ -299,74 +325,84 @@ def _read_before(response: Any, reader: Any, deadline: float, limits: Limits) ->
     must not hold the sync, and the feeds after it, for ever)."""
     left = deadline - time.monotonic()
     if left <= 0:
-        raise FetchFailed(_slow(limits), transient=True)
+        raise FetchFailed.of(_slow(limits), transient=True)
     sock = getattr(getattr(getattr(response, "fp", None), "raw", None), "_sock", None)
     if sock is not None:
         sock.settimeout(max(left, 0.05))
     try:
         chunk: bytes = reader(CHUNK)
     except TimeoutError:
-        raise FetchFailed(_slow(limits), transient=True) from None
+        raise FetchFailed.of(_slow(limits), transient=True) from None
     return chunk
 
 
-def _too_big(size: int, limits: Limits) -> str:
-    return (f"the feed is larger than {_bytes(limits.max_bytes)} ({_bytes(size)} or more) and was refused: "
-            "give a smaller feed (most sites can limit how many items theirs lists)")  # fmt: skip
+def _too_big(size: int, limits: Limits) -> Said:
+    return (N_("the feed is larger than %(most)s (%(size)s or more) and was refused: give a smaller feed (most sites "
+               "can limit how many items theirs lists)"),
+            {"most": _bytes(limits.max_bytes), "size": _bytes(size)})  # fmt: skip
 
 
 def _bytes(size: int) -> str:
     return f"{size / 1e6:,.0f} MB" if size >= 1e6 else f"{size / 1e3:,.0f} kB"
 
 
-def _slow(limits: Limits) -> str:
-    return f"no complete answer within {limits.timeout:g} s: the site is slow or down; Pilote tries again later"
+def _slow(limits: Limits) -> Said:
+    return (N_(
+"no complete answer within %(seconds)s s: the site is slow or down; Pilote tries "
+"again later"
+),
+            {"seconds": f"{limits.timeout:g}"})  # fmt: skip
 
 
-def _http_problem(code: int, reason: str, limits: Limits) -> str:
-    answered = f"the server answered {code} {reason}".rstrip()
+def _http_problem(code: int, reason: str, limits: Limits) -> Said:
+    said = {"status": f"{code} {reason}".rstrip(), "most": limits.max_redirects}
     if 300 <= code < 400:
-        return f"more than {limits.max_redirects} redirects ({answered}): check the address in a browser"
+        return N_("more than %(most)s redirects (the server answered %(status)s): check the address in a browser"), said
     if code in (404, 410):
-        return f"{answered}: there is no feed at this address; check it on the site (the feed may have moved)"
+        return N_("the server answered %(status)s: there is no feed at this address; check it on the site (the feed "
+                  "may have moved)"), said  # fmt: skip
     if code in (401, 403):
-        return f"{answered}: the feed is private or refuses Pilote; check it in a browser"
+        return N_("the server answered %(status)s: the feed is private or refuses Pilote; check it in a browser"), said
     if code == 429:
-        return f"{answered}: the site limits how often it may be read; Pilote tries again at the next sync"
+        return N_("the server answered %(status)s: the site limits how often it may be read; Pilote tries again at "
+                  "the next sync"), said  # fmt: skip
     if code >= 500:
-        return f"{answered}: the site has a problem of its own; Pilote tries again at the next sync"
-    return f"{answered}: check the address in a browser"
+        return N_("the server answered %(status)s: the site has a problem of its own; Pilote tries again at the next "
+                  "sync"), said  # fmt: skip
+    return N_("the server answered %(status)s: check the address in a browser"), said
 
 
-def _network_problem(url: str, error: BaseException, limits: Limits) -> str:
+def _network_problem(url: str, error: BaseException, limits: Limits) -> Said:
     host = urlsplit(url).hostname or url
     reason = error.reason if isinstance(error, urllib.error.URLError) else error
+    said = {"host": host, "reason": str(reason)}
     if isinstance(reason, socket.gaierror):
-        return f"the name {host} could not be found (DNS): check the address, and this machine's network"
+        return N_("the name %(host)s could not be found (DNS): check the address, and this machine's network"), said
     if isinstance(reason, ConnectionRefusedError):
-        return f"{host} refused the connection: check the address and its port, or whether the site is up"
+        return N_("%(host)s refused the connection: check the address and its port, or whether the site is up"), said
     if isinstance(reason, TimeoutError):
         return _slow(limits)
     if isinstance(reason, ssl.SSLError | ssl.CertificateError):
-        return f"the secure connection to {host} failed ({reason}): check the address, or the site's certificate"
+        return N_("the secure connection to %(host)s failed (%(reason)s): check the address, or the site's "
+                  "certificate"), said  # fmt: skip
     if isinstance(reason, ConnectionError | http.client.HTTPException):
-        return "the connection was cut before the feed was complete; Pilote tries again at the next sync"
-    return f"{host} could not be reached ({reason}); Pilote tries again at the next sync"
+        return N_("the connection was cut before the feed was complete; Pilote tries again at the next sync"), {}
+    return N_("%(host)s could not be reached (%(reason)s); Pilote tries again at the next sync"), said
 
 
 class RateLimited(FetchFailed):
     """The platform asks Pilote to wait longer than a sync should: the sync stops, its cursor kept."""
 
-    def __init__(self, message: str, retry_after: float) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, retry_after: float, **params: Any) -> None:
+        super().__init__(message, **params)
         self.retry_after = retry_after
 
 
 class HttpStatus(FetchFailed):
     """The platform answered with an error status that retrying will not fix (`status`, when an HTTP one)."""
 
-    def __init__(self, message: str, status: int | None = None) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, status: int | None = None, **params: Any) -> None:
+        super().__init__(message, **params)
         self.status = status
 
 
@@ -390,8 +426,13 @@ class Response:
         except orjson.JSONDecodeError as error:
             host = urlsplit(self.url).hostname or self.url
             raise FetchFailed(
-                f"{host} answered with something that is not JSON ({error}, {len(self.body):,} bytes); "
-                "Pilote tries again at the next sync"
+                N_(
+                    "%(host)s answered with something that is not JSON (%(error)s, %(count)s bytes); "
+                    "Pilote tries again at the next sync"
+                ),
+                host=host,
+                error=error,
+                count=f"{len(self.body):,}",
             ) from None
 
 
@@ -506,9 +547,11 @@ class HttpClient:
         except FetchFailed:
             raise
         except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
-            raise FetchFailed(_network_problem(url, error, self.limits), transient=_dropped(error)) from None
+            raise FetchFailed.of(_network_problem(url, error, self.limits), transient=_dropped(error)) from None
         except ValueError as error:
-            raise FetchFailed(f"the address {url[:200]!r} cannot be fetched ({error})") from None
+            raise FetchFailed(
+                N_("the address %(url)r cannot be fetched (%(error)s)"), url=url[:200], error=error
+            ) from None
 
 
 def with_query(url: str, params: Mapping[str, Any] | None) -> str:
@@ -557,19 +600,20 @@ def _read_all(response: Any, limits: Limits, deadline: float) -> bytes:
     """The whole body within the size cap and the deadline."""
     length = response.headers.get("Content-Length", "") if response.headers is not None else ""
     if length.isdigit() and int(length) > limits.max_bytes:
-        raise FetchFailed(_too_big_answer(int(length), limits))
+        raise FetchFailed.of(_too_big_answer(int(length), limits))
     reader = getattr(response, "read1", response.read)
     parts, size = [], 0
     while chunk := _read_before(response, reader, deadline, limits):
         size += len(chunk)
         if size > limits.max_bytes:
-            raise FetchFailed(_too_big_answer(size, limits))
+            raise FetchFailed.of(_too_big_answer(size, limits))
         parts.append(chunk)
     return b"".join(parts)
 
 
-def _too_big_answer(size: int, limits: Limits) -> str:
-    return f"the answer is larger than {_bytes(limits.max_bytes)} ({_bytes(size)} or more) and was refused"
+def _too_big_answer(size: int, limits: Limits) -> Said:
+    return (N_("the answer is larger than %(most)s (%(size)s or more) and was refused"),
+            {"most": _bytes(limits.max_bytes), "size": _bytes(size)})  # fmt: skip
 
 
 def _checked(response: Response) -> Response:
@@ -581,9 +625,14 @@ def _checked(response: Response) -> Response:
     detail = f" ({said})" if said else ""
     if response.status in (401, 403):
         raise AuthFailed(
-            f"{host} refused the credentials (HTTP {response.status}){detail}: check them, or enter new ones "
-            "(an expired token or a revoked application password is the usual cause)",
+            N_(
+                "%(host)s refused the credentials (HTTP %(code)s)%(detail)s: check them, or enter new "
+                "ones (an expired token or a revoked application password is the usual cause)"
+            ),
             response.status,
+            host=host,
+            code=response.status,
+            detail=detail,
         )
-    raise HttpStatus(_http_problem(response.status, http.client.responses.get(response.status, ""),
-                                   Limits()).replace("feed", "resource") + detail, response.status)  # fmt: skip
+    problem = fill(*_http_problem(response.status, http.client.responses.get(response.status, ""), Limits()))
+    raise HttpStatus(problem.replace("feed", "resource") + detail, response.status)

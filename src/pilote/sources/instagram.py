@@ -36,9 +36,10 @@ from pilote.sources.export_files import (
     readable,
     seconds,
 )
+from pilote.texts import N_
 
 name = "instagram_json"
-description = "Instagram's data export in JSON: content/posts_1.json and comments/post_comments_1.json"
+description = N_("Instagram's data export in JSON: content/posts_1.json and comments/post_comments_1.json")
 CHANNEL = "instagram"
 SITE = "https://www.instagram.com"
 PROFILE_FILES = (
@@ -93,12 +94,12 @@ def parse(path: Path, options: ParseOptions) -> Iterator[Item | ItemError]:
 
 def _post(entry: object, where: str, author: AuthorRef) -> Item | ItemError:
     if not isinstance(entry, dict):
-        return ItemError(where, "not a post object: skipped")
+        return ItemError(where, N_("not a post object: skipped"))
     media = [m for m in _list(entry.get("media")) if isinstance(m, dict)]
     created = seconds(entry.get("creation_timestamp"))
     created = created or next((seconds(m.get("creation_timestamp")) for m in media if "creation_timestamp" in m), None)
     if created is None:
-        return ItemError(where, "post without a creation_timestamp (Unix seconds): skipped")
+        return ItemError(where, N_("post without a creation_timestamp (Unix seconds): skipped"))
     text = readable(entry.get("title")) or (readable(media[0].get("title")) if media else "")
     context = () if text.strip() else tuple(sorted(basename(m.get("uri")) for m in media))
     return Item(
@@ -114,13 +115,13 @@ def _post(entry: object, where: str, author: AuthorRef) -> Item | ItemError:
 def _comment(entry: object, where: str, author: AuthorRef) -> Item | ItemError:
     fields = entry.get("string_map_data") if isinstance(entry, dict) else None
     if not isinstance(fields, dict):
-        return ItemError(where, "not a comment (no string_map_data): skipped")
+        return ItemError(where, N_("not a comment (no string_map_data): skipped"))
     said, when = fields.get("Comment"), fields.get("Time")
     if not isinstance(said, dict) or not isinstance(said.get("value"), str):
-        return ItemError(where, 'comment without its "Comment" value: skipped')
+        return ItemError(where, N_('comment without its "Comment" value: skipped'))
     created = seconds(when.get("timestamp")) if isinstance(when, dict) else None
     if created is None:
-        return ItemError(where, 'comment without its "Time" (Unix seconds): skipped')
+        return ItemError(where, N_('comment without its "Time" (Unix seconds): skipped'))
     text = readable(said["value"])
     return Item(
         external_id=export_id("comment", created, text),
@@ -136,10 +137,14 @@ def _comment_entries(path: Path, data: dict[str, Any]) -> tuple[str, list[Any]]:
     for key, value in data.items():
         if _COMMENT_KEY.fullmatch(key):
             if not isinstance(value, list):
-                raise BadInput(path, key, f'"{key}" is not a list of comments', HINT)
+                raise BadInput(path, key, N_('"%(key)s" is not a list of comments'), HINT, key=key)
             return key, value
-    raise BadInput(path, None, "not an Instagram export of posts or comments (no comments_..._comments list)",
-                   "import content/posts_1.json or comments/post_comments_1.json from the export")  # fmt: skip
+    raise BadInput(
+        path,
+        None,
+        N_("not an Instagram export of posts or comments (no comments_..._comments list)"),
+        N_("import content/posts_1.json or comments/post_comments_1.json from the export"),
+    )
 
 
 def _owner(path: Path) -> AuthorRef | None:

@@ -22,13 +22,14 @@ from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import unquote, urlsplit
 
-from pilote.errors import BadInput
+from pilote.errors import BadInput, fill
 from pilote.sources.base import AuthorRef, Item, ItemError, ParseOptions, SourceInfo, person
 from pilote.sources.dates import parse_date
 from pilote.sources.export_files import HINT, OWNER, export_id, raw
+from pilote.texts import N_
 
 name = "linkedin_csv"
-description = "LinkedIn's data export: Shares.csv (your posts) and Comments.csv (your comments)"
+description = N_("LinkedIn's data export: Shares.csv (your posts) and Comments.csv (your comments)")
 CHANNEL = "linkedin"
 SHARES = ("Date", "ShareLink", "ShareCommentary")  # with SharedUrl, MediaUrl, Visibility
 COMMENTS = ("Date", "Link", "Message")
@@ -70,31 +71,41 @@ def parse(path: Path, options: ParseOptions) -> Iterator[Item | ItemError]:
     rows = _rows(path, options)
     line, header = next(rows, (0, None))
     if header is None:
-        raise BadInput(path, None, "the file is empty", "take it again from the export")
+        raise BadInput(path, None, N_("the file is empty"), N_("take it again from the export"))
     names = header if isinstance(header, list) else []
     shares = set(SHARES) <= set(names)
     if not shares and tuple(names) != COMMENTS:
         expected = f"{','.join(SHARES)},… or {','.join(COMMENTS)}"
         problem = f"not LinkedIn's Shares.csv or Comments.csv (their header is {expected})"
-        raise BadInput(path, f"line {line}", problem, "import Shares.csv or Comments.csv from the export")
+        raise BadInput(
+            path, N_("line %(line)s"), problem, N_("import Shares.csv or Comments.csv from the export"), line=line
+        )
     empty = True
     for line, cells in rows:
         empty = False
         if isinstance(cells, str):
-            yield ItemError(f"line {line}", f"{cells}: skipped")
+            yield ItemError(fill(N_("line %(line)s"), {"line": line}), fill(N_("%(cells)s: skipped"), {"cells": cells}))
         elif len(cells) != len(names):
-            yield ItemError(f"line {line}", f"{len(cells)} cells where the header has {len(names)}: skipped")
+            yield ItemError(
+                fill(N_("line %(line)s"), {"line": line}),
+                fill(
+                    N_("%(count)s cells where the header has %(count2)s: skipped"),
+                    {"count": len(cells), "count2": len(names)},
+                ),
+            )
         else:
             row = dict(zip(names, cells, strict=True))
             yield _share(row, line, author) if shares else _comment(row, line, author)
     if empty:
-        raise BadInput(path, None, "the file has a header line but no rows", "is it the right export?")
+        raise BadInput(path, None, N_("the file has a header line but no rows"), N_("is it the right export?"))
 
 
 def _share(row: Row, line: int, author: AuthorRef) -> Item | ItemError:
     created = _date(row["Date"])
     if isinstance(created, str):
-        return ItemError(f"line {line}", f"Date: {created}: skipped")
+        return ItemError(
+            fill(N_("line %(line)s"), {"line": line}), fill(N_("Date: %(created)s: skipped"), {"created": created})
+        )
     text = row["ShareCommentary"]
     urn = _urn(row["ShareLink"])
     context = () if text.strip() else (row.get("SharedUrl", ""), row.get("MediaUrl", ""))
@@ -112,7 +123,9 @@ def _share(row: Row, line: int, author: AuthorRef) -> Item | ItemError:
 def _comment(row: Row, line: int, author: AuthorRef) -> Item | ItemError:
     created = _date(row["Date"])
     if isinstance(created, str):
-        return ItemError(f"line {line}", f"Date: {created}: skipped")
+        return ItemError(
+            fill(N_("line %(line)s"), {"line": line}), fill(N_("Date: %(created)s: skipped"), {"created": created})
+        )
     text, post = row["Message"], _urn(row["Link"])
     return Item(
         external_id=export_id("comment", int(created.timestamp()), text, post or row["Link"].strip()),
@@ -152,28 +165,42 @@ class _Lines:
         try:
             self.decode = codecs.getincrementaldecoder(encoding)().decode
         except LookupError:
-            raise BadInput(path, None, f"unknown encoding {encoding!r}", "pass a valid --encoding") from None
+            raise BadInput(
+                path, None, N_("unknown encoding %(encoding)r"), N_("pass a valid --encoding"), encoding=encoding
+            ) from None
         try:
             self.handle: BinaryIO = path.open("rb")
         except OSError as error:
-            raise BadInput(path, None, f"cannot be read: {error.strerror}", "check the path") from None
+            raise BadInput(
+                path, None, N_("cannot be read: %(strerror)s"), N_("check the path"), strerror=error.strerror
+            ) from None
         self.path, self.encoding, self.number = path, encoding, 0
 
     def __iter__(self) -> Iterator[str]:
         for line in iter(partial(self.handle.readline, MAX_LINE_BYTES), b""):
             self.number += 1
             if len(line) == MAX_LINE_BYTES and not line.endswith(b"\n"):
-                raise BadInput(self.path, f"line {self.number}", "longer than 16 MB", "is this LinkedIn's export?")
+                raise BadInput(
+                    self.path,
+                    N_("line %(number)s"),
+                    N_("longer than 16 MB"),
+                    N_("is this LinkedIn's export?"),
+                    number=self.number,
+                )
             try:
                 text = self.decode(line)
             except UnicodeDecodeError as error:
                 problem = f"not valid {self.encoding} text (byte {error.object[error.start]:#04x})"
-                raise BadInput(self.path, f"line {self.number}", problem, "check the encoding") from None
+                raise BadInput(
+                    self.path, N_("line %(number)s"), problem, N_("check the encoding"), number=self.number
+                ) from None
             yield text.removeprefix("\ufeff") if self.number == 1 else text
         try:
             self.decode(b"", True)
         except UnicodeDecodeError:
-            raise BadInput(self.path, f"line {self.number}", "the file ends inside a character", HINT) from None
+            raise BadInput(
+                self.path, N_("line %(number)s"), N_("the file ends inside a character"), HINT, number=self.number
+            ) from None
 
 
 def _owner(path: Path, options: ParseOptions) -> AuthorRef | None:

@@ -36,27 +36,32 @@ from pilote.sources.base import (
 from pilote.sources.dates import parse_date
 from pilote.sources.http import AuthFailed, FetchFailed, HttpClient, HttpStatus, check_url
 from pilote.sources.mastodon_status import View, context_items, handle, identifier, newer, status_item
+from pilote.texts import N_
 
 name = "mastodon"
-description = "Mastodon (any instance): an account's posts and the replies to them, its mentions, or a hashtag"
+description = N_("Mastodon (any instance): an account's posts and the replies to them, its mentions, or a hashtag")
 settings: tuple[Setting, ...] = (
-    Setting("instance", "The instance's address, e.g. https://mastodon.social"),
+    Setting("instance", N_("The instance's address, e.g. https://mastodon.social")),
     Setting(
         "follow",
-        "What to read: @account (its posts, boosts and the replies to them; @account@other.instance for a "
-        "remote one), #hashtag, or mentions (the mentions of the token's account)",
+        N_(
+            "What to read: @account (its posts, boosts and the replies to them; @account@other.instance for a "
+            "remote one), #hashtag, or mentions (the mentions of the token's account)"
+        ),
     ),
     Setting(
         "token",
-        "An access token of an application made in the instance's Preferences > Development, with the read "
-        "scope (and write:statuses to reply); optional for a public account or a hashtag, needed for mentions",
+        N_(
+            "An access token of an application made in the instance's Preferences > Development, with the read "
+            "scope (and write:statuses to reply); optional for a public account or a hashtag, needed for mentions"
+        ),
         secret=True,
         required=False,
     ),
-    Setting("backfill_days", "How many days back the first sync reads (default 30)", required=False),
+    Setting("backfill_days", N_("How many days back the first sync reads (default 30)"), required=False),
     Setting(
         "recent_days",
-        "Statuses of the last N days are read again at each sync, for edits, counters and new replies (default 3)",
+        N_("Statuses of the last N days are read again at each sync, for edits, counters and new replies (default 3)"),
         required=False,
     ),
 )
@@ -99,7 +104,7 @@ def target(account: Account) -> Target:
     """The instance and what to follow, from the settings; Invalid says what to write instead."""
     instance = account.get("instance").strip().rstrip("/")
     if not instance:
-        raise Invalid("instance: give the instance's address, e.g. https://mastodon.social")
+        raise Invalid(N_("instance: give the instance's address, e.g. https://mastodon.social"))
     parts = urlsplit(check_url(instance if "://" in instance else f"https://{instance}", what="instance"))
     host = parts.netloc.lower()
     base = f"{parts.scheme}://{host}"
@@ -112,7 +117,9 @@ def target(account: Account) -> Target:
     if _ACCT.match(acct):
         user, _, domain = acct.partition("@")
         return Target(base, host, "account", user if domain.lower() in (host, parts.hostname) else acct)
-    raise Invalid(f"follow {follow!r}: give @account (or @account@other.instance), #hashtag, or mentions")
+    raise Invalid(
+        N_("follow %(follow)r: give @account (or @account@other.instance), #hashtag, or mentions"), follow=follow
+    )
 
 
 def describe(account: Account) -> SourceInfo:
@@ -155,10 +162,13 @@ def fetch(client: HttpClient, account: Account, cursor: Mapping[str, Any]) -> Pa
 def act(client: HttpClient, account: Account, action: Action) -> Done:
     """Reply to a status (addressed to its author, as Mastodon's own client does); nothing else is allowed."""
     if action.kind not in actions:
-        raise Invalid(f"Mastodon lets Pilote reply, not {action.kind!r}: others' posts are moderated on their instance")
+        raise Invalid(
+            N_("Mastodon lets Pilote reply, not %(kind)r: others' posts are moderated on their instance"),
+            kind=action.kind,
+        )
     text = (action.text or "").strip()
     if not text:
-        raise Invalid("a reply needs some text")
+        raise Invalid(N_("a reply needs some text"))
     t = target(account)
     headers = _auth(account, needed="replying")
     parent, author, visibility = _parent(action)
@@ -188,7 +198,7 @@ def _timeline_page(client: HttpClient, plan: _Plan, state: dict[str, Any]) -> Pa
         where = f"{urlsplit(url).path} below {run['max_id'] or 'the top'}, entry {index}"
         paging, when, status = _entry(t, entry)
         if paging is None or when is None:
-            items.append(ItemError(where, "an entry without an id or a date: skipped"))
+            items.append(ItemError(where, N_("an entry without an id or a date: skipped")))
             continue
         if newer(paging, run["top"]):
             run["top"] = paging
@@ -266,8 +276,14 @@ def _context_page(client: HttpClient, plan: _Plan, state: dict[str, Any]) -> Pag
     ancestors = context.get("ancestors") if isinstance(context, dict) else None
     descendants = context.get("descendants") if isinstance(context, dict) else None
     if not isinstance(ancestors, list) or not isinstance(descendants, list):
-        raise FetchFailed(f"{t.host} answered the context of status {status_id} with JSON that is not a context "
-                          "(ancestors and descendants); Pilote tries again at the next sync")  # fmt: skip
+        raise FetchFailed(
+            N_(
+                "%(host)s answered the context of status %(status_id)s with JSON that is not a "
+                "context (ancestors and descendants); Pilote tries again at the next sync"
+            ),
+            host=t.host,
+            status_id=status_id,
+        )
     items = list(context_items(ancestors, descendants, status_id, f"context of {status_id}: ", _view(t, state)))
     if replies >= 0:
         watch[status_id] = [replies, when]
@@ -310,8 +326,14 @@ def _entry(t: Target, entry: object) -> tuple[str | None, datetime | None, Any]:
 def _get_list(client: HttpClient, url: str, params: dict[str, Any], headers: dict[str, str], t: Target) -> list[Any]:
     entries = client.get_json(url, params=params, headers=headers)
     if not isinstance(entries, list):
-        raise FetchFailed(f"{t.host} answered {urlsplit(url).path} with JSON that is not a list of statuses; "
-                          "Pilote tries again at the next sync")  # fmt: skip
+        raise FetchFailed(
+            N_(
+                "%(host)s answered %(file)s with JSON that is not a list of statuses; Pilote tries "
+                "again at the next sync"
+            ),
+            host=t.host,
+            file=urlsplit(url).path,
+        )
     return entries
 
 
@@ -323,11 +345,21 @@ def _lookup(client: HttpClient, t: Target, headers: dict[str, str]) -> tuple[str
     except HttpStatus as error:
         if error.status != 404:
             raise
-        raise FetchFailed(f"{t.host} knows no account @{t.name}: check the follow setting "
-                          "(@account, or @account@other.instance for one on another instance)") from None  # fmt: skip
+        raise FetchFailed(
+            N_(
+                "%(host)s knows no account @%(name)s: check the follow setting (@account, or "
+                "@account@other.instance for one on another instance)"
+            ),
+            host=t.host,
+            name=t.name,
+        ) from None
     account_id = identifier(found.get("id")) if isinstance(found, dict) else None
     if account_id is None:
-        raise FetchFailed(f"{t.host} answered the look-up of @{t.name} with something that is not an account")
+        raise FetchFailed(
+            N_("%(host)s answered the look-up of @%(name)s with something that is not an account"),
+            host=t.host,
+            name=t.name,
+        )
     found_handle = handle(found)
     return account_id, found_handle.lower() if found_handle else t.brand
 
@@ -336,11 +368,16 @@ def _auth(account: Account, *, needed: str | None) -> dict[str, str]:
     token = account.get("token").strip()
     if not token:
         if needed:
-            raise AuthFailed(f"{needed} on Mastodon needs an access token: add one to this source (read scope, "
-                             "and write:statuses to reply)")  # fmt: skip
+            raise AuthFailed(
+                N_(
+                    "%(needed)s on Mastodon needs an access token: add one to this source (read scope, "
+                    "and write:statuses to reply)"
+                ),
+                needed=needed,
+            )
         return {}
     if not _TOKEN.match(token):
-        raise AuthFailed("the access token has spaces or characters a token cannot have: copy it again")
+        raise AuthFailed(N_("the access token has spaces or characters a token cannot have: copy it again"))
     return {"Authorization": f"Bearer {token}"}
 
 
@@ -354,7 +391,12 @@ def _days(account: Account, setting: str, default: int) -> int:
     if not value:
         return default
     if not value.isdigit() or int(value) > 36500:
-        raise Invalid(f"{setting} {value!r}: give a whole number of days, e.g. {default}")
+        raise Invalid(
+            N_("%(setting)s %(value)r: give a whole number of days, e.g. %(default)s"),
+            setting=setting,
+            value=value,
+            default=default,
+        )
     return int(value)
 
 

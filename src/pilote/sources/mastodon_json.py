@@ -26,9 +26,10 @@ from pilote.errors import BadInput
 from pilote.sources.base import Item, ItemError, ParseOptions, SourceInfo
 from pilote.sources.mastodon_status import View, context_items, handle, status_item
 from pilote.sources.x_archive import iter_json_array
+from pilote.texts import N_
 
 name = "mastodon_json"
-description = (
+description = N_(
     "Mastodon API JSON saved to a file: statuses (an account's, a hashtag's, a timeline), a status's context, "
     "one status, or notifications"
 )
@@ -41,11 +42,11 @@ _MARKS = (
     (b'"ancestors"', b'"descendants"'),  # a context
     (b'"acct"', b'"followers_count"'),  # accounts: recognised, to be refused in plain words
 )
-_ACCOUNTS = (
+_ACCOUNTS = N_(
     "this file holds Mastodon accounts (such as who favourited or boosted a status), not posts: "
     "there is nothing to import"
 )
-_ACCOUNTS_HINT = "save statuses, a context, one status or notifications instead"
+_ACCOUNTS_HINT = N_("save statuses, a context, one status or notifications instead")
 
 
 @dataclass(slots=True)
@@ -91,7 +92,7 @@ def parse(path: Path, options: ParseOptions) -> Iterator[Item | ItemError]:
         with _open_text(path, options) as text:
             for line, element in iter_json_array(text, path):
                 if first and _is_account(element):
-                    raise BadInput(path, f"line {line}", _ACCOUNTS, _ACCOUNTS_HINT)
+                    raise BadInput(path, N_("line %(line)s"), _ACCOUNTS, _ACCOUNTS_HINT, line=line)
                 first = False
                 yield from _element(element, f"line {line}")
         return
@@ -110,7 +111,7 @@ def _element(element: object, where: str) -> Iterator[Item | ItemError]:
             yield status_item(element.get("status"), f"{where} (notification)", View(mentioned=True))
         return
     if _is_account(element):
-        yield ItemError(where, "an account, not a status: skipped")
+        yield ItemError(where, N_("an account, not a status: skipped"))
         return
     yield status_item(element, where)
 
@@ -121,7 +122,7 @@ def _read_head(path: Path, options: ParseOptions) -> _Head:
         with _open_text(path, options) as text:
             for line, element in iter_json_array(text, path):
                 if not elements and _is_account(element):
-                    raise BadInput(path, f"line {line}", _ACCOUNTS, _ACCOUNTS_HINT)
+                    raise BadInput(path, N_("line %(line)s"), _ACCOUNTS, _ACCOUNTS_HINT, line=line)
                 elements.append(element)
                 if len(elements) >= SAMPLE:
                     break
@@ -142,8 +143,8 @@ def _opening(path: Path, options: ParseOptions) -> str:
     with _open_text(path, options) as text:
         start = str(text.read(4096)).lstrip("\ufeff \t\r\n")[:1]
     if start not in ("[", "{"):
-        problem = "the file is empty" if not start else f"expected a JSON array or object, found {start!r}"
-        raise BadInput(path, "line 1", problem, "save the API's answer as it came (a .json file)")
+        problem = N_("the file is empty") if not start else N_("expected a JSON array or object, found %(start)r")
+        raise BadInput(path, N_("line 1"), problem, N_("save the API's answer as it came (a .json file)"), start=start)
     return start
 
 
@@ -151,41 +152,64 @@ def _open_text(path: Path, options: ParseOptions) -> TextIO:
     try:
         return path.open(encoding=options.encoding, newline="")
     except OSError as error:
-        raise BadInput(path, None, f"cannot be read: {error.strerror}", "check the path") from None
+        raise BadInput(
+            path, None, N_("cannot be read: %(strerror)s"), N_("check the path"), strerror=error.strerror
+        ) from None
     except LookupError:
-        raise BadInput(path, None, f"unknown encoding {options.encoding!r}", "pass a valid --encoding") from None
+        raise BadInput(
+            path, None, N_("unknown encoding %(encoding)r"), N_("pass a valid --encoding"), encoding=options.encoding
+        ) from None
 
 
 def _load_object(path: Path, options: ParseOptions) -> Any:
     """The whole JSON object (a context or one status: held in memory, so capped)."""
     size = path.stat().st_size
     if size > MAX_OBJECT_BYTES:
-        raise BadInput(path, None, f"a single JSON object of {size >> 20} MB is more than Pilote reads at once",
-                       f"split it; at most {MAX_OBJECT_BYTES >> 20} MB")  # fmt: skip
+        raise BadInput(
+            path,
+            None,
+            N_("a single JSON object of %(value)s MB is more than Pilote reads at once"),
+            N_("split it; at most %(value2)s MB"),
+            value=size >> 20,
+            value2=MAX_OBJECT_BYTES >> 20,
+        )
     try:
         data = orjson.loads(path.read_bytes().decode(options.encoding))
     except UnicodeDecodeError as error:
-        raise BadInput(path, None, f"not valid text: {error}", "check the encoding") from None
+        raise BadInput(path, None, N_("not valid text: %(error)s"), N_("check the encoding"), error=error) from None
     except orjson.JSONDecodeError as error:
-        where = f"line {error.lineno}" if error.lineno else None
-        hint = "the file is damaged or truncated; with one JSON object per line, pass --format jsonl"
-        raise BadInput(path, where, f"malformed JSON: {error.msg}", hint) from None
+        where = N_("line %(lineno)s") if error.lineno else None
+        hint = N_("the file is damaged or truncated; with one JSON object per line, pass --format jsonl")
+        web = N_("the file is damaged or truncated; with one JSON object per line, choose JSON Lines in the list")
+        raise BadInput(
+            path, where, N_("malformed JSON: %(msg)s"), hint, web=web, msg=error.msg, lineno=error.lineno
+        ) from None
     if not isinstance(data, dict):
-        raise BadInput(path, "line 1", "expected a JSON object", "save the API's answer as it came")
+        raise BadInput(path, N_("line 1"), N_("expected a JSON object"), N_("save the API's answer as it came"))
     if _is_account(data):
-        raise BadInput(path, None, "this file holds a Mastodon account, not posts: there is nothing to import",
-                       _ACCOUNTS_HINT)  # fmt: skip
+        raise BadInput(
+            path, None, N_("this file holds a Mastodon account, not posts: there is nothing to import"), _ACCOUNTS_HINT
+        )
     if "error" in data and "id" not in data:
-        raise BadInput(path, None, f"the file holds the API's error, not posts: {str(data['error'])[:200]!r}",
-                       "fetch it again (with a token if the instance asks for one)")  # fmt: skip
+        raise BadInput(
+            path,
+            None,
+            N_("the file holds the API's error, not posts: %(value)r"),
+            N_("fetch it again (with a token if the instance asks for one)"),
+            value=str(data["error"])[:200],
+        )
     return data
 
 
 def _context_lists(path: Path, data: Mapping[str, Any]) -> tuple[list[Any], list[Any]]:
     ancestors, descendants = data.get("ancestors", []), data.get("descendants", [])
     if not isinstance(ancestors, list) or not isinstance(descendants, list):
-        raise BadInput(path, None, "a context's ancestors and descendants must be lists of statuses",
-                       "save the API's answer as it came")  # fmt: skip
+        raise BadInput(
+            path,
+            None,
+            N_("a context's ancestors and descendants must be lists of statuses"),
+            N_("save the API's answer as it came"),
+        )
     return ancestors, descendants
 
 

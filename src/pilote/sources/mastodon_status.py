@@ -16,9 +16,11 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from pilote.errors import fill
 from pilote.sources.base import AuthorRef, Counters, Item, ItemError, person
 from pilote.sources.dates import parse_date
 from pilote.text import html_to_text
+from pilote.texts import N_
 
 _VIEWER = frozenset({"favourited", "reblogged", "muted", "bookmarked", "pinned", "filtered"})
 _WHO = ("id", "username", "acct", "display_name", "url", "uri", "bot", "group")
@@ -52,17 +54,20 @@ def handle(account: Mapping[str, Any], instance: str | None = None) -> str | Non
 def status_item(status: object, where: str, view: View = View()) -> Item | ItemError:
     """One status (a boost of another is a share) as an Item, or why it cannot be read."""
     if not isinstance(status, dict):
-        return ItemError(where, "not a status object: skipped")
+        return ItemError(where, N_("not a status object: skipped"))
     status_id = status_id_of(status)
     if status_id is None:
-        return ItemError(where, "status without an id: skipped")
+        return ItemError(where, N_("status without an id: skipped"))
     try:
         created_at = parse_date(str(status.get("created_at") or ""))
     except ValueError as error:
-        return ItemError(where, f"status {status_id}: created_at: {error}: skipped")
+        return ItemError(
+            where,
+            fill(N_("status %(status_id)s: created_at: %(error)s: skipped"), {"status_id": status_id, "error": error}),
+        )
     account = status.get("account")
     if not isinstance(account, dict):
-        return ItemError(where, f"status {status_id}: no account object: skipped")
+        return ItemError(where, fill(N_("status %(status_id)s: no account object: skipped"), {"status_id": status_id}))
     shared = status.get("reblog")
     body: dict[str, Any] = shared if isinstance(shared, dict) else status
     author = _author(account, view.instance)

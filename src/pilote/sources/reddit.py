@@ -37,18 +37,27 @@ from pilote.sources.base import (
 )
 from pilote.sources.http import FetchFailed, HttpClient, check_url
 from pilote.sources.reddit_api import API_URL, TOKEN_URL, Api, Credentials, answer_things
+from pilote.texts import N_
 
 name = "reddit"
-description = "Reddit: a subreddit's new posts and comments, or one thread's comment forest; reply and moderate"
+description = N_("Reddit: a subreddit's new posts and comments, or one thread's comment forest; reply and moderate")
 actions: tuple[str, ...] = ("reply", "approve", "spam", "trash")
 settings: tuple[Setting, ...] = (
-    Setting("subreddit", "The subreddit to follow, e.g. velolumen (or leave it empty and give a thread)", False, False),
-    Setting("thread", "Or one thread: its address or id, e.g. https://www.reddit.com/comments/1b2c3d/", False, False),
-    Setting("client_id", "The client id of your Reddit app (reddit.com/prefs/apps, under the app's name)"),
-    Setting("client_secret", "The app's secret (a script or web app; empty for an installed app)", True, False),
-    Setting("refresh_token", "To reply and moderate: a refresh token of the account that acts", True, False),
-    Setting("backfill_days", "Days the first sync reads back (default 30; 0: all Reddit lists, ~1,000)", False, False),
-    Setting("refresh_hours", "Recent hours read again at each sync for edits and deletions (default 24)", False, False),
+    Setting(
+        "subreddit", N_("The subreddit to follow, e.g. velolumen (or leave it empty and give a thread)"), False, False
+    ),
+    Setting(
+        "thread", N_("Or one thread: its address or id, e.g. https://www.reddit.com/comments/1b2c3d/"), False, False
+    ),
+    Setting("client_id", N_("The client id of your Reddit app (reddit.com/prefs/apps, under the app's name)")),
+    Setting("client_secret", N_("The app's secret (a script or web app; empty for an installed app)"), True, False),
+    Setting("refresh_token", N_("To reply and moderate: a refresh token of the account that acts"), True, False),
+    Setting(
+        "backfill_days", N_("Days the first sync reads back (default 30; 0: all Reddit lists, ~1,000)"), False, False
+    ),
+    Setting(
+        "refresh_hours", N_("Recent hours read again at each sync for edits and deletions (default 24)"), False, False
+    ),
     Setting("token_url", f"Reddit's token address (default {TOKEN_URL})", False, False),
     Setting("api_url", f"Reddit's API address (default {API_URL})", False, False),
 )
@@ -103,13 +112,17 @@ def fetch(client: HttpClient, account: Account, cursor: Mapping[str, Any]) -> Pa
 def act(client: HttpClient, account: Account, action: Action) -> Done:
     """Reply (as the refresh token's account), approve, or remove as spam or not (as a moderator)."""
     if action.kind not in actions:
-        raise Invalid(f"Reddit does not let Pilote {action.kind!r} a message: it can {', '.join(actions)}")
+        raise Invalid(
+            N_("Reddit does not let Pilote %(kind)r a message: it can %(value)s"),
+            kind=action.kind,
+            value=", ".join(actions),
+        )
     config = _config(account)
     if not config.credentials.refresh_token:
-        raise Invalid("replying and moderating on Reddit act as an account: add its refresh_token to the source")
+        raise Invalid(N_("replying and moderating on Reddit act as an account: add its refresh_token to the source"))
     target = action.external_id
     if not things.FULLNAME.fullmatch(target):
-        raise Invalid(f"{target[:40]!r} is not a Reddit post or comment (t3_… or t1_…)")
+        raise Invalid(N_("%(target)r is not a Reddit post or comment (t3_… or t1_…)"), target=target[:40])
     api = Api(client, config.credentials)
     if action.kind == "reply":
         return _reply(api, target, (action.text or "").strip())
@@ -122,7 +135,7 @@ def act(client: HttpClient, account: Account, action: Action) -> Done:
 
 def _reply(api: Api, target: str, text: str) -> Done:
     if not text:
-        raise Invalid("a reply needs some text")
+        raise Invalid(N_("a reply needs some text"))
     body = api.post("/api/comment", {"api_type": "json", "thing_id": target, "text": text})
     posted = [thing for thing in answer_things(body, "the reply") if isinstance(thing, dict)]
     entry = things.read(posted[0], "the posted reply") if posted else None
@@ -170,8 +183,14 @@ def _listing(body: Any, path: str) -> tuple[list[Any], str | None]:
     data = body.get("data") if isinstance(body, dict) and body.get("kind") == "Listing" else None
     children = data.get("children") if isinstance(data, dict) else None
     if not isinstance(data, dict) or not isinstance(children, list):
-        raise FetchFailed(f"Reddit answered {path} with JSON that is not a listing ({_shape(body)}); "
-                          "Pilote tries again at the next sync")  # fmt: skip
+        raise FetchFailed(
+            N_(
+                "Reddit answered %(file)s with JSON that is not a listing (%(value)s); Pilote tries "
+                "again at the next sync"
+            ),
+            file=path,
+            value=_shape(body),
+        )
     return children, _fullname(data.get("after"))
 
 
@@ -220,8 +239,14 @@ def _thread_page(api: Api, thread: str, cursor: dict[str, Any]) -> Page:
 def _forest(body: Any, path: str) -> list[Any]:
     """A thread answer: [the post's listing, the comments' listing]."""
     if not (isinstance(body, list) and len(body) == 2):
-        raise FetchFailed(f"Reddit answered {path} with JSON that is not a thread ({_shape(body)}); "
-                          "Pilote tries again at the next sync")  # fmt: skip
+        raise FetchFailed(
+            N_(
+                "Reddit answered %(file)s with JSON that is not a thread (%(value)s); Pilote tries "
+                "again at the next sync"
+            ),
+            file=path,
+            value=_shape(body),
+        )
     return [_listing(listing, path)[0] for listing in body]
 
 
@@ -260,10 +285,10 @@ def _unique(items: list[Item | ItemError]) -> list[Item | ItemError]:
 def _config(account: Account) -> Config:
     subreddit, thread = account.get("subreddit").strip(), account.get("thread").strip()
     if bool(subreddit) == bool(thread):
-        raise Invalid("give a subreddit to follow, or one thread (its address or id), not both")
+        raise Invalid(N_("give a subreddit to follow, or one thread (its address or id), not both"))
     client_id = account.get("client_id").strip()
     if not client_id:
-        raise Invalid(f"client_id: the client id of your Reddit app, from {things.SITE}/prefs/apps")
+        raise Invalid(N_("client_id: the client id of your Reddit app, from %(site)s/prefs/apps"), site=things.SITE)
     credentials = Credentials(
         client_id=client_id,
         client_secret=account.get("client_secret").strip(),
@@ -283,14 +308,18 @@ def _config(account: Account) -> Config:
 def _subreddit(value: str) -> str:
     match = _SUBREDDIT.match(value)
     if match is None:
-        raise Invalid(f"subreddit {value[:80]!r}: give its name, e.g. velolumen (2 to 21 letters, digits or _)")
+        raise Invalid(
+            N_("subreddit %(value)r: give its name, e.g. velolumen (2 to 21 letters, digits or _)"), value=value[:80]
+        )
     return match.group(1)
 
 
 def _thread(value: str) -> str:
     match = _THREAD_ID.match(value) or _THREAD_URL.match(value)
     if match is None:
-        raise Invalid(f"thread {value[:80]!r}: give its address (…/comments/1b2c3d/…) or its id (1b2c3d)")
+        raise Invalid(
+            N_("thread %(value)r: give its address (…/comments/1b2c3d/…) or its id (1b2c3d)"), value=value[:80]
+        )
     return match.group(1)
 
 
@@ -301,7 +330,12 @@ def _amount(account: Account, setting: str, default: float, unit: int) -> float:
     except ValueError:
         amount = -1.0
     if not 0 <= amount < 1e6:
-        raise Invalid(f"{setting} {value[:20]!r}: give a number, e.g. {default:g}")
+        raise Invalid(
+            N_("%(setting)s %(value)r: give a number, e.g. %(default)s"),
+            setting=setting,
+            value=value[:20],
+            default=f"{default:g}",
+        )
     return amount * unit
 
 

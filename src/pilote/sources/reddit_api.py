@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from pilote.sources.http import AuthFailed, FetchFailed, HttpClient, RateLimited, Response
+from pilote.texts import N_
 
 TOKEN_URL = "https://www.reddit.com/api/v1/access_token"  # noqa: S105  # an address, not a secret
 API_URL = "https://oauth.reddit.com"
@@ -88,9 +89,14 @@ class Api:
             return self._send(token, method, path, params, form)
         except AuthFailed as error:
             raise AuthFailed(
-                f"Reddit refused {method} {path} even with a new access token ({error}). The subreddit may be "
-                "private or banned, the app deleted, or the account without the right (moderating needs a "
-                "moderator's refresh token); check the source's settings"
+                N_(
+                    "Reddit refused %(method)s %(file)s even with a new access token (%(error)s). The "
+                    "subreddit may be private or banned, the app deleted, or the account without the "
+                    "right (moderating needs a moderator's refresh token); check the source's settings"
+                ),
+                method=method,
+                file=path,
+                error=error,
             ) from None
 
     def _send(
@@ -113,7 +119,11 @@ class Api:
             response = self.client.request("POST", credentials.token_url, data=urlencode(_grant(credentials)).encode(),
                                            headers={"Authorization": f"Basic {basic}", **FORM})  # fmt: skip
         except AuthFailed as error:
-            raise AuthFailed(f"Reddit refused the app's client id and secret ({error}); check them on {APPS}") from None
+            raise AuthFailed(
+                N_("Reddit refused the app's client id and secret (%(error)s); check them on %(apps)s"),
+                error=error,
+                apps=APPS,
+            ) from None
         answer = response.json()
         token = answer.get("access_token") if isinstance(answer, dict) else None
         if not isinstance(token, str) or not token:
@@ -152,12 +162,17 @@ def answer_things(body: Any, what: str) -> list[Any]:
     if errors:
         said = "; ".join(": ".join(str(part) for part in error[:2]) if isinstance(error, list) else str(error)
                          for error in errors[:5])  # fmt: skip
-        raise FetchFailed(f"Reddit refused {what}: {said[:300]}")
+        raise FetchFailed(N_("Reddit refused %(what)s: %(said)s"), what=what, said=said[:300])
     data = inner.get("data") if isinstance(inner, dict) else None
     found = data.get("things") if isinstance(data, dict) else None
     if not isinstance(found, list):
-        raise FetchFailed(f"Reddit answered {what} with JSON of another shape (no json.data.things); "
-                          "Pilote tries again at the next sync")  # fmt: skip
+        raise FetchFailed(
+            N_(
+                "Reddit answered %(what)s with JSON of another shape (no json.data.things); Pilote "
+                "tries again at the next sync"
+            ),
+            what=what,
+        )
     return found
 
 

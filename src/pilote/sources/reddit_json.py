@@ -24,9 +24,10 @@ from pilote.errors import BadInput
 from pilote.sources import reddit_things as things
 from pilote.sources.base import Item, ItemError, ParseOptions, SourceInfo
 from pilote.sources.xmlsafe import read_head
+from pilote.texts import N_
 
 name = "reddit_json"
-description = "Reddit API JSON: a listing, a thread ([post, comments]), morechildren answers, recorded interactions"
+description = N_("Reddit API JSON: a listing, a thread ([post, comments]), morechildren answers, recorded interactions")
 
 MAX_BYTES = 128 << 20
 KINDS = frozenset({"Listing", "t1", "t3", "more"})
@@ -81,7 +82,9 @@ def _values(path: Path, options: ParseOptions) -> Iterator[tuple[str, Any]]:
             value, end = _DECODER.raw_decode(text, position)
         except json.JSONDecodeError as error:
             where = f"line {line + text.count(chr(10), position, error.pos)}"
-            raise BadInput(path, where, f"malformed JSON: {error.msg}", "save the API answer again") from None
+            raise BadInput(
+                path, where, N_("malformed JSON: %(msg)s"), N_("save the API answer again"), msg=error.msg
+            ) from None
         yield f"line {line}", value
         line += text.count("\n", position, end)
         position = end
@@ -91,18 +94,35 @@ def _text(path: Path, options: ParseOptions) -> str:
     try:
         size = path.stat().st_size
         if size > MAX_BYTES:
-            raise BadInput(path, None, f"larger than {MAX_BYTES >> 20} MB", "split it, one API answer per file")
+            raise BadInput(
+                path,
+                None,
+                N_("larger than %(value)s MB"),
+                N_("split it, one API answer per file"),
+                value=MAX_BYTES >> 20,
+            )
         data = path.read_bytes()
     except OSError as error:
-        raise BadInput(path, None, f"cannot be read: {error.strerror}", "check the path") from None
+        raise BadInput(
+            path, None, N_("cannot be read: %(strerror)s"), N_("check the path"), strerror=error.strerror
+        ) from None
     try:
         text = data.decode(options.encoding).removeprefix("\ufeff")
     except UnicodeDecodeError as error:
-        raise BadInput(path, f"byte {error.start}", f"not valid {options.encoding} text", "check --encoding") from None
+        raise BadInput(
+            path,
+            N_("byte %(start)s"),
+            N_("not valid %(encoding)s text"),
+            N_("check --encoding"),
+            start=error.start,
+            encoding=options.encoding,
+        ) from None
     except LookupError:
-        raise BadInput(path, None, f"unknown encoding {options.encoding!r}", "pass a valid --encoding") from None
+        raise BadInput(
+            path, None, N_("unknown encoding %(encoding)r"), N_("pass a valid --encoding"), encoding=options.encoding
+        ) from None
     if not text.strip():
-        raise BadInput(path, None, "the file is empty", "save the API answer again")
+        raise BadInput(path, None, N_("the file is empty"), N_("save the API answer again"))
     return text
 
 
@@ -121,7 +141,7 @@ def _answer(value: Any, where: str, *, recorded: bool) -> Iterator[Item | ItemEr
             if isinstance(thing, dict) and thing.get("kind") != "more":
                 yield things.read(thing, ", ".join(filter(None, (where, f"thing {position}"))))
     elif not recorded:
-        yield ItemError(where or "the file", "not a Reddit listing, thread, post or comment: skipped")
+        yield ItemError(where or "the file", N_("not a Reddit listing, thread, post or comment: skipped"))
 
 
 def _recorded(body: Any, where: str, number: int) -> Iterator[Item | ItemError]:

@@ -16,8 +16,10 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+from pilote.errors import fill
 from pilote.sources.base import AuthorRef, Counters, Item, ItemError, person
 from pilote.text import html_to_text
+from pilote.texts import N_
 
 SITE = "https://www.reddit.com"
 GONE = frozenset({"[deleted]", "[removed]"})  # what Reddit shows instead of a deleted or removed text
@@ -70,17 +72,25 @@ def read(thing: Any, where: str) -> Item | ItemError:
     kind = thing.get("kind") if isinstance(thing, dict) else None
     data = thing.get("data") if isinstance(thing, dict) else None
     if kind not in ("t1", "t3") or not isinstance(data, dict):
-        return ItemError(where, f"not a Reddit post (t3) or comment (t1) but {str(kind)[:40]!r}: skipped")
+        return ItemError(
+            where, fill(N_("not a Reddit post (t3) or comment (t1) but %(value)r: skipped"), {"value": str(kind)[:40]})
+        )
     fullname = fullname_of(thing)
     if fullname is None:
-        return ItemError(where, "a post or comment without a readable id or name: skipped")
+        return ItemError(where, N_("a post or comment without a readable id or name: skipped"))
     created = _time(data.get("created_utc"))
     if created is None:
-        return ItemError(f"{where} ({fullname})", "created_utc is not a time: skipped")
+        return ItemError(
+            fill(N_("%(where)s (%(fullname)s)"), {"where": where, "fullname": fullname}),
+            N_("created_utc is not a time: skipped"),
+        )
     try:
         raw = _raw(kind, data)
     except (TypeError, ValueError) as error:
-        return ItemError(f"{where} ({fullname})", f"cannot be kept as JSON ({error}): skipped")
+        return ItemError(
+            fill(N_("%(where)s (%(fullname)s)"), {"where": where, "fullname": fullname}),
+            fill(N_("cannot be kept as JSON (%(error)s): skipped"), {"error": error}),
+        )
     return _post(fullname, data, created, raw) if kind == "t3" else _comment(fullname, data, created, raw)
 
 

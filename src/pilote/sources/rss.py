@@ -29,9 +29,10 @@ from pilote.sources.wxr import CONTENT, DC_CREATOR, site_key
 from pilote.sources.wxr import sniff as is_wxr
 from pilote.sources.xmlsafe import iter_elements, local_name, text_of
 from pilote.text import html_to_text
+from pilote.texts import N_
 
 name = "rss"
-description = "RSS 2.0 or Atom feed: posts, and comments from WordPress or RFC 4685 comment feeds"
+description = N_("RSS 2.0 or Atom feed: posts, and comments from WordPress or RFC 4685 comment feeds")
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 THR = "{http://purl.org/syndication/thread/1.0}"
@@ -150,11 +151,13 @@ def _link_of(entry: etree._Element) -> str | None:
 def _item(entry: _Entry, feed: _Feed) -> Item | ItemError:
     created_at = entry.published or entry.updated
     if created_at is None:
-        return ItemError(entry.where, "entry without a valid date (pubDate, dc:date, published or updated): skipped")
+        return ItemError(
+            entry.where, N_("entry without a valid date (pubDate, dc:date, published or updated): skipped")
+        )
     comment = entry.in_reply_to is not None or feed.comments or _is_comment(entry.link) or _is_comment(entry.guid)
     external_id = (entry.guid or entry.link) if comment else (entry.link or entry.guid)
     if external_id is None:
-        return ItemError(entry.where, "entry with neither a link nor a guid or id: skipped")
+        return ItemError(entry.where, N_("entry with neither a link nor a guid or id: skipped"))
     parent, thread, kind = _placement(entry, feed) if comment else (None, external_id, "post")
     edited = entry.updated if entry.published and entry.updated and entry.updated > entry.published else None
     return Item(

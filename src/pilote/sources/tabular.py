@@ -14,9 +14,10 @@ from typing import BinaryIO
 
 import orjson
 
-from pilote.errors import BadInput, Invalid
+from pilote.errors import BadInput, Invalid, fill
 from pilote.sources import columns
 from pilote.sources.base import Item, ItemError, ParseOptions, SourceInfo
+from pilote.texts import N_
 
 CSV_SUFFIXES = (".csv", ".tsv")
 DELIMITERS = (",", ";", "\t", "|")
@@ -24,7 +25,8 @@ MAX_LINE_BYTES = 1 << 24  # a longer physical line is a damaged file, and readin
 READ_BYTES = 1 << 20  # count() reads this much at a time
 SPACES = b" \t\r\x0b\x0c"  # what bytes.strip() removes besides the newline: a line of only these is blank
 PLAN_CACHE = 256  # distinct JSON key layouts remembered; files with ever-new keys must not grow memory
-ENCODING_HINT = "pass --encoding latin-1 (or the file's real encoding), or re-save the file as UTF-8"
+ENCODING_HINT = N_("pass --encoding latin-1 (or the file's real encoding), or re-save the file as UTF-8")
+ENCODING_WEB = N_("re-save the file as UTF-8")
 _QUOTED = re.compile(r'"[^"]*"')
 
 Record = dict[str, object]
@@ -85,13 +87,21 @@ def _open(path: Path, encoding: str) -> BinaryIO:
     try:
         codec = codecs.lookup(encoding).name
     except LookupError:
-        raise Invalid(f"unknown encoding {encoding!r}: try utf-8, latin-1 or cp1252") from None
+        raise Invalid(N_("unknown encoding %(encoding)r: try utf-8, latin-1 or cp1252"), encoding=encoding) from None
     if codec.startswith(("utf-16", "utf-32")):  # lines cannot be split on a newline byte in these
-        raise BadInput(path, None, f"{encoding} files cannot be read line by line", "re-save the file as UTF-8")
+        raise BadInput(
+            path,
+            None,
+            N_("%(encoding)s files cannot be read line by line"),
+            N_("re-save the file as UTF-8"),
+            encoding=encoding,
+        )
     try:
         return path.open("rb")
     except OSError as error:
-        raise BadInput(path, None, f"cannot be read: {error.strerror}", "check the path") from None
+        raise BadInput(
+            path, None, N_("cannot be read: %(strerror)s"), N_("check the path"), strerror=error.strerror
+        ) from None
 
 
 def _physical_lines(handle: BinaryIO) -> Iterator[bytes]:
@@ -103,7 +113,7 @@ def _too_long(line: bytes) -> bool:
 
 
 def _empty(path: Path) -> BadInput:
-    return BadInput(path, None, "the file is empty", "export it again from the source")
+    return BadInput(path, None, N_("the file is empty"), N_("export it again from the source"))
 
 
 # CSV
@@ -123,21 +133,29 @@ class _Lines:
             if self.number == 1:
                 line = self._first(line)
             if _too_long(line):
-                raise BadInput(self.path, f"line {self.number}", "longer than 16 MB", "is this really a CSV file?")
+                raise BadInput(
+                    self.path,
+                    N_("line %(number)s"),
+                    N_("longer than 16 MB"),
+                    N_("is this really a CSV file?"),
+                    number=self.number,
+                )
             try:
                 text = line.decode(self.encoding)
             except UnicodeDecodeError as error:
-                problem = (
-                    f"not valid {self.encoding} text (byte {line[error.start]:#04x} at position {error.start + 1})"
-                )
-                raise BadInput(self.path, f"line {self.number}", problem, ENCODING_HINT) from None
+                problem = N_("not valid %(encoding)s text (byte %(byte)s at position %(position)s)")
+                raise BadInput(self.path, N_("line %(number)s"), problem, ENCODING_HINT, web=ENCODING_WEB,
+                               number=self.number, encoding=self.encoding, byte=f"{line[error.start]:#04x}",
+                               position=error.start + 1) from None  # fmt: skip
             if "\x00" in text:
                 self.nul_at = self.number
             yield text
 
     def _first(self, line: bytes) -> bytes:
         if line.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            raise BadInput(self.path, "line 1", "the file is UTF-16", 're-save it as UTF-8 ("CSV UTF-8" in Excel)')
+            raise BadInput(
+                self.path, N_("line 1"), N_("the file is UTF-16"), N_('re-save it as UTF-8 ("CSV UTF-8" in Excel)')
+            )
         return line.removeprefix(codecs.BOM_UTF8)
 
 
@@ -157,7 +175,13 @@ def _csv_rows(path: Path, encoding: str) -> Generator[Row, None, None]:
             raise _empty(path)
         start = lines.number
         if "\r" in first.rstrip("\r\n"):  # lines split on LF only: a lone CR would make one endless line
-            raise BadInput(path, f"line {start}", "lines end with a lone carriage return", "re-save with LF or CRLF")
+            raise BadInput(
+                path,
+                N_("line %(start)s"),
+                N_("lines end with a lone carriage return"),
+                N_("re-save with LF or CRLF"),
+                start=start,
+            )
         reader = csv.reader(chain((first,), stream), delimiter=_delimiter(first))
         while True:
             try:
@@ -190,13 +214,14 @@ def _csv_table(path: Path, options: ParseOptions) -> tuple[Iterator[Row], list[s
     rows = _csv_rows(path, options.encoding)
     line, header = next(rows, (0, "no header line"))
     if isinstance(header, str):
-        where = f"line {line}" if line else None
-        raise BadInput(path, where, f"the header line cannot be read: {header}", "is this a CSV file?")
+        where = N_("line %(line)s") if line else None
+        raise BadInput(path, where, N_("the header line cannot be read: %(header)s"), N_("is this a CSV file?"),
+                       header=header, line=line)  # fmt: skip
     return rows, *columns.header_plan(header, chosen, path, line)
 
 
 def _no_rows(path: Path) -> BadInput:
-    return BadInput(path, None, "the file has a header line but no rows", "export it again from the source")
+    return BadInput(path, None, N_("the file has a header line but no rows"), N_("export it again from the source"))
 
 
 def _parse_csv(path: Path, options: ParseOptions) -> Iterator[Item | ItemError]:
@@ -207,9 +232,14 @@ def _parse_csv(path: Path, options: ParseOptions) -> Iterator[Item | ItemError]:
     for line, row in rows:
         empty = False
         if isinstance(row, str):
-            yield ItemError(f"line {line}", f"{row}: skipped")
+            yield ItemError(fill(N_("line %(line)s"), {"line": line}), fill(N_("%(row)s: skipped"), {"row": row}))
         elif len(row) != width:
-            yield ItemError(f"line {line}", f"{len(row)} cells where the header has {width}: skipped")
+            yield ItemError(
+                fill(N_("line %(line)s"), {"line": line}),
+                fill(
+                    N_("%(count)s cells where the header has %(width)s: skipped"), {"count": len(row), "width": width}
+                ),
+            )
         else:
             yield _row_item(line, row, names, plan, envelope)
     if empty:
@@ -223,7 +253,7 @@ def _row_item(
     try:
         raw = orjson.dumps(record, option=orjson.OPT_SORT_KEYS).decode()
     except orjson.JSONEncodeError as error:  # lone surrogates, from exotic --encoding values
-        return ItemError(f"line {line}", f"{error}: skipped")
+        return ItemError(fill(N_("line %(line)s"), {"line": line}), fill(N_("%(error)s: skipped"), {"error": error}))
     before, after = envelope
     return columns.item(line, plan.values(record), before + raw + after if before else raw)
 
@@ -284,7 +314,9 @@ def _first_object(path: Path, lines: Iterator[JsonLine], chosen: dict[str, str])
         raise _empty(path)
     number, _, obj = first
     if isinstance(obj, str):
-        raise BadInput(path, f"line {number}", obj, "is this a JSON Lines file, one object per line?")
+        raise BadInput(
+            path, N_("line %(number)s"), obj, N_("is this a JSON Lines file, one object per line?"), number=number
+        )
     keys = tuple(obj)
     columns.require(columns.plan(keys, chosen), keys, path, number)
     return first
@@ -298,7 +330,9 @@ def _parse_jsonl(path: Path, options: ParseOptions) -> Iterator[Item | ItemError
         plans: dict[tuple[str, ...], columns.Plan] = {}
         for number, text, obj in chain((_first_object(path, lines, chosen),), lines):
             if isinstance(obj, str):
-                yield ItemError(f"line {number}", f"{obj}: skipped")
+                yield ItemError(
+                    fill(N_("line %(number)s"), {"number": number}), fill(N_("%(obj)s: skipped"), {"obj": obj})
+                )
                 continue
             keys = tuple(obj)
             plan = plans.get(keys)
@@ -307,7 +341,7 @@ def _parse_jsonl(path: Path, options: ParseOptions) -> Iterator[Item | ItemError
                     plans.clear()
                 plan = plans[keys] = columns.plan(keys, chosen)
             if "\\u0000" in text and plan.has_nul(obj):
-                yield ItemError(f"line {number}", "contains NUL characters: skipped")
+                yield ItemError(fill(N_("line %(number)s"), {"number": number}), N_("contains NUL characters: skipped"))
                 continue
             yield columns.item(number, plan.values(obj), before + text + after if before else text)
 
@@ -344,7 +378,7 @@ def _first_json_object(path: Path, options: ParseOptions) -> Record:
 
 CSV = Tabular(
     name="csv",
-    description="CSV or TSV export, one message per row, columns named in the header (docs/importers-tabular.md)",
+    description=N_("CSV or TSV export, one message per row, columns named in the header (docs/importers-tabular.md)"),
     sniff=_sniff_csv,
     first_record=_first_csv_row,
     parse=_parse_csv,
@@ -352,7 +386,7 @@ CSV = Tabular(
 )
 JSONL = Tabular(
     name="jsonl",
-    description="JSON Lines export, one message object per line, same fields as CSV (dotted paths for nesting)",
+    description=N_("JSON Lines export, one message object per line, same fields as CSV (dotted paths for nesting)"),
     sniff=_sniff_jsonl,
     first_record=_first_json_object,
     parse=_parse_jsonl,

@@ -27,27 +27,32 @@ from pilote.sources.base import Account, Action, Connector, Done, Item, ItemErro
 from pilote.sources.http import AuthFailed, FetchFailed, HttpClient, HttpStatus, Response, check_url
 from pilote.sources.wordpress_json import Said, comment_item, date_of, post_item, wordpress_error
 from pilote.sources.wxr import site_key
+from pilote.texts import N_
 
 if TYPE_CHECKING:
     from pilote.sources import wordpress as this_module
 
 name = "wordpress"
-description = "A WordPress blog through its REST API: published posts and their comments, moderation and replies"
+description = N_("A WordPress blog through its REST API: published posts and their comments, moderation and replies")
 settings: tuple[Setting, ...] = (
-    Setting("site", "The blog's address, e.g. https://blog.example.org"),
+    Setting("site", N_("The blog's address, e.g. https://blog.example.org")),
     Setting(
         "user",
-        "A WordPress user who can moderate comments (Editor or Administrator); without one, Pilote reads "
-        "approved comments only and cannot reply nor moderate",
+        N_(
+            "A WordPress user who can moderate comments (Editor or Administrator); without one, Pilote reads "
+            "approved comments only and cannot reply nor moderate"
+        ),
         required=False,
     ),
     Setting(
         "application_password",
-        "An application password of that user (WordPress: Users → Profile → Application Passwords)",
+        N_("An application password of that user (WordPress: Users → Profile → Application Passwords)"),
         secret=True,
         required=False,
     ),
-    Setting("backfill_days", "How many days of comments the first sync reads (default 365; 0: all)", required=False),
+    Setting(
+        "backfill_days", N_("How many days of comments the first sync reads (default 365; 0: all)"), required=False
+    ),
 )
 actions: tuple[str, ...] = ("reply", "approve", "hold", "spam", "trash")
 
@@ -114,15 +119,24 @@ def fetch(client: HttpClient, account: Account, cursor: Mapping[str, Any]) -> Pa
 def act(client: HttpClient, account: Account, action: Action) -> Done:
     """Reply to a post or a comment, or set a comment's status (approve, hold, spam, trash)."""
     if action.kind not in actions:
-        raise Invalid(f"WordPress has no {action.kind!r}: Pilote can {', '.join(actions)} there")
+        raise Invalid(
+            N_("WordPress has no %(kind)r: Pilote can %(value)s there"), kind=action.kind, value=", ".join(actions)
+        )
     site = _site(account)
     if not site.auth:
-        raise Invalid(f"to {action.kind} on {site.host}, add a user name and an application password to the source")
+        raise Invalid(
+            N_("to %(kind)s on %(host)s, add a user name and an application password to the source"),
+            kind=action.kind,
+            host=site.host,
+        )
     kind, number = _target(action)
     if action.kind == "reply":
         return _reply(client, site, action, kind, number)
     if kind != "comment":
-        raise Invalid(f"{action.external_id} is a post: only comments can be approved, held, marked as spam or trashed")
+        raise Invalid(
+            N_("%(external_id)s is a post: only comments can be approved, held, marked as spam or trashed"),
+            external_id=action.external_id,
+        )
     status = MODERATION[action.kind]
     item = _answered(_call(client, site, "POST", f"comments/{number}", json={"status": status}), site)
     return Done(item=item, detail=f"comment {number} is now {status} on {site.host}")
@@ -262,8 +276,16 @@ def _list(client: HttpClient, site: _Site, route: str, params: dict[str, Any], p
     body = response.json()
     if not isinstance(body, list):
         shape = f"a JSON {type(body).__name__}" if body is not None else "null"
-        raise FetchFailed(f"{site.host} answered {shape} instead of a list of {route}: is {site.base} a WordPress "
-                          "blog? Pilote tries again at the next sync")  # fmt: skip
+        raise FetchFailed(
+            N_(
+                "%(host)s answered %(shape)s instead of a list of %(route)s: is %(base)s a WordPress "
+                "blog? Pilote tries again at the next sync"
+            ),
+            host=site.host,
+            shape=shape,
+            route=route,
+            base=site.base,
+        )
     pages = response.headers.get("x-wp-totalpages", "").strip()
     return _Listing(body, page < int(pages) if pages.isdigit() else len(body) >= PER_PAGE)
 
@@ -285,15 +307,34 @@ def _call(client: HttpClient, site: _Site, method: str, route: str, *, params: d
 def _plain(error: AuthFailed | HttpStatus, site: _Site, said: Said | None) -> FetchFailed:
     words = f"WordPress says: {said.message or said.code} [{said.code}]" if said else ""
     if isinstance(error, AuthFailed):
-        return AuthFailed(f"{site.host} refused Pilote ({words or 'HTTP 401/403'}): {_advice(site, said)}")
+        return AuthFailed(
+            N_("%(host)s refused Pilote (%(value)s): %(value2)s"),
+            host=site.host,
+            value=words or "HTTP 401/403",
+            value2=_advice(site, said),
+        )
     if error.status == 404 and said is None:
         where = f"{site.base}/wp-json/ nor at {site.base}/?rest_route=/"
-        return HttpStatus(f"{site.host}: no WordPress API at {where} (HTTP 404): check the site's address; "
-                          "a security plugin may also turn the API off", 404)  # fmt: skip
+        return HttpStatus(
+            N_(
+                "%(host)s: no WordPress API at %(places)s (HTTP 404): check the site's address; a "
+                "security plugin may also turn the API off"
+            ),
+            404,
+            host=site.host,
+            places=where,
+        )
     if said is None:
         return error
     gone = " (it no longer exists on the blog)" if said.code.endswith("_invalid_id") else ""
-    return HttpStatus(f"{site.host} answered HTTP {error.status}{gone}: {words}", error.status)
+    return HttpStatus(
+        N_("%(host)s answered HTTP %(code)s%(gone)s: %(words)s"),
+        error.status,
+        host=site.host,
+        code=error.status,
+        gone=gone,
+        words=words,
+    )
 
 
 def _advice(site: _Site, said: Said | None) -> str:
@@ -314,7 +355,7 @@ def _advice(site: _Site, said: Said | None) -> str:
 def _reply(client: HttpClient, site: _Site, action: Action, kind: str, number: int) -> Done:
     text = (action.text or "").strip()
     if not text:
-        raise Invalid("a reply needs some text")
+        raise Invalid(N_("a reply needs some text"))
     post = number if kind == "post" else _post_of(action)
     body = {"post": post, "parent": number if kind == "comment" else 0, "content": html.escape(text, quote=False)}
     item = _answered(_call(client, site, "POST", "comments", json=body), site)
@@ -325,15 +366,23 @@ def _reply(client: HttpClient, site: _Site, action: Action, kind: str, number: i
 def _answered(response: Response, site: _Site) -> Item:
     found = comment_item(response.json(), "the answer")
     if isinstance(found, ItemError):
-        raise FetchFailed(f"{site.host} did what was asked but answered with a comment Pilote cannot read "
-                          f"({found.problem}); the next sync brings it")  # fmt: skip
+        raise FetchFailed(
+            N_(
+                "%(host)s did what was asked but answered with a comment Pilote cannot read "
+                "(%(detail)s); the next sync brings it"
+            ),
+            host=site.host,
+            detail=found.problem,
+        )
     return found
 
 
 def _target(action: Action) -> tuple[str, int]:
     kind, _, number = action.external_id.partition(":")
     if kind not in ("post", "comment") or not number.isdigit():
-        raise Invalid(f"{action.external_id!r} is not a WordPress post or comment read by this source")
+        raise Invalid(
+            N_("%(external_id)r is not a WordPress post or comment read by this source"), external_id=action.external_id
+        )
     return kind, int(number)
 
 
@@ -343,7 +392,10 @@ def _post_of(action: Action) -> int:
     except (orjson.JSONDecodeError, AttributeError):
         post = None
     if not isinstance(post, int) or isinstance(post, bool) or post <= 0:
-        raise Invalid(f"{action.external_id}: its stored payload names no post, so Pilote cannot reply to it")
+        raise Invalid(
+            N_("%(external_id)s: its stored payload names no post, so Pilote cannot reply to it"),
+            external_id=action.external_id,
+        )
     return post
 
 
@@ -351,7 +403,7 @@ def _site(account: Account, route: str | None = None) -> _Site:
     """The blog's address as given (scheme optional; an API address or ?rest_route= is understood)."""
     address = account.get("site").strip()
     if not address:
-        raise Invalid("site: give the blog's address, e.g. https://blog.example.org")
+        raise Invalid(N_("site: give the blog's address, e.g. https://blog.example.org"))
     parts = urlsplit(check_url(address if "://" in address else f"https://{address}", what="site"))
     path = parts.path.split("/wp-json", 1)[0].removesuffix("/index.php").rstrip("/")
     base = urlunsplit((parts.scheme, parts.netloc, path, "", ""))
@@ -364,10 +416,16 @@ def _auth(account: Account, scheme: str, host: str) -> dict[str, str]:
     if not user and not password:
         return {}
     if not (user and password):
-        raise Invalid("user and application_password: give both (a WordPress user and one of their application "
-                      "passwords), or neither to read approved comments only")  # fmt: skip
+        raise Invalid(
+            N_(
+                "user and application_password: give both (a WordPress user and one of their "
+                "application passwords), or neither to read approved comments only"
+            )
+        )
     if scheme != "https" and not _local(host):
-        raise Invalid(f"site: {host} is addressed over http; an application password is sent over https only")
+        raise Invalid(
+            N_("site: %(host)s is addressed over http; an application password is sent over https only"), host=host
+        )
     token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
     return {"Authorization": f"Basic {token}"}
 
@@ -386,7 +444,9 @@ def _backfill_days(account: Account) -> int:
     if not value:
         return DEFAULT_BACKFILL_DAYS
     if not value.isdigit():
-        raise Invalid(f"backfill_days {value!r}: give a whole number of days (0 for the blog's whole history)")
+        raise Invalid(
+            N_("backfill_days %(value)r: give a whole number of days (0 for the blog's whole history)"), value=value
+        )
     return int(value)
 
 

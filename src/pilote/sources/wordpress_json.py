@@ -18,9 +18,11 @@ from typing import Any
 
 import orjson
 
+from pilote.errors import fill
 from pilote.sources.base import AuthorRef, Item, ItemError, email_hash, person
 from pilote.sources.dates import parse_date
 from pilote.text import html_to_text
+from pilote.texts import N_
 
 STATUS_LABELS: dict[str, tuple[tuple[str, str], ...]] = {
     "approved": (("status", "approved"),),
@@ -40,12 +42,12 @@ _STATUS = re.compile(r'"status"\s*:\s*(\d{3})')
 def post_item(post: Any, where: str) -> Item | ItemError | None:
     """A published post, the root of its comments' thread; None for one that is not published."""
     if not isinstance(post, dict) or not _id(post):
-        return ItemError(where, "a post without a numeric id: skipped")
+        return ItemError(where, N_("a post without a numeric id: skipped"))
     if post.get("status", "publish") != "publish":
         return None  # drafts, scheduled and private posts are not public conversations
     created = date_of(post, "date")
     if created is None:
-        return ItemError(where, f"post {post['id']}: no valid date_gmt: skipped")
+        return ItemError(where, fill(N_("post %(post)s: no valid date_gmt: skipped"), {"post": post["id"]}))
     modified = date_of(post, "modified")
     html = _rendered(post, "content") or _rendered(post, "excerpt")
     key = f"post:{post['id']}"
@@ -68,10 +70,10 @@ def post_item(post: Any, where: str) -> Item | ItemError | None:
 def comment_item(comment: Any, where: str) -> Item | ItemError:
     """A comment (or a reply to one), labelled with its moderation status."""
     if not isinstance(comment, dict) or not _id(comment):
-        return ItemError(where, "a comment without a numeric id: skipped")
+        return ItemError(where, N_("a comment without a numeric id: skipped"))
     created = date_of(comment, "date")
     if created is None:
-        return ItemError(where, f"comment {comment['id']}: no valid date_gmt: skipped")
+        return ItemError(where, fill(N_("comment %(comment)s: no valid date_gmt: skipped"), {"comment": comment["id"]}))
     post, parent = _number(comment.get("post")), _number(comment.get("parent"))
     thread = f"post:{post}" if post else None
     kind = str(comment.get("type") or "comment")
@@ -153,7 +155,9 @@ def _item(where: str, obj: dict[str, Any], **fields: Any) -> Item | ItemError:
     try:
         return Item(raw=raw_json(obj), **fields)
     except orjson.JSONEncodeError as error:  # a number JSON allows and orjson does not write (beyond 64 bits)
-        return ItemError(where, f"{fields['external_id']}: {error}: skipped")
+        return ItemError(
+            where, fill(N_("%(fields)s: %(error)s: skipped"), {"fields": fields["external_id"], "error": error})
+        )
 
 
 def _post_author(post: dict[str, Any]) -> AuthorRef | None:

@@ -10,13 +10,14 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
-from pilote.errors import BadInput
+from pilote.errors import BadInput, fill
 from pilote.sources.base import Item, ItemError, ParseOptions, SourceInfo, person
 from pilote.sources.dates import parse_date
 from pilote.sources.xmlsafe import check_prolog, children_text, iter_elements, read_head
+from pilote.texts import N_
 
 name = "wxr"
-description = "WordPress export (WXR 1.0, 1.1, 1.2): posts, pages, threaded comments, pingbacks"
+description = N_("WordPress export (WXR 1.0, 1.1, 1.2): posts, pages, threaded comments, pingbacks")
 
 _WP_NS = re.compile(rb"xmlns:wp=\"https?://wordpress\.org/export/1\.[0-9]+/\"")
 _WP_URI = re.compile(r"https?://wordpress\.org/export/1\.[0-9]+/")
@@ -35,7 +36,7 @@ def _namespace(path: Path) -> str:
     check_prolog(path)
     match = _WP_NS.search(read_head(path))
     if match is None:
-        raise BadInput(path, None, "no WordPress export namespace (xmlns:wp)", "is this a WXR file?")
+        raise BadInput(path, None, N_("no WordPress export namespace (xmlns:wp)"), N_("is this a WXR file?"))
     return match.group(0).split(b'"')[1].decode()
 
 
@@ -85,7 +86,10 @@ def _parse_item(item: etree._Element, wp: str) -> Iterator[Item | ItemError]:
     fields = children_text(item)
     identity = fields.get(f"{wp}post_id") or fields.get("guid") or fields.get("link")
     if identity is None:
-        yield ItemError(f"line {line}", "<item> with neither <wp:post_id>, <guid> nor <link>: skipped")
+        yield ItemError(
+            fill(N_("line %(line)s"), {"line": line}),
+            N_("<item> with neither <wp:post_id>, <guid> nor <link>: skipped"),
+        )
         return
     post_type = fields.get(f"{wp}post_type", "post")
     if post_type not in CONVERSATIONAL_TYPES and not comments:
@@ -98,14 +102,20 @@ def _parse_item(item: etree._Element, wp: str) -> Iterator[Item | ItemError]:
         (d for d in comment_dates if d), default=None
     )
     if post_date is None:
-        yield ItemError(f"line {line}", f"post {identity}: no date in the post nor its comments: skipped")
+        yield ItemError(
+            fill(N_("line %(line)s"), {"line": line}),
+            fill(N_("post %(identity)s: no date in the post nor its comments: skipped"), {"identity": identity}),
+        )
         return
     yield _post(item, fields, wp, post_key, post_type, post_date)
     for comment, found, date in zip(comments, comment_fields, comment_dates, strict=True):
         try:
             yield _comment(comment, found, wp, post_key, date or post_date)
         except ValueError as error:
-            yield ItemError(f"line {comment.sourceline}", f"comment in post {identity}: {error}")
+            yield ItemError(
+                fill(N_("line %(sourceline)s"), {"sourceline": comment.sourceline}),
+                fill(N_("comment in post %(identity)s: %(error)s"), {"identity": identity, "error": error}),
+            )
 
 
 def _date(fields: dict[str, str], tag: str, fallback: str | None = None) -> datetime | None:

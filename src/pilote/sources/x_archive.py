@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
-from pilote.errors import BadInput
+from pilote.errors import BadInput, fill
 from pilote.sources.base import AuthorRef, Counters, Item, ItemError, ParseOptions, SourceInfo
 from pilote.sources.dates import parse_date
+from pilote.texts import N_
 
 name = "x_archive"
-description = "X (Twitter) archive tweets.js: posts, replies and retweets of the archive's owner"
+description = N_("X (Twitter) archive tweets.js: posts, replies and retweets of the archive's owner")
 
 CHUNK_CHARS = 1 << 20
 MAX_ELEMENT_CHARS = 64 << 20
@@ -133,7 +134,9 @@ class _Reader:
         return self._line
 
     def fail(self, index: int, problem: str) -> NoReturn:
-        raise BadInput(self.path, f"line {self.line(index)}", problem, "the file is damaged or truncated")
+        raise BadInput(
+            self.path, N_("line %(value)s"), problem, N_("the file is damaged or truncated"), value=self.line(index)
+        )
 
     def fill(self, size: int) -> bool:
         """Drop what was consumed and read at least `size` more characters; False at the end of the file."""
@@ -145,7 +148,9 @@ class _Reader:
             chunk = self.handle.read(max(size, self.chunk_size))
         except UnicodeDecodeError as error:
             where = f"after line {self.line(len(self.text))}"
-            raise BadInput(self.path, where, f"not valid text: {error}", "check the encoding") from None
+            raise BadInput(
+                self.path, where, N_("not valid text: %(error)s"), N_("check the encoding"), error=error
+            ) from None
         self.eof = not chunk
         self.text += chunk
         return not self.eof
@@ -171,7 +176,7 @@ class _Reader:
         while "[" not in self.text and len(self.text) < 4096 and self.fill(0):
             pass
         if not self.text.strip():
-            raise BadInput(self.path, None, "the file is empty", "export it again from the source")
+            raise BadInput(self.path, None, N_("the file is empty"), N_("export it again from the source"))
         match = _PREFIX.match(self.text)
         if match is None:
             self.fail(0, "expected a JSON array, or `window.YTD.<name>.part<N> = [`")
@@ -210,9 +215,13 @@ def _open(path: Path, options: ParseOptions) -> TextIO:
     try:
         return path.open(encoding=options.encoding, newline="")
     except OSError as error:
-        raise BadInput(path, None, f"cannot be read: {error.strerror}", "check the path") from None
+        raise BadInput(
+            path, None, N_("cannot be read: %(strerror)s"), N_("check the path"), strerror=error.strerror
+        ) from None
     except LookupError:
-        raise BadInput(path, None, f"unknown encoding {options.encoding!r}", "pass a valid --encoding") from None
+        raise BadInput(
+            path, None, N_("unknown encoding %(encoding)r"), N_("pass a valid --encoding"), encoding=options.encoding
+        ) from None
 
 
 def _archive_folder(path: Path) -> str:
@@ -236,14 +245,20 @@ def _author(owner: Owner | None) -> AuthorRef:
 def _tweet(element: Any, line: int, author: AuthorRef) -> Item | ItemError:
     tweet = element.get("tweet") if isinstance(element, dict) else None
     if not isinstance(tweet, dict):
-        return ItemError(f"line {line}", 'array element is not an object with a "tweet" object: skipped')
+        return ItemError(
+            fill(N_("line %(line)s"), {"line": line}),
+            N_('array element is not an object with a "tweet" object: skipped'),
+        )
     tweet_id = _string(tweet.get("id_str")) or _string(tweet.get("id"))
     if tweet_id is None:
-        return ItemError(f"line {line}", "tweet without id_str: skipped")
+        return ItemError(fill(N_("line %(line)s"), {"line": line}), N_("tweet without id_str: skipped"))
     try:
         created_at = parse_date(str(tweet.get("created_at") or ""))
     except ValueError as error:
-        return ItemError(f"line {line}", f"tweet {tweet_id}: created_at: {error}: skipped")
+        return ItemError(
+            fill(N_("line %(line)s"), {"line": line}),
+            fill(N_("tweet %(tweet_id)s: created_at: %(error)s: skipped"), {"tweet_id": tweet_id, "error": error}),
+        )
     text = _unescape(str(tweet.get("full_text") or tweet.get("text") or ""))
     reply_to = _string(tweet.get("in_reply_to_status_id_str"))
     return Item(

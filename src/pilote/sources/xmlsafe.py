@@ -11,6 +11,7 @@ from typing import IO
 from lxml import etree
 
 from pilote.errors import BadInput
+from pilote.texts import N_
 
 HEAD_LIMIT = 1 << 20
 _DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
@@ -30,7 +31,9 @@ def read_head(path: Path, size: int = 65536) -> bytes:
         with path.open("rb") as handle:
             return handle.read(size)
     except OSError as error:
-        raise BadInput(path, None, f"cannot be read: {error.strerror}", "check the path") from None
+        raise BadInput(
+            path, None, N_("cannot be read: %(strerror)s"), N_("check the path"), strerror=error.strerror
+        ) from None
 
 
 def check_prolog(path: Path) -> bool:
@@ -38,13 +41,19 @@ def check_prolog(path: Path) -> bool:
     the well-known RSS 0.91 document type (`_KNOWN`); whether the document has that one."""
     head = read_head(path, HEAD_LIMIT)
     if not head.strip():
-        raise BadInput(path, None, "the file is empty", "export it again from the source")
+        raise BadInput(path, None, N_("the file is empty"), N_("export it again from the source"))
     known = False
     for match in _DOCTYPE.finditer(head):  # each one, should the first hide in a comment
         line = head.count(b"\n", 0, match.start()) + 1
         declaration = _declaration(head, match.start())
         if declaration is None:
-            raise BadInput(path, f"line {line}", "the document type declaration never ends", "export the file again")
+            raise BadInput(
+                path,
+                N_("line %(line)s"),
+                N_("the document type declaration never ends"),
+                N_("export the file again"),
+                line=line,
+            )
         # An entity may be declared anywhere after a DOCTYPE: its internal subset can look closed early ("]>"
         # in a comment or a quoted value). An external DTD can only be named before the subset: in `declaration`.
         if _ENTITY_DECLARATION.search(head, match.start()) or (
@@ -52,10 +61,13 @@ def check_prolog(path: Path) -> bool:
         ):
             raise BadInput(
                 path,
-                f"line {line}",
-                "the document type declares XML entities or an external DTD, which Pilote refuses "
-                "(entity expansion and external references are an attack vector)",
-                "export the file again without a DOCTYPE",
+                N_("line %(line)s"),
+                N_(
+                    "the document type declares XML entities or an external DTD, which Pilote refuses "
+                    "(entity expansion and external references are an attack vector)"
+                ),
+                N_("export the file again without a DOCTYPE"),
+                line=line,
             )
         known = known or _KNOWN.fullmatch(declaration) is not None
     return known
@@ -99,7 +111,14 @@ def iter_elements(path: Path, tags: tuple[str, ...]) -> Iterator[etree._Element]
                         del parent[0]
         except etree.XMLSyntaxError as error:
             line, message = _first_fatal(error)
-            raise BadInput(path, f"line {line}", f"malformed XML: {message}", _hint(message)) from None
+            raise BadInput(
+                path,
+                N_("line %(line)s"),
+                N_("malformed XML: %(detail)s"),
+                _hint(message),
+                line=line,
+                detail=message,
+            ) from None
 
 
 _ENTITY = re.compile(rb"&([A-Za-z][A-Za-z0-9]{1,31});")

@@ -22,31 +22,58 @@ from pilote.sources import youtube_items as items
 from pilote.sources.base import Account, Action, Done, Item, ItemError, Page, Setting, SourceInfo
 from pilote.sources.dates import parse_date
 from pilote.sources.http import FetchFailed, HttpClient, HttpStatus
+from pilote.texts import N_
 
 if TYPE_CHECKING:
     from pilote.sources.base import Connector
 
 name = "youtube"
-description = "YouTube channel: comment threads of its videos, and the held and likely-spam ones for its owner"
+description = N_("YouTube channel: comment threads of its videos, and the held and likely-spam ones for its owner")
 settings: tuple[Setting, ...] = (
-    Setting("channel", "the channel's id, UC and 22 more characters (youtube.com/account_advanced shows yours), "
-                       "or its youtube.com/channel/… address"),
-    Setting("api_key", "a YouTube Data API v3 key (Google Cloud console): reads public comments",
-            secret=True, required=False),
-    Setting("access_token", "an OAuth access token of the channel's owner, scope youtube.force-ssl: also reads "
-                            "held and likely-spam comments, and replies and moderates", secret=True, required=False),
-    Setting("refresh_token", "the OAuth refresh token, to renew the access token when it expires",
-            secret=True, required=False),
-    Setting("client_id", "the OAuth client's id (with refresh_token)", required=False),
-    Setting("client_secret", "the OAuth client's secret (with refresh_token)", secret=True, required=False),
-    Setting("videos", "video ids or addresses, separated by commas, to read one by one instead of the whole "
-                      "channel", required=False),
-    Setting("backfill_days", "how far back the first sync reads, in days (default 90)", required=False),
-    Setting("recheck_days", "how many days of recent threads each sync reads again for edits, new replies and "
-                            "deletions (default 3)", required=False),
+    Setting(
+        "channel",
+        N_(
+            "the channel's id, UC and 22 more characters (youtube.com/account_advanced shows yours), "
+            "or its youtube.com/channel/… address"
+        ),
+    ),
+    Setting(
+        "api_key",
+        N_("a YouTube Data API v3 key (Google Cloud console): reads public comments"),
+        secret=True,
+        required=False,
+    ),
+    Setting(
+        "access_token",
+        N_(
+            "an OAuth access token of the channel's owner, scope youtube.force-ssl: also reads "
+            "held and likely-spam comments, and replies and moderates"
+        ),
+        secret=True,
+        required=False,
+    ),
+    Setting(
+        "refresh_token",
+        N_("the OAuth refresh token, to renew the access token when it expires"),
+        secret=True,
+        required=False,
+    ),
+    Setting("client_id", N_("the OAuth client's id (with refresh_token)"), required=False),
+    Setting("client_secret", N_("the OAuth client's secret (with refresh_token)"), secret=True, required=False),
+    Setting(
+        "videos",
+        N_("video ids or addresses, separated by commas, to read one by one instead of the whole channel"),
+        required=False,
+    ),
+    Setting("backfill_days", N_("how far back the first sync reads, in days (default 90)"), required=False),
+    Setting(
+        "recheck_days",
+        N_("how many days of recent threads each sync reads again for edits, new replies and deletions (default 3)"),
+        required=False,
+    ),
     Setting("api_url", f"the API's address (default {api.API_URL})", required=False),
     Setting("token_url", f"the OAuth token address (default {api.TOKEN_URL})", required=False),
-)  # fmt: skip
+)
 actions: tuple[str, ...] = ("reply", "approve", "hold", "spam")
 
 THREADS = "/youtube/v3/commentThreads"
@@ -92,8 +119,12 @@ def channel_id(account: Account) -> str:
     found = _CHANNEL.search(value)
     if not found:
         raise Invalid(
-            f"channel {value[:80]!r}: give the channel's id, UC followed by 22 characters (youtube.com/"
-            "account_advanced shows yours; a @handle is not an id), or its youtube.com/channel/… address"
+            N_(
+                "channel %(value)r: give the channel's id, UC followed by 22 characters "
+                "(youtube.com/account_advanced shows yours; a @handle is not an id), or its "
+                "youtube.com/channel/… address"
+            ),
+            value=value[:80],
         )
     return found.group(1)
 
@@ -104,7 +135,9 @@ def video_ids(account: Account) -> list[str]:
     for part in filter(None, (p.strip() for p in account.get("videos").split(","))):
         match = _VIDEO.search(part)
         if not match:
-            raise Invalid(f"videos: {part[:80]!r} is not a video id (11 characters) nor a video's address")
+            raise Invalid(
+                N_("videos: %(part)r is not a video id (11 characters) nor a video's address"), part=part[:80]
+            )
         found.append(match.group(1))
     return list(dict.fromkeys(found))
 
@@ -148,8 +181,13 @@ def _read_step(client: HttpClient, account: Account, state: dict[str, Any], page
     except api.Skipped as error:
         if param != "allThreadsRelatedToChannelId":
             return True  # this video's comments are turned off, or the video is gone: the others are read
-        raise FetchFailed(f"{error} for the whole channel: its comments may be turned off; name the videos to "
-                          "read in the videos setting") from None  # fmt: skip
+        raise FetchFailed(
+            N_(
+                "%(error)s for the whole channel: its comments may be turned off; name the videos to "
+                "read in the videos setting"
+            ),
+            error=error,
+        ) from None
     except HttpStatus as error:
         if param == "videoId" and error.status == 404:
             return True
@@ -339,12 +377,20 @@ def act(client: HttpClient, account: Account, action: Action) -> Done:
     """Reply to a comment, or set its moderation status (approve: published, hold: held for review, spam:
     rejected, the author not banned)."""
     if action.kind not in actions:
-        raise Invalid(f"YouTube does not let Pilote {action.kind!r} a comment: {', '.join(actions)} only")
+        raise Invalid(
+            N_("YouTube does not let Pilote %(kind)r a comment: %(value)s only"),
+            kind=action.kind,
+            value=", ".join(actions),
+        )
     if action.external_id.startswith("video:"):
-        raise Invalid("this is a video, not a comment: reply to or moderate its comments")
+        raise Invalid(N_("this is a video, not a comment: reply to or moderate its comments"))
     if not api.oauth(account):
-        raise Invalid("replying and moderating on YouTube need an access_token of the channel's owner (scope "
-                      "youtube.force-ssl); an api_key only reads")  # fmt: skip
+        raise Invalid(
+            N_(
+                "replying and moderating on YouTube need an access_token of the channel's owner "
+                "(scope youtube.force-ssl); an api_key only reads"
+            )
+        )
     if action.kind == "reply":
         return _reply(client, account, action)
     status = MODERATION[action.kind]
@@ -357,20 +403,28 @@ def act(client: HttpClient, account: Account, action: Action) -> Done:
 def _reply(client: HttpClient, account: Account, action: Action) -> Done:
     text = (action.text or "").strip()
     if not text:
-        raise Invalid("a reply needs some text")
+        raise Invalid(N_("a reply needs some text"))
     parent, video = items.reply_target(action.raw, action.external_id)
     answer = api.call(client, account, "POST", COMMENTS, params={"part": "snippet"},
                       json={"snippet": {"parentId": parent, "textOriginal": text}}).json()  # fmt: skip
     item = items.comment_item(answer, video=video, status="published")
     if isinstance(item, ItemError):
-        raise FetchFailed(f"YouTube posted the reply but answered in a shape Pilote cannot read ({item.problem})")
+        raise FetchFailed(
+            N_("YouTube posted the reply but answered in a shape Pilote cannot read (%(detail)s)"),
+            detail=item.problem,
+        )
     return Done(item=item, detail="reply posted on YouTube")
 
 
 def _days(account: Account, setting: str, default: int) -> int:
     value = account.get(setting).strip() or str(default)
     if not value.isdigit():
-        raise Invalid(f"{setting}: a whole number of days, e.g. {default} (not {value[:20]!r})")
+        raise Invalid(
+            N_("%(setting)s: a whole number of days, e.g. %(default)s (not %(value)r)"),
+            setting=setting,
+            default=default,
+            value=value[:20],
+        )
     return int(value)
 
 

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pilote.errors import Invalid
 from pilote.sources.base import Account
 from pilote.sources.http import AuthFailed, FetchFailed, HttpClient, HttpStatus, RateLimited, Response
+from pilote.texts import N_
 
 API_URL = "https://www.googleapis.com"
 TOKEN_URL = "https://oauth2.googleapis.com/token"  # noqa: S105  # an address, not a secret
@@ -52,11 +53,13 @@ def check_credentials(account: Account) -> None:
     """Refuse settings that cannot read anything, naming what to enter."""
     if not (account.get("api_key") or oauth(account)):
         raise Invalid(
-            "enter an api_key (reads public comments) or an access_token of the channel's owner (also reads held "
-            "and likely-spam comments, and replies and moderates)"
+            N_(
+                "enter an api_key (reads public comments) or an access_token of the channel's owner "
+                "(also reads held and likely-spam comments, and replies and moderates)"
+            )
         )
     if account.get("refresh_token") and not (account.get("client_id") and account.get("client_secret")):
-        raise Invalid("a refresh_token is renewed with its OAuth client: enter client_id and client_secret too")
+        raise Invalid(N_("a refresh_token is renewed with its OAuth client: enter client_id and client_secret too"))
 
 
 def get(client: HttpClient, account: Account, path: str, params: Mapping[str, Any]) -> Any:
@@ -109,21 +112,27 @@ def plain(error: FetchFailed) -> FetchFailed:
     if reason in ("commentsDisabled", "videoNotFound"):
         return Skipped(f"YouTube does not give these comments ({reason})")
     if reason == "keyInvalid":
-        return AuthFailed("YouTube refused the API key (keyInvalid): copy it again from the Google Cloud console")
+        return AuthFailed(N_("YouTube refused the API key (keyInvalid): copy it again from the Google Cloud console"))
     if reason == "accessNotConfigured":
-        return AuthFailed("the YouTube Data API v3 is not enabled for this key's project: enable it in the console")
+        return AuthFailed(N_("the YouTube Data API v3 is not enabled for this key's project: enable it in the console"))
     if status == 401:
         return AuthFailed(
-            "YouTube refused the access token (HTTP 401): it expired or was revoked; enter a new one, or a "
-            "refresh_token with its client_id and client_secret so that Pilote renews it"
+            N_(
+                "YouTube refused the access token (HTTP 401): it expired or was revoked; enter a new "
+                "one, or a refresh_token with its client_id and client_secret so that Pilote renews it"
+            )
         )
     if status == 403:
         return AuthFailed(
-            f"YouTube refuses this with these credentials ({reason or 'HTTP 403'}): held and likely-spam comments, "
-            "replies and moderation need an access token of the channel's owner, with the youtube.force-ssl scope"
+            N_(
+                "YouTube refuses this with these credentials (%(value)s): held and likely-spam "
+                "comments, replies and moderation need an access token of the channel's owner, with "
+                "the youtube.force-ssl scope"
+            ),
+            value=reason or "HTTP 403",
         )
     if reason == "channelNotFound":
-        return HttpStatus("YouTube knows no such channel (channelNotFound): check the channel setting", 404)
+        return HttpStatus(N_("YouTube knows no such channel (channelNotFound): check the channel setting"), 404)
     return error
 
 
@@ -166,7 +175,9 @@ def _token(client: HttpClient, account: Account, *, renew: bool) -> str:
         if token:
             return token
     if not renewable:
-        raise AuthFailed("no access token to send, and no refresh_token with client_id and client_secret to get one")
+        raise AuthFailed(
+            N_("no access token to send, and no refresh_token with client_id and client_secret to get one")
+        )
     with _renewing:
         _renewed[_slot(account)] = token = _renew(client, account)
     return token
@@ -182,12 +193,15 @@ def _renew(client: HttpClient, account: Account) -> str:
     except (AuthFailed, HttpStatus) as error:
         found = _OAUTH_ERROR.search(str(error))
         raise AuthFailed(
-            f"Google refused to renew the access token ({found.group(1) if found else 'refused'}): the refresh token "
-            "was revoked or has expired (an OAuth application still in testing gets tokens for 7 days only); "
-            "authorise Pilote again and enter the new tokens"
+            N_(
+                "Google refused to renew the access token (%(value)s): the refresh token was revoked "
+                "or has expired (an OAuth application still in testing gets tokens for 7 days only); "
+                "authorise Pilote again and enter the new tokens"
+            ),
+            value=found.group(1) if found else "refused",
         ) from None
     body = answer.json()
     token = body.get("access_token") if isinstance(body, dict) else None
     if not isinstance(token, str) or not token:
-        raise AuthFailed("the token address answered without an access token: check the token_url setting")
+        raise AuthFailed(N_("the token address answered without an access token: check the token_url setting"))
     return token

@@ -7,10 +7,12 @@ from typing import Any
 
 import orjson
 
+from pilote.errors import fill
 from pilote.sources.base import AuthorRef, Counters, Item, ItemError, person
 from pilote.sources.dates import parse_date
 from pilote.sources.http import FetchFailed
 from pilote.text import html_to_text
+from pilote.texts import N_
 
 WATCH = "https://www.youtube.com/watch?v="
 CHANNEL = "https://www.youtube.com/channel/"
@@ -36,8 +38,11 @@ def listed(body: Any, what: str) -> tuple[list[Any], str | None]:
     """The items of a list answer and its next page token; an answer of another shape is refused whole."""
     if not isinstance(body, dict) or not isinstance(body.get("items"), list):
         raise FetchFailed(
-            f"YouTube answered the {what} request with JSON of an unexpected shape (no list of items); "
-            "nothing of it was kept, and Pilote tries again at the next sync"
+            N_(
+                "YouTube answered the %(what)s request with JSON of an unexpected shape (no list of "
+                "items); nothing of it was kept, and Pilote tries again at the next sync"
+            ),
+            what=what,
         )
     token = body.get("nextPageToken")
     return body["items"], token if isinstance(token, str) and token else None
@@ -47,11 +52,16 @@ def thread_items(thread: Any, status: str) -> list[Item | ItemError]:
     """A commentThread: its top-level comment first (its raw is the thread without its replies), then the
     replies it inlines."""
     if not isinstance(thread, dict) or not isinstance(thread.get("snippet"), dict):
-        return [ItemError("commentThread", "not a comment thread (no snippet): skipped")]
+        return [ItemError(N_("commentThread"), N_("not a comment thread (no snippet): skipped"))]
     snippet = thread["snippet"]
     top = snippet.get("topLevelComment")
     if not isinstance(top, dict):
-        return [ItemError(f"commentThread {str(thread.get('id'))[:60]}", "no topLevelComment: skipped")]
+        return [
+            ItemError(
+                fill(N_("commentThread %(value)s"), {"value": str(thread.get("id"))[:60]}),
+                N_("no topLevelComment: skipped"),
+            )
+        ]
     video = _text(snippet.get("videoId"))
     own = {key: value for key, value in thread.items() if key != "replies"}
     first = comment_item(top, video=video, status=status, raw=own, replies=_count(snippet.get("totalReplyCount")))
@@ -66,14 +76,16 @@ def comment_item(
 ) -> Item | ItemError:
     """A comment resource: a top-level comment (answering its video) or a reply (with a parentId)."""
     if not isinstance(comment, dict) or not _text(comment.get("id")) or not isinstance(comment.get("snippet"), dict):
-        return ItemError("comment", "a comment without an id or a snippet: skipped")
+        return ItemError(N_("comment"), N_("a comment without an id or a snippet: skipped"))
     comment_id, snippet = comment["id"], comment["snippet"]
     try:
         created_at = parse_date(snippet["publishedAt"])
         updated = snippet.get("updatedAt")
         edited_at = parse_date(updated) if updated and updated != snippet["publishedAt"] else None
     except (KeyError, TypeError, ValueError):
-        return ItemError(f"comment {comment_id}", "no valid publishedAt: skipped")
+        return ItemError(
+            fill(N_("comment %(comment_id)s"), {"comment_id": comment_id}), N_("no valid publishedAt: skipped")
+        )
     video = video or _text(snippet.get("videoId"))  # a comment's own videoId is deprecated: the thread's comes first
     parent = _text(snippet.get("parentId"))
     markup = _text(snippet.get("textDisplay")) or ""
@@ -98,12 +110,12 @@ def comment_item(
 def video_item(video: Any) -> Item | ItemError:
     """A video resource (part=snippet) as the post its comments answer."""
     if not isinstance(video, dict) or not _text(video.get("id")) or not isinstance(video.get("snippet"), dict):
-        return ItemError("video", "a video without an id or a snippet: skipped")
+        return ItemError(N_("video"), N_("a video without an id or a snippet: skipped"))
     snippet = video["snippet"]
     try:
         created_at = parse_date(snippet["publishedAt"])
     except (KeyError, TypeError, ValueError):
-        return ItemError(f"video {video['id']}", "no valid publishedAt: skipped")
+        return ItemError(fill(N_("video %(video)s"), {"video": video["id"]}), N_("no valid publishedAt: skipped"))
     channel = _text(snippet.get("channelId"))
     key = f"video:{video['id']}"
     return Item(

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from pilote import community, rollups
 from pilote.errors import Invalid
 from pilote.models import Author, Message, Source, Workspace
+from pilote.texts import N_
 from pilote.views import judgements
 from pilote.views.judgements import Judgement
 
@@ -47,7 +48,11 @@ def period(start: datetime, end: datetime) -> Period:
     if start.tzinfo is None or end.tzinfo is None:
         raise Invalid("period: give dates with a time zone (e.g. 2026-03-01T00:00:00+00:00)")
     if end <= start:
-        raise Invalid(f"period {start.isoformat()} → {end.isoformat()}: the end must come after the start")
+        raise Invalid(
+            N_("period %(start)s → %(end)s: the end must come after the start"),
+            start=start.isoformat(),
+            end=end.isoformat(),
+        )
     return Period(start, end)
 
 
@@ -75,7 +80,11 @@ def bucket_starts(span: Period, bucket: Bucket, zone: tzinfo = UTC) -> list[date
     for hour in range(span.first_hour, span.last_hour + 1):
         starts.setdefault(bucket_start(hour, bucket, zone))
         if len(starts) > MAX_BUCKETS:
-            raise Invalid(f"{bucket} buckets over this period: more than {MAX_BUCKETS}; choose a larger bucket")
+            raise Invalid(
+                N_("%(bucket)s buckets over this period: more than %(most)s; choose a larger bucket"),
+                bucket=bucket,
+                most=MAX_BUCKETS,
+            )
     return list(starts)
 
 

@@ -18,6 +18,7 @@ from pilote.accounts import audit
 from pilote.community import counted
 from pilote.errors import Invalid, NotFound
 from pilote.models import Author, Label, Message, SavedSearch, Source, utcnow
+from pilote.texts import N_
 from pilote.views.common import MessageCard, card_query, cards, decided_is, is_spam
 
 Sort = Literal["newest", "oldest", "engaged", "relevance"]
@@ -234,7 +235,9 @@ def decode_cursor(cursor: str, sort: str) -> list[Any]:
         elif not isinstance(value, int | float):
             raise ValueError("not a number")
     except (ValueError, TypeError):
-        raise Invalid(f"cursor {cursor[:40]!r}: not a cursor of this search; start again without it") from None
+        raise Invalid(
+            N_("cursor %(cursor)r: not a cursor of this search; start again without it"), cursor=cursor[:40]
+        ) from None
     return [value, last_id]
 
 
@@ -255,7 +258,7 @@ def save(session: Session, workspace_id: int, name: str, query: ExplorerQuery, *
     """Keep a query under a name in a workspace (an existing name is replaced)."""
     name = name.strip()
     if not name or len(name) > 200:
-        raise Invalid("saved search name: give 1 to 200 characters")
+        raise Invalid(N_("saved search name: give 1 to 200 characters"))
     fields = {k: v for k, v in dataclasses.asdict(query).items() if k not in ("workspace_id", "cursor")}
     payload = json.dumps({k: v.isoformat() if isinstance(v, datetime) else v for k, v in fields.items()})
     found = session.scalar(
@@ -282,7 +285,7 @@ def forget(session: Session, workspace_id: int, saved_id: int, *, by: audit.Acto
     """Delete a saved search."""
     row = session.get(SavedSearch, saved_id)
     if row is None or row.workspace_id != workspace_id:
-        raise NotFound(f"no saved search {saved_id} in this workspace")
+        raise NotFound(N_("no saved search %(id)s in this workspace"), id=saved_id)
     audit.record(session, actor=by, action="saved search deleted", target=f"saved search {saved_id}",
                  workspace_id=workspace_id, before={"name": row.name, **json.loads(row.query)})  # fmt: skip
     session.delete(row)
@@ -308,14 +311,16 @@ def label(
     as `by` (the label's own `created_by` is what the caller says: the person, or an API client's name)."""
     allowed = LABELS.get(name, ())
     if name not in LABELS:
-        raise Invalid(f"label {name!r}: use one of {', '.join(LABELS)}")
+        raise Invalid(N_("label %(name)r: use one of %(known)s"), name=name, known=", ".join(LABELS))
     if allowed is not None and value not in allowed:
-        raise Invalid(f"label {name}={value!r}: use one of {', '.join(allowed)}")
+        raise Invalid(
+            N_("label %(name)s=%(value)r: use one of %(known)s"), name=name, value=value, known=", ".join(allowed)
+        )
     if allowed is None and not (value.isidentifier() and len(value) <= 16):
         raise Invalid(f"label {name}={value!r}: use one lower-case word of 16 letters at most")
     message = session.get(Message, message_id)
     if message is None:
-        raise NotFound(f"no message {message_id}")
+        raise NotFound(N_("no message %(id)s"), id=message_id)
     found = session.scalar(
         select(Label).where(Label.message_id == message_id, Label.name == name, Label.origin == "user")
     )

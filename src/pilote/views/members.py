@@ -14,6 +14,7 @@ from pilote.accounts import audit
 from pilote.community import counted
 from pilote.errors import NotFound
 from pilote.models import Author, Member, Message, TeamAccount
+from pilote.texts import N_
 from pilote.views.common import MessageCard, bucket_start, card_query, cards, decided
 
 RECENT = 50
@@ -54,7 +55,7 @@ def member(session: Session, author_id: int) -> MemberProfile:
     """The person behind an author: every identity merged into the same member, or the author alone."""
     author = session.get(Author, author_id)
     if author is None:
-        raise NotFound(f"no author {author_id}")
+        raise NotFound(N_("no author %(id)s"), id=author_id)
     same = Author.member_id == author.member_id if author.member_id is not None else Author.id == author.id
     people = list(session.scalars(select(Author).where(same, Author.workspace_id == author.workspace_id)))
     mine = and_(Message.author_id.in_([a.id for a in people]), counted())
@@ -94,7 +95,7 @@ def set_team(session: Session, author_id: int, *, team: bool, by: audit.Actor = 
     """Count an author as speaking for the organisation (or not); the rollups' unanswered counts follow."""
     author = session.get(Author, author_id)
     if author is None:
-        raise NotFound(f"no author {author_id}")
+        raise NotFound(N_("no author %(id)s"), id=author_id)
     found = session.get(TeamAccount, author_id)
     audit.record(session, actor=by, action="team account marked" if team else "team account unmarked",
                  target=f"author {author_id}", workspace_id=author.workspace_id,

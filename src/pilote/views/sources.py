@@ -14,6 +14,7 @@ from pilote.accounts import audit
 from pilote.errors import Invalid, NotFound
 from pilote.models import ImportRun, Source
 from pilote.sync import SyncState
+from pilote.texts import N_
 
 STATUSES = ("active", "paused")
 
@@ -123,7 +124,7 @@ def get(session: Session, workspace_id: int, source_id: int) -> Source:
     """A source of the workspace, or NotFound."""
     source = session.get(Source, source_id)
     if source is None or source.workspace_id != workspace_id:
-        raise NotFound(f"no source {source_id} in this workspace")
+        raise NotFound(N_("no source %(id)s in this workspace"), id=source_id)
     return source
 
 
@@ -132,7 +133,7 @@ def set_status(
 ) -> SourceRow:
     """Pause or resume a source (`paused` or `active`)."""
     if status not in STATUSES:
-        raise Invalid(f"source status {status!r}: use active or paused")
+        raise Invalid(N_("source status %(status)r: use active or paused"), status=status)
     source = get(session, workspace_id, source_id)
     before, source.status = source.status, status
     audit.record(session, actor=by, action="source paused" if status == "paused" else "source resumed",

@@ -11,6 +11,7 @@ from pilote import community
 from pilote.errors import NotFound
 from pilote.models import Author, Enrichment, Message
 from pilote.rollups import parse_keyphrases
+from pilote.texts import N_
 from pilote.views.common import MessageCard, card_query, cards
 
 MAX_MESSAGES = 5000
@@ -53,7 +54,7 @@ def thread(session: Session, message_id: int) -> Thread:
     """The conversation a message belongs to, from its root."""
     message = session.get(Message, message_id)
     if message is None:
-        raise NotFound(f"no message {message_id}")
+        raise NotFound(N_("no message %(id)s"), id=message_id)
     root_id = message.thread_id or message.id
     query = card_query().where(Message.source_id == message.source_id, Message.thread_id == root_id)
     rows = session.execute(query.order_by(Message.created_at, Message.id).limit(MAX_MESSAGES + 1)).all()

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from pilote import rollups
 from pilote.errors import Invalid
+from pilote.texts import N_
 from pilote.views.common import MAX_BUCKETS, Bucket, bucket_start, check_bucket, period
 
 METRICS = ("messages", "engagement")
@@ -93,7 +94,11 @@ def _buckets(first: int, last: int, size: Bucket, zone: tzinfo) -> tuple[list[da
             numbers.append(number)
             starts.append(bucket_start(hour, size, zone))
     if len(numbers) > MAX_BUCKETS:
-        raise Invalid(f"{size} buckets over this period: more than {MAX_BUCKETS}; choose a larger bucket")
+        raise Invalid(
+            N_("%(bucket)s buckets over this period: more than %(most)s; choose a larger bucket"),
+            bucket=size,
+            most=MAX_BUCKETS,
+        )
     return starts, numbers
 
 

@@ -7,21 +7,25 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import Scope
 
 from pilote import __version__
 from pilote.config import Settings
 from pilote.db import is_current, make_engine, migrate
-from pilote.errors import PiloteError
+from pilote.errors import Invalid, PiloteError
 from pilote.tokens import Unauthorized
-from pilote.web import access, api, api_figures, api_inbox, api_incidents, api_replies, incidents, pages
+from pilote.web import access, api, api_figures, api_inbox, api_incidents, api_replies, i18n, incidents, pages
+from pilote.web.i18n import N_
 from pilote.web.pages import accounts
-from pilote.web.pages.common import TEMPLATES, render_error
+from pilote.web.pages.common import TEMPLATES, render_error, render_status
 
 STATIC = Path(__file__).parent / "static"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -47,6 +51,15 @@ class CachedStatic(StaticFiles):
         if response.status_code == 200:
             response.headers["Cache-Control"] = "public, max-age=86400"
         return response
+
+
+UNKNOWN_HOST = N_("refused: this host name is not one Pilote answers to (PILOTE_ALLOWED_HOSTS)")
+CROSS_SITE = N_("refused: a form of another site posted here")
+
+
+def _said(request: Request, message: str) -> str:
+    """A refusal in the language the request asks for (before any session is read: no account's choice)."""
+    return i18n.formatter(request.cookies, request.headers.get("accept-language")).gettext(message)
 
 
 def cross_site_form(request: Request) -> bool:
@@ -107,11 +120,9 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     async def security_headers(request: Request, call_next: Any) -> Any:
         if request.url.path not in PROBES and host_name(request.headers.get("host")) not in hosts:
             # Before anything is read: a page of another site that rebinds its name to this address reads nothing.
-            response: Response = PlainTextResponse(
-                "refused: this host name is not one Pilote answers to (PILOTE_ALLOWED_HOSTS)", status_code=400
-            )
+            response: Response = PlainTextResponse(_said(request, UNKNOWN_HOST), status_code=400)
         elif cross_site_form(request):
-            response = PlainTextResponse("refused: a form of another site posted here", status_code=403)
+            response = PlainTextResponse(_said(request, CROSS_SITE), status_code=403)
         else:
             response = await call_next(request)
         response.headers.update(SECURITY_HEADERS)
@@ -124,6 +135,27 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         if request.url.path.startswith("/api/"):
             return JSONResponse({"error": type(error).__name__, "detail": str(error)}, status_code=error.http_status)
         return render_error(request, error)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+        if request.url.path.startswith("/api/"):
+            return await http_exception_handler(request, error)
+        return render_status(request, error.status_code, headers=error.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError) -> Response:
+        if request.url.path.startswith("/api/"):
+            return await request_validation_exception_handler(request, error)
+        fields = ", ".join(dict.fromkeys(str(problem["loc"][-1]) for problem in error.errors() if problem.get("loc")))
+        return render_error(request, Invalid(N_("a value of the address or of the form is not valid: %(fields)s"),
+                                             fields=fields or "?"))  # fmt: skip
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception) -> Response:
+        # Starlette raises the error again once this page is sent: the server's log has its traceback.
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": "InternalError", "detail": "unexpected error"}, status_code=500)
+        return render_status(request, 500)
 
     @app.get("/health", include_in_schema=False)
     def health() -> JSONResponse:

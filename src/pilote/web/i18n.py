@@ -15,7 +15,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from babel.dates import format_date, format_datetime, format_skeleton, format_time, format_timedelta
 from babel.numbers import format_decimal, format_percent
 
+from pilote import texts
 from pilote.enrich import spam
+from pilote.errors import PiloteError
+from pilote.metrics import catalogue
+from pilote.radar import words as radar
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 LANGUAGES = {"en": "English", "fr": "Français"}
@@ -37,13 +41,20 @@ WORDS = frozenset({
     N_("question"), N_("complaint"), N_("suggestion"), N_("praise"), N_("other"),
     N_("open"), N_("acknowledged"), N_("resolved"), N_("low"), N_("medium"), N_("high"),
     N_("analyst"), N_("moderator"), N_("manager"), N_("admin"),
+    # an incident's log and its notifications
+    N_("opened"), N_("alert"), N_("notified"), N_("past"), N_("escalated"), N_("reopened"), N_("note"),
+    N_("update"), N_("escalation"), N_("pending"), N_("retrying"), N_("sent"), N_("failed"),
 })  # fmt: skip
+_NUMBER = re.compile(r"-?\d+(\.\d+)?")
 
 
 @cache
 def translations(language: str) -> NullTranslations:
-    """The compiled catalogue of a language (messages.mo); English is the source language."""
-    return translation("messages", localedir=LOCALE_DIR, languages=[language], fallback=True)
+    """The compiled catalogue of a language (messages.mo), then the services' own (`pilote.texts`); English is the
+    source language."""
+    found = translation("messages", localedir=LOCALE_DIR, languages=[language], fallback=True)
+    found.add_fallback(texts.catalogue(language))
+    return found
 
 
 def negotiate(cookie: str | None, accept_language: str | None) -> str:
@@ -100,6 +111,57 @@ class Formatter:
         """The translation of `message`, with %(name)s placeholders filled from `values`."""
         text = translations(self.language).gettext(message)
         return text % values if values else text
+
+    def error(self, error: PiloteError | dict[str, Any]) -> str:
+        """An error (or its stored record) in the reader's language, without the command line's flags."""
+        record = error.record() if isinstance(error, PiloteError) else dict(error)
+        values = record.get("params") or {}
+        record["params"] = {**values, **({"state": self.word(values["state"])} if "state" in values else {})}
+        return texts.error_text(record, translations(self.language).gettext)
+
+    def problem(self, record: dict[str, Any] | None, text: str | None) -> str:
+        """A failure kept on a source, a run or a delivery: its record in the reader's language, else its English
+        text said again from the services' templates (and naming no flag either way)."""
+        return self.error(record) if record is not None else self.said(text)
+
+    def said(self, text: str | None) -> str:
+        """A text a service wrote and that was kept in English (a skipped item's problem, a merge's evidence), said
+        again in the reader's language from the services' templates; naming no flag either way."""
+        said = texts.said_again(text or "", translations(self.language).gettext)
+        return texts.without_commands(said if said is not None else text or "")
+
+    def series(self, name: str) -> str:
+        """A radar series in the reader's language ("keyphrase:vélo" is the messages with that phrase)."""
+        return radar.series_name(name, translations(self.language).gettext)
+
+    def logged(self, text: str | None) -> str:
+        """A title or log line the radar wrote (kept in English) in the reader's language; people's notes as
+        they wrote them."""
+        return self._again(radar.said(text or ""), text)
+
+    def noted(self, text: str | None) -> str:
+        """A metric's note (kept in English) in the reader's language."""
+        return self._again(texts.recognise(text or "", catalogue.NOTES), text)
+
+    def _again(self, found: tuple[str, dict[str, Any]] | None, text: str | None) -> str:
+        """A stored English text said again from its template and values, else as it is."""
+        if found is None:
+            return text or ""
+        template, values = found
+        return self.gettext(template, **{name: self._value(name, value) for name, value in values.items()})
+
+    def _value(self, name: str, value: str) -> str:
+        """A value of a stored line, said again: a series, a word, a number (4.0× too) in the reader's locale."""
+        if name == "series":
+            return self.series(value)
+        if name == "phrase":
+            return value
+        if value in WORDS or value == radar.FAR_ABOVE:
+            return translations(self.language).gettext(value)
+        number = value.removesuffix("×")
+        if _NUMBER.fullmatch(number):
+            return self.number(float(number)) + value[len(number) :]
+        return value
 
     def word(self, value: str | None) -> str:
         """A kind, sentiment or intent in the reader's language (other values as they are)."""

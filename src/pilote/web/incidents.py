@@ -13,6 +13,7 @@ from pilote.models import utcnow
 from pilote.radar import incidents, rules
 from pilote.radar.room import Room, room
 from pilote.web import i18n
+from pilote.web.i18n import N_
 from pilote.web.pages.common import PageDep, render
 
 router = APIRouter(include_in_schema=False)
@@ -27,7 +28,7 @@ SHOWN = {"": None, "live": False, "past": True}  # ?show=: every incident, the l
 def incident_list(page: PageDep, show: Annotated[str, Query(max_length=10)] = "") -> HTMLResponse:
     """The workspace's incidents, newest first; `show=live` or `show=past` keeps one kind."""
     if show not in SHOWN:
-        raise Invalid(f"show={show!r}: use live or past (or nothing, for every incident)")
+        raise Invalid(N_("show=%(show)r: use live or past (or nothing, for every incident)"), show=show)
     found = incidents.get_all(page.session, workspace_id=page.workspace.id, past=SHOWN[show], limit=100)
     return page.render("incident.html", "incidents", incidents=found, room=None, report=False, show=show)
 
@@ -67,7 +68,7 @@ def incident_status(page: PageDep, incident_id: int, action: Annotated[str, Form
     elif action == "reopen":
         incidents.reopen(page.session, incident_id=incident_id, workspace_id=space, actor=actor, now=now, by=who)
     else:
-        raise Invalid(f"action {action!r}: use ack, resolve or reopen")
+        raise Invalid(N_("action %(action)r: use ack, resolve or reopen"), action=action)
     page.session.commit()
     return RedirectResponse(page.url(f"incidents/{incident_id}"), status_code=303)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,6 +19,7 @@ from pilote.models import Workspace
 from pilote.views import inbox
 from pilote.web import access, i18n
 from pilote.web.access import Principal
+from pilote.web.i18n import N_
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
 TEMPLATES.env.trim_blocks = True
@@ -127,8 +128,29 @@ def render(request: Request, template: str, t: i18n.Formatter, status_code: int 
     return TEMPLATES.TemplateResponse(request, template, context, status_code=status_code)
 
 
+# What an error page says for an HTTP status that no error of ours explains.
+STATUSES = {
+    400: N_("This request cannot be served as it is."),
+    403: N_("Your role does not allow this."),
+    404: N_("There is no page at this address."),
+    405: N_("This address does not take this kind of request."),
+    500: N_("Pilote met an unexpected error; it is written in the server's log. Try again, or tell whoever runs it."),
+}
+
+
+def render_status(request: Request, status: int, headers: Mapping[str, str] | None = None) -> HTMLResponse:
+    """An error page for an HTTP status (an unknown address, a method the route does not take, a crash)."""
+    t = get_formatter(request)
+    text = t.gettext(STATUSES[status]) if status in STATUSES else t.gettext(N_("The request failed (HTTP %(status)s)."),
+                                                                           status=status)  # fmt: skip
+    response = render(request, "error.html", t, status_code=status, error=text)
+    response.headers.update(headers or {})
+    return response
+
+
 def render_error(request: Request, error: PiloteError) -> HTMLResponse:
-    """An error page in plain words, with the right status (a role too low for the page: in the reader's words)."""
+    """An error page in plain words, in the reader's language, with the right status (a role too low for the page:
+    which role it needs)."""
     t = get_formatter(request)
     if isinstance(error, access.RoleNeeded):
         if error.need == "instance":
@@ -137,4 +159,4 @@ def render_error(request: Request, error: PiloteError) -> HTMLResponse:
             text = t.gettext("This page needs the %(role)s role in this workspace, and yours does not include it. "
                              "Ask one of its admins.", role=t.word(error.need))  # fmt: skip
         return render(request, "error.html", t, status_code=403, error=text, heading=t.gettext("Not for your role"))
-    return render(request, "error.html", t, status_code=error.http_status, error=str(error))
+    return render(request, "error.html", t, status_code=error.http_status, error=t.error(error))

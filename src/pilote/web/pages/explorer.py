@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pilote.errors import Invalid
 from pilote.views import explorer as views
 from pilote.views import sources
+from pilote.web.i18n import N_
 from pilote.web.pages.common import PageDep
 from pilote.web.pages.labels import INTENTS
 
@@ -75,13 +76,13 @@ def to_query(form: Filters, page: PageDep, cursor: str | None = None, limit: int
 
 def _choice(value: str, name: str) -> bool | None:
     if value and value not in CHOICES:
-        raise Invalid(f"{name}={value!r}: use yes, no or nothing")
+        raise Invalid(N_("%(name)s=%(value)r: use yes, no or nothing"), name=name, value=value)
     return CHOICES.get(value)
 
 
 def _integer(value: str, name: str) -> int | None:
     if value and not value.isdigit():
-        raise Invalid(f"{name}={value!r}: give a number")
+        raise Invalid(N_("%(name)s=%(value)r: give a number"), name=name, value=value)
     return int(value) if value else None
 
 
@@ -92,7 +93,7 @@ def _day(value: str, page: PageDep, shift: int, name: str) -> datetime | None:
     try:
         day = date.fromisoformat(value)
     except ValueError:
-        raise Invalid(f"{name}={value!r}: give a day as YYYY-MM-DD") from None
+        raise Invalid(N_("%(name)s=%(value)r: give a day as YYYY-MM-DD"), name=name, value=value) from None
     return datetime.combine(day + timedelta(days=shift), time(), page.t.tz).astimezone(UTC)
 
 

@@ -16,6 +16,7 @@ from pilote import exports, messages
 from pilote.errors import Invalid
 from pilote.models import Message
 from pilote.views import explorer as views
+from pilote.web.i18n import N_
 from pilote.web.pages.common import PageDep
 from pilote.web.pages.explorer import FormDep, to_query
 
@@ -28,7 +29,7 @@ CHUNK = 500
 def export(page: PageDep, form: FormDep, format: str = "csv") -> FileResponse:
     """Every message of the current search, in the documented export schema (docs/export.md)."""
     if format not in MEDIA:
-        raise Invalid(f"export format {format!r}: use csv or jsonl")
+        raise Invalid(N_("export format %(format)r: use csv or jsonl"), format=format)
     handle, name = tempfile.mkstemp(prefix="pilote-export-", suffix="." + format)
     os.close(handle)
     path = Path(name)

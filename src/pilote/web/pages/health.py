@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 from pilote import metrics
 from pilote.errors import Invalid
 from pilote.metrics import CATALOGUE, Figure, Report
+from pilote.web.i18n import N_
 from pilote.web.pages.common import PageDep
 
 router = APIRouter()
@@ -102,7 +103,7 @@ def decile(share: float) -> int:
 
 def _report(page: PageDep, period: str) -> Report:
     if period not in metrics.PERIODS:
-        raise Invalid(f"period {period!r}: choose 7d, 30d or 90d")
+        raise Invalid(N_("period %(period)r: choose 7d, 30d or 90d"), period=period)
     since, until = metrics.span(page.session, page.workspace.id, period=period, until=until_now(datetime.now(UTC)))
     return metrics.report(page.session, page.workspace.id, since, until)
 

@@ -11,6 +11,7 @@ from pilote.errors import Invalid, NotFound
 from pilote.models import Message
 from pilote.views import explorer as views
 from pilote.views.common import MessageCard, card_query, cards
+from pilote.web.i18n import N_
 from pilote.web.pages.common import PageDep
 
 router = APIRouter()
@@ -23,7 +24,7 @@ def one_card(page: PageDep, message_id: int) -> MessageCard:
     query = card_query().where(Message.id == message_id, Message.workspace_id == page.workspace.id)
     found = cards(page.session, page.session.execute(query).all())
     if not found:
-        raise NotFound(f"no message {message_id} in workspace {page.workspace.slug!r}")
+        raise NotFound(N_("no message %(id)s in workspace %(slug)r"), id=message_id, slug=page.workspace.slug)
     return found[0]
 
 
@@ -39,7 +40,7 @@ def label(
     one_card(page, message_id)
     given = {name: value for name, value in (("spam", spam), ("sentiment", sentiment), ("intent", intent)) if value}
     if not given:
-        raise Invalid("label: choose spam or not spam, a sentiment or an intent")
+        raise Invalid(N_("label: choose spam or not spam, a sentiment or an intent"))
     for name, value in given.items():
         views.label(page.session, message_id, name, value, created_by=page.who, by=page.actor)
     page.session.commit()

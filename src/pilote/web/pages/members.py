@@ -12,6 +12,7 @@ from pilote.accounts import users
 from pilote.errors import Invalid, NotFound
 from pilote.models import Author
 from pilote.views.members import member as read_member
+from pilote.web.i18n import N_
 from pilote.web.pages import charts
 from pilote.web.pages.common import Page, PageDep
 from pilote.web.pages.labels import INTENTS
@@ -35,7 +36,7 @@ def deciding(page: Page) -> bool:
 def members(page: PageDep, period: str = "30d", done: str = "", erased: int = 0) -> HTMLResponse:
     """Ambassadors, detractors, bridges and rising members of a period, and who may be one person."""
     if period not in PERIODS:
-        raise Invalid(f"period {period!r}: choose 7d, 30d or 90d")
+        raise Invalid(N_("period %(period)r: choose 7d, 30d or 90d"), period=period)
     span = leaders.window(page.session, page.workspace.id, period=period)
     found = leaders.leaders(page.session, page.workspace.id, span, limit=PER_LIST)
     suggested = merges.suggest(page.session, page.workspace.id, limit=SUGGESTIONS)
@@ -51,7 +52,7 @@ def merge(
     """Merge identities a moderator chose (the record keeps their suggestion's evidence and confidence)."""
     chosen = sorted(set(authors))
     if len(chosen) < 2:
-        raise Invalid("merge: choose at least two identities")
+        raise Invalid(N_("merge: choose at least two identities"))
     merges.merge(page.session, page.workspace.id, chosen, by=page.actor)  # with its suggestion's evidence
     page.session.commit()
     return RedirectResponse(page.url(f"members?period={_period(period)}&done=merged"), status_code=303)
@@ -64,7 +65,7 @@ def reject(
     """Record that identities are different people, so that they are no longer suggested."""
     chosen = sorted(set(authors))
     if len(chosen) < 2:
-        raise Invalid("not the same person: choose at least two identities")
+        raise Invalid(N_("not the same person: choose at least two identities"))
     merges.reject(page.session, page.workspace.id, chosen, by=page.actor)
     page.session.commit()
     return RedirectResponse(page.url(f"members?period={_period(period)}&done=rejected"), status_code=303)
@@ -79,7 +80,7 @@ def member(page: PageDep, author_id: int, erase_error: bool = False) -> HTMLResp
     """A person's page, reached from any of their identities."""
     author = page.session.get(Author, author_id)
     if author is None or author.workspace_id != page.workspace.id:
-        raise NotFound(f"no author {author_id} in workspace {page.workspace.slug!r}")
+        raise NotFound(N_("no author %(id)s in workspace %(slug)r"), id=author_id, slug=page.workspace.slug)
     data = read_member(page.session, author_id)
     activity = {
         "type": "bar",

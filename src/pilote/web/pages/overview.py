@@ -16,6 +16,7 @@ from pilote.models import Message
 from pilote.views.overview import Overview
 from pilote.views.overview import overview as read_overview
 from pilote.views.timeseries import timeseries
+from pilote.web.i18n import N_
 from pilote.web.pages import charts
 from pilote.web.pages.common import PageDep
 
@@ -37,15 +38,17 @@ def span(choice: str, start: date | None, end: date | None, page: PageDep, now: 
     """The period asked for; a custom one is whole days in the reader's time zone, both days included."""
     if choice == "custom":
         if start is None or end is None:
-            raise Invalid("custom period: give both a first and a last day")
+            raise Invalid(N_("custom period: give both a first and a last day"))
         if end < start:
-            raise Invalid(f"custom period {start} → {end}: the last day comes before the first")
+            raise Invalid(
+                N_("custom period %(start)s → %(end)s: the last day comes before the first"), start=start, end=end
+            )
         first = datetime.combine(start, time(), page.t.tz).astimezone(UTC)
         last = datetime.combine(end + timedelta(days=1), time(), page.t.tz).astimezone(UTC)
         return Span("custom", first, last, _bucket(last - first))
     length = PERIODS.get(choice)
     if length is None:
-        raise Invalid(f"period {choice!r}: choose 24h, 7d, 30d, 90d or custom")
+        raise Invalid(N_("period %(period)r: choose 24h, 7d, 30d, 90d or custom"), period=choice)
     until = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     return Span(choice, until - length, until, _bucket(length))
 

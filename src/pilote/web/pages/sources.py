@@ -22,6 +22,7 @@ from pilote.models import Deletion, Source
 from pilote.sources import http
 from pilote.sources.base import ParseOptions
 from pilote.views import sources as views
+from pilote.web.i18n import N_
 from pilote.web.pages.common import PageDep
 
 router = APIRouter()
@@ -84,10 +85,18 @@ def upload(
                              batch_size=settings.batch_size, analyse=jobs.analysis(settings, engine),
                              by=page.actor)  # fmt: skip
     except PiloteError as error:
-        return _page(page, status_code=error.http_status, failed=str(error).replace(str(folder) + "/", ""))
+        return _page(page, status_code=error.http_status, failed=_said(page, error, folder))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return RedirectResponse(page.url(f"sources?imported={report.run_id}"), status_code=303)
+
+
+def _said(page: PageDep, error: PiloteError, folder: Path) -> str:
+    """An upload's error in the reader's words, naming the file as they sent it (not the folder it waited in)."""
+    record = error.record()
+    if "path" in record:
+        record["path"] = Path(record["path"]).name
+    return page.t.error(record).replace(str(folder) + "/", "")
 
 
 @router.post("/w/{slug}/sources/{source_id}/status")
@@ -105,7 +114,7 @@ def delete(page: PageDep, source_id: int, confirm: Annotated[str, Form()] = "") 
     try:
         deletions.check_confirmation(confirm, source.name, "this source")
     except Invalid as error:
-        return _page(page, status_code=error.http_status, delete_failed=source_id, delete_error=str(error))
+        return _page(page, status_code=error.http_status, delete_failed=source_id, delete_error=page.t.error(error))
     done = deletions.delete_source(page.session, workspace_id=page.workspace.id, source_id=source_id, by=page.actor)
     page.session.commit()
     return RedirectResponse(page.url(f"sources?deleted={done.id}"), status_code=303)
@@ -119,7 +128,7 @@ def add_feed(page: PageDep, url: Annotated[str, Form()]) -> Response:
         page.session.commit()
     except PiloteError as error:
         page.session.rollback()
-        return _page(page, status_code=error.http_status, feed_failed=str(error), feed_url=url)
+        return _page(page, status_code=error.http_status, feed_failed=page.t.error(error), feed_url=url)
     return _sync(page, source.id)
 
 
@@ -127,7 +136,7 @@ def add_feed(page: PageDep, url: Annotated[str, Form()]) -> Response:
 def sync_now(page: PageDep, source_id: int) -> RedirectResponse:
     """Fetch a feed or a platform now, whatever its schedule, and import what is new (its analysis queued)."""
     if source_id not in {s.id for s in schedule.fetched(page.session, page.workspace.id)}:
-        raise NotFound(f"no feed or platform source {source_id} in this workspace")
+        raise NotFound(N_("no feed or platform source %(id)s in this workspace"), id=source_id)
     return _sync(page, source_id)
 
 
@@ -164,7 +173,8 @@ def _add_platform(page: PageDep, kind: str, values: dict[str, str]) -> Response:
         page.session.commit()
     except PiloteError as error:
         page.session.rollback()
-        return _page(page, status_code=error.http_status, platform_failed=str(error), platform_kind=kind)
+        return _page(page, status_code=error.http_status, platform_failed=page.t.error(error),
+                     platform_kind=kind)  # fmt: skip
     return RedirectResponse(page.url(f"sources?added={source.id}"), status_code=303)
 
 
@@ -173,7 +183,7 @@ async def new_credentials(page: PageDep, source_id: int) -> Response:
     """Replace a platform source's secrets (those left empty are kept)."""
     source = await run_in_threadpool(page.session.get, Source, source_id)
     if source is None or source.workspace_id != page.workspace.id or not platforms.is_platform(source):
-        raise NotFound(f"no platform source {source_id} in this workspace")
+        raise NotFound(N_("no platform source %(id)s in this workspace"), id=source_id)
     form = await page.request.form()
     values = {k: str(v) for k, v in form.items() if isinstance(v, str) and v}
     return await run_in_threadpool(_new_credentials, page, source_id, values)

@@ -7,6 +7,7 @@ from fastapi.responses import HTMLResponse
 
 from pilote.errors import NotFound
 from pilote.views.threads import thread as read_thread
+from pilote.web.i18n import N_
 from pilote.web.pages.common import PageDep
 from pilote.web.pages.labels import INTENTS
 
@@ -18,5 +19,5 @@ def thread(page: PageDep, message_id: int) -> HTMLResponse:
     """The conversation a message belongs to, the message highlighted."""
     data = read_thread(page.session, message_id)
     if data.root.workspace != page.workspace.slug:
-        raise NotFound(f"no message {message_id} in workspace {page.workspace.slug!r}")
+        raise NotFound(N_("no message %(id)s in workspace %(slug)r"), id=message_id, slug=page.workspace.slug)
     return page.render("thread.html", "explorer", data=data, intents=INTENTS)

@@ -36,22 +36,28 @@
   var palette = ["#1f5f99", "#d9822b", "#2e8b57", "#8e44ad", "#c0392b", "#16a085", "#7f8c8d", "#b7950b"];
   var tones = { positive: "#2e8b57", neutral: "#8a99a8", negative: "#c0392b", mixed: "#d9822b" };
 
+  // Numbers on charts as the page's language writes them: ECharts writes 12,000 whatever the language.
+  var numbers = new Intl.NumberFormat(document.documentElement.lang || "en");
+  function number(value) {
+    return typeof value === "number" ? numbers.format(value) : (value === null || value === undefined ? "—" : value);
+  }
+
   function option(spec) {
     if (spec.type === "pie") {
       return {
         color: spec.series[0].data.map(function (d, i) { return tones[d.key] || palette[i % palette.length]; }),
-        tooltip: { trigger: "item" },
+        tooltip: { trigger: "item", valueFormatter: number },
         legend: { bottom: 0, type: "scroll" },
         series: [{ type: "pie", radius: ["38%", "68%"], data: spec.series[0].data, label: { show: false } }]
       };
     }
     return {
       color: spec.series.map(function (s, i) { return tones[s.key] || palette[i % palette.length]; }),
-      tooltip: { trigger: "axis" },
+      tooltip: { trigger: "axis", valueFormatter: number },
       legend: { bottom: 0, type: "scroll" },
       grid: { left: 48, right: 16, top: 16, bottom: 56 },
       xAxis: { type: "category", data: spec.x, boundaryGap: spec.type === "bar" },
-      yAxis: { type: "value", minInterval: 1 },
+      yAxis: { type: "value", minInterval: 1, axisLabel: { formatter: number } },
       series: spec.series.map(function (s) {
         return {
           name: s.name, data: s.data, type: spec.type === "bar" ? "bar" : "line",
