@@ -329,3 +329,26 @@ def test_tab_counts_can_stop_at_a_cap_so_that_a_huge_queue_costs_no_more(client:
         capped = queue.tab_counts(session, space, None, cap=2)
     assert (exact["new"], exact["unassigned"], exact["overdue"]) == (3, 3, 3)
     assert (capped["new"], capped["unassigned"], capped["overdue"], capped["open"]) == (2, 2, 2, 0)
+
+
+def test_inbox_errors_are_said_in_french_on_a_french_page(client: TestClient) -> None:
+    sign_in(client)
+    client.cookies.set("pilote_lang", "fr")
+    missing = client.get("/w/acme/inbox/99999999")
+    assert missing.status_code == 404
+    assert "aucun élément 99999999 dans la boîte de réception de cet espace" in missing.text
+    ident = item_ids(engine_of(client))["bob"]
+    refused = client.post(f"/w/acme/inbox/{ident}/actions", data={"action": "assign", "value": "quelqu'un"})
+    assert refused.status_code == 422
+    assert "responsable &#34;quelqu&#39;un&#34; : indiquez me, none ou un numéro de compte" in refused.text
+    client.cookies.set("pilote_lang", "en")
+    assert "no inbox item 99999999 in this workspace" in client.get("/w/acme/inbox/99999999").text
+
+
+def test_the_inbox_links_to_its_rules_saved_replies_and_team_figures(client: TestClient) -> None:
+    sign_in(client)
+    page = lxml_html.fromstring(client.get("/w/acme/inbox").text)
+    links = page.xpath("//nav[contains(@class, 'inbox-links')]/a/@href")
+    assert links == ["/w/acme/inbox/rules", "/w/acme/inbox/replies", "/w/acme/inbox/figures"]
+    for href in links:
+        assert client.get(href).status_code == 200

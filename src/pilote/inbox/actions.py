@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from pilote.errors import Invalid
 from pilote.inbox import items
 from pilote.inbox.items import Actor
+from pilote.texts import N_
 
 KINDS = ("status", "assign", "priority", "tag", "untag", "spam", "not-spam")
 
@@ -43,7 +44,7 @@ def apply(session: Session, workspace_id: int, ids: Sequence[int], action: Actio
         return items.tag(session, workspace_id, ids, tags, actor, remove=kind == "untag", version=version)
     if kind in ("spam", "not-spam"):
         return items.judge_spam(session, workspace_id, ids, kind == "spam", actor, version=version)
-    raise Invalid(f"action {kind!r}: use one of {', '.join(KINDS)}")
+    raise Invalid(N_("action %(kind)r: use one of %(known)s"), kind=kind, known=", ".join(KINDS))
 
 
 def assignee(value: str, actor: Actor) -> int | None:
@@ -52,8 +53,8 @@ def assignee(value: str, actor: Actor) -> int | None:
         return None
     if value == "me":
         if actor.user_id is None:
-            raise Invalid("assign to me: only a person's account has items of its own")
+            raise Invalid(N_("assign to me: only a person's account has items of its own"))
         return actor.user_id
     if not value.isdigit():
-        raise Invalid(f"assignee {value[:40]!r}: give me, none or an account number")
+        raise Invalid(N_("assignee %(value)r: give me, none or an account number"), value=value[:40])
     return int(value)

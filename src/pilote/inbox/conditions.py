@@ -35,13 +35,13 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class RuleError(Invalid):
-    """A rule refused: `field` names the part at fault (`name`, `conditions.N`, `actions.N`); `template` and
+    """A rule refused: `field` names the part at fault (`name`, `conditions.N`, `actions.N`); `problem_template` and
     `values` let a page say it in the reader's language (web/pages/rules.py lists the templates)."""
 
     def __init__(self, field: str, template: str, **values: Any) -> None:
-        self.field, self.template, self.values = field, template, values
-        self.problem = template % values if values else template
-        super().__init__(f"{field}: {self.problem}")
+        problem = template % values if values else template
+        super().__init__("%(field)s: %(problem)s", field=field, problem=problem)
+        self.field, self.problem, self.problem_template, self.values = field, problem, template, values
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from pilote.accounts import audit
 from pilote.errors import Conflict, Invalid, NotFound
 from pilote.inbox import PRIORITIES, STATUSES, TODO, sla
 from pilote.models import InboxEvent, InboxItem, InboxNote, InboxPresence, InboxTag, Membership, Message, User, utcnow
+from pilote.texts import N_
 from pilote.views import explorer
 
 MAX_BULK = 1000
@@ -45,25 +46,25 @@ def get(session: Session, workspace_id: int, item_id: int) -> InboxItem:
     """An item of this workspace, or NotFound."""
     item = session.get(InboxItem, item_id)
     if item is None or item.workspace_id != workspace_id:
-        raise NotFound(f"no inbox item {item_id} in this workspace")
+        raise NotFound(N_("no inbox item %(id)s in this workspace"), id=item_id)
     return item
 
 
 def _items(session: Session, workspace_id: int, ids: Sequence[int], version: int | None) -> list[InboxItem]:
     if not ids:
-        raise Invalid("choose at least one item")
+        raise Invalid(N_("choose at least one item"))
     if len(ids) > MAX_BULK:
-        raise Invalid(f"{len(ids):,} items: act on {MAX_BULK:,} at most at once")
+        raise Invalid(N_("%(count)s items: act on %(most)s at most at once"), count=len(ids), most=MAX_BULK)
     found = list(session.scalars(
         select(InboxItem).where(InboxItem.workspace_id == workspace_id, InboxItem.id.in_(sorted(set(ids))))
         .order_by(InboxItem.id).with_for_update()
     ))  # fmt: skip
     if len(found) != len(set(ids)):
         missing = sorted(set(ids) - {item.id for item in found})
-        raise NotFound(f"no inbox item {', '.join(map(str, missing[:5]))} in this workspace")
+        raise NotFound(N_("no inbox item %(id)s in this workspace"), id=", ".join(map(str, missing[:5])))
     if version is not None and len(found) == 1 and found[0].version != version:
-        raise Conflict(f"item {found[0].id} was changed meanwhile (version {found[0].version}, you saw {version}): "
-                       "reload it and decide again")  # fmt: skip
+        raise Conflict(N_("item %(id)s was changed meanwhile (version %(version)s, you saw %(seen)s): reload it and "
+                          "decide again"), id=found[0].id, version=found[0].version, seen=version)  # fmt: skip
     return found
 
 
@@ -102,13 +103,13 @@ def set_status(
     """Move items to a status; `snoozed` needs `until` (a later time) or `until_reply` (the author's next
     message), or both. Reopening an item (new, open) makes a response due again. Returns the items changed."""
     if status not in STATUSES:
-        raise Invalid(f"status {status!r}: use one of {', '.join(STATUSES)}")
+        raise Invalid(N_("status %(status)r: use one of %(known)s"), status=status, known=", ".join(STATUSES))
     now = now or utcnow()
     if status == "snoozed":
         if until is None and not until_reply:
-            raise Invalid("snooze until a date, or until the author writes again")
+            raise Invalid(N_("snooze until a date, or until the author writes again"))
         if until is not None and until <= now:
-            raise Invalid("snooze until a later time")
+            raise Invalid(N_("snooze until a later time"))
     items = _items(session, workspace_id, ids, version)
     policy = sla.get(session, workspace_id)
     before = {i.id: {"status": i.status} for i in items}
@@ -137,9 +138,9 @@ def assign(session: Session, workspace_id: int, ids: Sequence[int], assignee: in
         role = session.scalar(select(Membership.role).where(Membership.user_id == assignee,
                                                             Membership.workspace_id == workspace_id))  # fmt: skip
         if user is None or user.disabled_at is not None or (role is None and not user.instance_admin):
-            raise Invalid(f"account {assignee} cannot take items in this workspace")
+            raise Invalid(N_("account %(id)s cannot take items in this workspace"), id=assignee)
         if role == "analyst":
-            raise Invalid(f"{user.display_name} is an analyst here: analysts read, they do not answer")
+            raise Invalid(N_("%(name)s is an analyst here: analysts read, they do not answer"), name=user.display_name)
     items = _items(session, workspace_id, ids, version)
     before = {i.id: {"assignee": i.assignee_id} for i in items}
     for item in items:
@@ -155,7 +156,7 @@ def set_priority(session: Session, workspace_id: int, ids: Sequence[int], priori
     names = {name: number for number, name in PRIORITIES.items()}
     value = names.get(priority) if isinstance(priority, str) else priority
     if value not in PRIORITIES:
-        raise Invalid(f"priority {priority!r}: use one of {', '.join(names)}")
+        raise Invalid(N_("priority %(priority)r: use one of %(known)s"), priority=priority, known=", ".join(names))
     items = _items(session, workspace_id, ids, version)
     policy = sla.get(session, workspace_id)
     before = {i.id: {"priority": i.priority} for i in items}
@@ -170,7 +171,7 @@ def clean_tag(tag: str) -> str:
     """A tag as stored: lower case, words joined by dashes, 64 characters at most."""
     value = "-".join(tag.strip().lower().split())
     if not value or len(value) > 64 or not set(value) <= TAG_CHARS:
-        raise Invalid(f"tag {tag[:80]!r}: use letters, digits and dashes (64 at most)")
+        raise Invalid(N_("tag %(tag)r: use letters, digits and dashes (64 at most)"), tag=tag[:80])
     return value
 
 
@@ -179,7 +180,7 @@ def tag(session: Session, workspace_id: int, ids: Sequence[int], tags: Sequence[
     """Add tags to items (or take them off)."""
     wanted = sorted({clean_tag(t) for t in tags})
     if not wanted:
-        raise Invalid("give a tag")
+        raise Invalid(N_("give a tag"))
     items = _items(session, workspace_id, ids, version)
     current = tags_of(session, [i.id for i in items])
     before = {i.id: {"tags": current.get(i.id, [])} for i in items}
@@ -211,9 +212,9 @@ def note(session: Session, workspace_id: int, item_id: int, text: str, actor: Ac
     """An internal note on an item (plain text, shown escaped; never sent)."""
     body = text.strip()
     if not body:
-        raise Invalid("a note needs a text")
+        raise Invalid(N_("a note needs a text"))
     if len(body) > MAX_NOTE:
-        raise Invalid(f"a note of {len(body):,} characters: keep it under {MAX_NOTE:,}")
+        raise Invalid(N_("a note of %(count)s characters: keep it under %(most)s"), count=len(body), most=MAX_NOTE)
     (item,) = _items(session, workspace_id, [item_id], None)
     row = InboxNote(item_id=item.id, user_id=actor.user_id, text=body)
     session.add(row)
@@ -243,7 +244,7 @@ def judge(session: Session, workspace_id: int, ids: Sequence[int], name: str, va
     """A person's sentiment or intent for items: a label on each one's latest message (it wins over the model and
     trains the workspace's head, `pilote models train --workspace W`), and the item shows it."""
     if name not in ("sentiment", "intent"):
-        raise Invalid(f"judge {name!r}: sentiment or intent (spam has its own action)")
+        raise Invalid(N_("judge %(name)r: sentiment or intent (spam has its own action)"), name=name)
     items = _items(session, workspace_id, ids, version)
     before = {i.id: {name: getattr(i, name)} for i in items}
     for item in items:

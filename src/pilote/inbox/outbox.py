@@ -26,6 +26,7 @@ from pilote.inbox import items
 from pilote.inbox.items import Actor
 from pilote.models import InboxItem, Message, OutboundReply, Source, utcnow
 from pilote.sources.http import AuthFailed, FetchFailed, HttpClient, HttpStatus, RateLimited
+from pilote.texts import N_
 
 MAX_TEXT = 10_000
 MAX_ATTEMPTS = 6  # then `failed`, shown to the team
@@ -69,9 +70,9 @@ def _platform_name(source: Source) -> str:
 def _text(text: str) -> str:
     body = text.strip()
     if not body:
-        raise Invalid("an answer needs a text")
+        raise Invalid(N_("an answer needs a text"))
     if len(body) > MAX_TEXT:
-        raise Invalid(f"an answer of {len(body):,} characters: keep it under {MAX_TEXT:,}")
+        raise Invalid(N_("an answer of %(count)s characters: keep it under %(most)s"), count=len(body), most=MAX_TEXT)
     return body
 
 
@@ -79,8 +80,8 @@ def queue(session: Session, workspace_id: int, item_id: int, text: str, actor: A
     """Write the answer to post through the item's platform (status queued), in the caller's transaction."""
     item = items.get(session, workspace_id, item_id)
     if channel(session, item).mode != "platform":
-        raise Invalid("this channel cannot post through Pilote: copy the answer, answer on the platform, then "
-                      "mark the item answered")  # fmt: skip
+        raise Invalid(N_("this channel cannot post through Pilote: copy the answer, answer on the platform, then "
+                         "mark the item answered"))  # fmt: skip
     row = OutboundReply(workspace_id=workspace_id, item_id=item.id, message_id=target_of(session, item).id,
                         user_id=actor.user_id, text=_text(text), mode="platform", status="queued", attempts=0,
                         next_attempt_at=utcnow())  # fmt: skip
@@ -113,14 +114,16 @@ def retry(session: Session, workspace_id: int, reply_id: int, actor: Actor, text
     """Put a failed answer back in the queue (with a new text if given), with a whole new set of attempts."""
     row = get(session, workspace_id, reply_id)
     if row.mode != "platform" or row.status != "failed":
-        raise Invalid(f"answer {row.id} is {row.status}: only a failed answer can be sent again")
+        raise Invalid(
+            N_("answer %(id)s is %(status)s: only a failed answer can be sent again"), id=row.id, status=row.status
+        )
     changed = text is not None and text.strip() != row.text
     new = _text(text) if text is not None else row.text
     claimed = session.execute(update(OutboundReply).where(OutboundReply.id == row.id, OutboundReply.status == "failed")
                               .values(status="queued", attempts=0, next_attempt_at=utcnow(), error=None, text=new)
                               .execution_options(synchronize_session=False))  # fmt: skip
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
-        raise Invalid(f"answer {row.id} was sent again by someone else meanwhile")
+        raise Invalid(N_("answer %(id)s was sent again by someone else meanwhile"), id=row.id)
     audit.record(session, actor=actor.name, action="inbox answer retry", target=f"outbound reply {row.id}",
                  workspace_id=workspace_id, after={"edited": changed}, address=actor.address)  # fmt: skip
     session.refresh(row)
@@ -131,7 +134,7 @@ def get(session: Session, workspace_id: int, reply_id: int) -> OutboundReply:
     """An answer of this workspace, or NotFound."""
     row = session.get(OutboundReply, reply_id)
     if row is None or row.workspace_id != workspace_id:
-        raise NotFound(f"no answer {reply_id} in this workspace")
+        raise NotFound(N_("no answer %(id)s in this workspace"), id=reply_id)
     return row
 
 

@@ -21,6 +21,7 @@ from pilote.errors import Invalid, NotFound
 from pilote.inbox import PRIORITIES, STATUSES, TODO
 from pilote.inbox.items import tags_of
 from pilote.models import Author, InboxItem, InboxTag, InboxView, Message, Source, User, utcnow
+from pilote.texts import N_
 
 SORTS = ("due", "newest", "oldest")
 PAGE = 50
@@ -63,13 +64,13 @@ def parse(values: Mapping[str, Any]) -> Query:
     statuses = tuple(dict.fromkeys(status_value if isinstance(status_value, list) else str(status_value).split(",")))
     for status in statuses:
         if status not in STATUSES:
-            raise Invalid(f"status {status!r}: use one of {', '.join(STATUSES)}")
+            raise Invalid(N_("status %(status)r: use one of %(known)s"), status=status, known=", ".join(STATUSES))
     sort = str(values.get("sort") or "due")
     if sort not in SORTS:
-        raise Invalid(f"sort {sort!r}: use one of {', '.join(SORTS)}")
+        raise Invalid(N_("sort %(sort)r: use one of %(known)s"), sort=sort, known=", ".join(SORTS))
     assignee = str(values.get("assignee") or "")
     if assignee not in ("", "me", "none") and not assignee.isdigit():
-        raise Invalid(f"assignee {assignee!r}: use me, none or an account number")
+        raise Invalid(N_("assignee %(value)r: use me, none or an account number"), value=assignee)
     priority = values.get("priority")
     if priority in ("", None):
         level = None
@@ -77,10 +78,10 @@ def parse(values: Mapping[str, Any]) -> Query:
         names = {name: number for number, name in PRIORITIES.items()}
         level = names.get(str(priority), int(priority) if str(priority).isdigit() else None)
         if level not in PRIORITIES:
-            raise Invalid(f"priority {priority!r}: use one of {', '.join(names)}")
+            raise Invalid(N_("priority %(priority)r: use one of %(known)s"), priority=priority, known=", ".join(names))
     source = values.get("source_id")
     if source not in ("", None) and not str(source).isdigit():
-        raise Invalid(f"source {source!r}: give a source number")
+        raise Invalid(N_("source %(source)r: give a source number"), source=source)
     return Query(
         status=statuses, assignee=assignee, channel=str(values.get("channel") or "")[:200],
         source_id=int(source) if source not in ("", None) else None, language=str(values.get("language") or "")[:16],
@@ -164,7 +165,7 @@ def _cursor(after: str | None) -> tuple[int, int] | None:
         stamp, _, ident = after.partition("_")
         return int(stamp), int(ident)
     except ValueError:
-        raise Invalid(f"page cursor {after[:40]!r}: start again from the first page") from None
+        raise Invalid(N_("page cursor %(cursor)r: start again from the first page"), cursor=after[:40]) from None
 
 
 def _filtered(query: Query, workspace_id: int, user_id: int | None, now: datetime) -> Select[Any]:
@@ -172,7 +173,7 @@ def _filtered(query: Query, workspace_id: int, user_id: int | None, now: datetim
     where = [item.workspace_id == workspace_id, item.hidden.is_(query.hidden)]
     if query.assignee == "me":
         if user_id is None:
-            raise Invalid("assignee me: only a signed-in person has items of their own")
+            raise Invalid(N_("assignee me: only a signed-in person has items of their own"))
         where.append(item.assignee_id == user_id)
     elif query.assignee == "none":
         where.append(item.assignee_id.is_(None))
@@ -321,7 +322,7 @@ def save_view(session: Session, workspace_id: int, name: str, query: Query, user
     """Keep a query under a name (the person's own, or the team's)."""
     label = " ".join(name.split())[:200]
     if not label:
-        raise Invalid("give the view a name")
+        raise Invalid(N_("give the view a name"))
     owner = None if shared else user_id
     found = session.scalar(select(InboxView).where(
         InboxView.workspace_id == workspace_id, InboxView.name == label,
@@ -342,5 +343,5 @@ def delete_view(session: Session, workspace_id: int, view_id: int, user_id: int 
     """Forget a view: one's own, or a team view."""
     row = session.get(InboxView, view_id)
     if row is None or row.workspace_id != workspace_id or (row.user_id is not None and row.user_id != user_id):
-        raise NotFound(f"no saved view {view_id}")
+        raise NotFound(N_("no saved view %(id)s"), id=view_id)
     session.delete(row)

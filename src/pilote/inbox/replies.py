@@ -21,6 +21,7 @@ from pilote.inbox.items import Actor
 from pilote.inbox.outbox import answered as answered
 from pilote.inbox.outbox import send as send
 from pilote.models import Author, InboxItem, Message, SavedReply, User, Workspace, utcnow
+from pilote.texts import N_
 
 MAX_BODY = 10_000
 SHORTCUT = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
@@ -59,10 +60,10 @@ def variables_in(body: str) -> list[str]:
     if unknown:
         known = ", ".join("{{" + name + "}}" for name in VARIABLES)
         shown = ", ".join("{{" + name + "}}" for name in unknown)
-        raise Invalid(f"unknown variable {shown}: use {known}")
+        raise Invalid(N_("unknown variable %(shown)s: use %(known)s"), shown=shown, known=known)
     rest = VARIABLE.sub("", body)
     if "{{" in rest or "}}" in rest:
-        raise Invalid("a `{{` or `}}` without its other half: write a variable as {{author.name}}")
+        raise Invalid(N_("a `{{` or `}}` without its other half: write a variable as {{author.name}}"))
     return found
 
 
@@ -101,7 +102,7 @@ def get(session: Session, workspace_id: int, reply_id: int, user_id: int | None)
     """One saved reply this person can see, or NotFound."""
     row = session.get(SavedReply, reply_id)
     if row is None or row.workspace_id != workspace_id or (row.user_id is not None and row.user_id != user_id):
-        raise NotFound(f"no saved reply {reply_id} in this workspace")
+        raise NotFound(N_("no saved reply %(id)s in this workspace"), id=reply_id)
     return row
 
 
@@ -111,7 +112,11 @@ def by_shortcut(session: Session, workspace_id: int, shortcut: str, user_id: int
     for row in get_all(session, workspace_id, user_id):
         if row.shortcut == wanted:
             return row
-    raise NotFound(f"no saved reply /{wanted}: `pilote inbox replies list` shows them")
+    raise NotFound(
+        N_("no saved reply /%(shortcut)s: `pilote inbox replies list` shows them"),
+        web=N_("no saved reply /%(shortcut)s: the Saved replies page lists them"),
+        shortcut=wanted,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,16 +133,19 @@ class Draft:
 def _checked(draft: Draft) -> Draft:
     shortcut = draft.shortcut.strip().lstrip("/").lower()
     if not SHORTCUT.fullmatch(shortcut):
-        raise Invalid(f"shortcut {draft.shortcut[:80]!r}: use lower-case letters, digits, - and _ (64 at most)")
+        raise Invalid(
+            N_("shortcut %(shortcut)r: use lower-case letters, digits, - and _ (64 at most)"),
+            shortcut=draft.shortcut[:80],
+        )
     title, body = " ".join(draft.title.split()), draft.body.strip()
     if not title or len(title) > 200:
-        raise Invalid("a saved reply needs a title of 200 characters at most")
+        raise Invalid(N_("a saved reply needs a title of 200 characters at most"))
     if not body or len(body) > MAX_BODY:
-        raise Invalid(f"a saved reply needs a text of {MAX_BODY:,} characters at most")
+        raise Invalid(N_("a saved reply needs a text of %(most)s characters at most"), most=MAX_BODY)
     variables_in(body)
     language = (draft.language or "").strip().lower() or None
     if language is not None and not re.fullmatch(r"[a-z]{2,3}(-[a-z0-9]{2,8})?", language):
-        raise Invalid(f"language {draft.language!r}: give a code such as fr or en")
+        raise Invalid(N_("language %(language)r: give a code such as fr or en"), language=draft.language)
     return Draft(shortcut, title, body, language, draft.shared)
 
 
@@ -153,7 +161,7 @@ def create(session: Session, workspace_id: int, draft: Draft, actor: Actor, role
     clean = _checked(draft)
     _may_write(clean.shared, role)
     if clean.shared is False and actor.user_id is None:
-        raise Invalid("only a person has saved replies of their own: make it shared")
+        raise Invalid(N_("only a person has saved replies of their own: make it shared"))
     owner = None if clean.shared else actor.user_id
     _unique(session, workspace_id, clean.shortcut, owner, None)
     row = SavedReply(workspace_id=workspace_id, user_id=owner, shortcut=clean.shortcut, title=clean.title,
@@ -191,7 +199,7 @@ def _unique(session: Session, workspace_id: int, shortcut: str, owner: int | Non
     found = session.scalar(select(SavedReply.id).where(SavedReply.workspace_id == workspace_id, scope,
                                                        SavedReply.shortcut == shortcut))  # fmt: skip
     if found is not None and found != itself:
-        raise Invalid(f"/{shortcut} is already a saved reply here: choose another shortcut")
+        raise Invalid(N_("/%(shortcut)s is already a saved reply here: choose another shortcut"), shortcut=shortcut)
 
 
 def _shown(row: SavedReply) -> dict[str, str | None]:

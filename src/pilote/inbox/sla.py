@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from pilote.errors import Invalid
 from pilote.inbox import PRIORITIES
 from pilote.models import WorkspaceSetting, utcnow
+from pilote.texts import N_
 
 SETTING = "inbox.sla"
 # Minutes to a first response per priority: urgent within the hour, high within four, normal within the day.
@@ -41,14 +42,21 @@ class Policy:
 
 def _minutes(values: Any, where: str) -> dict[int, int]:
     if not isinstance(values, dict):
-        raise Invalid(f'{where}: give minutes per priority, e.g. {{"urgent": 60, "high": 240}}')
+        raise Invalid(N_('%(where)s: give minutes per priority, e.g. {"urgent": 60, "high": 240}'), where=where)
     names = {name: number for number, name in PRIORITIES.items()}
     out: dict[int, int] = {}
     for name, minutes in values.items():
         if name not in names:
-            raise Invalid(f"{where}: unknown priority {name!r} (use {', '.join(names)})")
+            raise Invalid(
+                N_("%(where)s: unknown priority %(name)r (use %(known)s)"),
+                where=where,
+                name=name,
+                known=", ".join(names),
+            )
         if not isinstance(minutes, int) or isinstance(minutes, bool) or not 1 <= minutes <= 60 * 24 * 90:
-            raise Invalid(f"{where}: {name} must be a whole number of minutes between 1 and 129600")
+            raise Invalid(
+                N_("%(where)s: %(name)s must be a whole number of minutes between 1 and 129600"), where=where, name=name
+            )
         out[names[name]] = minutes
     return out
 
@@ -56,11 +64,11 @@ def _minutes(values: Any, where: str) -> dict[int, int]:
 def parse(value: Any) -> Policy:
     """A policy from its JSON form ({"minutes": {...}, "channels": {"x": {...}}}); Invalid says what is wrong."""
     if not isinstance(value, dict):
-        raise Invalid('service levels: give a JSON object with "minutes" and, optionally, "channels"')
+        raise Invalid(N_('service levels: give a JSON object with "minutes" and, optionally, "channels"'))
     minutes = {**DEFAULT_MINUTES, **_minutes(value.get("minutes", {}), "minutes")}
     channels = value.get("channels", {})
     if not isinstance(channels, dict):
-        raise Invalid("channels: give an object channel → minutes per priority")
+        raise Invalid(N_("channels: give an object channel → minutes per priority"))
     return Policy(minutes, {str(c): _minutes(v, f"channel {c}") for c, v in channels.items()})
 
 

@@ -75,7 +75,7 @@ def item_action(
         return answer(page, item_id, view, next, problem, 409)
     except Invalid as error:
         page.session.rollback()
-        return answer(page, item_id, view, next, str(error), 422)
+        return answer(page, item_id, view, next, page.t.error(error), 422)
     page.session.commit()
     return answer(page, item_id, view, next)
 

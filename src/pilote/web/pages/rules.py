@@ -69,7 +69,7 @@ async def submit(page: PageDep, request: Request) -> HTMLResponse | RedirectResp
         errors[rows.get(error.field.split(" ")[0], "form")] = _problem(page, error)
         shown = None
     except Invalid as error:
-        errors["form"] = str(error)
+        errors["form"] = page.t.error(error)
         shown = None
     return _render(page, form, errors, shown, editing, status=422 if errors else 200)
 
@@ -152,7 +152,8 @@ PROBLEMS = frozenset({
 
 def _problem(page: Page, error: RuleError) -> str:
     """The problem in the reader's language, framed by what it is about."""
-    problem = page.t.gettext(error.template) % error.values if error.values else page.t.gettext(error.template)
+    said = page.t.gettext(error.problem_template)
+    problem = said % error.values if error.values else said
     where = error.field.split(" ")[0]
     if where.startswith("conditions"):
         return page.t.gettext("This condition cannot be used: %(problem)s") % {"problem": problem}
