@@ -9,6 +9,7 @@ import socket
 from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
 from email import message_from_bytes
+from email import policy as email_policy
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -16,12 +17,14 @@ from typing import Any
 import orjson
 import pytest
 from aiosmtpd.controller import Controller
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from accounts_support import sign_in
 from factories import T0, item, target
-from pilote import community
+from pilote import community, workspaces
 from pilote.accounts import users
 from pilote.cli import app
 from pilote.config import Settings
@@ -44,6 +47,7 @@ from pilote.models import (
     Workspace,
 )
 from pilote.radar import notify
+from pilote.web.app import create_app
 
 NOW = T0 + timedelta(days=1)
 PASSWORD = "a long enough password"
@@ -434,6 +438,45 @@ def test_a_notify_action_sends_an_email_through_the_radar_s_deliveries(
     with Session(engine) as session:
         sent = session.scalars(select(Delivery)).all()
         assert {(d.status, d.incident_id, d.item_id) for d in sent} == {("sent", None, all_items(engine)[0].id)}
+
+
+def test_a_rule_s_e_mail_to_an_address_without_account_is_in_the_workspace_s_language(
+    engine: Engine, settings: Settings, smtp: tuple[Mailbox, int]
+) -> None:
+    mailbox, port = smtp
+    where = target(engine)
+    conversation(engine, where)
+    with Session(engine) as session, session.begin():
+        workspaces.set_language(session, workspace_id=where.workspace_id, language="fr")
+    told = [{"type": "notify", "email": "lead@example.org"}, {"type": "priority", "priority": "urgent"}]
+    add(engine, where, rule("Remboursements", [{"key": "keywords", "any": ["remboursé"]}], told))
+    intake.take_new(engine, where.workspace_id, now=NOW)
+    config = settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_sender": "inbox@x.org"})
+    assert notify.deliver_due(session_factory(engine), config, now=NOW + timedelta(days=3650)) == 1
+    mail = message_from_bytes(mailbox.messages[0].as_bytes(), policy=email_policy.default)
+    assert str(mail["Subject"]).startswith("[Pilote] Remboursements : élément ")
+    body = mail.get_content()
+    assert "La règle « Remboursements » a agi sur l’élément" in body
+    assert "priorité urgente" in body
+    assert "Je veux être remboursé" in body
+
+
+def test_the_item_panel_names_the_rules_that_acted_on_it(sqlite_engine: Engine, sqlite_settings: Settings) -> None:
+    where = target(sqlite_engine)
+    conversation(sqlite_engine, where)
+    (on,) = add(sqlite_engine, where, rule("Refunds <urgent>", [{"key": "keywords", "any": ["remboursé"]}],
+                                           [{"type": "tag", "tags": ["refund"]}]))  # fmt: skip
+    intake.take_new(sqlite_engine, where.workspace_id, now=NOW)
+    alice, bob = all_items(sqlite_engine)[:2]
+    with TestClient(create_app(sqlite_settings, sqlite_engine)) as client:
+        sign_in(client)
+        shown = client.get(f"/w/acme/inbox/{alice.id}").text
+        assert f'href="/w/acme/inbox/rules#rule-{on}">Refunds &lt;urgent&gt;</a>' in shown
+        assert "Rules that acted on it" not in client.get(f"/w/acme/inbox/{bob.id}").text
+        with Session(sqlite_engine) as session, session.begin():
+            rules.delete(session, where.workspace_id, on, COMMAND_LINE)
+        client.cookies.set("pilote_lang", "fr")
+        assert f"règle {on} (supprimée)" in client.get(f"/w/acme/inbox/{alice.id}").text
 
 
 # --- command line -----------------------------------------------------------------------------------------

@@ -305,6 +305,8 @@ class AlertRecipient(Base):
     secret: Mapped[str | None] = mapped_column(Text)
     on: Mapped[str] = mapped_column(String(16), default="always")  # "always" or "escalation"
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # What a chat channel, a webhook or an address without an account reads (else the workspace's; migration 0022).
+    language: Mapped[str | None] = mapped_column(String(8))
 
 
 class RadarCursor(Base):

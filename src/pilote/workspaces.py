@@ -10,10 +10,11 @@ from sqlalchemy.orm import Session
 from pilote import deletions
 from pilote.accounts import audit
 from pilote.errors import Invalid, NotFound
-from pilote.models import Deletion, Workspace
-from pilote.texts import N_
+from pilote.models import Deletion, Workspace, WorkspaceSetting, utcnow
+from pilote.texts import LANGUAGES, N_
 
 DEFAULT = "default"
+LANGUAGE = "language"  # the workspace_setting holding its default language for notifications
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
@@ -70,3 +71,27 @@ def resolve(session: Session, *, slug: str | None, create_default: bool = False)
 def delete(session: Session, *, slug: str, by: audit.Actor) -> Deletion:
     """Delete a workspace and everything it holds, keeping a record of it (`deletions.delete_workspace`)."""
     return deletions.delete_workspace(session, workspace_id=get(session, slug=slug).id, by=by)
+
+
+def language(session: Session, workspace_id: int) -> str | None:
+    """The workspace's default language for what its notifications say (a `workspace_setting`), or None."""
+    row = session.get(WorkspaceSetting, (workspace_id, LANGUAGE))
+    return row.value if row is not None and row.value in LANGUAGES else None
+
+
+def set_language(session: Session, *, workspace_id: int, language: str | None, by: audit.Actor = audit.CLI) -> None:
+    """Choose (or, with None, forget) the workspace's default language for notifications."""
+    if language is not None and language not in LANGUAGES:
+        raise Invalid(N_("language %(language)r: use one of %(known)s"), language=language, known=", ".join(LANGUAGES))
+    row = session.get(WorkspaceSetting, (workspace_id, LANGUAGE))
+    before = row.value if row is not None else None
+    if language is None:
+        if row is not None:
+            session.delete(row)
+    elif row is None:
+        session.add(WorkspaceSetting(workspace_id=workspace_id, name=LANGUAGE, value=language))
+    else:
+        row.value, row.updated_at = language, utcnow()
+    audit.record(session, actor=by, action="workspace language set", target=f"workspace {workspace_id}",
+                 workspace_id=workspace_id, before={"language": before}, after={"language": language})  # fmt: skip
+    session.flush()

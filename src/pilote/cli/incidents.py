@@ -137,6 +137,9 @@ def _actor(by: str | None) -> str:
         return "cli"
 
 
+LANGUAGE_HELP = "What it reads: en or fr (none: the account's for an e-mail address, else the workspace's, else en)."
+
+
 @rule_app.command("show")
 def rule_show(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
     """The workspace's rule (defaults when never set) and recipients."""
@@ -150,7 +153,10 @@ def rule_show(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
         if key != "recipients":
             out.print(safe(f"{key}: {value}"))
     for recipient in data["recipients"]:
-        out.print(safe(f"recipient {recipient['id']}: {recipient['kind']} {recipient['target']} ({recipient['on']})"))
+        reads = f", reads {recipient['language']}" if recipient["language"] else ""
+        out.print(
+            safe(f"recipient {recipient['id']}: {recipient['kind']} {recipient['target']} ({recipient['on']}{reads})")
+        )
     if not data["recipients"]:
         out.print("No recipient yet: `pilote alert-rule recipient-add email you@example.org`.")
 
@@ -159,8 +165,9 @@ def _rule_json(session: Session, workspace_id: int) -> dict[str, Any]:
     rule = rules.get(session, workspace_id=workspace_id)
     data: dict[str, Any] = {name: getattr(rule, name) for name in rule.__dataclass_fields__}
     data["series"] = list(rule.series)
+    data["language"] = workspaces.language(session, workspace_id)
     data["recipients"] = [
-        {"id": r.id, "kind": r.kind, "target": r.target, "on": r.on}
+        {"id": r.id, "kind": r.kind, "target": r.target, "on": r.on, "language": r.language}
         for r in rules.recipients(session, workspace_id=workspace_id)
     ]
     return data
@@ -178,6 +185,7 @@ def rule_set(
     escalate_after: Annotated[int | None, typer.Option(help="Minutes before escalation; 0 for never.")] = None,
     spam_threshold: Annotated[float | None, typer.Option(help="Skip what the spam model rates this; 0: off.")] = None,
     enabled: Annotated[bool | None, typer.Option("--on/--off", help="Alerts on or off for this workspace.")] = None,
+    language: Annotated[str | None, typer.Option(help=LANGUAGE_HELP + " By default for every recipient.")] = None,
 ) -> None:  # fmt: skip
     """Change the workspace's rule; what is not given keeps its value."""
     changes: dict[str, Any] = {}
@@ -195,6 +203,8 @@ def rule_set(
     with store() as engine, Session(engine) as session, session.begin():
         space = workspaces.resolve(session, slug=workspace)
         rules.update(session, workspace_id=space.id, **changes)
+        if language is not None:
+            workspaces.set_language(session, workspace_id=space.id, language=None if language == "none" else language)
         slug = space.slug
     out.print(f"Alert rule of {slug!r} updated.")
 
@@ -206,16 +216,32 @@ def recipient_add(
     workspace: WorkspaceOpt = None,
     on: Annotated[str, typer.Option(help="always, or escalation (only when nobody acknowledged).")] = "always",
     secret: Annotated[str | None, typer.Option(help="Webhook signing secret (default: generated).")] = None,
+    language: Annotated[str | None, typer.Option(help=LANGUAGE_HELP)] = None,
 ) -> None:
     """Add someone (or something) to tell."""
     with store() as engine, Session(engine) as session, session.begin():
         space = workspaces.resolve(session, slug=workspace)
-        added = rules.add_recipient(session, workspace_id=space.id, kind=kind, target=target, on=on, secret=secret)
+        added = rules.add_recipient(session, workspace_id=space.id, kind=kind, target=target, on=on, secret=secret,
+                                    language=language)  # fmt: skip
         shown = added.secret if kind == "webhook" and secret is None else None
         number = added.id
     out.print(f"Recipient {number} added.")
     if shown:
         out.print(f"Signing secret (shown once; verify X-Pilote-Signature with it): {shown}")
+
+
+@rule_app.command("recipient-language")
+def recipient_language(
+    recipient_id: int,
+    language: Annotated[str, typer.Argument(help="en or fr; none: the account's, else the workspace's.")],
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Choose the language a recipient reads."""
+    with store() as engine, Session(engine) as session, session.begin():
+        space = workspaces.resolve(session, slug=workspace)
+        chosen = None if language == "none" else language
+        rules.set_recipient_language(session, workspace_id=space.id, recipient_id=recipient_id, language=chosen)
+    out.print(f"Recipient {recipient_id} reads {language}.")
 
 
 @rule_app.command("recipient-remove")

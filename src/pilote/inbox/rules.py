@@ -26,6 +26,7 @@ from pilote.inbox.conditions import Action, Predicate, RuleError, Spec
 from pilote.inbox.effects import Effects, Takers
 from pilote.inbox.items import Actor
 from pilote.models import AlertRecipient, InboxEvent, InboxRule, Membership, Source, utcnow
+from pilote.texts import N_
 
 if TYPE_CHECKING:
     from pilote.inbox.intake import Arrival
@@ -56,7 +57,7 @@ def get(session: Session, workspace_id: int, rule_id: int) -> InboxRule:
     """A rule of this workspace, or NotFound."""
     rule = session.get(InboxRule, rule_id)
     if rule is None or rule.workspace_id != workspace_id:
-        raise NotFound(f"no inbox rule {rule_id} in this workspace")
+        raise NotFound(N_("no inbox rule %(id)s in this workspace"), id=rule_id)
     return rule
 
 
@@ -110,7 +111,7 @@ def create(session: Session, workspace_id: int, data: Any, actor: Actor) -> Inbo
     spec = check(session, workspace_id, data)
     count = session.scalar(select(func.count()).select_from(InboxRule).where(InboxRule.workspace_id == workspace_id))
     if (count or 0) >= MAX_RULES:
-        raise Invalid(f"{MAX_RULES} rules at most in a workspace")
+        raise Invalid(N_("%(most)s rules at most in a workspace"), most=MAX_RULES)
     last = session.scalar(select(func.max(InboxRule.position)).where(InboxRule.workspace_id == workspace_id))
     rule = InboxRule(workspace_id=workspace_id, position=(last or 0) + 1, created_by=actor.user_id)
     _fill(rule, spec)
@@ -229,6 +230,11 @@ def apply(conn: Connection, workspace_id: int, arrivals: list[Arrival]) -> Calla
 
 def fired(session: Session, item_id: int) -> list[str]:
     """The names of the rules that acted on an item, in the order they first did (a deleted rule by its number)."""
+    return [name or f"rule {number} (deleted)" for number, name in acted_on(session, item_id)]
+
+
+def acted_on(session: Session, item_id: int) -> list[tuple[int, str | None]]:
+    """The rules that acted on an item, in the order they first did: number and name (None once deleted)."""
     ids: list[int] = []
     for after in session.scalars(select(InboxEvent.after).where(InboxEvent.item_id == item_id,
                                                                 InboxEvent.kind.in_(("opened", "message")))
@@ -236,7 +242,7 @@ def fired(session: Session, item_id: int) -> list[str]:
         ids.extend(orjson.loads(after or "{}").get("rules", []))
     ids = list(dict.fromkeys(ids))
     names = {a: b for a, b in session.execute(select(InboxRule.id, InboxRule.name).where(InboxRule.id.in_(ids)))}
-    return [names.get(i, f"rule {i} (deleted)") for i in ids]
+    return [(i, names.get(i)) for i in ids]
 
 
 def preview(

@@ -22,10 +22,10 @@ from babel.numbers import format_decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from pilote import mail
+from pilote import mail, workspaces
 from pilote.config import Settings
 from pilote.errors import fill
-from pilote.models import Alert, AlertRecipient, Delivery, Incident, User, Workspace
+from pilote.models import Alert, AlertRecipient, Delivery, InboxItem, Incident, User, Workspace
 from pilote.radar import rules as rules_service
 from pilote.radar.rules import Rule
 from pilote.radar.words import said, series_name
@@ -187,15 +187,22 @@ RATIO = N_(" (%(ratio)s× normal)")
 SHOWN = ((N_("First messages"), "first_messages"), (N_("Most amplified"), "most_amplified"))
 SHOWN_MESSAGE = N_("- %(author)s (%(channel)s, reach %(reach)s): %(text)s")
 SEE = N_("See it with `pilote incident show %(id)s`.")
+RULE_SUBJECT = N_("[Pilote] %(rule)s: inbox item %(id)s (%(channel)s, %(workspace)s)")
+RULE_ACTED = N_('Rule "%(rule)s" acted on inbox item %(id)s: %(status)s, priority %(priority)s, reasons %(reasons)s.')
+RULE_FROM = N_("%(author)s on %(channel)s, %(when)s:")
+NO_REASON, SOMEONE = N_("none"), N_("Someone")
+# An inbox item's status and priority (pilote.inbox's names), as a rule's notice says them.
+ITEM_WORDS = (N_("new"), N_("open"), N_("pending"), N_("snoozed"), N_("done"), N_("spam"), N_("ignored"),
+              N_("low"), N_("normal"), N_("high"), N_("urgent"))  # fmt: skip
 
 
 def subject_of(payload: dict[str, Any], language: str = DEFAULT_LANGUAGE) -> str:
     """One line: event, severity, title, workspace (an inbox rule's: the rule and the item)."""
     if payload["event"] == "inbox.rule":
         item = payload["item"]
-        return (
-            f"[Pilote] {payload['rule']['name']}: inbox item {item['id']} ({item['channel']}, {payload['workspace']})"
-        )
+        words = {"rule": payload["rule"]["name"], "id": item["id"], "channel": item["channel"],
+                 "workspace": payload["workspace"]}  # fmt: skip
+        return say(language, RULE_SUBJECT, words)
     incident = payload["incident"]
     event = payload["event"].removeprefix("incident.")
     words = {"event": _word(event, language), "title": _title(incident["title"], language),
@@ -206,7 +213,7 @@ def subject_of(payload: dict[str, Any], language: str = DEFAULT_LANGUAGE) -> str
 def text_of(payload: dict[str, Any], language: str = DEFAULT_LANGUAGE) -> str:
     """The message for people: what, how far above normal, and the first and most amplified messages."""
     if payload["event"] == "inbox.rule":
-        return _rule_text(payload)
+        return _rule_text(payload, language)
     incident, alert = payload["incident"], payload["alert"]
     number = _numbers(language)
     lines = [
@@ -241,14 +248,18 @@ def text_of(payload: dict[str, Any], language: str = DEFAULT_LANGUAGE) -> str:
     return "\n".join(lines)
 
 
-def _rule_text(payload: dict[str, Any]) -> str:
+def _rule_text(payload: dict[str, Any], language: str) -> str:
     """An inbox rule's notice: the rule, the item, and the message that made it act."""
     item, message = payload["item"], payload.get("message") or {}
-    lines = [subject_of(payload),
-             f"Rule \"{payload['rule']['name']}\" acted on inbox item {item['id']}: {item['status']}, priority "
-             f"{item['priority']}, reasons {item['reasons'] or 'none'}."]  # fmt: skip
+    reasons = item["reasons"] or say(language, NO_REASON)
+    lines = [subject_of(payload, language),
+             say(language, RULE_ACTED, {"rule": payload["rule"]["name"], "id": item["id"], "reasons": reasons,
+                                        "status": _item_word(item["status"], language),
+                                        "priority": _item_word(item["priority"], language)})]  # fmt: skip
     if message:
-        lines.append(f"{message.get('author') or 'Someone'} on {item['channel']}, {message.get('created_at')}:")
+        author = message.get("author") or say(language, SOMEONE)
+        when = _moment(message["created_at"], language) if message.get("created_at") else ""
+        lines.append(say(language, RULE_FROM, {"author": author, "channel": item["channel"], "when": when}))
         lines.append(message.get("text") or "")
         if message.get("url"):
             lines.append(str(message["url"]))
@@ -257,6 +268,10 @@ def _rule_text(payload: dict[str, Any]) -> str:
 
 def _word(value: str, language: str) -> str:
     return say(language, value) if value in EVENTS or value in SEVERITIES else value
+
+
+def _item_word(value: Any, language: str) -> str:
+    return say(language, value) if value in ITEM_WORDS else str(value)
 
 
 def _title(title: str, language: str) -> str:
@@ -283,13 +298,24 @@ def _moment(value: str, language: str) -> str:
     return format_datetime(datetime.fromisoformat(value), "medium", tzinfo=UTC, locale=language) + " UTC"
 
 
-def language_of(session: Session, kind: str, target: str) -> str:
-    """A recipient's language: their account's when an e-mail recipient has one, else English (a webhook or a chat
-    channel has no language of its own yet)."""
-    if kind != "email":
-        return DEFAULT_LANGUAGE
-    chosen = session.scalar(select(User.language).where(User.email == target.strip().lower()))
+def language_of(session: Session, delivery: Delivery) -> str:
+    """What a delivery's recipient reads: the recipient's own language, else (an e-mail address) its account's,
+    else the workspace's default, else English."""
+    recipient = session.get(AlertRecipient, delivery.recipient_id) if delivery.recipient_id is not None else None
+    chosen = recipient.language if recipient is not None else None
+    if chosen is None and delivery.kind == "email":
+        chosen = session.scalar(select(User.language).where(User.email == delivery.target.strip().lower()))
+    if chosen is None:
+        chosen = workspaces.language(session, _workspace_of(session, delivery, recipient))
     return chosen if chosen in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def _workspace_of(session: Session, delivery: Delivery, recipient: AlertRecipient | None) -> int:
+    if recipient is not None:
+        return recipient.workspace_id
+    if delivery.incident_id is not None:
+        return session.get_one(Incident, delivery.incident_id).workspace_id
+    return session.get_one(InboxItem, delivery.item_id).workspace_id
 
 
 def deliver_due(factory: sessionmaker[Session], settings: Settings, *, now: datetime, limit: int = 100) -> int:
@@ -302,7 +328,7 @@ def deliver_due(factory: sessionmaker[Session], settings: Settings, *, now: date
             .limit(limit)
         ).all()
         work = [(d.id, d.kind, d.target, d.payload, _secret(session, d.recipient_id),
-                 language_of(session, d.kind, d.target)) for d in due]  # fmt: skip
+                 language_of(session, d)) for d in due]  # fmt: skip
     for delivery_id, kind, target, payload, secret, language in work:
         outcome = _attempt(NOTIFIERS[kind], Outgoing(target, json.loads(payload), secret, settings, language))
         with factory() as session, session.begin():

@@ -24,6 +24,7 @@ from pilote.errors import Invalid, NotFound
 from pilote.models import AlertRecipient, AlertRule, utcnow
 from pilote.radar.detectors import SENSITIVITIES
 from pilote.radar.series import BASE_SERIES, REACH_SERIES, is_known
+from pilote.texts import LANGUAGES, N_
 
 DEFAULT_SERIES = ("negative", "negative_share", "newcomers", "newcomer_reach")
 KINDS = ("email", "webhook", "slack")
@@ -156,18 +157,46 @@ def _clock(value: str) -> time:
 
 def add_recipient(
     session: Session, *, workspace_id: int, kind: str, target: str, on: str = "always", secret: str | None = None,
-    by: audit.Actor = audit.CLI,
+    language: str | None = None, by: audit.Actor = audit.CLI,
 ) -> AlertRecipient:  # fmt: skip
-    """A new recipient; a webhook without a secret gets a generated one (shown once by the CLI)."""
+    """A new recipient; a webhook without a secret gets a generated one (shown once by the CLI). `language` is what
+    it reads (None: its account's for an e-mail address, else the workspace's)."""
     _check_recipient(kind, target, on)
+    _check_language(language)
     if kind == "webhook" and not secret:
         secret = secrets.token_urlsafe(32)
-    recipient = AlertRecipient(workspace_id=workspace_id, kind=kind, target=target.strip(), on=on, secret=secret)
+    recipient = AlertRecipient(workspace_id=workspace_id, kind=kind, target=target.strip(), on=on, secret=secret,
+                               language=language)  # fmt: skip
     session.add(recipient)
     session.flush()
+    after = {"kind": kind, "target": recipient.target, "on": on, "language": language}
     audit.record(session, actor=by, action="alert recipient added", target=f"recipient {recipient.id}",
-                 workspace_id=workspace_id, after={"kind": kind, "target": recipient.target, "on": on})  # fmt: skip
+                 workspace_id=workspace_id, after=after)  # fmt: skip
     return recipient
+
+
+def set_recipient_language(
+    session: Session, *, workspace_id: int, recipient_id: int, language: str | None, by: audit.Actor = audit.CLI
+) -> None:
+    """Choose (or, with None, forget) the language a recipient reads."""
+    _check_language(language)
+    found = _recipient(session, workspace_id, recipient_id)
+    before, found.language = found.language, language
+    audit.record(session, actor=by, action="alert recipient changed", target=f"recipient {recipient_id}",
+                 workspace_id=workspace_id, before={"language": before}, after={"language": language})  # fmt: skip
+    session.flush()
+
+
+def _check_language(language: str | None) -> None:
+    if language is not None and language not in LANGUAGES:
+        raise Invalid(N_("language %(language)r: use one of %(known)s"), language=language, known=", ".join(LANGUAGES))
+
+
+def _recipient(session: Session, workspace_id: int, recipient_id: int) -> AlertRecipient:
+    found = session.get(AlertRecipient, recipient_id)
+    if found is None or found.workspace_id != workspace_id:
+        raise NotFound(N_("no recipient %(id)s in this workspace: see `pilote alert-rule show`"), id=recipient_id)
+    return found
 
 
 def _check_recipient(kind: str, target: str, on: str) -> None:
@@ -191,9 +220,7 @@ def recipients(session: Session, *, workspace_id: int) -> list[AlertRecipient]:
 
 def remove_recipient(session: Session, *, workspace_id: int, recipient_id: int, by: audit.Actor = audit.CLI) -> None:
     """Remove a recipient (its past deliveries stay, without it)."""
-    found = session.get(AlertRecipient, recipient_id)
-    if found is None or found.workspace_id != workspace_id:
-        raise NotFound(f"no recipient {recipient_id} in this workspace: see `pilote alert-rule show`")
+    found = _recipient(session, workspace_id, recipient_id)
     before = {"kind": found.kind, "target": found.target, "on": found.on}
     audit.record(session, actor=by, action="alert recipient removed", target=f"recipient {recipient_id}",
                  workspace_id=workspace_id, before=before)  # fmt: skip

@@ -11,7 +11,7 @@ import orjson
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from pilote.inbox import PRIORITIES, TODO, items, queue
+from pilote.inbox import PRIORITIES, TODO, items, queue, rules
 from pilote.models import InboxEvent, Message, utcnow
 from pilote.views import inbox as views
 from pilote.web import i18n
@@ -188,6 +188,7 @@ def panel(page: Page, item_id: int, problem: str | None = None, status_code: int
     return page.render(
         template, "inbox", status_code=status_code, item=item, row=row, problem=problem, others=others, now=now,
         entries=views.conversation(page.session, item), notes=views.notes(page.session, item.id),
+        fired=rules.acted_on(page.session, item.id),
         history=[(event, describe(page.t, event, known)) for event in reversed(history)], people=people,
         last_message=page.session.get(Message, item.last_message_id) if item.last_message_id else None,
         due=lambda r: due(page.t, r, now), word=lambda value: word(page.t, value), can_act=page.can("moderator"),
