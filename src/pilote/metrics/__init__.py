@@ -6,7 +6,7 @@ one entry of `catalogue.CATALOGUE` (docs/metrics.md is written from it).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,7 +20,9 @@ from pilote.metrics.catalogue import CATALOGUE, Metric, Noted, Scope, markdown
 from pilote.metrics.facts import load
 from pilote.models import Message
 
-__all__ = ["CATALOGUE", "Figure", "Metric", "Report", "conversation", "engagement", "health", "markdown", "report"]
+__all__ = [
+    "CATALOGUE", "Figure", "Metric", "Report", "compare", "conversation", "engagement", "health", "markdown", "report",
+]  # fmt: skip
 
 # The catalogue reads in this order: what is published, then who takes part, then how they talk.
 AREAS = (engagement.__name__, health.__name__, conversation.__name__)
@@ -53,6 +55,7 @@ class Report:
     until: datetime
     channel: str | None
     figures: list[Figure] = field(default_factory=list)
+    against: tuple[datetime, datetime] | None = None  # the period compared with, when not the one just before
 
     def as_json(self) -> dict[str, Any]:
         """`{"since", "until", "channel", "metrics": {NAME: {"value", "previous", "unit", "note"}}}`."""
@@ -121,6 +124,19 @@ def report(
         value, note = _noted(entry.compute(now))
         previous, _ = _noted(entry.compute(before))
         found.figures.append(Figure(entry.name, entry.unit, value, previous, entry.better, note))
+    return found
+
+
+def compare(
+    session: Session, workspace_id: int, period: tuple[datetime, datetime], against: tuple[datetime, datetime], *,
+    channel: str | None = None,
+) -> Report:  # fmt: skip
+    """The catalogue for `period` beside any other period `against` (not only the one just before): each
+    figure's `previous` is its value over `against`."""
+    found = report(session, workspace_id, *period, channel=channel)
+    other = {f.name: f.value for f in report(session, workspace_id, *against, channel=channel).figures}
+    found.figures = [replace(f, previous=other.get(f.name)) for f in found.figures]
+    found.against = against
     return found
 
 
