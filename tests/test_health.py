@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -51,7 +52,7 @@ def test_an_analyst_sees_every_metric_of_the_catalogue_with_the_values_of_the_re
     page = lxml_html.fromstring(response.text)
     expected = report_of(served, page)
     assert [g for g in page.xpath("//section/@data-group")] == [
-        "engagement", "response", "members", "conversation", "sentiment", "retention"]  # fmt: skip
+        "engagement", "response", "members", "conversation", "sentiment", "charts", "retention"]  # fmt: skip
     shown = set(page.xpath("//tr[@data-metric]/@data-metric")) | set(page.xpath("//h3[@data-metric]/@data-metric"))
     assert shown | {"retention_cohorts"} == set(metrics.CATALOGUE)
     numbers = 0
@@ -171,3 +172,20 @@ def test_a_half_given_comparison_is_refused_in_plain_words(served: TestClient) -
                                                     "against_since": "2025-12-01"})  # fmt: skip
     assert response.status_code == 422
     assert "YYYY-MM-DD" in response.text
+
+
+def test_the_charts_show_levels_and_active_members_and_offer_a_png(served: TestClient) -> None:
+    page = lxml_html.fromstring(served.get("/w/demo/health?period=7d").text)
+    figures = {f.name: f for f in report_of(served, page).figures}
+    levels = json.loads(page.xpath("//div[@data-png='pilote-demo-member-levels']/@data-chart")[0])
+    assert levels["x"] == ["core", "regular", "participant", "the others"]
+    assert [s["data"] for s in levels["series"]] == [
+        [figures["member_levels"].value[k] for k in "1234"],
+        [figures["member_levels"].previous[k] for k in "1234"],
+    ]
+    active = json.loads(page.xpath("//div[@data-png='pilote-demo-active-members']/@data-chart")[0])
+    assert active["series"][0]["data"][0] == figures["daily_active_members"].value
+    assert page.xpath("/html/@data-png") == ["Download as PNG"]  # the toolbox's words (pilote.js)
+    assert "/static/vendor/echarts.min.js" in page.xpath("//script/@src")
+    french = lxml_html.fromstring(served.get("/w/demo/health", headers={"Accept-Language": "fr"}).text)
+    assert french.xpath("/html/@data-png") == ["Télécharger en PNG"]

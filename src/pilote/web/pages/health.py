@@ -99,6 +99,34 @@ def table(value: Any) -> tuple[list[str], list[tuple[str, list[Any]]]]:
     return [""], [(str(name), [cell]) for name, cell in value.items()]
 
 
+LEVEL_NAMES = {"1": N_("core"), "2": N_("regular"), "3": N_("participant"), "4": N_("the others")}
+ACTIVE = {"daily_active_members": N_("per day"), "weekly_active_members": N_("per week"),
+          "monthly_active_members": N_("per 30 days")}  # fmt: skip
+
+
+def charts(found: Report, say: Any) -> dict[str, dict[str, Any]]:
+    """The page's charts (drawn by pilote.js, each saved as PNG from its toolbox): member levels and active
+    members, this period beside the one compared with."""
+    figures = {f.name: f for f in found.figures}
+
+    def bars(x: list[str], now: list[Any], before: list[Any]) -> dict[str, Any]:
+        return {"type": "bar", "stack": False, "x": x, "series": [
+            {"key": "now", "name": say("This period"), "data": now},
+            {"key": "before", "name": say("Before"), "data": before}]}  # fmt: skip
+
+    levels = figures.get("member_levels")
+    shown: dict[str, dict[str, Any]] = {}
+    if levels is not None and isinstance(levels.value, dict):
+        previous = levels.previous if isinstance(levels.previous, dict) else {}
+        names, now = [say(name) for name in LEVEL_NAMES.values()], [levels.value.get(k) for k in LEVEL_NAMES]
+        shown["levels"] = bars(names, now, [previous.get(k) for k in LEVEL_NAMES])
+    active = [figures[name] for name in ACTIVE if name in figures]
+    if active:
+        shown["active"] = bars([say(ACTIVE[f.name]) for f in active], [f.value for f in active],
+                               [f.previous for f in active])  # fmt: skip
+    return shown
+
+
 def decile(share: float) -> int:
     """The shade (0 to 9) of a cohort's cell, a share retained in % (0 to 100)."""
     return max(0, min(9, int(share // 10)))
@@ -177,6 +205,7 @@ def health(page: PageDep, asked: AskedDep) -> HTMLResponse:
         weeks=weeks,
         table=table,
         decile=decile,
+        charts=charts(found, page.t.gettext),
     )
 
 
