@@ -42,7 +42,7 @@ def judged(session: Session, workspace_id: int) -> None:
     session.flush()
 
 
-@pytest.mark.parametrize("days", [7, 30])
+@pytest.mark.parametrize("days", [7, 30, 45])
 def test_the_fast_path_gives_the_straightforward_values(engine: Engine, days: int) -> None:
     simulate(engine, workspace="demo", days=120, members=60, seed=3, end=END)
     with Session(engine) as session:

@@ -108,10 +108,12 @@ def report(
     conn = session.connection()
     length = until - since
     start = min(since - 2 * length, since - LOOK_BACK)
-    window = _monday(min(since - 2 * length, since - RECENT))  # what the other metrics read of the periods before
+    window = _monday(min(since - length, since - RECENT))  # what the other metrics read of the periods before
     if summed and window > start:
         facts = load(conn, workspace_id, window, until, channel, seen=False)
-        bounds = [start.timestamp()] + [end.timestamp() - back for end in (since, until) for back in health.LOOK_BACKS]
+        ends = (since.timestamp(), until.timestamp())
+        prior = 3 * ends[0] - 2 * ends[1]  # where the period before the previous one starts (its returning members)
+        bounds = [start.timestamp(), prior] + [end - back for end in ends for back in health.LOOK_BACKS]
         facts.history = history.load(conn, workspace_id, (start, window), bounds, channel, facts.team)
         members = {m.member for m in facts.messages if m.member is not None}
         facts.seen_before = history.earlier(conn, workspace_id, facts.history, members)

@@ -55,6 +55,10 @@ class History:
     end: datetime
     activity: dict[float, dict[int, tuple[int, float]]]  # from a moment on: member → (weeks with a message, last)
 
+    def since(self, moment: float) -> dict[int, tuple[int, float]]:
+        """Per member active from `moment` (one of the look-backs asked for) to the history's end: weeks, last."""
+        return self.activity.get(round(moment, 3), {})
+
     @property
     def members(self) -> set[int]:
         """The members active in it (in its first look-back, the longest)."""

@@ -98,8 +98,13 @@ def _new(scope: Scope) -> int:
 
 
 def _before(scope: Scope) -> set[int]:
+    """The members active in the period of the same length before the scope's (from the history too, when it
+    reaches into it: the report reads the period before the previous one summed)."""
     length = scope.until - scope.since
-    return _members(scope.facts.messages, scope.since - length, scope.since)
+    found = _members(list(scope.facts.between(scope.since - length, scope.since)), scope.since - length, scope.since)
+    if (history := scope.facts.history) is not None:
+        found |= set(history.since(scope.since - length))
+    return found
 
 
 @metric(
@@ -173,7 +178,7 @@ def _activity(scope: Scope, since: float) -> dict[int, tuple[int, float]]:
             last[message.member] = message.at
     found = {member: (len(seen), last[member]) for member, seen in weeks.items()}
     if (history := scope.facts.history) is not None:
-        for member, (count, latest) in history.activity.get(since, {}).items():
+        for member, (count, latest) in history.since(since).items():
             more, newest = found.get(member, (0, latest))
             found[member] = (count + more, newest)
     return found

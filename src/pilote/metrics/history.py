@@ -67,12 +67,12 @@ def load(
         columns += [func.count(case((at >= bound, week)).distinct()), func.max(case((at >= bound, at)))]
     query = select(*columns).select_from(r.outerjoin(ra, ra.c.id == r.c.author_id)).group_by(_member(ra, r))
     query = query.where(r.c.workspace_id == workspace_id, r.c.created_at >= start, r.c.created_at < end)
-    found = History(start, end, {bound: {} for bound in kept})
+    found = History(start, end, {round(bound, 3): {} for bound in kept})
     for member, *figures in conn.execute(query.where(*_counts(r, team), *_in_channel(r, channel))):
         for index, bound in enumerate(kept):
             weeks, last = figures[2 * index : 2 * index + 2]
             if weeks:
-                found.activity[bound][int(member)] = (int(weeks), round(float(last), 3))
+                found.activity[round(bound, 3)][int(member)] = (int(weeks), round(float(last), 3))
     return found
 
 
