@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from babel.numbers import format_decimal
@@ -51,7 +52,7 @@ def test_an_analyst_sees_every_metric_of_the_catalogue_with_the_values_of_the_re
     page = lxml_html.fromstring(response.text)
     expected = report_of(served, page)
     assert [g for g in page.xpath("//section/@data-group")] == [
-        "engagement", "response", "members", "conversation", "sentiment", "retention"]  # fmt: skip
+        "engagement", "response", "members", "conversation", "sentiment", "charts", "retention"]  # fmt: skip
     shown = set(page.xpath("//tr[@data-metric]/@data-metric")) | set(page.xpath("//h3[@data-metric]/@data-metric"))
     assert shown | {"retention_cohorts"} == set(metrics.CATALOGUE)
     numbers = 0
@@ -125,3 +126,66 @@ def test_a_period_the_page_does_not_offer_is_refused_in_plain_words(served: Test
     response = served.get("/w/demo/health?period=3d")
     assert response.status_code == 422
     assert "7d, 30d or 90d" in response.text
+
+
+def csv_rows(client: TestClient, page: lxml_html.HtmlElement) -> dict[str, dict[str, str]]:
+    link = page.xpath("//a[@data-csv]/@href")[0]
+    return {row["name"]: row for row in csv.DictReader(io.StringIO(client.get(link).text))}
+
+
+def test_any_two_periods_compare_with_a_channel_and_the_csv_keeps_them(served: TestClient) -> None:
+    today = datetime.now(UTC).date()
+    day = {n: str(today - timedelta(days=n)) for n in (0, 6, 17, 20)}
+    channel = lxml_html.fromstring(served.get("/w/demo/health").text).xpath("//select[@name='channel']/option/@value")[
+        1
+    ]
+    asked = {"since": day[6], "until": day[0], "channel": channel, "against_since": day[20], "against_until": day[17]}
+    page = lxml_html.fromstring(served.get("/w/demo/health", params=asked).text)
+    start = datetime.combine(today - timedelta(days=6), datetime.min.time(), UTC)
+    other = datetime.combine(today - timedelta(days=20), datetime.min.time(), UTC)
+    engine: Engine = served.app.state.engine  # type: ignore[attr-defined]
+    with Session(engine) as session:
+        space = session.scalars(select(Workspace).where(Workspace.slug == "demo")).one()
+        now = metrics.report(session, space.id, start, start + timedelta(days=7), channel=channel)
+        then = metrics.report(session, space.id, other, other + timedelta(days=4), channel=channel)
+        everyone = {
+            f.name: f.value for f in metrics.report(session, space.id, start, start + timedelta(days=7)).figures
+        }
+    values = {f.name: f.value for f in now.figures}
+    before = {f.name: f.value for f in then.figures}
+    assert 0 < values["active_members"] < everyone["active_members"]  # the channel narrowed it
+    row = page.xpath("//tr[@data-metric='active_members']")[0]
+    shown = [row.xpath(f"string(td[contains(@class, '{cell}')])").strip() for cell in ("value", "previous")]
+    assert shown == [
+        format_decimal(values["active_members"], locale="en"),
+        format_decimal(before["active_members"], locale="en"),
+    ]
+    assert page.xpath("//select[@name='channel']/option[@selected]/@value") == [channel]
+    found = csv_rows(served, page)
+    for name in ("active_members", "posts", "comments_per_post"):
+        assert found[name]["value"] == ("" if values[name] is None else str(values[name]))
+        assert found[name]["previous"] == ("" if before[name] is None else str(before[name]))
+
+
+def test_a_half_given_comparison_is_refused_in_plain_words(served: TestClient) -> None:
+    response = served.get("/w/demo/health", params={"since": "2026-01-01", "until": "2026-01-07",
+                                                    "against_since": "2025-12-01"})  # fmt: skip
+    assert response.status_code == 422
+    assert "YYYY-MM-DD" in response.text
+
+
+def test_the_charts_show_levels_and_active_members_and_offer_a_png(served: TestClient) -> None:
+    page = lxml_html.fromstring(served.get("/w/demo/health?period=7d").text)
+    figures = {f.name: f for f in report_of(served, page).figures}
+    levels = json.loads(page.xpath("//div[@data-png='pilote-demo-member-levels']/@data-chart")[0])
+    assert levels["x"] == ["core", "regular", "participant", "the others"]
+    assert [s["data"] for s in levels["series"]] == [
+        [figures["member_levels"].value[k] for k in "1234"],
+        [figures["member_levels"].previous[k] for k in "1234"],
+    ]
+    active = json.loads(page.xpath("//div[@data-png='pilote-demo-active-members']/@data-chart")[0])
+    assert active["series"][0]["data"][0] == figures["daily_active_members"].value
+    assert page.xpath("/html/@data-png") == ["Download as PNG"]  # the toolbox's words (pilote.js)
+    assert "/static/vendor/echarts.min.js" in page.xpath("//script/@src")
+    french = lxml_html.fromstring(served.get("/w/demo/health", headers={"Accept-Language": "fr"}).text)
+    assert french.xpath("/html/@data-png") == ["Télécharger en PNG"]

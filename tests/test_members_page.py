@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 
 from accounts_support import log_in, make_user, sign_in
 from pilote import leaders, merges
+from pilote.accounts import audit
 from pilote.config import Settings
-from pilote.models import Author, MemberMerge, Workspace
+from pilote.models import AuditEntry, Author, MemberMerge, Workspace
 from pilote.simulate import simulate
 from pilote.web.app import create_app
 
@@ -144,3 +145,44 @@ def test_the_french_page_speaks_french(client: TestClient, engine: Engine) -> No
 def test_an_unknown_period_is_refused(client: TestClient) -> None:
     sign_in(client, email="analyst@example.org", role="analyst", workspace="demo")
     assert client.get("/w/demo/members?period=1y").status_code in (400, 422)
+
+
+def test_a_moderator_undoes_a_recorded_merge_from_the_page(client: TestClient, engine: Engine) -> None:
+    make_user(engine, "mod@example.org", "moderator", "demo")
+    log_in(client, "mod@example.org")
+    pair = twins(engine)
+    client.post("/w/demo/members/merges", data={"authors": pair}, follow_redirects=False)
+    with Session(engine) as session:
+        record = session.scalars(select(MemberMerge)).one()
+    page = lxml_html.fromstring(client.get("/w/demo/members").text)
+    row = f"//section[@data-list='merges']//tr[@data-merge='{record.id}']"
+    assert page.xpath(f"{row}//a/text()") == ["Zéphyrin", "Zéphyrin"]
+    assert page.xpath(f"{row}//form/@action") == [f"/w/demo/members/merges/{record.id}/undo"]
+    answer = client.post(f"/w/demo/members/merges/{record.id}/undo", data={"period": "7d"}, follow_redirects=False)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/w/demo/members?period=7d&done=unmerged"
+    shown = lxml_html.fromstring(client.get(answer.headers["location"]).text)
+    assert "Undone" in shown.xpath("string(//p[@class='notice'])")
+    assert shown.xpath(f"{row}//form") == []  # an undone merge has no button
+    assert "undone by mod@example.org" in shown.xpath(f"string({row})")
+    with Session(engine) as session:
+        assert {session.get_one(Author, a).member_id for a in pair} == {None}
+        assert session.get_one(MemberMerge, record.id).undone_by == "mod@example.org"
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "members unmerged")).one()
+        assert entry.actor == "mod@example.org"
+        assert entry.target == f"merge {record.id}"
+    again = client.post(f"/w/demo/members/merges/{record.id}/undo", follow_redirects=False)
+    assert again.status_code == 422
+    assert "was undone already" in again.text
+
+
+def test_an_analyst_sees_the_recorded_merges_without_undo(client: TestClient, engine: Engine) -> None:
+    pair = twins(engine)
+    with Session(engine) as session, session.begin():
+        merge_id = merges.merge(session, space_id(engine), pair, by=audit.CLI).id
+    sign_in(client, email="analyst@example.org", role="analyst", workspace="demo")
+    page = lxml_html.fromstring(client.get("/w/demo/members").text)
+    assert page.xpath(f"//tr[@data-merge='{merge_id}']//a/text()") == ["Zéphyrin", "Zéphyrin"]
+    assert page.xpath("//section[@data-list='merges']//form") == []
+    answer = client.post(f"/w/demo/members/merges/{merge_id}/undo", follow_redirects=False)
+    assert answer.status_code == 403

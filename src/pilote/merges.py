@@ -162,7 +162,8 @@ def unmerge(session: Session, workspace_id: int, merge_id: int, *, by: audit.Act
             id=merge_id,
         )
     if record.undone_at is not None:
-        raise Invalid(f"merge {merge_id} was undone already ({record.undone_at:%Y-%m-%d %H:%M}, {record.undone_by})")
+        raise Invalid(N_("merge %(id)s was undone already (%(when)s, %(who)s)"), id=merge_id,
+                      when=f"{record.undone_at:%Y-%m-%d %H:%M}", who=record.undone_by)  # fmt: skip
     before = {int(k): v for k, v in json_object(record.before).items()}
     later = session.scalars(
         select(MemberMerge).where(MemberMerge.workspace_id == workspace_id, MemberMerge.id > merge_id,

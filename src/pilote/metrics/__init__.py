@@ -6,7 +6,7 @@ one entry of `catalogue.CATALOGUE` (docs/metrics.md is written from it).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,12 +15,14 @@ from sqlalchemy.orm import Session
 
 from pilote import community
 from pilote.errors import Invalid
-from pilote.metrics import conversation, engagement, health
+from pilote.metrics import conversation, engagement, health, history
 from pilote.metrics.catalogue import CATALOGUE, Metric, Noted, Scope, markdown
 from pilote.metrics.facts import load
 from pilote.models import Message
 
-__all__ = ["CATALOGUE", "Figure", "Metric", "Report", "conversation", "engagement", "health", "markdown", "report"]
+__all__ = [
+    "CATALOGUE", "Figure", "Metric", "Report", "compare", "conversation", "engagement", "health", "markdown", "report",
+]  # fmt: skip
 
 # The catalogue reads in this order: what is published, then who takes part, then how they talk.
 AREAS = (engagement.__name__, health.__name__, conversation.__name__)
@@ -30,6 +32,7 @@ CATALOGUE.update((entry.name, entry) for entry in _ordered)
 
 PERIODS = {"7d": timedelta(days=7), "30d": timedelta(days=30), "90d": timedelta(days=90)}
 LOOK_BACK = timedelta(days=365)  # member levels look back a year from a period's end
+RECENT = timedelta(days=30)  # monthly active members count 30 days back from either period's end
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +55,7 @@ class Report:
     until: datetime
     channel: str | None
     figures: list[Figure] = field(default_factory=list)
+    against: tuple[datetime, datetime] | None = None  # the period compared with, when not the one just before
 
     def as_json(self) -> dict[str, Any]:
         """`{"since", "until", "channel", "metrics": {NAME: {"value", "previous", "unit", "note"}}}`."""
@@ -94,12 +98,27 @@ def span(
 
 
 def report(
-    session: Session, workspace_id: int, since: datetime, until: datetime, *, channel: str | None = None
-) -> Report:
-    """Every metric of the catalogue for [since, until) and for the period of equal length before it."""
+    session: Session, workspace_id: int, since: datetime, until: datetime, *, channel: str | None = None,
+    summed: bool = True,
+) -> Report:  # fmt: skip
+    """Every metric of the catalogue for [since, until) and for the period of equal length before it.
+
+    With `summed` (the default), the months before the two periods that member levels and regulars look back
+    on are read summed by the database (`history`), not row by row: the same values, a fraction of the cost."""
     conn = session.connection()
     length = until - since
-    facts = load(conn, workspace_id, min(since - 2 * length, since - LOOK_BACK), until, channel)
+    start = min(since - 2 * length, since - LOOK_BACK)
+    window = _monday(min(since - length, since - RECENT))  # what the other metrics read of the periods before
+    if summed and window > start:
+        facts = load(conn, workspace_id, window, until, channel, seen=False)
+        ends = (since.timestamp(), until.timestamp())
+        prior = 3 * ends[0] - 2 * ends[1]  # where the period before the previous one starts (its returning members)
+        bounds = [start.timestamp(), prior] + [end - back for end in ends for back in health.LOOK_BACKS]
+        facts.history = history.load(conn, workspace_id, (start, window), bounds, channel, facts.team)
+        members = {m.member for m in facts.messages if m.member is not None}
+        facts.seen_before = history.earlier(conn, workspace_id, facts.history, members)
+    else:
+        facts = load(conn, workspace_id, start, until, channel)
     now = Scope(conn, workspace_id, facts, since.timestamp(), until.timestamp(), channel)
     before = Scope(conn, workspace_id, facts, (since - length).timestamp(), since.timestamp(), channel)
     found = Report(since, until, channel)
@@ -108,6 +127,25 @@ def report(
         previous, _ = _noted(entry.compute(before))
         found.figures.append(Figure(entry.name, entry.unit, value, previous, entry.better, note))
     return found
+
+
+def compare(
+    session: Session, workspace_id: int, period: tuple[datetime, datetime], against: tuple[datetime, datetime], *,
+    channel: str | None = None,
+) -> Report:  # fmt: skip
+    """The catalogue for `period` beside any other period `against` (not only the one just before): each
+    figure's `previous` is its value over `against`."""
+    found = report(session, workspace_id, *period, channel=channel)
+    other = {f.name: f.value for f in report(session, workspace_id, *against, channel=channel).figures}
+    found.figures = [replace(f, previous=other.get(f.name)) for f in found.figures]
+    found.against = against
+    return found
+
+
+def _monday(moment: datetime) -> datetime:
+    """The start (00:00 UTC) of the Monday of a moment's week."""
+    day = moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return day - timedelta(days=day.weekday())
 
 
 def _noted(value: Any) -> tuple[Any, str | None]:

@@ -7,6 +7,8 @@ deleted comment is still two levels deep.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -46,6 +48,24 @@ class Msg:
 
 
 @dataclass(slots=True)
+class History:
+    """Members' activity in [start, end), the months before the messages read row by row (history.py)."""
+
+    start: datetime
+    end: datetime
+    activity: dict[float, dict[int, tuple[int, float]]]  # from a moment on: member → (weeks with a message, last)
+
+    def since(self, moment: float) -> dict[int, tuple[int, float]]:
+        """Per member active from `moment` (one of the look-backs asked for) to the history's end: weeks, last."""
+        return self.activity.get(round(moment, 3), {})
+
+    @property
+    def members(self) -> set[int]:
+        """The members active in it (in its first look-back, the longest)."""
+        return set(self.activity[min(self.activity)]) if self.activity else set()
+
+
+@dataclass(slots=True)
 class Facts:
     """A window of a workspace's messages: the counted ones in time order, and the reply tree."""
 
@@ -56,12 +76,15 @@ class Facts:
     seen_before: set[int]  # members who contributed before the window
     team: set[int]
     names: dict[int, str] = field(default_factory=dict)  # author id → how the team member is shown
+    history: History | None = None  # the members' activity before `start`, when read apart (history.py)
 
     def between(self, since: float, until: float) -> Iterator[Msg]:
         """The counted messages written in [since, until)."""
-        for message in self.messages:
-            if since <= message.at < until:
-                yield message
+        first = bisect.bisect_left(self.messages, since, key=lambda m: m.at)
+        for message in itertools.islice(self.messages, first, None):
+            if message.at >= until:
+                return
+            yield message
 
 
 SQL = (
@@ -71,8 +94,12 @@ SQL = (
 )
 
 
-def load(conn: Connection, workspace_id: int, start: datetime, end: datetime, channel: str | None = None) -> Facts:
-    """The workspace's messages written in [start, end) (of one channel, if given)."""
+def load(
+    conn: Connection, workspace_id: int, start: datetime, end: datetime, channel: str | None = None, *,
+    seen: bool = True,
+) -> Facts:  # fmt: skip
+    """The workspace's messages written in [start, end) (of one channel, if given); without `seen`, who wrote
+    before is left for the caller to say."""
     team = community.team_ids(conn, workspace_id)
     labels = _labels(conn, workspace_id, start, end)
     messages: list[Msg] = []
@@ -95,7 +122,7 @@ def load(conn: Connection, workspace_id: int, start: datetime, end: datetime, ch
         messages.append(Msg(ident, at, author, member, author in team, parent, thread, chan, likes, shares, replies,
                             views, feel, intent, (at - MONDAY) // WEEK * WEEK + MONDAY))  # fmt: skip
     members = {m.member for m in messages if m.member is not None}
-    before = _seen_before(conn, workspace_id, start, members)
+    before = seen_before(conn, workspace_id, start, members) if seen else set()
     return Facts(start.timestamp(), end.timestamp(), messages, parents, before, team, _team_names(conn, team))
 
 
@@ -127,14 +154,9 @@ def _labels(conn: Connection, workspace_id: int, start: datetime, end: datetime)
     return community.winning(conn.execute(query))
 
 
-def _seen_before(conn: Connection, workspace_id: int, start: datetime, members: set[int]) -> set[int]:
+def seen_before(conn: Connection, workspace_id: int, start: datetime, members: set[int]) -> set[int]:
     """Which of these members wrote a counted message before `start` (spam is not told apart there)."""
-    key = select(Author.id, Author.member_id).where(Author.workspace_id == workspace_id)
-    authors_of: dict[int, int] = {}
-    for author_id, member_id in conn.execute(key):
-        member = member_id if member_id is not None else -author_id
-        if member in members:
-            authors_of[author_id] = member
+    authors_of = authors(conn, workspace_id, members) if members else {}
     found: set[int] = set()
     for chunk in _chunks(list(authors_of)):
         query = (
@@ -143,6 +165,17 @@ def _seen_before(conn: Connection, workspace_id: int, start: datetime, members: 
             .distinct()
         )
         found.update(authors_of[a] for a in conn.scalars(query) if a is not None)
+    return found
+
+
+def authors(conn: Connection, workspace_id: int, members: set[int]) -> dict[int, int]:
+    """The identities (author ids) of these members: author id → member."""
+    key = select(Author.id, Author.member_id).where(Author.workspace_id == workspace_id)
+    found: dict[int, int] = {}
+    for author_id, member_id in conn.execute(key):
+        member = member_id if member_id is not None else -author_id
+        if member in members:
+            found[author_id] = member
     return found
 
 

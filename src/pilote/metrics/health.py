@@ -10,8 +10,9 @@ import math
 from collections import Counter, defaultdict
 from datetime import UTC, datetime
 
+from pilote.metrics import history
 from pilote.metrics.catalogue import Scope, metric
-from pilote.metrics.facts import DAY, MONDAY, WEEK, Msg
+from pilote.metrics.facts import DAY, MONDAY, WEEK, Msg, authors
 from pilote.texts import N_
 
 MONTH = 30 * DAY
@@ -19,6 +20,8 @@ YEAR = 365 * DAY
 COHORT_WEEKS = 12
 REGULAR_WEEKS = 3  # active in at least this many weeks of the 90 days before...
 QUIET = (7 * DAY, 28 * DAY)  # ...and silent since between 7 and 28 days: a regular gone quiet
+REGULARS = 90 * DAY
+LOOK_BACKS = (YEAR, REGULARS)  # how far back from a period's end member activity is read
 
 
 def _members(messages: list[Msg], since: float, until: float, team: bool = False) -> set[int]:
@@ -95,8 +98,13 @@ def _new(scope: Scope) -> int:
 
 
 def _before(scope: Scope) -> set[int]:
+    """The members active in the period of the same length before the scope's (from the history too, when it
+    reaches into it: the report reads the period before the previous one summed)."""
     length = scope.until - scope.since
-    return _members(scope.facts.messages, scope.since - length, scope.since)
+    found = _members(list(scope.facts.between(scope.since - length, scope.since)), scope.since - length, scope.since)
+    if (history := scope.facts.history) is not None:
+        found |= set(history.since(scope.since - length))
+    return found
 
 
 @metric(
@@ -154,15 +162,26 @@ def _cohorts(scope: Scope) -> dict[str, dict[str, object]]:
     pitfalls="a holiday looks the same", better="lower",
 )  # fmt: skip
 def _regulars(scope: Scope) -> int:
+    low, high = QUIET
+    return sum(1 for weeks, last in _activity(scope, scope.until - REGULARS).values()
+               if weeks >= REGULAR_WEEKS and low <= scope.until - last < high)  # fmt: skip
+
+
+def _activity(scope: Scope, since: float) -> dict[int, tuple[int, float]]:
+    """Per member (the team left out), how many weeks have a message in [since, the period's end), and the last
+    moment; from the messages read, and before them from the history (their weeks do not overlap)."""
     weeks: dict[int, set[float]] = defaultdict(set)
     last: dict[int, float] = {}
-    for message in scope.facts.messages:
-        if message.member is not None and not message.team and scope.until - 90 * DAY <= message.at < scope.until:
+    for message in scope.facts.between(since, scope.until):
+        if message.member is not None and not message.team:
             weeks[message.member].add(message.week)
             last[message.member] = message.at
-    low, high = QUIET
-    return sum(1 for member, seen in weeks.items()
-               if len(seen) >= REGULAR_WEEKS and low <= scope.until - last[member] < high)  # fmt: skip
+    found = {member: (len(seen), last[member]) for member, seen in weeks.items()}
+    if (history := scope.facts.history) is not None:
+        for member, (count, latest) in history.since(since).items():
+            more, newest = found.get(member, (0, latest))
+            found[member] = (count + more, newest)
+    return found
 
 
 LEVELS = (
@@ -189,20 +208,37 @@ def level_of(weeks: int, days: float, reach: int) -> str:
     better="neither",
 )  # fmt: skip
 def _levels(scope: Scope) -> dict[str, int]:
-    author_member = {m.id: m.member for m in scope.facts.messages}
-    weeks: dict[int, set[float]] = defaultdict(set)
-    last: dict[int, float] = {}
-    reach: dict[int, set[int]] = defaultdict(set)
-    for message in scope.facts.messages:
-        if not scope.until - YEAR <= message.at < scope.until or message.member is None or message.team:
+    active = _activity(scope, scope.until - YEAR)
+    reach = _reach(scope, scope.until - YEAR, active)
+    found = Counter(level_of(weeks, (scope.until - last) / DAY, reach.get(m, 0)) for m, (weeks, last) in active.items())
+    return {level: found.get(level, 0) for level in ("1", "2", "3", "4")}
+
+
+def _reach(scope: Scope, since: float, active: dict[int, tuple[int, float]]) -> dict[int, int]:
+    """Per member, how many other members (the team left out) answered them in [since, the period's end); with
+    a history, only for members whom reach could lift to a higher level (the others' is left out)."""
+    facts, reach = scope.facts, defaultdict[int, set[int]](set)
+    if facts.history is not None:
+        wanted = {m for m, (weeks, last) in active.items() if _could_use_reach(weeks, (scope.until - last) / DAY)}
+        span, parents = (_moment(since), _moment(scope.until)), (facts.history.start, _moment(facts.end))
+        identities = authors(scope.conn, scope.workspace_id, wanted) if wanted else {}
+        return history.reach(scope.conn, identities, span, parents, scope.channel, facts.team)
+    author_member = {m.id: m.member for m in facts.messages}
+    for message in facts.between(since, scope.until):
+        if message.member is None or message.team or message.parent_id is None:
             continue
-        weeks[message.member].add(message.week)
-        last[message.member] = message.at
-        answered = author_member.get(message.parent_id) if message.parent_id is not None else None
+        answered = author_member.get(message.parent_id)
         if answered is not None and answered != message.member:
             reach[answered].add(message.member)
-    found = Counter(level_of(len(weeks[m]), (scope.until - last[m]) / DAY, len(reach[m])) for m in weeks)
-    return {level: found.get(level, 0) for level in ("1", "2", "3", "4")}
+    return {member: len(others) for member, others in reach.items()}
+
+
+def _could_use_reach(weeks: int, days: float) -> bool:
+    return any(weeks >= least and days <= most and least_reach > 0 for _, _, least, most, least_reach in LEVELS)
+
+
+def _moment(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
 
 
 def gini(values: list[int]) -> float | None:

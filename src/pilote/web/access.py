@@ -81,6 +81,7 @@ ACCESS: dict[str, Need] = {
     "POST /w/{slug}/messages/{message_id}/label": "moderator",
     "POST /w/{slug}/members/merges": "moderator",
     "POST /w/{slug}/members/rejections": "moderator",
+    "POST /w/{slug}/members/merges/{merge_id}/undo": "moderator",
     "POST /w/{slug}/inbox/{item_id}/actions": "moderator",
     "POST /w/{slug}/inbox/{item_id}/notes": "moderator",
     "POST /w/{slug}/inbox/bulk": "moderator",

@@ -6,14 +6,17 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
 
 from pilote import metrics
 from pilote.errors import Invalid
 from pilote.metrics import CATALOGUE, Figure, Report
+from pilote.models import Source
 from pilote.web.i18n import N_
 from pilote.web.pages.common import PageDep
 
@@ -96,22 +99,97 @@ def table(value: Any) -> tuple[list[str], list[tuple[str, list[Any]]]]:
     return [""], [(str(name), [cell]) for name, cell in value.items()]
 
 
+LEVEL_NAMES = {"1": N_("core"), "2": N_("regular"), "3": N_("participant"), "4": N_("the others")}
+ACTIVE = {"daily_active_members": N_("per day"), "weekly_active_members": N_("per week"),
+          "monthly_active_members": N_("per 30 days")}  # fmt: skip
+
+
+def charts(found: Report, say: Any) -> dict[str, dict[str, Any]]:
+    """The page's charts (drawn by pilote.js, each saved as PNG from its toolbox): member levels and active
+    members, this period beside the one compared with."""
+    figures = {f.name: f for f in found.figures}
+
+    def bars(x: list[str], now: list[Any], before: list[Any]) -> dict[str, Any]:
+        return {"type": "bar", "stack": False, "x": x, "series": [
+            {"key": "now", "name": say("This period"), "data": now},
+            {"key": "before", "name": say("Before"), "data": before}]}  # fmt: skip
+
+    levels = figures.get("member_levels")
+    shown: dict[str, dict[str, Any]] = {}
+    if levels is not None and isinstance(levels.value, dict):
+        previous = levels.previous if isinstance(levels.previous, dict) else {}
+        names, now = [say(name) for name in LEVEL_NAMES.values()], [levels.value.get(k) for k in LEVEL_NAMES]
+        shown["levels"] = bars(names, now, [previous.get(k) for k in LEVEL_NAMES])
+    active = [figures[name] for name in ACTIVE if name in figures]
+    if active:
+        shown["active"] = bars([say(ACTIVE[f.name]) for f in active], [f.value for f in active],
+                               [f.previous for f in active])  # fmt: skip
+    return shown
+
+
 def decile(share: float) -> int:
     """The shade (0 to 9) of a cohort's cell, a share retained in % (0 to 100)."""
     return max(0, min(9, int(share // 10)))
 
 
-def _report(page: PageDep, period: str) -> Report:
-    if period not in metrics.PERIODS:
-        raise Invalid(N_("period %(period)r: choose 7d, 30d or 90d"), period=period)
-    since, until = metrics.span(page.session, page.workspace.id, period=period, until=until_now(datetime.now(UTC)))
-    return metrics.report(page.session, page.workspace.id, since, until)
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """What the page was asked for: a period (or two days' span) and what to compare it with, one channel."""
+
+    period: str = "30d"
+    since: str = ""  # YYYY-MM-DD, the first day; with `until`, instead of `period`
+    until: str = ""  # YYYY-MM-DD, the last day (included)
+    against_since: str = ""  # the days to compare with (else the period of the same length just before)
+    against_until: str = ""
+    channel: str = ""
+
+    def query(self) -> str:
+        """The URL parameters that ask for the same again (for the CSV link)."""
+        given = {name: getattr(self, name) for name in self.__slots__ if getattr(self, name)}
+        return urlencode(given)
+
+
+def _day(value: str, name: str) -> datetime:
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        raise Invalid(N_("%(name)s %(value)r: give a day as YYYY-MM-DD"), name=name, value=value) from None
+
+
+def _days(since: str, until: str, name: str) -> tuple[datetime, datetime]:
+    start, end = _day(since, name), _day(until, name) + timedelta(days=1)
+    if end <= start:
+        raise Invalid(N_("%(name)s: the last day must not come before the first"), name=name)
+    return start, end
+
+
+def _report(page: PageDep, asked: Asked) -> Report:
+    channel = asked.channel or None
+    if asked.since or asked.until:
+        since, until = _days(asked.since, asked.until, "since")
+    elif asked.period in metrics.PERIODS:
+        since, until = metrics.span(page.session, page.workspace.id, period=asked.period,
+                                    until=until_now(datetime.now(UTC)))  # fmt: skip
+    else:
+        raise Invalid(N_("period %(period)r: choose 7d, 30d or 90d"), period=asked.period)
+    if asked.against_since or asked.against_until:
+        against = _days(asked.against_since, asked.against_until, "against")
+        return metrics.compare(page.session, page.workspace.id, (since, until), against, channel=channel)
+    return metrics.report(page.session, page.workspace.id, since, until, channel=channel)
+
+
+def _channels(page: PageDep) -> list[str]:
+    query = select(Source.channel).where(Source.workspace_id == page.workspace.id).distinct()
+    return sorted(page.session.scalars(query))
+
+
+AskedDep = Annotated[Asked, Depends()]
 
 
 @router.get("/w/{slug}/health", response_class=HTMLResponse)
-def health(page: PageDep, period: str = "30d") -> HTMLResponse:
-    """The catalogue's values for a period of the workspace beside the period before."""
-    found = _report(page, period)
+def health(page: PageDep, asked: AskedDep) -> HTMLResponse:
+    """The catalogue's values for a period of the workspace beside the period before, or beside any other."""
+    found = _report(page, asked)
     cohorts = next((f.value for f in found.figures if f.name == "retention_cohorts"), None)
     weeks = max((len(c["retained"]) for c in (cohorts or {}).values()), default=0)
     return page.render(
@@ -119,26 +197,31 @@ def health(page: PageDep, period: str = "30d") -> HTMLResponse:
         "health",
         report=found,
         groups=grouped(found),
-        period=period,
+        period=asked.period if not asked.since else "",
         periods=list(metrics.PERIODS),
+        asked=asked,
+        channels=_channels(page),
         cohorts=cohorts or {},
         weeks=weeks,
         table=table,
         decile=decile,
+        charts=charts(found, page.t.gettext),
     )
 
 
 @router.get("/w/{slug}/health.csv")
-def health_csv(page: PageDep, period: str = "30d") -> Response:
-    """The page's metrics with one value each, as CSV: name, value, previous, unit (tables are in the API)."""
-    found = _report(page, period)
+def health_csv(page: PageDep, asked: AskedDep) -> Response:
+    """The page's metrics with one value each, as CSV: name, value, previous, unit (tables are in the API); the
+    same periods and channel as the page."""
+    found = _report(page, asked)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["name", "value", "previous", "unit"])
     for figure in found.figures:
         if not row(figure).table:
             writer.writerow([figure.name, _cell(figure.value), _cell(figure.previous), figure.unit])
-    filename = f"pilote-{page.workspace.slug}-health-{period}.csv"
+    span = f"{asked.since}-{asked.until}" if asked.since else asked.period
+    filename = f"pilote-{page.workspace.slug}-health-{span}.csv"
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})  # fmt: skip
 

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
 
 from pilote import leaders, merges, privacy
 from pilote.accounts import users
@@ -22,7 +23,8 @@ PERIODS = ("7d", "30d", "90d")
 LISTS = ("ambassadors", "detractors", "bridges", "rising")
 PER_LIST = 20
 SUGGESTIONS = 20
-DONE = ("merged", "rejected", "erased")
+MERGES = 20
+DONE = ("merged", "rejected", "erased", "unmerged")
 
 
 def deciding(page: Page) -> bool:
@@ -42,7 +44,17 @@ def members(page: PageDep, period: str = "30d", done: str = "", erased: int = 0)
     suggested = merges.suggest(page.session, page.workspace.id, limit=SUGGESTIONS)
     return page.render("members.html", "members", found=found, lists=LISTS, period=period, periods=PERIODS,
                        suggestions=suggested, deciding=deciding(page), done=done if done in DONE else "",
-                       erased=erased)  # fmt: skip
+                       erased=erased, merges=_recorded(page))  # fmt: skip
+
+
+def _recorded(page: Page) -> list[dict[str, object]]:
+    """The latest merges, with the names of the identities each joined."""
+    found = merges.merges(page.session, page.workspace.id)[:MERGES]
+    ids = {a for record in found for a in merges.merged_authors(record)}
+    authors = page.session.scalars(select(Author).where(Author.id.in_(ids))).all() if ids else []
+    names = {a.id: a.display_name or a.handle for a in authors}
+    return [{"record": record, "authors": [(a, names.get(a, f"#{a}")) for a in merges.merged_authors(record)]}
+            for record in found]  # fmt: skip
 
 
 @router.post("/w/{slug}/members/merges")
@@ -69,6 +81,14 @@ def reject(
     merges.reject(page.session, page.workspace.id, chosen, by=page.actor)
     page.session.commit()
     return RedirectResponse(page.url(f"members?period={_period(period)}&done=rejected"), status_code=303)
+
+
+@router.post("/w/{slug}/members/merges/{merge_id}/undo")
+def unmerge(page: PageDep, merge_id: int, period: Annotated[str, Form()] = "30d") -> RedirectResponse:
+    """Take a recorded merge back: every identity returns to the member it had before (audited)."""
+    merges.unmerge(page.session, page.workspace.id, merge_id, by=page.actor)
+    page.session.commit()
+    return RedirectResponse(page.url(f"members?period={_period(period)}&done=unmerged"), status_code=303)
 
 
 def _period(period: str) -> str:

@@ -75,7 +75,12 @@
       if (el.dataset.drawn) { return; }
       var spec = JSON.parse(el.dataset.chart);
       var chart = window.echarts.init(el, null, { renderer: "canvas" });
-      chart.setOption(option(spec));
+      var shown = option(spec);
+      // Every chart can be saved as a PNG (ECharts' own toolbox; the button's words come from the page).
+      shown.toolbox = { right: 8, top: 0, feature: { saveAsImage: {
+        title: document.documentElement.dataset.png || "PNG", name: el.dataset.png || "pilote-chart",
+        pixelRatio: 2, backgroundColor: "#fff" } } };
+      chart.setOption(shown);
       el.dataset.drawn = "1";
       window.addEventListener("resize", function () { chart.resize(); });
     });

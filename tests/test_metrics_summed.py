@@ -1,0 +1,59 @@
+"""The metrics' fast path (the months before the periods summed by the database) gives the values of the
+straightforward computation (every message of the year read row by row)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from pilote import community, merges, metrics
+from pilote.accounts import audit
+from pilote.models import Author, Label, Message, Workspace
+from pilote.simulate import simulate
+
+END = datetime(2026, 6, 1, tzinfo=UTC)
+
+
+def both(session: Session, workspace_id: int, since: datetime, until: datetime, **options: Any) -> tuple[Any, Any]:
+    fast = metrics.report(session, workspace_id, since, until, **options).as_json()
+    plain = metrics.report(session, workspace_id, since, until, summed=False, **options).as_json()
+    return fast, plain
+
+
+def judged(session: Session, workspace_id: int) -> None:
+    """People's decisions on old messages (spam, ham, withdrawn), a merge of two regulars, the team."""
+    old = session.scalars(
+        select(Message.id).where(Message.workspace_id == workspace_id, Message.author_id.is_not(None))
+        .order_by(Message.created_at).limit(400)
+    ).all()  # fmt: skip
+    for index, message_id in enumerate(old[::7]):
+        name, value = [("spam", "spam"), ("spam", "ham"), ("status", "deleted")][index % 3]
+        session.add(Label(message_id=message_id, name=name, value=value, origin="user"))
+    busiest = session.execute(
+        select(Message.author_id).where(Message.workspace_id == workspace_id, Message.author_id.is_not(None))
+        .group_by(Message.author_id).order_by(func.count().desc(), Message.author_id).limit(4)
+    ).scalars().all()  # fmt: skip
+    community.mark_team(session.connection(), workspace_id, [a for a in busiest[:1] if a is not None])
+    merges.merge(session, workspace_id, [a for a in busiest[2:4] if a is not None], by=audit.CLI)
+    session.flush()
+
+
+@pytest.mark.parametrize("days", [7, 30, 45])
+def test_the_fast_path_gives_the_straightforward_values(engine: Engine, days: int) -> None:
+    simulate(engine, workspace="demo", days=120, members=60, seed=3, end=END)
+    with Session(engine) as session:
+        workspace_id = session.scalar(select(Workspace.id).where(Workspace.slug == "demo"))
+        assert workspace_id is not None
+        judged(session, workspace_id)
+        fast, plain = both(session, workspace_id, END - timedelta(days=days), END)
+        assert fast == plain
+        levels = fast["metrics"]["member_levels"]["value"]
+        assert levels["1"] > 0  # core members: their reach was counted
+        assert levels["4"] > 0
+        channel = session.scalar(select(func.min(Author.channel)))
+        fast, plain = both(session, workspace_id, END - timedelta(days=days), END, channel=channel)
+        assert fast == plain
