@@ -56,7 +56,7 @@ from pilote.config import get_settings
 from pilote.db import make_engine, migrate
 from pilote.ingest import Target
 from pilote.jobs import TICK, make_queue
-from pilote.leases import PREFIX
+from pilote.leases import PREFIX, DatabaseLeases
 from pilote.models import Enrichment, InboxItem, Message, Source, User
 from pilote.sources.base import AuthorRef, Item, SourceInfo
 
@@ -89,7 +89,7 @@ def build(engine: Engine, messages: int, open_items: int) -> dict[str, float]:
     inbox_bench.write_items(engine, workspace_id, open_items)
     spent["inbox items"] = time.perf_counter() - started
     with engine.begin() as conn:  # the builder chose the ids: the sequences follow, for the intake's inserts
-        for table in ("author", "message", "label"):
+        for table in ("author", "message", "label") if engine.dialect.name == "postgresql" else ():
             conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), max(id)) FROM {table}")
     spent["rollups and statistics"] = cockpit.rebuild(engine, workspace_id)
     with Session(engine) as session, session.begin():
@@ -145,16 +145,18 @@ def redis_server(folder: Path) -> Iterator[str]:
 # --- the processes --------------------------------------------------------------------------------------------
 
 
-def environment(home: Path, database_url: str, redis_url: str, radar_interval: float) -> dict[str, str]:
-    """What every process of the deployment shares (docs/deploy.md's /etc/pilote/pilote.env)."""
+def environment(home: Path, database_url: str | None, redis_url: str | None, radar_interval: float) -> dict[str, str]:
+    """What every process of the deployment shares (docs/deploy.md's /etc/pilote/pilote.env); without a database
+    URL, the single host's shape: SQLite and its queue in PILOTE_HOME."""
     source = str(Path(__file__).resolve().parents[1] / "src")
+    larger = {"PILOTE_DATABASE_URL": database_url, "PILOTE_REDIS_URL": redis_url} if database_url and redis_url else {}
+    env = {k: v for k, v in os.environ.items() if k not in ("PILOTE_DATABASE_URL", "PILOTE_REDIS_URL")}
     return {
-        **os.environ,
+        **env,
+        **larger,
         "PYTHONPATH": source + os.pathsep + os.environ.get("PYTHONPATH", ""),
         "OMP_NUM_THREADS": "1",
         "PILOTE_HOME": str(home),
-        "PILOTE_DATABASE_URL": database_url,
-        "PILOTE_REDIS_URL": redis_url,
         "PILOTE_SECRET_KEY": Fernet.generate_key().decode(),  # the same for every process of a run
         "PILOTE_ALLOWED_HOSTS": "127.0.0.1",
         "PILOTE_RADAR_INTERVAL": str(radar_interval),
@@ -162,9 +164,10 @@ def environment(home: Path, database_url: str, redis_url: str, radar_interval: f
 
 
 @contextmanager
-def processes(env: dict[str, str], servers: int, workers: int, logs: Path) -> Iterator[list[str]]:
-    """`servers` × `pilote serve --no-jobs` and `workers` × `pilote worker`; yields the servers' base URLs once
-    each answers /ready. Stopped with SIGTERM (running jobs finish), then killed past 60 s."""
+def processes(env: dict[str, str], servers: int, workers: int, logs: Path, jobs: bool) -> Iterator[list[str]]:
+    """`servers` × `pilote serve --no-jobs` (`pilote serve` with `jobs`) and `workers` × `pilote worker`; yields
+    the servers' base URLs once each answers /ready. Stopped with SIGTERM (running jobs finish), then killed
+    past 60 s."""
     logs.mkdir(parents=True, exist_ok=True)
     started: list[subprocess.Popen[bytes]] = []
     urls = []
@@ -172,8 +175,8 @@ def processes(env: dict[str, str], servers: int, workers: int, logs: Path) -> It
         for n in range(servers):
             port = pgserver.free_port()
             log = (logs / f"serve-{n}.log").open("wb")
-            started.append(subprocess.Popen([PYTHON, "-m", "pilote", "serve", "--no-jobs", "--port", str(port)],
-                                            env=env, stdout=log, stderr=subprocess.STDOUT))  # fmt: skip
+            serve = [PYTHON, "-m", "pilote", "serve", "--port", str(port), *([] if jobs else ["--no-jobs"])]
+            started.append(subprocess.Popen(serve, env=env, stdout=log, stderr=subprocess.STDOUT))
             urls.append(f"http://127.0.0.1:{port}")
         for n in range(workers):
             log = (logs / f"worker-{n}.log").open("wb")
@@ -204,7 +207,7 @@ def processes(env: dict[str, str], servers: int, workers: int, logs: Path) -> It
 # --- the arrivals ---------------------------------------------------------------------------------------------
 
 
-def arrive(database_url: str, redis_url: str, home: str, count: int, batch: int, seconds: float) -> None:
+def arrive(database_url: str | None, redis_url: str | None, home: str, count: int, batch: int, seconds: float) -> None:
     """In its own process: `count` new messages through the intake, `batch` at a time spread over `seconds`,
     each batch's analysis queued for the workers (what a sync does)."""
     settings = get_settings(home=Path(home), database_url=database_url, redis_url=redis_url)
@@ -276,14 +279,25 @@ def requests(engine: Engine) -> dict[str, tuple[str, list[str]]]:
     }  # fmt: skip
 
 
-def credentials(engine: Engine, url: str) -> tuple[dict[str, str], dict[str, str]]:
-    """The session cookies of one sign-in (every server reads sessions from the store) and an API token."""
+def api_token(engine: Engine) -> dict[str, str]:
+    """The headers of a new API token of the bench workspace (made before the servers start)."""
     with Session(engine) as session, session.begin():
         token, _ = tokens.create(session, workspace=workspaces.get(session, slug="bench"), name="load")
-    signed = httpx.post(url + "/login", data={"email": USER, "password": PASSWORD}, follow_redirects=False)
+    return {"Authorization": f"Bearer {token}"}
+
+
+def sign_in(url: str) -> dict[str, str]:
+    """The session cookies of one sign-in (every server reads sessions from the store)."""
+    for _ in range(10):  # on SQLite, the server's first clock turn may hold the write lock: the sign-in fails then
+        signed = httpx.post(url + "/login", data={"email": USER, "password": PASSWORD}, follow_redirects=False,
+                            timeout=120)  # fmt: skip
+        if signed.status_code == 303:
+            break
+        print(f"sign-in: {signed.status_code}, again in 5 s", file=sys.stderr)
+        time.sleep(5)
     if signed.status_code != 303:
         raise SystemExit(f"cannot sign in: {signed.status_code} {signed.text[:200]}")
-    return dict(signed.cookies), {"Authorization": f"Bearer {token}"}
+    return dict(signed.cookies)
 
 
 async def read(urls: list[str], asked: dict[str, tuple[str, list[str]]], readers: int, seconds: float,
@@ -334,11 +348,13 @@ class Ticks:
     spans: list[tuple[float, float]] = field(default_factory=list)  # (start, end), monotonic seconds
     stop: threading.Event = field(default_factory=threading.Event)
 
-    def watch(self, url: str, every: float = 0.05) -> None:
-        """Poll the tick's lease in Redis: held while a clock runs its turn (requeue, due syncs, the radar…)."""
-        client, key, since = redis.Redis.from_url(url), PREFIX + TICK, None
+    def watch(self, url: str | None, engine: Engine, every: float = 0.05) -> None:
+        """Poll the tick's lease (in Redis, else in the store): held while a clock runs its turn (requeue, due
+        syncs, the radar…)."""
+        client, key, since = redis.Redis.from_url(url) if url else None, PREFIX + TICK, None
+        leases = DatabaseLeases(engine)
         while not self.stop.is_set():
-            held = bool(client.exists(key))
+            held = bool(client.exists(key)) if client is not None else leases.held(TICK)
             now = time.monotonic()
             if held and since is None:
                 since = now
@@ -346,7 +362,8 @@ class Ticks:
                 self.spans.append((since, now))
                 since = None
             self.stop.wait(every)
-        client.close()
+        if client is not None:
+            client.close()
 
 
 # --- the run --------------------------------------------------------------------------------------------------
@@ -377,14 +394,18 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=500, help="messages per intake batch")
     parser.add_argument("--radar-interval", type=float, default=5.0)
     parser.add_argument("--settle", type=float, default=300, help="seconds to wait for the arrivals' analysis")
+    parser.add_argument("--without", action="append", default=[], help="leave out the requests named so (repeat)")
+    parser.add_argument("--sqlite", action="store_true", help="the single host: SQLite, one `pilote serve` with jobs")
     parser.add_argument("--build-only", action="store_true")
     args = parser.parse_args()
-    folder = args.reuse or cockpit.OUT / f"load-{args.messages}"
+    folder = (args.reuse or cockpit.OUT / f"load-{'sqlite-' if args.sqlite else ''}{args.messages}").resolve()
+    home = folder / "home"
     with ExitStack() as stack:
-        if not (folder / "pg" / "data").exists():
+        if not (folder / "pg" / "data").exists() and not (home / "pilote.db").exists():
             free_disk(folder, args.messages)
-        database_url = stack.enter_context(postgres(folder))
-        engine = make_engine(get_settings(database_url=database_url))
+        database_url = None if args.sqlite else stack.enter_context(postgres(folder))
+        home.mkdir(parents=True, exist_ok=True)
+        engine = make_engine(get_settings(home=home, database_url=database_url))
         migrate(engine)
         with Session(engine) as session:
             built = session.scalar(select(func.count()).select_from(User).where(User.email == USER))
@@ -399,21 +420,23 @@ def main() -> None:
             return
         with engine.connect() as conn:
             stored = conn.execute(select(func.count()).select_from(Message)).scalar_one()
-            size = conn.execute(text("SELECT pg_database_size('bench')")).scalar_one()
-        redis_url = stack.enter_context(redis_server(folder / "redis"))
-        env = environment(folder / "home", database_url, redis_url, args.radar_interval)
-        urls = stack.enter_context(processes(env, args.servers, args.workers, folder / "logs"))
-        cookies, headers = credentials(engine, urls[0])
-        asked = requests(engine)
+            size = (home / "pilote.db").stat().st_size if args.sqlite else conn.execute(
+                text("SELECT pg_database_size('bench')")).scalar_one()  # fmt: skip
+        headers = api_token(engine)
+        redis_url = None if args.sqlite else stack.enter_context(redis_server(folder / "redis"))
+        env = environment(home, database_url, redis_url, args.radar_interval)
+        urls = stack.enter_context(processes(env, args.servers, args.workers, folder / "logs", args.sqlite))
+        cookies = sign_in(urls[0])
+        asked = {name: paths for name, paths in requests(engine).items() if name not in args.without}
         with Session(engine) as session:
             source = session.scalar(select(Source.id).where(Source.key == ARRIVALS.key))
             before = session.scalar(select(func.count()).select_from(Message).where(Message.source_id == source)) or 0
         ticks = Ticks()
-        watcher = threading.Thread(target=ticks.watch, args=(redis_url,), daemon=True)
+        watcher = threading.Thread(target=ticks.watch, args=(redis_url, engine), daemon=True)
         watcher.start()
         writer = multiprocessing.get_context("spawn").Process(
             target=arrive,
-            args=(database_url, redis_url, str(folder / "home"), args.arrivals, args.batch, args.seconds * 0.8),
+            args=(database_url, redis_url, str(home), args.arrivals, args.batch, args.seconds * 0.8),
         )
         load_started = time.monotonic()
         writer.start()
@@ -451,7 +474,8 @@ def report(args: argparse.Namespace, stored: int, size: int, tally: Tally, elaps
     done = sum(len(t) for t in tally.times.values())
     errors = sum(tally.errors.values())
     load = os.getloadavg()
-    print(f"\n{stored:,} messages in PostgreSQL ({size / 1e9:.1f} GB), {args.servers} servers, {args.workers} "
+    store = "SQLite" if args.sqlite else "PostgreSQL"
+    print(f"\n{stored:,} messages in {store} ({size / 1e9:.1f} GB), {args.servers} servers, {args.workers} "
           f"workers, {args.readers} readers for {elapsed:.0f} s, {args.arrivals:,} arrivals; "
           f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load average {load[0]:.1f} at the end\n")  # fmt: skip
     print(f"{done:,} requests, {done / elapsed:.1f} requests/s, {errors} errors\n")
