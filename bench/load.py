@@ -248,6 +248,7 @@ class Tally:
     times: dict[str, list[float]] = field(default_factory=dict)
     errors: dict[str, int] = field(default_factory=dict)
     samples: list[str] = field(default_factory=list)
+    slow: list[str] = field(default_factory=list)  # left out: too slow alone
 
 
 def requests(engine: Engine) -> dict[str, tuple[str, list[str]]]:
@@ -301,20 +302,30 @@ def sign_in(url: str) -> dict[str, str]:
 
 
 async def read(urls: list[str], asked: dict[str, tuple[str, list[str]]], readers: int, seconds: float,
-               cookies: dict[str, str], headers: dict[str, str], seed: int = 3) -> tuple[Tally, float]:  # fmt: skip
+               cookies: dict[str, str], headers: dict[str, str], too_slow: float,
+               seed: int = 3) -> tuple[Tally, float]:  # fmt: skip
     """`readers` readers for `seconds`, each asking for one request after the other, kinds drawn evenly; the
-    base URL turns round the servers as a round-robin proxy would."""
+    base URL turns round the servers as a round-robin proxy would. A kind whose warm-up takes more than
+    `too_slow` seconds alone is left out of the run (and reported)."""
     tally = Tally({name: [] for name in asked}, dict.fromkeys(asked, 0))
+    asked = dict(asked)
     turn = itertools.cycle(urls)
     rng = random.Random(seed)
-    names = list(asked)
     limits = httpx.Limits(max_connections=readers * 2, max_keepalive_connections=readers * 2)
     async with httpx.AsyncClient(limits=limits, timeout=60) as client:
-        for url in urls:  # a warm-up, not counted: each kind once on each server
-            for kind, paths in asked.values():
-                await client.get(url + paths[0], cookies=cookies if kind == "page" else None,
-                                 headers=headers if kind == "api" else None)  # fmt: skip
-        stop = time.monotonic() + seconds
+        for url in urls:  # a warm-up, not counted: each kind once on each server, its time shown
+            for name, (kind, paths) in list(asked.items()):
+                started = time.perf_counter()
+                try:
+                    answer = await client.get(url + paths[0], cookies=cookies if kind == "page" else None,
+                                              headers=headers if kind == "api" else None, timeout=too_slow)  # fmt: skip
+                    outcome = str(answer.status_code)
+                except httpx.HTTPError as error:
+                    outcome = type(error).__name__
+                    del asked[name]
+                    tally.slow.append(f"{name} ({paths[0]}): no answer within {too_slow:g} s alone")
+                print(f"  warm-up {url} {name}: {outcome} in {time.perf_counter() - started:.2f} s", file=sys.stderr)
+        names, stop = list(asked), time.monotonic() + seconds
 
         async def reader() -> None:
             while time.monotonic() < stop:
@@ -394,6 +405,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=500, help="messages per intake batch")
     parser.add_argument("--radar-interval", type=float, default=5.0)
     parser.add_argument("--settle", type=float, default=300, help="seconds to wait for the arrivals' analysis")
+    parser.add_argument("--too-slow", type=float, default=30, help="a request kind slower alone is left out")
     parser.add_argument("--without", action="append", default=[], help="leave out the requests named so (repeat)")
     parser.add_argument("--sqlite", action="store_true", help="the single host: SQLite, one `pilote serve` with jobs")
     parser.add_argument("--build-only", action="store_true")
@@ -440,7 +452,7 @@ def main() -> None:
         )
         load_started = time.monotonic()
         writer.start()
-        tally, elapsed = asyncio.run(read(urls, asked, args.readers, args.seconds, cookies, headers))
+        tally, elapsed = asyncio.run(read(urls, asked, args.readers, args.seconds, cookies, headers, args.too_slow))
         writer.join(timeout=args.settle)
         wrote = time.monotonic() - load_started
         settled = analysed_arrivals(engine, before + args.arrivals, args.settle, load_started)
@@ -482,6 +494,8 @@ def report(args: argparse.Namespace, stored: int, size: int, tally: Tally, elaps
     print("| request | count | p50 ms | p95 ms | p99 ms | errors |\n|---|---:|---:|---:|---:|---:|")
     everything: list[float] = []
     for name, times in tally.times.items():
+        if not times and not tally.errors[name]:
+            continue
         everything += times
         print(f"| {name} | {len(times):,} | {statistics.median(times) if times else float('nan'):.0f} | "
               f"{percentile(times, 0.95):.0f} | {percentile(times, 0.99):.0f} | {tally.errors[name]} |")  # fmt: skip
@@ -489,6 +503,8 @@ def report(args: argparse.Namespace, stored: int, size: int, tally: Tally, elaps
           f"{percentile(everything, 0.95):.0f} | {percentile(everything, 0.99):.0f} | {errors} |")  # fmt: skip
     for sample in tally.samples:
         print(f"  error: {sample}")
+    for slow in tally.slow:
+        print(f"  left out: {slow}")
     during = [(a, b) for a, b in ticks.spans if a >= started]
     gaps = [b[0] - a[0] for a, b in itertools.pairwise(during)]
     lengths = [b - a for a, b in during]
