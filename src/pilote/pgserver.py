@@ -52,6 +52,8 @@ def running(bin_dir: Path, *, durable: bool = False, root: Path | None = None) -
     port = free_port()
     options = f"-k {sockets} -p {port} " + ("-c listen_addresses=''" if durable else SERVER_OPTIONS)
     pg_ctl = str(bin_dir / "pg_ctl")
+    if keep and (data / "postmaster.pid").exists():  # stopping it on our way out would stop another's server
+        raise RuntimeError(f"a PostgreSQL server already runs on {data} (or was killed: remove its postmaster.pid)")
     try:
         if not (data / "PG_VERSION").exists():
             subprocess.run(_as_postgres([str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust",
