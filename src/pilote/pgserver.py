@@ -38,11 +38,13 @@ def _as_postgres(command: list[str]) -> list[str]:
 
 
 @contextmanager
-def running(bin_dir: Path, *, durable: bool = False) -> Iterator[str]:
-    """Start a server in a fresh folder; yields a URL template with `{}` for the database name."""
-    root = Path(tempfile.mkdtemp(prefix="pilote-pg-"))  # outside pytest's folder, which `postgres` can't enter
+def running(bin_dir: Path, *, durable: bool = False, root: Path | None = None) -> Iterator[str]:
+    """Start a server in a fresh folder; yields a URL template with `{}` for the database name. With `root`,
+    the server's files live there and stay after it stops, and a server found there is started again."""
+    keep = root is not None
+    root = root or Path(tempfile.mkdtemp(prefix="pilote-pg-"))  # outside pytest's folder, which `postgres` can't enter
     data, sockets = root / "data", root / "sockets"
-    sockets.mkdir()
+    sockets.mkdir(parents=True, exist_ok=True)
     if os.geteuid() == 0:
         root.chmod(0o755)
         shutil.chown(root, "postgres")
@@ -50,15 +52,21 @@ def running(bin_dir: Path, *, durable: bool = False) -> Iterator[str]:
     port = free_port()
     options = f"-k {sockets} -p {port} " + ("-c listen_addresses=''" if durable else SERVER_OPTIONS)
     pg_ctl = str(bin_dir / "pg_ctl")
+    if keep and (data / "postmaster.pid").exists():  # stopping it on our way out would stop another's server
+        raise RuntimeError(f"a PostgreSQL server already runs on {data} (or was killed: remove its postmaster.pid)")
     try:
-        subprocess.run(_as_postgres([str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust",
-                                     "-E", "UTF8", "--no-locale"]), check=True, capture_output=True)  # fmt: skip
+        if not (data / "PG_VERSION").exists():
+            subprocess.run(_as_postgres([str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust",
+                                         "-E", "UTF8", "--no-locale"]), check=True, capture_output=True)  # fmt: skip
         subprocess.run(_as_postgres([pg_ctl, "-D", str(data), "-o", options, "-w", "-l", str(root / "server.log"),
                                      "start"]), check=True, capture_output=True)  # fmt: skip
         yield f"postgresql+psycopg://postgres@/{{}}?host={sockets}&port={port}"
     finally:
-        subprocess.run(_as_postgres([pg_ctl, "-D", str(data), "-m", "immediate", "stop"]), capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
+        # A kept server stops cleanly: without fsync, only a clean stop leaves its files whole.
+        subprocess.run(_as_postgres([pg_ctl, "-D", str(data), "-m", "fast" if keep else "immediate", "stop"]),
+                       capture_output=True)  # fmt: skip
+        if not keep:
+            shutil.rmtree(root, ignore_errors=True)
 
 
 def create_database(url_template: str, name: str, template: str | None = None) -> str:
