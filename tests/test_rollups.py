@@ -344,3 +344,42 @@ def test_a_label_recounts_its_hour_but_keeps_the_days_conversations_and_keyphras
     assert tops == [r for r in after if r[1] in ("keyphrase@day", "thread@day")]
     assert series_totals(engine, "sentiment")["negative"] == 1
     assert_equal_to_a_full_recount(engine)
+
+
+def test_two_writers_recounting_the_same_hours_at_once_both_succeed(engine: Engine, tmp_path: Path) -> None:
+    """An import's finish and a worker's analysis recount the same hours: on PostgreSQL the second waits for the
+    first (both deleted nothing, both inserted: the second failed on the rollup's key before)."""
+    import threading
+
+    import_file(engine, write_wxr(tmp_path / "blog.xml", posts=2, comments_per_post=3), batch_size=5)
+    with engine.connect() as conn:
+        workspace_id = conn.scalars(select(Workspace.id)).one()
+        hours = [rollups.hour_of(m) for m in conn.scalars(select(Message.created_at))]
+        conn.execute(delete(Rollup))
+        conn.commit()
+    first, last = min(hours), max(hours)
+    outcome: list[BaseException | None] = []
+    started = threading.Event()
+
+    def second() -> None:
+        try:
+            started.set()
+            with engine.begin() as other:
+                rollups.recount(other, workspace_id, first, last)
+            outcome.append(None)
+        except BaseException as error:
+            outcome.append(error)
+
+    thread: threading.Thread | None = None
+    with engine.begin() as conn:
+        rollups.recount(conn, workspace_id, first, last)
+        if engine.dialect.name == "postgresql":  # SQLite has one writer at a time: nothing to race there
+            thread = threading.Thread(target=second)
+            thread.start()
+            started.wait(10)
+            thread.join(1.0)  # it waits for this transaction: still running
+            assert thread.is_alive()
+    if thread is not None:
+        thread.join(30)
+        assert outcome == [None]
+    assert_equal_to_a_full_recount(engine)

@@ -170,6 +170,8 @@ def _recount_all(
     tops: bool = True,
 ) -> None:
     runs = list(_ranges(touched))
+    for workspace_id in sorted({w for w, _, _ in runs}):  # in one order: two recounts never wait for each other
+        _hold(conn, workspace_id)
     for done, (workspace_id, first, last) in enumerate(runs, 1):
         recount(conn, workspace_id, first, last, tops=tops)
         if progress is not None:
@@ -243,10 +245,22 @@ def rebuild(conn: Connection, workspace_id: int) -> int:
     return int(conn.execute(query).scalar_one())
 
 
+ROLLUP_LOCK = 0x5011  # the first key of the workspaces' recount locks on PostgreSQL (pg_advisory_xact_lock)
+
+
+def _hold(conn: Connection, workspace_id: int) -> None:
+    """On PostgreSQL, recount a workspace's rollups one transaction at a time: two writers deleting and inserting
+    the same hours at once (an import's finish, a worker's analysis) would both insert, and the second would fail
+    on the rollup's key. SQLite has one writer at a time already. Held until the transaction ends."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s, %s)", (ROLLUP_LOCK, workspace_id))
+
+
 def recount(conn: Connection, workspace_id: int, first: int, last: int, *, tops: bool = True) -> None:
     """Replace the hourly rollups of hours first..last of a workspace by a count of their messages, then
     the daily rows of their days: sums of the hourly ones, and (`tops`) the conversations and keyphrases of
     the whole days counted again."""
+    _hold(conn, workspace_id)
     span = (hour_start(first), hour_start(last + 1))
     buckets: Buckets = defaultdict(lambda: [0, 0])
     _count(conn, workspace_id, span, _rows(conn, workspace_id, *span), buckets)
