@@ -160,3 +160,19 @@ def test_a_worker_says_in_one_line_when_redis_cannot_be_reached(sqlite_settings:
     assert "cannot reach the job queue PILOTE_REDIS_URL=redis://127.0.0.1:1/0" in result.output
     assert "hunter2" not in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_a_server_runs_no_more_requests_at_once_than_it_has_connections(settings: Settings, engine: Engine) -> None:
+    """Under a burst of readers, a request waits for a thread rather than getting a 500 after 30 s spent waiting
+    for a database connection (the load test's 50 readers on 40 threads and 15 connections)."""
+    import anyio.to_thread
+    from fastapi.testclient import TestClient
+
+    from pilote.db import capacity
+    from pilote.web.app import create_app
+
+    with TestClient(create_app(settings, engine)) as client:
+        assert client.portal is not None
+        threads = client.portal.call(lambda: anyio.to_thread.current_default_thread_limiter().total_tokens)
+        assert client.get("/health").status_code == 200
+    assert threads == capacity(engine) == engine.pool.size() + 10  # the pool kept, and its overflow

@@ -37,15 +37,27 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# Connections per engine (kept, extra): 20 at most per process on PostgreSQL, so that two servers and two workers
+# stay within the server's default of 100 connections.
+POOL = {"sqlite": (5, 10), "postgresql": (10, 10)}
+
+
 def make_engine(settings: Settings) -> Engine:
     """An engine for the configured database; creates $PILOTE_HOME for the SQLite default."""
     url = settings.resolved_database_url
     if url.startswith("sqlite"):
         settings.home.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url)
+        engine = create_engine(url, pool_size=POOL["sqlite"][0], max_overflow=POOL["sqlite"][1])
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, pool_size=POOL["postgresql"][0], max_overflow=POOL["postgresql"][1])
+
+
+def capacity(engine: Engine) -> int:
+    """How many connections an engine of ours opens at most: a server runs no more requests at once than this,
+    so that a burst of readers queues for a thread instead of failing after waiting for a connection."""
+    size, overflow = POOL.get(engine.dialect.name, POOL["postgresql"])
+    return size + overflow
 
 
 def is_locked(error: BaseException) -> bool:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+import anyio.to_thread
 from fastapi import Depends, FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
@@ -19,7 +22,7 @@ from starlette.types import Scope
 
 from pilote import __version__
 from pilote.config import Settings
-from pilote.db import is_current, make_engine, migrate
+from pilote.db import capacity, is_current, make_engine, migrate
 from pilote.errors import Invalid, PiloteError
 from pilote.tokens import Unauthorized
 from pilote.web import access, api, api_figures, api_inbox, api_incidents, api_replies, i18n, incidents, pages
@@ -103,11 +106,19 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     if engine is None:
         engine = make_engine(settings)
         migrate(engine)
+
     # The interactive API page is ours (vendored Swagger UI, no inline script), not FastAPI's CDN one; the schema
     # is served by a route of ours too, so that the access rules cover it like every other route.
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # Requests run in threads; each may need a connection: no more threads than connections.
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        limiter.total_tokens = min(limiter.total_tokens, capacity(engine))
+        yield
+
     app = FastAPI(
         title="Pilote", version=__version__, docs_url=None, redoc_url=None, openapi_url=None,
-        dependencies=[Depends(access.guard)],
+        dependencies=[Depends(access.guard)], lifespan=lifespan,
     )  # fmt: skip
     app.state.engine = engine
     app.state.settings = settings
