@@ -8,36 +8,24 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from factories import T0, item, target
+from factories import T0, analysed, item, target
 from pilote import community
 from pilote.accounts import users
 from pilote.errors import Conflict, Invalid
 from pilote.inbox import intake, items, queue
 from pilote.inbox.items import Actor
 from pilote.ingest import Target, write_batch
-from pilote.models import Enrichment, InboxEvent, InboxItem, Label, Message, Workspace
+from pilote.models import InboxEvent, InboxItem, Label, Workspace
 
 NOW = T0 + timedelta(days=1)
 PASSWORD = "a long enough password"
 
 
 def write(engine: Engine, where: Target, items_: Iterable[Any], **judged: dict[str, Any]) -> dict[str, int]:
-    """Write items, give them judgements (external id → columns) and mark them analysed; their ids by external id."""
-    with engine.begin() as conn:
-        write_batch(conn, where, list(items_))
-    with Session(engine) as session, session.begin():
-        ids = {e: i for e, i in session.execute(select(Message.external_id, Message.id))}
-        for external_id, columns in judged.items():
-            session.execute(update(Message).where(Message.id == ids[external_id]).values(**columns))
-        done = set(session.scalars(select(Enrichment.message_id)))
-        fresh = [{"message_id": i, "versions": "{}", "value": None, "updated_at": NOW} for i in ids.values()
-                 if i not in done]  # fmt: skip
-        if fresh:
-            session.execute(insert(Enrichment), fresh)
-    return ids
+    return analysed(engine, where, items_, NOW, **judged)
 
 
 def team(engine: Engine, where: Target, handle: str) -> None:

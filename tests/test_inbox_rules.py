@@ -18,12 +18,12 @@ import orjson
 import pytest
 from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from accounts_support import sign_in
-from factories import T0, item, target
+from factories import T0, analysed, item, target
 from pilote import community, workspaces
 from pilote.accounts import users
 from pilote.cli import app
@@ -33,17 +33,15 @@ from pilote.errors import NotFound
 from pilote.inbox import conditions, intake, items, rules
 from pilote.inbox.conditions import Facts, RuleError
 from pilote.inbox.items import COMMAND_LINE
-from pilote.ingest import Target, write_batch
+from pilote.ingest import Target
 from pilote.models import (
     AuditEntry,
     Author,
     Delivery,
-    Enrichment,
     InboxEvent,
     InboxItem,
     InboxRule,
     Label,
-    Message,
     Workspace,
 )
 from pilote.radar import notify
@@ -54,19 +52,7 @@ PASSWORD = "a long enough password"
 
 
 def write(engine: Engine, where: Target, items_: Iterable[Any], **judged: dict[str, Any]) -> dict[str, int]:
-    """Write items, give them judgements (external id → columns) and mark them analysed; their ids by external id."""
-    with engine.begin() as conn:
-        write_batch(conn, where, list(items_))
-    with Session(engine) as session, session.begin():
-        ids = {e: i for e, i in session.execute(select(Message.external_id, Message.id))}
-        for external_id, columns in judged.items():
-            session.execute(update(Message).where(Message.id == ids[external_id]).values(**columns))
-        done = set(session.scalars(select(Enrichment.message_id)))
-        fresh = [{"message_id": i, "versions": "{}", "value": None, "updated_at": NOW} for i in ids.values()
-                 if i not in done]  # fmt: skip
-        if fresh:
-            session.execute(insert(Enrichment), fresh)
-    return ids
+    return analysed(engine, where, items_, NOW, **judged)
 
 
 def rule(name: str, conditions_: list[Any], actions: list[Any], **flags: Any) -> dict[str, Any]:
