@@ -54,9 +54,11 @@ class Mailbox:
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
+        self.recipients: list[list[str]] = []  # each message's envelope recipients
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's hook)
         self.messages.append(message_from_bytes(envelope.content))
+        self.recipients.append(list(envelope.rcpt_tos))
         return "250 OK"
 
 

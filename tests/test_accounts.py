@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import re
-import socket
 from collections.abc import Callable, Iterator
 from datetime import timedelta
-from email import message_from_bytes
-from email.message import Message as EmailMessage
 from typing import Any
 
 import orjson
 import pytest
-from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from accounts_support import PASSWORD, engine_of, log_in, make_user, sign_in
+from accounts_support import PASSWORD, Mailbox, engine_of, log_in, make_user, sign_in, smtp_peer
 from factories import item, target
 from pilote import tokens, workspaces
 from pilote.accounts import sessions, users
@@ -293,27 +289,10 @@ def test_the_accounts_language_wins_over_the_browsers(served: TestClient) -> Non
     assert "Se déconnecter" in page.text
 
 
-class Mailbox:
-    """aiosmtpd handler keeping every message it accepts."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's hook)
-        self.messages.append(message_from_bytes(envelope.content))
-        return "250 OK"
-
-
 @pytest.fixture
 def smtp() -> Iterator[tuple[Mailbox, int]]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    mailbox = Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield mailbox, port
-    controller.stop()
+    with smtp_peer() as peer:
+        yield peer
 
 
 def test_a_password_reset_by_email_works_once_and_ends_every_session(

@@ -5,24 +5,21 @@ PostgreSQL."""
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
 from email import message_from_bytes
 from email import policy as email_policy
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
-from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from accounts_support import sign_in
+from accounts_support import Mailbox, sign_in, smtp_peer
 from factories import T0, analysed, item, target
 from pilote import community, workspaces
 from pilote.accounts import users
@@ -379,29 +376,10 @@ def test_rules_are_moved_switched_edited_and_audited(engine: Engine) -> None:
 # --- notifications ----------------------------------------------------------------------------------------
 
 
-class Mailbox:
-    """aiosmtpd handler keeping every message it accepts."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-        self.recipients: list[list[str]] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's hook)
-        self.messages.append(message_from_bytes(envelope.content))  # type: ignore[arg-type]
-        self.recipients.append(list(envelope.rcpt_tos))
-        return "250 OK"
-
-
 @pytest.fixture
 def smtp() -> Iterator[tuple[Mailbox, int]]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    mailbox = Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield mailbox, port
-    controller.stop()
+    with smtp_peer() as peer:
+        yield peer
 
 
 def test_a_notify_action_sends_an_email_through_the_radar_s_deliveries(
