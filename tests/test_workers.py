@@ -176,3 +176,32 @@ def test_a_server_runs_no_more_requests_at_once_than_it_has_connections(settings
         threads = client.portal.call(lambda: anyio.to_thread.current_default_thread_limiter().total_tokens)
         assert client.get("/health").status_code == 200
     assert threads == capacity(engine) == engine.pool.size() + 10  # the pool kept, and its overflow
+
+
+def test_a_server_whose_pool_is_dry_makes_requests_wait_without_stopping_the_others(settings: Settings) -> None:
+    """Who is signed in is read from the store in a thread, not on the event loop: a lookup waiting there for a
+    connection held by another request would stop the loop that request needs to hand its connection back, and
+    every request would end in a 500 after the pool's timeout (the 10M load test's "QueuePool limit" errors)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fastapi.testclient import TestClient
+    from sqlalchemy import create_engine, event
+
+    from accounts_support import sign_in
+    from pilote import db
+    from pilote.web.app import create_app
+
+    base = make_engine(settings)
+    db.migrate(base)
+    base.dispose()
+    dry = create_engine(settings.resolved_database_url, pool_size=1, max_overflow=0, pool_timeout=5)
+    if dry.dialect.name == "sqlite":
+        event.listen(dry, "connect", db._sqlite_pragmas)
+    try:
+        with TestClient(create_app(settings, dry)) as client:
+            sign_in(client)
+            with ThreadPoolExecutor(8) as readers:
+                answers = list(readers.map(lambda _: client.get("/account").status_code, range(24)))
+    finally:
+        dry.dispose()
+    assert answers == [200] * 24

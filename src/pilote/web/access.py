@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Literal
 
+import anyio
 from fastapi import FastAPI, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -267,7 +268,9 @@ async def guard(request: Request) -> None:
         raise Forbidden(f"no access rule for {request.method} {getattr(route, 'path', '?')} (pilote/web/access.py)")
     if need == "public":
         return
-    principal = current(request)
+    # The store is read in a thread, never on the event loop: a lookup waiting there for a connection would stop
+    # every other request, including those that would hand their connection back.
+    principal = await anyio.to_thread.run_sync(current, request)
     if principal is None:
         raise tokens.Unauthorized("sign in first")
     if principal.cookie is not None and request.method not in SAFE_METHODS and not await _csrf_sent(request):
@@ -278,7 +281,7 @@ async def guard(request: Request) -> None:
         if not principal.instance_admin:
             raise RoleNeeded(need)
         return
-    workspace_id = _workspace_of(request, principal)
+    workspace_id = await anyio.to_thread.run_sync(_workspace_of, request, principal)
     role = "admin" if principal.instance_admin else principal.role_in(workspace_id) if workspace_id else None
     if role is None or users.rank(role) < users.rank(need):
         raise RoleNeeded(need)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
 
@@ -53,6 +54,10 @@ async def submit(page: PageDep, request: Request) -> HTMLResponse | RedirectResp
     """Preview the rule the form describes, or save it (a new rule, or the one being edited)."""
     fields = await request.form()
     form = {k: str(v) for k, v in fields.items()}
+    return await run_in_threadpool(_submit, page, request, form)  # the store is never read on the event loop
+
+
+def _submit(page: Page, request: Request, form: dict[str, str]) -> HTMLResponse | RedirectResponse:
     editing = int(form["rule_id"]) if form.get("rule_id", "").isdigit() else None
     data, rows = _rule_of(page, form)
     errors: dict[str, str] = {}
@@ -80,6 +85,10 @@ async def move(page: PageDep, request: Request, rule_id: int) -> RedirectRespons
     direction = str((await request.form()).get("direction", ""))
     if direction not in ("up", "down"):
         raise Invalid("move a rule up or down")
+    return await run_in_threadpool(_move, page, request, rule_id, direction)
+
+
+def _move(page: Page, request: Request, rule_id: int, direction: str) -> RedirectResponse:
     rules.move(page.session, page.workspace.id, rule_id, -1 if direction == "up" else 1, actor(request))
     page.session.commit()
     return RedirectResponse(page.url("inbox/rules"), status_code=303)
@@ -89,6 +98,10 @@ async def move(page: PageDep, request: Request, rule_id: int) -> RedirectRespons
 async def switch(page: PageDep, request: Request, rule_id: int) -> RedirectResponse:
     """Switch a rule on or off."""
     on = str((await request.form()).get("enabled", "")) == "1"
+    return await run_in_threadpool(_switch, page, request, rule_id, on)
+
+
+def _switch(page: Page, request: Request, rule_id: int, on: bool) -> RedirectResponse:
     rules.set_enabled(page.session, page.workspace.id, rule_id, on, actor(request))
     page.session.commit()
     return RedirectResponse(page.url("inbox/rules"), status_code=303)
