@@ -440,9 +440,9 @@ def main() -> None:
         urls = stack.enter_context(processes(env, args.servers, args.workers, folder / "logs", args.sqlite))
         cookies = sign_in(urls[0])
         asked = {name: paths for name, paths in requests(engine).items() if name not in args.without}
-        with Session(engine) as session:
-            source = session.scalar(select(Source.id).where(Source.key == ARRIVALS.key))
-            before = session.scalar(select(func.count()).select_from(Message).where(Message.source_id == source)) or 0
+        with Session(engine) as session:  # where this run's arrivals start (a reused store keeps earlier runs')
+            before = (session.scalar(select(func.max(Message.id))) or 0,
+                      session.scalar(select(func.max(InboxItem.id))) or 0)  # fmt: skip
         ticks = Ticks()
         watcher = threading.Thread(target=ticks.watch, args=(redis_url, engine), daemon=True)
         watcher.start()
@@ -455,27 +455,29 @@ def main() -> None:
         tally, elapsed = asyncio.run(read(urls, asked, args.readers, args.seconds, cookies, headers, args.too_slow))
         writer.join(timeout=args.settle)
         wrote = time.monotonic() - load_started
-        settled = analysed_arrivals(engine, before + args.arrivals, args.settle, load_started)
+        settled = analysed_arrivals(engine, before, args.arrivals, args.settle, load_started)
         ticks.stop.set()
         watcher.join()
         report(args, stored, size, tally, elapsed, ticks, load_started, wrote, settled)
         engine.dispose()
 
 
-def analysed_arrivals(engine: Engine, expected: int, settle: float, since: float) -> tuple[int, int, int, float]:
-    """Wait until the arrivals are all analysed (or `settle` s): (stored, analysed, in the inbox, seconds)."""
+def analysed_arrivals(
+    engine: Engine, before: tuple[int, int], expected: int, settle: float, since: float
+) -> tuple[int, int, int, float]:
+    """Wait until this run's arrivals (messages and items after the ids `before`) are all analysed (or `settle`
+    s): (stored, analysed, in the inbox, seconds)."""
     deadline = time.monotonic() + settle
     while True:
         with Session(engine) as session:
             source = session.scalar(select(Source.id).where(Source.key == ARRIVALS.key))
-            mine = select(Message.id).where(Message.source_id == source)
+            mine = select(Message.id).where(Message.source_id == source, Message.id > before[0])
             stored = session.scalar(select(func.count()).select_from(mine.subquery())) or 0
             analysed = (
                 session.scalar(select(func.count()).select_from(Enrichment).where(Enrichment.message_id.in_(mine))) or 0
             )
-            items = (
-                session.scalar(select(func.count()).select_from(InboxItem).where(InboxItem.source_id == source)) or 0
-            )
+            items = session.scalar(select(func.count()).select_from(InboxItem).where(
+                InboxItem.source_id == source, InboxItem.id > before[1])) or 0  # fmt: skip
         if (stored >= expected and analysed >= stored) or time.monotonic() > deadline:
             return stored, analysed, items, time.monotonic() - since
         time.sleep(1)
