@@ -138,6 +138,19 @@ def test_an_incident_its_log_and_its_series_are_in_french(demo: TestClient) -> N
     assert "negative messages: 42 against 4 expected (10.5×), severity medium" in english
 
 
+def test_dates_are_written_the_way_of_the_readers_region() -> None:
+    day = datetime(2026, 12, 7, 15, 30, tzinfo=UTC)
+    british = i18n.formatter({}, "en-GB,en;q=0.9")
+    american = i18n.formatter({}, "en-US,en;q=0.9")
+    assert (british.language, british.locale, american.locale) == ("en", "en_GB", "en_US")
+    assert british.day(day, "short") == "07/12/2026"
+    assert american.day(day, "short") == "12/7/26"
+    assert i18n.formatter({}, "fr").day(day, "short") == "07/12/2026"
+    assert i18n.formatter({i18n.LANGUAGE_COOKIE: "fr"}, "en-GB").locale == "fr"  # no region of the chosen language
+    for hostile in ("en-" + "x" * 5000, "en-ZZ-<script>", "en-GB;q=0", "en-", "-GB", ",,,;;;"):
+        assert i18n.formatter({}, hostile).locale == "en"
+
+
 def test_french_pages_group_thousands_the_french_way() -> None:
     formatter = i18n.Formatter(language="fr", tz=UTC)
     assert formatter.number(12000) == "12\u202f000"

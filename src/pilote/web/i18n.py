@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import unquote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime, format_skeleton, format_time, format_timedelta
 from babel.numbers import format_decimal, format_percent
 
@@ -106,6 +107,13 @@ class Formatter:
 
     language: str
     tz: tzinfo
+    region: str | None = None  # the browser's regional form of `language` ("en_GB"): dates and numbers as there
+
+    @property
+    def locale(self) -> str:
+        """The locale dates and numbers are written in: the reader's region's form of their language, else the
+        language's own (English dates as in the United States, French as in France)."""
+        return self.region or self.language
 
     def gettext(self, message: str, **values: Any) -> str:
         """The translation of `message`, with %(name)s placeholders filled from `values`."""
@@ -186,7 +194,7 @@ class Formatter:
         """A moment in the reader's locale and time zone."""
         if value is None:
             return ""
-        return format_datetime(value, format, tzinfo=self.tz, locale=self.language)
+        return format_datetime(value, format, tzinfo=self.tz, locale=self.locale)
 
     def day(self, value: datetime | date | None, format: str = "medium") -> str:
         """A day in the reader's locale (a moment is first moved to their time zone)."""
@@ -194,33 +202,33 @@ class Formatter:
             return ""
         if isinstance(value, datetime):
             value = value.astimezone(self.tz).date()
-        return format_date(value, format, locale=self.language)
+        return format_date(value, format, locale=self.locale)
 
     def short(self, value: datetime, skeleton: str = "MMMd", with_time: bool = False) -> str:
         """A compact label for chart axes (a CLDR skeleton such as MMMd or yMMMd, and the time if asked)."""
         local = value.astimezone(self.tz)
-        label = format_skeleton(skeleton, local, locale=self.language)
-        return f"{label} {format_time(local, 'short', locale=self.language)}" if with_time else label
+        label = format_skeleton(skeleton, local, locale=self.locale)
+        return f"{label} {format_time(local, 'short', locale=self.locale)}" if with_time else label
 
     def ago(self, value: datetime | None, now: datetime) -> str:
         """How long ago, in words ("3 hours")."""
         if value is None:
             return ""
-        return format_timedelta(value - now, add_direction=True, locale=self.language)
+        return format_timedelta(value - now, add_direction=True, locale=self.locale)
 
     def span(self, value: timedelta) -> str:
         """A length of time, short and without direction ("2 h", "3 days")."""
-        return format_timedelta(abs(value), format="short", locale=self.language)
+        return format_timedelta(abs(value), format="short", locale=self.locale)
 
     def number(self, value: float | None) -> str:
         """A number with the locale's grouping."""
-        return "" if value is None else format_decimal(value, locale=self.language)
+        return "" if value is None else format_decimal(value, locale=self.locale)
 
     def percent(self, value: float | None, exact: bool = False) -> str:
         """A share (0.12 → 12 %); `exact` keeps every decimal (0.8731 → 87.31 %)."""
         if value is None:
             return ""
-        return format_percent(value, locale=self.language, decimal_quantization=not exact)
+        return format_percent(value, locale=self.locale, decimal_quantization=not exact)
 
     def local(self, value: datetime) -> datetime:
         """A moment in the reader's time zone."""
@@ -229,6 +237,21 @@ class Formatter:
 
 def formatter(cookies: dict[str, str], accept_language: str | None) -> Formatter:
     """The formatter for a request's cookies and Accept-Language header."""
+    language = negotiate(cookies.get(LANGUAGE_COOKIE), accept_language)
     return Formatter(
-        language=negotiate(cookies.get(LANGUAGE_COOKIE), accept_language), tz=zone(cookies.get(TIMEZONE_COOKIE))
+        language=language, tz=zone(cookies.get(TIMEZONE_COOKIE)), region=regional(language, accept_language)
     )
+
+
+def regional(language: str, accept_language: str | None) -> str | None:
+    """The first regional form of `language` the browser asks for that Babel knows ("en-GB" → "en_GB"), if any."""
+    for part in (accept_language or "").split(",")[:20]:
+        tag, _, params = part.strip().partition(";")
+        tag = tag.strip()
+        if len(tag) > 20 or "-" not in tag or tag.split("-")[0].lower() != language or _quality(params) <= 0:
+            continue
+        try:
+            return str(Locale.parse(tag, sep="-"))
+        except (ValueError, TypeError, UnknownLocaleError):
+            continue
+    return None

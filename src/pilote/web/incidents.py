@@ -47,7 +47,7 @@ def incident_report(page: PageDep, incident_id: int) -> Response:
     the workspace's time zone (its alert rule's), in the reader's language."""
     found = incidents.get(page.session, incident_id=incident_id, workspace_id=page.workspace.id)
     zone = i18n.zone(rules.get(page.session, workspace_id=page.workspace.id).timezone)
-    t = i18n.Formatter(language=page.t.language, tz=zone)
+    t = i18n.Formatter(language=page.t.language, tz=zone, region=page.t.region)
     rendered = render(page.request, "incident_report.html", t, workspace=page.workspace, room=room(page.session, found),
                       report=True, css=CSS.read_text(encoding="utf-8"), exported_at=utcnow())  # fmt: skip
     name = f"incident-{incident_id}-{page.workspace.slug}.html"
