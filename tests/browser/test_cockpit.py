@@ -78,7 +78,7 @@ def charts_drawn(page: Page) -> list[int]:
 def test_every_page_loads_cleanly_and_is_photographed(watched: Watched, server: Server, name: str) -> None:
     visit(watched.page, server, pages(server)[name])
     expect(watched.page.locator("main h1")).to_be_visible()
-    assert watched.page.locator("html").get_attribute("lang") == "en"
+    assert watched.page.locator("html").get_attribute("lang") == "en-GB"  # the browser's region: dates as in Britain
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     watched.page.screenshot(path=SCREENSHOTS / f"{name}.png")
 
@@ -86,7 +86,7 @@ def test_every_page_loads_cleanly_and_is_photographed(watched: Watched, server: 
 @pytest.mark.parametrize("name", ["overview", "explorer", "thread", "member", "sources", "health", "members", "audit"])
 def test_every_page_speaks_french_to_a_french_browser(watched_fr: Watched, server: Server, name: str) -> None:
     visit(watched_fr.page, server, pages(server)[name])
-    assert watched_fr.page.locator("html").get_attribute("lang") == "fr"
+    assert watched_fr.page.locator("html").get_attribute("lang") == "fr-FR"
     expect(watched_fr.page.locator("header nav")).to_contain_text("Vue d’ensemble")
     if name == "overview":
         watched_fr.page.screenshot(path=SCREENSHOTS / f"{name}-fr.png")
