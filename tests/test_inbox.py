@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 from factories import T0, analysed, item, target
 from pilote import community
 from pilote.accounts import users
+from pilote.accounts.audit import Actor
 from pilote.errors import Conflict, Invalid
 from pilote.inbox import intake, items, queue
-from pilote.inbox.items import Actor
 from pilote.ingest import Target, write_batch
 from pilote.models import InboxEvent, InboxItem, Label, Workspace
 
@@ -124,7 +124,7 @@ def test_people_s_actions_are_events_and_a_stale_version_is_refused(engine: Engi
         reader = users.create(session, email="ana@example.org", password=PASSWORD, role="analyst", workspace=space)
         session.flush()
         mod_id = mod.id
-        actor = Actor(mod.id, mod.email)
+        actor = Actor(mod.email, user_id=mod.id)
         assert items.assign(session, space.id, [first.id], mod.id, actor, version=1) == [first.id]
         with pytest.raises(Invalid, match="analyst"):
             items.assign(session, space.id, [first.id], reader.id, actor)
@@ -132,7 +132,7 @@ def test_people_s_actions_are_events_and_a_stale_version_is_refused(engine: Engi
         items.note(session, space.id, first.id, "<b>appeler</b> le transporteur", actor)
         items.judge_spam(session, space.id, [second.id], True, actor)
     with Session(engine) as session, session.begin(), pytest.raises(Conflict, match="changed meanwhile"):
-        items.set_status(session, where.workspace_id, [first.id], "done", Actor(None, "x"), version=1)
+        items.set_status(session, where.workspace_id, [first.id], "done", Actor("x"), version=1)
     with Session(engine) as session:
         one = session.get_one(InboxItem, first.id)
         two = session.get_one(InboxItem, second.id)

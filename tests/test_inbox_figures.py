@@ -17,10 +17,10 @@ from accounts_support import sign_in
 from factories import T0, item, target
 from pilote import metrics, tokens
 from pilote.accounts import users
+from pilote.accounts.audit import Actor
 from pilote.cli import app
 from pilote.config import Settings
 from pilote.inbox import figures, intake, items
-from pilote.inbox.items import Actor
 from pilote.ingest import Target, write_batch
 from pilote.models import InboxEvent, InboxItem, Message, Workspace
 from pilote.web.app import create_app
@@ -73,7 +73,7 @@ def built(engine: Engine, t0: datetime = T0) -> tuple[Target, dict[str, int], di
             "j": _item(session, where, msg["j"], opened=T0 + 8 * H, status="pending"),
         }
         ids = {k: v.id for k, v in made.items()}
-        by_mod, by_ana = Actor(mod.id, mod.email), Actor(ana.id, ana.email)
+        by_mod, by_ana = Actor(mod.email, user_id=mod.id), Actor(ana.email, user_id=ana.id)
         items.touch_answered(session, made["a"], by_mod, at=T0 + H)  # 1 h, within 4 h
         _on_platform(session, made["b"], T0 + 3 * H)  # 2 h, within 4 h, by a team account on the platform
         items.touch_answered(session, made["c"], by_ana, at=T0 + 5 * H)  # 3 h: urgent, due within 1 h
@@ -146,7 +146,7 @@ def test_the_metrics_catalogue_and_the_team_figures_agree_on_a_period(engine: En
         mod = users.create(session, email="mod@example.org", password=PASSWORD, display_name="Mo", role="moderator",
                            workspace=space)  # fmt: skip
         bob = session.scalars(select(InboxItem).order_by(InboxItem.id)).all()[1]
-        items.touch_answered(session, bob, Actor(mod.id, mod.email), at=T0 + timedelta(minutes=130))
+        items.touch_answered(session, bob, Actor(mod.email, user_id=mod.id), at=T0 + timedelta(minutes=130))
     since, until = T0 - H, T0 + DAY
     with Session(engine) as session:
         values = {f.name: f for f in metrics.report(session, where.workspace_id, since, until).figures}

@@ -17,9 +17,10 @@ from accounts_support import PASSWORD, log_in, make_user, sign_in
 from factories import T0, item, target
 from pilote import tokens, workspaces
 from pilote.accounts import users
+from pilote.accounts.audit import Actor
 from pilote.config import Settings
 from pilote.inbox import intake, queue
-from pilote.inbox.items import Actor, assign
+from pilote.inbox.items import assign
 from pilote.ingest import Target, write_batch
 from pilote.models import Enrichment, InboxItem, Message
 from pilote.web.app import create_app
@@ -160,7 +161,7 @@ def test_a_change_from_a_stale_page_answers_409_naming_who_changed_it(client: Te
     ident = item_ids(engine_of(client))["bob"]
     with Session(engine_of(client)) as session, session.begin():
         assign(session, session.get_one(InboxItem, ident).workspace_id, [ident], camille,
-               Actor(camille, "camille@example.org"), version=1)  # fmt: skip
+               Actor("camille@example.org", user_id=camille), version=1)  # fmt: skip
     sign_in(client)
     stale = client.post(f"/w/acme/inbox/{ident}/actions", data={"action": "status", "value": "done", "version": 1})
     assert stale.status_code == 409

@@ -22,6 +22,7 @@ from factories import item as make_item
 from factories import target
 from pilote import enrich, intake, jobs, platforms, tokens, workspaces
 from pilote.accounts import users
+from pilote.accounts.audit import Actor
 from pilote.cli import app
 from pilote.config import Settings
 from pilote.enrich import finetune
@@ -29,7 +30,6 @@ from pilote.enrich.pipeline import run
 from pilote.errors import Forbidden, Invalid, NotFound
 from pilote.inbox import items as inbox_items
 from pilote.inbox import outbox, replies
-from pilote.inbox.items import Actor
 from pilote.ingest import Target
 from pilote.models import InboxEvent, InboxItem, Message, OutboundReply, SavedReply, Source, User, Workspace
 from pilote.sources import bluesky
@@ -88,7 +88,7 @@ def person(engine: Engine, role: str = "moderator", email: str = "claire@example
         space = session.scalars(select(Workspace)).first()
         user = users.create(session, email=email, password=PASSWORD, role=role, workspace=space)
         session.flush()
-        return Actor(user.id, user.email)
+        return Actor(user.email, user_id=user.id)
 
 
 def wordpress_item(engine: Engine, settings: Settings, peer: ApiPeer) -> int:
@@ -378,7 +378,7 @@ def test_the_composer_sends_through_wordpress_and_shows_the_outbox(
         with Session(engine) as session, session.begin():
             mod = session.scalars(select(User).where(User.email == "mod@example.org")).one()
             draft = replies.Draft("merci", "Merci", "Merci {{author.name}} <3, {{agent.name}}")
-            replies.create(session, _space(engine), draft, Actor(mod.id, mod.email), "moderator")
+            replies.create(session, _space(engine), draft, Actor(mod.email, user_id=mod.id), "moderator")
         shown = client.get(f"/w/velo/inbox/{item_id}/composer")
         assert shown.status_code == 200, shown.text
         assert "Send through WordPress" in shown.text

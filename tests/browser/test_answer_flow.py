@@ -21,10 +21,10 @@ from factories import item as make_item
 from factories import target
 from pilote import intake, platforms, workspaces
 from pilote.accounts import sessions, users
+from pilote.accounts.audit import Actor
 from pilote.config import get_settings
 from pilote.db import make_engine, migrate
 from pilote.inbox import replies
-from pilote.inbox.items import Actor
 from pilote.ingest import Target
 from pilote.models import InboxItem, Message
 from pilote.sources.base import Item
@@ -77,7 +77,7 @@ def velo(tmp_path: Path, api_peer: ApiPeer) -> Iterator[Velo]:
                      workspace=space)  # fmt: skip
         session.flush()
         draft = replies.Draft("merci", "Thanks", "Thank you {{author.name}}, we are on it.", shared=True)
-        replies.create(session, space.id, draft, Actor(manager.id, manager.email), "admin")
+        replies.create(session, space.id, draft, Actor(manager.email, user_id=manager.id), "admin")
         values = {"site": api_peer.base, "user": "claire-m", "application_password": "abcd EFGH 1234 ijkl MNOP 5678"}
         source = platforms.add(session, settings, workspace="velo", kind="wordpress", values=values)
         blog = Target(workspace_id=source.workspace_id, source_id=source.id, channel=source.channel)

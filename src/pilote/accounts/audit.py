@@ -35,6 +35,7 @@ class Actor:
 
     name: str
     address: str | None = None
+    user_id: int | None = None  # the account, when a signed-in person acts (the inbox records it on its events)
 
 
 CLI = Actor(COMMAND_LINE)

@@ -8,9 +8,9 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from pilote.accounts.audit import Actor
 from pilote.errors import Invalid
 from pilote.inbox import items
-from pilote.inbox.items import Actor
 from pilote.texts import N_
 
 KINDS = ("status", "assign", "priority", "tag", "untag", "spam", "not-spam")

@@ -9,7 +9,6 @@ overwriting them. Bulk actions apply to what is there now.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,6 +17,7 @@ from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
 from pilote.accounts import audit
+from pilote.accounts.audit import Actor
 from pilote.errors import Conflict, Invalid, NotFound
 from pilote.inbox import PRIORITIES, STATUSES, TODO, sla
 from pilote.models import InboxEvent, InboxItem, InboxNote, InboxPresence, InboxTag, Membership, Message, User, utcnow
@@ -30,16 +30,7 @@ TAG_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_éèêàâîïôû�
 PRESENCE = timedelta(seconds=60)  # someone who looked within this time still has the item open
 
 
-@dataclass(frozen=True, slots=True)
-class Actor:
-    """Who acts: an account (its id and e-mail), or the command line."""
-
-    user_id: int | None
-    name: str
-    address: str | None = None
-
-
-COMMAND_LINE = Actor(None, audit.COMMAND_LINE)
+COMMAND_LINE = audit.CLI
 
 
 def get(session: Session, workspace_id: int, item_id: int) -> InboxItem:
@@ -275,7 +266,7 @@ def wake(session: Session, workspace_id: int, now: datetime | None = None) -> in
         InboxItem.workspace_id == workspace_id, InboxItem.status == "snoozed", InboxItem.snoozed_until.is_not(None),
         InboxItem.snoozed_until <= now)))  # fmt: skip
     for start in range(0, len(ids), MAX_BULK):
-        set_status(session, workspace_id, ids[start : start + MAX_BULK], "open", Actor(None, "pilote"), now=now)
+        set_status(session, workspace_id, ids[start : start + MAX_BULK], "open", Actor("pilote"), now=now)
     return len(ids)
 
 

@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session
 
 from pilote import platforms, sources
 from pilote.accounts import audit
+from pilote.accounts.audit import Actor
 from pilote.config import Settings
 from pilote.errors import Invalid, NotFound, PiloteError
 from pilote.inbox import items
-from pilote.inbox.items import Actor
 from pilote.models import InboxItem, Message, OutboundReply, Source, utcnow
 from pilote.sources.http import AuthFailed, FetchFailed, HttpClient, HttpStatus, RateLimited
 from pilote.texts import N_
@@ -194,7 +194,7 @@ def _sent(engine: Engine, row: OutboundReply, external_id: str | None, actor: Ac
         found.external_id = external_id
         item = session.get(InboxItem, found.item_id) if found.item_id else None
         if item is not None:
-            items.touch_answered(session, item, actor or Actor(found.user_id, "pilote"))
+            items.touch_answered(session, item, actor or Actor("pilote", user_id=found.user_id))
         return found
 
 

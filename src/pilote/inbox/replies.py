@@ -16,8 +16,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from pilote.accounts import audit, users
+from pilote.accounts.audit import Actor
 from pilote.errors import Forbidden, Invalid, NotFound
-from pilote.inbox.items import Actor
 from pilote.inbox.outbox import answered as answered
 from pilote.inbox.outbox import send as send
 from pilote.models import Author, InboxItem, Message, SavedReply, User, Workspace, utcnow

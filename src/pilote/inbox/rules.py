@@ -20,11 +20,11 @@ from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from pilote.accounts import audit
+from pilote.accounts.audit import Actor
 from pilote.errors import Invalid, NotFound
 from pilote.inbox import conditions, effects, sla
 from pilote.inbox.conditions import Action, Predicate, RuleError, Spec
 from pilote.inbox.effects import Effects, Takers
-from pilote.inbox.items import Actor
 from pilote.models import AlertRecipient, InboxEvent, InboxRule, Membership, Source, utcnow
 from pilote.texts import N_
 

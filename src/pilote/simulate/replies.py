@@ -5,11 +5,11 @@ from __future__ import annotations
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from pilote.accounts.audit import Actor
 from pilote.inbox import replies
-from pilote.inbox.items import Actor
 from pilote.models import SavedReply
 
-ACTOR = Actor(None, "demo")
+ACTOR = Actor("demo")
 SAVED = (
     replies.Draft("merci", "Merci pour votre message",
                   "Bonjour {{author.name}},\n\nmerci pour votre message ! Nous regardons cela et revenons vers vous "

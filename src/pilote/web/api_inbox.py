@@ -12,11 +12,11 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from pilote.inbox import actions, items, queue
-from pilote.inbox.items import Actor
 from pilote.views import inbox as views
 from pilote.views.common import MessageCard
 from pilote.web import access
 from pilote.web.api import ERRORS, ApiRoute, SessionDep, WorkspaceDep
+from pilote.web.pages.common import actor_of
 
 router = APIRouter(prefix="/api/v1", route_class=ApiRoute, responses=ERRORS, tags=["inbox"])
 READS = "Needs an analyst's token (or any role above)."
@@ -85,13 +85,6 @@ class NoteIn(BaseModel):
     text: str = Field(min_length=1, max_length=items.MAX_NOTE)
 
 
-def _actor(request: Request) -> Actor:
-    principal = access.current(request)
-    if principal is None:  # the guard has refused such a request already
-        return items.COMMAND_LINE
-    return Actor(principal.user_id, principal.email)
-
-
 @router.get("/inbox", response_model=InboxPage, summary="The team inbox's queue, with filters and a cursor",
             description=READS)  # fmt: skip
 def list_inbox(
@@ -140,13 +133,13 @@ def get_item(session: SessionDep, workspace_id: WorkspaceDep, item_id: int) -> A
 def post_action(request: Request, session: SessionDep, workspace_id: WorkspaceDep, body: ActionIn) -> Any:
     until = body.until.replace(tzinfo=UTC) if body.until is not None and body.until.tzinfo is None else body.until
     wanted = actions.Action(body.action, body.value, until, body.until_reply, body.version)
-    return ActionOut(changed=actions.apply(session, workspace_id, body.items, wanted, _actor(request)))
+    return ActionOut(changed=actions.apply(session, workspace_id, body.items, wanted, actor_of(request)))
 
 
 @router.post("/inbox/{item_id}/notes", response_model=views.Note, status_code=201, summary="Add an internal note",
              description=ACTS)  # fmt: skip
 def post_note(request: Request, session: SessionDep, workspace_id: WorkspaceDep, item_id: int, body: NoteIn) -> Any:
-    actor = _actor(request)
+    actor = actor_of(request)
     row = items.note(session, workspace_id, item_id, body.text, actor)
     session.flush()
     by = views.names(session, [actor.user_id]).get(actor.user_id or 0) if actor.user_id else None

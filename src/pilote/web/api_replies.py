@@ -8,12 +8,13 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
+from pilote.accounts.audit import Actor
 from pilote.errors import Invalid
 from pilote.inbox import items, outbox, replies
-from pilote.inbox.items import Actor
 from pilote.models import OutboundReply, SavedReply
 from pilote.web import access
 from pilote.web.api import ERRORS, ApiRoute, SessionDep, WorkspaceDep
+from pilote.web.pages.common import actor_of
 
 router = APIRouter(prefix="/api/v1", route_class=ApiRoute, responses=ERRORS, tags=["api"])
 
@@ -21,9 +22,8 @@ router = APIRouter(prefix="/api/v1", route_class=ApiRoute, responses=ERRORS, tag
 def _actor(request: Request) -> tuple[Actor, str | None]:
     principal = access.current(request)
     assert principal is not None  # the guard let the request in
-    address = request.client.host if request.client else None
     role = principal.role_in(principal.token_workspace) if principal.token_workspace is not None else None
-    return Actor(principal.user_id, principal.email, address), role
+    return actor_of(request), role
 
 
 class ReplyIn(BaseModel):

@@ -11,7 +11,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from pilote.errors import Invalid
 from pilote.inbox import items, outbox, replies
-from pilote.inbox.items import Actor
 from pilote.models import InboxItem, Message, OutboundReply
 from pilote.web.pages.common import Page, PageDep
 
@@ -39,15 +38,6 @@ class Composer:
     may_answer: bool
 
 
-def actor_of(page: Page) -> Actor:
-    """The signed-in person, as the inbox records them."""
-    principal = getattr(page.request.state, "principal", None)
-    address = page.request.client.host if page.request.client else None
-    if principal is None:
-        return Actor(None, "cockpit", address)
-    return Actor(principal.user_id, principal.email, address)
-
-
 def role_of(page: Page) -> str | None:
     """The signed-in person's role in the page's workspace."""
     principal = getattr(page.request.state, "principal", None)
@@ -56,7 +46,7 @@ def role_of(page: Page) -> str | None:
 
 def composer(page: Page, item: InboxItem) -> Composer:
     """The composer's data for an item (a template global: the inbox's item panel includes the composer)."""
-    actor = actor_of(page)
+    actor = page.actor
     context = replies.context_of(page.session, item, actor)
     snippets = []
     for row in replies.get_all(page.session, item.workspace_id, actor.user_id):
@@ -90,7 +80,7 @@ def reply(page: PageDep, item_id: int, text: Annotated[str, Form()] = "") -> Res
     """Send the answer through the item's platform (queued first, so a failure is retried, never lost)."""
     items.get(page.session, page.workspace.id, item_id)
     engine, settings = page.request.app.state.engine, page.request.app.state.settings
-    sent = outbox.send(engine, settings, page.workspace.id, item_id, text, actor_of(page))
+    sent = outbox.send(engine, settings, page.workspace.id, item_id, text, page.actor)
     page.session.expire_all()
     return _panel(page, item_id, outcome=sent)
 
@@ -98,7 +88,7 @@ def reply(page: PageDep, item_id: int, text: Annotated[str, Form()] = "") -> Res
 @router.post("/w/{slug}/inbox/{item_id}/answered", response_class=HTMLResponse)
 def answered(page: PageDep, item_id: int, text: Annotated[str, Form()] = "") -> Response:
     """The person answered on the platform: the item is answered, the text kept."""
-    outbox.answered(page.session, page.workspace.id, item_id, text, actor_of(page))
+    outbox.answered(page.session, page.workspace.id, item_id, text, page.actor)
     page.session.commit()
     return _panel(page, item_id)
 
@@ -106,11 +96,11 @@ def answered(page: PageDep, item_id: int, text: Annotated[str, Form()] = "") -> 
 @router.post("/w/{slug}/inbox/outbox/{reply_id}/retry", response_class=HTMLResponse)
 def retry(page: PageDep, reply_id: int, text: Annotated[str | None, Form()] = None) -> Response:
     """Send a failed answer again (edited if a text is given), now."""
-    row = outbox.retry(page.session, page.workspace.id, reply_id, actor_of(page), text)
+    row = outbox.retry(page.session, page.workspace.id, reply_id, page.actor, text)
     item_id = row.item_id
     page.session.commit()
     engine, settings = page.request.app.state.engine, page.request.app.state.settings
-    sent = outbox.deliver(engine, settings, reply_id, actor_of(page))
+    sent = outbox.deliver(engine, settings, reply_id, page.actor)
     page.session.expire_all()
     if item_id is None:
         return RedirectResponse(page.url("inbox/replies"), status_code=303)
@@ -123,7 +113,7 @@ def retry(page: PageDep, reply_id: int, text: Annotated[str | None, Form()] = No
 @router.get("/w/{slug}/inbox/replies", response_class=HTMLResponse)
 def saved_page(page: PageDep, edit: int | None = None) -> Response:
     """The saved replies: the workspace's shared ones and the person's own, with the variables they may use."""
-    actor = actor_of(page)
+    actor = page.actor
     rows = replies.get_all(page.session, page.workspace.id, actor.user_id)
     editing = replies.get(page.session, page.workspace.id, edit, actor.user_id) if edit else None
     failed = outbox.failed(page.session, page.workspace.id)
@@ -148,7 +138,7 @@ def saved_create(
 ) -> Response:
     """Save a new reply (shared ones: managers)."""
     draft = _draft(shortcut, title, body, language, scope)
-    replies.create(page.session, page.workspace.id, draft, actor_of(page), role_of(page))
+    replies.create(page.session, page.workspace.id, draft, page.actor, role_of(page))
     page.session.commit()
     return RedirectResponse(page.url("inbox/replies"), status_code=303)
 
@@ -164,7 +154,7 @@ def saved_update(
 ) -> Response:
     """Change a saved reply."""
     draft = replies.Draft(shortcut, title, body, language or None)
-    replies.update(page.session, page.workspace.id, reply_id, draft, actor_of(page), role_of(page))
+    replies.update(page.session, page.workspace.id, reply_id, draft, page.actor, role_of(page))
     page.session.commit()
     return RedirectResponse(page.url("inbox/replies"), status_code=303)
 
@@ -172,6 +162,6 @@ def saved_update(
 @router.post("/w/{slug}/inbox/replies/{reply_id}/delete", response_class=HTMLResponse)
 def saved_delete(page: PageDep, reply_id: int) -> Response:
     """Delete a saved reply."""
-    replies.delete(page.session, page.workspace.id, reply_id, actor_of(page), role_of(page))
+    replies.delete(page.session, page.workspace.id, reply_id, page.actor, role_of(page))
     page.session.commit()
     return RedirectResponse(page.url("inbox/replies"), status_code=303)

@@ -97,10 +97,13 @@ class Page:
 
 
 def actor_of(request: Request) -> audit.Actor:
-    """The signed-in person (or the API token's owner, else the token) and the client's address."""
+    """The signed-in person (or the API token's owner, else the token), their account and the client's address:
+    who the audit log and the inbox's events record."""
     principal = getattr(request.state, "principal", None)
-    name = principal.email if principal is not None else "cockpit"
-    return audit.Actor(name, request.client.host if request.client is not None else None)
+    address = request.client.host if request.client is not None else None
+    if principal is None:
+        return audit.Actor("cockpit", address)
+    return audit.Actor(principal.email, address, user_id=principal.user_id)
 
 
 def visible(request: Request, spaces: list[Workspace]) -> list[Workspace]:

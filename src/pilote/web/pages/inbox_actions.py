@@ -13,19 +13,12 @@ from fastapi.responses import RedirectResponse, Response
 
 from pilote.errors import Conflict, Invalid
 from pilote.inbox import actions, items, queue
-from pilote.inbox.items import Actor
 from pilote.views import inbox as views
 from pilote.web.pages.common import Page, PageDep
 from pilote.web.pages.inbox import back_to, panel, row_fragment
 
 router = APIRouter()
 Text = Annotated[str, Form(max_length=2000)]
-
-
-def actor(page: Page) -> Actor:
-    """The signed-in person, as the inbox records them."""
-    principal = page.principal
-    return Actor(page.user_id, principal.email if principal is not None else "cockpit")
 
 
 def moment(page: Page, value: str) -> datetime | None:
@@ -66,7 +59,7 @@ def item_action(
     """Change one item (status, snooze, assignee, priority, tags, spam); refused if it changed since the page."""
     wanted = actions.Action(action, value, moment(page, until), bool(until_reply), version)
     try:
-        actions.apply(page.session, page.workspace.id, [item_id], wanted, actor(page))
+        actions.apply(page.session, page.workspace.id, [item_id], wanted, page.actor)
     except Conflict:
         page.session.rollback()
         who = views.last_changer(page.session, item_id)
@@ -83,7 +76,7 @@ def item_action(
 @router.post("/w/{slug}/inbox/{item_id}/notes")
 def item_note(page: PageDep, item_id: int, text: Annotated[str, Form(max_length=10_000)]) -> Response:
     """Add an internal note (the team's only; never sent)."""
-    items.note(page.session, page.workspace.id, item_id, text, actor(page))
+    items.note(page.session, page.workspace.id, item_id, text, page.actor)
     page.session.commit()
     if page.request.headers.get("hx-request"):
         return panel(page, item_id)
@@ -102,7 +95,7 @@ def bulk(
     (`status:done`, `assign:me`, `tag:` with the tag in its own field...)."""
     kind, _, value = do.partition(":")
     wanted = actions.Action(kind, tag if kind in ("tag", "untag") else value)
-    actions.apply(page.session, page.workspace.id, ids or [], wanted, actor(page))
+    actions.apply(page.session, page.workspace.id, ids or [], wanted, page.actor)
     page.session.commit()
     return RedirectResponse(back_to(page, next), status_code=303)
 

@@ -15,9 +15,8 @@ from pilote.accounts import users
 from pilote.errors import Invalid
 from pilote.inbox import PRIORITIES, conditions, rules
 from pilote.inbox.conditions import RULE_STATUSES, RuleError
-from pilote.inbox.items import Actor
 from pilote.models import Membership, User
-from pilote.web.pages.common import Page, PageDep
+from pilote.web.pages.common import Page, PageDep, actor_of
 
 router = APIRouter()
 ROWS, ACTION_ROWS = conditions.MAX_CONDITIONS, conditions.MAX_ACTIONS
@@ -32,14 +31,6 @@ def managing(page: Page) -> bool:
     principal = getattr(page.request.state, "principal", None)
     role = principal.role_in(page.workspace.id) if principal is not None else None
     return role is not None and users.rank(role) >= users.rank("manager")
-
-
-def actor(request: Request) -> Actor:
-    principal = getattr(request.state, "principal", None)
-    address = request.client.host if request.client else None
-    if principal is None:
-        return Actor(None, "web", address)
-    return Actor(principal.user_id, principal.email or "web", address)
 
 
 @router.get("/w/{slug}/inbox/rules", response_class=HTMLResponse)
@@ -64,9 +55,9 @@ def _submit(page: Page, request: Request, form: dict[str, str]) -> HTMLResponse 
     try:
         if form.get("intent") == "save":
             if editing is not None:
-                rules.update(page.session, page.workspace.id, editing, data, actor(request))
+                rules.update(page.session, page.workspace.id, editing, data, actor_of(request))
             else:
-                rules.create(page.session, page.workspace.id, data, actor(request))
+                rules.create(page.session, page.workspace.id, data, actor_of(request))
             page.session.commit()
             return RedirectResponse(page.url("inbox/rules"), status_code=303)
         shown = rules.preview(page.session, page.workspace.id, data)
@@ -89,7 +80,7 @@ async def move(page: PageDep, request: Request, rule_id: int) -> RedirectRespons
 
 
 def _move(page: Page, request: Request, rule_id: int, direction: str) -> RedirectResponse:
-    rules.move(page.session, page.workspace.id, rule_id, -1 if direction == "up" else 1, actor(request))
+    rules.move(page.session, page.workspace.id, rule_id, -1 if direction == "up" else 1, actor_of(request))
     page.session.commit()
     return RedirectResponse(page.url("inbox/rules"), status_code=303)
 
@@ -102,7 +93,7 @@ async def switch(page: PageDep, request: Request, rule_id: int) -> RedirectRespo
 
 
 def _switch(page: Page, request: Request, rule_id: int, on: bool) -> RedirectResponse:
-    rules.set_enabled(page.session, page.workspace.id, rule_id, on, actor(request))
+    rules.set_enabled(page.session, page.workspace.id, rule_id, on, actor_of(request))
     page.session.commit()
     return RedirectResponse(page.url("inbox/rules"), status_code=303)
 
@@ -110,7 +101,7 @@ def _switch(page: Page, request: Request, rule_id: int, on: bool) -> RedirectRes
 @router.post("/w/{slug}/inbox/rules/{rule_id}/delete")
 def delete(page: PageDep, request: Request, rule_id: int) -> RedirectResponse:
     """Remove a rule."""
-    rules.delete(page.session, page.workspace.id, rule_id, actor(request))
+    rules.delete(page.session, page.workspace.id, rule_id, actor_of(request))
     page.session.commit()
     return RedirectResponse(page.url("inbox/rules"), status_code=303)
 
