@@ -95,7 +95,7 @@ def update(session: Session, *, workspace_id: int, by: audit.Actor = audit.CLI, 
     """Change some of the rule's fields (the others keep their value); Invalid names what is wrong."""
     unknown = set(changes) - set(Rule.__dataclass_fields__)
     if unknown:
-        raise Invalid(f"unknown rule field {', '.join(sorted(unknown))}")
+        raise Invalid(N_("unknown rule field %(fields)s"), fields=", ".join(sorted(unknown)))
     old = get(session, workspace_id=workspace_id)
     rule = replace(old, **changes)
     _check(rule)
@@ -118,26 +118,33 @@ def update(session: Session, *, workspace_id: int, by: audit.Actor = audit.CLI, 
 
 def _check(rule: Rule) -> None:
     if rule.sensitivity not in SENSITIVITIES:
-        raise Invalid(f"sensitivity {rule.sensitivity!r}: use one of {', '.join(SENSITIVITIES)}")
+        raise Invalid(
+            N_("sensitivity %(value)r: use one of %(known)s"), value=rule.sensitivity, known=", ".join(SENSITIVITIES)
+        )
     wrong = [name for name in rule.series if not is_known(name)]
     if wrong or not rule.series:
         known = ", ".join(BASE_SERIES)
-        raise Invalid(f"series {', '.join(wrong) or '(none)'}: use some of {known}, or keyphrase:PHRASE")
+        raise Invalid(N_("series %(wrong)s: use some of %(known)s, or keyphrase:PHRASE"), wrong=", ".join(wrong) or "-",
+                      known=known)  # fmt: skip
     if rule.min_volume < 0 or rule.min_reach < 0:
-        raise Invalid("minimum volume and reach: use 0 or more")
+        raise Invalid(N_("minimum volume and reach: use 0 or more"))
     if (rule.quiet_start is None) != (rule.quiet_end is None):
-        raise Invalid("quiet hours need a start and an end, e.g. 22:00-07:00")
+        raise Invalid(N_("quiet hours need a start and an end, e.g. 22:00-07:00"))
     for value in (rule.quiet_start, rule.quiet_end):
         if value is not None and not _CLOCK.match(value):
-            raise Invalid(f"quiet hours {value!r}: use HH:MM on a 24-hour clock, e.g. 22:00-07:00")
+            raise Invalid(N_("quiet hours %(value)r: use HH:MM on a 24-hour clock, e.g. 22:00-07:00"), value=value)
     try:
         ZoneInfo(rule.timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise Invalid(f"time zone {rule.timezone!r}: use an IANA name such as Europe/Paris or UTC") from None
+        raise Invalid(
+            N_("time zone %(zone)r: use an IANA name such as Europe/Paris or UTC"), zone=rule.timezone
+        ) from None
     if rule.escalate_after is not None and rule.escalate_after < 1:
-        raise Invalid(f"escalate after {rule.escalate_after} minutes: use 1 or more, or none")
+        raise Invalid(N_("escalate after %(minutes)s minutes: use 1 or more, or none"), minutes=rule.escalate_after)
     if rule.spam_threshold is not None and not 0.0 < rule.spam_threshold <= 1.0:
-        raise Invalid(f"spam threshold {rule.spam_threshold}: use a probability above 0 and at most 1")
+        raise Invalid(
+            N_("spam threshold %(value)s: use a probability above 0 and at most 1"), value=rule.spam_threshold
+        )
 
 
 def parse_quiet(text: str) -> tuple[str | None, str | None]:
@@ -146,7 +153,7 @@ def parse_quiet(text: str) -> tuple[str | None, str | None]:
         return None, None
     start, _, end = text.partition("-")
     if not _CLOCK.match(start.strip()) or not _CLOCK.match(end.strip()):
-        raise Invalid(f"quiet hours {text!r}: use HH:MM-HH:MM, e.g. 22:00-07:00, or off")
+        raise Invalid(N_("quiet hours %(value)r: use HH:MM-HH:MM, e.g. 22:00-07:00, or off"), value=text)
     return start.strip(), end.strip()
 
 
@@ -201,15 +208,18 @@ def _recipient(session: Session, workspace_id: int, recipient_id: int) -> AlertR
 
 def _check_recipient(kind: str, target: str, on: str) -> None:
     if kind not in KINDS:
-        raise Invalid(f"recipient kind {kind!r}: use one of {', '.join(KINDS)}")
+        raise Invalid(N_("recipient kind %(kind)r: use one of %(known)s"), kind=kind, known=", ".join(KINDS))
     if on not in {"always", "escalation"}:
-        raise Invalid(f"--on {on!r}: use always (every notification) or escalation (only escalations)")
+        raise Invalid(N_("--on %(on)r: use always (every notification) or escalation (only escalations)"), on=on,
+                      web=N_("%(on)r: notify always (every notification) or on escalation only"))  # fmt: skip
     if kind == "email" and not _EMAIL.match(target.strip()):
-        raise Invalid(f"e-mail address {target!r}: expected name@example.org")
+        raise Invalid(N_("e-mail address %(target)r: expected name@example.org"), target=target)
     if kind != "email":
         parts = urlsplit(target.strip())
         if parts.scheme not in {"http", "https"} or not parts.hostname:
-            raise Invalid(f"{kind} address {target!r}: expected an http:// or https:// URL")
+            raise Invalid(
+                N_("%(kind)s address %(target)r: expected an http:// or https:// URL"), kind=kind, target=target
+            )
 
 
 def recipients(session: Session, *, workspace_id: int) -> list[AlertRecipient]:
