@@ -1,0 +1,183 @@
+"""Where a message comes from and where it points, kept so that the spam judgement can see bursts.
+
+At ingest each message leaves a few traces (`message_trace`): the address of its author's website and its
+author's e-mail hash ("author" traces), and the domains its text links to, at most MAX_LINKS ("link" traces),
+each as a 64-bit digest, with the second it was written, its author and its thread. The spam analysis then
+asks the store what was written before each message (`history`): whether its author wrote anything earlier in
+the workspace, how many other threads the same address or e-mail commented on in the WINDOW before it, and how
+many other authors linked the same domain in that window. Each question is one indexed read of at most SCAN
+rows: the cost per message stays constant whatever the store's size. Only what was written before the message
+counts (causal): the same store gives the same answer whatever order the messages are analysed in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import Connection
+
+from pilote.bulk import insert_rows
+
+AUTHOR, LINK = 1, 2  # the kinds of trace
+MAX_LINKS = 3
+WINDOW = 3600  # seconds: a burst is several comments within the hour
+SCAN = 50  # the most recent traces read per question: bounds its cost (a burst needs far fewer)
+COLUMNS = ("message_id", "key", "kind", "workspace_id", "at", "author_id", "thread")
+URL = re.compile(r"(?:https?://|www\.)([\w.-]+)\S*", re.IGNORECASE)
+# A profile page on a platform (a Mastodon or YouTube account...) is no website the author chose.
+PROFILE = re.compile(r"^/(?:@|u/|user/|users/|profile/|channel/|c/|people/|members?/)", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """What the store held before a message: `first`, no earlier message by its author in the workspace (None:
+    no author known); `burst`, how many other threads its website or e-mail commented on within the window;
+    `shared_links`, how many other authors linked one of its link domains within the window."""
+
+    first: bool | None = None
+    burst: int = 0
+    shared_links: int = 0
+
+
+def digest(text: str) -> int:
+    """A signed 64-bit digest (a BIGINT on both databases)."""
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest(), signed=True)
+
+
+def site(url: str | None) -> str:
+    """An author's website as one address (no scheme, "www.", query or final "/"), or "" for none or a profile."""
+    if not url or not url.strip():
+        return ""
+    url = url.strip().lower()
+    parts = urlsplit(url if "//" in url else f"//{url}")
+    if PROFILE.match(parts.path or "") or not parts.hostname:
+        return ""
+    return f"{parts.hostname.removeprefix('www.')}{parts.path.rstrip('/')}"
+
+
+def link_domains(*texts: str | None) -> list[str]:
+    """The distinct domains the texts link to, in order, at most MAX_LINKS."""
+    found: dict[str, None] = {}
+    for text in texts:
+        if text and ("://" in text or "www." in text.lower()):
+            for match in URL.finditer(text):
+                found[match.group(1).lower().rstrip(".").removeprefix("www.")] = None
+    return list(found)[:MAX_LINKS]
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """A stored message as its traces need it."""
+
+    id: int
+    workspace_id: int
+    created_at: datetime
+    author_id: int | None
+    thread: str  # its source and thread there (`thread_of`)
+    author_url: str | None
+    email_hash: str | None
+    text: str
+    html: str | None
+
+
+def thread_of(source_id: int, thread: str | None, parent: str | None, own: str) -> str:
+    """A message's thread as its source names it: the root's external id, else its parent's, else its own."""
+    return f"{source_id}\n{thread or parent or own}"
+
+
+def keys(m: Written) -> list[tuple[int, int]]:
+    """The message's traces: (digest, kind)."""
+    found = []
+    if address := site(m.author_url):
+        found.append((digest(f"site:{address}"), AUTHOR))
+    if m.email_hash:
+        found.append((digest(f"email:{m.email_hash}"), AUTHOR))
+    found += [(digest(f"link:{domain}"), LINK) for domain in link_domains(m.text, m.html)]
+    return found
+
+
+def record(conn: Connection, written: Sequence[Written], *, replaced: Sequence[int] = ()) -> None:
+    """Store the traces of these messages, those of `replaced` (ids of messages rewritten) first removed."""
+    if replaced:
+        ids = list(replaced)
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            marks = ", ".join([_mark(conn)] * len(part))
+            conn.exec_driver_sql(f"DELETE FROM message_trace WHERE message_id IN ({marks})", tuple(part))
+    rows = []
+    for m in written:
+        at, thread = int(m.created_at.timestamp()), digest(m.thread)
+        rows += [(m.id, key, kind, m.workspace_id, at, m.author_id, thread) for key, kind in dict(keys(m)).items()]
+    insert_rows(conn, "message_trace", COLUMNS, rows)
+
+
+def _mark(conn: Connection) -> str:
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
+
+
+# Earlier traces with the same key within the window, the most recent SCAN (a tie in time: the lower id first).
+_EARLIER = (
+    "SELECT x.author_id, x.thread FROM message_trace x WHERE x.workspace_id = o.workspace_id AND x.key = o.key"
+    f" AND x.at >= o.at - {WINDOW} AND x.at <= o.at AND (x.at < o.at OR x.message_id < o.message_id)"
+    f" ORDER BY x.at DESC LIMIT {SCAN}"
+)
+_BURSTS = (
+    "SELECT o.message_id, o.kind, (SELECT count(DISTINCT CASE WHEN o.kind = 1 THEN e.thread ELSE e.author_id END)"
+    f" FROM ({_EARLIER}) e WHERE (o.kind = 1 AND e.thread <> o.thread)"
+    " OR (o.kind = 2 AND e.author_id IS NOT NULL AND (o.author_id IS NULL OR e.author_id <> o.author_id)))"
+    " FROM message_trace o"
+)
+# Whether the author wrote anything earlier in the workspace (author and time: ix_message_author_created).
+_FIRST = (
+    "SELECT m.id, m.author_id IS NOT NULL, NOT EXISTS (SELECT 1 FROM message p"
+    " WHERE p.author_id = m.author_id AND p.created_at < m.created_at) FROM message m"
+)
+
+
+def history(conn: Connection, ids: Sequence[int]) -> dict[int, History]:
+    """Each message's history in the store (`History`), by id: one read per question for all of them."""
+    if not ids:
+        return {}
+    firsts = {row[0]: bool(row[2]) if row[1] else None for row in _of_ids(conn, _FIRST, "m.id", ids)}
+    bursts: dict[int, list[int]] = {}
+    for message_id, kind, count in _of_ids(conn, _BURSTS, "o.message_id", ids):
+        mine = bursts.setdefault(message_id, [0, 0])
+        mine[kind - 1] = max(mine[kind - 1], int(count))
+    return {i: History(first, *bursts.get(i, (0, 0))) for i, first in firsts.items()}
+
+
+def _of_ids(conn: Connection, sql: str, column: str, ids: Sequence[int]) -> Sequence[Any]:
+    if conn.dialect.name == "postgresql":
+        return conn.exec_driver_sql(f"{sql} WHERE {column} = ANY(%s)", (list(ids),)).all()
+    marks = ", ".join(["?"] * len(ids))
+    return conn.exec_driver_sql(f"{sql} WHERE {column} IN ({marks})", tuple(ids)).all()
+
+
+_STORED = (
+    "SELECT m.id, m.workspace_id, m.created_at, m.author_id, m.source_id, m.thread_external_id,"
+    " m.parent_external_id, m.external_id, a.profile_url, a.email_hash, m.text, m.html"
+    " FROM message m LEFT JOIN author a ON a.id = m.author_id WHERE m.id > {0} AND (a.profile_url IS NOT NULL"
+    " OR a.email_hash IS NOT NULL OR m.text LIKE {0} OR m.text LIKE {0} OR m.html LIKE {0}) ORDER BY m.id LIMIT 5000"
+)
+
+
+def backfill(conn: Connection) -> int:
+    """The traces of every stored message that has any (migration 0026): how many messages had some."""
+    done, after = 0, 0
+    sql = _STORED.format(_mark(conn))
+    while rows := conn.exec_driver_sql(sql, (after, "%://%", "%www.%", "%://%")).all():
+        written = []
+        for row in rows:
+            created = row[2] if isinstance(row[2], datetime) else datetime.fromisoformat(str(row[2]))
+            created = created if created.tzinfo else created.replace(tzinfo=UTC)  # stored as naive UTC
+            thread = thread_of(row[4], row[5], row[6], row[7])
+            written.append(Written(row[0], row[1], created, row[3], thread, row[8], row[9], row[10] or "", row[11]))
+        record(conn, written)
+        done, after = done + len(rows), rows[-1][0]
+    return done
