@@ -41,7 +41,7 @@ PARAPHRASE = 6.0  # restating the post, with a website to promote: the head read
 BURST = 2.5  # the same website or e-mail on BURST_FROM other threads within the hour
 SHARED_LINKS = 2.0  # the same link domain from BURST_FROM other authors within the hour
 BURST_FROM = 2
-FIRST = 1.5  # a first comment, beside another rule: a new address that arrives selling
+FIRST = 1.0  # a first comment doubles the other rules' weight (and alone weighs nothing): a new name arriving so
 TEAM = -20.0  # the organisation's own accounts
 _EPSILON = 1e-6
 
@@ -123,19 +123,20 @@ def rules(sample: Sample, *, team: bool = False, history: History | None = None)
     if website(sample.url) and signals.paraphrase(sample.text, sample.parent):
         found.append(("paraphrase", PARAPHRASE))
     if history is not None:
-        found += _from_history(history, bool(found))
+        found += _from_history(history, found)
     return found
 
 
-def _from_history(history: History, ruled: bool) -> list[tuple[str, float]]:
-    """The rules of the store's history; a first comment only beside another rule (`ruled`, or a burst)."""
+def _from_history(history: History, ruled: list[tuple[str, float]]) -> list[tuple[str, float]]:
+    """The rules of the store's history; a first comment weighs FIRST times the other rules, so nothing alone."""
     found = []
     if history.burst >= BURST_FROM:
         found.append(("burst", BURST))
     if history.shared_links >= BURST_FROM:
         found.append(("shared_links", SHARED_LINKS))
-    if history.first and (ruled or found):
-        found.append(("first_comment", FIRST))
+    others = sum(weight for _, weight in [*ruled, *found] if weight > 0)
+    if history.first and others:
+        found.append(("first_comment", FIRST * others))
     return found
 
 
