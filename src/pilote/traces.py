@@ -29,9 +29,15 @@ MAX_LINKS = 3
 WINDOW = 3600  # seconds: a burst is several comments within the hour
 SCAN = 50  # the most recent traces read per question: bounds its cost (a burst needs far fewer)
 COLUMNS = ("message_id", "key", "kind", "workspace_id", "at", "author_id", "thread")
-URL = re.compile(r"(?:https?://|www\.)([\w.-]+)\S*", re.IGNORECASE)
+URL = re.compile(r"(?:https?://|www\.)([\w.-]+)([^\s\"'<>]*)", re.IGNORECASE)
 # A profile page on a platform (a Mastodon or YouTube account...) is no website the author chose.
 PROFILE = re.compile(r"^/(?:@|u/|user/|users/|profile/|channel/|c/|people/|members?/)", re.IGNORECASE)
+# Links that say nothing of a campaign when several members post them: a mention or a hashtag (a profile or a tag
+# page), and the media and reference sites every community cites (a video, a picture, an article, some code).
+_TAG = re.compile(r"^/(?:tags?|hashtag|hashtags|search)(?:/|\?|$)", re.IGNORECASE)
+CITED = frozenset(
+    ["youtube.com", "youtu.be", "m.youtube.com", "imgur.com", "i.imgur.com", "wikipedia.org", "github.com", "gitlab.com", "reddit.com", "redd.it", "i.redd.it", "v.redd.it", "twitter.com", "x.com", "t.co", "instagram.com", "facebook.com", "tiktok.com", "vimeo.com", "dailymotion.com", "flickr.com", "google.com", "goo.gl", "maps.google.com", "docs.google.com", "drive.google.com", "apple.com", "spotify.com", "open.spotify.com", "soundcloud.com", "archive.org", "web.archive.org", "medium.com", "bsky.app", "linkedin.com", "giphy.com", "media.giphy.com"]
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,13 +68,20 @@ def site(url: str | None) -> str:
 
 
 def link_domains(*texts: str | None) -> list[str]:
-    """The distinct domains the texts link to, in order, at most MAX_LINKS."""
+    """The distinct domains the texts link to, in order, at most MAX_LINKS: mentions, hashtags and the sites
+    every community cites (CITED, with their subdomains such as "fr.wikipedia.org") left out."""
     found: dict[str, None] = {}
     for text in texts:
         if text and ("://" in text or "www." in text.lower()):
             for match in URL.finditer(text):
-                found[match.group(1).lower().rstrip(".").removeprefix("www.")] = None
+                domain, path = match.group(1).lower().rstrip(".").removeprefix("www."), match.group(2)
+                if not (PROFILE.match(path) or _TAG.match(path) or _cited(domain)):
+                    found[domain] = None
     return list(found)[:MAX_LINKS]
+
+
+def _cited(domain: str) -> bool:
+    return domain in CITED or domain.split(".", 1)[-1] in CITED
 
 
 @dataclass(frozen=True, slots=True)
