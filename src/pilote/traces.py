@@ -36,7 +36,45 @@ PROFILE = re.compile(r"^/(?:@|u/|user/|users/|profile/|channel/|c/|people/|membe
 # page), and the media and reference sites every community cites (a video, a picture, an article, some code).
 _TAG = re.compile(r"^/(?:tags?|hashtag|hashtags|search)(?:/|\?|$)", re.IGNORECASE)
 CITED = frozenset(
-    ["youtube.com", "youtu.be", "m.youtube.com", "imgur.com", "i.imgur.com", "wikipedia.org", "github.com", "gitlab.com", "reddit.com", "redd.it", "i.redd.it", "v.redd.it", "twitter.com", "x.com", "t.co", "instagram.com", "facebook.com", "tiktok.com", "vimeo.com", "dailymotion.com", "flickr.com", "google.com", "goo.gl", "maps.google.com", "docs.google.com", "drive.google.com", "apple.com", "spotify.com", "open.spotify.com", "soundcloud.com", "archive.org", "web.archive.org", "medium.com", "bsky.app", "linkedin.com", "giphy.com", "media.giphy.com"]
+    {
+        "youtube.com",
+        "youtu.be",
+        "m.youtube.com",
+        "imgur.com",
+        "i.imgur.com",
+        "wikipedia.org",
+        "github.com",
+        "gitlab.com",
+        "reddit.com",
+        "redd.it",
+        "i.redd.it",
+        "v.redd.it",
+        "twitter.com",
+        "x.com",
+        "t.co",
+        "instagram.com",
+        "facebook.com",
+        "tiktok.com",
+        "vimeo.com",
+        "dailymotion.com",
+        "flickr.com",
+        "google.com",
+        "goo.gl",
+        "maps.google.com",
+        "docs.google.com",
+        "drive.google.com",
+        "apple.com",
+        "spotify.com",
+        "open.spotify.com",
+        "soundcloud.com",
+        "archive.org",
+        "web.archive.org",
+        "medium.com",
+        "bsky.app",
+        "linkedin.com",
+        "giphy.com",
+        "media.giphy.com",
+    }
 )
 
 
