@@ -65,9 +65,13 @@ hooks = sys.argv[1].split("+")
 if "no-rollups" in hooks:
     rollups.mark = rollups.mark_hours = lambda conn, ids: None
     rollups.refresh_dirty = lambda conn: 0
-if "no-history" in hooks:  # the spam judgement without the store's history (pilote.traces): its cost, compared
-    from pilote import traces
-    traces.history = lambda conn, ids: {}
+if "no-history" in hooks:  # the spam analyzer as before the store's history (pilote.traces): its cost, compared
+    from dataclasses import replace
+    from functools import partial
+    from pilote import enrich
+    from pilote.enrich import classifiers
+    before = partial(classifiers.with_tuned, "spam")
+    enrich.ANALYZERS = tuple(replace(a, prepare=before) if a.name == "spam" else a for a in enrich.ANALYZERS)
 started = cpu()
 try:
     app(sys.argv[2:], prog_name="pilote")
