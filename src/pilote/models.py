@@ -529,7 +529,8 @@ class MessageTrace(Base):
     digests with the second it was written: the spam judgement counts bursts with them (`pilote.traces`)."""
 
     __tablename__ = "message_trace"
-    __table_args__ = (Index("ix_message_trace_key", "workspace_id", "key", "at"),)
+    # Covering: the burst question reads the index alone (`traces._BURSTS`).
+    __table_args__ = (Index("ix_message_trace_key", "workspace_id", "key", "at", "message_id", "author_id", "thread"),)
     message_id: Mapped[int] = mapped_column(ForeignKey("message.id", ondelete="CASCADE"), primary_key=True)
     key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     kind: Mapped[int] = mapped_column(SmallInteger)

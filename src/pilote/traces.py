@@ -5,18 +5,20 @@ author's e-mail hash ("author" traces), and the domains its text links to, at mo
 each as a 64-bit digest, with the second it was written, its author and its thread. The spam analysis then
 asks the store what was written before each message (`history`): whether its author wrote anything earlier in
 the workspace, how many other threads the same address or e-mail commented on in the WINDOW before it, and how
-many other authors linked the same domain in that window. Each question is one indexed read of at most SCAN
-rows: the cost per message stays constant whatever the store's size. Only what was written before the message
-counts (causal): the same store gives the same answer whatever order the messages are analysed in.
+many other authors linked the same domain in that window. Each question is one indexed range read per trace or
+message, of what the same address or domain left in the hour before it (a handful: its cost does not grow with
+the store), or of the author's first earlier message. Only what was written before the message counts
+(causal): the same store gives the same answer whatever order the messages are analysed in.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,7 +29,6 @@ from pilote.bulk import insert_rows
 AUTHOR, LINK = 1, 2  # the kinds of trace
 MAX_LINKS = 3
 WINDOW = 3600  # seconds: a burst is several comments within the hour
-SCAN = 50  # the most recent traces read per question: bounds its cost (a burst needs far fewer)
 COLUMNS = ("message_id", "key", "kind", "workspace_id", "at", "author_id", "thread")
 URL = re.compile(r"(?:https?://|www\.)([\w.-]+)([^\s\"'<>]*)", re.IGNORECASE)
 # A profile page on a platform (a Mastodon or YouTube account...) is no website the author chose.
@@ -172,42 +173,58 @@ def _mark(conn: Connection) -> str:
     return "?" if conn.dialect.paramstyle == "qmark" else "%s"
 
 
-# Earlier traces with the same key within the window, the most recent SCAN (a tie in time: the lower id first).
-_EARLIER = (
-    "SELECT x.author_id, x.thread FROM message_trace x WHERE x.workspace_id = o.workspace_id AND x.key = o.key"
-    f" AND x.at >= o.at - {WINDOW} AND x.at <= o.at AND (x.at < o.at OR x.message_id < o.message_id)"
-    f" ORDER BY x.at DESC LIMIT {SCAN}"
-)
+# Per message and kind of trace, the other threads (author traces) or other authors (link traces) among the
+# earlier traces with the same key within the window (a tie in time: the lower id first). One indexed range read
+# per trace (`ix_message_trace_key`), of the messages the same address or domain left in the hour before.
 _BURSTS = (
-    "SELECT o.message_id, o.kind, (SELECT count(DISTINCT CASE WHEN o.kind = 1 THEN e.thread ELSE e.author_id END)"
-    f" FROM ({_EARLIER}) e WHERE (o.kind = 1 AND e.thread <> o.thread)"
-    " OR (o.kind = 2 AND e.author_id IS NOT NULL AND (o.author_id IS NULL OR e.author_id <> o.author_id)))"
-    " FROM message_trace o"
+    "SELECT o.message_id, o.kind, count(DISTINCT CASE WHEN o.kind = 1 THEN x.thread ELSE x.author_id END)"
+    " FROM message_trace o JOIN message_trace x ON x.workspace_id = o.workspace_id AND x.key = o.key"
+    f" AND x.at >= o.at - {WINDOW} AND x.at <= o.at AND (x.at < o.at OR x.message_id < o.message_id)"
+    " AND ((o.kind = 1 AND x.thread <> o.thread)"
+    " OR (o.kind = 2 AND x.author_id IS NOT NULL AND (o.author_id IS NULL OR x.author_id <> o.author_id)))"
 )
-# Whether the author wrote anything earlier in the workspace (author and time: ix_message_author_created).
+# The messages whose author wrote nothing earlier in the workspace (author and time: ix_message_author_created).
 _FIRST = (
-    "SELECT m.id, m.author_id IS NOT NULL, NOT EXISTS (SELECT 1 FROM message p"
-    " WHERE p.author_id = m.author_id AND p.created_at < m.created_at) FROM message m"
+    "SELECT m.id FROM message m WHERE m.author_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM message p"
+    " WHERE p.author_id = m.author_id AND p.created_at < m.created_at) AND"
 )
 
 
-def history(conn: Connection, ids: Sequence[int]) -> dict[int, History]:
-    """Each message's history in the store (`History`), by id: one read per question for all of them."""
+@lru_cache(maxsize=4096)
+def _history(first: bool, burst: int, shared_links: int) -> History:
+    """One object per distinct history: a chunk's texts share them, and travel to the workers once each."""
+    return History(first, burst, shared_links)
+
+
+def history(conn: Connection, ids: Sequence[int], *, first: Collection[int] | None = None) -> dict[int, History]:
+    """The history in the store (`History`) of each of these messages that has one to tell (a first comment, a
+    burst, shared links), by id; the others are absent. Whether a message is a first comment is asked only of
+    those in `first` (all when None) and of those with a burst or shared links. One read per question."""
     if not ids:
         return {}
-    firsts = {row[0]: bool(row[2]) if row[1] else None for row in _of_ids(conn, _FIRST, "m.id", ids)}
     bursts: dict[int, list[int]] = {}
-    for message_id, kind, count in _of_ids(conn, _BURSTS, "o.message_id", ids):
-        mine = bursts.setdefault(message_id, [0, 0])
-        mine[kind - 1] = max(mine[kind - 1], int(count))
-    return {i: History(first, *bursts.get(i, (0, 0))) for i, first in firsts.items()}
+    for message_id, kind, count in _of_ids(conn, _BURSTS, "o.message_id", ids, " GROUP BY o.message_id, o.kind"):
+        bursts.setdefault(message_id, [0, 0])[kind - 1] = count
+    asked = list(ids) if first is None else sorted({*first, *bursts})
+    firsts = {row[0] for row in _of_ids(conn, _FIRST, "m.id", asked)} if asked else set()
+    found = {i: _history(True, 0, 0) for i in firsts}
+    for i, (burst, shared) in bursts.items():
+        found[i] = _history(i in firsts, burst, shared)
+    return found
 
 
-def _of_ids(conn: Connection, sql: str, column: str, ids: Sequence[int]) -> Sequence[Any]:
-    if conn.dialect.name == "postgresql":
-        return conn.exec_driver_sql(f"{sql} WHERE {column} = ANY(%s)", (list(ids),)).all()
-    marks = ", ".join(["?"] * len(ids))
-    return conn.exec_driver_sql(f"{sql} WHERE {column} IN ({marks})", tuple(ids)).all()
+def _of_ids(conn: Connection, sql: str, column: str, ids: Sequence[int], after: str = "") -> list[Any]:
+    """The rows of `sql` for these messages, straight from the driver (the spam analysis asks for every chunk)."""
+    where = " WHERE" if not sql.endswith("AND") else ""
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if conn.dialect.name == "postgresql":
+            cursor.execute(f"{sql}{where} {column} = ANY(%s){after}", (list(ids),))
+        else:
+            cursor.execute(f"{sql}{where} {column} IN ({', '.join(['?'] * len(ids))}){after}", tuple(ids))
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
 
 
 _STORED = (

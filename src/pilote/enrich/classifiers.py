@@ -203,8 +203,17 @@ def workspace_head(conn: Any, workspace_id: int, task: str) -> Head | None:
 
 def with_history(conn: Any, texts: Sequence[Text]) -> Sequence[Text]:
     """The texts with what the store held before each (`traces.history`), and the workspace's tuned spam head."""
-    found = traces.history(conn, [t.id for t in texts])
-    return with_tuned("spam", conn, [replace(t, history=found.get(t.id)) for t in texts])
+    # A first comment only doubles the other rules: asked only where one of them may fire.
+    may = [t.id for t in texts if spam.may_rule(t.author or "", t.author_url or "")]
+    found = traces.history(conn, [t.id for t in texts], first=may)
+    if found:  # most messages have none to tell: they stay as they are
+        texts = [t if t.id not in found else _with_history(t, found[t.id]) for t in texts]
+    return with_tuned("spam", conn, texts)
+
+
+def _with_history(t: Text, history: traces.History) -> Text:
+    return Text(t.id, t.kind, t.title, t.text, t.author, t.author_url, t.language, t.workspace_id, t.parent, t.vector,
+                t.tuned, t.team, history)  # fmt: skip
 
 
 def model_stamp(task: str) -> str:

@@ -127,6 +127,13 @@ def rules(sample: Sample, *, team: bool = False, history: History | None = None)
     return found
 
 
+def may_rule(author: str, url: str) -> bool:
+    """Whether a name or paraphrase rule may fire on this author's messages (a name that is a web address or made
+    of shopping words, or a website): what a first comment needs to weigh anything."""
+    kinds = signals.name_kind(author)
+    return "domain" in kinds or "commerce" in kinds or bool(website(url))
+
+
 def _from_history(history: History, ruled: list[tuple[str, float]]) -> list[tuple[str, float]]:
     """The rules of the store's history; a first comment weighs FIRST times the other rules, so nothing alone."""
     found = []

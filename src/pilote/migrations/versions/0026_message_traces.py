@@ -32,7 +32,8 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("message_id", "key", name=op.f("pk_message_trace")),
     )
-    op.create_index("ix_message_trace_key", "message_trace", ["workspace_id", "key", "at"])
+    op.create_index("ix_message_trace_key", "message_trace", ["workspace_id", "key", "at", "message_id", "author_id",
+                                                             "thread"])  # fmt: skip
     from pilote.traces import backfill
 
     backfill(op.get_bind())
