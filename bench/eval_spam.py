@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import csv
 import sys
+import tempfile
 from dataclasses import dataclass, replace
 from functools import cache
 from itertools import product
@@ -160,10 +161,12 @@ def video_history(video: str) -> tuple[History | None, ...]:
     path = shared_folder() / "youtube_spam" / video
     with path.open(encoding="utf-8", newline="") as file:
         ids = [row["COMMENT_ID"] for row in csv.DictReader(file)]
-    engine = spam_history.store([path])
-    with engine.connect() as conn:
-        stored = dict(conn.execute(select(Message.external_id, Message.id)).all())
-        found = traces.history(conn, list(stored.values()))
+    with tempfile.TemporaryDirectory(prefix="pilote-eval-spam-") as home:
+        engine = spam_history.store([path], Path(home))
+        with engine.connect() as conn:
+            stored = dict(conn.execute(select(Message.external_id, Message.id)).all())
+            found = traces.history(conn, list(stored.values()))
+        engine.dispose()
     assert len(ids) == len(FILES[video].labels)
     return tuple(found.get(stored[i]) if i in stored else None for i in ids)
 

@@ -51,9 +51,9 @@ def corpora() -> dict[str, list[Path]]:
     }
 
 
-def store(paths: list[Path]) -> Engine:
-    """A fresh SQLite store holding what Pilote's importers read of these files (unreadable ones skipped)."""
-    home = Path(tempfile.mkdtemp(prefix="pilote-spam-history-"))
+def store(paths: list[Path], home: Path) -> Engine:
+    """A fresh SQLite store in `home` holding what Pilote's importers read of these files (unreadable ones
+    skipped)."""
     engine = make_engine(get_settings(home=home, database_url=None))
     migrate(engine)
     for path in paths:
@@ -107,7 +107,10 @@ def main() -> None:
         "|---|---|---|---|---|---|",
     ]
     for name, paths in corpora().items():
-        lines.append(line(name, judged(store(paths))))
+        with tempfile.TemporaryDirectory(prefix="pilote-spam-history-") as home:
+            engine = store(paths, Path(home))
+            lines.append(line(name, judged(engine)))
+            engine.dispose()
         print(lines[-1], file=sys.stderr)
     print(record("Spam: the store's history (first comment, bursts) on real members' messages and blog fixtures",
                  lines))  # fmt: skip
