@@ -14,6 +14,8 @@ the parent and its workers, sampled from /proc every 500 ms (pages the workers s
 as the models loaded before forking, count once): the machine's real memory use.
 By default the rollup hooks that the dashboards add (each chunk notes its hours, the run recounts them once
 at the end) are left out (`--with-rollups` keeps them): their cost is the dashboards', measured separately.
+`--history-ratio` runs each row twice in turn, with and without the spam judgement's look-ups of the store's
+history (`pilote.traces`: a first comment, bursts), and prints the ratio of the median rates.
 """
 
 from __future__ import annotations
@@ -59,9 +61,17 @@ def cpu():
     mine, workers = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return mine.ru_utime + mine.ru_stime + workers.ru_utime + workers.ru_stime
 
-if sys.argv[1] == "no-rollups":
+hooks = sys.argv[1].split("+")
+if "no-rollups" in hooks:
     rollups.mark = rollups.mark_hours = lambda conn, ids: None
     rollups.refresh_dirty = lambda conn: 0
+if "no-history" in hooks:  # the spam analyzer as before the store's history (pilote.traces): its cost, compared
+    from dataclasses import replace
+    from functools import partial
+    from pilote import enrich
+    from pilote.enrich import classifiers
+    before = partial(classifiers.with_tuned, "spam")
+    enrich.ANALYZERS = tuple(replace(a, prepare=before) if a.name == "spam" else a for a in enrich.ANALYZERS)
 started = cpu()
 try:
     app(sys.argv[2:], prog_name="pilote")
@@ -105,10 +115,10 @@ def _tree_pss_kb(pid: int) -> int:
     return total
 
 
-def run(home: Path, analyzers: list[str], workers: int, rollups: bool) -> dict[str, float]:
+def run(home: Path, analyzers: list[str], workers: int, rollups: bool, history: bool = True) -> dict[str, float]:
     wipe(home)
     env = {**os.environ, "PILOTE_HOME": str(home)}
-    hook = "rollups" if rollups else "no-rollups"
+    hook = ("rollups" if rollups else "no-rollups") + ("" if history else "+no-history")
     command = ["/usr/bin/time", "-v", PYTHON, "-c", CHILD, hook, "enrich", "--json", "--workers", str(workers)]
     command += [a for name in analyzers for a in ("--analyzer", name)]
     started = time.perf_counter()
@@ -136,12 +146,18 @@ def _field(report: str, name: str) -> float:
     return float(found.group(1)) if found else 0.0
 
 
+def _line(name: str, workers: int, r: dict[str, float]) -> str:
+    return (f"| {name} | {workers} | {r['messages']:,.0f} | {r['rate']:,.0f} | {r['per_cpu']:,.0f} | "
+            f"{r['elapsed']:.1f} | {r['wall']:.1f} | {r['rss']:.0f} / {r['tree']:.0f} |")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", action="append", help="run only these rows (repeatable)")
     parser.add_argument("--workers", type=int, action="append", help="worker counts to try (default 1 and 2)")
     parser.add_argument("--repeat", type=int, default=1, help="runs per row (the median is shown)")
     parser.add_argument("--with-rollups", action="store_true", help="keep the dashboards' rollup hook")
+    parser.add_argument("--history-ratio", action="store_true", help="with and without the spam history, in turn")
     args = parser.parse_args()
     home = store()
     registered = {analyzer.name for analyzer in enrich.ANALYZERS}
@@ -152,10 +168,19 @@ def main() -> None:
         if (args.only and label not in args.only) or not set(analyzers) <= registered:
             continue
         for workers in args.workers or [1, 2]:
-            results = [run(home, analyzers, workers, args.with_rollups) for _ in range(args.repeat)]
-            r = {key: statistics.median(x[key] for x in results) for key in results[0]}
-            print(f"| {label} | {workers} | {r['messages']:,.0f} | {r['rate']:,.0f} | {r['per_cpu']:,.0f} | "
-                  f"{r['elapsed']:.1f} | {r['wall']:.1f} | {r['rss']:.0f} / {r['tree']:.0f} |", flush=True)  # fmt: skip
+            kinds = (True, False) if args.history_ratio else (True,)
+            results: dict[bool, list[dict[str, float]]] = {kind: [] for kind in kinds}
+            for _ in range(args.repeat):
+                for kind in kinds:  # in turn: a neighbour's load falls on both alike
+                    results[kind].append(run(home, analyzers, workers, args.with_rollups, kind))
+            rates = {}
+            for kind, found in results.items():
+                r = {key: statistics.median(x[key] for x in found) for key in found[0]}
+                rates[kind] = r["rate"]
+                name = label if not args.history_ratio else f"{label} ({'with' if kind else 'without'} history)"
+                print(_line(name, workers, r), flush=True)
+            if args.history_ratio:
+                print(f"ratio with / without history, {label}, {workers} workers: {rates[True] / rates[False]:.3f}")
 
 
 if __name__ == "__main__":

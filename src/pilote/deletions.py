@@ -32,6 +32,7 @@ from pilote.models import (
     Label,
     Member,
     Message,
+    MessageTrace,
     RadarCursor,
     RollupDirty,
     Source,
@@ -98,6 +99,7 @@ def delete_messages(conn: Connection, where: ColumnElement[bool]) -> dict[str, i
     cascading row by row costs more); returns how many rows went from each. Their hours are noted in
     `rollup_dirty` and their full-text rows removed, by triggers. Run it inside `lookups` when import runs go too."""
     ids = select(Message.id).where(where)
+    conn.execute(delete(MessageTrace).where(MessageTrace.message_id.in_(ids)))  # derived (`traces`): not counted
     counts = {
         name: _rows(conn, delete(table).where(table.message_id.in_(ids)))
         for name, table in (("labels", Label), ("engagement", Engagement), ("enrichment", Enrichment),

@@ -16,6 +16,7 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Table, bindparam, delete, insert, or_, select, update
 
+from pilote import traces
 from pilote.bulk import allocate_ids, db_time, index_new, insert_rows, messages_by_external_id
 from pilote.linking import parents_first
 from pilote.models import (
@@ -122,6 +123,7 @@ def write_batch(conn: Connection, target: Target, items: list[Item], written: li
         _attach_authors(conn, target, [*fresh, *changed])
         _insert_new(conn, target, fresh)
         _update_changed(conn, changed)
+        _write_traces(conn, target, fresh, changed)
         for pending in changed:  # its thread may be recomputed by relink(): forget what we knew
             target.recent.pop(pending.item.external_id, None)
         _write_labels(conn, [*fresh, *changed], [p.row["id"] for p in changed])
@@ -335,6 +337,19 @@ def _update_changed(conn: Connection, changed: list[Pending]) -> None:
     moved = [p.row["id"] for p in changed if p.old and p.old["parent_external_id"] != p.row["parent_external_id"]]
     if moved:
         conn.execute(update(message_t).where(message_t.c.id.in_(moved)).values(parent_id=None, thread_id=None))
+
+
+def _write_traces(conn: Connection, target: Target, fresh: list[Pending], changed: list[Pending]) -> None:
+    """Where each message comes from and points to, for the spam judgement's bursts (`pilote.traces`)."""
+    written = []
+    for p in (*fresh, *changed):
+        row, author = p.row, p.item.author
+        thread = traces.thread_of(target.source_id, row["thread_external_id"], row["parent_external_id"],
+                                  row["external_id"])  # fmt: skip
+        written.append(traces.Written(row["id"], target.workspace_id, p.item.created_at, row["author_id"], thread,
+                                      author.url if author else None, author.email_hash if author else None,
+                                      row["text"], row["html"]))  # fmt: skip
+    traces.record(conn, written, replaced=[p.row["id"] for p in changed])
 
 
 def _write_labels(conn: Connection, pending: list[Pending], changed_ids: list[int]) -> None:

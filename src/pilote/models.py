@@ -17,6 +17,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -521,6 +522,22 @@ class WorkspaceModel(Base):
     model: Mapped[bytes] = mapped_column(LargeBinary)
     labels: Mapped[int] = mapped_column(Integer)
     trained_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MessageTrace(Base):
+    """Where a message comes from and where it points (its author's website or e-mail, its links' domains), as
+    digests with the second it was written: the spam judgement counts bursts with them (`pilote.traces`)."""
+
+    __tablename__ = "message_trace"
+    # Covering: the burst question reads the index alone (`traces._BURSTS`).
+    __table_args__ = (Index("ix_message_trace_key", "workspace_id", "key", "at", "message_id", "author_id", "thread"),)
+    message_id: Mapped[int] = mapped_column(ForeignKey("message.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    kind: Mapped[int] = mapped_column(SmallInteger)
+    workspace_id: Mapped[int] = mapped_column(Integer)
+    at: Mapped[int] = mapped_column(BigInteger)  # seconds since 1970, UTC
+    author_id: Mapped[int | None] = mapped_column(BigInteger)
+    thread: Mapped[int] = mapped_column(BigInteger)
 
 
 # --- end enrichment, continued -----------------------------------------------------------------------

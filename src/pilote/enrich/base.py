@@ -6,6 +6,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pilote.traces import History
+
 
 @dataclass(frozen=True, slots=True)
 class Text:
@@ -25,11 +27,12 @@ class Text:
     # The workspace's fine-tuned head for the analyzer, if any (pickled once per chunk for worker processes).
     tuned: Any = field(default=None, compare=False, hash=False, repr=False)
     team: bool = False  # written by one of the organisation's accounts (models.TeamAccount)
+    history: History | None = None  # what the store held before it (the spam analyzer's `prepare`: pilote.traces)
 
     def __reduce__(self) -> tuple[type[Text], tuple[Any, ...]]:
         # Texts travel to worker processes by the thousand: one tuple each, not the generic per-field state.
         return Text, (self.id, self.kind, self.title, self.text, self.author, self.author_url, self.language,
-                      self.workspace_id, self.parent, self.vector, self.tuned, self.team)  # fmt: skip
+                      self.workspace_id, self.parent, self.vector, self.tuned, self.team, self.history)  # fmt: skip
 
 
 Result = dict[str, Any]

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 import numpy as np
 from sqlalchemy import select
 
+from pilote import traces
 from pilote.enrich import batches, spam
 from pilote.enrich.base import Analyzer, Result, Text
 from pilote.enrich.features import Batch, Sample
@@ -30,6 +31,7 @@ from pilote.enrich.heads import Head, from_bytes, in_force, load
 from pilote.models import WorkspaceModel
 
 VERSION = "2"
+SPAM_VERSION = "3"  # the store's history joined the rules (first comment, bursts)
 T = TypeVar("T")
 _KEPT_BATCHES = 4
 # The last few batches and their features (a list, not a dict: looking them up must not hash every text).
@@ -133,7 +135,7 @@ def _spam(texts: Sequence[Text]) -> list[Result]:
 def _judge(tuned: Head | None, texts: Sequence[Text]) -> list[Result]:
     """The head's probability with the spam rules, and the reasons (see `spam.py`)."""
     model = tuned if isinstance(tuned, Head) else head("spam")
-    return [j.result() for j in spam.judge(model, batch(texts), [t.team for t in texts])]
+    return [j.result() for j in spam.judge(model, batch(texts), [t.team for t in texts], [t.history for t in texts])]
 
 
 def _toxicity(texts: Sequence[Text]) -> list[Result]:
@@ -171,7 +173,7 @@ def _with_context(t: Text, row: Any) -> Text:
     parent = f"{title or ''} {body}".strip() if body is not None else None
     vector = bytes(vector) if vector is not None else None  # a driver may give a buffer
     return Text(t.id, t.kind, t.title, t.text, t.author, t.author_url, t.language, workspace_id, parent, vector,
-                t.tuned, team is not None)  # fmt: skip
+                t.tuned, team is not None, t.history)  # fmt: skip
 
 
 def with_tuned(task: str, conn: Any, texts: Sequence[Text]) -> Sequence[Text]:
@@ -199,6 +201,21 @@ def workspace_head(conn: Any, workspace_id: int, task: str) -> Head | None:
     return known[1]
 
 
+def with_history(conn: Any, texts: Sequence[Text]) -> Sequence[Text]:
+    """The texts with what the store held before each (`traces.history`), and the workspace's tuned spam head."""
+    # A first comment only doubles the other rules: asked only where one of them may fire.
+    may = [t.id for t in texts if spam.may_rule(t.author or "", t.author_url or "")]
+    found = traces.history(conn, [t.id for t in texts], first=may)
+    if found:  # most messages have none to tell: they stay as they are
+        texts = [t if t.id not in found else _with_history(t, found[t.id]) for t in texts]
+    return with_tuned("spam", conn, texts)
+
+
+def _with_history(t: Text, history: traces.History) -> Text:
+    return Text(t.id, t.kind, t.title, t.text, t.author, t.author_url, t.language, t.workspace_id, t.parent, t.vector,
+                t.tuned, t.team, history)  # fmt: skip
+
+
 def model_stamp(task: str) -> str:
     """A short digest of the task's model file: a retrained model re-analyses every message."""
     path = in_force(task)
@@ -213,6 +230,6 @@ def _analyzer(name: str, columns: tuple[str, ...], analyze: Callable[[Sequence[T
 
 
 SENTIMENT = _analyzer("sentiment", ("sentiment", "sentiment_score"), _sentiment)
-SPAM = _analyzer("spam", ("spam_probability",), _spam)
+SPAM = replace(_analyzer("spam", ("spam_probability",), _spam), version=SPAM_VERSION, prepare=with_history)
 TOXICITY = _analyzer("toxicity", ("toxicity_probability",), _toxicity)
 INTENT = _analyzer("intent", ("intent",), _intent)

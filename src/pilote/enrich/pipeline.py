@@ -147,7 +147,7 @@ def _with_found(t: Text, language: str | None, found: dict[str, Any] | None) -> 
     if language == t.language:
         return t
     return Text(t.id, t.kind, t.title, t.text, t.author, t.author_url, language, t.workspace_id, t.parent, t.vector,
-                t.tuned, t.team)  # fmt: skip
+                t.tuned, t.team, t.history)  # fmt: skip
 
 
 def _carry(rows: list[batches.Row], found: dict[int, dict[str, Any]], where: list[int], results: list[Result]) -> bool:

@@ -7,6 +7,10 @@ situations of owned media are rare in that data, so fixed rules add their weight
   Bluesky handle, is a domain by design: not a sign);
 - the text restates the post it answers without engaging with it, and its author leaves a website: the
   paraphrase SEO spam writes to look on topic;
+- the store's history before the message (`pilote.traces`): the same website or e-mail address commenting on
+  several threads within the hour (a burst: a shop's robot goes from post to post, a member stays in the
+  conversation), the same link domain from several other authors within the hour; and a first comment, which
+  only adds weight to another rule that fired: alone it never makes a member's message spam;
 - the author speaks for the organisation (a team account): its own messages are never spam.
 Weights are set by hand, once, from what a moderator would conclude (docs/models.md), never fitted to a test.
 
@@ -27,12 +31,17 @@ from pilote.enrich import hashing, signals
 from pilote.enrich.features import N_AUTHOR, TEXT_WIDTH, Batch, Sample, is_handle, website, weigh
 from pilote.enrich.heads import Head
 from pilote.messages import SPAM_THRESHOLD
+from pilote.traces import History
 
 TOP = 5
 THRESHOLD = SPAM_THRESHOLD
 NAME_DOMAIN = 4.0  # a web address as a name: no member signs so
 NAME_COMMERCE = 3.0  # shopping words as a name
 PARAPHRASE = 6.0  # restating the post, with a website to promote: the head reads it as on topic
+BURST = 2.5  # the same website or e-mail on BURST_FROM other threads within the hour
+SHARED_LINKS = 2.0  # the same link domain from BURST_FROM other authors within the hour
+BURST_FROM = 2
+FIRST = 1.0  # a first comment doubles the other rules' weight (and alone weighs nothing): a new name arriving so
 TEAM = -20.0  # the organisation's own accounts
 _EPSILON = 1e-6
 
@@ -57,6 +66,15 @@ PHRASES: dict[str, tuple[str, str]] = {
     "post_relation": ("how it relates to the post it answers", "son lien avec l'article auquel il répond"),
     "paraphrase": ("restates the post without engaging with it", "répète l'article sans y réagir"),
     "team_account": ("written by the organisation's own account", "écrit par un compte de l'organisation"),
+    "burst": (
+        "the same website or address commented on several posts within the hour",
+        "le même site ou la même adresse a commenté plusieurs articles en une heure",
+    ),
+    "shared_links": (
+        "other authors linked the same site within the hour",
+        "d'autres auteurs ont mis un lien vers le même site en une heure",
+    ),
+    "first_comment": ("the author's first message here", "le premier message de l'auteur ici"),
 }
 _PREFIXES = (
     ("a:is-domain", "name_domain"), ("a:is-commerce", "name_commerce"), ("a:is-phrase", "name_phrase"),
@@ -92,7 +110,7 @@ class Judgement:
                 "reasons": [[code, round(weight, 2)] for code, weight in self.reasons]}  # fmt: skip
 
 
-def rules(sample: Sample, *, team: bool = False) -> list[tuple[str, float]]:
+def rules(sample: Sample, *, team: bool = False, history: History | None = None) -> list[tuple[str, float]]:
     """The fixed rules that apply to a message, with their weights in log-odds."""
     if team:
         return [("team_account", TEAM)]
@@ -104,17 +122,42 @@ def rules(sample: Sample, *, team: bool = False) -> list[tuple[str, float]]:
         found.append(("name_commerce", NAME_COMMERCE))
     if website(sample.url) and signals.paraphrase(sample.text, sample.parent):
         found.append(("paraphrase", PARAPHRASE))
+    if history is not None:
+        found += _from_history(history, found)
     return found
 
 
-def judge(head: Head, batch: Batch, teams: Sequence[bool] | None = None) -> list[Judgement]:
-    """The spam probability and reasons of each sample of the batch, by `head` and the rules."""
+def may_rule(author: str, url: str) -> bool:
+    """Whether a name or paraphrase rule may fire on this author's messages (a name that is a web address or made
+    of shopping words, or a website): what a first comment needs to weigh anything."""
+    kinds = signals.name_kind(author)
+    return "domain" in kinds or "commerce" in kinds or bool(website(url))
+
+
+def _from_history(history: History, ruled: list[tuple[str, float]]) -> list[tuple[str, float]]:
+    """The rules of the store's history; a first comment weighs FIRST times the other rules, so nothing alone."""
+    found = []
+    if history.burst >= BURST_FROM:
+        found.append(("burst", BURST))
+    if history.shared_links >= BURST_FROM:
+        found.append(("shared_links", SHARED_LINKS))
+    others = sum(weight for _, weight in [*ruled, *found] if weight > 0)
+    if history.first and others:
+        found.append(("first_comment", FIRST * others))
+    return found
+
+
+def judge(
+    head: Head, batch: Batch, teams: Sequence[bool] | None = None, histories: Sequence[History | None] | None = None
+) -> list[Judgement]:
+    """The spam probability and reasons of each sample of the batch, by `head` and the rules; `teams` and
+    `histories`, when given, one per sample."""
     spam = list(head.classes).index("spam")
     probability = head.predict_proba(batch)[:, spam]
     parts = _parts(head, batch)
     found = []
     for i, sample in enumerate(batch.samples):
-        ruled = rules(sample, team=bool(teams and teams[i]))
+        ruled = rules(sample, team=bool(teams and teams[i]), history=histories[i] if histories else None)
         p = min(max(float(probability[i]), _EPSILON), 1 - _EPSILON)
         logit = math.log(p / (1 - p)) + sum(weight for _, weight in ruled)
         reasons = _strongest([*ruled, *parts[i]])
