@@ -236,7 +236,7 @@ _STORED = (
 
 
 def backfill(conn: Connection) -> int:
-    """The traces of every stored message that has any (migration 0026): how many messages had some."""
+    """The traces of every stored message that has any (migration 0023): how many messages had some."""
     done, after = 0, 0
     sql = _STORED.format(_mark(conn))
     while rows := conn.exec_driver_sql(sql, (after, "%://%", "%www.%", "%://%")).all():

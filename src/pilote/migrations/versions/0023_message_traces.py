@@ -1,7 +1,7 @@
 """message_trace: each message's author website, author e-mail and link domains as digests with their second,
 for the spam judgement's bursts (`pilote.traces`); filled for the messages already stored
 
-Revision ID: 0026
+Revision ID: 0023
 Revises: 0022
 Create Date: 2026-12-07
 """
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0026"
+revision: str = "0023"
 down_revision: str | None = "0022"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
