@@ -152,9 +152,12 @@ def test_labelling_a_message_updates_its_card_and_the_store(watched: Watched, se
     visit(watched.page, server, "/w/demo/explorer?spam=no&sort=oldest")
     card = watched.page.locator("article.message").first
     message_id = int(card.get_attribute("data-message") or 0)
+    expect(card.get_by_role("button", name="Spam", exact=True)).to_be_hidden()  # folded until asked for
+    card.locator("summary", has_text="Label").click()
     card.get_by_role("button", name="Spam", exact=True).click()
     labelled = watched.page.locator(f"article#m{message_id}")
     expect(labelled.locator(".badge.spam")).to_be_visible()
+    labelled.locator("summary", has_text="Label").click()
     labelled.locator("select[name='intent']").select_option("complaint")
     labelled.get_by_role("button", name="Save label").click()
     expect(watched.page.locator(f"article#m{message_id} .badge.complaint")).to_be_visible()
@@ -164,6 +167,24 @@ def test_labelling_a_message_updates_its_card_and_the_store(watched: Watched, se
         labels = dict(session.execute(select(Label.name, Label.value).where(Label.message_id == message_id)).all())
     assert labels["spam"] == "spam"
     assert labels["intent"] == "complaint"
+
+
+def test_the_explorer_counts_its_results_and_marks_the_searched_words(watched: Watched, server: Server) -> None:
+    visit(watched.page, server, "/w/demo/explorer?q=batterie")
+    expect(watched.page.locator("p.count")).to_have_text(re.compile(r"^[\d,]+ messages?$"))
+    marks = watched.page.locator("article.message .body mark")
+    assert marks.count() > 0
+    assert all(text.lower().startswith("batter") for text in marks.all_inner_texts())
+    watched.page.screenshot(path=SCREENSHOTS / "explorer-search.png")
+
+
+def test_a_conversation_keeps_its_label_controls_folded(watched: Watched, server: Server) -> None:
+    visit(watched.page, server, pages(server)["thread"])
+    cards = watched.page.locator("article.message")
+    folded = watched.page.locator("article.message details.labeller:not([open])")
+    assert cards.count() > 1
+    expect(folded).to_have_count(cards.count())
+    expect(watched.page.locator("article.message select[name='intent']").first).to_be_hidden()
 
 
 def test_the_current_result_downloads_as_csv(watched: Watched, server: Server) -> None:
