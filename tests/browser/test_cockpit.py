@@ -187,6 +187,25 @@ def test_a_conversation_keeps_its_label_controls_folded(watched: Watched, server
     expect(watched.page.locator("article.message select[name='intent']").first).to_be_hidden()
 
 
+def test_the_health_page_narrows_every_metric_to_a_language(watched: Watched, server: Server) -> None:
+    visit(watched.page, server, "/w/demo/health")
+    everyone = watched.page.locator("tr[data-metric='active_members'] td.value").inner_text()
+    watched.page.locator("form[data-compare] input[name='language']").fill("fr")
+    watched.page.get_by_role("button", name="Show").click()
+    watched.page.wait_for_load_state("networkidle")
+    assert "language=fr" in watched.page.url
+    expect(watched.page.locator("p.lede")).to_contain_text("Messages in fr only.")
+    expect(watched.page.locator("tr[data-metric='active_members'] td.name")).to_have_text("Active members")
+    french = int(watched.page.locator("tr[data-metric='active_members'] td.value").inner_text().replace(",", ""))
+    assert 0 < french < int(everyone.replace(",", ""))
+
+
+def test_the_health_page_names_its_metrics_in_french(watched_fr: Watched, server: Server) -> None:
+    visit(watched_fr.page, server, "/w/demo/health")
+    expect(watched_fr.page.locator("tr[data-metric='active_members'] td.name")).to_have_text("Membres actifs")
+    expect(watched_fr.page.locator("main")).not_to_contain_text("active_members")
+
+
 def test_the_current_result_downloads_as_csv(watched: Watched, server: Server) -> None:
     visit(watched.page, server, "/w/demo/explorer?kind=post")
     with watched.page.expect_download() as download:
