@@ -206,6 +206,15 @@ def test_the_health_page_names_its_metrics_in_french(watched_fr: Watched, server
     expect(watched_fr.page.locator("main")).not_to_contain_text("active_members")
 
 
+def test_merge_suggestions_give_their_evidence_in_french(watched_fr: Watched, server: Server) -> None:
+    visit(watched_fr.page, server, "/w/demo/members")
+    evidence = watched_fr.page.locator("section[data-list='suggestions'] tbody tr td:nth-child(3)").all_inner_texts()
+    assert evidence
+    for text in evidence:
+        assert not re.search(r"\b(same|both writing|of the same conversations)\b", text), text
+    assert any(re.search(r"\b(même|mêmes)\b", text) for text in evidence), evidence
+
+
 def test_the_current_result_downloads_as_csv(watched: Watched, server: Server) -> None:
     visit(watched.page, server, "/w/demo/explorer?kind=post")
     with watched.page.expect_download() as download:
