@@ -59,6 +59,16 @@ def visit(page: Page, server: Server, path: str) -> None:
     page.wait_for_load_state("networkidle")
 
 
+def charts_settled(page: Page) -> None:
+    """Every chart drawn in its final state at once (ECharts animates its lines for a second): for pictures."""
+    page.evaluate(
+        """() => document.querySelectorAll('[data-chart]').forEach((el) => {
+            const chart = window.echarts && window.echarts.getInstanceByDom(el);
+            if (chart) { chart.setOption({ animation: false }); }
+        })"""
+    )
+
+
 def charts_drawn(page: Page) -> list[int]:
     """For each chart of the page, how many of its canvas pixels are painted."""
     painted: list[int] = page.evaluate(
@@ -80,6 +90,7 @@ def test_every_page_loads_cleanly_and_is_photographed(watched: Watched, server: 
     expect(watched.page.locator("main h1")).to_be_visible()
     assert watched.page.locator("html").get_attribute("lang") == "en"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    charts_settled(watched.page)
     watched.page.screenshot(path=SCREENSHOTS / f"{name}.png")
 
 
@@ -111,6 +122,30 @@ def test_charts_are_drawn(watched: Watched, server: Server, name: str) -> None:
     painted = charts_drawn(watched.page)
     assert painted
     assert all(count > 500 for count in painted), painted
+
+
+def test_the_overview_shades_the_bucket_still_running(watched: Watched, server: Server) -> None:
+    visit(watched.page, server, "/w/demo/?period=7d")
+    running = watched.page.evaluate(
+        """() => Array.from(document.querySelectorAll('[data-chart]')).map((el) => {
+            const option = window.echarts.getInstanceByDom(el).getOption();
+            const area = option.series[0].markArea;
+            return area && area.data.length ? [area.data[0][0].name, area.data[0][1].xAxis] : null;
+        })"""
+    )
+    timed = [found for found in running if found is not None]
+    assert len(timed) == 4  # volume, kind, sentiment, engagement; not the sentiment mix
+    lighter = watched.page.evaluate(
+        """() => Array.from(document.querySelectorAll('[data-chart]')).map((el) => {
+            const series = window.echarts.getInstanceByDom(el).getOption().series;
+            const last = (s) => s.data[s.data.length - 1];
+            return series[0].type === 'bar' ? series.every((s) => last(s).itemStyle.opacity < 1) : null;
+        })"""
+    )
+    assert True in lighter
+    for name, bucket in timed:
+        assert name == "so far"
+        assert bucket.endswith("(so far)")
 
 
 def test_the_period_picker_changes_the_period(watched: Watched, server: Server) -> None:
