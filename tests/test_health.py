@@ -146,8 +146,8 @@ def test_any_two_periods_compare_with_a_channel_and_the_csv_keeps_them(served: T
     engine: Engine = served.app.state.engine  # type: ignore[attr-defined]
     with Session(engine) as session:
         space = session.scalars(select(Workspace).where(Workspace.slug == "demo")).one()
-        now = metrics.report(session, space.id, start, start + timedelta(days=7), channel=channel)
-        then = metrics.report(session, space.id, other, other + timedelta(days=4), channel=channel)
+        now = metrics.report(session, space.id, start, start + timedelta(days=7), focus=metrics.Focus(channel))
+        then = metrics.report(session, space.id, other, other + timedelta(days=4), focus=metrics.Focus(channel))
         everyone = {
             f.name: f.value for f in metrics.report(session, space.id, start, start + timedelta(days=7)).figures
         }

@@ -135,11 +135,14 @@ def test_a_moderator_says_not_the_same_person_and_the_pair_is_no_longer_suggeste
 def test_the_french_page_speaks_french(client: TestClient, engine: Engine) -> None:
     make_user(engine, "mod@example.org", "moderator", "demo")
     log_in(client, "mod@example.org")
-    twins(engine)
+    made = twins(engine)
     page = lxml_html.fromstring(client.get("/w/demo/members", headers={"Accept-Language": "fr"}).text)
     assert page.xpath("//a[@aria-current='page']/text()") == ["Membres"]
     assert page.xpath("//section[@data-list='ambassadors']/h2/text()") == ["Ambassadeurs"]
     assert "Ce n’est pas la même personne" in page.xpath("//form[@action='/w/demo/members/rejections']//button/text()")
+    pair = ",".join(map(str, made))
+    evidence = page.xpath(f"normalize-space(//tr[@data-authors='{pair}']/td[3])")
+    assert evidence == "même identifiant sur mastodon et bluesky (zephyrin_velo)"  # kept in English, said in French
 
 
 def test_an_unknown_period_is_refused(client: TestClient) -> None:

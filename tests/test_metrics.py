@@ -128,7 +128,9 @@ def test_a_person_s_label_and_a_merge_change_the_figures(engine: Engine) -> None
 def test_a_channel_keeps_its_own_messages_only(engine: Engine) -> None:
     workspace_id = small_community(engine)
     with Session(engine) as session:
-        found = metrics.report(session, workspace_id, T0, T0 + timedelta(days=7), channel="nowhere").as_json()
+        found = metrics.report(
+            session, workspace_id, T0, T0 + timedelta(days=7), focus=metrics.Focus("nowhere")
+        ).as_json()
     assert found["metrics"]["active_members"]["value"] == 0
     assert found["metrics"]["posts"]["value"] == 0
 
@@ -151,7 +153,7 @@ def test_the_cli_and_the_api_print_the_same_catalogue(engine: Engine, settings: 
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     printed = json.loads(result.output)
-    assert set(printed) == {"since", "until", "channel", "metrics"}
+    assert set(printed) == {"since", "until", "channel", "sources", "language", "topic", "metrics"}
     assert set(printed["metrics"]) == set(metrics.CATALOGUE)
     assert {"comments_per_post", "reply_share", "response_rate"} <= set(printed["metrics"])
     assert printed["metrics"]["reply_share"]["unit"] == "%"

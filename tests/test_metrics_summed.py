@@ -55,5 +55,5 @@ def test_the_fast_path_gives_the_straightforward_values(engine: Engine, days: in
         assert levels["1"] > 0  # core members: their reach was counted
         assert levels["4"] > 0
         channel = session.scalar(select(func.min(Author.channel)))
-        fast, plain = both(session, workspace_id, END - timedelta(days=days), END, channel=channel)
+        fast, plain = both(session, workspace_id, END - timedelta(days=days), END, focus=metrics.Focus(channel))
         assert fast == plain

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from random import Random
@@ -11,10 +12,13 @@ import orjson
 import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 
+from pilote.cli import app
+from pilote.config import Settings
 from pilote.errors import Invalid
 from pilote.models import Message, SavedReply, Source, Workspace
-from pilote.simulate import SimulationReport, simulate, texts
+from pilote.simulate import SimulationReport, simulate, store, texts
 from pilote.simulate import replies as demo_replies
 from pilote.simulate.records import Topic
 
@@ -275,12 +279,22 @@ def test_progress_reports_every_batch_up_to_the_total(sqlite_engine: Engine) -> 
     assert [done for done, _ in calls] == sorted(done for done, _ in calls)
 
 
-def test_without_an_end_the_demo_ends_at_the_last_midnight_utc(sqlite_engine: Engine) -> None:
-    before = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+def test_without_an_end_the_demo_runs_up_to_the_present_hour(sqlite_engine: Engine) -> None:
+    before = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     report = simulate(sqlite_engine, workspace="live", days=7, members=50)
-    after = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    after = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 
     assert report.end in {before, after}
+
+
+def test_the_demo_s_last_day_is_written_up_to_its_end(sqlite_engine: Engine) -> None:
+    end = datetime(2026, 6, 2, 15, tzinfo=UTC)  # a Tuesday afternoon
+    simulate(sqlite_engine, workspace="live", days=7, members=300, end=end)
+    with Session(sqlite_engine) as session:
+        last_hours = session.scalar(select(func.count()).where(Message.created_at >= end - timedelta(hours=3)))
+        later = session.scalar(select(func.count()).where(Message.created_at >= end))
+    assert last_hours
+    assert later == 0
 
 
 @pytest.mark.parametrize(("days", "members", "word"), [(3, 1000, "days"), (30, 10, "members")])
@@ -326,3 +340,17 @@ def test_the_brands_accounts_are_the_team_and_every_hour_awaits_its_recount(sqli
     assert authors
     assert authors <= team  # their answers take questions off the unanswered list
     assert noted == hours  # the enrichment that follows (or the next radar tick) recounts them
+
+
+def test_if_absent_leaves_an_old_demo_and_says_how_to_bring_it_up_to_now(
+    sqlite_settings: Settings, sqlite_engine: Engine, env_for: Callable[[Settings], None]
+) -> None:
+    simulate(sqlite_engine, workspace="demo", days=7, members=50, end=datetime(2026, 1, 5, tzinfo=UTC))
+    env_for(sqlite_settings)
+    result = CliRunner().invoke(app, ["simulate", "--if-absent"])
+    assert result.exit_code == 0, result.output
+    assert "left as it is" in result.output
+    assert "ends on 2026-01-05 00:00 UTC" in result.output
+    with Session(sqlite_engine) as session:
+        assert store.ended(session, "demo") == datetime(2026, 1, 5, tzinfo=UTC)
+        assert store.ended(session, "nowhere") is None

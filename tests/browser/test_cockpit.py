@@ -59,6 +59,16 @@ def visit(page: Page, server: Server, path: str) -> None:
     page.wait_for_load_state("networkidle")
 
 
+def charts_settled(page: Page) -> None:
+    """Every chart drawn in its final state at once (ECharts animates its lines for a second): for pictures."""
+    page.evaluate(
+        """() => document.querySelectorAll('[data-chart]').forEach((el) => {
+            const chart = window.echarts && window.echarts.getInstanceByDom(el);
+            if (chart) { chart.setOption({ animation: false }); }
+        })"""
+    )
+
+
 def charts_drawn(page: Page) -> list[int]:
     """For each chart of the page, how many of its canvas pixels are painted."""
     painted: list[int] = page.evaluate(
@@ -80,6 +90,7 @@ def test_every_page_loads_cleanly_and_is_photographed(watched: Watched, server: 
     expect(watched.page.locator("main h1")).to_be_visible()
     assert watched.page.locator("html").get_attribute("lang") == "en-GB"  # the browser's region: dates as in Britain
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    charts_settled(watched.page)
     watched.page.screenshot(path=SCREENSHOTS / f"{name}.png")
 
 
@@ -111,6 +122,30 @@ def test_charts_are_drawn(watched: Watched, server: Server, name: str) -> None:
     painted = charts_drawn(watched.page)
     assert painted
     assert all(count > 500 for count in painted), painted
+
+
+def test_the_overview_shades_the_bucket_still_running(watched: Watched, server: Server) -> None:
+    visit(watched.page, server, "/w/demo/?period=7d")
+    running = watched.page.evaluate(
+        """() => Array.from(document.querySelectorAll('[data-chart]')).map((el) => {
+            const option = window.echarts.getInstanceByDom(el).getOption();
+            const area = option.series[0].markArea;
+            return area && area.data.length ? [area.data[0][0].name, area.data[0][1].xAxis] : null;
+        })"""
+    )
+    timed = [found for found in running if found is not None]
+    assert len(timed) == 4  # volume, kind, sentiment, engagement; not the sentiment mix
+    lighter = watched.page.evaluate(
+        """() => Array.from(document.querySelectorAll('[data-chart]')).map((el) => {
+            const series = window.echarts.getInstanceByDom(el).getOption().series;
+            const last = (s) => s.data[s.data.length - 1];
+            return series[0].type === 'bar' ? series.every((s) => last(s).itemStyle.opacity < 1) : null;
+        })"""
+    )
+    assert True in lighter
+    for name, bucket in timed:
+        assert name == "so far"
+        assert bucket.endswith("(so far)")
 
 
 def test_the_period_picker_changes_the_period(watched: Watched, server: Server) -> None:
@@ -152,9 +187,12 @@ def test_labelling_a_message_updates_its_card_and_the_store(watched: Watched, se
     visit(watched.page, server, "/w/demo/explorer?spam=no&sort=oldest")
     card = watched.page.locator("article.message").first
     message_id = int(card.get_attribute("data-message") or 0)
+    expect(card.get_by_role("button", name="Spam", exact=True)).to_be_hidden()  # folded until asked for
+    card.locator("summary", has_text="Label").click()
     card.get_by_role("button", name="Spam", exact=True).click()
     labelled = watched.page.locator(f"article#m{message_id}")
     expect(labelled.locator(".badge.spam")).to_be_visible()
+    labelled.locator("summary", has_text="Label").click()
     labelled.locator("select[name='intent']").select_option("complaint")
     labelled.get_by_role("button", name="Save label").click()
     expect(watched.page.locator(f"article#m{message_id} .badge.complaint")).to_be_visible()
@@ -164,6 +202,52 @@ def test_labelling_a_message_updates_its_card_and_the_store(watched: Watched, se
         labels = dict(session.execute(select(Label.name, Label.value).where(Label.message_id == message_id)).all())
     assert labels["spam"] == "spam"
     assert labels["intent"] == "complaint"
+
+
+def test_the_explorer_counts_its_results_and_marks_the_searched_words(watched: Watched, server: Server) -> None:
+    visit(watched.page, server, "/w/demo/explorer?q=batterie")
+    expect(watched.page.locator("p.count")).to_have_text(re.compile(r"^[\d,]+ messages?$"))
+    marks = watched.page.locator("article.message .body mark")
+    assert marks.count() > 0
+    assert all(text.lower().startswith("batter") for text in marks.all_inner_texts())
+    watched.page.screenshot(path=SCREENSHOTS / "explorer-search.png")
+
+
+def test_a_conversation_keeps_its_label_controls_folded(watched: Watched, server: Server) -> None:
+    visit(watched.page, server, pages(server)["thread"])
+    cards = watched.page.locator("article.message")
+    folded = watched.page.locator("article.message details.labeller:not([open])")
+    assert cards.count() > 1
+    expect(folded).to_have_count(cards.count())
+    expect(watched.page.locator("article.message select[name='intent']").first).to_be_hidden()
+
+
+def test_the_health_page_narrows_every_metric_to_a_language(watched: Watched, server: Server) -> None:
+    visit(watched.page, server, "/w/demo/health")
+    everyone = watched.page.locator("tr[data-metric='active_members'] td.value").inner_text()
+    watched.page.locator("form[data-compare] input[name='language']").fill("fr")
+    watched.page.get_by_role("button", name="Show").click()
+    watched.page.wait_for_load_state("networkidle")
+    assert "language=fr" in watched.page.url
+    expect(watched.page.locator("p.lede")).to_contain_text("Messages in fr only.")
+    expect(watched.page.locator("tr[data-metric='active_members'] td.name")).to_have_text("Active members")
+    french = int(watched.page.locator("tr[data-metric='active_members'] td.value").inner_text().replace(",", ""))
+    assert 0 < french < int(everyone.replace(",", ""))
+
+
+def test_the_health_page_names_its_metrics_in_french(watched_fr: Watched, server: Server) -> None:
+    visit(watched_fr.page, server, "/w/demo/health")
+    expect(watched_fr.page.locator("tr[data-metric='active_members'] td.name")).to_have_text("Membres actifs")
+    expect(watched_fr.page.locator("main")).not_to_contain_text("active_members")
+
+
+def test_merge_suggestions_give_their_evidence_in_french(watched_fr: Watched, server: Server) -> None:
+    visit(watched_fr.page, server, "/w/demo/members")
+    evidence = watched_fr.page.locator("section[data-list='suggestions'] tbody tr td:nth-child(3)").all_inner_texts()
+    assert evidence
+    for text in evidence:
+        assert not re.search(r"\b(same|both writing|of the same conversations)\b", text), text
+    assert any(re.search(r"\b(même|mêmes)\b", text) for text in evidence), evidence
 
 
 def test_the_current_result_downloads_as_csv(watched: Watched, server: Server) -> None:

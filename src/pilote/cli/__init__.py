@@ -6,6 +6,7 @@ import errno
 import socket
 import sys
 from contextlib import nullcontext
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -203,10 +204,15 @@ def simulate(
 def _simulate(engine: Engine, workspace: str, days: int, members: int, seed: int, if_absent: bool) -> None:
     from pilote.progress import counting_bar
     from pilote.simulate import simulate as run_simulation
+    from pilote.simulate.store import ended as demo_end
 
     with Session(engine) as session:
         if if_absent and any(w.slug == workspace for w in workspaces.get_all(session)):
             out.print(f"Workspace {workspace!r} exists: left as it is.")
+            end = demo_end(session, workspace)
+            if end is not None and end < datetime.now(UTC) - timedelta(days=1):
+                out.print(f"Its demo ends on {end:%Y-%m-%d %H:%M} UTC: `pilote simulate --workspace {workspace}` "
+                          "brings it up to now (it writes the demo again; labels on its messages may go).")  # fmt: skip
             return
     with counting_bar(err, "simulating", 0) as tick:
         report = run_simulation(

@@ -26,6 +26,11 @@ def metrics_command(
     since: Annotated[str | None, typer.Option(help="Start (a date or an ISO 8601 time).")] = None,
     until: Annotated[str | None, typer.Option(help="End, excluded (default: now).")] = None,
     channel: Annotated[str | None, typer.Option(help="Only this channel (e.g. blog:example.org).")] = None,
+    source: Annotated[str | None, typer.Option(help="Only this source (its id, name or key).")] = None,
+    language: Annotated[str | None, typer.Option(help="Only messages in this language (e.g. fr).")] = None,
+    topic: Annotated[
+        str | None, typer.Option(help="Only messages with this keyphrase, or one holding its words.")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Every metric of the catalogue (docs/metrics.md) for the period, with the previous period beside it."""
@@ -35,7 +40,8 @@ def metrics_command(
         space = workspaces.resolve(session, slug=workspace)
         start, end = metrics.span(session, space.id, period=period, since=parse_when(since, "--since"),
                                   until=parse_when(until, "--until"))  # fmt: skip
-        found = metrics.report(session, space.id, start, end, channel=channel)
+        only = metrics.narrow(session, space.id, channel=channel, source=source, language=language, topic=topic)
+        found = metrics.report(session, space.id, start, end, focus=only)
     if as_json:
         print_json(found.as_json())
         return

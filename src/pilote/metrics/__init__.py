@@ -10,18 +10,20 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from pilote import community
-from pilote.errors import Invalid
+from pilote.errors import Invalid, NotFound
 from pilote.metrics import conversation, engagement, health, history
 from pilote.metrics.catalogue import CATALOGUE, Metric, Noted, Scope, markdown
-from pilote.metrics.facts import load
-from pilote.models import Message
+from pilote.metrics.facts import EVERYTHING, Focus, load
+from pilote.models import Message, Source
+from pilote.texts import N_
 
 __all__ = [
-    "CATALOGUE", "Figure", "Metric", "Report", "compare", "conversation", "engagement", "health", "markdown", "report",
+    "CATALOGUE", "EVERYTHING", "Figure", "Focus", "Metric", "Report", "compare", "conversation", "engagement",
+    "health", "markdown", "narrow", "report",
 ]  # fmt: skip
 
 # The catalogue reads in this order: what is published, then who takes part, then how they talk.
@@ -53,17 +55,42 @@ class Report:
 
     since: datetime
     until: datetime
-    channel: str | None
+    focus: Focus = EVERYTHING
     figures: list[Figure] = field(default_factory=list)
     against: tuple[datetime, datetime] | None = None  # the period compared with, when not the one just before
 
+    @property
+    def channel(self) -> str | None:
+        """The one channel read, if any."""
+        return self.focus.channel
+
     def as_json(self) -> dict[str, Any]:
-        """`{"since", "until", "channel", "metrics": {NAME: {"value", "previous", "unit", "note"}}}`."""
+        """`{"since", "until", "channel", "sources", "language", "topic", "metrics": {NAME: {"value", "previous",
+        "unit", "note"}}}` (`sources`: the ids of the sources read, when not all)."""
         shown = {
             f.name: {"value": f.value, "previous": f.previous, "unit": f.unit, "note": f.note} for f in self.figures
         }
-        return {"since": self.since.isoformat(), "until": self.until.isoformat(), "channel": self.channel,
-                "metrics": shown}  # fmt: skip
+        only = self.focus
+        return {"since": self.since.isoformat(), "until": self.until.isoformat(), "channel": only.channel,
+                "sources": None if only.sources is None else list(only.sources), "language": only.language,
+                "topic": only.topic, "metrics": shown}  # fmt: skip
+
+
+def narrow(
+    session: Session, workspace_id: int, *, channel: str | None = None, source: str | None = None,
+    language: str | None = None, topic: str | None = None,
+) -> Focus:  # fmt: skip
+    """The part of the workspace asked for; `source` is a source's id, name or key (NotFound when none is), empty
+    values read everything."""
+    sources = None
+    if source:
+        by_id = [Source.id == int(source)] if source.isdigit() else []
+        named = or_(Source.name == source, Source.key == source, *by_id)
+        sources = tuple(session.scalars(select(Source.id).where(Source.workspace_id == workspace_id, named)))
+        if not sources:
+            raise NotFound(N_("no source %(source)r in this workspace"), source=source)
+    words = " ".join((topic or "").lower().split())
+    return Focus(channel or None, sources, (language or "").strip().lower() or None, words or None)
 
 
 def span(
@@ -98,10 +125,11 @@ def span(
 
 
 def report(
-    session: Session, workspace_id: int, since: datetime, until: datetime, *, channel: str | None = None,
+    session: Session, workspace_id: int, since: datetime, until: datetime, *, focus: Focus = EVERYTHING,
     summed: bool = True,
 ) -> Report:  # fmt: skip
-    """Every metric of the catalogue for [since, until) and for the period of equal length before it.
+    """Every metric of the catalogue for [since, until) and for the period of equal length before it, over the
+    part of the workspace in focus (all of it by default).
 
     With `summed` (the default), the months before the two periods that member levels and regulars look back
     on are read summed by the database (`history`), not row by row: the same values, a fraction of the cost."""
@@ -110,18 +138,18 @@ def report(
     start = min(since - 2 * length, since - LOOK_BACK)
     window = _monday(min(since - length, since - RECENT))  # what the other metrics read of the periods before
     if summed and window > start:
-        facts = load(conn, workspace_id, window, until, channel, seen=False)
+        facts = load(conn, workspace_id, window, until, focus, seen=False)
         ends = (since.timestamp(), until.timestamp())
         prior = 3 * ends[0] - 2 * ends[1]  # where the period before the previous one starts (its returning members)
         bounds = [start.timestamp(), prior] + [end - back for end in ends for back in health.LOOK_BACKS]
-        facts.history = history.load(conn, workspace_id, (start, window), bounds, channel, facts.team)
+        facts.history = history.load(conn, workspace_id, (start, window), bounds, focus, facts.team)
         members = {m.member for m in facts.messages if m.member is not None}
         facts.seen_before = history.earlier(conn, workspace_id, facts.history, members)
     else:
-        facts = load(conn, workspace_id, start, until, channel)
-    now = Scope(conn, workspace_id, facts, since.timestamp(), until.timestamp(), channel)
-    before = Scope(conn, workspace_id, facts, (since - length).timestamp(), since.timestamp(), channel)
-    found = Report(since, until, channel)
+        facts = load(conn, workspace_id, start, until, focus)
+    now = Scope(conn, workspace_id, facts, since.timestamp(), until.timestamp(), focus)
+    before = Scope(conn, workspace_id, facts, (since - length).timestamp(), since.timestamp(), focus)
+    found = Report(since, until, focus)
     for entry in CATALOGUE.values():
         value, note = _noted(entry.compute(now))
         previous, _ = _noted(entry.compute(before))
@@ -131,12 +159,12 @@ def report(
 
 def compare(
     session: Session, workspace_id: int, period: tuple[datetime, datetime], against: tuple[datetime, datetime], *,
-    channel: str | None = None,
+    focus: Focus = EVERYTHING,
 ) -> Report:  # fmt: skip
     """The catalogue for `period` beside any other period `against` (not only the one just before): each
     figure's `previous` is its value over `against`."""
-    found = report(session, workspace_id, *period, channel=channel)
-    other = {f.name: f.value for f in report(session, workspace_id, *against, channel=channel).figures}
+    found = report(session, workspace_id, *period, focus=focus)
+    other = {f.name: f.value for f in report(session, workspace_id, *against, focus=focus).figures}
     found.figures = [replace(f, previous=other.get(f.name)) for f in found.figures]
     found.against = against
     return found

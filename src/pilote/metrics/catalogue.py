@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from pilote.metrics.facts import Facts, Msg
+from pilote.metrics.facts import EVERYTHING, Facts, Focus, Msg
 from pilote.texts import N_
 
 
@@ -25,9 +25,14 @@ class Scope:
     facts: Facts
     since: float
     until: float
-    channel: str | None = None
+    focus: Focus = EVERYTHING
     settings: dict[str, Any] = field(default_factory=dict)
     cache: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def channel(self) -> str | None:
+        """The one channel read, if the focus names one."""
+        return self.focus.channel
 
     def messages(self) -> list[Msg]:
         """The period's counted messages, oldest first."""
@@ -79,20 +84,21 @@ class Metric:
     pitfalls: str
     compute: Callable[[Scope], Any]
     better: str = "higher"  # which way is good for the community: higher, lower or neither
+    title: str = ""  # how a page names it, in English (marked N_: said in the reader's language)
 
 
 CATALOGUE: dict[str, Metric] = {}
 
 
 def metric(
-    name: str, *, unit: str, formula: str, purpose: str, pitfalls: str, better: str = "higher"
+    name: str, *, title: str, unit: str, formula: str, purpose: str, pitfalls: str, better: str = "higher"
 ) -> Callable[[Callable[[Scope], Any]], Callable[[Scope], Any]]:
-    """Register a metric's compute function under `name` with its documentation."""
+    """Register a metric's compute function under `name` with its documentation; `title` names it on a page."""
 
     def register(compute: Callable[[Scope], Any]) -> Callable[[Scope], Any]:
         if name in CATALOGUE:
             raise ValueError(f"metric {name!r} is registered twice")
-        CATALOGUE[name] = Metric(name, unit, formula, purpose, pitfalls, compute, better)
+        CATALOGUE[name] = Metric(name, unit, formula, purpose, pitfalls, compute, better, title)
         return compute
 
     return register
@@ -100,8 +106,9 @@ def metric(
 
 def markdown() -> str:
     """docs/metrics.md's catalogue section, written from the registry."""
-    lines = ["| metric | unit | formula | purpose | pitfalls | good when |", "|---|---|---|---|---|---|"]
+    lines = ["| metric | shown as | unit | formula | purpose | pitfalls | good when |", "|---|---|---|---|---|---|---|"]
     for entry in CATALOGUE.values():
-        cells = (f"`{entry.name}`", entry.unit, entry.formula, entry.purpose, entry.pitfalls, entry.better)
+        cells = (f"`{entry.name}`", entry.title, entry.unit, entry.formula, entry.purpose, entry.pitfalls,
+                 entry.better)  # fmt: skip
         lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
     return "\n".join(lines) + "\n"

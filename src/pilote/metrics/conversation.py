@@ -16,7 +16,7 @@ from pilote.accounts import audit
 from pilote.errors import Invalid, fill
 from pilote.metrics.catalogue import NO_SETS, VOICES, Noted, Scope, metric
 from pilote.metrics.facts import ancestors
-from pilote.models import Message, Source, WorkspaceSetting, utcnow
+from pilote.models import Message, WorkspaceSetting, utcnow
 from pilote.texts import N_
 
 COMPETITORS = "competitors"
@@ -67,6 +67,7 @@ def _thread_depths(scope: Scope) -> list[int]:
     "in the period) of their deepest comment's depth (1: comments on the post only)"),
     purpose="whether people talk with each other or only answer the post", pitfalls="platforms that flatten "
     "threads (blog comments without nesting) stay at 1",
+    title=N_("Conversation depth, median"),
 )  # fmt: skip
 def _depth_median(scope: Scope) -> float | None:
     found = _thread_depths(scope)
@@ -76,6 +77,7 @@ def _depth_median(scope: Scope) -> float | None:
 @metric(
     "thread_depth_max", unit=N_("levels"), formula=N_("depth of the deepest comment of the period"),
     purpose="the longest exchange", pitfalls="one quarrel makes it", better="neither",
+    title=N_("Conversation depth, maximum"),
 )  # fmt: skip
 def _depth_max(scope: Scope) -> int | None:
     return max(depths(scope).values(), default=None)
@@ -85,6 +87,7 @@ def _depth_max(scope: Scope) -> int | None:
     "reply_share", unit="%", formula=N_("comments of the period that answer a comment (depth 2 or more) / all the "
     "period's comments (messages with a parent), x100"), purpose="how much members answer each other",
     pitfalls="a comment whose parent was never imported counts as top-level",
+    title=N_("Replies to comments"),
 )  # fmt: skip
 def _reply_share(scope: Scope) -> float | None:
     found = depths(scope)
@@ -96,6 +99,7 @@ def _reply_share(scope: Scope) -> float | None:
     formula=N_("(positive - negative) / messages with a sentiment, "
     "x100, over members' messages of the period (sentiment as decided: a label over the model)"),
     purpose="the mood of the community", pitfalls="needs the sentiment analysis to have run",
+    title=N_("Sentiment balance"),
 )  # fmt: skip
 def _balance(scope: Scope) -> float | None:
     found = [m.sentiment for m in scope.community() if m.sentiment in ("positive", "negative", "neutral")]
@@ -110,6 +114,7 @@ def _balance(scope: Scope) -> float | None:
     "messages mentioning any, x100; keywords matched in the text, case aside"),
     purpose="how much of the talk is about us rather than competitors", pitfalls="keywords that are common words "
     "match too much; set them with `pilote metrics competitors set`", better="neither",
+    title=N_("Share of voice"),
 )  # fmt: skip
 def _share_of_voice(scope: Scope) -> Noted:
     sets = competitors(scope.conn, scope.workspace_id)
@@ -130,9 +135,7 @@ def _mentions(scope: Scope, words: list[str]) -> int:
         or_(*(text.contains(word.lower(), autoescape=True) for word in words)), community.counted(),
         community.not_spam(),
     )  # fmt: skip
-    if scope.channel is not None:
-        query = query.where(Message.source_id.in_(select(Source.id).where(Source.channel == scope.channel)))
-    return int(scope.conn.execute(query).scalar_one())
+    return int(scope.conn.execute(query.where(*scope.focus.clauses("message"))).scalar_one())
 
 
 def _moment(seconds: float) -> datetime:

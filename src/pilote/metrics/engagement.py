@@ -4,7 +4,7 @@ fast the team answers (from the team inbox's records where it has them, see inbo
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,7 +13,7 @@ from pilote.errors import fill
 from pilote.inbox import figures
 from pilote.inbox.figures import percentile
 from pilote.metrics.catalogue import FOLLOWERS, NO_FOLLOWERS, NOT_REACHED, PER_REACH, Noted, Scope, metric
-from pilote.metrics.facts import Msg, first_replies
+from pilote.metrics.facts import EVERYTHING, Msg, first_replies
 from pilote.texts import N_
 
 HOUR = 3600.0
@@ -55,6 +55,7 @@ def _per_post(scope: Scope, count: Any) -> float | None:
     "posts", unit=N_("messages"), formula=N_("top-level messages (no parent) written in the period"),
     purpose="what the per-post figures divide by", pitfalls="a mention or a review is top-level too",
     better="neither",
+    title=N_("Posts"),
 )  # fmt: skip
 def _posts(scope: Scope) -> int:
     return len(posts(scope))
@@ -66,6 +67,7 @@ def _posts(scope: Scope) -> int:
     "views, x100; per follower when reach is unknown and follower counts are stored; else not computed"),
     purpose="whether what is published makes people act, independent of audience size",
     pitfalls="platforms count views differently; the note says which base was used; " + NO_FOLLOWERS,
+    title=N_("Engagement rate"),
 )  # fmt: skip
 def _engagement_rate(scope: Scope) -> Noted:
     reached = [p for p in posts(scope) if p.message.views]
@@ -81,6 +83,7 @@ def _engagement_rate(scope: Scope) -> Noted:
     formula=N_("comments on the period's posts (the platform's count, else the stored comments) / posts"),
     purpose="conversation rate: whether posts start conversations",
     pitfalls="comments written after the period's end are not counted yet; spam and deleted comments are not",
+    title=N_("Comments per post"),
 )  # fmt: skip
 def _comments_per_post(scope: Scope) -> float | None:
     return _per_post(scope, lambda p: p.comments)
@@ -90,6 +93,7 @@ def _comments_per_post(scope: Scope) -> float | None:
     "amplification", unit=N_("shares/post"),
     formula=N_("shares (reposts, boosts, retweets) of the period's posts / posts"),
     purpose="whether the audience carries posts to its own audience", pitfalls="blogs and forums give no shares",
+    title=N_("Amplification (shares per post)"),
 )  # fmt: skip
 def _amplification(scope: Scope) -> float | None:
     return _per_post(scope, lambda p: p.message.shares or 0)
@@ -98,6 +102,7 @@ def _amplification(scope: Scope) -> float | None:
 @metric(
     "applause", unit=N_("likes/post"), formula=N_("likes (favourites, upvotes) of the period's posts / posts"),
     purpose="quiet approval", pitfalls="the latest count seen, not the count at the period's end",
+    title=N_("Applause (likes per post)"),
 )  # fmt: skip
 def _applause(scope: Scope) -> float | None:
     return _per_post(scope, lambda p: p.message.likes or 0)
@@ -106,6 +111,7 @@ def _applause(scope: Scope) -> float | None:
 @metric(
     "organic_reach", unit=N_("views"), formula=N_("views of the period's messages where the platform gives them"),
     purpose="the organic reach trend, beside the previous period", pitfalls="only sources that report views count",
+    title=N_("Organic reach"),
 )  # fmt: skip
 def _organic_reach(scope: Scope) -> int | None:
     known = [m.views for m in scope.messages() if m.views is not None]
@@ -117,6 +123,7 @@ def _organic_reach(scope: Scope) -> int | None:
     formula=N_("per channel: followers (when stored) beside interactions of the period's posts"),
     purpose="shows fan counts beside what they bring", pitfalls=NO_FOLLOWERS + ": followers are null",
     better="neither",
+    title=N_("Fans beside engagement"),
 )  # fmt: skip
 def _vanity(scope: Scope) -> Noted:
     table: dict[str, dict[str, Any]] = defaultdict(lambda: {"followers": None, "posts": 0, "interactions": 0})
@@ -162,8 +169,8 @@ def inbox(scope: Scope) -> figures.Asked | None:
     def build() -> figures.Asked | None:
         since, until = (datetime.fromtimestamp(moment, UTC) for moment in (scope.since, scope.until))
         first = figures.start(scope.conn, scope.workspace_id)
-        if first is None or first >= until:
-            return None
+        if first is None or first >= until or replace(scope.focus, channel=None) != EVERYTHING:
+            return None  # the inbox's items know their channel, not a source, language or topic
         return figures.read_asked(scope.conn, scope.workspace_id, since, until, channel=scope.channel)
 
     found: figures.Asked | None = scope.remember("inbox", build)
@@ -206,6 +213,7 @@ def _total(scope: Scope, name: str) -> Noted | float | None:
     "a label over the model) from outside the team with a direct reply by the team / all of them, x100"),
     purpose="whether the team answers those who ask",
     pitfalls="recent items may still get an answer; the note says which records were read",
+    title=N_("Response rate"),
 )  # fmt: skip
 def _response_rate(scope: Scope) -> Noted | float | None:
     return _total(scope, "response_rate")
@@ -216,6 +224,7 @@ def _response_rate(scope: Scope) -> Noted | float | None:
     "team's first response (on the platform or from Pilote), over the period's answered items; without inbox records, "
     "from a question or complaint to the team's first direct reply"), purpose="how long people usually wait",
     pitfalls="unanswered questions are not in it: read it beside response_rate", better="lower",
+    title=N_("First response, median time"),
 )  # fmt: skip
 def _median(scope: Scope) -> Noted | float | None:
     return _total(scope, "median_hours")
@@ -224,6 +233,7 @@ def _median(scope: Scope) -> Noted | float | None:
 @metric(
     "first_response_p90", unit=N_("hours"), formula=N_("90th percentile of the same times"),
     purpose="how long the slowest tenth wait", pitfalls="few questions make it jumpy", better="lower",
+    title=N_("First response, 90th percentile"),
 )  # fmt: skip
 def _p90(scope: Scope) -> Noted | float | None:
     return _total(scope, "p90_hours")
@@ -233,6 +243,7 @@ def _p90(scope: Scope) -> Noted | float | None:
     "response_by_channel", unit=N_("table"),
     formula=N_("asked, response_rate, median_hours and p90_hours per channel (of the same records)"),
     purpose="where people wait", pitfalls="a channel with few questions swings", better="neither",
+    title=N_("Response by channel"),
 )  # fmt: skip
 def _by_channel(scope: Scope) -> Noted | dict[str, Any]:
     found = inbox(scope)
@@ -249,6 +260,7 @@ def _by_channel(scope: Scope) -> Noted | dict[str, Any]:
     formula=N_("per person: first answers given, and their median and p90 time, in hours; from the inbox, per "
     "account (answers on the platform are the team's, 'the team (on the platform)'), else per team account"),
     purpose="who carries the answering", pitfalls="only first answers count, not follow-ups", better="neither",
+    title=N_("Response by team member"),
 )  # fmt: skip
 def _by_member(scope: Scope) -> Noted | dict[str, Any]:
     found = inbox(scope)

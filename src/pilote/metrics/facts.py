@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+import orjson
+from sqlalchemy import Connection, TextClause, select, text
 
 from pilote import community
 from pilote.bulk import db_time, seconds_sql
@@ -24,6 +26,60 @@ DAY = 86400.0
 WEEK = 7 * DAY
 MONDAY = 4 * DAY  # 1970-01-05, the first Monday after the epoch
 CHUNK = 900
+
+
+@dataclass(frozen=True, slots=True)
+class Focus:
+    """The part of a workspace the metrics read: one channel, some sources, one language, one topic (a keyphrase,
+    or words that keyphrases hold whole); None reads them all. Each is a condition on the messages read, in the
+    period and in the months before it alike."""
+
+    channel: str | None = None
+    sources: tuple[int, ...] | None = None  # source ids (`metrics.narrow` finds them from a name, key or id)
+    language: str | None = None
+    topic: str | None = None  # lower case, single spaces
+
+    def where(self, table: str) -> list[tuple[str, dict[str, Any]]]:
+        """SQL conditions on a table of messages (its name or alias), each with its values, named `:focus_...`."""
+        found: list[tuple[str, dict[str, Any]]] = []
+        if self.channel is not None:
+            found.append((f"{table}.source_id IN (SELECT id FROM source WHERE channel = :focus_channel)",
+                          {"focus_channel": self.channel}))  # fmt: skip
+        if self.sources is not None:
+            found.append((f"{table}.source_id IN ({', '.join(str(int(i)) for i in self.sources) or 'NULL'})", {}))
+        if self.language is not None:
+            found.append((f"{table}.language = :focus_language", {"focus_language": self.language}))
+        if self.topic is not None:
+            patterns = {f"focus_topic{n}": pattern for n, pattern in enumerate(topic_patterns(self.topic))}
+            likes = " OR ".join(f"fe.value LIKE :{name} ESCAPE '!'" for name in patterns)
+            found.append((f"EXISTS (SELECT 1 FROM enrichment fe WHERE fe.message_id = {table}.id AND ({likes}))",
+                          patterns))  # fmt: skip
+        return found
+
+    def clauses(self, table: str) -> list[TextClause]:
+        """The conditions as SQLAlchemy clauses."""
+        return [text(sql).bindparams(**values) for sql, values in self.where(table)]
+
+    def positional(self, table: str, mark: str) -> tuple[str, tuple[Any, ...]]:
+        """The conditions as " AND ..." SQL for a DB-API cursor (`mark`: its placeholder), and their values."""
+        values: list[Any] = []
+        sql = ""
+        for condition, named in self.where(table):
+            values += [named[name] for name in _NAMED.findall(condition)]
+            sql += " AND " + _NAMED.sub(mark, condition)
+        return sql, tuple(values)
+
+
+_NAMED = re.compile(r":(focus_\w+)")
+EVERYTHING = Focus()
+
+
+def topic_patterns(topic: str) -> list[str]:
+    """LIKE patterns that find a topic in an enrichment value: a stored keyphrase that is the topic, or that holds
+    it as whole words (stored phrases are lower case, JSON strings; `!` escapes LIKE's wildcards)."""
+    quoted = orjson.dumps(" ".join(topic.lower().split())).decode()[1:-1]
+    bare = quoted.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+    return [f'%"{bare}"%', f'%"{bare} %', f'% {bare}"%', f"% {bare} %"]
 
 
 @dataclass(slots=True)
@@ -95,18 +151,18 @@ SQL = (
 
 
 def load(
-    conn: Connection, workspace_id: int, start: datetime, end: datetime, channel: str | None = None, *,
+    conn: Connection, workspace_id: int, start: datetime, end: datetime, focus: Focus = EVERYTHING, *,
     seen: bool = True,
 ) -> Facts:  # fmt: skip
-    """The workspace's messages written in [start, end) (of one channel, if given); without `seen`, who wrote
-    before is left for the caller to say."""
+    """The workspace's messages written in [start, end) (of the focus only); without `seen`, who wrote before is
+    left for the caller to say."""
     team = community.team_ids(conn, workspace_id)
     labels = _labels(conn, workspace_id, start, end)
     messages: list[Msg] = []
     parents: dict[int, int | None] = {}
     threshold = community.SPAM_THRESHOLD
     for ident, at, author, merged, parent, thread, chan, likes, shares, replies, views, feel, intent, spam in _rows(
-        conn, workspace_id, start, end, channel
+        conn, workspace_id, start, end, focus
     ):
         parents[ident] = parent
         mine = labels.get(ident)
@@ -126,15 +182,14 @@ def load(
     return Facts(start.timestamp(), end.timestamp(), messages, parents, before, team, _team_names(conn, team))
 
 
-def _rows(conn: Connection, workspace_id: int, start: datetime, end: datetime, channel: str | None) -> Iterator[Any]:
+def _rows(conn: Connection, workspace_id: int, start: datetime, end: datetime, focus: Focus) -> Iterator[Any]:
     to_db, mark = db_time(conn), "?" if conn.dialect.paramstyle == "qmark" else "%s"
     where = f"WHERE m.workspace_id = {mark} AND m.created_at >= {mark} AND m.created_at < {mark}"
     sql = SQL.format(seconds=seconds_sql(conn, "m.created_at")) + where
     parameters: tuple[Any, ...] = (workspace_id, to_db(start), to_db(end))
-    if channel is not None:
-        sql += f" AND s.channel = {mark}"
-        parameters += (channel,)
-    sql += " ORDER BY m.created_at, m.id"
+    focused, values = focus.positional("m", mark)
+    sql += focused + " ORDER BY m.created_at, m.id"
+    parameters += values
     cursor = conn.connection.cursor()
     try:
         cursor.execute(sql, parameters)

@@ -57,6 +57,7 @@ def _mean_distinct(scope: Scope, size: float) -> float | None:
 @metric(
     "active_members", unit=N_("members"), formula=N_("distinct members with a counted message in the period"),
     purpose="how many people take part", pitfalls="one person with two unmerged identities counts twice",
+    title=N_("Active members"),
 )  # fmt: skip
 def _active(scope: Scope) -> int:
     return len(_members(scope.messages(), scope.since, scope.until))
@@ -66,6 +67,7 @@ def _active(scope: Scope) -> int:
     "daily_active_members", unit=N_("members/day"),
     formula=N_("mean over the period's days of distinct active members"),
     purpose="the everyday pulse", pitfalls="weekends and holidays weigh on short periods",
+    title=N_("Active members per day"),
 )  # fmt: skip
 def _daily(scope: Scope) -> float | None:
     return _mean_distinct(scope, DAY)
@@ -75,6 +77,7 @@ def _daily(scope: Scope) -> float | None:
     "weekly_active_members", unit=N_("members/week"),
     formula=N_("mean over the period's 7-day blocks (back from its end; the last 7 days if shorter) of distinct "
     "active members"), purpose="the weekly pulse", pitfalls="blocks reach before a period shorter than a week",
+    title=N_("Active members per week"),
 )  # fmt: skip
 def _weekly(scope: Scope) -> float | None:
     return _mean_distinct(scope, WEEK)
@@ -84,6 +87,7 @@ def _weekly(scope: Scope) -> float | None:
     "monthly_active_members", unit=N_("members/30 days"),
     formula=N_("mean over the period's 30-day blocks (back from its end; the last 30 days if shorter) of distinct "
     "active members"), purpose="the monthly pulse", pitfalls="blocks reach before a period shorter than 30 days",
+    title=N_("Active members per 30 days"),
 )  # fmt: skip
 def _monthly(scope: Scope) -> float | None:
     return _mean_distinct(scope, MONTH)
@@ -92,6 +96,7 @@ def _monthly(scope: Scope) -> float | None:
 @metric(
     "new_members", unit=N_("members"), formula=N_("members whose first counted message falls in the period"),
     purpose="arrivals", pitfalls="a first import makes everyone new: read it after history is imported",
+    title=N_("New members"),
 )  # fmt: skip
 def _new(scope: Scope) -> int:
     return sum(scope.since <= at < scope.until for at in _first_times(scope).values())
@@ -110,6 +115,7 @@ def _before(scope: Scope) -> set[int]:
 @metric(
     "returning_members", unit=N_("members"), formula=N_("members active in the period and in the period before it "
     "(same length)"), purpose="who stays", pitfalls="depends on the period's length",
+    title=N_("Returning members"),
 )  # fmt: skip
 def _returning(scope: Scope) -> int:
     return len(_members(scope.messages(), scope.since, scope.until) & _before(scope))
@@ -119,6 +125,7 @@ def _returning(scope: Scope) -> int:
     "reactivated_members", unit=N_("members"),
     formula=N_("members active in the period, silent in the period before it, active earlier"),
     purpose="who comes back", pitfalls="earlier activity is looked for over the whole history",
+    title=N_("Reactivated members"),
 )  # fmt: skip
 def _reactivated(scope: Scope) -> int:
     length = scope.until - scope.since
@@ -137,6 +144,7 @@ def _week(moment: float) -> float:
     formula="members grouped by the week (Monday, UTC) of their first counted message in the period; per cohort, "
     f"its size and the % of it active in each of the next {COHORT_WEEKS} weeks (up to the period's end)",
     purpose="whether newcomers stay", pitfalls="recent cohorts have few weeks to show", better="neither",
+    title=N_("Retention of newcomers"),
 )  # fmt: skip
 def _cohorts(scope: Scope) -> dict[str, dict[str, object]]:
     firsts = {m: at for m, at in _first_times(scope).items() if scope.since <= at < scope.until}
@@ -160,6 +168,7 @@ def _cohorts(scope: Scope) -> dict[str, dict[str, object]]:
     formula=f"members active in {REGULAR_WEEKS}+ distinct weeks of the 90 days before the period's end whose last "
     "counted message is 7 to 28 days old at the period's end", purpose="regulars gone quiet: worth a word",
     pitfalls="a holiday looks the same", better="lower",
+    title=N_("Regulars gone quiet"),
 )  # fmt: skip
 def _regulars(scope: Scope) -> int:
     low, high = QUIET
@@ -206,6 +215,7 @@ def level_of(weeks: int, days: float, reach: int) -> str:
     "5+; 2 (regular): 4+ weeks within 60 days; 3 (participant): 2+ weeks within 90 days; 4: the others"),
     purpose="the Orbit model's levels of love, for a funnel", pitfalls="a new member needs weeks to move up",
     better="neither",
+    title=N_("Member levels"),
 )  # fmt: skip
 def _levels(scope: Scope) -> dict[str, int]:
     active = _activity(scope, scope.until - YEAR)
@@ -222,7 +232,7 @@ def _reach(scope: Scope, since: float, active: dict[int, tuple[int, float]]) -> 
         wanted = {m for m, (weeks, last) in active.items() if _could_use_reach(weeks, (scope.until - last) / DAY)}
         span, parents = (_moment(since), _moment(scope.until)), (facts.history.start, _moment(facts.end))
         identities = authors(scope.conn, scope.workspace_id, wanted) if wanted else {}
-        return history.reach(scope.conn, identities, span, parents, scope.channel, facts.team)
+        return history.reach(scope.conn, identities, span, parents, scope.focus, facts.team)
     author_member = {m.id: m.member for m in facts.messages}
     for message in facts.between(since, scope.until):
         if message.member is None or message.team or message.parent_id is None:
@@ -265,23 +275,27 @@ def _top_share(counts: list[int], share: float) -> float | None:
     "gini", unit="0-1", formula=N_("Gini coefficient of messages per active member in the period"),
     purpose="concentration: whether a few carry the community", pitfalls="grows with one-time visitors",
     better="lower",
+    title=N_("Concentration (Gini)"),
 )  # fmt: skip
 def _gini(scope: Scope) -> float | None:
     return gini(_counts(scope))
 
 
 @metric(
-    "top1_share", unit="%", formula="share of the period's member messages written by the top 1% of members "
-    "(at least one member)", purpose="concentration at the very top", pitfalls="small communities: 1 person",
-    better="lower",
+    "top1_share", unit="%", formula=N_("share of the period's member messages written by the most active hundredth "
+    "of members (at least one member)"), purpose="concentration at the very top",
+    pitfalls="small communities: 1 person", better="lower",
+    title=N_("Share of the most active hundredth"),
 )  # fmt: skip
 def _top1(scope: Scope) -> float | None:
     return _top_share(_counts(scope), 0.01)
 
 
 @metric(
-    "top10_share", unit="%", formula="share of the period's member messages written by the top 10% of members",
+    "top10_share", unit="%", formula=N_("share of the period's member messages written by the most active tenth of "
+    "members"),
     purpose="concentration", pitfalls="read it beside active_members", better="lower",
+    title=N_("Share of the most active tenth"),
 )  # fmt: skip
 def _top10(scope: Scope) -> float | None:
     return _top_share(_counts(scope), 0.1)

@@ -20,8 +20,8 @@ from sqlalchemy.sql.util import ClauseAdapter
 
 from pilote import community
 from pilote.bulk import seconds_sql
-from pilote.metrics.facts import MONDAY, WEEK, History, seen_before
-from pilote.models import Author, Label, Message, Source
+from pilote.metrics.facts import MONDAY, WEEK, Focus, History, seen_before
+from pilote.models import Author, Label, Message
 
 MESSAGE: Table = Message.__table__  # type: ignore[assignment]
 AUTHOR: Table = Author.__table__  # type: ignore[assignment]
@@ -46,15 +46,13 @@ def _member(author: Any, table: Any) -> Any:
     return func.coalesce(author.c.member_id, -table.c.author_id)
 
 
-def _in_channel(table: Any, channel: str | None) -> list[Any]:
-    if channel is None:
-        return []
-    return [table.c.source_id.in_(select(Source.id).where(Source.channel == channel))]
+def _in_focus(table: Any, focus: Focus) -> list[Any]:
+    return list(focus.clauses(table.name))
 
 
 def load(
     conn: Connection, workspace_id: int, span: tuple[datetime, datetime], bounds: Sequence[float],
-    channel: str | None, team: set[int],
+    focus: Focus, team: set[int],
 ) -> History:  # fmt: skip
     """Per member, weeks with a message and the last moment in [bound, end) for each bound, over span [start, end)."""
     start, end = span
@@ -68,7 +66,7 @@ def load(
     query = select(*columns).select_from(r.outerjoin(ra, ra.c.id == r.c.author_id)).group_by(_member(ra, r))
     query = query.where(r.c.workspace_id == workspace_id, r.c.created_at >= start, r.c.created_at < end)
     found = History(start, end, {round(bound, 3): {} for bound in kept})
-    for member, *figures in conn.execute(query.where(*_counts(r, team), *_in_channel(r, channel))):
+    for member, *figures in conn.execute(query.where(*_counts(r, team), *_in_focus(r, focus))):
         for index, bound in enumerate(kept):
             weeks, last = figures[2 * index : 2 * index + 2]
             if weeks:
@@ -78,17 +76,17 @@ def load(
 
 def reach(
     conn: Connection, identities: dict[int, int], span: tuple[datetime, datetime],
-    parents: tuple[datetime, datetime], channel: str | None, team: set[int],
+    parents: tuple[datetime, datetime], focus: Focus, team: set[int],
 ) -> dict[int, int]:  # fmt: skip
     """Per member (by these identities: author → member), how many other members (the team left out) answered
     a message of theirs written in `parents` with a message written in `span`."""
     r, p, ra, pa = MESSAGE.alias("r"), MESSAGE.alias("p"), AUTHOR.alias("ra"), AUTHOR.alias("pa")
     joined = p.join(r, r.c.parent_id == p.c.id).outerjoin(ra, ra.c.id == r.c.author_id)
     joined = joined.outerjoin(pa, pa.c.id == p.c.author_id)
-    rules = [r.c.created_at >= span[0], r.c.created_at < span[1], *_counts(r, team), *_in_channel(r, channel)]
+    rules = [r.c.created_at >= span[0], r.c.created_at < span[1], *_counts(r, team), *_in_focus(r, focus)]
     # no workspace here: the authors hold it, and their index (not the workspace's dates) is the way in
     rules += [p.c.created_at >= parents[0], p.c.created_at < parents[1]]
-    rules += [*_counts(p, team, members=False), *_in_channel(p, channel), _member(pa, p) != _member(ra, r)]
+    rules += [*_counts(p, team, members=False), *_in_focus(p, focus), _member(pa, p) != _member(ra, r)]
     counted = func.count(_member(ra, r).distinct())
     found: dict[int, int] = {}
     for chunk in _by_member(identities):

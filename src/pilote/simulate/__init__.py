@@ -60,10 +60,11 @@ def simulate(
 ) -> SimulationReport:
     """Write the demo community into `workspace` (created if missing) and say what it holds.
 
-    The window is the `days` days before `end`; without `end`, before today's midnight (UTC), so that
-    the demo looks live; pass `end` for a reproducible window (a naive `end` is taken as UTC). The same
-    seed, days, members and end always write the same messages: a re-run changes nothing, and a run
-    with other settings replaces the demo that was there.
+    The window is the `days` days before `end`; without `end`, before the current hour (UTC), so that the
+    demo runs up to the present (ending it at midnight left today empty: a false collapse on the Overview);
+    pass `end` for a reproducible window (a naive `end` is taken as UTC). The same seed, days, members and
+    end always write the same messages: a re-run changes nothing, and a run with other settings replaces the
+    demo that was there.
     """
     started = time.perf_counter()
     window = _window(days, members, end)
@@ -96,7 +97,7 @@ def _window(days: int, members: int, end: datetime | None) -> Window:
     if not MEMBERS[0] <= members <= MEMBERS[1]:
         raise Invalid(f"members={members}: choose between {MEMBERS[0]} and {MEMBERS[1]}")
     if end is None:
-        end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     elif end.tzinfo is None:
         end = end.replace(tzinfo=UTC)
     end = end.astimezone(UTC).replace(microsecond=0)

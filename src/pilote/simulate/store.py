@@ -8,6 +8,7 @@ every message unchanged.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from pilote import intake, workspaces
 from pilote.ingest import Counts, Target
-from pilote.models import Message, Workspace
+from pilote.models import Message, Source, Workspace, json_object
 from pilote.simulate.clock import Window
 from pilote.simulate.community import BRAND_NAME
 from pilote.simulate.records import Draft
@@ -50,6 +51,18 @@ def open_sources(engine: Engine, workspace: str, settings: dict[str, Any]) -> di
             source.settings = orjson.dumps(settings, option=orjson.OPT_SORT_KEYS).decode()
             targets[key] = Target(workspace_id=space.id, source_id=source.id, channel=info.channel)
     return targets
+
+
+def ended(session: Session, workspace: str) -> datetime | None:
+    """When the demo written into a workspace ends (the last run's `end`), or None: no demo there."""
+    query = (
+        select(Source.settings)
+        .join(Workspace, Workspace.id == Source.workspace_id)
+        .where(Workspace.slug == workspace, Source.kind == "simulated")
+    )
+    ends = [json_object(settings).get("end") for settings in session.scalars(query)]
+    moments = [datetime.fromisoformat(end) for end in ends if isinstance(end, str)]
+    return max(moments, default=None)
 
 
 def write(

@@ -25,6 +25,7 @@ Sort = Literal["newest", "oldest", "engaged", "relevance"]
 SORTS = ("newest", "oldest", "engaged", "relevance")
 MAX_LIMIT = 500
 COMMON = 2000  # a word in more messages than this is checked while walking the dates, not looked up
+COUNT_CAP = 10_000  # a result count stops here: beyond, "more than 10,000" (an exact count can take long)
 TOXIC_THRESHOLD = rollups.TOXIC_THRESHOLD
 LABELS = {"spam": ("spam", "ham"), "sentiment": ("positive", "neutral", "negative"), "intent": None}
 FTS = table("message_fts", column("rowid", Integer), column("rank", Float))
@@ -81,6 +82,26 @@ def search(session: Session, query: ExplorerQuery) -> Page:
     last = rows[-1] if rows else None
     cursor = encode_cursor(sort, last[-len(keys) :]) if more and last is not None else None
     return Page(items=page, next_cursor=cursor, sort=sort)
+
+
+@dataclass(frozen=True, slots=True)
+class Count:
+    """How many messages match a query, up to a cap: `more` says the cap was passed."""
+
+    value: int
+    more: bool
+
+
+def count(session: Session, query: ExplorerQuery, cap: int = COUNT_CAP) -> Count:
+    """How many messages match the query's words and filters (order and cursor aside), counting no further than
+    `cap`: the database stops at the cap's next row, so a count costs at most what reading that many ids costs."""
+    _check(query)
+    wanted = dataclasses.replace(query, sort="newest", cursor=None)
+    chosen = select(Message.id).where(Message.workspace_id == query.workspace_id, *_conditions(session, wanted))
+    if query.source or query.channel:
+        chosen = chosen.join(Source, Source.id == Message.source_id)
+    found = session.scalar(select(func.count()).select_from(chosen.limit(cap + 1).subquery())) or 0
+    return Count(min(found, cap), found > cap)
 
 
 def _check(query: ExplorerQuery) -> None:

@@ -454,6 +454,9 @@ class MetricsOut(BaseModel):
     since: datetime
     until: datetime
     channel: str | None
+    sources: list[int] | None = None
+    language: str | None = None
+    topic: str | None = None
     metrics: dict[str, MetricOut]
 
 
@@ -465,6 +468,12 @@ def get_metrics(
     since: datetime | None = None,
     until: datetime | None = None,
     channel: str | None = None,
+    source: Annotated[str | None, Query(description="Only this source: its id, name or key.")] = None,
+    language: Annotated[str | None, Query(description="Only messages in this language (e.g. fr).")] = None,
+    topic: Annotated[
+        str | None, Query(description="Only messages with this keyphrase, or one holding its words.")
+    ] = None,
 ) -> Any:
     first, last = metrics.span(session, workspace_id, period=period, since=_aware(since), until=_aware(until))
-    return metrics.report(session, workspace_id, first, last, channel=channel).as_json()
+    only = metrics.narrow(session, workspace_id, channel=channel, source=source, language=language, topic=topic)
+    return metrics.report(session, workspace_id, first, last, focus=only).as_json()

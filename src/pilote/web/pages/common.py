@@ -17,13 +17,14 @@ from pilote.accounts import audit, users
 from pilote.errors import PiloteError
 from pilote.models import Workspace
 from pilote.views import inbox
-from pilote.web import access, i18n
+from pilote.web import access, highlight, i18n
 from pilote.web.access import Principal
 from pilote.web.i18n import N_
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
 TEMPLATES.env.trim_blocks = True
 TEMPLATES.env.lstrip_blocks = True
+TEMPLATES.env.filters["marked"] = highlight.marked
 
 
 def get_session(request: Request) -> Iterator[Session]:

@@ -99,11 +99,13 @@ def _day(value: str, page: PageDep, shift: int, name: str) -> datetime | None:
 
 @router.get("/w/{slug}/explorer", response_class=HTMLResponse)
 def explorer(page: PageDep, form: FormDep, cursor: str | None = None) -> HTMLResponse:
-    """Search results, a page at a time; an htmx request for the next page gets only the new rows."""
+    """Search results, a page at a time, under their count; an htmx request for the next page gets only the new
+    rows."""
     results = views.search(page.session, to_query(form, page, cursor))
     context = _context(page, form, results)
     if page.request.headers.get("hx-request") and cursor:
         return page.render("_results.html", "explorer", **context)
+    context["count"] = views.count(page.session, to_query(form, page)) if results.items else None
     saved = [(item, saved_link(item, page)) for item in views.saved(page.session, page.workspace.id)]
     feeds = sources.sources(page.session, page.workspace.id)
     channels = sorted({feed.channel for feed in feeds})

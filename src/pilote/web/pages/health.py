@@ -40,6 +40,7 @@ class Row:
 
     figure: Figure
     formula: str
+    title: str  # the metric's name on the page, in English (translated by the template)
     tone: str  # good, bad or "" (no change, or neither way is better)
     moved: float | None  # value - previous, when both are numbers
     change: float | None  # moved / previous, only when the period before had at least SMALL_BASE
@@ -69,12 +70,12 @@ def row(figure: Figure) -> Row:
     entry = CATALOGUE[figure.name]
     value, previous = figure.value, figure.previous
     if not _number(value) or not _number(previous):
-        return Row(figure, entry.formula, "", None, None)
+        return Row(figure, entry.formula, entry.title, "", None, None)
     moved = float(value) - float(previous)
     tone = "" if not moved or figure.better not in ("higher", "lower") else (
         "good" if (moved > 0) == (figure.better == "higher") else "bad")  # fmt: skip
     change = moved / float(previous) if previous and abs(float(previous)) >= SMALL_BASE else None
-    return Row(figure, entry.formula, tone, moved, change)
+    return Row(figure, entry.formula, entry.title, tone, moved, change)
 
 
 def _number(value: Any) -> bool:
@@ -100,6 +101,23 @@ def table(value: Any) -> tuple[list[str], list[tuple[str, list[Any]]]]:
 
 
 LEVEL_NAMES = {"1": N_("core"), "2": N_("regular"), "3": N_("participant"), "4": N_("the others")}
+# The columns of the catalogue's tables (keys of their values), as the page names them.
+COLUMNS = {"followers": N_("followers"), "posts": N_("posts"), "interactions": N_("interactions"),
+           "asked": N_("owed an answer"), "response_rate": N_("response rate (%)"),
+           "median_hours": N_("median (hours)"), "p90_hours": N_("90th percentile (hours)"),
+           "answers": N_("first answers")}  # fmt: skip
+
+
+def heading(key: str, say: Any) -> str:
+    """A table's column in the reader's language (a key the page does not know stays as it is)."""
+    return say(COLUMNS[key]) if key in COLUMNS else key
+
+
+def line_name(metric_name: str, key: str, say: Any) -> str:
+    """A table's row in the reader's language: member levels by name; channels, people and keyword sets as they are."""
+    return say(LEVEL_NAMES[key]) if metric_name == "member_levels" and key in LEVEL_NAMES else key
+
+
 ACTIVE = {"daily_active_members": N_("per day"), "weekly_active_members": N_("per week"),
           "monthly_active_members": N_("per 30 days")}  # fmt: skip
 
@@ -134,7 +152,8 @@ def decile(share: float) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Asked:
-    """What the page was asked for: a period (or two days' span) and what to compare it with, one channel."""
+    """What the page was asked for: a period (or two days' span) and what to compare it with; one channel, source,
+    language or topic (keyphrase)."""
 
     period: str = "30d"
     since: str = ""  # YYYY-MM-DD, the first day; with `until`, instead of `period`
@@ -142,10 +161,13 @@ class Asked:
     against_since: str = ""  # the days to compare with (else the period of the same length just before)
     against_until: str = ""
     channel: str = ""
+    source: str = ""  # a source's id
+    language: str = ""
+    topic: str = ""
 
-    def query(self) -> str:
-        """The URL parameters that ask for the same again (for the CSV link)."""
-        given = {name: getattr(self, name) for name in self.__slots__ if getattr(self, name)}
+    def query(self, *left_out: str) -> str:
+        """The URL parameters that ask for the same again (for the CSV link), but those `left_out`."""
+        given = {name: getattr(self, name) for name in self.__slots__ if getattr(self, name) and name not in left_out}
         return urlencode(given)
 
 
@@ -164,7 +186,8 @@ def _days(since: str, until: str, name: str) -> tuple[datetime, datetime]:
 
 
 def _report(page: PageDep, asked: Asked) -> Report:
-    channel = asked.channel or None
+    focus = metrics.narrow(page.session, page.workspace.id, channel=asked.channel, source=asked.source,
+                           language=asked.language, topic=asked.topic)  # fmt: skip
     if asked.since or asked.until:
         since, until = _days(asked.since, asked.until, "since")
     elif asked.period in metrics.PERIODS:
@@ -174,13 +197,15 @@ def _report(page: PageDep, asked: Asked) -> Report:
         raise Invalid(N_("period %(period)r: choose 7d, 30d or 90d"), period=asked.period)
     if asked.against_since or asked.against_until:
         against = _days(asked.against_since, asked.against_until, "against")
-        return metrics.compare(page.session, page.workspace.id, (since, until), against, channel=channel)
-    return metrics.report(page.session, page.workspace.id, since, until, channel=channel)
+        return metrics.compare(page.session, page.workspace.id, (since, until), against, focus=focus)
+    return metrics.report(page.session, page.workspace.id, since, until, focus=focus)
 
 
-def _channels(page: PageDep) -> list[str]:
-    query = select(Source.channel).where(Source.workspace_id == page.workspace.id).distinct()
-    return sorted(page.session.scalars(query))
+def _sources(page: PageDep) -> list[tuple[int, str, str]]:
+    """The workspace's sources (id, name, channel), by name: the form's choices of source and channel."""
+    query = select(Source.id, Source.name, Source.channel).where(Source.workspace_id == page.workspace.id)
+    return sorted(((i, name, channel) for i, name, channel in page.session.execute(query)),
+                  key=lambda row: (row[1].lower(), row[0]))  # fmt: skip
 
 
 AskedDep = Annotated[Asked, Depends()]
@@ -190,6 +215,7 @@ AskedDep = Annotated[Asked, Depends()]
 def health(page: PageDep, asked: AskedDep) -> HTMLResponse:
     """The catalogue's values for a period of the workspace beside the period before, or beside any other."""
     found = _report(page, asked)
+    sources = _sources(page)
     cohorts = next((f.value for f in found.figures if f.name == "retention_cohorts"), None)
     weeks = max((len(c["retained"]) for c in (cohorts or {}).values()), default=0)
     return page.render(
@@ -200,10 +226,13 @@ def health(page: PageDep, asked: AskedDep) -> HTMLResponse:
         period=asked.period if not asked.since else "",
         periods=list(metrics.PERIODS),
         asked=asked,
-        channels=_channels(page),
+        channels=sorted({channel for _, _, channel in sources}),
+        sources=sources,
         cohorts=cohorts or {},
         weeks=weeks,
         table=table,
+        heading=lambda key: heading(key, page.t.gettext),
+        line_name=lambda name, key: line_name(name, key, page.t.gettext),
         decile=decile,
         charts=charts(found, page.t.gettext),
     )

@@ -62,7 +62,8 @@ def _bucket(length: timedelta) -> str:
 @router.get("/w/{slug}/", response_class=HTMLResponse)
 def overview(page: PageDep, period: str = "7d", start: date | None = None, end: date | None = None) -> HTMLResponse:
     """The Overview of a workspace over a period."""
-    shown = span(period, start, end, page, datetime.now(UTC))
+    now = datetime.now(UTC)
+    shown = span(period, start, end, page, now)
     data = read_overview(page.session, page.workspace.id, shown.start, shown.end, shown.bucket, page.t.tz)
     empty = not data.figures.get("messages") or not data.figures["messages"].value
     return page.render(
@@ -71,7 +72,7 @@ def overview(page: PageDep, period: str = "7d", start: date | None = None, end: 
         data=data,
         span=shown,
         periods=[*PERIODS, "custom"],
-        charts=_charts(page, data, shown),
+        charts=so_far(page, _charts(page, data, shown), shown.start <= now < shown.end),
         empty=empty,
         latest=_latest(page) if empty else None,
         last_day=(shown.end - timedelta(seconds=1)).astimezone(page.t.tz).date(),
@@ -94,6 +95,17 @@ def _charts(page: PageDep, data: Overview, shown: Span) -> dict[str, dict[str, A
         "sentiment_mix": charts.pie(sentiments, t.words(sentiments)),
         "engagement": charts.lines(t, data.engagement, names={"total": t.gettext("engagement")}),
     }
+
+
+def so_far(page: PageDep, shown: dict[str, dict[str, Any]], ongoing: bool) -> dict[str, dict[str, Any]]:
+    """The time charts' last bucket named as still running when the period reaches now ("Mon, Dec 7 (so far)"):
+    a day that has not ended yet is not a collapse."""
+    if ongoing:
+        for chart in shown.values():
+            if chart.get("x"):
+                chart["x"][-1] = page.t.gettext("%(bucket)s (so far)", bucket=chart["x"][-1])
+                chart["running"] = page.t.gettext("so far")
+    return shown
 
 
 def _latest(page: PageDep) -> datetime | None:

@@ -80,6 +80,20 @@
       shown.toolbox = { right: 8, top: 0, feature: { saveAsImage: {
         title: document.documentElement.dataset.png || "PNG", name: el.dataset.png || "pilote-chart",
         pixelRatio: 2, backgroundColor: "#fff" } } };
+      if (spec.running && spec.x && spec.x.length > 1 && shown.series.length) {
+        // The bucket still running (today, this hour...) is shaded and named, its bars lighter: not a collapse.
+        var last = spec.x.length - 1, from = spec.type === "bar" ? last : last - 1;
+        shown.series[0].markArea = { silent: true, itemStyle: { color: "rgba(120, 130, 140, 0.10)" },
+          label: { show: true, position: "insideTop", offset: [0, 14], color: "#5b6570", fontSize: 11 },
+          data: [[{ name: spec.running, xAxis: spec.x[from] }, { xAxis: spec.x[last] }]] };
+        if (spec.type === "bar") {
+          shown.series.forEach(function (s) {
+            s.data = s.data.map(function (v, i) {
+              return i === last ? { value: v, itemStyle: { opacity: 0.45 } } : v;
+            });
+          });
+        }
+      }
       chart.setOption(shown);
       el.dataset.drawn = "1";
       window.addEventListener("resize", function () { chart.resize(); });
