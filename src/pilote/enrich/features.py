@@ -25,6 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from pilote.enrich import hashing, signals
+from pilote.traces import PROFILE
 
 if TYPE_CHECKING:  # scipy loads when features are first computed: the CLI starts without it
     from scipy import sparse
@@ -41,8 +42,6 @@ _LOWER_URL = re.compile(_URL.pattern)  # on lower-cased text: 4x faster than ign
 _MENTION = re.compile(r"@(?<!\w@)\w+")  # "@" first, then look behind it: 15x faster than the other way round
 _TAGS = re.compile(r"<[^>\x00]{0,200}>")  # never across texts: a batch is normalised as one string
 _PIECES = re.compile(r"[^\W_]+")
-# A profile page on a platform ("/@ana", "/user/ana", "/channel/x") is not a website the author promotes.
-_PROFILE = re.compile(r"^/(?:@|u/|user/|users/|profile/|channel/|c/|people/|members?/)", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,7 +215,7 @@ def website(url: str) -> str:
     if not url.strip():
         return ""
     parts = urlsplit(url.strip() if "//" in url else f"//{url.strip()}")
-    if _PROFILE.match(parts.path or ""):
+    if PROFILE.match(parts.path or ""):
         return ""
     return (parts.hostname or "").removeprefix("www.")
 
@@ -228,7 +227,7 @@ def is_handle(author: str, url: str) -> bool:
         return False
     path = urlsplit(url.strip() if "//" in url else f"//{url.strip()}").path or ""
     last = path.rstrip("/").rsplit("/", 1)[-1].removeprefix("@")
-    return bool(_PROFILE.match(path)) and last.lower() == author.strip().removeprefix("@").lower()
+    return bool(PROFILE.match(path)) and last.lower() == author.strip().removeprefix("@").lower()
 
 
 def _site_tokens(site: str, name: list[str]) -> list[str]:
