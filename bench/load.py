@@ -14,6 +14,7 @@ when each tick started and how long it ran. Prints requests/s, p50/p95/p99 per r
     .venv/bin/python bench/load.py --messages 1000000 --reuse bench/out/load-1m           # build, then measure
     .venv/bin/python bench/load.py --messages 1000000 --reuse bench/out/load-1m --servers 1
     .venv/bin/python bench/load.py --messages 10000000 --reuse /var/tmp/pilote-load-10m    # ~15 min, ~9 GB
+    .venv/bin/python bench/load.py --messages 1000000 --reuse bench/out/load-1m --servers 1 --workers 0 --alone 9
 
 Loopback only: every server listens on 127.0.0.1 (PostgreSQL on a Unix socket). Bounded: the readers stop
 after `--seconds`, then the run waits at most `--settle` seconds for the workers to analyse the arrivals.
@@ -288,14 +289,10 @@ def api_token(engine: Engine) -> dict[str, str]:
 
 
 def sign_in(url: str) -> dict[str, str]:
-    """The session cookies of one sign-in (every server reads sessions from the store)."""
-    for _ in range(10):  # on SQLite, the server's first clock turn may hold the write lock: the sign-in fails then
-        signed = httpx.post(url + "/login", data={"email": USER, "password": PASSWORD}, follow_redirects=False,
-                            timeout=120)  # fmt: skip
-        if signed.status_code == 303:
-            break
-        print(f"sign-in: {signed.status_code}, again in 5 s", file=sys.stderr)
-        time.sleep(5)
+    """The session cookies of one sign-in (every server reads sessions from the store). On SQLite the server's
+    first clock turn may be catching the radar up: the sign-in's write waits for the lock between two chunks."""
+    signed = httpx.post(url + "/login", data={"email": USER, "password": PASSWORD}, follow_redirects=False,
+                        timeout=120)  # fmt: skip
     if signed.status_code != 303:
         raise SystemExit(f"cannot sign in: {signed.status_code} {signed.text[:200]}")
     return dict(signed.cookies)
@@ -349,6 +346,32 @@ async def read(urls: list[str], asked: dict[str, tuple[str, list[str]]], readers
         begun = time.perf_counter()
         await asyncio.gather(*(reader() for _ in range(readers)))
         return tally, time.perf_counter() - begun
+
+
+def alone(url: str, asked: dict[str, tuple[str, list[str]]], cookies: dict[str, str], headers: dict[str, str],
+          runs: int, too_slow: float) -> None:  # fmt: skip
+    """Each kind of request alone, one at a time on one server, `runs` times (its paths in turn) after one
+    warm-up: prints the median and the slowest, in milliseconds, and the statuses other than 200. A kind that
+    takes more than `too_slow` seconds is tried no more (the server finishes it before the next kind)."""
+    print("| request | runs | p50 ms | max ms | not 200 |\n|---|---:|---:|---:|---|")
+    with httpx.Client(base_url=url, timeout=too_slow) as client:
+        for name, (kind, paths) in asked.items():
+            times, failed = [], []
+            for n in range(runs + 1):
+                path = paths[n % len(paths)]
+                started = time.perf_counter()
+                try:
+                    answer = client.get(path, cookies=cookies if kind == "page" else None,
+                                        headers=headers if kind == "api" else None)  # fmt: skip
+                except httpx.TimeoutException:
+                    failed.append(f"no answer in {too_slow:g} s")
+                    break
+                if n:
+                    times.append((time.perf_counter() - started) * 1000)
+                if answer.status_code != 200:
+                    failed.append(f"{answer.status_code} {path}")
+            p50, most = (statistics.median(times), max(times)) if times else (float("nan"), float("nan"))
+            print(f"| {name} | {len(times)} | {p50:.0f} | {most:.0f} | {', '.join(failed[:2])} |", flush=True)
 
 
 # --- the radar's ticks ----------------------------------------------------------------------------------------
@@ -409,6 +432,7 @@ def main() -> None:
     parser.add_argument("--without", action="append", default=[], help="leave out the requests named so (repeat)")
     parser.add_argument("--sqlite", action="store_true", help="the single host: SQLite, one `pilote serve` with jobs")
     parser.add_argument("--build-only", action="store_true")
+    parser.add_argument("--alone", type=int, metavar="RUNS", help="time each request alone RUNS times, then stop")
     args = parser.parse_args()
     folder = (args.reuse or cockpit.OUT / f"load-{'sqlite-' if args.sqlite else ''}{args.messages}").resolve()
     home = folder / "home"
@@ -440,6 +464,9 @@ def main() -> None:
         urls = stack.enter_context(processes(env, args.servers, args.workers, folder / "logs", args.sqlite))
         cookies = sign_in(urls[0])
         asked = {name: paths for name, paths in requests(engine).items() if name not in args.without}
+        if args.alone:
+            alone(urls[0], asked, cookies, headers, args.alone, args.too_slow)
+            return
         with Session(engine) as session:  # where this run's arrivals start (a reused store keeps earlier runs')
             before = (session.scalar(select(func.max(Message.id))) or 0,
                       session.scalar(select(func.max(InboxItem.id))) or 0)  # fmt: skip

@@ -197,9 +197,65 @@ def test_a_thread_reads_in_reply_order_with_depths_and_authors(engine: Engine, t
     assert [(names[e.message.id], e.depth) for e in found.entries] == [
         ("p1", 0), ("c1", 1), ("r1", 2), ("r2", 3), ("c2", 1)
     ]  # fmt: skip
-    assert found.depth == 3
+    assert (found.depth, found.messages, found.people, found.start, found.next_start) == (3, 5, 3, 0, None)
     activity = {a.handle: (a.in_thread, a.in_workspace) for a in found.authors}
     assert activity == {"brand": (2, 2), "zoe": (2, 2), "max": (1, 1)}
+
+
+def long_thread() -> list[dict[str, Any]]:
+    """A post, 30 comments, each answered by two replies (the second answering the first): 91 messages."""
+    rows = [row("p", 0, "Une longue discussion", kind="post", author="brand")]
+    for n in range(30):
+        rows.append(row(f"c{n}", 1 + n, f"commentaire {n}", parent_id="p", author=f"person{n % 25}"))
+        rows.append(row(f"c{n}a", 100 + n, f"réponse {n}", parent_id=f"c{n}", author="brand"))
+        rows.append(row(f"c{n}b", 200 + n, f"réponse à la réponse {n}", parent_id=f"c{n}a", author=f"person{n}"))
+    return rows
+
+
+def test_a_long_thread_reads_in_parts_that_follow_each_other_in_reading_order(engine: Engine, tmp_path: Path) -> None:
+    load(engine, tmp_path / "m.jsonl", long_thread())
+    with Session(engine) as session:
+        names = dict(session.execute(select(Message.id, Message.external_id)).all())
+        (root,) = ids_of(session, "p")
+        first = threads.thread(session, root, size=41)
+        parts = [first]
+        while parts[-1].next_start is not None:
+            parts.append(threads.thread(session, root, start=parts[-1].next_start, size=41))
+    assert [(p.start, p.next_start, p.messages) for p in parts] == [(0, 41, 91), (41, 82, 91), (82, None, 91)]
+    read = [(names[e.message.id], e.depth) for p in parts for e in p.entries if not e.context]
+    assert read[:4] == [("p", 0), ("c0", 1), ("c0a", 2), ("c0b", 3)]
+    assert len(read) == len(set(read)) == 91
+    assert [e.message.id for e in first.entries if e.context] == []
+    assert [(names[e.message.id], e.depth) for e in parts[1].entries if e.context] == [("p", 0), ("c13", 1)]
+    assert len(first.authors) == threads.AUTHORS < first.people == 31
+
+
+def test_a_message_deep_in_a_long_thread_is_shown_below_the_messages_it_answers(engine: Engine, tmp_path: Path) -> None:
+    load(engine, tmp_path / "m.jsonl", long_thread())
+    with Session(engine) as session:
+        names = dict(session.execute(select(Message.id, Message.external_id)).all())
+        root, early, deep = ids_of(session, "p", "c2b", "c25b")
+        near = threads.thread(session, early, size=20)
+        far = threads.thread(session, deep, size=20)
+    assert near.start == 0
+    assert near.focus_id == early
+    assert far.start == 1 + 25 * 3 + 2
+    assert far.root.id == root
+    shown = [(names[e.message.id], e.depth, e.context) for e in far.entries]
+    assert shown[:4] == [("p", 0, True), ("c25", 1, True), ("c25a", 2, True), ("c25b", 3, False)]
+    assert far.next_start is None
+    assert len(shown) == 3 + 91 - far.start
+
+
+def test_an_author_s_messages_in_the_workspace_are_counted_up_to_a_bound(engine: Engine, tmp_path: Path) -> None:
+    rows = [row("p", 0, kind="post", author="brand")]
+    rows += [row(f"m{n}", 1 + n, f"message {n}", author="zoe") for n in range(threads.COUNTED + 1)]
+    rows.append(row("c", 2000, "une réponse", parent_id="p", author="zoe"))
+    load(engine, tmp_path / "m.jsonl", rows)
+    with Session(engine) as session:
+        found = threads.thread(session, ids_of(session, "p")[0])
+    activity = {a.handle: (a.in_thread, a.in_workspace, a.more) for a in found.authors}
+    assert activity == {"brand": (1, 1, False), "zoe": (1, threads.COUNTED, True)}
 
 
 def test_a_member_gathers_every_identity_merged_into_them(engine: Engine, tmp_path: Path) -> None:

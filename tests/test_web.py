@@ -279,6 +279,43 @@ def test_a_thread_shows_its_replies_under_their_parents(demo: TestClient) -> Non
     assert page.xpath("//div[contains(@class, 'focus')]/article/@data-message") == [str(reply.id)]
 
 
+def test_a_long_thread_shows_a_part_and_loads_the_next_ones_in_reading_order(
+    settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    start = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    rows = [{"id": "p", "created_at": start.isoformat(), "text": "Une longue discussion", "kind": "post"}]
+    for n in range(60):  # a comment answered by a reply each: 121 messages
+        for name, parent, minutes in ((f"c{n}", "p", n + 1), (f"r{n}", f"c{n}", 100 + n)):
+            at = (start + timedelta(minutes=minutes)).isoformat()
+            rows.append({"id": name, "created_at": at, "text": f"message {name}", "parent_id": parent})
+    (tmp_path / "long.jsonl").write_text("".join(orjson.dumps(r).decode() + "\n" for r in rows), encoding="utf-8")
+    import_file(engine, tmp_path / "long.jsonl")
+    with Session(engine) as session:
+        ids = dict(session.execute(select(Message.external_id, Message.id)).all())
+    with TestClient(create_app(settings, engine)) as client:
+        sign_in(client)
+        page = client.get(f"/w/default/threads/{ids['p']}")
+        shown, more = ids_on(page.text), tree(page.text).xpath("//div[@class='more']/a/@hx-get")
+        parts = []
+        while more:
+            part = client.get(more[0], headers={"HX-Request": "true"})
+            parts.append(part.text)
+            shown += ids_on(part.text)
+            more = tree(part.text).xpath("//div[@class='more']/a/@hx-get")
+        deep = client.get(f"/w/default/threads/{ids['r45']}")
+    names = {v: k for k, v in ids.items()}
+    assert page.status_code == 200
+    assert len(ids_on(page.text)) == 50
+    assert len(parts) == 2
+    assert all("<html" not in part for part in parts)
+    assert [names[i] for i in shown[:5]] == ["p", "c0", "r0", "c1", "r1"]
+    assert sorted(shown) == sorted(ids.values())
+    focused = tree(deep.text)
+    assert [names[int(i)] for i in ids_on(deep.text)[:3]] == ["p", "c45", "r45"]
+    assert focused.xpath("//div[contains(@class, 'focus')]/article/@data-message") == [str(ids["r45"])]
+    assert focused.xpath("//div[contains(@class, 'context')]/@data-depth") == ["0", "1"]
+
+
 def test_a_member_page_shows_their_messages_and_first_and_last_seen(sqlite_demo: TestClient) -> None:
     with Session(engine_of(sqlite_demo)) as session:
         author_id, count = session.execute(

@@ -320,6 +320,11 @@ class RadarCursor(Base):
     bucket: Mapped[str | None] = mapped_column(Text)
     late: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A long backlog is caught up in time order, a chunk per transaction (radar.watch): the messages up to
+    # `catch_up_until` (by id) and before (`catch_up_at`, `catch_up_id`) are done; None outside a catch-up.
+    catch_up_until: Mapped[int | None] = mapped_column(BigInteger)
+    catch_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    catch_up_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class RadarSeries(Base):

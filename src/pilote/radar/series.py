@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, insert, or_, select
 
 from pilote import community
 from pilote.community import is_counted
@@ -154,6 +154,21 @@ def pending(conn: Connection, workspace_id: int, after_id: int, limit: int) -> P
     rows = conn.execute(query).all()
     writes = [_aware(row[1]) for row in rows]
     return Pending([row[0] for row in rows], max(writes, default=None), min(writes, default=None))
+
+
+def in_time_order(conn: Connection, workspace_id: int, ids: tuple[int, int], after: tuple[datetime, int] | None,
+                  limit: int) -> list[tuple[int, datetime]]:  # fmt: skip
+    """(id, created_at) of the workspace's messages with an id in (`ids[0]`, `ids[1]`], oldest first from just
+    after (`created_at`, `id`) = `after`, at most `limit` (a chunk of a catch-up)."""
+    query = select(Message.id, Message.created_at).where(
+        Message.workspace_id == workspace_id, Message.id > ids[0], Message.id <= ids[1]
+    )
+    if after is not None:
+        at, ident = after
+        # `created_at >= at` on its own, so that the index (workspace, created_at, id) starts the scan there
+        query = query.where(Message.created_at >= at, or_(Message.created_at > at, Message.id > ident))
+    rows = conn.execute(query.order_by(Message.created_at, Message.id).limit(limit)).all()
+    return [(row[0], _aware(row[1])) for row in rows]
 
 
 def read(conn: Connection, ids: Sequence[int], spam_threshold: float | None) -> list[Seen]:

@@ -9,6 +9,11 @@ and makes a past episode. The tail's closed buckets are decided on copies of the
 alerts are live. The cursor, the tail and the detectors' states are saved in the same transaction, so a
 crash replays nothing twice and loses nothing.
 
+A backlog of more than `CHUNK` messages (a first turn over a store with history) is caught up in several
+transactions, so that none holds SQLite's write lock long: its messages in time order, a chunk each, the cursor
+saving where the catch-up stands; the detectors learn up to the live horizon and the tail is decided after
+the last chunk only, so that the outcome is the one pass's.
+
 Waiting for writes to settle: a workspace being written (an import, the demo) is left alone until
 nothing new arrived for `SETTLE`, or the oldest waiting message is older than `MAX_WAIT`, so that
 sources written one after another are counted together. A message whose bucket the detectors already
@@ -31,7 +36,7 @@ from pilote.models import Alert, RadarCursor, RadarPoint, Workspace, utcnow
 from pilote.radar import incidents, live, notify, rules
 from pilote.radar.incidents import Candidate
 from pilote.radar.rules import Rule
-from pilote.radar.series import STEP, Bucket, Pending, Seen, bucket_start, pending, read
+from pilote.radar.series import STEP, Bucket, Pending, Seen, bucket_start, in_time_order, pending, read
 from pilote.radar.tail import Tail
 from pilote.radar.watchers import Watchers
 
@@ -40,6 +45,7 @@ MAX_WAIT = timedelta(minutes=2)
 GRACE = timedelta(minutes=1)  # a bucket is first decided this long after its end, for messages on their way
 MAX_GAP = timedelta(days=7)  # a longer silence restarts the series' clock instead of feeding every empty bucket
 LIMIT = 500_000  # messages per workspace and tick
+CHUNK = 5_000  # messages per transaction of a catch-up: about 0.4 s of SQLite's write lock on a 2-core machine
 
 
 @dataclass(slots=True)
@@ -58,10 +64,13 @@ class TickReport:
     delivered: int = 0
 
 
-def tick(engine: Any, settings: Settings, *, now: datetime | None = None, settle: timedelta = SETTLE) -> TickReport:
+def tick(engine: Any, settings: Settings, *, now: datetime | None = None, settle: timedelta = SETTLE,
+         chunk: int = CHUNK) -> TickReport:  # fmt: skip
     """One pass of the radar over every workspace, then the notifications that are due.
 
-    `settle` is how long a workspace must have been free of new writes; 0 processes whatever is there.
+    `settle` is how long a workspace must have been free of new writes; 0 processes whatever is there. A backlog
+    of more than `chunk` messages is caught up a chunk per transaction, so that no transaction holds SQLite's
+    write lock long (a sign-in, an import wait at most one chunk).
     """
     now = now or utcnow()
     factory = session_factory(engine)
@@ -69,32 +78,61 @@ def tick(engine: Any, settings: Settings, *, now: datetime | None = None, settle
     with factory() as session:
         workspace_ids = list(session.scalars(select(Workspace.id).order_by(Workspace.id)))
     for workspace_id in workspace_ids:
-        with factory() as session, session.begin():
-            watch(session, workspace_id=workspace_id, now=now, report=report, settle=settle)
-            rule = rules.get(session, workspace_id=workspace_id)
-            found = incidents.escalate_due(session, workspace_id=workspace_id, rule=rule, now=now)
-            report.escalated.extend(incident.id for incident in found)
+        more = True
+        while more:
+            with factory() as session, session.begin():
+                more = watch(session, workspace_id=workspace_id, now=now, report=report, settle=settle, chunk=chunk)
+                if not more:
+                    rule = rules.get(session, workspace_id=workspace_id)
+                    found = incidents.escalate_due(session, workspace_id=workspace_id, rule=rule, now=now)
+                    report.escalated.extend(incident.id for incident in found)
         report.workspaces += 1
     report.delivered = notify.deliver_due(factory, settings, now=now)
     return report
 
 
-def watch(session: Session, *, workspace_id: int, now: datetime, report: TickReport, settle: timedelta) -> None:
-    """Process what is new in one workspace (in the caller's transaction)."""
+def watch(session: Session, *, workspace_id: int, now: datetime, report: TickReport, settle: timedelta,
+          chunk: int = CHUNK) -> bool:  # fmt: skip
+    """Process what is new in one workspace (in the caller's transaction): all of it, or, when more than `chunk`
+    messages wait, the next `chunk` of them in time order (a catch-up). Whether a chunk remains."""
     rule = rules.get(session, workspace_id=workspace_id)
     cursor = session.get(RadarCursor, workspace_id) or _new_cursor(session, workspace_id)
     conn = session.connection()
-    waiting = pending(conn, workspace_id, cursor.last_message_id, LIMIT)
-    if _still_writing(waiting, now, settle):
-        report.waiting.append(workspace_id)
-        return
-    run = _Run(session, workspace_id, rule, now, report, Tail.load(cursor.bucket))
-    messages = read(conn, waiting.ids, rule.spam_threshold)
+    if cursor.catch_up_until is None:
+        waiting = pending(conn, workspace_id, cursor.last_message_id, LIMIT)
+        if _still_writing(waiting, now, settle):
+            report.waiting.append(workspace_id)
+            return False
+        if len(waiting.ids) <= chunk:
+            _process(session, cursor, rule, waiting.ids, now=now, report=report, final=True)
+            cursor.last_message_id = max(waiting.ids, default=cursor.last_message_id)
+            return False
+        cursor.catch_up_until = max(waiting.ids)
+    after = (
+        None if cursor.catch_up_at is None or cursor.catch_up_id is None else (cursor.catch_up_at, cursor.catch_up_id)
+    )
+    found = in_time_order(conn, workspace_id, (cursor.last_message_id, cursor.catch_up_until), after, chunk)
+    final = len(found) < chunk
+    _process(session, cursor, rule, [ident for ident, _ in found], now=now, report=report, final=final)
+    if final:
+        cursor.last_message_id = cursor.catch_up_until
+        cursor.catch_up_until = cursor.catch_up_at = cursor.catch_up_id = None
+    else:
+        cursor.catch_up_id, cursor.catch_up_at = found[-1]
+    return not final
+
+
+def _process(session: Session, cursor: RadarCursor, rule: Rule, ids: list[int], *, now: datetime,
+             report: TickReport, final: bool) -> None:  # fmt: skip
+    """Count these messages (oldest first) and save the tail, the detectors and the points; the detectors learn
+    up to the live horizon and the tail is decided only after the last chunk (the next one may fill its buckets)."""
+    run = _Run(session, cursor.workspace_id, rule, now, report, Tail.load(cursor.bucket))
+    messages = read(session.connection(), ids, rule.spam_threshold)
     late = sum(1 for message in messages if not run.feed(message))
-    run.learn_until(live.first_live(now))
-    run.decide_tail(bucket_start(now - GRACE))
+    if final:
+        run.learn_until(live.first_live(now))
+        run.decide_tail(bucket_start(now - GRACE))
     run.save()
-    cursor.last_message_id = max(waiting.ids, default=cursor.last_message_id)
     cursor.bucket = run.tail.dump() if run.tail.first() is not None else None
     cursor.bucket_at = run.tail.first()
     cursor.late += late

@@ -184,9 +184,15 @@ def get_message(session: SessionDep, workspace_id: WorkspaceDep, message_id: int
 
 
 @router.get("/threads/{message_id}", response_model=threads.Thread, summary="The conversation of a message")
-def get_thread(session: SessionDep, workspace_id: WorkspaceDep, message_id: int) -> Any:
+def get_thread(
+    session: SessionDep,
+    workspace_id: WorkspaceDep,
+    message_id: int,
+    start: Annotated[int | None, Query(ge=0, description="reading position of the part's first message")] = None,
+    size: Annotated[int, Query(ge=1, le=threads.MAX_PART, description="messages in the part")] = threads.PART,
+) -> Any:
     _owned(session, workspace_id, message_id)
-    return threads.thread(session, message_id)
+    return threads.thread(session, message_id, start=start, size=size)
 
 
 class LabelIn(BaseModel):
