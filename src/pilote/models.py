@@ -876,3 +876,18 @@ class ErasedIdentity(Base):
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"), primary_key=True)
     digest: Mapped[str] = mapped_column(String(64), primary_key=True)
     erasure_id: Mapped[int | None] = mapped_column(ForeignKey("erasure.id", ondelete="SET NULL"))
+
+
+# --- the Members page's lists, kept by the clock (migration 0023) -------------------------------------------
+
+
+class KeptList(Base):
+    """A list computed by a worker and kept for the pages: the opinion leaders of a standard period, or the merge
+    suggestions, as JSON, with when it was computed and the state of the workspace it was computed from."""
+
+    __tablename__ = "kept_list"
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)  # "leaders:7d", ..., "suggestions"
+    stamp: Mapped[str] = mapped_column(String(200))  # the workspace's state it was computed from (leaders.kept)
+    value: Mapped[str] = mapped_column(Text)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

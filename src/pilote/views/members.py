@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import ColumnElement, and_, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from pilote import rollups
@@ -59,24 +60,74 @@ def member(session: Session, author_id: int) -> MemberProfile:
     same = Author.member_id == author.member_id if author.member_id is not None else Author.id == author.id
     people = list(session.scalars(select(Author).where(same, Author.workspace_id == author.workspace_id)))
     mine = and_(Message.author_id.in_([a.id for a in people]), counted())
-    sentiment = decided("sentiment", Message.sentiment)
-    rows = session.execute(select(Message.created_at, Message.kind, sentiment, Message.author_id).where(mine)).all()
-    per_author = Counter(row[3] for row in rows)
+    tally = _tally(session, mine)
     channel_of = {a.id: a.channel for a in people}
     recent = session.execute(card_query().where(mine).order_by(Message.created_at.desc()).limit(RECENT)).all()
     return MemberProfile(
         author_id=author.id, member_id=author.member_id, name=_name(session, author),
         team=_team(session, list(channel_of)),
-        identities=[Identity(a.id, a.channel, a.handle, a.display_name, a.profile_url, per_author[a.id])
+        identities=[Identity(a.id, a.channel, a.handle, a.display_name, a.profile_url, tally.per_author[a.id])
                     for a in people],
-        messages=len(rows), first_seen=min((r[0] for r in rows), default=None),
-        last_seen=max((r[0] for r in rows), default=None),
-        by_channel=dict(Counter(channel_of[r[3]] for r in rows).most_common()),
-        by_kind=dict(Counter(r[1] for r in rows).most_common()),
-        sentiment=dict(Counter(r[2] or rollups.UNKNOWN for r in rows).most_common()),
-        activity=sorted(Counter(bucket_start(rollups.hour_of(r[0]), "week") for r in rows).items()),
-        recent=cards(session, recent),
+        messages=tally.messages, first_seen=tally.first, last_seen=tally.last,
+        by_channel=dict(_channels(tally, channel_of).most_common()),
+        by_kind=dict(tally.kinds.most_common()), sentiment=dict(tally.feelings.most_common()),
+        activity=sorted(tally.weeks.items()), recent=cards(session, recent),
     )  # fmt: skip
+
+
+@dataclass(slots=True)
+class _Tally:
+    """A person's messages counted by the database: per identity, kind, feeling and day."""
+
+    messages: int = 0
+    first: datetime | None = None
+    last: datetime | None = None
+    per_author: Counter[int] = field(default_factory=Counter)
+    kinds: Counter[str] = field(default_factory=Counter)
+    feelings: Counter[str] = field(default_factory=Counter)
+    weeks: Counter[datetime] = field(default_factory=Counter)
+
+
+def _tally(session: Session, mine: ColumnElement[bool]) -> _Tally:
+    """One grouped query over the person's own messages (found by the author index), a few rows per day."""
+    day = _day(session)
+    rows = (
+        select(
+            Message.author_id.label("author"),
+            Message.kind.label("kind"),
+            Message.created_at.label("at"),
+            decided("sentiment", Message.sentiment).label("feeling"),
+            day.label("day"),
+        )
+        .where(mine)
+        .subquery()
+    )
+    query = select(rows.c.author, rows.c.kind, rows.c.feeling, rows.c.day, func.count(), func.min(rows.c.at),
+                   func.max(rows.c.at)).group_by(rows.c.author, rows.c.kind, rows.c.feeling, rows.c.day)  # fmt: skip
+    found = _Tally()
+    for author_id, kind, feeling, days, count, first, last in session.execute(query):
+        found.messages += count
+        found.first = first if found.first is None else min(found.first, first)
+        found.last = last if found.last is None else max(found.last, last)
+        found.per_author[author_id] += count
+        found.kinds[kind] += count
+        found.feelings[feeling or rollups.UNKNOWN] += count
+        found.weeks[bucket_start(int(days) * 24, "week")] += count
+    return found
+
+
+def _day(session: Session) -> ColumnElement[Any]:
+    """SQL: the day of a message, in days since 1970-01-01 UTC (`rollups.hour_of` // 24)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return literal_column("CAST(strftime('%s', message.created_at) AS INTEGER) / 86400")
+    return literal_column("floor(extract(epoch FROM message.created_at) / 86400)::bigint")
+
+
+def _channels(tally: _Tally, channel_of: dict[int, str]) -> Counter[str]:
+    found: Counter[str] = Counter()
+    for author_id, count in tally.per_author.items():
+        found[channel_of[author_id]] += count
+    return found
 
 
 def _name(session: Session, author: Author) -> str:

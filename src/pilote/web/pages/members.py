@@ -8,10 +8,11 @@ from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
-from pilote import leaders, merges, privacy
+from pilote import merges, privacy
 from pilote.accounts import users
 from pilote.errors import Invalid, NotFound
-from pilote.models import Author
+from pilote.leaders import kept
+from pilote.models import Author, utcnow
 from pilote.views.members import member as read_member
 from pilote.web.i18n import N_
 from pilote.web.pages import charts
@@ -21,7 +22,6 @@ from pilote.web.pages.labels import INTENTS
 router = APIRouter()
 PERIODS = ("7d", "30d", "90d")
 LISTS = ("ambassadors", "detractors", "bridges", "rising")
-PER_LIST = 20
 SUGGESTIONS = 20
 MERGES = 20
 DONE = ("merged", "rejected", "erased", "unmerged")
@@ -39,12 +39,12 @@ def members(page: PageDep, period: str = "30d", done: str = "", erased: int = 0)
     """Ambassadors, detractors, bridges and rising members of a period, and who may be one person."""
     if period not in PERIODS:
         raise Invalid(N_("period %(period)r: choose 7d, 30d or 90d"), period=period)
-    span = leaders.window(page.session, page.workspace.id, period=period)
-    found = leaders.leaders(page.session, page.workspace.id, span, limit=PER_LIST)
-    suggested = merges.suggest(page.session, page.workspace.id, limit=SUGGESTIONS)
-    return page.render("members.html", "members", found=found, lists=LISTS, period=period, periods=PERIODS,
-                       suggestions=suggested, deciding=deciding(page), done=done if done in DONE else "",
-                       erased=erased, merges=_recorded(page))  # fmt: skip
+    found = kept.leaders_of(page.session, page.workspace.id, period)
+    suggested = kept.suggestions_of(page.session, page.workspace.id, SUGGESTIONS)
+    return page.render("members.html", "members", kept=found, found=found.value if found else None, lists=LISTS,
+                       period=period, periods=PERIODS, suggestions=suggested.value if suggested else None,
+                       suggestions_kept=suggested, deciding=deciding(page), done=done if done in DONE else "",
+                       erased=erased, merges=_recorded(page), now=utcnow())  # fmt: skip
 
 
 def _recorded(page: Page) -> list[dict[str, object]]:

@@ -1,0 +1,39 @@
+"""kept_list: the Members page's lists (leaders of 7, 30 and 90 days, merge suggestions) kept by the clock
+
+Revision ID: 0023
+Revises: 0022
+Create Date: 2026-12-07
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+import pilote.models
+
+revision: str = "0023"
+down_revision: str | None = "0022"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def upgrade() -> None:
+    op.create_table(
+        "kept_list",
+        sa.Column("workspace_id", BIG_ID, nullable=False),
+        sa.Column("name", sa.String(length=32), nullable=False),
+        sa.Column("stamp", sa.String(length=200), nullable=False),
+        sa.Column("value", sa.Text(), nullable=False),
+        sa.Column("computed_at", pilote.models.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"], ["workspace.id"], name=op.f("fk_kept_list_workspace_id_workspace"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("workspace_id", "name", name=op.f("pk_kept_list")),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("kept_list")
