@@ -22,6 +22,7 @@ from pilote.config import Settings
 from pilote.imports import import_file
 from pilote.leaders import kept
 from pilote.models import Author, KeptList, Message, utcnow
+from pilote.views import members
 from pilote.web.app import create_app
 from test_leaders import TOWN, town  # noqa: F401 (the fixture)
 
@@ -215,3 +216,25 @@ def _count(people: list[merges.Identity], index: int | None) -> dict[str, int]:
         key = words[0] if index == 0 else " ".join(words)
         found[key] = found.get(key, 0) + 1
     return found
+
+
+def test_the_busiest_people_s_counts_are_kept_and_their_page_reads_them(
+    client: TestClient, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(kept, "ON_REQUEST", 2)  # more than two messages: "busy"
+    workspace_id = rows_workspace(engine)
+    kept.refresh(engine, workspace_id, force=True)
+    with Session(engine) as session:
+        ana = session.scalar(select(Author).where(Author.handle == "ana_b"))  # merged with "ana": one person
+        dana = session.scalar(select(Author).where(Author.handle == "dana"))  # two messages: not busy
+        assert ana is not None
+        assert dana is not None
+        found = kept.member_counts(session, ana)
+        assert found is not None
+        assert found.value == members.tally(session, [a.id for a in members.identities(session, ana)])
+        assert found.value.messages == 4
+        assert members.member(session, ana.id, counts=found.value) == members.member(session, ana.id)
+        assert kept.member_counts(session, dana) is None
+        ana_id, dana_id = ana.id, dana.id
+    assert "Counted" in client.get(f"/w/acme/members/{ana_id}").text
+    assert "Counted" not in client.get(f"/w/acme/members/{dana_id}").text

@@ -160,6 +160,8 @@ class Message(Base):
         # Newest and oldest first walk it in (created_at, id) order; "most engaged" over a period reads it alone
         # (an index-only scan on PostgreSQL, where the id is not implied as it is in SQLite's indexes).
         Index("ix_message_workspace_created_engagement", "workspace_id", "created_at", "id", "engagement"),
+        # "Most engaged" with no period walks this one from its end, 51 entries (migration 0023).
+        Index("ix_message_workspace_engagement", "workspace_id", "engagement", "id"),
         # Thread first: the database finds a message's thread references by it (migration 0009).
         Index("ix_message_thread_source", "thread_id", "source_id"),
         Index(

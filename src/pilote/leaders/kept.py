@@ -20,9 +20,11 @@ from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
 from pilote import merges
+from pilote.leaders.graph import node_key
 from pilote.leaders.lists import Leaders, leaders
 from pilote.leaders.window import PERIODS, coming_hour, window
 from pilote.models import Author, KeptList, MemberMerge, Message, WorkspaceSetting, utcnow
+from pilote.views.members import Tally, identities, tally
 
 REFRESH = 600  # seconds: a workspace's lists are computed again at most this often, however busy it is
 ON_REQUEST = 20_000  # messages in a period (identities in a workspace): at most this many, computed on request
@@ -31,6 +33,7 @@ SUGGESTIONS = 200  # suggestions kept, so that those merged or rejected since st
 T = TypeVar("T")
 _LEADERS = TypeAdapter(Leaders)
 _SUGGESTIONS = TypeAdapter(list[merges.Suggestion])
+_TALLY = TypeAdapter(Tally)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +61,7 @@ def due(session: Session, workspace_id: int, now: datetime | None = None) -> boo
     """Whether a workspace's lists should be computed again: missing, or from another state and old enough."""
     kept = session.execute(select(KeptList.stamp, KeptList.computed_at).where(KeptList.workspace_id == workspace_id)
                            ).all()  # fmt: skip
-    if len(kept) < len(PERIODS) + 1:
+    if len(kept) < len(PERIODS) + 1:  # the periods and the suggestions; the busiest people's counts besides
         return True
     current = stamp(session, workspace_id, now)
     oldest = min(computed for _, computed in kept)
@@ -76,12 +79,36 @@ def refresh(engine: Engine, workspace_id: int, *, now: datetime | None = None, f
             span = window(session, workspace_id, period=period, now=now)
             values[f"leaders:{period}"] = _LEADERS.dump_json(leaders(session, workspace_id, span, limit=LIMIT))
         values["suggestions"] = _SUGGESTIONS.dump_json(merges.suggest(session, workspace_id, limit=SUGGESTIONS))
+        values |= {f"member:{node}": _TALLY.dump_json(counts) for node, counts in _busiest(session, workspace_id)}
         computed = now or utcnow()
     with Session(engine) as session, session.begin():
         session.execute(delete(KeptList).where(KeptList.workspace_id == workspace_id))
         session.add_all(KeptList(workspace_id=workspace_id, name=name, stamp=state, value=value.decode(),
                                  computed_at=computed) for name, value in values.items())  # fmt: skip
     return True
+
+
+def _busiest(session: Session, workspace_id: int) -> list[tuple[int, Tally]]:
+    """The message counts of the people with more than ON_REQUEST messages, for their pages (one grouped scan of
+    the workspace's messages by author finds them)."""
+    busy = (
+        select(Message.author_id)
+        .where(Message.workspace_id == workspace_id, Message.author_id.is_not(None))
+        .group_by(Message.author_id)
+        .having(func.count() > ON_REQUEST)
+    )
+    found: dict[int, Tally] = {}
+    for author in session.scalars(select(Author).where(Author.id.in_(busy)).order_by(Author.id)):
+        node = node_key(author.member_id, author.id)
+        if node not in found:
+            found[node] = tally(session, [a.id for a in identities(session, author)])
+    return list(found.items())
+
+
+def member_counts(session: Session, author: Author) -> Kept[Tally] | None:
+    """A busy person's message counts as a worker kept them, or None (their page counts them then)."""
+    row = session.get(KeptList, (author.workspace_id, f"member:{node_key(author.member_id, author.id)}"))
+    return Kept(_TALLY.validate_json(row.value), row.computed_at) if row is not None else None
 
 
 def forget(session: Session, workspace_id: int) -> None:

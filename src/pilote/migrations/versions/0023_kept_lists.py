@@ -1,4 +1,5 @@
-"""kept_list: the Members page's lists (leaders of 7, 30 and 90 days, merge suggestions) kept by the clock
+"""kept_list: the Members page's lists (leaders of 7, 30 and 90 days, merge suggestions, the busiest people's
+counts) kept by a worker; an index on (workspace_id, engagement, id) for "most engaged" with no period
 
 Revision ID: 0023
 Revises: 0022
@@ -33,7 +34,9 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("workspace_id", "name", name=op.f("pk_kept_list")),
     )
+    op.create_index("ix_message_workspace_engagement", "message", ["workspace_id", "engagement", "id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_message_workspace_engagement", table_name="message")
     op.drop_table("kept_list")

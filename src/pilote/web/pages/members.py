@@ -101,7 +101,8 @@ def member(page: PageDep, author_id: int, erase_error: bool = False) -> HTMLResp
     author = page.session.get(Author, author_id)
     if author is None or author.workspace_id != page.workspace.id:
         raise NotFound(N_("no author %(id)s in workspace %(slug)r"), id=author_id, slug=page.workspace.slug)
-    data = read_member(page.session, author_id)
+    counted = kept.member_counts(page.session, author)  # a busy person's, kept by a worker
+    data = read_member(page.session, author_id, counts=counted.value if counted else None)
     activity = {
         "type": "bar",
         "stack": False,
@@ -114,7 +115,8 @@ def member(page: PageDep, author_id: int, erase_error: bool = False) -> HTMLResp
     if admin(page):  # only an admin sees the erasure form, with the name to type
         erasing = privacy.person(page.session, workspace_id=page.workspace.id, author_id=author_id)
     response = page.render("member.html", "members", data=data, intents=INTENTS, charts=shown, erasing=erasing,
-                           erase_error=erase_error)  # fmt: skip
+                           erase_error=erase_error, counted_at=counted.computed_at if counted else None,
+                           now=utcnow())  # fmt: skip
     response.status_code = 400 if erase_error else 200
     return response
 
