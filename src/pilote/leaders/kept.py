@@ -45,16 +45,19 @@ class Kept(Generic[T]):
 
 
 def stamp(session: Session, workspace_id: int, now: datetime | None = None) -> str:
-    """The state of a workspace the lists depend on: its newest message, its merges (made and undone), the
-    identities said to be different people, and the hour the periods end at."""
-    newest = session.scalar(select(func.max(Message.id)).where(Message.workspace_id == workspace_id)) or 0
+    """The state of a workspace the lists depend on: its newest message (one step of the date index: a message
+    imported with an older date is seen at the next hour), its merges (made and undone), the identities said
+    to be different people, and the hour the periods end at."""
+    newest = session.execute(select(Message.created_at, Message.id).where(Message.workspace_id == workspace_id)
+                             .order_by(Message.created_at.desc(), Message.id.desc()).limit(1)).first()  # fmt: skip
     made, undone = session.execute(
         select(func.count(), func.count(MemberMerge.undone_at)).where(MemberMerge.workspace_id == workspace_id)
     ).one()
     rejected = session.scalar(select(WorkspaceSetting.updated_at).where(
         WorkspaceSetting.workspace_id == workspace_id, WorkspaceSetting.name == merges.REJECTED))  # fmt: skip
     hour = coming_hour(now).isoformat()
-    return f"{newest}:{made}:{undone}:{rejected.isoformat() if rejected else '-'}:{hour}"
+    last = f"{newest[0].isoformat()}#{newest[1]}" if newest else "-"
+    return f"{last}:{made}:{undone}:{rejected.isoformat() if rejected else '-'}:{hour}"
 
 
 def due(session: Session, workspace_id: int, now: datetime | None = None) -> bool:
@@ -63,9 +66,10 @@ def due(session: Session, workspace_id: int, now: datetime | None = None) -> boo
                            ).all()  # fmt: skip
     if len(kept) < len(PERIODS) + 1:  # the periods and the suggestions; the busiest people's counts besides
         return True
+    if ((now or utcnow()) - min(computed for _, computed in kept)).total_seconds() < REFRESH:
+        return False
     current = stamp(session, workspace_id, now)
-    oldest = min(computed for _, computed in kept)
-    return any(s != current for s, _ in kept) and ((now or utcnow()) - oldest).total_seconds() >= REFRESH
+    return any(s != current for s, _ in kept)
 
 
 def refresh(engine: Engine, workspace_id: int, *, now: datetime | None = None, force: bool = False) -> bool:
