@@ -238,3 +238,18 @@ def test_the_busiest_people_s_counts_are_kept_and_their_page_reads_them(
         ana_id, dana_id = ana.id, dana.id
     assert "Counted" in client.get(f"/w/acme/members/{ana_id}").text
     assert "Counted" not in client.get(f"/w/acme/members/{dana_id}").text
+
+
+def test_a_busy_person_s_page_without_kept_counts_says_they_are_being_counted(
+    client: TestClient, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(kept, "ON_REQUEST", 2)
+    with Session(engine) as session:
+        ana = session.scalar(select(Author.id).where(Author.handle == "ana"))
+    page = lxml_html.fromstring(client.get(f"/w/acme/members/{ana}").text)
+    assert page.xpath("//p[@data-counting]")
+    assert page.xpath("//h2[text()='Latest messages']")
+    kept.refresh(engine, rows_workspace(engine), force=True)  # what the worker does
+    page = lxml_html.fromstring(client.get(f"/w/acme/members/{ana}").text)
+    assert not page.xpath("//p[@data-counting]")
+    assert "4 messages" in " ".join(page.xpath("//p[@class='lede']//text()"))

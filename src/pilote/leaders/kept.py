@@ -115,6 +115,13 @@ def member_counts(session: Session, author: Author) -> Kept[Tally] | None:
     return Kept(_TALLY.validate_json(row.value), row.computed_at) if row is not None else None
 
 
+def busy(session: Session, author: Author) -> bool:
+    """Whether a person has more than ON_REQUEST messages (counted through the author index, no further)."""
+    ids = [a.id for a in identities(session, author)]
+    some = select(Message.id).where(Message.author_id.in_(ids)).limit(ON_REQUEST + 1)
+    return (session.scalar(select(func.count()).select_from(some.subquery())) or 0) > ON_REQUEST
+
+
 def forget(session: Session, workspace_id: int) -> None:
     """Drop a workspace's kept lists (a person erased on request must not stay in them); the clock recomputes."""
     session.execute(delete(KeptList).where(KeptList.workspace_id == workspace_id))

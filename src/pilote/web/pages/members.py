@@ -13,6 +13,7 @@ from pilote.accounts import users
 from pilote.errors import Invalid, NotFound
 from pilote.leaders import kept
 from pilote.models import Author, utcnow
+from pilote.views.members import Tally
 from pilote.views.members import member as read_member
 from pilote.web.i18n import N_
 from pilote.web.pages import charts
@@ -102,7 +103,8 @@ def member(page: PageDep, author_id: int, erase_error: bool = False) -> HTMLResp
     if author is None or author.workspace_id != page.workspace.id:
         raise NotFound(N_("no author %(id)s in workspace %(slug)r"), id=author_id, slug=page.workspace.slug)
     counted = kept.member_counts(page.session, author)  # a busy person's, kept by a worker
-    data = read_member(page.session, author_id, counts=counted.value if counted else None)
+    counting = counted is None and kept.busy(page.session, author)  # too many to count while the page waits
+    data = read_member(page.session, author_id, counts=counted.value if counted else Tally() if counting else None)
     activity = {
         "type": "bar",
         "stack": False,
@@ -116,6 +118,7 @@ def member(page: PageDep, author_id: int, erase_error: bool = False) -> HTMLResp
         erasing = privacy.person(page.session, workspace_id=page.workspace.id, author_id=author_id)
     response = page.render("member.html", "members", data=data, intents=INTENTS, charts=shown, erasing=erasing,
                            erase_error=erase_error, counted_at=counted.computed_at if counted else None,
+                           counting=kept.ON_REQUEST if counting else 0,
                            now=utcnow())  # fmt: skip
     response.status_code = 400 if erase_error else 200
     return response
