@@ -13,7 +13,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -87,6 +87,14 @@ def begin_write(engine: Engine) -> Iterator[Connection]:
         if conn.dialect.name == "sqlite":
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         yield conn
+
+
+def without_jit(session: Session) -> None:
+    """No JIT compilation for the rest of this transaction, on PostgreSQL. It compiles a query's expressions
+    when the planner's cost estimate is high, which it is for the label rules' subqueries over many rows: about
+    1.5 s of compiling per query on a 2-core machine, for queries that then run in less (docs/benchmarks.md)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL jit = off"))
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -3,17 +3,20 @@
 The work itself is plain functions (`radar_tick`, `sync_tick`, `analyse`), which tests and `pilote watch`
 call directly; the queue only decides where and when they run. The queue is huey: on Redis when
 PILOTE_REDIS_URL is set (any number of `pilote worker` on any number of hosts), else in SQLite under
-$PILOTE_HOME (`pilote serve` and the workers of that host). Two jobs go through it: the sync of one source,
-and the analysis of one workspace's new messages; each runs under a lease (`pilote.leases`) named after it,
-so a source is never synced twice at once, nor a workspace analysed twice at once.
+$PILOTE_HOME (`pilote serve` and the workers of that host). Three jobs go through it: the sync of one source,
+the analysis of one workspace's new messages, and the Members page's lists of one workspace (`leaders.kept`);
+each runs under a lease (`pilote.leases`) named after it, so a source is never synced twice at once, nor a
+workspace analysed twice at once.
 
 Every process that consumes jobs also runs a clock thread. Every `radar_interval` seconds, the clock that
 takes the `radar.tick` lease (one in the whole deployment) queues again the jobs whose holder died (a lease
 that expired unreleased), queues a sync of each source that is due, then runs the radar's tick itself (the
 radar never waits behind a slow sync or analysis in the queue), then deletes the messages past their
-workspace's retention period, a few batches at a time (`pilote.privacy`). A killed worker loses nothing: its job's lease
-expires, the clock queues the job again, and since the intake writes by external id and the analysis only
-takes what has no current analysis, the job done twice stores and analyses each message once.
+workspace's retention period, a few batches at a time (`pilote.privacy`), then queues the computation of the
+Members lists of each workspace whose messages or merges changed (at most every few minutes). A killed worker
+loses nothing: its job's lease expires, the clock queues the job again, and since the intake writes by external
+id and the analysis only takes what has no current analysis, the job done twice stores and analyses each
+message once.
 docs/architecture.md, "Jobs and leases".
 """
 
@@ -31,7 +34,7 @@ from urllib.parse import urlsplit
 from huey import RedisHuey, SqliteHuey
 from huey.api import Huey
 from huey.exceptions import RetryTask
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from pilote import enrich, leases, privacy, rollups, schedule
@@ -42,7 +45,9 @@ from pilote.errors import PiloteError, Unavailable
 from pilote.inbox import intake as inbox_intake
 from pilote.inbox import items as inbox_items
 from pilote.inbox import outbox
+from pilote.leaders import kept
 from pilote.leases import Busy, DatabaseLeases, Leases, hold
+from pilote.models import Workspace
 from pilote.radar.watch import TickReport, tick
 from pilote.sources.http import Limits
 from pilote.sync import SyncReport
@@ -50,6 +55,7 @@ from pilote.sync import SyncReport
 TICK = "radar.tick"  # the clock's lease: one radar tick at a time in the deployment
 SYNC = "sources.sync"
 ANALYSE = "enrich.workspace"
+LISTS = "leaders.lists"  # the Members page's lists of a workspace, computed and kept (leaders.kept)
 HOURS = 168  # dirty dashboard hours recounted per transaction: a week, so no transaction holds the lock long
 MOST_HOURS = 20 * HOURS  # per tick; the rest at the next one, so the radar's tick stays on time
 BUSY_RETRY = 5.0  # seconds before an analysis that found its workspace being analysed tries again
@@ -107,11 +113,13 @@ def analyse(engine: Engine, workspace_id: int, held: Leases | None = None) -> No
 
 @dataclass(slots=True)
 class Queue:
-    """The queue and its two jobs; calling `sync(source_id)` or `analyse(workspace_id)` queues one."""
+    """The queue and its jobs; calling `sync(source_id)`, `analyse(workspace_id)` or `lists(workspace_id)` queues
+    one."""
 
     huey: Huey
     sync: Callable[[int], Any]
     analyse: Callable[[int], Any]
+    lists: Callable[[int], Any]
 
     def waiting(self) -> set[tuple[str, tuple[Any, ...]]]:
         """The jobs waiting in the queue, by name and arguments."""
@@ -128,7 +136,8 @@ def make_queue(settings: Settings, engine: Engine) -> Queue:
     held = leases.of(settings, engine)
     sync = huey.task(name=SYNC, retries=2, retry_delay=10)(partial(_sync_job, engine, settings))
     work = huey.task(name=ANALYSE, retries=2, retry_delay=30)(partial(_analyse_job, engine, held))
-    return Queue(huey, sync, work)
+    lists = huey.task(name=LISTS, retries=1, retry_delay=60)(partial(_lists_job, engine, held))
+    return Queue(huey, sync, work, lists)
 
 
 def _sync_job(engine: Engine, settings: Settings, source_id: int) -> None:
@@ -147,6 +156,19 @@ def _analyse_job(engine: Engine, held: Leases, workspace_id: int) -> None:
         analyse(engine, workspace_id, held)
     except Busy:  # the running analysis may have read the workspace before the newest messages: come back
         raise RetryTask(delay=BUSY_RETRY) from None
+
+
+def keep_lists(engine: Engine, workspace_id: int, held: Leases | None = None) -> bool:
+    """Compute and keep a workspace's Members lists if they are due, under its lease; whether it did."""
+    try:
+        with hold(held or DatabaseLeases(engine), f"lists:{workspace_id}"):
+            return kept.refresh(engine, workspace_id)
+    except Busy:  # another worker computes them now
+        return False
+
+
+def _lists_job(engine: Engine, held: Leases, workspace_id: int) -> None:
+    keep_lists(engine, workspace_id, held)
 
 
 def analysis(settings: Settings, engine: Engine) -> Callable[[int], None]:
@@ -236,6 +258,7 @@ class Jobs:
                 inbox_items.wake_all(self.engine)
                 outbox.deliver_due(self.engine, self.settings)
                 retention_tick(self.engine)
+                self.queue_lists()
         except Busy:
             return False
         return True
@@ -249,6 +272,8 @@ class Jobs:
                 self.queue.sync(int(argument))
             elif kind == "analyse" and argument.isdigit():
                 self.queue.analyse(int(argument))
+            elif kind == "lists" and argument.isdigit():
+                self.queue.lists(int(argument))
         if found:
             log.warning("queued again after their worker stopped: %s", ", ".join(found))
         return found
@@ -261,6 +286,17 @@ class Jobs:
         queued = [s for s in due if (SYNC, (s,)) not in waiting and not self.leases.held(f"sync:{s}")]
         for source_id in queued:
             self.queue.sync(source_id)
+        return queued
+
+    def queue_lists(self) -> list[int]:
+        """Queue the computation of the Members lists of each workspace whose lists are due (leaders.kept), unless
+        one is waiting or running: a worker computes them, so the clock's turn stays short."""
+        with Session(self.engine) as session:
+            due = [w for w in session.scalars(select(Workspace.id).order_by(Workspace.id)) if kept.due(session, w)]
+        waiting = self.queue.waiting()
+        queued = [w for w in due if (LISTS, (w,)) not in waiting and not self.leases.held(f"lists:{w}")]
+        for workspace_id in queued:
+            self.queue.lists(workspace_id)
         return queued
 
     def _tick_forever(self) -> None:

@@ -314,19 +314,53 @@ def _name_variants(session: Session, people: list[Identity], note: Note) -> None
     for person in people:
         if _words(person.name):
             by_channel[person.channel].append(person)
-    threads = _threads(session, [p.id for p in people])
-    for members in by_channel.values():
+    pairs = {channel: _candidates(members) for channel, members in by_channel.items()}
+    threads = _threads(session, sorted({p.id for found in pairs.values() for pair in found for p in pair}))
+    for channel, members in by_channel.items():
         first_words: dict[str, int] = defaultdict(int)
         names: dict[str, int] = defaultdict(int)
         for person in members:
             first_words[_words(person.name)[0]] += 1
             names[" ".join(_words(person.name))] += 1
-        blocks: dict[str, list[Identity]] = defaultdict(list)
-        for person in members:
-            blocks[_words(person.name)[0][0]].append(person)
-        for block in blocks.values():
-            for a, b in combinations(block, 2):
-                _compare(a, b, threads, first_words, names, note)
+        for a, b in sorted(pairs[channel], key=lambda pair: (pair[0].id, pair[1].id)):
+            _compare(a, b, threads, first_words, names, note)
+
+
+def _candidates(members: list[Identity]) -> set[tuple[Identity, Identity]]:
+    """The pairs of one channel's identities whose names may be one person's (same words, or one a shorter form
+    of the other as `_form` reads it), found through keys: never every pair of a channel. Each pair once, the
+    lower id first."""
+    by_key: dict[tuple[str, ...], list[Identity]] = defaultdict(list)
+    for person in members:
+        for key in _long_keys(_words(person.name)):
+            by_key[key].append(person)
+    found: set[tuple[Identity, Identity]] = set()
+    for person in members:
+        words = _words(person.name)
+        for other in by_key.get(_short_key(words) or ("",), []) + by_key.get(("=", *words), []):
+            if other.id != person.id:
+                found.add((person, other) if person.id < other.id else (other, person))
+    return found
+
+
+def _long_keys(words: list[str]) -> set[tuple[str, ...]]:
+    """The keys under which a shorter form of this name (or the same name) looks for it."""
+    first = words[0]
+    initials = "".join(part[0] for part in first.split("-"))
+    keys = {("=", *words), ("1", first), *(("1", first[:end]) for end in range(3, len(first)))}
+    if len(initials) > 1:
+        keys |= {("1", initials), ("1", initials + "".join(w[0] for w in words[1:]))}
+    keys |= {("f", first, *(w[0] for w in words[1:end])) for end in range(2, len(words) + 1)}
+    return keys
+
+
+def _short_key(words: list[str]) -> tuple[str, ...] | None:
+    """The key of the longer names this one may be a shorter form of: one word, or a first name and initials."""
+    if len(words) == 1:
+        return ("1", words[0])
+    if all(len(w) == 1 for w in words[1:]):
+        return ("f", *words)
+    return None
 
 
 def _compare(

@@ -161,6 +161,8 @@ class Message(Base):
         # Newest and oldest first walk it in (created_at, id) order; "most engaged" over a period reads it alone
         # (an index-only scan on PostgreSQL, where the id is not implied as it is in SQLite's indexes).
         Index("ix_message_workspace_created_engagement", "workspace_id", "created_at", "id", "engagement"),
+        # "Most engaged" with no period walks this one from its end, 51 entries (migration 0025).
+        Index("ix_message_workspace_engagement", "workspace_id", "engagement", "id"),
         # Thread first: the database finds a message's thread references by it (migration 0009).
         Index("ix_message_thread_source", "thread_id", "source_id"),
         Index(
@@ -898,3 +900,18 @@ class ErasedIdentity(Base):
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"), primary_key=True)
     digest: Mapped[str] = mapped_column(String(64), primary_key=True)
     erasure_id: Mapped[int | None] = mapped_column(ForeignKey("erasure.id", ondelete="SET NULL"))
+
+
+# --- the Members page's lists, kept by the clock (migration 0025) -------------------------------------------
+
+
+class KeptList(Base):
+    """A list computed by a worker and kept for the pages: the opinion leaders of a standard period, or the merge
+    suggestions, as JSON, with when it was computed and the state of the workspace it was computed from."""
+
+    __tablename__ = "kept_list"
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)  # "leaders:7d", ..., "suggestions"
+    stamp: Mapped[str] = mapped_column(String(200))  # the workspace's state it was computed from (leaders.kept)
+    value: Mapped[str] = mapped_column(Text)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -36,6 +36,7 @@ from pilote.models import (
     ErasedIdentity,
     Erasure,
     Incident,
+    KeptList,
     Member,
     MemberMerge,
     Message,
@@ -133,6 +134,8 @@ def erase(session: Session, who: Person, *, by: audit.Actor) -> Erasure:
     counts["merges"] = _forget_merges(session, who)
     counts["rejections"] = _forget_rejections(session, who)
     counts["identities"] = _rows(session, delete(Author).where(Author.id.in_(ids)))
+    # The Members page's kept lists may name the person or quote them: dropped, and computed again by a worker.
+    session.execute(delete(KeptList).where(KeptList.workspace_id == who.workspace_id))
     if who.member_id is not None:
         counts["members"] = _rows(session, delete(Member).where(Member.id == who.member_id))
     rollups.refresh_dirty(conn)

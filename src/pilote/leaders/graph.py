@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from pilote.community import counted, not_spam
@@ -59,45 +59,60 @@ def in_period(workspace_id: int, since: datetime, until: datetime) -> ColumnElem
 def interactions(session: Session, workspace_id: int, since: datetime, until: datetime) -> Interactions:
     """Replies, mentions and quotes written in [since, until), between people."""
     found = Interactions()
-    answered = _replies(session, workspace_id, since, until, found)
-    _mentions(session, workspace_id, since, until, found, answered)
+    _replies(session, workspace_id, since, until, found)
+    _mentions(session, workspace_id, since, until, found)
     found.team = _team(session, workspace_id)
     return found
 
 
-def _replies(session: Session, workspace_id: int, since: datetime, until: datetime, found: Interactions
-             ) -> dict[int, int]:  # fmt: skip
-    """Reply edges; returns, per reply, the person it answers (so that naming them too is not counted twice)."""
-    writer, parent, addressee = aliased(Author), aliased(Message), aliased(Author)
-    query = (
-        select(Message.id, writer.member_id, writer.id, addressee.member_id, addressee.id)
-        .join(writer, writer.id == Message.author_id)
-        .join(parent, parent.id == Message.parent_id)
-        .join(addressee, addressee.id == parent.author_id)
-        .where(in_period(workspace_id, since, until))
+def _replies(session: Session, workspace_id: int, since: datetime, until: datetime, found: Interactions) -> None:
+    """Reply edges, counted by the database per (writer, addressee) identity: one row per pair, not per reply. The
+    addressee is read through the parent's primary key, reply by reply: the cost follows the period, not the
+    store (a join lets the planner read every message to hash the parents)."""
+    parent = aliased(Message)
+    addressee = select(parent.author_id).where(parent.id == Message.parent_id).scalar_subquery()
+    replies = (
+        select(Message.author_id.label("writer"), addressee.label("addressee"))
+        .where(in_period(workspace_id, since, until), Message.parent_id.is_not(None))
+        .subquery()
     )
-    answered: dict[int, int] = {}
-    for message_id, member, author, to_member, to_author in session.execute(query):
-        target = node_key(to_member, to_author)
-        answered[message_id] = target
-        found.add("reply", node_key(member, author), target)
-    return answered
-
-
-def _mentions(session: Session, workspace_id: int, since: datetime, until: datetime, found: Interactions,
-              answered: dict[int, int]) -> None:  # fmt: skip
-    """Mention and quote edges, from the messages that may name someone (a share, or an @ or u/ in the text)."""
-    maybe = or_(Message.kind == "share", *(Message.text.contains(mark, autoescape=True) for mark in MAYBE_NAMES))
+    pairs = (
+        select(replies.c.writer, replies.c.addressee, func.count().label("n"))
+        .where(replies.c.addressee.is_not(None))
+        .group_by(replies.c.writer, replies.c.addressee)
+        .subquery()
+    )
+    writer, addressed = aliased(Author), aliased(Author)
     query = (
-        select(Message.id, Author.member_id, Author.id, Author.channel, Message.kind, Message.text, Message.raw)
+        select(writer.member_id, writer.id, addressed.member_id, addressed.id, pairs.c.n)
+        .join(writer, writer.id == pairs.c.writer)
+        .join(addressed, addressed.id == pairs.c.addressee)
+    )
+    for member, author, to_member, to_author, count in session.execute(query):
+        found.add("reply", node_key(member, author), node_key(to_member, to_author), count)
+
+
+def _mentions(session: Session, workspace_id: int, since: datetime, until: datetime, found: Interactions) -> None:
+    """Mention and quote edges, from the messages that may name someone (a share, or an @ or u/ in the text);
+    naming the person a reply answers is no mention (the reply is the interaction)."""
+    maybe = or_(Message.kind == "share", *(Message.text.contains(mark, autoescape=True) for mark in MAYBE_NAMES))
+    parent, addressee = aliased(Message), aliased(Author)
+    query = (
+        select(Message.id, Author.member_id, Author.id, Author.channel, Message.kind, Message.text, Message.raw,
+               addressee.member_id, addressee.id)
         .join(Author, Author.id == Message.author_id)
+        .outerjoin(parent, parent.id == Message.parent_id)
+        .outerjoin(addressee, addressee.id == parent.author_id)
         .where(in_period(workspace_id, since, until), maybe)
         .execution_options(yield_per=CHUNK)
-    )
+    )  # fmt: skip
     pending: list[tuple[int, int, str, str, str]] = []  # message, writer, channel, kind, key
-    for message_id, member, author, channel, kind, text, raw in session.execute(query):
+    answered: dict[int, int] = {}  # message → the person it answers
+    for message_id, member, author, channel, kind, text, raw, to_member, to_author in session.execute(query):
         names = named(text, raw, kind)
         writer = node_key(member, author)
+        if to_author is not None:
+            answered[message_id] = node_key(to_member, to_author)
         pending += [(message_id, writer, channel, "mention", key) for key in names.mentioned]
         pending += [(message_id, writer, channel, "quote", key) for key in names.quoted]
     people = _people(session, workspace_id, {(channel, key) for _, _, channel, _, key in pending})

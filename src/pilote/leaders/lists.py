@@ -20,10 +20,11 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from pilote import rollups
+from pilote.db import without_jit
 from pilote.leaders.graph import in_period, interactions, node_key
 from pilote.leaders.scores import Measured, Scores, measure
 from pilote.leaders.window import Window
@@ -92,6 +93,7 @@ class Leaders:
 
 def leaders(session: Session, workspace_id: int, span: Window, *, limit: int = 20) -> Leaders:
     """The opinion leaders of a workspace over a period, at most `limit` per list."""
+    without_jit(session)
     found = interactions(session, workspace_id, span.since, span.until)
     weights = found.weights()
     now = measure(weights)
@@ -183,19 +185,38 @@ def _describe(session: Session, workspace_id: int, span: Window, people: dict[in
         person.name = person.name or display or handle
     for member_id, name in session.execute(select(Member.id, Member.display_name).where(Member.id.in_(members))):
         people[member_id].name = name
-    sentiment = decided("sentiment", Message.sentiment)
     mine = and_(in_period(workspace_id, span.since, span.until), Message.author_id.in_(node_of))
-    rows = session.execute(select(Message.id, Message.author_id, Message.created_at, Message.text, Message.url,
-                                  Message.engagement, sentiment).where(mine)).all()  # fmt: skip
-    by_person: dict[int, list[Evidence]] = defaultdict(list)
-    for message_id, author_id, created_at, text, url, engagement, feeling in rows:
+    _tally(session, mine, node_of, people)
+    _evidence(session, mine, node_of, people)
+
+
+def _tally(session: Session, mine: ColumnElement[bool], node_of: dict[int, int], people: dict[int, Leader]) -> None:
+    """Messages, engagement and sentiment mix of each person, counted by the database per identity and feeling."""
+    rows = select(Message.author_id.label("author"), Message.engagement.label("engagement"),
+                  decided("sentiment", Message.sentiment).label("feeling")).where(mine).subquery()  # fmt: skip
+    query = select(rows.c.author, rows.c.feeling, func.count(), func.coalesce(func.sum(rows.c.engagement), 0))
+    for author_id, feeling, count, engagement in session.execute(query.group_by(rows.c.author, rows.c.feeling)):
         person = people[node_of[author_id]]
-        person.messages += 1
-        person.engagement += engagement or 0
+        person.messages += count
+        person.engagement += int(engagement)
         key = feeling or rollups.UNKNOWN
-        person.sentiment[key] = person.sentiment.get(key, 0) + 1
-        by_person[person.id].append(Evidence(message_id, created_at, (text or "")[:EXCERPT], url, engagement or 0,
-                                             feeling))  # fmt: skip
+        person.sentiment[key] = person.sentiment.get(key, 0) + count
+
+
+def _evidence(session: Session, mine: ColumnElement[bool], node_of: dict[int, int], people: dict[int, Leader]
+              ) -> None:  # fmt: skip
+    """Each person's most engaged messages: the first TOP_MESSAGES of each identity, ranked by the database."""
+    engagement = func.coalesce(Message.engagement, 0)
+    rank = func.row_number().over(partition_by=Message.author_id,
+                                  order_by=(engagement.desc(), Message.created_at.desc(), Message.id))  # fmt: skip
+    ranked = select(Message.id.label("id"), rank.label("rank")).where(mine).subquery()
+    query = select(Message.id, Message.author_id, Message.created_at, Message.text, Message.url, engagement,
+                   decided("sentiment", Message.sentiment)).join(ranked, ranked.c.id == Message.id).where(
+                       ranked.c.rank <= TOP_MESSAGES)  # fmt: skip
+    by_person: dict[int, list[Evidence]] = defaultdict(list)
+    for message_id, author_id, created_at, text, url, engaged, feeling in session.execute(query):
+        by_person[node_of[author_id]].append(Evidence(message_id, created_at, (text or "")[:EXCERPT], url, engaged,
+                                                      feeling))  # fmt: skip
     for node, found in by_person.items():
         people[node].top_messages = sorted(found, key=lambda e: (-e.engagement, -e.created_at.timestamp(), e.id))[
             :TOP_MESSAGES

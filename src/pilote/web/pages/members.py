@@ -8,10 +8,12 @@ from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
-from pilote import leaders, merges, privacy
+from pilote import merges, privacy
 from pilote.accounts import users
 from pilote.errors import Invalid, NotFound
-from pilote.models import Author
+from pilote.leaders import kept
+from pilote.models import Author, utcnow
+from pilote.views.members import Tally
 from pilote.views.members import member as read_member
 from pilote.web.i18n import N_
 from pilote.web.pages import charts
@@ -21,7 +23,6 @@ from pilote.web.pages.labels import INTENTS
 router = APIRouter()
 PERIODS = ("7d", "30d", "90d")
 LISTS = ("ambassadors", "detractors", "bridges", "rising")
-PER_LIST = 20
 SUGGESTIONS = 20
 MERGES = 20
 DONE = ("merged", "rejected", "erased", "unmerged")
@@ -39,12 +40,12 @@ def members(page: PageDep, period: str = "30d", done: str = "", erased: int = 0)
     """Ambassadors, detractors, bridges and rising members of a period, and who may be one person."""
     if period not in PERIODS:
         raise Invalid(N_("period %(period)r: choose 7d, 30d or 90d"), period=period)
-    span = leaders.window(page.session, page.workspace.id, period=period)
-    found = leaders.leaders(page.session, page.workspace.id, span, limit=PER_LIST)
-    suggested = merges.suggest(page.session, page.workspace.id, limit=SUGGESTIONS)
-    return page.render("members.html", "members", found=found, lists=LISTS, period=period, periods=PERIODS,
-                       suggestions=suggested, deciding=deciding(page), done=done if done in DONE else "",
-                       erased=erased, merges=_recorded(page))  # fmt: skip
+    found = kept.leaders_of(page.session, page.workspace.id, period)
+    suggested = kept.suggestions_of(page.session, page.workspace.id, SUGGESTIONS)
+    return page.render("members.html", "members", kept=found, found=found.value if found else None, lists=LISTS,
+                       period=period, periods=PERIODS, suggestions=suggested.value if suggested else None,
+                       suggestions_kept=suggested, deciding=deciding(page), done=done if done in DONE else "",
+                       erased=erased, merges=_recorded(page), now=utcnow())  # fmt: skip
 
 
 def _recorded(page: Page) -> list[dict[str, object]]:
@@ -101,7 +102,9 @@ def member(page: PageDep, author_id: int, erase_error: bool = False) -> HTMLResp
     author = page.session.get(Author, author_id)
     if author is None or author.workspace_id != page.workspace.id:
         raise NotFound(N_("no author %(id)s in workspace %(slug)r"), id=author_id, slug=page.workspace.slug)
-    data = read_member(page.session, author_id)
+    counted = kept.member_counts(page.session, author)  # a busy person's, kept by a worker
+    counting = counted is None and kept.busy(page.session, author)  # too many to count while the page waits
+    data = read_member(page.session, author_id, counts=counted.value if counted else Tally() if counting else None)
     activity = {
         "type": "bar",
         "stack": False,
@@ -114,7 +117,9 @@ def member(page: PageDep, author_id: int, erase_error: bool = False) -> HTMLResp
     if admin(page):  # only an admin sees the erasure form, with the name to type
         erasing = privacy.person(page.session, workspace_id=page.workspace.id, author_id=author_id)
     response = page.render("member.html", "members", data=data, intents=INTENTS, charts=shown, erasing=erasing,
-                           erase_error=erase_error)  # fmt: skip
+                           erase_error=erase_error, counted_at=counted.computed_at if counted else None,
+                           counting=kept.ON_REQUEST if counting else 0,
+                           now=utcnow())  # fmt: skip
     response.status_code = 400 if erase_error else 200
     return response
 

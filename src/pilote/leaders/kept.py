@@ -1,0 +1,168 @@
+"""The Members page's lists kept in the store: the leaders of 7, 30 and 90 days, and the merge suggestions.
+
+Computing them reads every interaction of the period and every identity of the workspace: seconds to minutes on a
+large store, too long for a page. A worker computes them (`refresh`, queued by the clock: jobs.py) and keeps them
+in `kept_list` with the state of the workspace they come from (`stamp`: its newest message, its merges and
+rejections, the hour the periods end at); the clock queues a refresh when that state has moved and the lists are
+at least `REFRESH` seconds old. The page reads them (`leaders_of`, `suggestions_of`) and says when they were
+computed; where nothing is kept yet, it computes on request if the period is small (`ON_REQUEST` messages).
+A kept list is exactly what computing on request gives at the moment it was computed (docs/leaders.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Generic, TypeVar
+
+from pydantic import TypeAdapter
+from sqlalchemy import Engine, delete, func, select
+from sqlalchemy.orm import Session
+
+from pilote import merges
+from pilote.leaders.graph import node_key
+from pilote.leaders.lists import Leaders, leaders
+from pilote.leaders.window import PERIODS, coming_hour, window
+from pilote.models import Author, KeptList, MemberMerge, Message, WorkspaceSetting, utcnow
+from pilote.views.members import Tally, identities, tally
+
+REFRESH = 600  # seconds: a workspace's lists are computed again at most this often, however busy it is
+ON_REQUEST = 20_000  # messages in a period (identities in a workspace): at most this many, computed on request
+LIMIT = 20  # people per list, as the page shows them
+SUGGESTIONS = 200  # suggestions kept, so that those merged or rejected since still leave the page's 20
+T = TypeVar("T")
+_LEADERS = TypeAdapter(Leaders)
+_SUGGESTIONS = TypeAdapter(list[merges.Suggestion])
+_TALLY = TypeAdapter(Tally)
+
+
+@dataclass(frozen=True, slots=True)
+class Kept(Generic[T]):
+    """A kept list and when it was computed (None: computed now, on request)."""
+
+    value: T
+    computed_at: datetime | None
+
+
+def stamp(session: Session, workspace_id: int, now: datetime | None = None) -> str:
+    """The state of a workspace the lists depend on: its newest message (one step of the date index: a message
+    imported with an older date is seen at the next hour), its merges (made and undone), the identities said
+    to be different people, and the hour the periods end at."""
+    newest = session.execute(select(Message.created_at, Message.id).where(Message.workspace_id == workspace_id)
+                             .order_by(Message.created_at.desc(), Message.id.desc()).limit(1)).first()  # fmt: skip
+    made, undone = session.execute(
+        select(func.count(), func.count(MemberMerge.undone_at)).where(MemberMerge.workspace_id == workspace_id)
+    ).one()
+    rejected = session.scalar(select(WorkspaceSetting.updated_at).where(
+        WorkspaceSetting.workspace_id == workspace_id, WorkspaceSetting.name == merges.REJECTED))  # fmt: skip
+    hour = coming_hour(now).isoformat()
+    last = f"{newest[0].isoformat()}#{newest[1]}" if newest else "-"
+    return f"{last}:{made}:{undone}:{rejected.isoformat() if rejected else '-'}:{hour}"
+
+
+def due(session: Session, workspace_id: int, now: datetime | None = None) -> bool:
+    """Whether a workspace's lists should be computed again: missing, or from another state and old enough."""
+    kept = session.execute(select(KeptList.stamp, KeptList.computed_at).where(KeptList.workspace_id == workspace_id)
+                           ).all()  # fmt: skip
+    if len(kept) < len(PERIODS) + 1:  # the periods and the suggestions; the busiest people's counts besides
+        return True
+    if ((now or utcnow()) - min(computed for _, computed in kept)).total_seconds() < REFRESH:
+        return False
+    current = stamp(session, workspace_id, now)
+    return any(s != current for s, _ in kept)
+
+
+def refresh(engine: Engine, workspace_id: int, *, now: datetime | None = None, force: bool = False) -> bool:
+    """Compute and keep a workspace's lists if they are due (or `force`); whether it did."""
+    with Session(engine) as session:
+        if not force and not due(session, workspace_id, now):
+            return False
+        state = stamp(session, workspace_id, now)
+        values = {}
+        for period in PERIODS:
+            span = window(session, workspace_id, period=period, now=now)
+            values[f"leaders:{period}"] = _LEADERS.dump_json(leaders(session, workspace_id, span, limit=LIMIT))
+        values["suggestions"] = _SUGGESTIONS.dump_json(merges.suggest(session, workspace_id, limit=SUGGESTIONS))
+        values |= {f"member:{node}": _TALLY.dump_json(counts) for node, counts in _busiest(session, workspace_id)}
+        computed = now or utcnow()
+    with Session(engine) as session, session.begin():
+        session.execute(delete(KeptList).where(KeptList.workspace_id == workspace_id))
+        session.add_all(KeptList(workspace_id=workspace_id, name=name, stamp=state, value=value.decode(),
+                                 computed_at=computed) for name, value in values.items())  # fmt: skip
+    return True
+
+
+def _busiest(session: Session, workspace_id: int) -> list[tuple[int, Tally]]:
+    """The message counts of the people with more than ON_REQUEST messages, for their pages (one grouped scan of
+    the workspace's messages by author finds them)."""
+    busy = (
+        select(Message.author_id)
+        .where(Message.workspace_id == workspace_id, Message.author_id.is_not(None))
+        .group_by(Message.author_id)
+        .having(func.count() > ON_REQUEST)
+    )
+    found: dict[int, Tally] = {}
+    for author in session.scalars(select(Author).where(Author.id.in_(busy)).order_by(Author.id)):
+        node = node_key(author.member_id, author.id)
+        if node not in found:
+            found[node] = tally(session, [a.id for a in identities(session, author)])
+    return list(found.items())
+
+
+def member_counts(session: Session, author: Author) -> Kept[Tally] | None:
+    """A busy person's message counts as a worker kept them, or None (their page counts them then)."""
+    row = session.get(KeptList, (author.workspace_id, f"member:{node_key(author.member_id, author.id)}"))
+    return Kept(_TALLY.validate_json(row.value), row.computed_at) if row is not None else None
+
+
+def busy(session: Session, author: Author) -> bool:
+    """Whether a person has more than ON_REQUEST messages (counted through the author index, no further)."""
+    ids = [a.id for a in identities(session, author)]
+    some = select(Message.id).where(Message.author_id.in_(ids)).limit(ON_REQUEST + 1)
+    return (session.scalar(select(func.count()).select_from(some.subquery())) or 0) > ON_REQUEST
+
+
+def forget(session: Session, workspace_id: int) -> None:
+    """Drop a workspace's kept lists (a person erased on request must not stay in them); the clock recomputes."""
+    session.execute(delete(KeptList).where(KeptList.workspace_id == workspace_id))
+
+
+def leaders_of(session: Session, workspace_id: int, period: str) -> Kept[Leaders] | None:
+    """The leaders of a standard period: kept, or computed now when the period is small; None while a worker has
+    not computed them yet."""
+    row = session.get(KeptList, (workspace_id, f"leaders:{period}"))
+    if row is not None:
+        return Kept(_LEADERS.validate_json(row.value), row.computed_at)
+    span = window(session, workspace_id, period=period)
+    some = select(Message.id).where(Message.workspace_id == workspace_id, Message.created_at >= span.since,
+                                    Message.created_at < span.until).limit(ON_REQUEST + 1)  # fmt: skip
+    if (session.scalar(select(func.count()).select_from(some.subquery())) or 0) > ON_REQUEST:
+        return None
+    return Kept(leaders(session, workspace_id, span, limit=LIMIT), None)
+
+
+def suggestions_of(session: Session, workspace_id: int, limit: int) -> Kept[list[merges.Suggestion]] | None:
+    """The merge suggestions, most certain first, without those merged or rejected since they were kept; computed
+    now in a small workspace; None while a worker has not computed them yet."""
+    row = session.get(KeptList, (workspace_id, "suggestions"))
+    if row is None:
+        some = select(Author.id).where(Author.workspace_id == workspace_id).limit(ON_REQUEST + 1)
+        if (session.scalar(select(func.count()).select_from(some.subquery())) or 0) > ON_REQUEST:
+            return None
+        return Kept(merges.suggest(session, workspace_id, limit=limit), None)
+    found = _SUGGESTIONS.validate_json(row.value)
+    ids = {a for s in found for a in s.authors}
+    member_of: dict[int, int | None] = {
+        author: member
+        for author, member in session.execute(select(Author.id, Author.member_id).where(Author.id.in_(ids)))
+    }
+    apart = merges.rejected(session, workspace_id)
+    still = [s for s in found if all(a in member_of for a in s.authors) and not _settled(s, member_of, apart)]
+    return Kept(still[:limit], row.computed_at)
+
+
+def _settled(suggestion: merges.Suggestion, member_of: dict[int, int | None], apart: set[tuple[int, int]]) -> bool:
+    """Whether a person decided on a suggested pair since: merged into one member, or said to be two people."""
+    first, second = sorted(suggestion.authors)
+    one = member_of[first] is not None and member_of[first] == member_of[second]
+    return one or (first, second) in apart
