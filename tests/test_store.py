@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 
+import pytest
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
@@ -10,7 +12,8 @@ from sqlalchemy import Engine, inspect, text
 
 from factories import item, target
 from pilote import enrich
-from pilote.db import alembic_config, is_current, migrate
+from pilote.config import get_settings
+from pilote.db import alembic_config, is_current, make_engine, migrate
 from pilote.enrich.pipeline import _stale_by_analyzer
 from pilote.ingest import write_batch
 
@@ -173,3 +176,14 @@ def test_a_store_of_every_earlier_schema_upgrades_with_its_messages(engine: Engi
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.check(config)
+
+
+@pytest.mark.postgres
+def test_pilote_s_connections_to_postgresql_compile_no_query(postgres_url: str, tmp_path: Path) -> None:
+    """JIT compiling costs ~1.5 s per heavy query on 2 cores, for queries that then run in less."""
+    engine = make_engine(get_settings(home=tmp_path, database_url=postgres_url.format("pilote_template")))
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("SHOW jit")).scalar() == "off"
+    finally:
+        engine.dispose()

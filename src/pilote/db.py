@@ -13,7 +13,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -50,7 +50,11 @@ def make_engine(settings: Settings) -> Engine:
         engine = create_engine(url, pool_size=POOL["sqlite"][0], max_overflow=POOL["sqlite"][1])
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=POOL["postgresql"][0], max_overflow=POOL["postgresql"][1])
+    # No JIT compilation: PostgreSQL compiles a query's expressions when the planner's estimate is high, which it
+    # is for the label rules' subqueries over many rows: about 1.5 s of compiling per query on a 2-core machine,
+    # for queries that then run in less (docs/benchmarks.md). Pilote's reads are index walks and bounded sums.
+    return create_engine(url, pool_pre_ping=True, pool_size=POOL["postgresql"][0], max_overflow=POOL["postgresql"][1],
+                         connect_args={"options": "-c jit=off"})  # fmt: skip
 
 
 def capacity(engine: Engine) -> int:
@@ -87,14 +91,6 @@ def begin_write(engine: Engine) -> Iterator[Connection]:
         if conn.dialect.name == "sqlite":
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         yield conn
-
-
-def without_jit(session: Session) -> None:
-    """No JIT compilation for the rest of this transaction, on PostgreSQL. It compiles a query's expressions
-    when the planner's cost estimate is high, which it is for the label rules' subqueries over many rows: about
-    1.5 s of compiling per query on a 2-core machine, for queries that then run in less (docs/benchmarks.md)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SET LOCAL jit = off"))
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -24,7 +24,6 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from pilote import rollups
-from pilote.db import without_jit
 from pilote.leaders.graph import in_period, interactions, node_key
 from pilote.leaders.scores import Measured, Scores, measure
 from pilote.leaders.window import Window
@@ -93,7 +92,6 @@ class Leaders:
 
 def leaders(session: Session, workspace_id: int, span: Window, *, limit: int = 20) -> Leaders:
     """The opinion leaders of a workspace over a period, at most `limit` per list."""
-    without_jit(session)
     found = interactions(session, workspace_id, span.since, span.until)
     weights = found.weights()
     now = measure(weights)

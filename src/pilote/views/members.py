@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 from pilote import rollups
 from pilote.accounts import audit
 from pilote.community import counted
-from pilote.db import without_jit
 from pilote.errors import NotFound
 from pilote.models import Author, Member, Message, TeamAccount
 from pilote.texts import N_
@@ -98,7 +97,6 @@ class Tally:
 
 def tally(session: Session, author_ids: list[int]) -> Tally:
     """One grouped query over the person's own messages (found by the author index), a few rows per day."""
-    without_jit(session)
     mine = and_(Message.author_id.in_(author_ids), counted())
     day = _day(session)
     rows = (
