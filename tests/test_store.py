@@ -187,3 +187,22 @@ def test_pilote_s_connections_to_postgresql_compile_no_query(postgres_url: str, 
             assert conn.execute(text("SHOW jit")).scalar() == "off"
     finally:
         engine.dispose()
+
+
+def test_a_store_with_statistics_gets_the_new_index_s_too(sqlite_engine: Engine) -> None:
+    """SQLite takes an index it has no statistics for as very selective: after migration 0025 on a store that had
+    some, it walked the engagement index for the Explorer's newest messages and sorted them all."""
+    t = target(sqlite_engine)
+    with sqlite_engine.begin() as conn:
+        write_batch(conn, t, [item(f"m{n}", f"message {n}") for n in range(300)])
+    _move(sqlite_engine, command.downgrade, "0024")
+    with sqlite_engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE")
+    _move(sqlite_engine, command.upgrade, "head")
+    newest = (
+        "EXPLAIN QUERY PLAN SELECT id FROM message WHERE workspace_id = 1 ORDER BY created_at DESC, id DESC LIMIT 51"
+    )
+    with sqlite_engine.connect() as conn:
+        plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql(newest))
+    assert "ix_message_workspace_engagement" not in plan, plan
+    assert "TEMP B-TREE" not in plan, plan

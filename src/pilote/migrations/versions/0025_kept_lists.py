@@ -35,6 +35,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("workspace_id", "name", name=op.f("pk_kept_list")),
     )
     op.create_index("ix_message_workspace_engagement", "message", ["workspace_id", "engagement", "id"])
+    bind = op.get_bind()
+    if (
+        bind.dialect.name == "sqlite"
+        and bind.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").first()
+    ):
+        # A store with statistics gets the new index's too: SQLite takes an index it has none for as very selective
+        # and walked it for the Explorer's newest messages (then sorted them all: 4 s instead of 20 ms at 1M).
+        op.execute("ANALYZE message")
 
 
 def downgrade() -> None:
