@@ -59,6 +59,7 @@ LISTS = "leaders.lists"  # the Members page's lists of a workspace, computed and
 HOURS = 168  # dirty dashboard hours recounted per transaction: a week, so no transaction holds the lock long
 MOST_HOURS = 20 * HOURS  # per tick; the rest at the next one, so the radar's tick stays on time
 BUSY_RETRY = 5.0  # seconds before an analysis that found its workspace being analysed tries again
+AGAIN = 20_000  # messages an analysis job reads again at most (a new analyzer version), after what is new
 _ANALYSING = threading.Lock()  # one analysis at a time in a process: the analyzers' models are shared
 log = logging.getLogger("pilote.jobs")
 
@@ -98,15 +99,24 @@ def sync_tick(engine: Engine, settings: Settings) -> list[SyncReport]:
     return schedule.sync_due(engine, settings, analyse=analysis(settings, engine))
 
 
-def analyse(engine: Engine, workspace_id: int, held: Leases | None = None) -> None:
+def analyse(engine: Engine, workspace_id: int, held: Leases | None = None) -> bool:
     """Analyse what is new in a workspace, under its lease; Busy while it is analysed elsewhere (then that
-    run, or the next one, takes what is new). Worker processes are never forked here: workers run threads."""
+    run, or the next one, takes what is new). Worker processes are never forked here: workers run threads.
+
+    What arrived is analysed and taken into the inbox first; then at most `AGAIN` of the messages a new version of
+    an analyzer must read again (after an upgrade: the whole store). Whether some are left for the next job: a
+    store of millions read again never keeps the new messages waiting behind it."""
     if not _ANALYSING.acquire(blocking=False):
         raise Busy("an analysis is running in this process")
     try:
         with hold(held or DatabaseLeases(engine), f"analyse:{workspace_id}"):
-            enrich_run(engine, enrich.get(None), workspace_id=workspace_id, workers=1)
+            analyzers = enrich.get(None)
+            enrich_run(engine, analyzers, workspace_id=workspace_id, workers=1, new_only=True)
             inbox_intake.take_new(engine, workspace_id)
+            again = enrich_run(engine, analyzers, workspace_id=workspace_id, workers=1, at_most=AGAIN)
+            if any(again.analysed.values()):
+                inbox_intake.take_new(engine, workspace_id)
+            return again.remaining > 0
     finally:
         _ANALYSING.release()
 
@@ -153,9 +163,11 @@ def _sync_job(engine: Engine, settings: Settings, source_id: int) -> None:
 
 def _analyse_job(engine: Engine, held: Leases, workspace_id: int) -> None:
     try:
-        analyse(engine, workspace_id, held)
+        more = analyse(engine, workspace_id, held)
     except Busy:  # the running analysis may have read the workspace before the newest messages: come back
         raise RetryTask(delay=BUSY_RETRY) from None
+    if more:  # messages to read again are left: the next part after what has arrived meanwhile
+        raise RetryTask(delay=0)
 
 
 def keep_lists(engine: Engine, workspace_id: int, held: Leases | None = None) -> bool:

@@ -46,6 +46,7 @@ class EnrichReport:
     seconds: dict[str, float] = field(default_factory=dict)
     elapsed: float = 0.0
     workers: int = 1
+    remaining: int = 0  # messages left for a later run by `at_most`
 
 
 def default_workers() -> int:
@@ -53,16 +54,21 @@ def default_workers() -> int:
     return min(2, os.cpu_count() or 1)
 
 
-def _stale_by_analyzer(conn: Connection, analyzers: Sequence[Analyzer], versions: dict[str, str], workspace_id: int,
-                       since: datetime | None, force: bool) -> dict[str, np.ndarray]:  # fmt: skip
+def _stale_by_analyzer(
+    conn: Connection, analyzers: Sequence[Analyzer], versions: dict[str, str], workspace_id: int,
+    since: datetime | None, force: bool, new_only: bool = False,
+) -> dict[str, np.ndarray]:  # fmt: skip
     """The ids, sorted, each analyzer must analyse: those its current version has not seen (all with `force`;
-    an edited message has no enrichment row any more, `ingest`). One pass over the workspace's ids and their
-    rows, which the indexes answer without reading the messages; each distinct set of versions is read once."""
+    an edited message has no enrichment row any more, `ingest`; with `new_only`, only messages never analysed).
+    One pass over the workspace's ids and their rows, which the indexes answer without reading the messages; each
+    distinct set of versions is read once."""
     query = (
         select(Message.id, Enrichment.versions)
         .outerjoin(Enrichment, Enrichment.message_id == Message.id)
         .where(Message.workspace_id == workspace_id)
     )
+    if new_only:
+        query = query.where(Enrichment.message_id.is_(None))
     if since is not None:
         query = query.where(Message.created_at >= since)
     seen: dict[str | None, list[int]] = {}  # versions (None: none) → ids
@@ -323,17 +329,25 @@ def run(
     force: bool = False,
     progress: Progress | None = None,
     workers: int | None = None,
+    new_only: bool = False,
+    at_most: int | None = None,
 ) -> EnrichReport:
-    """Analyse what needs it, in chunks committed one by one, in worker processes when it is worth it."""
+    """Analyse what needs it, in chunks committed one by one, in worker processes when it is worth it; with
+    `new_only`, only the messages never analysed; with `at_most`, that many messages at most (the newest first),
+    the others left for a later run (`remaining`)."""
     started = time.perf_counter()
     versions = {a.name: a.current_version() for a in analyzers}
     with engine.connect() as conn:
-        stale = _stale_by_analyzer(conn, analyzers, versions, workspace_id, since, force)
-    report = EnrichReport(analysed=dict.fromkeys(stale, 0), seconds=dict.fromkeys(stale, 0.0))
+        stale = _stale_by_analyzer(conn, analyzers, versions, workspace_id, since, force, new_only)
+    todo = np.unique(np.concatenate([np.zeros(0, dtype=np.int64), *stale.values()]))
+    remaining = 0
+    if at_most is not None and len(todo) > at_most:
+        remaining, todo = len(todo) - at_most, todo[-at_most:]
+        stale = {name: ids[np.isin(ids, todo)] for name, ids in stale.items()}
+    report = EnrichReport(analysed=dict.fromkeys(stale, 0), seconds=dict.fromkeys(stale, 0.0), remaining=remaining)
     for name, ids in stale.items():
         if progress is not None:
             progress(name, 0, len(ids))
-    todo = np.unique(np.concatenate([np.zeros(0, dtype=np.int64), *stale.values()]))
     parallel = (default_workers() if workers is None else workers) if len(todo) >= PARALLEL_FROM else 1
     state = _Run(engine, analyzers, versions, stale, progress, report)
     with _collections_spared(), _executor(analyzers, parallel, report) as submit:
