@@ -205,3 +205,36 @@ def test_a_server_whose_pool_is_dry_makes_requests_wait_without_stopping_the_oth
     finally:
         dry.dispose()
     assert answers == [200] * 24
+
+
+def test_a_reader_is_not_refused_because_a_long_writer_holds_sqlite_s_lock(
+    sqlite_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An API token's last-use stamp is a write: while another writer holds the lock past the busy timeout, the
+    request is answered and the stamp waits for a later one (a 500 "database is locked" under the load test)."""
+    import sqlite3
+
+    from fastapi.testclient import TestClient
+
+    from pilote import db, tokens
+    from pilote.web.app import create_app
+
+    monkeypatch.setattr(db, "BUSY_TIMEOUT_MS", 200)
+    engine = make_engine(sqlite_settings)
+    db.migrate(engine)
+    with Session(engine) as session, session.begin():
+        token, _ = tokens.create(session, workspace=workspaces.create(session, slug="acme"), name="script")
+    writer = sqlite3.connect(sqlite_settings.home / "pilote.db", isolation_level=None)
+    try:
+        with TestClient(create_app(sqlite_settings, engine)) as client:
+            writer.execute("BEGIN IMMEDIATE")  # an import's long transaction
+            answer = client.get("/api/v1/messages", headers={"Authorization": f"Bearer {token}"})
+            writer.execute("ROLLBACK")
+            later = client.get("/api/v1/messages", headers={"Authorization": f"Bearer {token}"})
+    finally:
+        writer.close()
+        engine.dispose()
+    assert answer.status_code == 200, answer.text
+    assert later.status_code == 200
+    with Session(make_engine(sqlite_settings)) as session:
+        assert tokens.get_all(session)[0].last_used_at is not None  # the stamp, by the later request

@@ -16,11 +16,13 @@ from typing import Any, Literal
 import anyio
 from fastapi import FastAPI, Request
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from pilote import tokens
 from pilote.accounts import sessions, users
 from pilote.config import Settings
+from pilote.db import is_locked
 from pilote.errors import Forbidden
 from pilote.models import User, Workspace
 
@@ -222,12 +224,19 @@ def current(request: Request) -> Principal | None:
     if hasattr(request.state, "principal"):
         found: Principal | None = request.state.principal
         return found
-    with Session(request.app.state.engine, expire_on_commit=False) as session, session.begin():
-        header = request.headers.get("authorization")
-        if header:
-            found = _from_token(session, header)
-        else:
-            found = _from_cookie(session, request.cookies.get(sessions.COOKIE), limits(request.app.state.settings))
+    with Session(request.app.state.engine, expire_on_commit=False) as session:
+        with session.no_autoflush:  # the last-use stamps are written at the end, if they can be
+            header = request.headers.get("authorization")
+            if header:
+                found = _from_token(session, header)
+            else:
+                found = _from_cookie(session, request.cookies.get(sessions.COOKIE), limits(request.app.state.settings))
+        try:
+            session.commit()
+        except OperationalError as error:
+            if not is_locked(error):
+                raise
+            session.rollback()  # a long writer holds SQLite's lock: the stamp waits for a later request, the reader not
     request.state.principal = found
     return found
 
