@@ -89,9 +89,9 @@ class Batch:
 
     @property
     def lexicon(self) -> NDArray[np.float32]:
-        """VADER's negative, neutral, positive and compound scores of each text (4 columns)."""
+        """VADER's negative, neutral, positive and compound scores of each text (4 columns, `lexicon_scores`)."""
         if self._lexicon is None:
-            self._lexicon = lexicon_scores([s.text for s in self.samples])
+            self._lexicon = lexicon_scores([s.text for s in self.samples], self.text)
         return self._lexicon
 
     def rows(self, *, author: bool) -> sparse.csr_matrix:
@@ -110,12 +110,50 @@ def _vader() -> Any:
     return SentimentIntensityAnalyzer()
 
 
-def lexicon_scores(texts: Sequence[str]) -> NDArray[np.float32]:
-    """VADER's lexicon and rules (English words, emoji, punctuation, capitals): 4 scores per text."""
+def lexicon_scores(texts: Sequence[str], text: sparse.csr_matrix | None = None) -> NDArray[np.float32]:
+    """VADER's lexicon and rules (English words, emoji, punctuation, capitals): 4 scores per text.
+
+    VADER runs only on the texts where one of its lexicon's words (a column of the hashed word block, `text`:
+    the texts' `counts`) or one of its emoji is found; the others are neutral (0, 1, 0, 0), as VADER scores a
+    text without any. Its rules are Python run word by word: most messages of a French community hold no
+    English lexicon word, and skipping them keeps the pipeline's speed (docs/benchmarks.md).
+    """
+    if text is None:
+        text = counts(texts)
+    words, emoji = _lexicon_marks()
+    found = np.asarray(text[:, :N_FEATURES] @ words).ravel() > 0
+    points = hashing.code_points(texts)
+    beyond = np.flatnonzero(points > 0x7F)  # emoji are beyond ASCII: most characters are not looked up
+    marked = beyond[np.isin(points[beyond], emoji)]
+    found[np.searchsorted(np.flatnonzero(points == 0), marked)] = True  # the text each emoji is in
+    rows = np.tile(np.array([0, 1, 0, 0], dtype=np.float32), (len(texts), 1))
     analyzer = _vader()
-    scores = [analyzer.polarity_scores(text[:2000]) for text in texts]
-    rows = [[s["neg"], s["neu"], s["pos"], s["compound"]] for s in scores]
-    return np.array(rows, dtype=np.float32).reshape(len(texts), 4)
+    for i in np.flatnonzero(found).tolist():
+        s = analyzer.polarity_scores(texts[i][:2000])
+        rows[i] = (s["neg"], s["neu"], s["pos"], s["compound"])
+    return rows
+
+
+@cache
+def _lexicon_marks() -> tuple[NDArray[np.float32], NDArray[np.uint32]]:
+    """The word-block columns of VADER's one-token lexicon entries (1 where one hashes), its emoji's code points."""
+    analyzer = _vader()
+    found = counts(list(analyzer.lexicon))[:, :N_FEATURES].tocsr()
+    single = np.diff(found.indptr) == 1  # one token of ours: entries of several ("( '}{' )") would mark "("
+    words = np.zeros(N_FEATURES, dtype=np.float32)
+    words[found.indices[np.repeat(single, np.diff(found.indptr))]] = 1
+    emoji = np.array(sorted({ord(c) for e in analyzer.emojis for c in e if ord(c) > 0x7F}), dtype=np.uint32)
+    return words, emoji
+
+
+def head_rows(batch: Batch, idf: NDArray[np.float32], *, author: bool, lexicon: bool) -> sparse.csr_matrix:
+    """What a head's text part reads: the IDF-weighed text (and author) block, then VADER's 4 scores if asked."""
+    from scipy import sparse
+
+    rows = weigh(batch.rows(author=author), idf)
+    if not lexicon:
+        return rows
+    return sparse.hstack([rows, sparse.csr_matrix(batch.lexicon)], format="csr")
 
 
 def normalise(text: str) -> str:
