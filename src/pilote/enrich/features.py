@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import html
 import re
+import string
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -42,6 +43,8 @@ _MENTION = re.compile(r"@(?<!\w@)\w+")  # "@" first, then look behind it: 15x fa
 _TAGS = re.compile(r"<[^>\x00]{0,200}>")  # never across texts: a batch is normalised as one string
 _PIECES = re.compile(r"[^\W_]+")
 # A profile page on a platform ("/@ana", "/user/ana", "/channel/x") is not a website the author promotes.
+_PUNCTUATION = string.punctuation
+VADER_CHARS = 2000  # VADER reads the first 2,000 characters of a message
 _PROFILE = re.compile(r"^/(?:@|u/|user/|users/|profile/|channel/|c/|people/|members?/)", re.IGNORECASE)
 
 
@@ -91,7 +94,7 @@ class Batch:
     def lexicon(self) -> NDArray[np.float32]:
         """VADER's negative, neutral, positive and compound scores of each text (4 columns, `lexicon_scores`)."""
         if self._lexicon is None:
-            self._lexicon = lexicon_scores([s.text for s in self.samples], self.text)
+            self._lexicon = lexicon_scores([s.text for s in self.samples])
         return self._lexicon
 
     def rows(self, *, author: bool) -> sparse.csr_matrix:
@@ -110,40 +113,39 @@ def _vader() -> Any:
     return SentimentIntensityAnalyzer()
 
 
-def lexicon_scores(texts: Sequence[str], text: sparse.csr_matrix | None = None) -> NDArray[np.float32]:
+def lexicon_scores(texts: Sequence[str]) -> NDArray[np.float32]:
     """VADER's lexicon and rules (English words, emoji, punctuation, capitals): 4 scores per text.
 
-    VADER runs only on the texts where one of its lexicon's words (a column of the hashed word block, `text`:
-    the texts' `counts`) or one of its emoji is found; the others are neutral (0, 1, 0, 0), as VADER scores a
-    text without any. Its rules are Python run word by word: most messages of a French community hold no
-    English lexicon word, and skipping them keeps the pipeline's speed (docs/benchmarks.md).
+    VADER runs only on the texts that hold one of its lexicon's entries (a word, with or without the
+    punctuation around it) or one of its emoji; the others score (0, 1, 0, 0), as VADER scores a text without
+    any. Its rules are Python run word by word: skipping the texts it has nothing to say about keeps the
+    pipeline's speed (docs/benchmarks.md).
     """
-    if text is None:
-        text = counts(texts)
-    words, emoji = _lexicon_marks()
-    found = np.asarray(text[:, :N_FEATURES] @ words).ravel() > 0
-    points = hashing.code_points(texts)
+    entries, emoji = _lexicon_marks()
+    found = np.array([_holds(text[:VADER_CHARS], entries) for text in texts], dtype=np.bool_)
+    points = hashing.code_points([text[:VADER_CHARS] for text in texts])
     beyond = np.flatnonzero(points > 0x7F)  # emoji are beyond ASCII: most characters are not looked up
     marked = beyond[np.isin(points[beyond], emoji)]
     found[np.searchsorted(np.flatnonzero(points == 0), marked)] = True  # the text each emoji is in
     rows = np.tile(np.array([0, 1, 0, 0], dtype=np.float32), (len(texts), 1))
     analyzer = _vader()
     for i in np.flatnonzero(found).tolist():
-        s = analyzer.polarity_scores(texts[i][:2000])
+        s = analyzer.polarity_scores(texts[i][:VADER_CHARS])
         rows[i] = (s["neg"], s["neu"], s["pos"], s["compound"])
     return rows
 
 
+def _holds(text: str, entries: frozenset[str]) -> bool:
+    """Whether a word of the text, as VADER looks it up (lower case, outer punctuation off), is in its lexicon."""
+    return any(word in entries or word.strip(_PUNCTUATION) in entries for word in text.lower().split())
+
+
 @cache
-def _lexicon_marks() -> tuple[NDArray[np.float32], NDArray[np.uint32]]:
-    """The word-block columns of VADER's one-token lexicon entries (1 where one hashes), its emoji's code points."""
+def _lexicon_marks() -> tuple[frozenset[str], NDArray[np.uint32]]:
+    """VADER's lexicon entries, and its emoji's code points."""
     analyzer = _vader()
-    found = counts(list(analyzer.lexicon))[:, :N_FEATURES].tocsr()
-    single = np.diff(found.indptr) == 1  # one token of ours: entries of several ("( '}{' )") would mark "("
-    words = np.zeros(N_FEATURES, dtype=np.float32)
-    words[found.indices[np.repeat(single, np.diff(found.indptr))]] = 1
     emoji = np.array(sorted({ord(c) for e in analyzer.emojis for c in e if ord(c) > 0x7F}), dtype=np.uint32)
-    return words, emoji
+    return frozenset(analyzer.lexicon), emoji
 
 
 def head_rows(batch: Batch, idf: NDArray[np.float32], *, author: bool, lexicon: bool) -> sparse.csr_matrix:
