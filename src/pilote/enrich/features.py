@@ -8,6 +8,8 @@ a tokenizer called text by text.
 Author block (spam): the author's name and website, what the name is when it is no person's (a domain, shopping
 words, a phrase: `signals`), the links and invitations to go elsewhere, texts repeated in the batch and the
 similarity to the post answered, as hashed tokens. Hashing keeps extraction stateless: no vocabulary is stored.
+Lexicon (sentiment): VADER's four scores, read by the sentiment head's text part beside the n-grams and by its
+embedding part beside the vectors (`lexicon_scores`, `head_rows`).
 """
 
 from __future__ import annotations
@@ -42,9 +44,9 @@ _LOWER_URL = re.compile(_URL.pattern)  # on lower-cased text: 4x faster than ign
 _MENTION = re.compile(r"@(?<!\w@)\w+")  # "@" first, then look behind it: 15x faster than the other way round
 _TAGS = re.compile(r"<[^>\x00]{0,200}>")  # never across texts: a batch is normalised as one string
 _PIECES = re.compile(r"[^\W_]+")
-# A profile page on a platform ("/@ana", "/user/ana", "/channel/x") is not a website the author promotes.
 _PUNCTUATION = string.punctuation
 VADER_CHARS = 2000  # VADER reads the first 2,000 characters of a message
+# A profile page on a platform ("/@ana", "/user/ana", "/channel/x") is not a website the author promotes.
 _PROFILE = re.compile(r"^/(?:@|u/|user/|users/|profile/|channel/|c/|people/|members?/)", re.IGNORECASE)
 
 
@@ -123,7 +125,7 @@ def lexicon_scores(texts: Sequence[str]) -> NDArray[np.float32]:
     """
     entries, emoji = _lexicon_marks()
     found = np.array([_holds(text[:VADER_CHARS], entries) for text in texts], dtype=np.bool_)
-    points = hashing.code_points([text[:VADER_CHARS] for text in texts])
+    points = hashing.code_points([text[:VADER_CHARS].replace(hashing.SEPARATOR, " ") for text in texts])
     beyond = np.flatnonzero(points > 0x7F)  # emoji are beyond ASCII: most characters are not looked up
     marked = beyond[np.isin(points[beyond], emoji)]
     found[np.searchsorted(np.flatnonzero(points == 0), marked)] = True  # the text each emoji is in
