@@ -3,13 +3,14 @@
 Corpora (training splits only; UMSAB validation and Allociné dev are read once, by the shipped head's training,
 `python -m pilote.enrich.ship --task sentiment`): UMSAB French and English tweets (three classes), Allociné
 reviews (two classes, 0 negative, 1 positive) and the 75 % of the team's data/sentiment.csv that training uses.
-The recipe's one setting is how the corpora weigh in the loss (`WEIGHTINGS`); C and the embedding blend are
-chosen inside `training.fit` on the rows it trains on.
+The recipe's settings are how the corpora weigh in the loss (`WEIGHTINGS`) and whether the text part reads
+VADER's 4 lexicon scores beside the n-grams (`Params.text_lexicon`), chosen together (`RECIPES`); C and the
+embedding blend are chosen inside `training.fit` on the rows it trains on.
 
 - **in domain, nested**: the training rows of every corpus cut into 5 stratified folds; each outer fold chooses
-  the weighting by leave-one-fold-out on the other four, trains on them and is scored on its own rows;
-- **leave one corpus out, nested**: each corpus is held out whole; the weighting is chosen by leave-one-corpus-
-  out on the others; how the head carries to a kind of text it never saw (reviews from tweets, and so on).
+  the recipe by leave-one-fold-out on the other four, trains on them and is scored on its own rows;
+- **leave one corpus out, nested**: each corpus is held out whole; the recipe is chosen by leave-one-corpus-out
+  on the others; how the head carries to a kind of text it never saw (reviews from tweets, and so on).
 
 A two-class corpus is scored by P(positive) against P(negative) (`training.score`); the others by macro-F1.
 Beside the recipe, on the same folds: the recipe of version 4 (tweets and the team's messages, no reviews) and
@@ -17,7 +18,8 @@ a plain baseline (word 1-2 TF-IDF, logistic regression, every corpus as it comes
 
     python bench/eval_sentiment.py                  # text only (the default pipeline), both evaluations
     python bench/eval_sentiment.py --embeddings     # also the head with the embedding part (slower)
-    python bench/eval_sentiment.py --choose         # the weighting the shipped head uses (tasks.SENTIMENT_WEIGHTING)
+    python bench/eval_sentiment.py --choose         # the recipe the shipped head uses (tasks.SENTIMENT_WEIGHTING,
+                                                    # tasks.SENTIMENT_TEXT_LEXICON)
 """
 
 from __future__ import annotations
@@ -44,6 +46,9 @@ from pilote.enrich.training import REPO_DATA, SEED, Params, Part, fit, score, sp
 from protocol import nested, record
 
 FOLDS = 5
+# (weighting, the text part reads the lexicon scores), the simpler first: ties go to it.
+Recipe = tuple[str, bool]
+RECIPES: tuple[Recipe, ...] = tuple((w, lexicon) for lexicon in (False, True) for w in WEIGHTINGS)
 PREVIOUS = ("umsab_fr", "umsab_en", "team")  # what version 4 trained on
 
 
@@ -100,14 +105,14 @@ class InDomain:
     def of(self, folds: list[int]) -> dict[str, Labelled]:
         return {name: subset(d, sorted(r for f in folds for r in self.rows[name][f])) for name, d in self.data.items()}
 
-    def head(self, folds: list[int], weighting: str, *, embeddings: bool = False) -> Head:
-        return fit("sentiment", weighted(self.of(folds), weighting), Params(embeddings=embeddings, lexicon=embeddings))
+    def head(self, folds: list[int], recipe: Recipe, *, embeddings: bool = False) -> Head:
+        return fit("sentiment", weighted(self.of(folds), recipe[0]), params(recipe, embeddings))
 
-    def choose(self, folds: list[int]) -> str:
-        return best(folds, lambda train, held, w: mean(judge(self.head(train, w), d) for d in self.of([held]).values()))
+    def choose(self, folds: list[int]) -> Recipe:
+        return best(folds, lambda train, held, r: mean(judge(self.head(train, r), d) for d in self.of([held]).values()))
 
-    def fit(self, folds: list[int], weighting: str) -> Fitted:
-        chosen = self.head(folds, weighting, embeddings=self.embeddings)
+    def fit(self, folds: list[int], recipe: Recipe) -> Fitted:
+        chosen = self.head(folds, recipe, embeddings=self.embeddings)
         data = self.of(folds)
         previous = fit("sentiment", [Part(data[name]) for name in PREVIOUS], Params(embeddings=False))
         return Fitted(chosen, previous, baseline(data))
@@ -122,16 +127,16 @@ class LeaveOneCorpusOut:
     def __init__(self, data: dict[str, Labelled], embeddings: bool) -> None:
         self.data, self.embeddings = data, embeddings
 
-    def head(self, names: list[str], weighting: str, *, embeddings: bool = False) -> Head:
+    def head(self, names: list[str], recipe: Recipe, *, embeddings: bool = False) -> Head:
         data = {name: self.data[name] for name in names}
-        return fit("sentiment", weighted(data, weighting), Params(embeddings=embeddings, lexicon=embeddings))
+        return fit("sentiment", weighted(data, recipe[0]), params(recipe, embeddings))
 
-    def choose(self, names: list[str]) -> str:
-        return best(names, lambda train, held, w: judge(self.head(train, w), self.data[held]))
+    def choose(self, names: list[str]) -> Recipe:
+        return best(names, lambda train, held, r: judge(self.head(train, r), self.data[held]))
 
-    def fit(self, names: list[str], weighting: str) -> Fitted:
+    def fit(self, names: list[str], recipe: Recipe) -> Fitted:
         previous = [Part(self.data[n]) for n in PREVIOUS if n in names]
-        return Fitted(self.head(names, weighting, embeddings=self.embeddings),
+        return Fitted(self.head(names, recipe, embeddings=self.embeddings),
                       fit("sentiment", previous, Params(embeddings=False)),
                       baseline({n: self.data[n] for n in names}))  # fmt: skip
 
@@ -139,13 +144,18 @@ class LeaveOneCorpusOut:
         return measured(fitted, {name: self.data[name]}, self.embeddings)
 
 
-def best(groups: list[Any], value: Any) -> str:
-    """The weighting with the best mean score over the inner leave-one-group-out (the first on ties)."""
+def params(recipe: Recipe, embeddings: bool) -> Params:
+    """The head's parameters for a recipe (the embedding part, when asked, reads the lexicon too, as shipped)."""
+    return Params(embeddings=embeddings, lexicon=embeddings, text_lexicon=recipe[1])
+
+
+def best(groups: list[Any], value: Any) -> Recipe:
+    """The recipe with the best mean score over the inner leave-one-group-out (the first on ties)."""
     from protocol import inner_folds
 
-    tried = {w: mean(value(train, held, w) for train, held in inner_folds(groups)) for w in WEIGHTINGS}
+    tried = {r: round(mean(value(train, held, r) for train, held in inner_folds(groups)), 2) for r in RECIPES}
     print(f"  inner scores on {groups}: {tried}", file=sys.stderr, flush=True)
-    return max(WEIGHTINGS, key=lambda w: (tried[w], -WEIGHTINGS.index(w)))
+    return max(RECIPES, key=lambda r: (tried[r], -RECIPES.index(r)))
 
 
 def measured(fitted: Fitted, data: dict[str, Labelled], embeddings: bool) -> dict[str, dict[str, float]]:
@@ -170,13 +180,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--embeddings", action="store_true", help="Also fit and score the embedding part.")
     parser.add_argument("--only", choices=("in-domain", "corpus"), help="Run one of the two evaluations.")
-    parser.add_argument("--choose", action="store_true", help="Only the weighting chosen on all training rows.")
+    parser.add_argument("--choose", action="store_true", help="Only the recipe chosen on all training rows.")
     arguments = parser.parse_args()
     data = corpora(shared_folder())
     lines: list[str] = []
     if arguments.choose:
         chosen = InDomain(data, embeddings=False).choose(list(range(FOLDS)))
-        print(record("Sentiment: the weighting chosen on all training splits", [f"`{chosen}`"]))
+        print(record("Sentiment: the recipe (weighting, text lexicon) chosen on all training splits", [f"`{chosen}`"]))
         return
     if arguments.only != "corpus":
         domain = InDomain(data, arguments.embeddings)
@@ -185,7 +195,7 @@ def main() -> None:
         per_fold = [fold.score for fold in outcome.folds]
         rows = {name: {k: round(mean(f[name][k] for f in per_fold), 1) for k in per_fold[0][name]} for name in data}
         lines += [*table(rows, "in domain, 5 outer folds (mean)"), "",
-                  f"Weighting chosen per outer fold: {dict(outcome.choices())}", ""]  # fmt: skip
+                  f"Recipe (weighting, text lexicon) chosen per outer fold: {dict(outcome.choices())}", ""]  # fmt: skip
     if arguments.only != "in-domain":
         loco = LeaveOneCorpusOut(data, arguments.embeddings)
         outcome = nested(list(data), choose=loco.choose, fit=loco.fit, measure=loco.measure,
@@ -195,7 +205,7 @@ def main() -> None:
         lines += [
             *table(rows, "corpus held out (trained on the others)"),
             "",
-            f"Weighting chosen per held-out corpus: {chosen}",
+            f"Recipe (weighting, text lexicon) chosen per held-out corpus: {chosen}",
         ]
     print(record("Sentiment: nested evaluation on the training splits", lines))
 

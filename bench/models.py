@@ -1,7 +1,8 @@
 """Classifier heads: the cost of each part per message, on one core, in chunks of 2,000 demo messages.
 
 Shared featurisation (text block, author block), then each head's products on the shared features, text
-only and with sentence vectors; the sentence encoder alone. Medians of several repetitions; prints a
+only and with sentence vectors (VADER's lexicon scores, which the sentiment head reads, computed beforehand and
+measured on their own); the sentence encoder alone. Medians of several repetitions; prints a
 Markdown table for docs/benchmarks.md.
 
     .venv/bin/python bench/models.py            # 4,000 messages, 5 repetitions
@@ -78,7 +79,7 @@ def head_alone(task: str, samples: list[Sample], vectors: np.ndarray | None, rep
         for start in range(0, len(samples), CHUNK):
             batch = shared(samples[start : start + CHUNK])
             batch.vectors = None if vectors is None else vectors[start : start + CHUNK]
-            _ = batch.lexicon if vectors is not None and model.lexicon else None
+            _ = batch.lexicon if model.text_lexicon or (vectors is not None and model.lexicon) else None
             began = time.perf_counter()
             model.predict_proba(batch)
             spent += time.perf_counter() - began
@@ -95,7 +96,7 @@ def main() -> None:
     rows = [("features shared by the four heads (text + author blocks)", per_message(shared, samples, repeats))]
     rows += [(f"{task} head on the shared features", head_alone(task, samples, None, repeats)) for task in TASKS]
     rows += [(f"{task} head, + vectors", head_alone(task, samples, vectors, repeats)) for task in TASKS]
-    rows.append(("VADER lexicon scores (sentiment, with vectors)", per_message(lambda c: Batch(c).lexicon, samples, 1)))
+    rows.append(("VADER lexicon scores (sentiment)", per_message(lambda c: Batch(c).lexicon, samples, 1)))
     rows.append(("sentence encoder (USE, 1 thread)", per_message(lambda c: embed([s.text for s in c]), samples, 1)))
     print(f"{len(samples):,} demo messages, chunks of {CHUNK:,}, one core\n")
     print("| part | µs per message | messages/s |\n|---|---:|---:|")

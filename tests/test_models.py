@@ -18,7 +18,7 @@ from pilote.cli import app
 from pilote.enrich import classifiers
 from pilote.enrich.base import Text
 from pilote.enrich.datasets import read
-from pilote.enrich.features import Batch, Sample, author_tokens, learn_idf, website, weigh
+from pilote.enrich.features import TEXT_WIDTH, Batch, Sample, author_tokens, learn_idf, lexicon_scores, website, weigh
 from pilote.enrich.heads import MODELS, Head, in_force, load, path_of, save
 from pilote.enrich.pipeline import run
 from pilote.enrich.training import Params, Part, evaluate, fit
@@ -211,13 +211,36 @@ PLAIN = ["le colis part mardi", "la réunion est à dix heures", "the shop opens
          "rendez-vous place du marché"]  # fmt: skip
 
 
-def sentiment_head(folder: Path) -> Head:
+def sentiment_head(folder: Path, params: Params | None = None) -> Head:
     rows = [(t, "positive") for t in HAPPY * 2] + [(t, "negative") for t in SAD * 2]
     rows += [(t, "neutral") for t in PLAIN * 2]
     path = folder / "sentiment.csv"
     path.write_text("\n".join(["text,language,sentiment", *(f'"{t}",fr,{label}' for t, label in rows)]) + "\n",
                     encoding="utf-8")  # fmt: skip
-    return fit("sentiment", [Part(read(path))], Params(c=1.0, embeddings=False))
+    return fit("sentiment", [Part(read(path))], params or Params(c=1.0, embeddings=False))
+
+
+def test_the_lexicon_scores_are_vader_s_and_neutral_for_a_text_without_its_words() -> None:
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    asked = ["I love it, great job!", "this is AWFUL :(", "😢\x00😢"]  # the emoji alone, a NUL in the text
+    vader = SentimentIntensityAnalyzer()
+    expected = [[s["neg"], s["neu"], s["pos"], s["compound"]] for s in map(vader.polarity_scores, asked)]
+    found = lexicon_scores(["le colis part mardi", "", *asked])
+    assert found[:2].tolist() == [[0, 1, 0, 0]] * 2
+    assert np.allclose(found[2:], expected, atol=1e-6)
+    assert found[4, 3] < 0
+
+
+def test_a_text_part_that_reads_the_lexicon_judges_words_its_training_never_saw(tmp_path: Path) -> None:
+    head = sentiment_head(tmp_path, Params(c=1.0, embeddings=False, text_lexicon=True))
+    assert head.text_lexicon
+    assert head.text.coef.shape[1] == TEXT_WIDTH + 4
+    positive = list(head.classes).index("positive")
+    wonderful, dreadful = head.predict_proba(["wonderful", "dreadful"])[:, positive]
+    assert wonderful > dreadful
+    save(head, tmp_path / "head.npz")
+    assert np.array_equal(load(tmp_path / "head.npz").predict_proba(HAPPY + SAD), head.predict_proba(HAPPY + SAD))
 
 
 def reviews_file(folder: Path, rows: list[tuple[str, int]]) -> Path:

@@ -8,12 +8,15 @@ a tokenizer called text by text.
 Author block (spam): the author's name and website, what the name is when it is no person's (a domain, shopping
 words, a phrase: `signals`), the links and invitations to go elsewhere, texts repeated in the batch and the
 similarity to the post answered, as hashed tokens. Hashing keeps extraction stateless: no vocabulary is stored.
+Lexicon (sentiment): VADER's four scores, read by the sentiment head's text part beside the n-grams and by its
+embedding part beside the vectors (`lexicon_scores`, `head_rows`).
 """
 
 from __future__ import annotations
 
 import html
 import re
+import string
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -42,6 +45,8 @@ _LOWER_URL = re.compile(_URL.pattern)  # on lower-cased text: 4x faster than ign
 _MENTION = re.compile(r"@(?<!\w@)\w+")  # "@" first, then look behind it: 15x faster than the other way round
 _TAGS = re.compile(r"<[^>\x00]{0,200}>")  # never across texts: a batch is normalised as one string
 _PIECES = re.compile(r"[^\W_]+")
+_PUNCTUATION = string.punctuation
+VADER_CHARS = 2000  # VADER reads the first 2,000 characters of a message
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +93,7 @@ class Batch:
 
     @property
     def lexicon(self) -> NDArray[np.float32]:
-        """VADER's negative, neutral, positive and compound scores of each text (4 columns)."""
+        """VADER's negative, neutral, positive and compound scores of each text (4 columns, `lexicon_scores`)."""
         if self._lexicon is None:
             self._lexicon = lexicon_scores([s.text for s in self.samples])
         return self._lexicon
@@ -110,11 +115,48 @@ def _vader() -> Any:
 
 
 def lexicon_scores(texts: Sequence[str]) -> NDArray[np.float32]:
-    """VADER's lexicon and rules (English words, emoji, punctuation, capitals): 4 scores per text."""
+    """VADER's lexicon and rules (English words, emoji, punctuation, capitals): 4 scores per text.
+
+    VADER runs only on the texts that hold one of its lexicon's entries (a word, with or without the
+    punctuation around it) or one of its emoji; the others score (0, 1, 0, 0), as VADER scores a text without
+    any. Its rules are Python run word by word: skipping the texts it has nothing to say about keeps the
+    pipeline's speed (docs/benchmarks.md).
+    """
+    entries, emoji = _lexicon_marks()
+    found = np.array([_holds(text[:VADER_CHARS], entries) for text in texts], dtype=np.bool_)
+    points = hashing.code_points([text[:VADER_CHARS].replace(hashing.SEPARATOR, " ") for text in texts])
+    beyond = np.flatnonzero(points > 0x7F)  # emoji are beyond ASCII: most characters are not looked up
+    marked = beyond[np.isin(points[beyond], emoji)]
+    found[np.searchsorted(np.flatnonzero(points == 0), marked)] = True  # the text each emoji is in
+    rows = np.tile(np.array([0, 1, 0, 0], dtype=np.float32), (len(texts), 1))
     analyzer = _vader()
-    scores = [analyzer.polarity_scores(text[:2000]) for text in texts]
-    rows = [[s["neg"], s["neu"], s["pos"], s["compound"]] for s in scores]
-    return np.array(rows, dtype=np.float32).reshape(len(texts), 4)
+    for i in np.flatnonzero(found).tolist():
+        s = analyzer.polarity_scores(texts[i][:VADER_CHARS])
+        rows[i] = (s["neg"], s["neu"], s["pos"], s["compound"])
+    return rows
+
+
+def _holds(text: str, entries: frozenset[str]) -> bool:
+    """Whether a word of the text, as VADER looks it up (lower case, outer punctuation off), is in its lexicon."""
+    return any(word in entries or word.strip(_PUNCTUATION) in entries for word in text.lower().split())
+
+
+@cache
+def _lexicon_marks() -> tuple[frozenset[str], NDArray[np.uint32]]:
+    """VADER's lexicon entries, and its emoji's code points."""
+    analyzer = _vader()
+    emoji = np.array(sorted({ord(c) for e in analyzer.emojis for c in e if ord(c) > 0x7F}), dtype=np.uint32)
+    return frozenset(analyzer.lexicon), emoji
+
+
+def head_rows(batch: Batch, idf: NDArray[np.float32], *, author: bool, lexicon: bool) -> sparse.csr_matrix:
+    """What a head's text part reads: the IDF-weighed text (and author) block, then VADER's 4 scores if asked."""
+    from scipy import sparse
+
+    rows = weigh(batch.rows(author=author), idf)
+    if not lexicon:
+        return rows
+    return sparse.hstack([rows, sparse.csr_matrix(batch.lexicon)], format="csr")
 
 
 def normalise(text: str) -> str:

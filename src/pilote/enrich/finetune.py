@@ -20,7 +20,7 @@ from sklearn.svm import LinearSVC
 from sqlalchemy import Connection, delete, insert, select
 from sqlalchemy.orm import aliased
 
-from pilote.enrich.features import Batch, Sample, weigh
+from pilote.enrich.features import Batch, Sample, head_rows
 from pilote.enrich.heads import Head, Linear, to_bytes
 from pilote.errors import Invalid
 from pilote.models import Author, Label, Message, WorkspaceModel, utcnow
@@ -95,7 +95,7 @@ def _decide(decisions: dict[tuple[str, str], str], name: str, known: dict[str, s
 def tune(base: Head, samples: list[Sample], labels: list[str]) -> Head:
     """The base head adapted to these labelled samples (same classes, same shape)."""
     _check(base, labels)
-    rows = weigh(Batch(samples).rows(author=base.author), base.idf)
+    rows = head_rows(Batch(samples), base.idf, author=base.author, lexicon=base.text_lexicon)
     prior = np.asarray(rows @ base.text.coef.T, dtype=np.float64) + base.text.intercept
     features = _stack(rows, prior)
     target = np.array(labels)

@@ -72,17 +72,23 @@ class Head:
         return bool(self.meta.get("parameters", {}).get("lexicon", False))
 
     @property
+    def text_lexicon(self) -> bool:
+        """Whether the text part reads the 4 lexicon scores beside the n-grams (sentiment)."""
+        return bool(self.meta.get("parameters", {}).get("text_lexicon", False))
+
+    @property
     def blend(self) -> float:
         """Weight of the embedding part when vectors are there."""
         return float(self.meta.get("parameters", {}).get("blend", 0.0))
 
     def predict_proba(self, batch: Any) -> NDArray[np.float64]:
         """Calibrated probabilities, one column per class, rows summing to 1 (`batch`: features.Batch or texts)."""
-        from pilote.enrich.features import Batch, Sample, weigh  # scikit-learn loads only when a model runs
+        from pilote.enrich.features import Batch, Sample, head_rows  # scikit-learn loads only when a model runs
 
         if not isinstance(batch, Batch):
             batch = Batch([Sample(text) for text in batch])
-        probability = self.text.probabilities(weigh(batch.rows(author=self.author), self.idf))
+        rows = head_rows(batch, self.idf, author=self.author, lexicon=self.text_lexicon)
+        probability = self.text.probabilities(rows)
         if self.embedding is not None and batch.vectors is not None and self.blend > 0:
             vectors = np.hstack([batch.vectors, batch.lexicon]) if self.lexicon else batch.vectors
             embedded = self.embedding.probabilities(vectors)

@@ -24,7 +24,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict, train_te
 from sklearn.svm import LinearSVC
 
 from pilote.enrich.datasets import Labelled, fingerprint, read
-from pilote.enrich.features import Batch, learn_idf, lexicon_scores, weigh
+from pilote.enrich.features import Batch, head_rows, learn_idf
 from pilote.enrich.heads import Head, Linear, calibrate, save
 from pilote.errors import Invalid
 
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 REPO_DATA = Path(__file__).resolve().parents[3] / "data"
 HELD_OUT = 0.25
 SEED = 0
-VERSION = "5"
+VERSION = "6"  # 6: the sentiment head's text part reads VADER's 4 scores (the other heads as version 5)
 # Candidate C of each part, chosen out of fold (`_choose`): the best differs by task (sentiment tweets,
 # Allociné reviews, YouTube comments), and a fixed C under-fitted the text part everywhere.
 TEXT_CS = (0.1, 0.3, 1.0, 3.0)
@@ -59,6 +59,7 @@ class Params:
     author: bool = False  # read the author block (spam)
     embeddings: bool = True  # also train the embedding part, blended when vectors are there
     lexicon: bool = False  # the embedding part also reads VADER's 4 scores (sentiment)
+    text_lexicon: bool = False  # the text part too, as 4 columns beside the n-grams (sentiment)
     prior: float | None = None  # two classes: share of the second class expected in a community (see `_shift`)
 
 
@@ -96,10 +97,11 @@ def fit(task: str, parts: list[Part], params: Params) -> Head:
     samples = [s for d in used for s in d.samples]
     labels = np.array([label for d in used for label in d.labels])
     weights = np.concatenate([np.full(len(d.samples), p.weight) for p, d in zip(parts, used, strict=True)])
-    raw = Batch(samples).rows(author=params.author)
-    idf = learn_idf(raw)
+    batch = Batch(samples)
+    idf = learn_idf(batch.rows(author=params.author))
+    rows = head_rows(batch, idf, author=params.author, lexicon=params.text_lexicon)
     text_cs = TEXT_CS if params.c is None else (params.c,)
-    text, classes, text_folds, c = _choose(_svc, text_cs, weigh(raw, idf), labels, weights)
+    text, classes, text_folds, c = _choose(_svc, text_cs, rows, labels, weights)
     meta = _meta(task, parts, params)
     meta["parameters"]["c"] = c
     text = _shift(text, labels, classes, params.prior)
@@ -107,7 +109,7 @@ def fit(task: str, parts: list[Part], params: Params) -> Head:
         return Head(text=text, classes=classes.astype(np.str_), idf=idf, meta=meta)
     vectors = cached_vectors([s.text for s in samples])
     if params.lexicon:
-        vectors = np.hstack([vectors, lexicon_scores([s.text for s in samples])])
+        vectors = np.hstack([vectors, batch.lexicon])
     embedding_cs = EMBEDDING_CS if params.embedding_c is None else (params.embedding_c,)
     embedding, _, embedding_folds, meta["parameters"]["embedding_c"] = _choose(
         _logistic, embedding_cs, vectors, labels, weights
@@ -211,10 +213,12 @@ def _meta(task: str, parts: list[Part], params: Params) -> dict[str, Any]:
             "parameters": {"model": "LinearSVC + Platt (text); logistic regression + Platt (embedding)",
                            "selection": "C of each part: out-of-fold log-loss; blend: out-of-fold macro-F1",
                            "c": params.c, "embedding_c": params.embedding_c, "author": params.author,
-                           "embeddings": params.embeddings, "lexicon": params.lexicon, "prior": params.prior,
+                           "embeddings": params.embeddings, "lexicon": params.lexicon,
+                           "text_lexicon": params.text_lexicon, "prior": params.prior,
                            "blend": 0.0,
                            "features": "word 1-2 + char 4 of space-padded tokens, 2x2**18 hashed, sublinear TF-IDF, l2"
-                                       + (" + author block 2**14" if params.author else "")}}  # fmt: skip
+                                       + (" + author block 2**14" if params.author else "")
+                                       + (" + VADER's 4 scores" if params.text_lexicon else "")}}  # fmt: skip
 
 
 def score(head: Head, data: Labelled, *, vectors: bool = True) -> Scores:
