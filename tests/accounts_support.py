@@ -75,3 +75,20 @@ def smtp_peer() -> Iterator[tuple[Mailbox, int]]:
         yield mailbox, port
     finally:
         controller.stop()
+
+
+def demo_served(settings: Any, engine: Engine, *, days: int, seed: int) -> Iterator[TestClient]:
+    """A small demo community (50 members, `days` up to now, its rollups built), served to a signed-in admin."""
+    from sqlalchemy import select
+
+    from pilote import rollups
+    from pilote.models import Workspace
+    from pilote.simulate import simulate
+    from pilote.web.app import create_app
+
+    simulate(engine, workspace="demo", days=days, members=50, seed=seed)
+    with engine.begin() as conn:
+        rollups.rebuild(conn, conn.scalar(select(Workspace.id).where(Workspace.slug == "demo")))
+    with TestClient(create_app(settings, engine)) as client:
+        sign_in(client)
+        yield client

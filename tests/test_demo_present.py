@@ -8,25 +8,16 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 from lxml import html as lxml_html
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
-from accounts_support import sign_in
-from pilote import rollups
+from accounts_support import demo_served
 from pilote.config import Settings
-from pilote.models import Workspace
-from pilote.simulate import simulate
 from pilote.web import i18n
-from pilote.web.app import create_app
 
 
 @pytest.fixture
 def client(sqlite_settings: Settings, sqlite_engine: Engine) -> Iterator[TestClient]:
-    simulate(sqlite_engine, workspace="demo", days=7, members=50, seed=3)
-    with sqlite_engine.begin() as conn:
-        rollups.rebuild(conn, conn.scalar(select(Workspace.id).where(Workspace.slug == "demo")))
-    with TestClient(create_app(sqlite_settings, sqlite_engine)) as served:
-        sign_in(served)
-        yield served
+    yield from demo_served(sqlite_settings, sqlite_engine, days=7, seed=3)
 
 
 def charts(client: TestClient, path: str) -> list[dict[str, object]]:

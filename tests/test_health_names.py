@@ -7,26 +7,18 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 from lxml import html as lxml_html
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
-from accounts_support import sign_in
-from pilote import metrics, rollups
+from accounts_support import demo_served
+from pilote import metrics
 from pilote.config import Settings
-from pilote.models import Workspace
-from pilote.simulate import simulate
 from pilote.texts import say
 from pilote.web import i18n
-from pilote.web.app import create_app
 
 
 @pytest.fixture
 def served(sqlite_settings: Settings, sqlite_engine: Engine) -> Iterator[TestClient]:
-    simulate(sqlite_engine, workspace="demo", days=14, members=50, seed=5)
-    with sqlite_engine.begin() as conn:
-        rollups.rebuild(conn, conn.scalar(select(Workspace.id).where(Workspace.slug == "demo")))
-    with TestClient(create_app(sqlite_settings, sqlite_engine)) as client:
-        sign_in(client)
-        yield client
+    yield from demo_served(sqlite_settings, sqlite_engine, days=14, seed=5)
 
 
 def test_every_metric_has_a_name_for_pages_translated_in_french() -> None:
