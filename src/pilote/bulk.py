@@ -71,6 +71,11 @@ def messages_by_external_id(
     return list(conn.exec_driver_sql(sql, (source_id, list(external_ids))))
 
 
+def placeholder(conn: Connection) -> str:
+    """The parameter mark of the connection's driver ("?" for SQLite, "%s" for psycopg)."""
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
+
+
 def insert_rows(conn: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     """INSERT many rows whose values are in `columns` order, in one executemany."""
     if not rows:
@@ -78,8 +83,7 @@ def insert_rows(conn: Connection, table: str, columns: Sequence[str], rows: Sequ
     if conn.dialect.name == "postgresql":
         _copy_rows(conn, table, columns, rows)
         return
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([placeholder(conn)] * len(columns))})"
     conn.exec_driver_sql(sql, list(rows))
 
 

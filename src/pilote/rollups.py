@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, case, delete, func, insert, literal, or_, select
 
 from pilote import community
-from pilote.bulk import db_time, insert_rows
+from pilote.bulk import db_time, insert_rows, placeholder
 from pilote.community import counted, counted_sql
 from pilote.enrich import keyphrases
 from pilote.ingest import Pending
@@ -334,8 +334,8 @@ def _rows(conn: Connection, workspace_id: int, start: datetime, end: datetime) -
 def _written(conn: Connection, sql: str, workspace_id: int, start: datetime, end: datetime) -> Iterator[Sequence[Any]]:
     """The rows of `sql` (a SELECT on `message m`) for a workspace's messages written in [start, end) that count
     in figures (not a draft, a scheduled or a private post: `messages.counted_sql`)."""
-    to_db, mark = db_time(conn), "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    where = f" WHERE m.workspace_id = {mark} AND m.created_at >= {mark} AND m.created_at < {mark} AND {COUNTED}"
+    to_db, q = db_time(conn), placeholder(conn)
+    where = f" WHERE m.workspace_id = {q} AND m.created_at >= {q} AND m.created_at < {q} AND {COUNTED}"
     return _stream(conn, sql + where, (workspace_id, to_db(start), to_db(end)))
 
 

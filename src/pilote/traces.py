@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import Connection
 
-from pilote.bulk import insert_rows
+from pilote.bulk import insert_rows, placeholder
 
 AUTHOR, LINK = 1, 2  # the kinds of trace
 MAX_LINKS = 3
@@ -160,17 +160,13 @@ def record(conn: Connection, written: Sequence[Written], *, replaced: Sequence[i
         ids = list(replaced)
         for start in range(0, len(ids), 500):
             part = ids[start : start + 500]
-            marks = ", ".join([_mark(conn)] * len(part))
+            marks = ", ".join([placeholder(conn)] * len(part))
             conn.exec_driver_sql(f"DELETE FROM message_trace WHERE message_id IN ({marks})", tuple(part))
     rows = []
     for m in written:
         at, thread = int(m.created_at.timestamp()), digest(m.thread)
         rows += [(m.id, key, kind, m.workspace_id, at, m.author_id, thread) for key, kind in dict(keys(m)).items()]
     insert_rows(conn, "message_trace", COLUMNS, rows)
-
-
-def _mark(conn: Connection) -> str:
-    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
 
 
 # Per message and kind of trace, the other threads (author traces) or other authors (link traces) among the
@@ -238,7 +234,7 @@ _STORED = (
 def backfill(conn: Connection) -> int:
     """The traces of every stored message that has any (migration 0023): how many messages had some."""
     done, after = 0, 0
-    sql = _STORED.format(_mark(conn))
+    sql = _STORED.format(placeholder(conn))
     while rows := conn.exec_driver_sql(sql, (after, "%://%", "%www.%", "%://%")).all():
         written = []
         for row in rows:

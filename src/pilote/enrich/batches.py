@@ -22,7 +22,7 @@ import orjson
 from sqlalchemy import Connection, Table
 
 from pilote import rollups
-from pilote.bulk import db_time
+from pilote.bulk import db_time, placeholder
 from pilote.enrich.base import Result
 from pilote.models import Message, json_object, utcnow
 
@@ -54,16 +54,11 @@ class Outcome:
     results: Sequence[Result]
 
 
-def mark(conn: Connection) -> str:
-    """The parameter mark of the connection's driver."""
-    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
-
-
 def of_ids(conn: Connection, sql: str, ids: Sequence[int], *params: Any, order: str = "") -> Sequence[Row]:
     """The rows of `sql`, a query on `message m` with `params`, for the messages with these ids."""
     if conn.dialect.name == "postgresql":
         return conn.exec_driver_sql(f"{sql} WHERE m.id = ANY(%s) {order}", (*params, list(ids))).all()
-    marks = ", ".join([mark(conn)] * len(ids))
+    marks = ", ".join([placeholder(conn)] * len(ids))
     return conn.exec_driver_sql(f"{sql} WHERE m.id IN ({marks}) {order}", (*params, *ids)).all()
 
 

@@ -24,6 +24,7 @@ import numpy as np
 from sqlalchemy import select
 
 from pilote import traces
+from pilote.bulk import placeholder
 from pilote.enrich import batches, spam
 from pilote.enrich.base import Analyzer, Result, Text
 from pilote.enrich.features import Batch, Sample
@@ -159,7 +160,7 @@ def context(conn: Any, texts: Sequence[Text]) -> list[Text]:
     sql = (
         "SELECT m.id, m.workspace_id, p.title, p.text, e.vector, t.author_id FROM message m"
         " LEFT JOIN message p ON p.id = m.parent_id"
-        f" LEFT JOIN embedding e ON e.message_id = m.id AND e.model = {batches.mark(conn)}"
+        f" LEFT JOIN embedding e ON e.message_id = m.id AND e.model = {placeholder(conn)}"
         " LEFT JOIN team_account t ON t.author_id = m.author_id"
     )
     found = {row[0]: row[1:] for row in batches.of_ids(conn, sql, [t.id for t in texts], MODEL)}

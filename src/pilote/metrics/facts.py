@@ -19,7 +19,7 @@ import orjson
 from sqlalchemy import Connection, TextClause, select, text
 
 from pilote import community
-from pilote.bulk import db_time, seconds_sql
+from pilote.bulk import db_time, placeholder, seconds_sql
 from pilote.models import Author, Label, Message
 
 DAY = 86400.0
@@ -183,11 +183,11 @@ def load(
 
 
 def _rows(conn: Connection, workspace_id: int, start: datetime, end: datetime, focus: Focus) -> Iterator[Any]:
-    to_db, mark = db_time(conn), "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    where = f"WHERE m.workspace_id = {mark} AND m.created_at >= {mark} AND m.created_at < {mark}"
+    to_db, q = db_time(conn), placeholder(conn)
+    where = f"WHERE m.workspace_id = {q} AND m.created_at >= {q} AND m.created_at < {q}"
     sql = SQL.format(seconds=seconds_sql(conn, "m.created_at")) + where
     parameters: tuple[Any, ...] = (workspace_id, to_db(start), to_db(end))
-    focused, values = focus.positional("m", mark)
+    focused, values = focus.positional("m", q)
     sql += focused + " ORDER BY m.created_at, m.id"
     parameters += values
     cursor = conn.connection.cursor()
@@ -266,12 +266,12 @@ def first_replies(conn: Connection, ids: Sequence[int], team: set[int]) -> dict[
     found: dict[int, tuple[float, int]] = {}
     if not team:
         return found
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    q = placeholder(conn)
     members = ", ".join(str(int(author)) for author in sorted(team))  # `+`: find replies by their parent first
     for chunk in _chunks(list(ids)):
         sql = (
             f"SELECT m.parent_id, {seconds_sql(conn, 'm.created_at')}, m.author_id FROM message m "
-            f"WHERE m.parent_id IN ({', '.join([mark] * len(chunk))}) AND +m.author_id IN ({members})"
+            f"WHERE m.parent_id IN ({', '.join([q] * len(chunk))}) AND +m.author_id IN ({members})"
         )
         for parent_id, moment, author_id in conn.exec_driver_sql(sql, tuple(chunk)).fetchall():
             moment = round(float(moment), 3)
