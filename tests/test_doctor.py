@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import orjson
 from sqlalchemy import Engine, update
 from typer.testing import CliRunner
 
-from pilote import doctor, leases
+from pilote import doctor, jobs, leases
 from pilote.cli import app
 from pilote.config import Settings, get_settings
 from pilote.imports import import_file
-from pilote.jobs import TICK
 from pilote.models import Source
 from pilote.samples import write_wxr
 
@@ -29,9 +29,23 @@ def test_a_fresh_store_is_ok_and_says_what_is_missing(settings: Settings, engine
     assert "pilote user create" in (found["accounts"].fix or "")
     assert found["workers"].state == "warn"
     assert "pilote worker" in (found["workers"].fix or "")
-    held = leases.of(settings, engine).acquire(TICK)
-    assert held is not None
-    assert states(settings)["workers"].state == "ok"
+
+
+def test_the_workers_check_sees_a_consumer_between_its_clock_s_turns(settings: Settings, engine: Engine) -> None:
+    """A consumer is seen for as long as it runs, not only while a turn of its clocks holds their lease."""
+    worker = jobs.Jobs(settings)
+    worker.start()
+    try:
+        found = states(settings)["workers"]
+        running = f"1 consumer(s) running on {socket.gethostname()}: jobs and the radar run"
+        assert (found.state, found.found) == ("ok", running)
+        other = leases.of(settings, engine).acquire(jobs.CONSUMER + "elsewhere:7:abc")
+        assert other is not None
+        assert states(settings)["workers"].found.startswith("2 consumer(s) running on ")
+        leases.of(settings, engine).release(other)
+    finally:
+        worker.stop()
+    assert states(settings)["workers"].state == "warn"  # stopped: its presence is released, not left to expire
 
 
 def test_a_missing_store_fails_without_being_created(tmp_path: Path) -> None:

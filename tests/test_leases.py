@@ -50,6 +50,16 @@ def test_a_lease_has_one_holder_and_only_its_holder_releases_it(leases: Leases) 
     assert leases.acquire("sync:1") is not None
 
 
+def test_the_names_held_under_a_prefix_are_listed_and_a_prefix_is_not_a_pattern(leases: Leases, engine: Engine) -> None:
+    taken = [leases.acquire(name) for name in ("consumer:b:2", "consumer:a:1", "consumer_x", "sync:1", "c*:9")]
+    assert all(taken)
+    assert leases.holding("consumer:") == ["consumer:a:1", "consumer:b:2"]
+    assert leases.holding("c*") == ["c*:9"]  # the star is a character, not "anything" (Redis' glob, SQL's LIKE)
+    assert leases.holding("consumer_") == ["consumer_x"]  # nor is LIKE's underscore
+    expire(leases, engine)
+    assert leases.holding("consumer:") == []
+
+
 def test_a_held_lease_is_renewed_for_as_long_as_its_block_runs(leases: Leases) -> None:
     with hold(leases, "radar.tick") as lease:
         deadline = time.monotonic() + 2.5  # longer than the lease's second: only renewals keep it

@@ -153,6 +153,22 @@ def test_the_clock_queues_again_the_jobs_of_a_worker_that_died_and_runs_one_tick
         second.engine.dispose()
 
 
+def test_the_radar_s_turn_never_waits_for_the_chores_of_another_worker(sqlite_settings: Settings) -> None:
+    """Two clocks, two leases: a long chores' turn elsewhere (a retention purge, a slow Redis) leaves the radar on
+    time, and one radar turn at a time still holds across workers."""
+    first, second = jobs.Jobs(sqlite_settings), jobs.Jobs(sqlite_settings)
+    try:
+        with hold(first.leases, jobs.CHORES):
+            assert second.radar_turn()
+            assert not second.chores_turn()
+        with hold(first.leases, jobs.TICK):
+            assert not second.radar_turn()
+            assert second.chores_turn()
+    finally:
+        first.engine.dispose()
+        second.engine.dispose()
+
+
 def test_a_worker_says_in_one_line_when_redis_cannot_be_reached(sqlite_settings: Settings, env_for: Any) -> None:
     env_for(sqlite_settings)
     result = CliRunner().invoke(app, ["worker"], env={"PILOTE_REDIS_URL": "redis://:hunter2@127.0.0.1:1/0"})

@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from pilote import __version__, leases
 from pilote.config import Settings
 from pilote.db import is_current
-from pilote.jobs import TICK
+from pilote.jobs import CONSUMER
 from pilote.models import Source, User
 
 State = Literal["ok", "warn", "fail"]
@@ -178,13 +178,16 @@ def _workers(settings: Settings, engine: Engine, store: State) -> Check:
     if store == "fail" and not settings.redis_url:
         return Check("workers", "warn", "unknown: the store, which holds their leases, cannot be read")
     try:
-        ticking = leases.of(settings, engine).held(TICK)
+        running = leases.of(settings, engine).holding(CONSUMER)
     except Exception as error:
         return Check(
             "workers", "warn", f"unknown ({str(error).splitlines()[0] if str(error) else type(error).__name__})"
         )
-    if ticking:
-        return Check("workers", "ok", "a consumer's clock holds the radar's lease: jobs and the radar run")
+    if running:
+        hosts = sorted({name.removeprefix(CONSUMER).split(":")[0] for name in running})
+        return Check(
+            "workers", "ok", f"{len(running)} consumer(s) running on {', '.join(hosts)}: jobs and the radar run"
+        )
     fix = "start `pilote serve` (without --no-jobs) or `pilote worker`"
     return Check("workers", "warn", "no consumer is running: nothing syncs, analyses or watches now", fix)
 

@@ -8,12 +8,16 @@ the analysis of one workspace's new messages, and the Members page's lists of on
 each runs under a lease (`pilote.leases`) named after it, so a source is never synced twice at once, nor a
 workspace analysed twice at once.
 
-Every process that consumes jobs also runs a clock thread. Every `radar_interval` seconds, the clock that
-takes the `radar.tick` lease (one in the whole deployment) queues again the jobs whose holder died (a lease
-that expired unreleased), queues a sync of each source that is due, then runs the radar's tick itself (the
-radar never waits behind a slow sync or analysis in the queue), then deletes the messages past their
-workspace's retention period, a few batches at a time (`pilote.privacy`), then queues the computation of the
-Members lists of each workspace whose messages or merges changed (at most every few minutes). A killed worker
+Every process that consumes jobs also runs two clocks, each turning every `radar_interval` seconds, at a fixed
+rate (a late turn is followed by the next one at once, never by a burst). The radar's clock, under the
+`radar.tick` lease (one turn in the whole deployment at a time), recounts the dashboards' dirty hours and runs
+the radar's tick itself: the radar never waits behind a slow sync or analysis in the queue, nor behind the
+other clock. The chores' clock, under the `clock.chores` lease, queues again the jobs whose holder died (a
+lease that expired unreleased), queues a sync of each source that is due, wakes the inbox's snoozes, sends the
+answers that are due, deletes the messages past their workspace's retention period, a few batches at a time
+(`pilote.privacy`), and queues the computation of the Members lists of each workspace whose messages or merges
+changed (at most every few minutes). While it runs, a consumer holds a lease named `consumer:HOST:PID:…`, which
+`pilote doctor` counts to say whether anything consumes the queue. A killed worker
 loses nothing: its job's lease expires, the clock queues the job again, and since the intake writes by external
 id and the analysis only takes what has no current analysis, the job done twice stores and analyses each
 message once.
@@ -24,8 +28,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -52,7 +57,9 @@ from pilote.radar.watch import TickReport, tick
 from pilote.sources.http import Limits
 from pilote.sync import SyncReport
 
-TICK = "radar.tick"  # the clock's lease: one radar tick at a time in the deployment
+TICK = "radar.tick"  # the radar clock's lease: one radar tick at a time in the deployment
+CHORES = "clock.chores"  # the other clock's lease: requeue, due syncs, snoozes, outbox, retention, lists
+CONSUMER = "consumer:"  # + holder: held by each running consumer, for as long as it runs
 SYNC = "sources.sync"
 ANALYSE = "enrich.workspace"
 LISTS = "leaders.lists"  # the Members page's lists of a workspace, computed and kept (leaders.kept)
@@ -237,36 +244,60 @@ class Jobs:
             workers=threads, worker_type="thread", periodic=False, max_delay=1.0
         )
         self._stop = threading.Event()
-        self._clock = threading.Thread(target=self._tick_forever, name="pilote-clock", daemon=True)
+        self._clocks = [
+            threading.Thread(target=self._every, args=(self.radar_turn,), name="pilote-radar", daemon=True),
+            threading.Thread(target=self._every, args=(self.chores_turn,), name="pilote-chores", daemon=True),
+        ]
+        self._presence = ExitStack()
 
     def start(self) -> None:
         """Start consuming (in threads) and ticking."""
+        self._present()
         self.consumer.start()
-        self._clock.start()
+        for clock in self._clocks:
+            clock.start()
 
     def run(self) -> None:
         """Consume and tick in this process until SIGTERM or SIGINT (`pilote worker`): a running job finishes."""
-        self._clock.start()
+        self._present()
+        for clock in self._clocks:
+            clock.start()
         try:
             self.consumer.run()
         finally:
-            self._stop_clock()
+            self._stop_clocks()
             self.engine.dispose()
 
     def stop(self) -> None:
         """Stop ticking, let the running jobs finish, release the store."""
-        self._stop_clock()
+        self._stop_clocks()
         self.consumer.stop(graceful=True)
         self.engine.dispose()
 
     def step(self) -> bool:
-        """One turn of the clock, if no other process runs one: requeue interrupted jobs, queue the due syncs,
-        tick the radar, wake the inbox's snoozes, send the answers that are due. Whether this process did it."""
+        """One turn of both clocks, here: the radar's (unless another process runs one now), then the chores'
+        (same). Whether this process ran both."""
+        ticked = self.radar_turn()
+        return self.chores_turn() and ticked
+
+    def radar_turn(self) -> bool:
+        """Recount the dashboards' dirty hours and tick the radar, if no other process does it now; whether this
+        one did."""
         try:
             with hold(self.leases, TICK):
+                radar_tick(self.engine, self.settings)
+        except Busy:
+            return False
+        return True
+
+    def chores_turn(self) -> bool:
+        """Queue again the interrupted jobs, queue the due syncs, wake the inbox's snoozes, send the answers that
+        are due, delete what is past its retention, queue the Members lists that are due; if no other process
+        does it now. Whether this one did."""
+        try:
+            with hold(self.leases, CHORES):
                 self.requeue_interrupted()
                 self.queue_due()
-                radar_tick(self.engine, self.settings)
                 inbox_items.wake_all(self.engine)
                 outbox.deliver_due(self.engine, self.settings)
                 retention_tick(self.engine)
@@ -278,7 +309,8 @@ class Jobs:
     def requeue_interrupted(self) -> list[str]:
         """Queue again the syncs and analyses whose worker died holding their lease."""
         found = self.leases.interrupted()
-        for name in found:
+        jobs = [name for name in found if not name.startswith(CONSUMER)]
+        for name in jobs:
             kind, _, argument = name.partition(":")
             if kind == "sync" and argument.isdigit():
                 self.queue.sync(int(argument))
@@ -286,9 +318,11 @@ class Jobs:
                 self.queue.analyse(int(argument))
             elif kind == "lists" and argument.isdigit():
                 self.queue.lists(int(argument))
-        if found:
-            log.warning("queued again after their worker stopped: %s", ", ".join(found))
-        return found
+        if jobs:
+            log.warning("queued again after their worker stopped: %s", ", ".join(jobs))
+        if gone := [name.removeprefix(CONSUMER) for name in found if name.startswith(CONSUMER)]:
+            log.warning("consumers stopped without saying so: %s", ", ".join(gone))
+        return jobs
 
     def queue_due(self) -> list[int]:
         """Queue a sync of each due source not already waiting nor being synced."""
@@ -311,18 +345,33 @@ class Jobs:
             self.queue.lists(workspace_id)
         return queued
 
-    def _tick_forever(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.step()
-            except Exception:  # the store or Redis away for a moment: the clock goes on
-                log.exception("the clock's turn failed; next one in %s s", self.settings.radar_interval)
-            self._stop.wait(self.settings.radar_interval)
+    def _present(self) -> None:
+        """Hold this consumer's presence lease until the clocks stop (`pilote doctor` counts them)."""
+        self._presence.enter_context(hold(self.leases, CONSUMER + leases.holder()))
 
-    def _stop_clock(self) -> None:
+    def _every(self, turn: Callable[[], bool]) -> None:
+        """Run `turn` every `radar_interval` seconds, counted from the starts: a turn that ran long is followed
+        by the next at once, and no turns are run to catch up."""
+        interval, name = self.settings.radar_interval, threading.current_thread().name
+        due = time.monotonic()
+        while not self._stop.is_set():
+            started = time.monotonic()
+            try:
+                turn()
+            except Exception:  # the store or Redis away for a moment: the clock goes on
+                log.exception("%s: the turn failed; next one in %s s", name, interval)
+            took = time.monotonic() - started
+            if took > interval:
+                log.warning("%s: a turn took %.1f s, more than the %s s between turns", name, took, interval)
+            due = max(due + interval, time.monotonic())
+            self._stop.wait(due - time.monotonic())
+
+    def _stop_clocks(self) -> None:
         self._stop.set()
-        if self._clock.is_alive():
-            self._clock.join(timeout=self.settings.radar_interval + 60)
+        for clock in self._clocks:
+            if clock.is_alive():
+                clock.join(timeout=self.settings.radar_interval + 60)
+        self._presence.close()
 
 
 @contextmanager

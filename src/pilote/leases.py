@@ -71,6 +71,10 @@ class Leases(Protocol):
         """Whether someone holds the lease now."""
         ...
 
+    def holding(self, prefix: str) -> list[str]:
+        """The names starting with `prefix` that someone holds now, sorted."""
+        ...
+
     def interrupted(self) -> list[str]:
         """The names of leases that expired without being released, each handed to one caller only."""
         ...
@@ -154,6 +158,11 @@ class DatabaseLeases:
         with self.engine.connect() as conn:
             query = select(lease_t.c.name).where((lease_t.c.name == name) & (lease_t.c.expires_at >= _now(self.engine)))
             return conn.scalar(query) is not None
+
+    def holding(self, prefix: str) -> list[str]:
+        alive = lease_t.c.name.startswith(prefix, autoescape=True) & (lease_t.c.expires_at >= _now(self.engine))
+        with self.engine.connect() as conn:
+            return list(conn.scalars(select(lease_t.c.name).where(alive).order_by(lease_t.c.name)))
 
     def interrupted(self) -> list[str]:
         now = _now(self.engine)
@@ -247,6 +256,11 @@ class RedisLeases:
 
     def held(self, name: str) -> bool:
         return bool(self.client.exists(PREFIX + name))
+
+    def holding(self, prefix: str) -> list[str]:
+        pattern = PREFIX + "".join(f"\\{c}" if c in "*?[]\\" else c for c in prefix) + "*"
+        keys = self.client.scan_iter(match=pattern, count=1000)
+        return sorted((key.decode() if isinstance(key, bytes) else str(key)).removeprefix(PREFIX) for key in keys)
 
     def interrupted(self) -> list[str]:
         found = self._interrupted(keys=[TAKEN])
