@@ -279,6 +279,8 @@ def _site_tokens(site: str, name: list[str]) -> list[str]:
     tokens = ["site:yes", *(f"site:{p}" for p in pieces)]
     if name and sum(piece in pieces for piece in name) >= max(1, len(name) - 1):
         tokens.append("site:is-name")  # "Best Pellet Stoves" at best-pellet-stoves.example
+    if signals.commercial(pieces):
+        tokens.append("site:is-commerce")  # chaussures-discount.example, whatever the name it signs with
     return tokens
 
 

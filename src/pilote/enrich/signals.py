@@ -66,14 +66,18 @@ def name_kind(author: str) -> tuple[str, ...]:
     kinds = []
     if " " not in name and _DOMAIN.match(name.lower()):
         kinds.append("domain")
-    pieces = words(name)
-    if COMMERCE.intersection(pieces) or any(pair in COMMERCE_PAIRS for pair in itertools.pairwise(pieces)):
+    if commercial(words(name)):
         kinds.append("commerce")
     plain = [w for w in name.split() if w.isalpha()]
     lower = [w for w in plain[1:] if w.islower() and w not in PARTICLES]
     if len(name.split()) >= 5 or (len(name.split()) >= 3 and lower):
         kinds.append("phrase")
     return tuple(kinds)
+
+
+def commercial(pieces: list[str]) -> bool:
+    """Whether words (of a name, of a website's address) are shopping words: "pas cher", "casino", "discount"."""
+    return bool(COMMERCE.intersection(pieces)) or any(pair in COMMERCE_PAIRS for pair in itertools.pairwise(pieces))
 
 
 def promotion(text: str) -> int:

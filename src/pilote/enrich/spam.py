@@ -58,6 +58,10 @@ PHRASES: dict[str, tuple[str, str]] = {
     "website": ("the author leaves a website", "l'auteur laisse un site web"),
     "no_website": ("the author leaves no website", "l'auteur ne laisse pas de site web"),
     "site_is_name": ("the author's website spells their name", "le site de l'auteur reprend son nom"),
+    "site_commerce": (
+        "the author's website's address is made of shopping words",
+        "l'adresse du site de l'auteur est faite de mots marchands",
+    ),
     "links": ("links in the text", "des liens dans le texte"),
     "no_links": ("no link in the text", "aucun lien dans le texte"),
     "link_own_site": ("a link to the author's own site", "un lien vers le site de l'auteur"),
@@ -79,8 +83,9 @@ PHRASES: dict[str, tuple[str, str]] = {
 _PREFIXES = (
     ("a:is-domain", "name_domain"), ("a:is-commerce", "name_commerce"), ("a:is-phrase", "name_phrase"),
     ("a:domain", "name_domain"), ("a:", "author_name"), ("alen:", "author_name"), ("site:none", "no_website"),
-    ("site:is-name", "site_is_name"), ("site:", "website"), ("links:0", "no_links"), ("links:", "links"),
-    ("link:own-site", "link_own_site"), ("promo:", "promotion"), ("copies:", "copies"), ("post:", "post_relation"),
+    ("site:is-name", "site_is_name"), ("site:is-commerce", "site_commerce"), ("site:", "website"),
+    ("links:0", "no_links"), ("links:", "links"), ("link:own-site", "link_own_site"), ("promo:", "promotion"),
+    ("copies:", "copies"), ("post:", "post_relation"),
 )  # fmt: skip
 
 

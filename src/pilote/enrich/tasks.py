@@ -6,6 +6,9 @@ on, so a measurement head (each YouTube rotation) makes its own choices without 
 
 from __future__ import annotations
 
+import re
+import unicodedata
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -113,14 +116,40 @@ def _messages(path: Path) -> Labelled:
 
 
 def signed(data: Labelled, names: list[str]) -> Labelled:
-    """The samples signed with members' names, drawn in a fixed shuffled order.
+    """The samples signed with members' names, drawn in a fixed shuffled order, a third of the names with a
+    website of their own (`member_site`).
 
     The members' corpora carry no author, every message judged has one: unsigned, they would teach the author
     block that a name is a spam sign (a missing name the mark of a member), and real members would be flagged.
     """
     order = np.random.default_rng(0).permutation(len(names))
-    samples = [replace(s, author=names[order[i % len(names)]]) for i, s in enumerate(data.samples)]
+    samples = []
+    for i, sample in enumerate(data.samples):
+        name = names[order[i % len(names)]]
+        samples.append(replace(sample, author=name, url=member_site(name)))
     return Labelled(data.task, samples, data.labels, data.path)
+
+
+# A blog's comment form asks for a website, and members who keep a blog of their own leave it: without websites
+# among the members' messages, the author block learnt "has a website" as a spam sign from the team's file alone
+# (162 of its 168 comments with a website are spam), and flagged a member's "Merci pour le tuto !" signed with
+# their own blog (0.93-0.999). One name in three gets a site made from it, half its name, half a hobby and its
+# first name. Set from how blogs' comment forms are used, not tuned on any measure.
+SITE_EVERY = 3
+HOBBIES = ("blog", "carnet", "cuisine", "voyages", "photo", "jardin", "notes", "kitchen", "travels", "makes",
+           "rando", "couture", "running", "home", "atelier", "garden")  # fmt: skip
+
+
+def member_site(name: str) -> str:
+    """The website a member signs with, made from their name: "" for two names in three."""
+    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    pieces = re.findall(r"[a-z0-9]+", folded)
+    draw = zlib.crc32(name.encode())
+    if not pieces or draw % SITE_EVERY:
+        return ""
+    if draw // SITE_EVERY % 2:
+        return f"https://{'-'.join(pieces)}.example"
+    return f"https://{HOBBIES[draw // 7 % len(HOBBIES)]}-{pieces[0]}.example"
 
 
 def _spam_parts(shared: Path, repo: Path) -> list[Part]:
