@@ -109,8 +109,24 @@
     });
   }
 
+  // The names written at first: the most influential whose label, at the first view's scale, covers no name
+  // already written (ECharts' own hideOverlap leaves the graph's labels piled up); the others show on hover.
+  function labelled(nodes, el) {
+    var scale = Math.min(el.clientWidth, el.clientHeight) / 1000, boxes = [], chosen = {};
+    for (var i = 0; i < nodes.length && boxes.length < LABELLED; i += 1) {
+      var n = nodes[i], box = { x: n.x * scale + 8, y: n.y * scale - 8, w: 6.5 * String(n.name).length, h: 16 };
+      var free = boxes.every(function (b) {
+        return box.x > b.x + b.w || b.x > box.x + box.w || box.y > b.y + b.h || b.y > box.y + box.h;
+      });
+      if (free) { boxes.push(box); chosen[i] = true; }
+    }
+    return chosen;
+  }
+
+  function tone(n) { return n.community < palette.length ? palette[n.community] : "#a9b4bf"; }
+
   function graphOption(picture, words, el) {
-    var index = {}, biggest = 0;
+    var index = {}, biggest = 0, named = labelled(picture.nodes, el);
     picture.nodes.forEach(function (n, i) { index[n.id] = i; biggest = Math.max(biggest, n.influence); });
     var many = picture.nodes.length > 300;
     var nodes = picture.nodes.map(function (n, i) {
@@ -118,13 +134,13 @@
         id: String(n.id), name: n.name, x: n.x, y: n.y, value: n.influence, person: n,
         symbol: n.team ? "diamond" : "circle",
         symbolSize: 5 + 25 * Math.sqrt(biggest ? n.influence / biggest : 0),
-        itemStyle: { color: n.community < palette.length ? palette[n.community] : "#a9b4bf" },
-        label: { show: i < LABELLED }
+        itemStyle: { color: tone(n) },
+        label: { show: Boolean(named[i]) }
       };
     });
     var links = picture.edges.map(function (e) {
       return { source: index[e.source], target: index[e.target], value: e.weight,
-               lineStyle: { width: Math.min(4, 0.5 + Math.log(e.weight)) } };
+               lineStyle: { width: Math.min(4, 0.5 + Math.log(e.weight)), color: tone(picture.nodes[index[e.source]]) } };
     });
     function tip(p) {
       if (p.dataType === "edge") {
@@ -151,8 +167,7 @@
         type: "graph", layout: "none", roam: true, draggable: false, scaleLimit: { min: 0.2, max: 40 },
         data: nodes, links: links, edgeSymbol: links.length <= 500 ? ["none", "arrow"] : ["none", "none"],
         edgeSymbolSize: 6, label: { position: "right", fontSize: 11, color: "#1d2733" },
-        labelLayout: { hideOverlap: true },
-        lineStyle: { color: "source", opacity: many ? 0.18 : 0.4, curveness: 0 },
+        lineStyle: { opacity: many ? 0.18 : 0.4, curveness: 0 },
         emphasis: { focus: "adjacency", label: { show: true }, lineStyle: { opacity: 0.9 } }
       }]
     };
