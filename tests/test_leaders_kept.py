@@ -28,6 +28,7 @@ from test_leaders import TOWN, town  # noqa: F401 (the fixture)
 
 END_OF_MARCH = datetime(2026, 3, 31, 12, 0, tzinfo=UTC)
 ADMIN = audit.Actor("tests")
+KEPT = ["graph:30d", "graph:7d", "graph:90d", "leaders:30d", "leaders:7d", "leaders:90d", "suggestions"]
 
 
 def rows(engine: Engine) -> dict[str, KeptList]:
@@ -38,7 +39,7 @@ def rows(engine: Engine) -> dict[str, KeptList]:
 def test_the_kept_lists_are_what_computing_on_request_gives(engine: Engine, town: int) -> None:  # noqa: F811
     assert kept.refresh(engine, town, now=END_OF_MARCH)
     found = rows(engine)
-    assert sorted(found) == ["leaders:30d", "leaders:7d", "leaders:90d", "suggestions"]
+    assert sorted(found) == KEPT
     with Session(engine) as session:
         for period in ("7d", "30d", "90d"):
             span = leaders.window(session, town, period=period, now=END_OF_MARCH)
@@ -172,7 +173,7 @@ def test_the_clock_queues_the_lists_of_a_workspace_that_changed_and_a_worker_kee
         assert task is not None
         assert task.name == jobs.LISTS
         worker.queue.huey.execute(task)
-        assert sorted(rows(worker.engine)) == ["leaders:30d", "leaders:7d", "leaders:90d", "suggestions"]
+        assert sorted(rows(worker.engine)) == KEPT
         assert worker.queue_lists() == []  # kept, and nothing changed since
     finally:
         worker.engine.dispose()

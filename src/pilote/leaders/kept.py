@@ -1,11 +1,12 @@
-"""The Members page's lists kept in the store: the leaders of 7, 30 and 90 days, and the merge suggestions.
+"""The Members page's lists kept in the store: the leaders and the graph of 7, 30 and 90 days, and the merge
+suggestions.
 
 Computing them reads every interaction of the period and every identity of the workspace: seconds to minutes on a
 large store, too long for a page. A worker computes them (`refresh`, queued by the clock: jobs.py) and keeps them
 in `kept_list` with the state of the workspace they come from (`stamp`: its newest message, its merges and
 rejections, the hour the periods end at); the clock queues a refresh when that state has moved and the lists are
-at least `REFRESH` seconds old. The page reads them (`leaders_of`, `suggestions_of`) and says when they were
-computed; where nothing is kept yet, it computes on request if the period is small (`ON_REQUEST` messages).
+at least `REFRESH` seconds old. The page reads them (`leaders_of`, `picture_of`, `suggestions_of`) and says when
+they were computed; where nothing is kept yet, it computes on request if the period is small (`ON_REQUEST` messages).
 A kept list is exactly what computing on request gives at the moment it was computed (docs/leaders.md).
 """
 
@@ -20,9 +21,11 @@ from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
 from pilote import merges
-from pilote.leaders.graph import node_key
-from pilote.leaders.lists import Leaders, leaders
-from pilote.leaders.window import PERIODS, coming_hour, window
+from pilote.leaders.graph import interactions, node_key
+from pilote.leaders.lists import Leaders, leaders, listed
+from pilote.leaders.picture import Picture, drawn, picture
+from pilote.leaders.scores import measure
+from pilote.leaders.window import PERIODS, Window, coming_hour, window
 from pilote.models import Author, KeptList, MemberMerge, Message, WorkspaceSetting, utcnow
 from pilote.views.members import Tally, identities, tally
 
@@ -34,6 +37,7 @@ T = TypeVar("T")
 _LEADERS = TypeAdapter(Leaders)
 _SUGGESTIONS = TypeAdapter(list[merges.Suggestion])
 _TALLY = TypeAdapter(Tally)
+_PICTURE = TypeAdapter(Picture)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +68,7 @@ def due(session: Session, workspace_id: int, now: datetime | None = None) -> boo
     """Whether a workspace's lists should be computed again: missing, or from another state and old enough."""
     kept = session.execute(select(KeptList.stamp, KeptList.computed_at).where(KeptList.workspace_id == workspace_id)
                            ).all()  # fmt: skip
-    if len(kept) < len(PERIODS) + 1:  # the periods and the suggestions; the busiest people's counts besides
+    if len(kept) < 2 * len(PERIODS) + 1:  # lists and graph per period, the suggestions; the busiest people's counts
         return True
     if ((now or utcnow()) - min(computed for _, computed in kept)).total_seconds() < REFRESH:
         return False
@@ -79,9 +83,13 @@ def refresh(engine: Engine, workspace_id: int, *, now: datetime | None = None, f
             return False
         state = stamp(session, workspace_id, now)
         values = {}
-        for period in PERIODS:
+        for period in PERIODS:  # the period's interactions read and measured once, for the lists and the graph
             span = window(session, workspace_id, period=period, now=now)
-            values[f"leaders:{period}"] = _LEADERS.dump_json(leaders(session, workspace_id, span, limit=LIMIT))
+            found = interactions(session, workspace_id, span.since, span.until)
+            measured = measure(found.weights())
+            lists = listed(session, workspace_id, span, found, measured, limit=LIMIT)
+            values[f"leaders:{period}"] = _LEADERS.dump_json(lists)
+            values[f"graph:{period}"] = _PICTURE.dump_json(drawn(session, workspace_id, span, found, measured, lists))
         values["suggestions"] = _SUGGESTIONS.dump_json(merges.suggest(session, workspace_id, limit=SUGGESTIONS))
         values |= {f"member:{node}": _TALLY.dump_json(counts) for node, counts in _busiest(session, workspace_id)}
         computed = now or utcnow()
@@ -134,11 +142,28 @@ def leaders_of(session: Session, workspace_id: int, period: str) -> Kept[Leaders
     if row is not None:
         return Kept(_LEADERS.validate_json(row.value), row.computed_at)
     span = window(session, workspace_id, period=period)
-    some = select(Message.id).where(Message.workspace_id == workspace_id, Message.created_at >= span.since,
-                                    Message.created_at < span.until).limit(ON_REQUEST + 1)  # fmt: skip
-    if (session.scalar(select(func.count()).select_from(some.subquery())) or 0) > ON_REQUEST:
+    if not _small(session, workspace_id, span):
         return None
     return Kept(leaders(session, workspace_id, span, limit=LIMIT), None)
+
+
+def picture_of(session: Session, workspace_id: int, period: str) -> Kept[Picture] | None:
+    """The graph of a standard period as the Members page draws it: kept, or computed now when the period is
+    small; None while a worker has not computed it yet."""
+    row = session.get(KeptList, (workspace_id, f"graph:{period}"))
+    if row is not None:
+        return Kept(_PICTURE.validate_json(row.value), row.computed_at)
+    span = window(session, workspace_id, period=period)
+    if not _small(session, workspace_id, span):
+        return None
+    return Kept(picture(session, workspace_id, span), None)
+
+
+def _small(session: Session, workspace_id: int, span: Window) -> bool:
+    """Whether a period holds at most ON_REQUEST messages (counted through the date index, no further)."""
+    some = select(Message.id).where(Message.workspace_id == workspace_id, Message.created_at >= span.since,
+                                    Message.created_at < span.until).limit(ON_REQUEST + 1)  # fmt: skip
+    return (session.scalar(select(func.count()).select_from(some.subquery())) or 0) <= ON_REQUEST
 
 
 def suggestions_of(session: Session, workspace_id: int, limit: int) -> Kept[list[merges.Suggestion]] | None:

@@ -24,7 +24,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from pilote import rollups
-from pilote.leaders.graph import in_period, interactions, node_key
+from pilote.leaders.graph import Interactions, in_period, interactions, node_key
 from pilote.leaders.scores import Measured, Scores, measure
 from pilote.leaders.window import Window
 from pilote.models import Author, Member, Message
@@ -93,8 +93,14 @@ class Leaders:
 def leaders(session: Session, workspace_id: int, span: Window, *, limit: int = 20) -> Leaders:
     """The opinion leaders of a workspace over a period, at most `limit` per list."""
     found = interactions(session, workspace_id, span.since, span.until)
+    return listed(session, workspace_id, span, found, measure(found.weights()), limit=limit)
+
+
+def listed(session: Session, workspace_id: int, span: Window, found: Interactions, now: Measured, *, limit: int
+           ) -> Leaders:  # fmt: skip
+    """The lists drawn from a period's interactions and their measures (read and measured once by a caller that
+    also draws the graph: leaders.picture)."""
     weights = found.weights()
-    now = measure(weights)
     before = _before(session, workspace_id, span)
     candidates = {node: s for node, s in now.scores.items() if node not in found.team}
     reached = _communities_reached(weights, now)

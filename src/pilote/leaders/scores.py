@@ -85,7 +85,7 @@ def _betweenness(graph: igraph.Graph) -> tuple[list[float], bool]:
 
 def _communities(graph: igraph.Graph) -> tuple[list[int], list[int]]:
     """Each person's community, numbered by size (0 the largest), and the sizes."""
-    with _seeded():
+    with seeded():
         found = graph.community_leiden(objective_function="modularity", weights="weight", n_iterations=2)
     sizes = Counter(found.membership)
     order = {label: rank for rank, (label, _) in enumerate(sorted(sizes.items(), key=lambda kv: (-kv[1], kv[0])))}
@@ -94,7 +94,7 @@ def _communities(graph: igraph.Graph) -> tuple[list[int], list[int]]:
 
 
 @contextmanager
-def _seeded() -> Iterator[None]:
+def seeded() -> Iterator[None]:
     """igraph draws from one process-wide generator: seed it for one computation, then give it back."""
     with _RANDOM:
         igraph.set_random_number_generator(random.Random(SEED))

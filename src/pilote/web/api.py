@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from pilote import leaders, merges, metrics, stats, tokens
 from pilote.accounts import audit
 from pilote.errors import Invalid, NotFound, PiloteError
+from pilote.leaders.picture import MAX_NODES, Picture, picture, top
 from pilote.models import Author, Message, Workspace
 from pilote.views import explorer, members, overview, sources, threads, timeseries
 from pilote.views.common import MessageCard, card_query, cards
@@ -257,6 +258,21 @@ def get_leaders(
 ) -> Any:
     span = leaders.window(session, workspace_id, period=period, since=_aware(since), until=_aware(until))
     return leaders.leaders(session, workspace_id, span, limit=limit)
+
+
+@router.get("/leaders/graph", response_model=Picture, summary="The graph of who answers, mentions, quotes whom")
+def get_leaders_graph(
+    session: SessionDep,
+    workspace_id: WorkspaceDep,
+    period: Annotated[Literal["7d", "30d", "90d", "all"] | None, Query(description="Up to now (default 30d).")] = None,
+    since: Annotated[datetime | None, Query(description="ISO 8601 (instead of period); UTC without a zone.")] = None,
+    until: Annotated[datetime | None, Query(description="ISO 8601, excluded (default: now).")] = None,
+    nodes: Annotated[int, Query(ge=1, le=MAX_NODES, description="The most influential people shown.")] = MAX_NODES,
+) -> Any:
+    """The most influential people of the period with their places (a seeded layout), community, influence and
+    lists, and the edges among them (docs/leaders.md, "The graph on the page")."""
+    span = leaders.window(session, workspace_id, period=period, since=_aware(since), until=_aware(until))
+    return top(picture(session, workspace_id, span), nodes)
 
 
 @router.get("/members/{author_id}", response_model=members.MemberProfile, summary="One person across channels")

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
-from fastapi import APIRouter, Form
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter, Form, Query
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from pydantic import TypeAdapter
 from sqlalchemy import select
 
 from pilote import merges, privacy
 from pilote.accounts import users
 from pilote.errors import Invalid, NotFound
 from pilote.leaders import kept
+from pilote.leaders.picture import MAX_NODES, Picture, top
 from pilote.models import Author, utcnow
 from pilote.views.members import Tally
 from pilote.views.members import member as read_member
@@ -26,6 +29,7 @@ LISTS = ("ambassadors", "detractors", "bridges", "rising")
 SUGGESTIONS = 20
 MERGES = 20
 DONE = ("merged", "rejected", "erased", "unmerged")
+_PICTURE = TypeAdapter(Picture)
 
 
 def deciding(page: Page) -> bool:
@@ -45,7 +49,21 @@ def members(page: PageDep, period: str = "30d", done: str = "", erased: int = 0)
     return page.render("members.html", "members", kept=found, found=found.value if found else None, lists=LISTS,
                        period=period, periods=PERIODS, suggestions=suggested.value if suggested else None,
                        suggestions_kept=suggested, deciding=deciding(page), done=done if done in DONE else "",
-                       erased=erased, merges=_recorded(page), now=utcnow())  # fmt: skip
+                       erased=erased, merges=_recorded(page), now=utcnow(), max_nodes=MAX_NODES)  # fmt: skip
+
+
+@router.get("/w/{slug}/members/graph.json")
+def graph(page: PageDep, period: str = "30d",
+          nodes: Annotated[int, Query(ge=1, le=MAX_NODES)] = MAX_NODES) -> Response:  # fmt: skip
+    """The graph of a period as the page draws it (leaders.picture): the `nodes` most influential people, their
+    places and the edges among them; 202 with `pending` while a worker has not computed it yet."""
+    if period not in PERIODS:
+        raise Invalid(N_("period %(period)r: choose 7d, 30d or 90d"), period=period)
+    found = kept.picture_of(page.session, page.workspace.id, period)
+    if found is None:
+        return JSONResponse({"pending": True}, status_code=202)
+    shown = top(replace(found.value, computed_at=found.computed_at), nodes)
+    return Response(_PICTURE.dump_json(shown), media_type="application/json")
 
 
 def _recorded(page: Page) -> list[dict[str, object]]:

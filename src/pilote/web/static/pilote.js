@@ -100,6 +100,110 @@
     });
   }
 
+  // The Members graph: places computed by the server (leaders/picture.py), drawn as they come. Names are the
+  // members' own text: drawn on the canvas as text, and escaped in the tooltip (ECharts writes it as HTML).
+  var LABELLED = 25;
+  function escaped(text) {
+    return String(text).replace(/[&<>"']/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
+    });
+  }
+
+  // The names written at first: the most influential whose label, at the first view's scale, covers no name
+  // already written (ECharts' own hideOverlap leaves the graph's labels piled up); the others show on hover.
+  function labelled(nodes, el) {
+    var scale = Math.min(el.clientWidth, el.clientHeight) / 1000, boxes = [], chosen = {};
+    for (var i = 0; i < nodes.length && boxes.length < LABELLED; i += 1) {
+      var n = nodes[i], box = { x: n.x * scale + 8, y: n.y * scale - 8, w: 6.5 * String(n.name).length, h: 16 };
+      var free = boxes.every(function (b) {
+        return box.x > b.x + b.w || b.x > box.x + box.w || box.y > b.y + b.h || b.y > box.y + box.h;
+      });
+      if (free) { boxes.push(box); chosen[i] = true; }
+    }
+    return chosen;
+  }
+
+  function tone(n) { return n.community < palette.length ? palette[n.community] : "#a9b4bf"; }
+
+  function graphOption(picture, words, el) {
+    var index = {}, biggest = 0, named = labelled(picture.nodes, el);
+    picture.nodes.forEach(function (n, i) { index[n.id] = i; biggest = Math.max(biggest, n.influence); });
+    var many = picture.nodes.length > 300;
+    var nodes = picture.nodes.map(function (n, i) {
+      return {
+        id: String(n.id), name: n.name, x: n.x, y: n.y, value: n.influence, person: n,
+        symbol: n.team ? "diamond" : "circle",
+        symbolSize: 5 + 25 * Math.sqrt(biggest ? n.influence / biggest : 0),
+        itemStyle: { color: tone(n) },
+        label: { show: Boolean(named[i]) }
+      };
+    });
+    var links = picture.edges.map(function (e) {
+      return { source: index[e.source], target: index[e.target], value: e.weight,
+               lineStyle: { width: Math.min(4, 0.5 + Math.log(e.weight)), color: tone(picture.nodes[index[e.source]]) } };
+    });
+    function tip(p) {
+      if (p.dataType === "edge") {
+        var from = picture.nodes[p.data.source], to = picture.nodes[p.data.target];
+        return escaped(from.name) + " → " + escaped(to.name) + ": " + number(p.data.value) + " " + escaped(words.times);
+      }
+      var n = p.data.person;
+      var lines = ["<strong>" + escaped(n.name) + "</strong>",
+        escaped(words.influence) + ": " + number(n.influence),
+        escaped(words.messages) + ": " + number(n.messages),
+        escaped(words.community) + ": " + number(n.community + 1)];
+      if (n.team) { lines.push(escaped(words.team)); }
+      n.lists.forEach(function (name) { lines.push(escaped(words.lists[name] || name)); });
+      return lines.join("<br>");
+    }
+    return {
+      animation: !many,
+      tooltip: { trigger: "item", confine: true, formatter: tip },
+      toolbox: { right: 8, top: 4, feature: {
+        restore: { title: words.reset },
+        saveAsImage: { title: document.documentElement.dataset.png || "PNG", name: el.dataset.png || "pilote-graph",
+                       pixelRatio: 2, backgroundColor: "#fff" } } },
+      series: [{
+        type: "graph", layout: "none", roam: true, draggable: false, scaleLimit: { min: 0.2, max: 40 },
+        data: nodes, links: links, edgeSymbol: links.length <= 500 ? ["none", "arrow"] : ["none", "none"],
+        edgeSymbolSize: 6, label: { position: "right", fontSize: 11, color: "#1d2733" },
+        lineStyle: { opacity: many ? 0.18 : 0.4, curveness: 0 },
+        emphasis: { focus: "adjacency", label: { show: true }, lineStyle: { opacity: 0.9 } }
+      }]
+    };
+  }
+
+  function graphs(root) {
+    if (typeof window.echarts === "undefined") { return; }
+    root.querySelectorAll("[data-graph]").forEach(function (el) {
+      if (el.dataset.drawn) { return; }
+      el.dataset.drawn = "loading";
+      var words = JSON.parse(el.dataset.words);
+      var message = el.parentNode.querySelector("[data-graph-message]");
+      function say(text) {
+        el.hidden = true;
+        if (message) { message.textContent = text; message.hidden = false; }
+      }
+      fetch(el.dataset.graph, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (response) {
+          if (!response.ok) { throw new Error(String(response.status)); }
+          return response.json();
+        })
+        .then(function (picture) {
+          if (picture.pending) { say(words.pending); return; }
+          if (!picture.nodes.length) { say(words.empty); return; }
+          var chart = window.echarts.init(el, null, { renderer: "canvas" });
+          chart.setOption(graphOption(picture, words, el));
+          chart.on("click", function (p) {
+            if (p.dataType === "node") { window.location.href = el.dataset.member + p.data.person.author_id; }
+          });
+          el.dataset.drawn = String(picture.nodes.length);
+          window.addEventListener("resize", function () { chart.resize(); });
+        })
+        .catch(function () { say(words.failed); });
+    });
+  }
+
   function autosubmit(root) {
     root.querySelectorAll("select[data-autosubmit]").forEach(function (el) {
       el.addEventListener("change", function () { el.form.requestSubmit(); });
@@ -155,6 +259,7 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     draw(document);
+    graphs(document);
     autosubmit(document);
     confirmations(document);
     copies(document);
