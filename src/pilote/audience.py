@@ -54,13 +54,15 @@ class Series:
     followers: list[int] = field(default_factory=list)
 
     def at(self, moment: float) -> int:
-        """The count of the last observation at or before `moment`, else of the first one after it."""
+        """The count of the observation nearest `moment` (the earlier one of two as near)."""
         index = bisect.bisect_right(self.moments, moment)
-        return self.followers[max(index - 1, 0)]
+        if index == len(self.moments) or (index and moment - self.moments[index - 1] <= self.moments[index] - moment):
+            return self.followers[index - 1]
+        return self.followers[index]
 
-    def within(self, since: float) -> list[int]:
-        """The counts observed from `since` on."""
-        return self.followers[bisect.bisect_left(self.moments, since) :]
+    def within(self, since: float, until: float) -> list[int]:
+        """The counts observed in [since, until)."""
+        return self.followers[bisect.bisect_left(self.moments, since) : bisect.bisect_left(self.moments, until)]
 
     def before(self, since: float) -> int | None:
         """The count of the last observation before `since`, if any."""
@@ -72,8 +74,8 @@ def read(
     conn: Connection, workspace_id: int, since: datetime, until: datetime, *, channel: str | None = None,
     sources: Sequence[int] | None = None,
 ) -> list[Series]:  # fmt: skip
-    """Each own account's observations in [since, until), with its last one before `since` (of one channel or
-    some sources when given)."""
+    """Each own account's observations in [since, until), with its last one before `since` and its first one
+    from `until` on (of one channel or some sources when given)."""
     where = [AudienceCount.workspace_id == workspace_id]
     if channel is not None:
         where.append(Source.channel == channel)
@@ -83,19 +85,27 @@ def read(
                AudienceCount.followers)  # fmt: skip
     inside = select(*columns).join(Source, Source.id == AudienceCount.source_id)
     inside = inside.where(*where, AudienceCount.observed_at >= since, AudienceCount.observed_at < until)
-    last = (
-        select(AudienceCount.source_id, AudienceCount.account, func.max(AudienceCount.observed_at).label("moment"))
-        .join(Source, Source.id == AudienceCount.source_id)
-        .where(*where, AudienceCount.observed_at < since)
-        .group_by(AudienceCount.source_id, AudienceCount.account)
-        .subquery()
-    )
-    earlier = select(*columns).join(Source, Source.id == AudienceCount.source_id).join(
-        last, and_(last.c.source_id == AudienceCount.source_id, last.c.account == AudienceCount.account,
-                   last.c.moment == AudienceCount.observed_at)
-    )  # fmt: skip
+
+    def neighbour(moment: Any, outside: Any) -> Any:
+        """Each account's observation at `moment` (the latest before `since`, the first from `until` on)."""
+        chosen = (
+            select(AudienceCount.source_id, AudienceCount.account, moment.label("moment"))
+            .join(Source, Source.id == AudienceCount.source_id)
+            .where(*where, outside)
+            .group_by(AudienceCount.source_id, AudienceCount.account)
+            .subquery()
+        )
+        return select(*columns).join(Source, Source.id == AudienceCount.source_id).join(
+            chosen, and_(chosen.c.source_id == AudienceCount.source_id, chosen.c.account == AudienceCount.account,
+                         chosen.c.moment == AudienceCount.observed_at)
+        )  # fmt: skip
+
+    earlier = neighbour(func.max(AudienceCount.observed_at), AudienceCount.observed_at < since)
+    later = neighbour(func.min(AudienceCount.observed_at), AudienceCount.observed_at >= until)
     found: dict[tuple[int, str], Series] = {}
-    rows = sorted([*conn.execute(earlier), *conn.execute(inside)], key=lambda row: row.observed_at)
+    rows = sorted(
+        [*conn.execute(earlier), *conn.execute(inside), *conn.execute(later)], key=lambda row: row.observed_at
+    )
     for row in rows:
         series = found.setdefault((row.source_id, row.account), Series(row.channel, row.source_id, row.account))
         series.moments.append(row.observed_at.timestamp())
