@@ -237,7 +237,9 @@ def test_the_package_ships_the_catalogue_of_the_services() -> None:
 def test_the_health_page_s_units_formulas_and_notes_are_in_french(demo: TestClient) -> None:
     page = french(demo).get("/w/demo/health")
     text = said(page)
-    assert "non calculée : aucune publication de la période n’a de portée connue" in text
+    assert "par abonné : les " in text  # the demo's social account has follower counts
+    assert "abonnés : le dernier nombre de la période" in text
+    assert "membres engagés" in text
     assert "commentaires/publication" in text
     assert "not computed" not in text
     assert "commentaires sur les publications de la période" in page.text  # a formula, on hover

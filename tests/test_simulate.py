@@ -5,6 +5,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from random import Random
 from typing import Any
 
@@ -17,7 +18,7 @@ from typer.testing import CliRunner
 from pilote.cli import app
 from pilote.config import Settings
 from pilote.errors import Invalid
-from pilote.models import Message, SavedReply, Source, Workspace
+from pilote.models import AudienceCount, Message, SavedReply, Source, Workspace
 from pilote.simulate import SimulationReport, simulate, store, texts
 from pilote.simulate import replies as demo_replies
 from pilote.simulate.records import Topic
@@ -354,3 +355,26 @@ def test_if_absent_leaves_an_old_demo_and_says_how_to_bring_it_up_to_now(
     with Session(sqlite_engine) as session:
         assert store.ended(session, "demo") == datetime(2026, 1, 5, tzinfo=UTC)
         assert store.ended(session, "nowhere") is None
+
+
+def test_the_social_account_has_a_follower_count_every_six_hours_growing_but_for_the_bad_buzz(
+    sqlite_engine: Engine,
+) -> None:
+    report = run(sqlite_engine)
+    run(sqlite_engine)  # a rerun replaces the counts, it does not add to them
+    query = select(AudienceCount.account, AudienceCount.observed_at, AudienceCount.followers, Source.key)
+    with sqlite_engine.connect() as conn:
+        rows = conn.execute(query.join(Source).order_by(AudienceCount.observed_at)).all()
+    assert {(row.account, row.key) for row in rows} == {("VeloLumen", "social")}
+    assert len(rows) == 30 * 4 + 1
+    moments = [row.observed_at.replace(tzinfo=UTC) for row in rows]
+    assert moments[0] == report.start
+    assert moments[-1] == report.end
+    assert {b - a for a, b in pairwise(moments)} == {timedelta(hours=6)}
+    buzz = next(e for e in report.episodes if e.name == "bad_buzz")
+    counts = {moment: row.followers for moment, row in zip(moments, rows, strict=True)}
+    during = [n for moment, n in counts.items() if buzz.start <= moment <= buzz.end]
+    before = [n for moment, n in counts.items() if moment < buzz.start]
+    assert 15_000 < rows[0].followers < 20_000
+    assert before[-1] > before[0]  # growth before the crisis
+    assert during[-1] < during[0]  # unfollows while it lasts

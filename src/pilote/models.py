@@ -915,3 +915,25 @@ class KeptList(Base):
     stamp: Mapped[str] = mapped_column(String(200))  # the workspace's state it was computed from (leaders.kept)
     value: Mapped[str] = mapped_column(Text)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# --- the audience of the workspace's own accounts (migration 0026) ------------------------------------------
+
+
+class AudienceCount(Base):
+    """What a platform reported of one of the workspace's own accounts at one moment (a sync): its followers,
+    and whom it follows and how many posts it has when the platform says; one row per account and moment."""
+
+    __tablename__ = "audience_count"
+    __table_args__ = (
+        UniqueConstraint("source_id", "account", "observed_at"),
+        Index("ix_audience_count_workspace_observed", "workspace_id", "observed_at"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    source_id: Mapped[int] = mapped_column(ForeignKey("source.id", ondelete="CASCADE"))
+    account: Mapped[str] = mapped_column(String(500))  # the account as the platform names it (handle or id)
+    observed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    followers: Mapped[int] = mapped_column(BigInteger)
+    following: Mapped[int | None] = mapped_column(BigInteger)
+    posts: Mapped[int | None] = mapped_column(BigInteger)

@@ -5,7 +5,8 @@ what the user chose (JSON), its `credentials` the secrets, encrypted (`vault`), 
 sync starts, its `state` the last sync's outcome. A sync asks the connector for pages until one says there is
 no more; each page goes through the intake, and the page's cursor is saved in the transaction of its last
 batch, so a crash mid-sync resumes from the last page written, and fetching a page again writes no
-duplicate (items are upserted by external id). A failure (credentials refused, rate limit, the platform
+duplicate (items are upserted by external id). What a page says of the source's own account's audience
+(followers...) is kept in that transaction too (`audience`). A failure (credentials refused, rate limit, the platform
 down, a malformed answer) is recorded on the source in plain words; what earlier pages wrote stays.
 """
 
@@ -21,14 +22,14 @@ from typing import Any, NoReturn
 from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.orm import Session
 
-from pilote import intake, sources, vault, workspaces
+from pilote import audience, intake, sources, vault, workspaces
 from pilote.accounts import audit
 from pilote.config import Settings
 from pilote.errors import Invalid, NotFound, PiloteError
 from pilote.ingest import Target
 from pilote.leases import DatabaseLeases, Leases
 from pilote.models import Message, Source, Workspace, json_object, utcnow
-from pilote.sources.base import Account, Action, Connector, Done
+from pilote.sources.base import Account, Action, Connector, Done, Page
 from pilote.sources.http import HttpClient, RateLimited
 from pilote.sync import SyncError, SyncReport, SyncState, alone
 from pilote.texts import N_
@@ -193,14 +194,13 @@ def _pages(
     growing = 0
     for _ in range(MAX_PAGES):
         page = connector.fetch(client, who, cursor)
-        deleted = page.deleted
 
-        def checkpoint(conn: Connection, _done: intake.Written, last: bool, page_cursor: Any = page.cursor,
-                       gone: list[str] = deleted) -> None:  # fmt: skip
+        def checkpoint(conn: Connection, _done: intake.Written, last: bool, page: Page = page) -> None:
             if last:
-                intake.mark_deleted(conn, target.source_id, gone)
+                intake.mark_deleted(conn, target.source_id, page.deleted)
+                audience.record(conn, workspace_id=target.workspace_id, source_id=target.source_id, seen=page.audience)
                 conn.execute(update(Source).where(Source.id == target.source_id)
-                             .values(cursor=json.dumps(page_cursor, sort_keys=True), last_run_at=utcnow()))  # fmt: skip
+                             .values(cursor=json.dumps(page.cursor, sort_keys=True), last_run_at=utcnow()))  # fmt: skip
 
         done = intake.write(engine, target, page.items, batch_size=settings.batch_size, checkpoint=checkpoint)
         report.new, report.updated = report.new + done.counts.new, report.updated + done.counts.updated

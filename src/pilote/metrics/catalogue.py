@@ -54,15 +54,23 @@ class Scope:
 
 # The notes metrics write, in English; a page finds their template again (`recognise`) to say them in its
 # reader's language.
-NO_FOLLOWERS = N_("no source stores follower or fan counts yet")
 NOT_REACHED = N_(
-    "not computed: no post of the period has a known reach, and no source stores follower or fan counts yet"
+    "not computed: no post of the period has a known reach, and no post of the team is on a channel whose followers "
+    "are stored"
 )
 PER_REACH = N_("per reach (views) of %(reached)s of %(posts)s posts")
-FOLLOWERS = N_("followers: no source stores follower or fan counts yet")
+PER_FOLLOWER = N_(
+    "per follower: the team's %(counted)s posts on channels with follower counts (of %(posts)s posts), over their "
+    "channel's followers"
+)
+NO_FOLLOWERS = N_("followers: no source of this part of the workspace reports its own account's followers")
+FOLLOWERS_SEEN = N_(
+    "followers: the last count of the period, as the platforms reported it at Pilote's syncs (own accounts: "
+    "%(accounts)s)"
+)
 NO_SETS = N_("not computed: no keyword sets (pilote metrics competitors set NAME KEYWORD...)")
 VOICES = N_("messages: %(counts)s")
-NOTES = (NOT_REACHED, PER_REACH, FOLLOWERS, NO_SETS, VOICES)
+NOTES = (NOT_REACHED, PER_REACH, PER_FOLLOWER, NO_FOLLOWERS, FOLLOWERS_SEEN, NO_SETS, VOICES)
 
 
 @dataclass(frozen=True, slots=True)

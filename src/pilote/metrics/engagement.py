@@ -1,5 +1,6 @@
-"""Engagement per post and the team's response: what the audience does with what is published, and how
-fast the team answers (from the team inbox's records where it has them, see inbox/figures.py)."""
+"""Engagement per post and the team's response: what the audience does with what is published (beside the
+followers of the workspace's own accounts, see audience.py), and how fast the team answers (from the team inbox's
+records where it has them, see inbox/figures.py)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,20 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from pilote import community
+from pilote import audience, community
 from pilote.errors import fill
 from pilote.inbox import figures
 from pilote.inbox.figures import percentile
-from pilote.metrics.catalogue import FOLLOWERS, NO_FOLLOWERS, NOT_REACHED, PER_REACH, Noted, Scope, metric
+from pilote.metrics.catalogue import (
+    FOLLOWERS_SEEN,
+    NO_FOLLOWERS,
+    NOT_REACHED,
+    PER_FOLLOWER,
+    PER_REACH,
+    Noted,
+    Scope,
+    metric,
+)
 from pilote.metrics.facts import EVERYTHING, Msg, first_replies
 from pilote.texts import N_
 
@@ -64,18 +74,51 @@ def _posts(scope: Scope) -> int:
 @metric(
     "engagement_rate", unit="%",
     formula=N_("(likes + shares + comments) of the period's posts whose reach (views) is known, over their "
-    "views, x100; per follower when reach is unknown and follower counts are stored; else not computed"),
+    "views, x100; when no post has a known reach: (likes + shares + comments) of the team's posts on channels whose "
+    "followers are stored, over their channel's followers when each was written (the nearest count), x100; else not "
+    "computed"),
     purpose="whether what is published makes people act, independent of audience size",
-    pitfalls="platforms count views differently; the note says which base was used; " + NO_FOLLOWERS,
+    pitfalls="platforms count views differently; the note says which base was used (views or followers); follower "
+    "counts are the platforms' own, kept at each sync; only the workspace's own accounts' followers are known, so "
+    "others' posts are left out of the per-follower base",
     title=N_("Engagement rate"),
 )  # fmt: skip
 def _engagement_rate(scope: Scope) -> Noted:
     reached = [p for p in posts(scope) if p.message.views]
     if not reached:
-        return Noted(None, NOT_REACHED)
+        return _per_follower(scope)
     views = sum(p.message.views or 0 for p in reached)
     rate = round(100.0 * sum(p.interactions for p in reached) / views, 4)
     return Noted(rate, fill(PER_REACH, {"reached": len(reached), "posts": len(posts(scope))}))
+
+
+def followed(scope: Scope) -> dict[str, list[audience.Series]]:
+    """The follower counts of the workspace's own accounts in the period (and the last one before it), by
+    channel, for the part of the workspace in focus (its channel and sources; an account's followers are the same
+    whatever the language or topic)."""
+
+    def build() -> dict[str, list[audience.Series]]:
+        since, until = (datetime.fromtimestamp(moment, UTC) for moment in (scope.since, scope.until))
+        found: dict[str, list[audience.Series]] = defaultdict(list)
+        for series in audience.read(scope.conn, scope.workspace_id, since, until, channel=scope.focus.channel,
+                                    sources=scope.focus.sources):  # fmt: skip
+            found[series.channel].append(series)
+        return dict(found)
+
+    found: dict[str, list[audience.Series]] = scope.remember("followed", build)
+    return found
+
+
+def _per_follower(scope: Scope) -> Noted:
+    """The team's posts' interactions over their channel's followers when each was written."""
+    channels = followed(scope)
+    based = [(p, sum(s.at(p.message.at) for s in channels[p.message.channel])) for p in posts(scope)
+             if p.message.team and p.message.channel in channels]  # fmt: skip
+    followers = sum(base for _, base in based)
+    if not followers:
+        return Noted(None, NOT_REACHED)
+    rate = round(100.0 * sum(p.interactions for p, _ in based) / followers, 4)
+    return Noted(rate, fill(PER_FOLLOWER, {"counted": len(based), "posts": len(posts(scope))}))
 
 
 @metric(
@@ -120,18 +163,48 @@ def _organic_reach(scope: Scope) -> int | None:
 
 @metric(
     "vanity_vs_engagement", unit=N_("table"),
-    formula=N_("per channel: followers (when stored) beside interactions of the period's posts"),
-    purpose="shows fan counts beside what they bring", pitfalls=NO_FOLLOWERS + ": followers are null",
+    formula=N_("per channel: followers of the workspace's own accounts (their last count in the period, summed) and "
+    "their change (from the last count before the period, else the first in it), beside the team's posts of the "
+    "period, their interactions (likes + shares + comments), the engaged members (people outside the team who "
+    "wrote on the channel in the period) and the interactions per 1,000 followers"),
+    purpose="shows fan counts beside what they bring",
+    pitfalls="follower counts are the platforms' own, kept at each sync (nothing between syncs, nothing before the "
+    "first); likes and shares are counts without names, so engaged members are those who wrote; blogs and forums "
+    "have no followers",
     better="neither",
     title=N_("Fans beside engagement"),
 )  # fmt: skip
 def _vanity(scope: Scope) -> Noted:
-    table: dict[str, dict[str, Any]] = defaultdict(lambda: {"followers": None, "posts": 0, "interactions": 0})
+    table: dict[str, dict[str, Any]] = defaultdict(lambda: {
+        "followers": None, "followers_change": None, "team_posts": 0, "team_interactions": 0, "engaged_members": 0,
+        "per_1000_followers": None})  # fmt: skip
+    accounts = 0
+    for channel, found in sorted(followed(scope).items()):
+        for series in found:
+            inside = series.within(scope.since, scope.until)
+            if not inside:
+                continue
+            accounts += 1
+            start = series.before(scope.since)
+            start = inside[0] if start is None else start
+            row = table[channel]
+            row["followers"] = (row["followers"] or 0) + inside[-1]
+            row["followers_change"] = (row["followers_change"] or 0) + inside[-1] - start
     for post in posts(scope):
-        row = table[post.message.channel]
-        row["posts"] += 1
-        row["interactions"] += post.interactions
-    return Noted(dict(table), FOLLOWERS)
+        if post.message.team:
+            row = table[post.message.channel]
+            row["team_posts"] += 1
+            row["team_interactions"] += post.interactions
+    engaged: dict[str, set[int]] = defaultdict(set)
+    for message in scope.community():
+        engaged[message.channel].add(message.member or 0)
+    for channel, members in engaged.items():
+        table[channel]["engaged_members"] = len(members)
+    for row in table.values():
+        if row["followers"]:
+            row["per_1000_followers"] = round(1000.0 * row["team_interactions"] / row["followers"], 2)
+    note = fill(FOLLOWERS_SEEN, {"accounts": accounts}) if accounts else NO_FOLLOWERS
+    return Noted({channel: table[channel] for channel in sorted(table)}, note)
 
 
 # --- the team's response ----------------------------------------------------------------------------------

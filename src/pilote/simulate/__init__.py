@@ -17,8 +17,8 @@ from sqlalchemy import Engine
 
 from pilote.errors import Invalid
 from pilote.ingest import Counts
+from pilote.simulate import followers, store
 from pilote.simulate import replies as saved_replies
-from pilote.simulate import store
 from pilote.simulate.clock import Window
 from pilote.simulate.records import Episode
 from pilote.simulate.timeline import unfold
@@ -74,6 +74,7 @@ def simulate(
     targets = store.open_sources(engine, workspace, settings)
     pruned = store.prune(engine, targets, items)
     counts = store.write(engine, targets, items, BATCH_SIZE, progress)
+    store.write_followers(engine, targets["social"], followers.observations(seed, window, timeline.episodes))
     saved_replies.seed(engine, next(iter(targets.values())).workspace_id)
     return SimulationReport(
         workspace=workspace,

@@ -1,4 +1,5 @@
-"""Writing the demo into the store like any import: simulated sources, batched upserts, relinking, pruning.
+"""Writing the demo into the store like any import: simulated sources, batched upserts, relinking, pruning, and
+the social account's follower counts as its syncs would have kept them.
 
 Each message's raw payload is a JSON object with sorted keys, holding what a real source would give
 plus the ground truth under "truth"; it is a pure function of the seed, so an identical re-run leaves
@@ -15,13 +16,13 @@ import orjson
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
-from pilote import intake, workspaces
+from pilote import audience, intake, workspaces
 from pilote.ingest import Counts, Target
-from pilote.models import Message, Source, Workspace, json_object
+from pilote.models import AudienceCount, Message, Source, Workspace, json_object
 from pilote.simulate.clock import Window
 from pilote.simulate.community import BRAND_NAME
 from pilote.simulate.records import Draft
-from pilote.sources.base import AuthorRef, Counters, Item, SourceInfo, person
+from pilote.sources.base import Audience, AuthorRef, Counters, Item, SourceInfo, person
 
 SOURCES = {
     "blog": SourceInfo(
@@ -85,6 +86,13 @@ def write(
         intake.finish(engine, workspace_id=target.workspace_id, source_id=target.source_id, changed=False,
                       refresh_rollups=False)  # fmt: skip
     return counts
+
+
+def write_followers(engine: Engine, target: Target, seen: list[Audience]) -> int:
+    """The social account's follower counts, instead of those an earlier run wrote; returns how many."""
+    with engine.begin() as conn:
+        conn.execute(delete(AudienceCount).where(AudienceCount.source_id == target.source_id))
+        return audience.record(conn, workspace_id=target.workspace_id, source_id=target.source_id, seen=seen)
 
 
 def prune(engine: Engine, targets: dict[str, Target], items: dict[str, list[Item]]) -> int:

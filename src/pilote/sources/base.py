@@ -136,6 +136,34 @@ def person(
     return AuthorRef(key=key, handle=handle or name or "anonymous", name=name, url=url or None, email_hash=digest)
 
 
+MAX_COUNT = 10_000_000_000  # more followers than people on Earth: not a count a platform can mean
+
+
+def count(value: object) -> int | None:
+    """A count as a platform's payload gives it (a number, or digits in a string), or None when it is missing,
+    negative, fractional, absurd or not a number at all."""
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    elif isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COUNT:
+        return None
+    return value
+
+
+@dataclass(slots=True, frozen=True)
+class Audience:
+    """What a platform said of one of the workspace's own accounts at one moment: its followers (None when the
+    payload gave none that can be a count: the observation is not kept), whom it follows and how many posts it
+    has (None when not said)."""
+
+    account: str
+    observed_at: datetime
+    followers: int | None
+    following: int | None = None
+    posts: int | None = None
+
+
 # Connectors: sources Pilote fetches itself from a platform's API, page after page, from a cursor.
 
 
@@ -167,12 +195,14 @@ class Account:
 class Page:
     """What one fetch brought: items (and unreadable ones), the cursor to resume from (JSON-able; stored on
     the source once the page is written), whether another page is waiting now (a backfill goes on at once),
-    and the external ids the platform says were deleted since."""
+    the external ids the platform says were deleted since, and what it said of the source's own account's
+    audience (followers...), kept as observations (`pilote.audience`)."""
 
     items: list[Item | ItemError]
     cursor: dict[str, Any]
     more: bool = False
     deleted: list[str] = field(default_factory=list)
+    audience: list[Audience] = field(default_factory=list)
 
 
 @dataclass(slots=True, frozen=True)

@@ -4,7 +4,8 @@ A sync is a pass down a timeline from its newest entry (`max_id`), as far as the
 `backfill_days` back, later ones down to the previous pass's newest entry and at least `recent_days` back, so
 that recent statuses are read again for their edits and counters. Then, for an account, the context of each
 of its statuses whose reply count changed is read (its replies, and what it answers), and the context of a
-recent status that the pass no longer saw tells whether it was deleted (404). docs/connectors/mastodon.md.
+recent status that the pass no longer saw tells whether it was deleted (404). Each sync starts with a look-up of
+a followed account, whose followers are kept as an observation of its audience. docs/connectors/mastodon.md.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pilote.sources import mastodon_json
 from pilote.sources.base import (
     Account,
     Action,
+    Audience,
     Connector,
     Done,
     ImportFormat,
@@ -32,6 +34,7 @@ from pilote.sources.base import (
     Page,
     Setting,
     SourceInfo,
+    count,
 )
 from pilote.sources.dates import parse_date
 from pilote.sources.http import AuthFailed, FetchFailed, HttpClient, HttpStatus, check_url
@@ -152,11 +155,18 @@ def fetch(client: HttpClient, account: Account, cursor: Mapping[str, Any]) -> Pa
     plan = _Plan(t, headers, _days(account, "backfill_days", BACKFILL_DAYS), _days(account, "recent_days", RECENT_DAYS))
     _paced(client)
     state: dict[str, Any] = copy.deepcopy(dict(cursor))
-    if t.mode == "account" and not state.get("account_id"):
-        state["account_id"], state["brand"] = _lookup(client, t, plan.headers)
+    seen: list[Audience] = []
+    if t.mode == "account" and (not state.get("account_id") or not (state.get("pass") or state.get("contexts"))):
+        found = _lookup(client, t, plan.headers)  # at each sync's start: the account's followers, observed
+        state["account_id"] = state.get("account_id") or found.account_id
+        state["brand"] = state.get("brand") or found.brand
+        seen.append(found.audience)
     if not state.get("pass") and state.get("contexts"):
-        return _context_page(client, plan, state)
-    return _timeline_page(client, plan, state)
+        page = _context_page(client, plan, state)
+    else:
+        page = _timeline_page(client, plan, state)
+    page.audience += seen
+    return page
 
 
 def act(client: HttpClient, account: Account, action: Action) -> Done:
@@ -337,9 +347,18 @@ def _get_list(client: HttpClient, url: str, params: dict[str, Any], headers: dic
     return entries
 
 
-def _lookup(client: HttpClient, t: Target, headers: dict[str, str]) -> tuple[str, str | None]:
-    """The followed account's id on the instance, and its handle (qualified by its profile's host, as the
-    handles of the statuses' authors are)."""
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """The followed account as the instance's look-up answered: its id, handle and audience at that moment."""
+
+    account_id: str
+    brand: str | None
+    audience: Audience
+
+
+def _lookup(client: HttpClient, t: Target, headers: dict[str, str]) -> _Found:
+    """The followed account's id on the instance, its handle (qualified by its profile's host, as the handles of
+    the statuses' authors are) and its followers, following and statuses counts."""
     try:
         found = client.get_json(f"{t.base}/api/v1/accounts/lookup", params={"acct": t.name}, headers=headers)
     except HttpStatus as error:
@@ -361,7 +380,10 @@ def _lookup(client: HttpClient, t: Target, headers: dict[str, str]) -> tuple[str
             name=t.name,
         )
     found_handle = handle(found)
-    return account_id, found_handle.lower() if found_handle else t.brand
+    brand = found_handle.lower() if found_handle else t.brand
+    seen = Audience(brand or t.name, clock(), count(found.get("followers_count")),
+                    count(found.get("following_count")), count(found.get("statuses_count")))  # fmt: skip
+    return _Found(account_id, brand, seen)
 
 
 def _auth(account: Account, *, needed: str | None) -> dict[str, str]:

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from pilote import metrics
 from pilote.errors import Invalid
 from pilote.metrics import CATALOGUE, Figure, Report
+from pilote.metrics.catalogue import NO_FOLLOWERS
 from pilote.models import Source
 from pilote.web.i18n import N_
 from pilote.web.pages.common import PageDep
@@ -102,7 +103,9 @@ def table(value: Any) -> tuple[list[str], list[tuple[str, list[Any]]]]:
 
 LEVEL_NAMES = {"1": N_("core"), "2": N_("regular"), "3": N_("participant"), "4": N_("the others")}
 # The columns of the catalogue's tables (keys of their values), as the page names them.
-COLUMNS = {"followers": N_("followers"), "posts": N_("posts"), "interactions": N_("interactions"),
+COLUMNS = {"followers": N_("followers"), "followers_change": N_("change in followers"),
+           "team_posts": N_("the team's posts"), "team_interactions": N_("interactions on them"),
+           "engaged_members": N_("engaged members"), "per_1000_followers": N_("interactions per 1,000 followers"),
            "asked": N_("owed an answer"), "response_rate": N_("response rate (%)"),
            "median_hours": N_("median (hours)"), "p90_hours": N_("90th percentile (hours)"),
            "answers": N_("first answers")}  # fmt: skip
@@ -234,6 +237,7 @@ def health(page: PageDep, asked: AskedDep) -> HTMLResponse:
         heading=lambda key: heading(key, page.t.gettext),
         line_name=lambda name, key: line_name(name, key, page.t.gettext),
         decile=decile,
+        no_followers=NO_FOLLOWERS,
         charts=charts(found, page.t.gettext),
     )
 
