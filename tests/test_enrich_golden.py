@@ -1,10 +1,11 @@
 """The default analyzers' outputs on a fixed set of messages, against digests recorded once: a change that only
 makes the pipeline faster must leave every label, score and reason as it was.
 
-The messages are the team's own: a simulated demo community (fixed seed and window) and the four blog exports
+The messages are the team's own: a simulated demo community (fixed seed and window) and the blog exports
 in tests/data/blogs. Each analyzer's outputs (its columns and its part of the enrichment row, every message in
 id order) hash to one digest, recorded in tests/data/enrich_golden.json with the analyzers' versions. A change
-of version is a change of judgement on purpose: then record the digests again with
+of version is a change of judgement on purpose (and a change of the simulator or of the blogs, a change of the
+messages): then record the digests again with
 `PILOTE_RECORD_GOLDEN=1 pytest tests/test_enrich_golden.py -k sqlite`, and say why in the commit.
 """
 
@@ -71,7 +72,7 @@ def analysed(engine: Engine, workers: int) -> tuple[dict[str, str], dict[str, st
 
 @pytest.fixture
 def community(engine: Engine) -> Engine:
-    """The demo (fixed seed and window) and, beside it, the team's four blogs."""
+    """The demo (fixed seed and window) and, beside it, the team's blogs."""
     simulate(engine, workspace="demo", days=21, members=2000, seed=7, end=END)
     for path in sorted((DATA / "blogs").glob("*.xml")):
         import_file(engine, path, workspace="demo", analyse=lambda _: None)
