@@ -226,21 +226,38 @@ def _levels(scope: Scope) -> dict[str, int]:
 
 def _reach(scope: Scope, since: float, active: dict[int, tuple[int, float]]) -> dict[int, int]:
     """Per member, how many other members (the team left out) answered them in [since, the period's end); with
-    a history, only for members whom reach could lift to a higher level (the others' is left out)."""
-    facts, reach = scope.facts, defaultdict[int, set[int]](set)
-    if facts.history is not None:
-        wanted = {m for m, (weeks, last) in active.items() if _could_use_reach(weeks, (scope.until - last) / DAY)}
-        span, parents = (_moment(since), _moment(scope.until)), (facts.history.start, _moment(facts.end))
-        identities = authors(scope.conn, scope.workspace_id, wanted) if wanted else {}
-        return history.reach(scope.conn, identities, span, parents, scope.focus, facts.team)
-    author_member = {m.id: m.member for m in facts.messages}
-    for message in facts.between(since, scope.until):
-        if message.member is None or message.team or message.parent_id is None:
+    a history, only for members whom reach could lift to a higher level (the others' is left out), and only as
+    far as a level asks (REACH_NEEDED): the replies among the messages read already give it to most of them,
+    and the database counts the year's replies for the others only."""
+    facts = scope.facts
+    seen = _seen_reach(facts.messages, since, scope.until)
+    if facts.history is None:
+        return {member: len(others) for member, others in seen.items()}
+    wanted = {m for m, (weeks, last) in active.items() if _could_use_reach(weeks, (scope.until - last) / DAY)}
+    # The messages read are a part of the look-back's (counted, not spam, in focus, parents and replies
+    # alike): who answered a member there answered them in the look-back, so REACH_NEEDED found there holds.
+    enough = {m: len(seen[m]) for m in wanted if len(seen.get(m, ())) >= REACH_NEEDED}
+    rest = wanted - enough.keys()
+    span, parents = (_moment(since), _moment(scope.until)), (facts.history.start, _moment(facts.end))
+    identities = authors(scope.conn, scope.workspace_id, rest) if rest else {}
+    return enough | history.reach(scope.conn, identities, span, parents, scope.focus, facts.team)
+
+
+def _seen_reach(messages: list[Msg], since: float, until: float) -> dict[int, set[int]]:
+    """Per member, the other members (the team left out) who answered, among these messages, a message of theirs
+    with a message written in [since, until)."""
+    author_member = {m.id: m.member for m in messages}
+    reach = defaultdict[int, set[int]](set)
+    for message in messages:
+        if not since <= message.at < until or message.member is None or message.team or message.parent_id is None:
             continue
         answered = author_member.get(message.parent_id)
         if answered is not None and answered != message.member:
             reach[answered].add(message.member)
-    return {member: len(others) for member, others in reach.items()}
+    return reach
+
+
+REACH_NEEDED = max(least_reach for *_, least_reach in LEVELS)  # more reach than this changes no level
 
 
 def _could_use_reach(weeks: int, days: float) -> bool:
