@@ -21,11 +21,14 @@ language)` says each in French or English.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
+from numpy.typing import NDArray
 
 from pilote.enrich import hashing, signals
 from pilote.enrich.features import N_AUTHOR, TEXT_WIDTH, Batch, Sample, is_handle, website, weigh
@@ -97,8 +100,9 @@ def phrase(code: str, language: str = "en") -> str:
     return found[1] if language.startswith("fr") else found[0]
 
 
+@lru_cache(maxsize=65536)
 def code_of(token: str) -> str:
-    """The reason code of an author-block token."""
+    """The reason code of an author-block token (authors post many times: looked up once per token)."""
     return next(code for prefix, code in _PREFIXES if token.startswith(prefix))
 
 
@@ -158,12 +162,12 @@ def judge(
     """The spam probability and reasons of each sample of the batch, by `head` and the rules; `teams` and
     `histories`, when given, one per sample."""
     spam = list(head.classes).index("spam")
-    probability = head.predict_proba(batch)[:, spam]
+    probability: list[float] = head.predict_proba(batch)[:, spam].tolist()
     parts = _parts(head, batch)
     found = []
     for i, sample in enumerate(batch.samples):
         ruled = rules(sample, team=bool(teams and teams[i]), history=histories[i] if histories else None)
-        p = min(max(float(probability[i]), _EPSILON), 1 - _EPSILON)
+        p = min(max(probability[i], _EPSILON), 1 - _EPSILON)
         logit = math.log(p / (1 - p)) + sum(weight for _, weight in ruled)
         reasons = _strongest([*ruled, *parts[i]])
         found.append(Judgement(1 / (1 + math.exp(-logit)), reasons))
@@ -179,24 +183,52 @@ def _strongest(reasons: list[tuple[str, float]]) -> list[tuple[str, float]]:
 
 
 def _parts(head: Head, batch: Batch) -> list[list[tuple[str, float]]]:
-    """Each sample's contributions to the head's log-odds: its words, each author token's code, its meaning."""
+    """Each sample's contributions to the head's log-odds: its words, each author token's code, its meaning.
+
+    Computed for the whole batch with array operations: each row's words sum its text columns' contributions,
+    each author token reads its column's (a look-up of all the batch's tokens at once)."""
     rows = weigh(batch.rows(author=head.author), head.idf)
     weights = head.text.coef[-1].astype(np.float64)  # two classes: one row, toward the second ("spam")
     slope = float(head.text.platt[-1, 0]) * (1 - _blend(head, batch))
     contributions = rows.multiply(weights).tocsr()
-    found: list[list[tuple[str, float]]] = []
-    columns = _token_columns(batch.tokens) if head.author else [{} for _ in batch.samples]
-    for i in range(rows.shape[0]):
-        start, end = contributions.indptr[i], contributions.indptr[i + 1]
-        cols, values = contributions.indices[start:end], contributions.data[start:end] * slope
-        text = float(values[cols < TEXT_WIDTH].sum())
-        mine = [("words" if text >= 0 else "words_ham", text)]
-        by_column = dict(zip(cols.tolist(), values.tolist(), strict=True))
-        for token, column in columns[i].items():
-            mine.append((code_of(token), by_column.get(TEXT_WIDTH + column, 0.0)))
-        found.append(mine)
+    count = contributions.shape[0]
+    values, columns = contributions.data * slope, contributions.indices
+    owner = np.repeat(np.arange(count), np.diff(contributions.indptr))
+    text = columns < TEXT_WIDTH
+    words = _row_sums(values[text], owner[text], count)
+    found: list[list[tuple[str, float]]] = [[("words" if w >= 0 else "words_ham", w)] for w in words]
+    if head.author:
+        author = ~text
+        _add_tokens(found, batch.tokens, owner[author], columns[author] - TEXT_WIDTH, values[author])
     _add_meaning(head, batch, found)
     return found
+
+
+def _row_sums(values: NDArray[np.float64], owner: NDArray[np.int64], count: int) -> list[float]:
+    """The sum of each row's values (`owner`: the row of each value, in order), as numpy sums each row alone
+    (pairwise: `np.add.reduceat` adds in another order, and the last digits differ); 0.0 for a row without any."""
+    bounds = np.searchsorted(owner, np.arange(count + 1)).tolist()
+    return [float(values[start:end].sum()) for start, end in itertools.pairwise(bounds)]
+
+
+def _add_tokens(found: list[list[tuple[str, float]]], tokens: list[list[str]], owner: NDArray[np.int64],
+                columns: NDArray[np.int32], values: NDArray[np.float64]) -> None:  # fmt: skip
+    """Each sample's author tokens, as reason codes, with the contribution of the column each is hashed to."""
+    mine = _token_columns(tokens)
+    keys = owner * N_AUTHOR + columns
+    order = np.argsort(keys, kind="stable")
+    keys, values = keys[order], values[order]
+    lengths = [len(pairs) for pairs in mine]
+    asked = np.repeat(np.arange(len(mine)), lengths) * N_AUTHOR
+    asked += np.fromiter((column for pairs in mine for _, column in pairs), dtype=np.int64, count=int(sum(lengths)))
+    at = np.minimum(np.searchsorted(keys, asked), max(len(keys) - 1, 0))
+    hit = keys[at] == asked if len(keys) else np.zeros(len(asked), dtype=np.bool_)
+    read: list[float] = np.where(hit, values[at] if len(keys) else 0.0, 0.0).tolist()
+    start = 0
+    for reasons, pairs in zip(found, mine, strict=True):
+        values = read[start : start + len(pairs)]
+        reasons += [(code_of(token), value) for (token, _), value in zip(pairs, values, strict=True)]
+        start += len(pairs)
 
 
 def _blend(head: Head, batch: Batch) -> float:
@@ -215,15 +247,17 @@ def _add_meaning(head: Head, batch: Batch, found: list[list[tuple[str, float]]])
         mine.append(("meaning" if value >= 0 else "meaning_ham", value))
 
 
-def _token_columns(tokens: list[list[str]]) -> list[dict[str, int]]:
-    """Each sample's author tokens and the column each is hashed to (as the batch's author block does)."""
-    flat = [token for mine in tokens for token in mine]
-    if not flat:
-        return [{} for _ in tokens]
-    matrix = hashing.token_counts(flat, N_AUTHOR)
-    columns = matrix.indices.tolist()
-    found, at = [], 0
-    for mine in tokens:
-        found.append(dict(zip(mine, columns[at : at + len(mine)], strict=True)))
-        at += len(mine)
-    return found
+def _token_columns(tokens: list[list[str]]) -> list[list[tuple[str, int]]]:
+    """Each sample's distinct author tokens and the column each is hashed to (as the batch's author block does)."""
+    new = [token for token in dict.fromkeys(token for mine in tokens for token in mine) if token not in _COLUMNS]
+    if new:
+        if len(_COLUMNS) + len(new) > _KEPT_COLUMNS:
+            _COLUMNS.clear()
+        _COLUMNS.update(zip(new, hashing.token_counts(new, N_AUTHOR).indices.tolist(), strict=True))
+    column = _COLUMNS.__getitem__
+    return [[(token, column(token)) for token in dict.fromkeys(mine)] for mine in tokens]
+
+
+# Author tokens' columns (a token's column depends on its characters only): most tokens recur in every batch.
+_COLUMNS: dict[str, int] = {}
+_KEPT_COLUMNS = 1 << 16
