@@ -226,8 +226,8 @@ def _add_tokens(found: list[list[tuple[str, float]]], tokens: list[list[str]], o
     read: list[float] = np.where(hit, values[at] if len(keys) else 0.0, 0.0).tolist()
     start = 0
     for reasons, pairs in zip(found, mine, strict=True):
-        values = read[start : start + len(pairs)]
-        reasons += [(code_of(token), value) for (token, _), value in zip(pairs, values, strict=True)]
+        part = read[start : start + len(pairs)]
+        reasons += [(code_of(token), value) for (token, _), value in zip(pairs, part, strict=True)]
         start += len(pairs)
 
 
