@@ -148,13 +148,20 @@ def _mark(conn: Connection, touched: set[tuple[int, int]]) -> None:
 
 
 def _take_dirty(conn: Connection, limit: int | None = None) -> set[tuple[int, int]]:
-    query = select(RollupDirty.workspace_id, RollupDirty.hour)
-    if limit is None:
+    """Take the dirty hours (the `limit` oldest, if given) out of `rollup_dirty` for this transaction to recount.
+
+    On PostgreSQL two takers (a tick and a person's decision) lock their rows in one order and skip those
+    another is taking (that one recounts them): deleting in two orders, they deadlocked. SQLite has one writer."""
+    query = select(RollupDirty.workspace_id, RollupDirty.hour).order_by(RollupDirty.workspace_id, RollupDirty.hour)
+    if limit is not None:
+        query = query.limit(limit)
+    elif conn.dialect.name == "sqlite":  # the only writer: every row in one statement
         dirty = {(row[0], row[1]) for row in conn.execute(query)}
         if dirty:
             conn.execute(delete(RollupDirty))
         return dirty
-    query = query.order_by(RollupDirty.workspace_id, RollupDirty.hour).limit(limit)
+    if conn.dialect.name != "sqlite":
+        query = query.with_for_update(skip_locked=True)
     dirty = {(row[0], row[1]) for row in conn.execute(query)}
     if dirty:
         taken = (RollupDirty.workspace_id == bindparam("w")) & (RollupDirty.hour == bindparam("h"))
