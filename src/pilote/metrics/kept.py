@@ -28,6 +28,7 @@ from pilote.models import KeptReport, Message, utcnow
 
 PERIODS = ("30d", "7d", "90d", "all")  # the standard periods, in the order a worker computes them (Health's first)
 ON_REQUEST = 20_000  # messages in a workspace: a larger one is "large", its reports never computed on request
+RETRY_AFTER = 60  # seconds a reader waiting for a large workspace's first reports is asked to wait (Retry-After)
 
 
 def window(session: Session, workspace_id: int, period: str, now: datetime | None = None) -> tuple[datetime, datetime]:

@@ -42,7 +42,6 @@ HINTS = {
     422: "see /api/docs for the parameters this endpoint takes",
     503: "a worker is computing it: ask again after the seconds in the Retry-After header",
 }
-COMPUTING = 60  # seconds a client is asked to wait (Retry-After) for a report a worker is computing
 
 
 class ErrorDetail(BaseModel):
@@ -496,7 +495,7 @@ def get_metrics(
         if found is None:  # a large workspace whose reports a worker has not computed yet
             jobs.compute_reports(request.app.state.settings, request.app.state.engine, workspace_id)
             answer = error_response(503, f"the {period or '30d'} report of this workspace is being computed")
-            answer.headers["Retry-After"] = str(COMPUTING)
+            answer.headers["Retry-After"] = str(kept.RETRY_AFTER)
             return answer
         return found.value.as_json() | {"computed_at": found.computed_at}
     first, last = metrics.span(session, workspace_id, period=period, since=_aware(since), until=_aware(until))

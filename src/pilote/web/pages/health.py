@@ -262,7 +262,7 @@ def health_csv(page: PageDep, asked: AskedDep) -> Response:
     served = _report(page, asked)
     if served is None:
         text = page.t.gettext("This report is being computed in the background: download it again in a minute.")
-        return Response(text, status_code=503, media_type="text/plain", headers={"Retry-After": "60"})
+        return Response(text, status_code=503, media_type="text/plain", headers={"Retry-After": str(kept.RETRY_AFTER)})
     found = served.value
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
