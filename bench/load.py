@@ -15,6 +15,8 @@ when each tick started and how long it ran. Prints requests/s, p50/p95/p99 per r
     .venv/bin/python bench/load.py --messages 1000000 --reuse bench/out/load-1m --servers 1
     .venv/bin/python bench/load.py --messages 10000000 --reuse /var/tmp/pilote-load-10m    # ~15 min, ~9 GB
     .venv/bin/python bench/load.py --messages 1000000 --reuse bench/out/load-1m --servers 1 --workers 0 --alone 9
+    .venv/bin/python bench/load.py --messages 1000000 --reuse bench/out/load-1m --servers 1 --workers 0 --alone 9 \
+        --keep-reports    # the metrics reports kept first, as the job metrics.reports does
 
 Loopback only: every server listens on 127.0.0.1 (PostgreSQL on a Unix socket). Bounded: the readers stop
 after `--seconds`, then the run waits at most `--settle` seconds for the workers to analyse the arrivals.
@@ -58,6 +60,7 @@ from pilote.db import make_engine, migrate
 from pilote.ingest import Target
 from pilote.jobs import TICK, make_queue
 from pilote.leases import PREFIX, DatabaseLeases
+from pilote.metrics import kept as kept_reports
 from pilote.models import Enrichment, InboxItem, Message, Source, User
 from pilote.sources.base import AuthorRef, Item, SourceInfo
 
@@ -272,13 +275,24 @@ def requests(engine: Engine) -> dict[str, tuple[str, list[str]]]:
         "page: Members": ("page", [f"{w}/members"]),
         "page: a member": ("page", [f"{w}/members/{a}" for a in authors]),
         "page: Health": ("page", [f"{w}/health"]),
+        "page: Health, days chosen": ("page", [f"{w}/health?since={end - timedelta(days=30)}&until={end}"]),
         "page: Inbox": ("page", [f"{w}/inbox"]),
         "page: an inbox item": ("page", [f"{w}/inbox/{i}" for i in items]),
         "api: messages": ("api", ["/api/v1/messages?intent=question&spam=false", "/api/v1/messages?q=batterie"]),
         "api: overview": ("api", [f"/api/v1/overview?period=30d&end={end}T00:00:00Z"]),
         "api: metrics": ("api", [f"/api/v1/metrics?since={end - timedelta(days=30)}T00:00:00Z&until={end}T00:00:00Z"]),
+        "api: metrics, 30 days": ("api", ["/api/v1/metrics?period=30d"]),
         "api: inbox": ("api", ["/api/v1/inbox"]),
     }  # fmt: skip
+
+
+def keep_reports(engine: Engine) -> None:
+    """Compute the bench workspace's kept metrics reports as the job `metrics.reports` does; print how long."""
+    with Session(engine) as session:
+        workspace_id = workspaces.get(session, slug="bench").id
+    started = time.perf_counter()
+    kept_reports.refresh(engine, workspace_id, force=True)
+    print(f"kept metrics reports (7d, 30d, 90d, all): {time.perf_counter() - started:.0f} s", file=sys.stderr)
 
 
 def api_token(engine: Engine) -> dict[str, str]:
@@ -432,6 +446,7 @@ def main() -> None:
     parser.add_argument("--without", action="append", default=[], help="leave out the requests named so (repeat)")
     parser.add_argument("--sqlite", action="store_true", help="the single host: SQLite, one `pilote serve` with jobs")
     parser.add_argument("--build-only", action="store_true")
+    parser.add_argument("--keep-reports", action="store_true", help="first keep the metrics reports (metrics.kept)")
     parser.add_argument("--alone", type=int, metavar="RUNS", help="time each request alone RUNS times, then stop")
     args = parser.parse_args()
     folder = (args.reuse or cockpit.OUT / f"load-{'sqlite-' if args.sqlite else ''}{args.messages}").resolve()
@@ -458,6 +473,8 @@ def main() -> None:
             stored = conn.execute(select(func.count()).select_from(Message)).scalar_one()
             size = (home / "pilote.db").stat().st_size if args.sqlite else conn.execute(
                 text("SELECT pg_database_size('bench')")).scalar_one()  # fmt: skip
+        if args.keep_reports:
+            keep_reports(engine)
         headers = api_token(engine)
         redis_url = None if args.sqlite else stack.enter_context(redis_server(folder / "redis"))
         env = environment(home, database_url, redis_url, args.radar_interval)

@@ -3,10 +3,11 @@
 The work itself is plain functions (`radar_tick`, `sync_tick`, `analyse`), which tests and `pilote watch`
 call directly; the queue only decides where and when they run. The queue is huey: on Redis when
 PILOTE_REDIS_URL is set (any number of `pilote worker` on any number of hosts), else in SQLite under
-$PILOTE_HOME (`pilote serve` and the workers of that host). Three jobs go through it: the sync of one source,
-the analysis of one workspace's new messages, and the Members page's lists of one workspace (`leaders.kept`);
-each runs under a lease (`pilote.leases`) named after it, so a source is never synced twice at once, nor a
-workspace analysed twice at once.
+$PILOTE_HOME (`pilote serve` and the workers of that host). Four jobs go through it: the sync of one source,
+the analysis of one workspace's new messages, the Members page's lists of one workspace (`leaders.kept`) and
+the catalogue's reports of one workspace for Health and the API (`metrics.kept`), the last two queued by the
+clock under one rule (`pilote.keeping`); each runs under a lease (`pilote.leases`) named after it, so a source
+is never synced twice at once, nor a workspace analysed twice at once.
 
 Every process that consumes jobs also runs two clocks, each turning every `radar_interval` seconds, at a fixed
 rate (a late turn is followed by the next one at once, never by a burst). The radar's clock, under the
@@ -52,6 +53,7 @@ from pilote.inbox import items as inbox_items
 from pilote.inbox import outbox
 from pilote.leaders import kept
 from pilote.leases import Busy, DatabaseLeases, Leases, hold
+from pilote.metrics import kept as reports
 from pilote.models import Workspace
 from pilote.radar.watch import TickReport, tick
 from pilote.sources.http import Limits
@@ -63,6 +65,7 @@ CONSUMER = "consumer:"  # + holder: held by each running consumer, for as long a
 SYNC = "sources.sync"
 ANALYSE = "enrich.workspace"
 LISTS = "leaders.lists"  # the Members page's lists of a workspace, computed and kept (leaders.kept)
+REPORTS = "metrics.reports"  # the catalogue's reports of a workspace, computed and kept (metrics.kept)
 HOURS = 168  # dirty dashboard hours recounted per transaction: a week, so no transaction holds the lock long
 MOST_HOURS = 20 * HOURS  # per tick; the rest at the next one, so the radar's tick stays on time
 BUSY_RETRY = 5.0  # seconds before an analysis that found its workspace being analysed tries again
@@ -130,13 +133,14 @@ def analyse(engine: Engine, workspace_id: int, held: Leases | None = None) -> bo
 
 @dataclass(slots=True)
 class Queue:
-    """The queue and its jobs; calling `sync(source_id)`, `analyse(workspace_id)` or `lists(workspace_id)` queues
-    one."""
+    """The queue and its jobs; calling `sync(source_id)`, `analyse(workspace_id)`, `lists(workspace_id)` or
+    `reports(workspace_id)` queues one."""
 
     huey: Huey
     sync: Callable[[int], Any]
     analyse: Callable[[int], Any]
     lists: Callable[[int], Any]
+    reports: Callable[[int], Any]
 
     def waiting(self) -> set[tuple[str, tuple[Any, ...]]]:
         """The jobs waiting in the queue, by name and arguments."""
@@ -154,7 +158,8 @@ def make_queue(settings: Settings, engine: Engine) -> Queue:
     sync = huey.task(name=SYNC, retries=2, retry_delay=10)(partial(_sync_job, engine, settings))
     work = huey.task(name=ANALYSE, retries=2, retry_delay=30)(partial(_analyse_job, engine, held))
     lists = huey.task(name=LISTS, retries=1, retry_delay=60)(partial(_lists_job, engine, held))
-    return Queue(huey, sync, work, lists)
+    reports = huey.task(name=REPORTS, retries=1, retry_delay=60)(partial(_reports_job, engine, held))
+    return Queue(huey, sync, work, lists, reports)
 
 
 def _sync_job(engine: Engine, settings: Settings, source_id: int) -> None:
@@ -179,15 +184,29 @@ def _analyse_job(engine: Engine, held: Leases, workspace_id: int) -> None:
 
 def keep_lists(engine: Engine, workspace_id: int, held: Leases | None = None) -> bool:
     """Compute and keep a workspace's Members lists if they are due, under its lease; whether it did."""
+    return _keep(engine, f"lists:{workspace_id}", kept.refresh, workspace_id, held)
+
+
+def keep_reports(engine: Engine, workspace_id: int, held: Leases | None = None) -> bool:
+    """Compute and keep a workspace's metrics reports if they are due, under its lease; whether it did."""
+    return _keep(engine, f"reports:{workspace_id}", reports.refresh, workspace_id, held)
+
+
+def _keep(engine: Engine, lease: str, refresh: Callable[[Engine, int], bool], workspace_id: int,
+          held: Leases | None) -> bool:  # fmt: skip
     try:
-        with hold(held or DatabaseLeases(engine), f"lists:{workspace_id}"):
-            return kept.refresh(engine, workspace_id)
+        with hold(held or DatabaseLeases(engine), lease):
+            return refresh(engine, workspace_id)
     except Busy:  # another worker computes them now
         return False
 
 
 def _lists_job(engine: Engine, held: Leases, workspace_id: int) -> None:
     keep_lists(engine, workspace_id, held)
+
+
+def _reports_job(engine: Engine, held: Leases, workspace_id: int) -> None:
+    keep_reports(engine, workspace_id, held)
 
 
 def analysis(settings: Settings, engine: Engine) -> Callable[[int], None]:
@@ -199,6 +218,14 @@ def analysis(settings: Settings, engine: Engine) -> Callable[[int], None]:
             queue.analyse(workspace_id)
 
     return queued
+
+
+def compute_reports(settings: Settings, engine: Engine, workspace_id: int) -> None:
+    """Queue the computation of a workspace's metrics reports now, unless it is waiting (a reader is waiting for
+    them; the clock would queue it at its next turn)."""
+    queue = make_queue(settings, engine)
+    if (REPORTS, (workspace_id,)) not in queue.waiting():
+        queue.reports(workspace_id)
 
 
 def run_waiting(settings: Settings, engine: Engine) -> int:
@@ -302,6 +329,7 @@ class Jobs:
                 outbox.deliver_due(self.engine, self.settings)
                 retention_tick(self.engine)
                 self.queue_lists()
+                self.queue_reports()
         except Busy:
             return False
         return True
@@ -316,6 +344,8 @@ class Jobs:
                 self.queue.sync(int(argument))
             elif kind == "analyse" and argument.isdigit():
                 self.queue.analyse(int(argument))
+            elif kind == "reports" and argument.isdigit():
+                self.queue.reports(int(argument))
             elif kind == "lists" and argument.isdigit():
                 self.queue.lists(int(argument))
         if jobs:
@@ -337,12 +367,21 @@ class Jobs:
     def queue_lists(self) -> list[int]:
         """Queue the computation of the Members lists of each workspace whose lists are due (leaders.kept), unless
         one is waiting or running: a worker computes them, so the clock's turn stays short."""
+        return self._queue_kept(LISTS, "lists", kept.due, self.queue.lists)
+
+    def queue_reports(self) -> list[int]:
+        """Queue the computation of the metrics reports of each workspace whose reports are due (metrics.kept), as
+        `queue_lists` does."""
+        return self._queue_kept(REPORTS, "reports", reports.due, self.queue.reports)
+
+    def _queue_kept(self, job: str, lease: str, due: Callable[[Session, int], bool], queue: Callable[[int], Any]
+                    ) -> list[int]:  # fmt: skip
         with Session(self.engine) as session:
-            due = [w for w in session.scalars(select(Workspace.id).order_by(Workspace.id)) if kept.due(session, w)]
+            found = [w for w in session.scalars(select(Workspace.id).order_by(Workspace.id)) if due(session, w)]
         waiting = self.queue.waiting()
-        queued = [w for w in due if (LISTS, (w,)) not in waiting and not self.leases.held(f"lists:{w}")]
+        queued = [w for w in found if (job, (w,)) not in waiting and not self.leases.held(f"{lease}:{w}")]
         for workspace_id in queued:
-            self.queue.lists(workspace_id)
+            queue(workspace_id)
         return queued
 
     def _present(self) -> None:

@@ -937,3 +937,19 @@ class AudienceCount(Base):
     followers: Mapped[int] = mapped_column(BigInteger)
     following: Mapped[int | None] = mapped_column(BigInteger)
     posts: Mapped[int | None] = mapped_column(BigInteger)
+
+
+# --- the Health page's and the API's reports, kept by a worker (migration 0027) ---------------------------------
+
+
+class KeptReport(Base):
+    """The catalogue's report of a standard period (7d, 30d, 90d, all) over a whole workspace, as the API's JSON,
+    computed by a worker and kept for the Health page and `/api/v1/metrics`, with the state of the workspace it was
+    computed from (metrics.kept)."""
+
+    __tablename__ = "kept_report"
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"), primary_key=True)
+    period: Mapped[str] = mapped_column(String(8), primary_key=True)
+    stamp: Mapped[str] = mapped_column(String(200))  # the workspace's state it was computed from (pilote.keeping)
+    value: Mapped[str] = mapped_column(Text)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -24,7 +24,7 @@ import orjson
 from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
-from pilote import deletions, merges, rollups
+from pilote import deletions, keeping, merges, rollups
 from pilote.accounts import audit
 from pilote.db import begin_write, retry_locked
 from pilote.errors import Invalid, NotFound
@@ -37,6 +37,7 @@ from pilote.models import (
     Erasure,
     Incident,
     KeptList,
+    KeptReport,
     Member,
     MemberMerge,
     Message,
@@ -134,8 +135,10 @@ def erase(session: Session, who: Person, *, by: audit.Actor) -> Erasure:
     counts["merges"] = _forget_merges(session, who)
     counts["rejections"] = _forget_rejections(session, who)
     counts["identities"] = _rows(session, delete(Author).where(Author.id.in_(ids)))
-    # The Members page's kept lists may name the person or quote them: dropped, and computed again by a worker.
-    session.execute(delete(KeptList).where(KeptList.workspace_id == who.workspace_id))
+    # The Members page's kept lists may name the person or quote them, the kept metrics reports count their
+    # messages (and name a team member): dropped, and computed again by a worker.
+    keeping.forget(session, KeptList, who.workspace_id)
+    keeping.forget(session, KeptReport, who.workspace_id)
     if who.member_id is not None:
         counts["members"] = _rows(session, delete(Member).where(Member.id == who.member_id))
     rollups.refresh_dirty(conn)

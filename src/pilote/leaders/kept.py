@@ -3,77 +3,46 @@ suggestions.
 
 Computing them reads every interaction of the period and every identity of the workspace: seconds to minutes on a
 large store, too long for a page. A worker computes them (`refresh`, queued by the clock: jobs.py) and keeps them
-in `kept_list` with the state of the workspace they come from (`stamp`: its newest message, its merges and
-rejections, the hour the periods end at); the clock queues a refresh when that state has moved and the lists are
-at least `REFRESH` seconds old. The page reads them (`leaders_of`, `picture_of`, `suggestions_of`) and says when
-they were computed; where nothing is kept yet, it computes on request if the period is small (`ON_REQUEST` messages).
-A kept list is exactly what computing on request gives at the moment it was computed (docs/leaders.md).
+in `kept_list` with the state of the workspace they come from (`keeping.stamp`: its newest message, its merges
+and rejections, the hour the periods end at); the clock queues a refresh when that state has moved and the lists
+are at least `REFRESH` seconds old (the rule `metrics.kept` follows too: `pilote.keeping`). The page reads them
+(`leaders_of`, `picture_of`, `suggestions_of`) and says when they were computed; where nothing is kept yet, it
+computes on request if the period is small (`ON_REQUEST` messages). A kept list is exactly what computing on
+request gives at the moment it was computed (docs/leaders.md).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, TypeVar
 
 from pydantic import TypeAdapter
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from pilote import merges
+from pilote import keeping, merges
+from pilote.keeping import REFRESH as REFRESH
+from pilote.keeping import Kept, more_than, stamp
 from pilote.leaders.graph import interactions, node_key
 from pilote.leaders.lists import Leaders, leaders, listed
 from pilote.leaders.picture import Picture, drawn, picture
 from pilote.leaders.scores import measure
-from pilote.leaders.window import PERIODS, Window, coming_hour, window
-from pilote.models import Author, KeptList, MemberMerge, Message, WorkspaceSetting, utcnow
+from pilote.leaders.window import PERIODS, Window, window
+from pilote.models import Author, KeptList, Message, utcnow
 from pilote.views.members import Tally, identities, tally
 
-REFRESH = 600  # seconds: a workspace's lists are computed again at most this often, however busy it is
 ON_REQUEST = 20_000  # messages in a period (identities in a workspace): at most this many, computed on request
 LIMIT = 20  # people per list, as the page shows them
 SUGGESTIONS = 200  # suggestions kept, so that those merged or rejected since still leave the page's 20
-T = TypeVar("T")
 _LEADERS = TypeAdapter(Leaders)
 _SUGGESTIONS = TypeAdapter(list[merges.Suggestion])
 _TALLY = TypeAdapter(Tally)
 _PICTURE = TypeAdapter(Picture)
 
 
-@dataclass(frozen=True, slots=True)
-class Kept(Generic[T]):
-    """A kept list and when it was computed (None: computed now, on request)."""
-
-    value: T
-    computed_at: datetime | None
-
-
-def stamp(session: Session, workspace_id: int, now: datetime | None = None) -> str:
-    """The state of a workspace the lists depend on: its newest message (one step of the date index: a message
-    imported with an older date is seen at the next hour), its merges (made and undone), the identities said
-    to be different people, and the hour the periods end at."""
-    newest = session.execute(select(Message.created_at, Message.id).where(Message.workspace_id == workspace_id)
-                             .order_by(Message.created_at.desc(), Message.id.desc()).limit(1)).first()  # fmt: skip
-    made, undone = session.execute(
-        select(func.count(), func.count(MemberMerge.undone_at)).where(MemberMerge.workspace_id == workspace_id)
-    ).one()
-    rejected = session.scalar(select(WorkspaceSetting.updated_at).where(
-        WorkspaceSetting.workspace_id == workspace_id, WorkspaceSetting.name == merges.REJECTED))  # fmt: skip
-    hour = coming_hour(now).isoformat()
-    last = f"{newest[0].isoformat()}#{newest[1]}" if newest else "-"
-    return f"{last}:{made}:{undone}:{rejected.isoformat() if rejected else '-'}:{hour}"
-
-
 def due(session: Session, workspace_id: int, now: datetime | None = None) -> bool:
     """Whether a workspace's lists should be computed again: missing, or from another state and old enough."""
-    kept = session.execute(select(KeptList.stamp, KeptList.computed_at).where(KeptList.workspace_id == workspace_id)
-                           ).all()  # fmt: skip
-    if len(kept) < 2 * len(PERIODS) + 1:  # lists and graph per period, the suggestions; the busiest people's counts
-        return True
-    if ((now or utcnow()) - min(computed for _, computed in kept)).total_seconds() < REFRESH:
-        return False
-    current = stamp(session, workspace_id, now)
-    return any(s != current for s, _ in kept)
+    expected = 2 * len(PERIODS) + 1  # lists and graph per period, the suggestions; the busiest people's counts besides
+    return keeping.due(session, KeptList, workspace_id, expected, now)
 
 
 def refresh(engine: Engine, workspace_id: int, *, now: datetime | None = None, force: bool = False) -> bool:
@@ -93,10 +62,8 @@ def refresh(engine: Engine, workspace_id: int, *, now: datetime | None = None, f
         values["suggestions"] = _SUGGESTIONS.dump_json(merges.suggest(session, workspace_id, limit=SUGGESTIONS))
         values |= {f"member:{node}": _TALLY.dump_json(counts) for node, counts in _busiest(session, workspace_id)}
         computed = now or utcnow()
-    with Session(engine) as session, session.begin():
-        session.execute(delete(KeptList).where(KeptList.workspace_id == workspace_id))
-        session.add_all(KeptList(workspace_id=workspace_id, name=name, stamp=state, value=value.decode(),
-                                 computed_at=computed) for name, value in values.items())  # fmt: skip
+    keeping.keep(engine, KeptList, workspace_id, [KeptList(workspace_id=workspace_id, name=name, stamp=state,
+                 value=value.decode(), computed_at=computed) for name, value in values.items()])  # fmt: skip
     return True
 
 
@@ -126,13 +93,12 @@ def member_counts(session: Session, author: Author) -> Kept[Tally] | None:
 def busy(session: Session, author: Author) -> bool:
     """Whether a person has more than ON_REQUEST messages (counted through the author index, no further)."""
     ids = [a.id for a in identities(session, author)]
-    some = select(Message.id).where(Message.author_id.in_(ids)).limit(ON_REQUEST + 1)
-    return (session.scalar(select(func.count()).select_from(some.subquery())) or 0) > ON_REQUEST
+    return more_than(session, select(Message.id).where(Message.author_id.in_(ids)), ON_REQUEST)
 
 
 def forget(session: Session, workspace_id: int) -> None:
     """Drop a workspace's kept lists (a person erased on request must not stay in them); the clock recomputes."""
-    session.execute(delete(KeptList).where(KeptList.workspace_id == workspace_id))
+    keeping.forget(session, KeptList, workspace_id)
 
 
 def leaders_of(session: Session, workspace_id: int, period: str) -> Kept[Leaders] | None:
@@ -162,8 +128,8 @@ def picture_of(session: Session, workspace_id: int, period: str) -> Kept[Picture
 def _small(session: Session, workspace_id: int, span: Window) -> bool:
     """Whether a period holds at most ON_REQUEST messages (counted through the date index, no further)."""
     some = select(Message.id).where(Message.workspace_id == workspace_id, Message.created_at >= span.since,
-                                    Message.created_at < span.until).limit(ON_REQUEST + 1)  # fmt: skip
-    return (session.scalar(select(func.count()).select_from(some.subquery())) or 0) <= ON_REQUEST
+                                    Message.created_at < span.until)  # fmt: skip
+    return not more_than(session, some, ON_REQUEST)
 
 
 def suggestions_of(session: Session, workspace_id: int, limit: int) -> Kept[list[merges.Suggestion]] | None:
@@ -171,8 +137,7 @@ def suggestions_of(session: Session, workspace_id: int, limit: int) -> Kept[list
     now in a small workspace; None while a worker has not computed them yet."""
     row = session.get(KeptList, (workspace_id, "suggestions"))
     if row is None:
-        some = select(Author.id).where(Author.workspace_id == workspace_id).limit(ON_REQUEST + 1)
-        if (session.scalar(select(func.count()).select_from(some.subquery())) or 0) > ON_REQUEST:
+        if more_than(session, select(Author.id).where(Author.workspace_id == workspace_id), ON_REQUEST):
             return None
         return Kept(merges.suggest(session, workspace_id, limit=limit), None)
     found = _SUGGESTIONS.validate_json(row.value)

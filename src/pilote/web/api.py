@@ -21,10 +21,11 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from pilote import leaders, merges, metrics, stats, tokens
+from pilote import jobs, leaders, merges, metrics, stats, tokens
 from pilote.accounts import audit
 from pilote.errors import Invalid, NotFound, PiloteError
 from pilote.leaders.picture import MAX_NODES, Picture, picture, top
+from pilote.metrics import kept
 from pilote.models import Author, Message, Workspace
 from pilote.views import explorer, members, overview, sources, threads, timeseries
 from pilote.views.common import MessageCard, card_query, cards
@@ -32,13 +33,15 @@ from pilote.web import access
 from pilote.web.pages.common import actor_of
 
 PERIODS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30), "90d": timedelta(days=90)}
-CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict", 422: "invalid"}
+CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict", 422: "invalid",
+         503: "unavailable"}  # fmt: skip
 HINTS = {
     401: "send `Authorization: Bearer <token>`; create a token with `pilote token create --workspace W`",
     403: "the token's person lacks the role this needs in the workspace (docs/accounts.md)",
     404: "check the id: it must belong to the token's workspace",
     409: "someone changed it meanwhile: read it again, then decide",
     422: "see /api/docs for the parameters this endpoint takes",
+    503: "a worker is computing it: ask again after the seconds in the Retry-After header",
 }
 
 
@@ -480,13 +483,19 @@ class MetricsOut(BaseModel):
     language: str | None = None
     topic: str | None = None
     metrics: dict[str, MetricOut]
+    computed_at: datetime | None = Field(
+        None, description="When a worker computed this report (a standard period, no filter); null: computed now."
+    )
 
 
 @router.get("/metrics", response_model=MetricsOut, response_model_exclude_none=False, summary="Metrics that matter")
 def get_metrics(
+    request: Request,
     session: SessionDep,
     workspace_id: WorkspaceDep,
-    period: Annotated[str | None, Query(description="7d, 30d (default), 90d or all, up to now.")] = None,
+    period: Annotated[
+        str | None, Query(description="7d, 30d (default), 90d or all, up to the coming hour (kept by a worker).")
+    ] = None,
     since: datetime | None = None,
     until: datetime | None = None,
     channel: str | None = None,
@@ -496,6 +505,14 @@ def get_metrics(
         str | None, Query(description="Only messages with this keyphrase, or one holding its words.")
     ] = None,
 ) -> Any:
-    first, last = metrics.span(session, workspace_id, period=period, since=_aware(since), until=_aware(until))
     only = metrics.narrow(session, workspace_id, channel=channel, source=source, language=language, topic=topic)
+    if since is None and until is None and only == metrics.EVERYTHING and (period or "30d") in kept.PERIODS:
+        found = kept.report_of(session, workspace_id, period or "30d")
+        if found is None:  # a large workspace whose reports a worker has not computed yet
+            jobs.compute_reports(request.app.state.settings, request.app.state.engine, workspace_id)
+            answer = error_response(503, f"the {period or '30d'} report of this workspace is being computed")
+            answer.headers["Retry-After"] = str(kept.RETRY_AFTER)
+            return answer
+        return found.value.as_json() | {"computed_at": found.computed_at}
+    first, last = metrics.span(session, workspace_id, period=period, since=_aware(since), until=_aware(until))
     return metrics.report(session, workspace_id, first, last, focus=only).as_json()

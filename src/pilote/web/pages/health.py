@@ -1,4 +1,5 @@
-"""The Health page: every metric of the catalogue for a period beside the period before, and its CSV."""
+"""The Health page: every metric of the catalogue for a period beside the period before, and its CSV; a standard
+period over the whole workspace reads the report a worker keeps (metrics.kept)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
-from pilote import metrics
+from pilote import jobs, metrics
 from pilote.errors import Invalid
-from pilote.metrics import CATALOGUE, Figure, Report
+from pilote.keeping import Kept
+from pilote.metrics import CATALOGUE, Figure, Report, kept
 from pilote.metrics.catalogue import NO_FOLLOWERS
 from pilote.models import Source
 from pilote.web.i18n import N_
@@ -188,9 +190,22 @@ def _days(since: str, until: str, name: str) -> tuple[datetime, datetime]:
     return start, end
 
 
-def _report(page: PageDep, asked: Asked) -> Report:
+def _report(page: PageDep, asked: Asked) -> Kept[Report] | None:
+    """The report asked for: a standard period over the whole workspace is the one a worker keeps (None while it
+    is being computed in a large workspace); any other view is computed now."""
     focus = metrics.narrow(page.session, page.workspace.id, channel=asked.channel, source=asked.source,
                            language=asked.language, topic=asked.topic)  # fmt: skip
+    dates = asked.since or asked.until or asked.against_since or asked.against_until
+    if not dates and focus == metrics.EVERYTHING and asked.period in metrics.PERIODS:
+        found = kept.report_of(page.session, page.workspace.id, asked.period)
+        if found is None:
+            state = page.request.app.state
+            jobs.compute_reports(state.settings, state.engine, page.workspace.id)
+        return found
+    return Kept(_live(page, asked, focus), None)
+
+
+def _live(page: PageDep, asked: Asked, focus: metrics.Focus) -> Report:
     if asked.since or asked.until:
         since, until = _days(asked.since, asked.until, "since")
     elif asked.period in metrics.PERIODS:
@@ -217,7 +232,8 @@ AskedDep = Annotated[Asked, Depends()]
 @router.get("/w/{slug}/health", response_class=HTMLResponse)
 def health(page: PageDep, asked: AskedDep) -> HTMLResponse:
     """The catalogue's values for a period of the workspace beside the period before, or beside any other."""
-    found = _report(page, asked)
+    served = _report(page, asked)
+    found = served.value if served else Report(datetime.now(UTC), datetime.now(UTC))  # nothing while computed
     sources = _sources(page)
     cohorts = next((f.value for f in found.figures if f.name == "retention_cohorts"), None)
     weeks = max((len(c["retained"]) for c in (cohorts or {}).values()), default=0)
@@ -225,6 +241,7 @@ def health(page: PageDep, asked: AskedDep) -> HTMLResponse:
         "health.html",
         "health",
         report=found,
+        served=served,
         groups=grouped(found),
         period=asked.period if not asked.since else "",
         periods=list(metrics.PERIODS),
@@ -246,7 +263,11 @@ def health(page: PageDep, asked: AskedDep) -> HTMLResponse:
 def health_csv(page: PageDep, asked: AskedDep) -> Response:
     """The page's metrics with one value each, as CSV: name, value, previous, unit (tables are in the API); the
     same periods and channel as the page."""
-    found = _report(page, asked)
+    served = _report(page, asked)
+    if served is None:
+        text = page.t.gettext("This report is being computed in the background: download it again in a minute.")
+        return Response(text, status_code=503, media_type="text/plain", headers={"Retry-After": str(kept.RETRY_AFTER)})
+    found = served.value
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["name", "value", "previous", "unit"])

@@ -1,0 +1,78 @@
+"""What workers compute and keep for the pages that cannot compute it per request on a large store: the Members
+page's lists (`leaders.kept`, table `kept_list`) and the catalogue's reports of Health and the API (`metrics.kept`,
+table `kept_report`). Both follow one rule: a workspace's kept values are computed again when they are missing, or
+when the state of the workspace they came from (`stamp`) has moved and they are at least `REFRESH` seconds old;
+where nothing is kept yet, a page computes on request only what reads at most a documented number of rows
+(`more_than`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Engine, Select, delete, func, select
+from sqlalchemy.orm import Session
+
+from pilote import merges
+from pilote.leaders.window import coming_hour
+from pilote.models import KeptList, KeptReport, MemberMerge, Message, WorkspaceSetting, utcnow
+
+REFRESH = 600  # seconds: a workspace's kept values are computed again at most this often, however busy it is
+T = TypeVar("T")
+Table = type[KeptList] | type[KeptReport]  # what is kept: a table with a workspace, a stamp, a time
+
+
+@dataclass(frozen=True, slots=True)
+class Kept(Generic[T]):
+    """A kept value and when it was computed (None: computed now, on request)."""
+
+    value: T
+    computed_at: datetime | None
+
+
+def stamp(session: Session, workspace_id: int, now: datetime | None = None) -> str:
+    """The state of a workspace kept values depend on: its newest message (one step of the date index: a message
+    imported with an older date is seen at the next hour), its merges (made and undone), the identities said
+    to be different people, and the hour the periods end at (so nothing kept is more than an hour behind)."""
+    newest = session.execute(select(Message.created_at, Message.id).where(Message.workspace_id == workspace_id)
+                             .order_by(Message.created_at.desc(), Message.id.desc()).limit(1)).first()  # fmt: skip
+    made, undone = session.execute(
+        select(func.count(), func.count(MemberMerge.undone_at)).where(MemberMerge.workspace_id == workspace_id)
+    ).one()
+    rejected = session.scalar(select(WorkspaceSetting.updated_at).where(
+        WorkspaceSetting.workspace_id == workspace_id, WorkspaceSetting.name == merges.REJECTED))  # fmt: skip
+    hour = coming_hour(now).isoformat()
+    last = f"{newest[0].isoformat()}#{newest[1]}" if newest else "-"
+    return f"{last}:{made}:{undone}:{rejected.isoformat() if rejected else '-'}:{hour}"
+
+
+def due(session: Session, table: Table, workspace_id: int, expected: int, now: datetime | None = None) -> bool:
+    """Whether a workspace's kept values should be computed again: fewer than `expected` rows, or some from another
+    state (read only then) and the oldest at least `REFRESH` seconds old."""
+    kept = session.execute(select(table.stamp, table.computed_at).where(table.workspace_id == workspace_id)).all()
+    if len(kept) < expected:
+        return True
+    if ((now or utcnow()) - min(computed for _, computed in kept)).total_seconds() < REFRESH:
+        return False
+    current = stamp(session, workspace_id, now)
+    return any(s != current for s, _ in kept)
+
+
+def keep(engine: Engine, table: Table, workspace_id: int, rows: Sequence[KeptList | KeptReport]) -> None:
+    """Replace a workspace's kept values by new ones, in one transaction (a reader sees the old or the new)."""
+    with Session(engine) as session, session.begin():
+        session.execute(delete(table).where(table.workspace_id == workspace_id))
+        session.add_all(rows)
+
+
+def forget(session: Session, table: Table, workspace_id: int) -> None:
+    """Drop a workspace's kept values (a person erased on request must not stay in them); the clock recomputes."""
+    session.execute(delete(table).where(table.workspace_id == workspace_id))
+
+
+def more_than(session: Session, rows: Select[Any], limit: int) -> bool:
+    """Whether a query gives more than `limit` rows, reading at most `limit + 1` of them."""
+    return (session.scalar(select(func.count()).select_from(rows.limit(limit + 1).subquery())) or 0) > limit

@@ -1,0 +1,86 @@
+"""The Health page's and the API's reports kept in the store: the catalogue over the standard periods.
+
+Computing the catalogue reads every message of a period, of the period before it and of the year member levels
+look back on: under a second on a small store, minutes at millions of messages. A worker computes the report of
+each standard period (`PERIODS`: the last 7, 30 and 90 days and all, up to the coming hour, over the whole
+workspace, no filter: what Health opens on and what `/api/v1/metrics` answers by default) and keeps it in
+`kept_report` as the API's JSON, with the state of the workspace it comes from; the clock (jobs.py, job
+`metrics.reports`) queues that under the rule the Members page's lists follow (`pilote.keeping`: new messages,
+merges, or the hour moved, and the reports at least `REFRESH` seconds old). A reader gets the kept report and when
+it was computed (`report_of`); where none is kept yet, a workspace of at most `ON_REQUEST` messages is computed on
+request, a larger one waits for the worker. Any other view (days chosen, a filter, two periods compared) is
+computed on request. docs/metrics.md, "Kept reports".
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import orjson
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from pilote import keeping, metrics
+from pilote.keeping import Kept, more_than, stamp
+from pilote.leaders.window import coming_hour
+from pilote.metrics import CATALOGUE, Figure, Focus, Report
+from pilote.models import KeptReport, Message, utcnow
+
+PERIODS = ("30d", "7d", "90d", "all")  # the standard periods, in the order a worker computes them (Health's first)
+ON_REQUEST = 20_000  # messages in a workspace: a larger one is "large", its reports never computed on request
+RETRY_AFTER = 60  # seconds a reader waiting for a large workspace's first reports is asked to wait (Retry-After)
+
+
+def window(session: Session, workspace_id: int, period: str, now: datetime | None = None) -> tuple[datetime, datetime]:
+    """A standard period's bounds: up to the coming hour (as the Health page and the Members lists count it)."""
+    return metrics.span(session, workspace_id, period=period, until=coming_hour(now))
+
+
+def due(session: Session, workspace_id: int, now: datetime | None = None) -> bool:
+    """Whether a workspace's reports should be computed again: missing, or from another state and old enough."""
+    return keeping.due(session, KeptReport, workspace_id, len(PERIODS), now)
+
+
+def refresh(engine: Engine, workspace_id: int, *, now: datetime | None = None, force: bool = False) -> bool:
+    """Compute and keep a workspace's reports if they are due (or `force`); whether it did."""
+    with Session(engine) as session:
+        if not force and not due(session, workspace_id, now):
+            return False
+        state = stamp(session, workspace_id, now)
+        values = {p: dump(metrics.report(session, workspace_id, *window(session, workspace_id, p, now)))
+                  for p in PERIODS}  # fmt: skip
+        computed = now or utcnow()
+    keeping.keep(engine, KeptReport, workspace_id, [KeptReport(workspace_id=workspace_id, period=period, stamp=state,
+                 value=value, computed_at=computed) for period, value in values.items()])  # fmt: skip
+    return True
+
+
+def large(session: Session, workspace_id: int) -> bool:
+    """Whether a workspace holds more than `ON_REQUEST` messages (counted through its index, no further)."""
+    return more_than(session, select(Message.id).where(Message.workspace_id == workspace_id), ON_REQUEST)
+
+
+def report_of(session: Session, workspace_id: int, period: str) -> Kept[Report] | None:
+    """The report of a standard period: kept, or computed now in a workspace that is not `large`; None while a
+    worker has not computed it yet."""
+    row = session.get(KeptReport, (workspace_id, period))
+    if row is not None:
+        return Kept(load(row.value), row.computed_at)
+    if large(session, workspace_id):
+        return None
+    return Kept(metrics.report(session, workspace_id, *window(session, workspace_id, period)), None)
+
+
+def dump(report: Report) -> str:
+    """A report as kept: the API's JSON."""
+    return orjson.dumps(report.as_json(), option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def load(value: str) -> Report:
+    """A kept report (a metric the catalogue no longer has is left out)."""
+    found = orjson.loads(value)
+    sources = found["sources"]
+    focus = Focus(found["channel"], tuple(sources) if sources is not None else None, found["language"], found["topic"])
+    figures = [Figure(name, shown["unit"], shown["value"], shown["previous"], CATALOGUE[name].better, shown["note"])
+               for name, shown in found["metrics"].items() if name in CATALOGUE]  # fmt: skip
+    return Report(datetime.fromisoformat(found["since"]), datetime.fromisoformat(found["until"]), focus, figures)
