@@ -16,7 +16,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from accounts_support import sign_in
-from pilote import jobs, leaders, merges, privacy, workspaces
+from pilote import jobs, leaders, merges, privacy, tokens, workspaces
 from pilote.accounts import audit
 from pilote.config import Settings
 from pilote.imports import import_file
@@ -147,6 +147,45 @@ def test_a_period_too_large_to_compute_on_request_waits_for_the_worker(
     tree = lxml_html.fromstring(client.get("/w/acme/members?period=90d").text)
     assert not tree.xpath("//p[@data-list='pending']")
     assert tree.xpath("//section[@data-list='ambassadors']")
+
+
+def test_the_api_serves_the_kept_lists_graph_and_suggestions_and_503_until_a_worker_kept_them(
+    client: TestClient, engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workspace_id = rows_workspace(engine)
+    with Session(engine) as session, session.begin():
+        token, _ = tokens.create(session, workspace=workspaces.get(session, slug="acme"), name="tests")
+    headers = {"Authorization": f"Bearer {token}"}
+    asked = ["/api/v1/leaders?period=90d", "/api/v1/leaders/graph?period=90d", "/api/v1/members/suggestions"]
+    monkeypatch.setattr(kept, "ON_REQUEST", -1)  # every period and workspace is "large", even empty
+    for path in asked:
+        answer = client.get(path, headers=headers)
+        assert answer.status_code == 503, path
+        assert answer.headers["retry-after"] == "60"
+        assert answer.json()["error"]["code"] == "unavailable"
+    queue = jobs.make_queue(settings, engine)
+    assert [name for name, _ in queue.waiting()].count(jobs.LISTS) == 1  # scheduled now, once
+    custom = {"since": "2026-01-01T00:00:00Z", "until": "2026-04-01T00:00:00Z"}
+    assert client.get("/api/v1/leaders", params=custom, headers=headers).status_code == 200  # dates: computed now
+    assert client.get("/api/v1/members/suggestions?limit=500", headers=headers).status_code == 200  # beyond kept
+    kept.refresh(engine, workspace_id, now=END_OF_MARCH, force=True)  # what the worker does
+    with Session(engine) as session:
+        stored = kept.leaders_of(session, workspace_id, "90d")
+        suggested = kept.suggestions_of(session, workspace_id, 50)
+        drawn = kept.picture_of(session, workspace_id, "90d")
+    assert stored is not None
+    assert suggested is not None
+    assert drawn is not None
+    lists = client.get("/api/v1/leaders?period=90d&limit=1", headers=headers).json()
+    assert lists["computed_at"] is not None
+    for name in ("ambassadors", "detractors", "bridges", "rising"):
+        assert [p["id"] for p in lists[name]] == [p.id for p in getattr(stored.value, name)][:1]
+    assert lists["people"] == stored.value.people
+    served = client.get("/api/v1/members/suggestions", headers=headers).json()
+    assert served["computed_at"] is not None
+    assert [s["authors"] for s in served["suggestions"]] == [s.authors for s in suggested.value]
+    graph = client.get("/api/v1/leaders/graph?period=90d&nodes=2", headers=headers).json()
+    assert [n["id"] for n in graph["nodes"]] == [n.id for n in drawn.value.nodes][:2]
 
 
 def rows_workspace(engine: Engine) -> int:

@@ -228,6 +228,14 @@ def compute_reports(settings: Settings, engine: Engine, workspace_id: int) -> No
         queue.reports(workspace_id)
 
 
+def compute_lists(settings: Settings, engine: Engine, workspace_id: int) -> None:
+    """Queue the computation of a workspace's Members lists, graphs and merge suggestions now, unless it is
+    waiting, as `compute_reports` does."""
+    queue = make_queue(settings, engine)
+    if (LISTS, (workspace_id,)) not in queue.waiting():
+        queue.lists(workspace_id)
+
+
 def run_waiting(settings: Settings, engine: Engine) -> int:
     """Run the queued analyses now, in this process (tests; a store without `pilote serve`); how many ran."""
     queue = make_queue(settings, engine)

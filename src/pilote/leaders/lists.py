@@ -88,6 +88,7 @@ class Leaders:
     detractors: list[Leader]
     bridges: list[Leader]
     rising: list[Leader]
+    computed_at: datetime | None = None  # when a worker computed the lists (leaders.kept); None: computed now
 
 
 def leaders(session: Session, workspace_id: int, span: Window, *, limit: int = 20) -> Leaders:

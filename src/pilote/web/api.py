@@ -23,8 +23,11 @@ from sqlalchemy.orm import Session
 
 from pilote import jobs, leaders, merges, metrics, stats, tokens
 from pilote.accounts import audit
+from pilote.config import Settings
 from pilote.errors import Invalid, NotFound, PiloteError
+from pilote.leaders import kept as lists_kept
 from pilote.leaders.picture import MAX_NODES, Picture, picture, top
+from pilote.leaders.window import PERIODS as KEPT_PERIODS
 from pilote.metrics import kept
 from pilote.models import Author, Message, Workspace
 from pilote.views import explorer, members, overview, sources, threads, timeseries
@@ -65,6 +68,17 @@ def error_response(status: int, message: str, hint: str | None = None) -> JSONRe
         error=ErrorDetail(code=CODES.get(status, "error"), message=message, hint=hint or HINTS.get(status))
     )
     return JSONResponse(body.model_dump(), status_code=status)
+
+
+def _computing(
+    request: Request, workspace_id: int, compute: Callable[[Settings, Engine, int], None], what: str
+) -> JSONResponse:
+    """503 with Retry-After for what a worker keeps and has not computed yet on a large workspace, whose computation
+    is queued now (not at the clock's next turn)."""
+    compute(request.app.state.settings, request.app.state.engine, workspace_id)
+    answer = error_response(503, f"{what} of this workspace is being computed")
+    answer.headers["Retry-After"] = str(kept.RETRY_AFTER)
+    return answer
 
 
 def _validation_message(error: RequestValidationError) -> str:
@@ -241,17 +255,28 @@ class Suggestions:
     """Identities that look like one person, most certain first; nothing is merged until a person decides."""
 
     suggestions: list[merges.Suggestion]
+    computed_at: datetime | None = None  # when a worker computed them; None: computed now
 
 
 @router.get("/members/suggestions", response_model=Suggestions, summary="Suggested merges of identities")
 def member_suggestions(
-    session: SessionDep, workspace_id: WorkspaceDep, limit: Annotated[int, Query(ge=1, le=1000)] = 50
+    request: Request,
+    session: SessionDep,
+    workspace_id: WorkspaceDep,
+    limit: Annotated[int, Query(ge=1, le=1000, description=f"Up to {lists_kept.SUGGESTIONS}: kept by a worker.")] = 50,
 ) -> Any:
-    return Suggestions(merges.suggest(session, workspace_id, limit=limit))
+    """Kept by a worker (without those merged or rejected since) up to the kept number, else computed now."""
+    if limit > lists_kept.SUGGESTIONS:
+        return Suggestions(merges.suggest(session, workspace_id, limit=limit))
+    found = lists_kept.suggestions_of(session, workspace_id, limit)
+    if found is None:
+        return _computing(request, workspace_id, jobs.compute_lists, "the merge suggestions")
+    return Suggestions(found.value, found.computed_at)
 
 
 @router.get("/leaders", response_model=leaders.Leaders, summary="Ambassadors, detractors, bridges, rising members")
 def get_leaders(
+    request: Request,
     session: SessionDep,
     workspace_id: WorkspaceDep,
     period: Annotated[Literal["7d", "30d", "90d", "all"] | None, Query(description="Up to now (default 30d).")] = None,
@@ -259,12 +284,26 @@ def get_leaders(
     until: Annotated[datetime | None, Query(description="ISO 8601, excluded (default: now).")] = None,
     limit: Annotated[int, Query(ge=1, le=1000, description="At most this many people per list.")] = 20,
 ) -> Any:
+    """A standard period up to the coming hour (7d, 30d, 90d) with at most 20 people per list is kept by a worker
+    (`computed_at`); other periods, dates or limits are computed now."""
+    standard = (period or "30d") in KEPT_PERIODS and since is None and until is None
+    if standard and limit <= lists_kept.LIMIT:
+        found = lists_kept.leaders_of(session, workspace_id, period or "30d")
+        if found is None:
+            return _computing(request, workspace_id, jobs.compute_lists, f"the {period or '30d'} leaders")
+        return _trimmed(found.value, limit, found.computed_at)
     span = leaders.window(session, workspace_id, period=period, since=_aware(since), until=_aware(until))
     return leaders.leaders(session, workspace_id, span, limit=limit)
 
 
+def _trimmed(found: leaders.Leaders, limit: int, computed_at: datetime | None) -> leaders.Leaders:
+    return dataclasses.replace(found, ambassadors=found.ambassadors[:limit], detractors=found.detractors[:limit],
+                   bridges=found.bridges[:limit], rising=found.rising[:limit], computed_at=computed_at)  # fmt: skip
+
+
 @router.get("/leaders/graph", response_model=Picture, summary="The graph of who answers, mentions, quotes whom")
 def get_leaders_graph(
+    request: Request,
     session: SessionDep,
     workspace_id: WorkspaceDep,
     period: Annotated[Literal["7d", "30d", "90d", "all"] | None, Query(description="Up to now (default 30d).")] = None,
@@ -273,7 +312,13 @@ def get_leaders_graph(
     nodes: Annotated[int, Query(ge=1, le=MAX_NODES, description="The most influential people shown.")] = MAX_NODES,
 ) -> Any:
     """The most influential people of the period with their places (a seeded layout), community, influence and
-    lists, and the edges among them (docs/leaders.md, "The graph on the page")."""
+    lists, and the edges among them (docs/leaders.md, "The graph on the page"); a standard period up to the coming
+    hour (7d, 30d, 90d) is kept by a worker, other periods and dates are computed now."""
+    if (period or "30d") in KEPT_PERIODS and since is None and until is None:
+        found = lists_kept.picture_of(session, workspace_id, period or "30d")
+        if found is None:
+            return _computing(request, workspace_id, jobs.compute_lists, f"the {period or '30d'} graph")
+        return top(found.value, nodes)
     span = leaders.window(session, workspace_id, period=period, since=_aware(since), until=_aware(until))
     return top(picture(session, workspace_id, span), nodes)
 
@@ -509,10 +554,7 @@ def get_metrics(
     if since is None and until is None and only == metrics.EVERYTHING and (period or "30d") in kept.PERIODS:
         found = kept.report_of(session, workspace_id, period or "30d")
         if found is None:  # a large workspace whose reports a worker has not computed yet
-            jobs.compute_reports(request.app.state.settings, request.app.state.engine, workspace_id)
-            answer = error_response(503, f"the {period or '30d'} report of this workspace is being computed")
-            answer.headers["Retry-After"] = str(kept.RETRY_AFTER)
-            return answer
+            return _computing(request, workspace_id, jobs.compute_reports, f"the {period or '30d'} report")
         return found.value.as_json() | {"computed_at": found.computed_at}
     first, last = metrics.span(session, workspace_id, period=period, since=_aware(since), until=_aware(until))
     return metrics.report(session, workspace_id, first, last, focus=only).as_json()
