@@ -76,6 +76,24 @@ def time_measure(graph: Counter[tuple[int, int]], runs: int) -> tuple[list[float
     return seconds, cpu
 
 
+def fill(session: Session, people: int, messages: list[tuple[int, int | None]]) -> int:
+    """A workspace "bench" of `people` forum members and these messages (author, parent) over 30 days from START."""
+    workspace_id = workspaces.create(session, slug="bench").id
+    source = Source(workspace_id=workspace_id, kind="bench", key="bench", name="bench", channel="forum")
+    session.add(source)
+    session.flush()
+    session.execute(insert(Author), [{"id": p + 1, "workspace_id": workspace_id, "channel": "forum",
+                    "key": f"user:p{p}", "handle": f"p{p}", "display_name": f"Person {p}"}
+                    for p in range(people)])  # fmt: skip
+    step = timedelta(days=30) / len(messages)
+    session.execute(insert(Message), [
+        {"id": i + 1, "workspace_id": workspace_id, "source_id": source.id, "external_id": str(i),
+         "kind": "post" if parent is None else "reply", "parent_id": None if parent is None else parent + 1,
+         "author_id": author + 1, "text": f"message {i}", "created_at": START + i * step, "raw": "",
+         "raw_hash": ""} for i, (author, parent) in enumerate(messages)])  # fmt: skip
+    return workspace_id
+
+
 def time_store(people: int, messages: list[tuple[int, int | None]]) -> tuple[float, float, float, leaders.Leaders]:
     """Seconds to fill a SQLite store, and (wall, CPU) to compute the leaders of the 30 days it covers."""
     with tempfile.TemporaryDirectory(prefix="pilote-bench-") as home:
@@ -83,18 +101,7 @@ def time_store(people: int, messages: list[tuple[int, int | None]]) -> tuple[flo
         migrate(engine)
         started = time.perf_counter()
         with Session(engine) as session, session.begin():
-            workspace_id = workspaces.create(session, slug="bench").id
-            source = Source(workspace_id=workspace_id, kind="bench", key="bench", name="bench", channel="forum")
-            session.add(source)
-            session.flush()
-            session.execute(insert(Author), [{"id": p + 1, "workspace_id": workspace_id, "channel": "forum",
-                            "key": f"user:p{p}", "handle": f"p{p}"} for p in range(people)])  # fmt: skip
-            step = timedelta(days=30) / len(messages)
-            session.execute(insert(Message), [
-                {"id": i + 1, "workspace_id": workspace_id, "source_id": source.id, "external_id": str(i),
-                 "kind": "post" if parent is None else "reply", "parent_id": None if parent is None else parent + 1,
-                 "author_id": author + 1, "text": f"message {i}", "created_at": START + i * step, "raw": "",
-                 "raw_hash": ""} for i, (author, parent) in enumerate(messages)])  # fmt: skip
+            workspace_id = fill(session, people, messages)
         filled = time.perf_counter() - started
         with Session(engine) as session:
             span = leaders.window(session, workspace_id, since=START, until=START + timedelta(days=30))

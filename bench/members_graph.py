@@ -29,18 +29,16 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import TypeAdapter
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from leaders import START, community
-from pilote import leaders, workspaces
+from leaders import START, community, fill
+from pilote import leaders
 from pilote.config import get_settings
 from pilote.db import make_engine, migrate
 from pilote.leaders.graph import interactions
 from pilote.leaders.lists import listed
 from pilote.leaders.picture import MAX_NODES, Picture, _layout, drawn, picture, top
 from pilote.leaders.scores import measure
-from pilote.models import Author, Message, Source
 
 T = TypeVar("T")
 PICTURE = TypeAdapter(Picture)
@@ -55,23 +53,6 @@ def timed(work: Callable[..., T], *args: Any) -> tuple[float, float, T]:
 def served_json(blob: bytes, nodes: int) -> bytes:
     """What the page's route does with a kept picture: read, checked, cut, written."""
     return PICTURE.dump_json(top(PICTURE.validate_json(blob), nodes))
-
-
-def fill(session: Session, people: int, messages: list[tuple[int, int | None]]) -> int:
-    workspace_id = workspaces.create(session, slug="bench").id
-    source = Source(workspace_id=workspace_id, kind="bench", key="bench", name="bench", channel="forum")
-    session.add(source)
-    session.flush()
-    session.execute(insert(Author), [{"id": p + 1, "workspace_id": workspace_id, "channel": "forum",
-                    "key": f"user:p{p}", "handle": f"p{p}", "display_name": f"Person {p}"}
-                    for p in range(people)])  # fmt: skip
-    step = timedelta(days=30) / len(messages)
-    session.execute(insert(Message), [
-        {"id": i + 1, "workspace_id": workspace_id, "source_id": source.id, "external_id": str(i),
-         "kind": "post" if parent is None else "reply", "parent_id": None if parent is None else parent + 1,
-         "author_id": author + 1, "text": f"message {i}", "created_at": START + i * step, "raw": "",
-         "raw_hash": ""} for i, (author, parent) in enumerate(messages)])  # fmt: skip
-    return workspace_id
 
 
 def main() -> None:

@@ -23,7 +23,7 @@ from pilote.leaders.picture import MAX_NODES, SIZE
 from pilote.leaders.scores import measure
 from pilote.models import Author
 from pilote.web.app import create_app
-from test_leaders import town  # noqa: F401 (the fixture)
+from test_leaders import names, town  # noqa: F401 (the fixture)
 
 END_OF_MARCH = datetime(2026, 3, 31, 12, 0, tzinfo=UTC)
 HOSTILE = '<img src=x onerror="alert(1)">Eve & "co"'
@@ -49,14 +49,7 @@ def client(settings: Settings, engine: Engine, kept_town: int) -> Iterator[TestC
         yield served
 
 
-def handle_of(engine: Engine) -> dict[int, str]:
-    """Node → handle (Ana's member, of two identities, is named by her first)."""
-    with Session(engine) as session:
-        rows = session.execute(select(Author.id, Author.member_id, Author.handle).order_by(Author.id)).all()
-    found: dict[int, str] = {}
-    for author_id, member_id, handle in rows:
-        found.setdefault(member_id if member_id is not None else -author_id, handle)
-    return found
+handle_of = names  # node → handle (Ana's member, of two identities, is named by her first)
 
 
 def graph(client: TestClient, **params: Any) -> Any:

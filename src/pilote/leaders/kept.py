@@ -13,7 +13,9 @@ request gives at the moment it was computed (docs/leaders.md).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import TypeVar
 
 from pydantic import TypeAdapter
 from sqlalchemy import Engine, func, select
@@ -33,6 +35,7 @@ from pilote.views.members import Tally, identities, tally
 ON_REQUEST = 20_000  # messages in a period (identities in a workspace): at most this many, computed on request
 LIMIT = 20  # people per list, as the page shows them
 SUGGESTIONS = 200  # suggestions kept, so that those merged or rejected since still leave the page's 20
+T = TypeVar("T")
 _LEADERS = TypeAdapter(Leaders)
 _SUGGESTIONS = TypeAdapter(list[merges.Suggestion])
 _TALLY = TypeAdapter(Tally)
@@ -104,25 +107,26 @@ def forget(session: Session, workspace_id: int) -> None:
 def leaders_of(session: Session, workspace_id: int, period: str) -> Kept[Leaders] | None:
     """The leaders of a standard period: kept, or computed now when the period is small; None while a worker has
     not computed them yet."""
-    row = session.get(KeptList, (workspace_id, f"leaders:{period}"))
-    if row is not None:
-        return Kept(_LEADERS.validate_json(row.value), row.computed_at)
-    span = window(session, workspace_id, period=period)
-    if not _small(session, workspace_id, span):
-        return None
-    return Kept(leaders(session, workspace_id, span, limit=LIMIT), None)
+    return _of_period(session, workspace_id, f"leaders:{period}", period, _LEADERS,
+                      lambda span: leaders(session, workspace_id, span, limit=LIMIT))  # fmt: skip
 
 
 def picture_of(session: Session, workspace_id: int, period: str) -> Kept[Picture] | None:
     """The graph of a standard period as the Members page draws it: kept, or computed now when the period is
     small; None while a worker has not computed it yet."""
-    row = session.get(KeptList, (workspace_id, f"graph:{period}"))
+    return _of_period(session, workspace_id, f"graph:{period}", period, _PICTURE,
+                      lambda span: picture(session, workspace_id, span))  # fmt: skip
+
+
+def _of_period(session: Session, workspace_id: int, name: str, period: str, adapter: TypeAdapter[T],
+               compute: Callable[[Window], T]) -> Kept[T] | None:  # fmt: skip
+    row = session.get(KeptList, (workspace_id, name))
     if row is not None:
-        return Kept(_PICTURE.validate_json(row.value), row.computed_at)
+        return Kept(adapter.validate_json(row.value), row.computed_at)
     span = window(session, workspace_id, period=period)
     if not _small(session, workspace_id, span):
         return None
-    return Kept(picture(session, workspace_id, span), None)
+    return Kept(compute(span), None)
 
 
 def _small(session: Session, workspace_id: int, span: Window) -> bool:

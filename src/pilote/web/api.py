@@ -274,14 +274,19 @@ def member_suggestions(
     return Suggestions(found.value, found.computed_at)
 
 
+LeadersPeriod = Annotated[Literal["7d", "30d", "90d", "all"] | None, Query(description="Up to now (default 30d).")]
+Since = Annotated[datetime | None, Query(description="ISO 8601 (instead of period); UTC without a zone.")]
+Until = Annotated[datetime | None, Query(description="ISO 8601, excluded (default: now).")]
+
+
 @router.get("/leaders", response_model=leaders.Leaders, summary="Ambassadors, detractors, bridges, rising members")
 def get_leaders(
     request: Request,
     session: SessionDep,
     workspace_id: WorkspaceDep,
-    period: Annotated[Literal["7d", "30d", "90d", "all"] | None, Query(description="Up to now (default 30d).")] = None,
-    since: Annotated[datetime | None, Query(description="ISO 8601 (instead of period); UTC without a zone.")] = None,
-    until: Annotated[datetime | None, Query(description="ISO 8601, excluded (default: now).")] = None,
+    period: LeadersPeriod = None,
+    since: Since = None,
+    until: Until = None,
     limit: Annotated[int, Query(ge=1, le=1000, description="At most this many people per list.")] = 20,
 ) -> Any:
     """A standard period up to the coming hour (7d, 30d, 90d) with at most 20 people per list is kept by a worker
@@ -306,9 +311,9 @@ def get_leaders_graph(
     request: Request,
     session: SessionDep,
     workspace_id: WorkspaceDep,
-    period: Annotated[Literal["7d", "30d", "90d", "all"] | None, Query(description="Up to now (default 30d).")] = None,
-    since: Annotated[datetime | None, Query(description="ISO 8601 (instead of period); UTC without a zone.")] = None,
-    until: Annotated[datetime | None, Query(description="ISO 8601, excluded (default: now).")] = None,
+    period: LeadersPeriod = None,
+    since: Since = None,
+    until: Until = None,
     nodes: Annotated[int, Query(ge=1, le=MAX_NODES, description="The most influential people shown.")] = MAX_NODES,
 ) -> Any:
     """The most influential people of the period with their places (a seeded layout), community, influence and
