@@ -209,6 +209,7 @@ def test_the_page_its_csv_and_the_api_show_the_team_s_figures(settings: Settings
         french = client.get("/w/acme/inbox/figures", params={"period": "7d"}, headers={"Accept-Language": "fr"})
         exported = client.get("/w/acme/inbox/figures.csv", params={"period": "7d"})
         refused = client.get("/w/acme/inbox/figures", params={"period": "2y"})
+        refused_fr = client.get("/w/acme/inbox/figures", params={"period": "2y"}, headers={"Accept-Language": "fr"})
     assert english.status_code == 200, english.text
     assert "Team figures" in english.text
     assert f'data-person="{accounts["ana"]}"' in english.text
@@ -224,7 +225,10 @@ def test_the_page_its_csv_and_the_api_show_the_team_s_figures(settings: Settings
     assert any(line.startswith("person,Ana,,1,") for line in lines)
     assert "team,all,8,6," in exported.text  # the 7 days hold g too (opened 2 hours before the others)
     assert "backlog,under_1h" in exported.text
-    assert refused.status_code == 422  # an unknown period is refused in words
+    assert refused.status_code == 422  # an unknown period is refused in words, the reader's
+    assert "choose 7d, 30d or 90d" in refused.text
+    assert refused_fr.status_code == 422
+    assert "choose 7d" not in refused_fr.text
     with Session(engine) as session, session.begin():
         secret, _ = tokens.create(session, workspace=session.get_one(Workspace, where.workspace_id), name="api")
     with TestClient(create_app(settings, engine)) as client:

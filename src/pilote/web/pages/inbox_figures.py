@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 from pilote import metrics
 from pilote.errors import Invalid
 from pilote.inbox import figures
+from pilote.web.i18n import N_
 from pilote.web.pages.common import PageDep
 from pilote.web.pages.health import until_now
 
@@ -25,7 +26,7 @@ COLUMNS = ("scope", "key", "asked", "handled", "response_rate", "first_responses
 
 def _figures(page: PageDep, period: str, channel: str) -> figures.Figures:
     if period not in metrics.PERIODS:
-        raise Invalid(f"period {period!r}: choose 7d, 30d or 90d")
+        raise Invalid(N_("period %(period)r: choose 7d, 30d or 90d"), period=period)
     now = datetime.now(UTC)
     since, until = metrics.span(page.session, page.workspace.id, period=period, until=until_now(now))
     return figures.team(page.session.connection(), page.workspace.id, since, until, channel=channel or None, now=now)
