@@ -77,8 +77,15 @@ log = logging.getLogger("pilote.jobs")
 def radar_tick(engine: Engine, settings: Settings) -> TickReport:
     """Bring the dashboards' rollups up to date (hours an import in progress, or an interrupted one, noted
     as changed), then one radar pass over every workspace (new messages, detectors, incidents, notifications)."""
-    refresh_rollups(engine)
-    return retry_locked(lambda: tick(engine, settings))
+    started = time.monotonic()
+    hours = refresh_rollups(engine)
+    recounted = time.monotonic() - started
+    report = retry_locked(lambda: tick(engine, settings))
+    took = time.monotonic() - started
+    if took > settings.radar_interval:  # what a slow turn spent its time on, for whoever reads the log
+        log.warning("the radar's turn: %d dashboard hours recounted in %.1f s, the radar's tick %.1f s",
+                    hours, recounted, took - recounted)  # fmt: skip
+    return report
 
 
 def retention_tick(engine: Engine) -> int:
