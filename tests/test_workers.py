@@ -16,18 +16,18 @@ from typing import Any
 
 import pytest
 import redis
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 import paged_connector
 from api_peer import Answer, ApiPeer, Request
-from pilote import jobs, pgserver, platforms, sources, workspaces
+from pilote import jobs, pgserver, platforms, rollups, sources, workspaces
 from pilote.cli import app
 from pilote.config import Settings, get_settings
 from pilote.db import make_engine
 from pilote.leases import hold, lease_t
-from pilote.models import Enrichment, Message
+from pilote.models import Enrichment, Message, RollupDirty, Workspace, utcnow
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES, PER_PAGE, STALLED = 30, 100, 10  # the first fetch of page STALLED waits until its worker is killed
@@ -254,3 +254,30 @@ def test_a_reader_is_not_refused_because_a_long_writer_holds_sqlite_s_lock(
     assert later.status_code == 200
     with Session(make_engine(sqlite_settings)) as session:
         assert tokens.get_all(session)[0].last_used_at is not None  # the stamp, by the later request
+
+
+def test_the_radar_s_turn_leaves_the_dashboards_recount_to_its_own_clock(sqlite_settings: Settings) -> None:
+    """Recounting a busy day's conversations and keyphrases takes seconds on a large store: the radar's tick never
+    waits for it, on this worker or another."""
+    first, second = jobs.Jobs(sqlite_settings), jobs.Jobs(sqlite_settings)
+    try:
+        with first.engine.begin() as conn:
+            conn.execute(insert(Workspace).values(slug="w", name="W", created_at=utcnow()))
+            workspace = conn.execute(select(Workspace.id)).scalar_one()
+            rollups.mark_hours(conn, [(workspace, 500_000), (workspace, 500_001)])
+        assert second.radar_turn()
+        assert dirty(second.engine) == 2  # the radar's turn left them to the dashboards' clock
+        with hold(first.leases, jobs.DASHBOARDS):
+            assert second.radar_turn()
+            assert not second.dashboards_turn()  # another worker recounts them now
+        assert dirty(second.engine) == 2
+        assert second.dashboards_turn()
+        assert dirty(second.engine) == 0
+    finally:
+        first.engine.dispose()
+        second.engine.dispose()
+
+
+def dirty(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(RollupDirty)).scalar_one()
