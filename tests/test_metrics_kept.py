@@ -4,6 +4,7 @@ workspace without them waits for the worker (503 from the API); an erasure drops
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -89,6 +90,20 @@ def test_two_workers_never_compute_a_workspace_s_reports_at_once(engine: Engine)
         assert rows(engine) == {}
     assert jobs.keep_reports(engine, workspace_id, leases)
     assert not leases.held(f"reports:{workspace_id}")
+
+
+def test_a_computation_longer_than_a_minute_is_said_in_the_log(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    workspace_id = small_community(engine)
+    assert jobs.keep_reports(engine, workspace_id)  # fast: nothing said
+    assert not [r for r in caplog.records if "computed and kept" in r.getMessage()]
+    monkeypatch.setattr(jobs, "SLOW_KEEP", -1.0)  # any computation is "slow"
+    with caplog.at_level(logging.WARNING, logger="pilote.jobs"):
+        assert jobs.keep_lists(engine, workspace_id)  # the Members lists, not kept yet: computed now
+    said = [r.getMessage() for r in caplog.records if "computed and kept" in r.getMessage()]
+    assert len(said) == 1
+    assert said[0].startswith(f"lists:{workspace_id}: computed and kept in ")
 
 
 def test_the_clock_queues_the_reports_after_an_import_and_a_worker_keeps_them(sqlite_settings: Settings) -> None:

@@ -69,6 +69,7 @@ LISTS = "leaders.lists"  # the Members page's lists of a workspace, computed and
 REPORTS = "metrics.reports"  # the catalogue's reports of a workspace, computed and kept (metrics.kept)
 HOURS = 168  # dirty dashboard hours recounted per transaction: a week, so no transaction holds the lock long
 MOST_HOURS = 20 * HOURS  # per turn of the dashboards' clock; the rest at the next one
+SLOW_KEEP = 60.0  # seconds: computing a workspace's kept lists or reports longer than this is logged
 BUSY_RETRY = 5.0  # seconds before an analysis that found its workspace being analysed tries again
 AGAIN = 20_000  # messages an analysis job reads again at most (a new analyzer version), after what is new
 _ANALYSING = threading.Lock()  # one analysis at a time in a process: the analyzers' models are shared
@@ -198,9 +199,14 @@ def _keep(engine: Engine, lease: str, refresh: Callable[[Engine, int], bool], wo
           held: Leases | None) -> bool:  # fmt: skip
     try:
         with hold(held or DatabaseLeases(engine), lease):
-            return refresh(engine, workspace_id)
+            started = time.monotonic()
+            done = refresh(engine, workspace_id)
     except Busy:  # another worker computes them now
         return False
+    took = time.monotonic() - started
+    if took > SLOW_KEEP:  # a large store's kept values cost a worker minutes each time: say so in the log
+        log.warning("%s: computed and kept in %.0f s", lease, took)
+    return done
 
 
 def _lists_job(engine: Engine, held: Leases, workspace_id: int) -> None:
