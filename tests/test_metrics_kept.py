@@ -24,7 +24,7 @@ from pilote.config import Settings
 from pilote.ingest import write_batch
 from pilote.leases import DatabaseLeases, hold
 from pilote.metrics import kept
-from pilote.models import Author, KeptReport, Workspace, utcnow
+from pilote.models import Author, KeptReport, Workspace, WorkspaceSetting, utcnow
 from pilote.web.app import create_app
 from test_metrics import comment, small_community
 
@@ -80,6 +80,22 @@ def test_the_reports_are_computed_again_after_an_import_and_not_too_often(engine
         assert {f.name: f.value for f in week.value.figures}["active_members"] == 5  # gina counted
         assert not kept.due(session, workspace_id, later + timedelta(minutes=20))
         assert kept.due(session, workspace_id, later + timedelta(hours=1))  # the periods moved on: an hour at most
+
+
+def test_reports_that_took_long_to_compute_wait_ten_times_as_long_before_the_next(engine: Engine) -> None:
+    workspace_id = small_community(engine)
+    kept.refresh(engine, workspace_id, now=NOW)
+    with Session(engine) as session:
+        took = session.get(WorkspaceSetting, (workspace_id, "kept_cost:kept_report"))
+        assert took is not None
+        assert 0 < float(took.value) < 60  # a small community: milliseconds to seconds
+    with engine.begin() as conn:  # a question arrives
+        write_batch(conn, target(engine), [comment("late", "p2", "p2", 2 * 24 * 60 + 5, "gina", "lumen?")])
+    with Session(engine) as session, session.begin():  # as if the reports had cost a large store's 100 s
+        session.get_one(WorkspaceSetting, (workspace_id, "kept_cost:kept_report")).value = "100.000"
+    with Session(engine) as session:
+        assert not kept.due(session, workspace_id, NOW + timedelta(seconds=keeping.REFRESH + 60))
+        assert kept.due(session, workspace_id, NOW + timedelta(seconds=keeping.COST_SHARE * 100 + 1))
 
 
 def test_two_workers_never_compute_a_workspace_s_reports_at_once(engine: Engine) -> None:

@@ -21,6 +21,7 @@ from pilote.leaders.window import coming_hour
 from pilote.models import KeptList, KeptReport, MemberMerge, Message, WorkspaceSetting, utcnow
 
 REFRESH = 600  # seconds: a workspace's kept values are computed again at most this often, however busy it is
+COST_SHARE = 10  # and at most every this many times what computing them took (a worker's tenth, on a large store)
 T = TypeVar("T")
 Table = type[KeptList] | type[KeptReport]  # what is kept: a table with a workspace, a stamp, a time
 
@@ -51,21 +52,33 @@ def stamp(session: Session, workspace_id: int, now: datetime | None = None) -> s
 
 def due(session: Session, table: Table, workspace_id: int, expected: int, now: datetime | None = None) -> bool:
     """Whether a workspace's kept values should be computed again: fewer than `expected` rows, or some from another
-    state (read only then) and the oldest at least `REFRESH` seconds old."""
+    state (read only then) and the oldest at least `REFRESH` seconds old, or `COST_SHARE` times what computing them
+    took last, whichever is longer."""
     kept = session.execute(select(table.stamp, table.computed_at).where(table.workspace_id == workspace_id)).all()
     if len(kept) < expected:
         return True
-    if ((now or utcnow()) - min(computed for _, computed in kept)).total_seconds() < REFRESH:
+    cost = session.get(WorkspaceSetting, (workspace_id, _cost_name(table)))
+    wait = max(REFRESH, COST_SHARE * float(cost.value)) if cost is not None else REFRESH
+    if ((now or utcnow()) - min(computed for _, computed in kept)).total_seconds() < wait:
         return False
     current = stamp(session, workspace_id, now)
     return any(s != current for s, _ in kept)
 
 
-def keep(engine: Engine, table: Table, workspace_id: int, rows: Sequence[KeptList | KeptReport]) -> None:
-    """Replace a workspace's kept values by new ones, in one transaction (a reader sees the old or the new)."""
+def keep(
+    engine: Engine, table: Table, workspace_id: int, rows: Sequence[KeptList | KeptReport], seconds: float
+) -> None:
+    """Replace a workspace's kept values by new ones, in one transaction (a reader sees the old or the new), with
+    how many seconds computing them took (`due` waits `COST_SHARE` times that before computing them again)."""
     with Session(engine) as session, session.begin():
         session.execute(delete(table).where(table.workspace_id == workspace_id))
         session.add_all(rows)
+        session.merge(WorkspaceSetting(workspace_id=workspace_id, name=_cost_name(table), value=f"{seconds:.3f}",
+                                       updated_at=utcnow()))  # fmt: skip
+
+
+def _cost_name(table: Table) -> str:
+    return f"kept_cost:{table.__tablename__}"
 
 
 def forget(session: Session, table: Table, workspace_id: int) -> None:

@@ -13,6 +13,7 @@ request gives at the moment it was computed (docs/leaders.md).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import TypeVar
@@ -53,6 +54,7 @@ def refresh(engine: Engine, workspace_id: int, *, now: datetime | None = None, f
     with Session(engine) as session:
         if not force and not due(session, workspace_id, now):
             return False
+        started = time.monotonic()
         state = stamp(session, workspace_id, now)
         values = {}
         for period in PERIODS:  # the period's interactions read and measured once, for the lists and the graph
@@ -65,8 +67,9 @@ def refresh(engine: Engine, workspace_id: int, *, now: datetime | None = None, f
         values["suggestions"] = _SUGGESTIONS.dump_json(merges.suggest(session, workspace_id, limit=SUGGESTIONS))
         values |= {f"member:{node}": _TALLY.dump_json(counts) for node, counts in _busiest(session, workspace_id)}
         computed = now or utcnow()
-    keeping.keep(engine, KeptList, workspace_id, [KeptList(workspace_id=workspace_id, name=name, stamp=state,
-                 value=value.decode(), computed_at=computed) for name, value in values.items()])  # fmt: skip
+    rows = [KeptList(workspace_id=workspace_id, name=name, stamp=state,
+            value=value.decode(), computed_at=computed) for name, value in values.items()]  # fmt: skip
+    keeping.keep(engine, KeptList, workspace_id, rows, time.monotonic() - started)
     return True
 
 

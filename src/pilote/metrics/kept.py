@@ -14,6 +14,7 @@ computed on request. docs/metrics.md, "Kept reports".
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 
 import orjson
@@ -46,12 +47,14 @@ def refresh(engine: Engine, workspace_id: int, *, now: datetime | None = None, f
     with Session(engine) as session:
         if not force and not due(session, workspace_id, now):
             return False
+        started = time.monotonic()
         state = stamp(session, workspace_id, now)
         values = {p: dump(metrics.report(session, workspace_id, *window(session, workspace_id, p, now)))
                   for p in PERIODS}  # fmt: skip
         computed = now or utcnow()
-    keeping.keep(engine, KeptReport, workspace_id, [KeptReport(workspace_id=workspace_id, period=period, stamp=state,
-                 value=value, computed_at=computed) for period, value in values.items()])  # fmt: skip
+    rows = [KeptReport(workspace_id=workspace_id, period=period, stamp=state,
+            value=value, computed_at=computed) for period, value in values.items()]  # fmt: skip
+    keeping.keep(engine, KeptReport, workspace_id, rows, time.monotonic() - started)
     return True
 
 
