@@ -4,8 +4,9 @@ The Reddit thread of ../shared/data (1,428 comments) is read by Pilote's CSV imp
 into a fresh SQLite store in batches of BATCH through the intake, each batch analysed as a sync's job does
 (`pipeline.run` with the default analyzers, one process), once oldest batch first and once newest batch first.
 In time order no arrival is older than what is stored, so nothing is judged again; newest first, every batch is
-older than the ones before it and the messages whose history it changes are judged again. Prints, per order, the
-analyses' seconds (median of RUNS), the spam judgements made and the messages judged again.
+older than the ones before it and the messages whose history it changes are judged again (and, as before, the
+replies stored before their parent are analysed again once it arrives: the third row, without judging again).
+Prints, per order, the analyses' seconds (median of RUNS), the spam judgements made and the messages judged again.
 
     PYTHONPATH=src python bench/rejudge.py
 """
@@ -16,7 +17,7 @@ import os
 import statistics
 import sys
 import tempfile
-import time
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -36,7 +37,7 @@ from pilote.workspaces import create
 from protocol import record
 
 BATCH = 100
-RUNS = 3
+RUNS = 5
 
 
 def items(path: Path) -> tuple[list[Item], SourceInfo]:
@@ -45,8 +46,9 @@ def items(path: Path) -> tuple[list[Item], SourceInfo]:
     return sorted(found, key=lambda i: (i.created_at, i.external_id)), form.describe(path, ParseOptions())
 
 
-def once(batches: list[list[Item]], info: SourceInfo) -> tuple[float, int, int]:
-    """Seconds of analysis, spam judgements, messages judged again."""
+def once(batches: list[list[Item]], info: SourceInfo, again: bool = True) -> tuple[float, float, int, int]:
+    """Seconds of analysis, of them those spent judging again, spam judgements, messages judged again (`again`: as
+    shipped; else no analyzer says it reads the store's history, as before)."""
     with tempfile.TemporaryDirectory() as home:
         engine = make_engine(get_settings(home=Path(home), database_url=None))
         migrate(engine)
@@ -54,32 +56,36 @@ def once(batches: list[list[Item]], info: SourceInfo) -> tuple[float, int, int]:
             space = create(session, slug="bench")
             source = open_source(session, space.id, info)
             t = Target(workspace_id=space.id, source_id=source.id, channel=source.channel)
-        analyzers = enrich.get(None)
-        seconds, judged, again = 0.0, 0, 0
+        analyzers = [a if again else replace(a, reads_history=False) for a in enrich.get(None)]
+        seconds, rejudging, judged, rejudged = 0.0, 0.0, 0, 0
         for batch in batches:
             intake.write(engine, t, batch, batch_size=1000)
             intake.finish(engine, workspace_id=t.workspace_id, source_id=t.source_id, changed=True)
-            started = time.perf_counter()
             report = run(engine, analyzers, workspace_id=t.workspace_id, workers=1, new_only=True)
-            seconds += time.perf_counter() - started
-            judged += report.analysed["spam"]
-            again += len(report.rejudged)
+            seconds, rejudging = seconds + report.elapsed, rejudging + report.rejudging
+            judged, rejudged = judged + report.analysed["spam"], rejudged + len(report.rejudged)
         engine.dispose()
-    return seconds, judged, again
+    return seconds, rejudging, judged, rejudged
 
 
 def main() -> None:
     found, info = items(shared_folder() / "reddit" / "announcements_n49rw_comments.csv")
     batches = [found[start : start + BATCH] for start in range(0, len(found), BATCH)]
-    orders = {"in time order": batches, "newest first": batches[::-1]}
+    orders = {"in time order": (batches, True), "newest first": (batches[::-1], True),
+              "newest first, nothing judged again (as before)": (batches[::-1], False)}  # fmt: skip
     once(batches[:2], info)  # load the models
+    runs: dict[str, list[tuple[float, float, int, int]]] = {name: [] for name in orders}
+    for _ in range(RUNS):  # the orders in turn, so that the machine's load weighs on each alike
+        for name, (order, again) in orders.items():
+            runs[name].append(once(order, info, again))
     lines = []
-    for name, order in orders.items():
-        runs = [once(order, info) for _ in range(RUNS)]
-        seconds = statistics.median(r[0] for r in runs)
-        lines.append(f"- {name}: analysis {seconds:.2f} s (median of {RUNS}), {runs[0][1]} spam judgements,"
-                     f" {runs[0][2]} judged again")  # fmt: skip
-    lines.append(f"- load average {os.getloadavg()[0]:.2f}")
+    for name, found_runs in runs.items():
+        seconds = statistics.median(r[0] for r in found_runs)
+        share = statistics.median(r[1] / r[0] for r in found_runs)
+        _, _, judged, rejudged = found_runs[0]
+        lines.append(f"- {name}: analysis {seconds:.2f} s, of which judging again {share:.1%} (medians of {RUNS});"
+                     f" {judged} spam judgements, {rejudged} judged again")  # fmt: skip
+    lines.append(f"- load average {os.getloadavg()[0]:.2f} at the end")
     print(record(f"Judging again: {len(found)} comments in {len(batches)} syncs of {BATCH}", lines))
 
 

@@ -14,6 +14,7 @@ from pilote.community import SPAM_THRESHOLD
 from pilote.ingest import Target, write_batch
 from pilote.models import Enrichment, InboxItem, Message, Rollup, extras
 from pilote.sources.base import AuthorRef, Item
+from pilote.views import explorer
 
 # A name that is a web address: the rule a first comment doubles (enrich/spam.py), on words a member could write.
 SHOP = "velo-conseil.example.com"
@@ -98,6 +99,20 @@ def test_an_older_comment_imported_later_gets_the_newer_one_judged_again(engine:
     fresh = target(engine, "fresh", "other.example.org")
     bring(engine, fresh, [*posts(), comment("older", SHOP, older.text, 0, post="p2"), newer, other])
     assert judged(engine, fresh.workspace_id)["newer"][:2] == after["newer"][:2]
+
+
+def test_a_person_s_spam_label_still_wins_over_the_judgement_made_again(engine: Engine) -> None:
+    t = target(engine)
+    bring(engine, t, [*posts(), comment("newer", SHOP, WORDS, 60)])
+    with Session(engine) as session, session.begin():
+        newer = session.scalars(select(Message.id).where(Message.external_id == "newer")).one()
+        explorer.label(session, newer, "spam", "spam", "camille")
+    before = judged(engine, t.workspace_id)["newer"]
+    bring(engine, t, [comment("older", SHOP, "Le moteur central est plus agréable en montée.", 0, post="p2")])
+    after = judged(engine, t.workspace_id)["newer"]
+    assert before[0] >= SPAM_THRESHOLD > after[0]  # the model changed its mind...
+    assert spam_at(engine, t.workspace_id, 60) == 1  # ...but the person's label decides
+    assert "spam" in item_of(engine, "newer").reasons.split(",")
 
 
 def test_the_messages_an_arrival_changes_are_those_its_traces_reach_and_no_others(engine: Engine) -> None:

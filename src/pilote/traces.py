@@ -8,7 +8,8 @@ the workspace, how many other threads the same address or e-mail commented on in
 many other authors linked the same domain in that window. Each question is one indexed range read per trace or
 message, of what the same address or domain left in the hour before it (a handful: its cost does not grow with
 the store), or of the author's first earlier message. Only what was written before the message counts
-(causal): the same store gives the same answer whatever order the messages are analysed in.
+(causal): the same store gives the same answer whatever order the messages are analysed in. So a message stored
+after messages written later than it changes their history: `later` finds those, for the analysis to judge again.
 """
 
 from __future__ import annotations

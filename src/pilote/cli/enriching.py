@@ -76,6 +76,7 @@ def enrich_command(
                 "seconds": spent,
                 "elapsed": round(result.elapsed, 3),
                 "workers": result.workers,
+                "judged_again": len(result.rejudged),
             }
         )
         return
@@ -83,4 +84,6 @@ def enrich_command(
         seconds = result.seconds[name]
         rate = f" ({count / seconds:,.0f}/s of its own time)" if count and seconds else ""
         out.print(f"{name}: {count:,} messages analysed{rate}")
+    if result.rejudged:
+        out.print(f"{len(result.rejudged):,} messages judged again: older messages arrived before them")
     out.print(f"done in {result.elapsed:.1f}s")

@@ -48,6 +48,7 @@ class EnrichReport:
     workers: int = 1
     remaining: int = 0  # messages left for a later run by `at_most`
     rejudged: list[int] = field(default_factory=list)  # messages judged again for what arrived before them
+    rejudging: float = 0.0  # seconds spent finding and judging them again (part of `elapsed`)
 
 
 def default_workers() -> int:
@@ -406,7 +407,9 @@ def run(
     state = _Run(engine, analyzers, versions, stale, progress, report)
     with _collections_spared(), _executor(analyzers, parallel, report) as submit:
         _analyse(state, todo, submit, parallel)
+    again = time.perf_counter()
     _judge_again(state, {name: ids[np.isin(ids, todo)] for name, ids in arrived.items()}, todo)
+    report.rejudging = time.perf_counter() - again
     with engine.begin() as conn:  # the dashboards' rollups, once for the whole run
         rollups.refresh_dirty(conn)
     report.elapsed = time.perf_counter() - started
