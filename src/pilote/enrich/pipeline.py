@@ -405,11 +405,12 @@ def run(
             progress(name, 0, len(ids))
     parallel = (default_workers() if workers is None else workers) if len(todo) >= PARALLEL_FROM else 1
     state = _Run(engine, analyzers, versions, stale, progress, report)
-    with _collections_spared(), _executor(analyzers, parallel, report) as submit:
-        _analyse(state, todo, submit, parallel)
-    again = time.perf_counter()
-    _judge_again(state, {name: ids[np.isin(ids, todo)] for name, ids in arrived.items()}, todo)
-    report.rejudging = time.perf_counter() - again
+    with _collections_spared():  # (`_analyse` freezes what the first chunks loaded: unfrozen once both passes end)
+        with _executor(analyzers, parallel, report) as submit:
+            _analyse(state, todo, submit, parallel)
+        again = time.perf_counter()
+        _judge_again(state, {name: ids[np.isin(ids, todo)] for name, ids in arrived.items()}, todo)
+        report.rejudging = time.perf_counter() - again
     with engine.begin() as conn:  # the dashboards' rollups, once for the whole run
         rollups.refresh_dirty(conn)
     report.elapsed = time.perf_counter() - started
