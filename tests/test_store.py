@@ -68,7 +68,7 @@ def test_the_enrichment_rows_of_a_message_become_one_and_back(engine: Engine) ->
     }
     with engine.connect() as conn:  # the pipeline reads them as its own: only "c" is to analyse again
         language = {a.name: a for a in enrich.ANALYZERS}["language"]
-        stale = _stale_by_analyzer(conn, [language], {"language": "2"}, t.workspace_id, None, False)
+        stale, _ = _stale_by_analyzer(conn, [language], {"language": "2"}, t.workspace_id, None, False)
     assert stale["language"].tolist() == [ids["c"]]
     _move(engine, command.downgrade, "0006")
     with engine.connect() as conn:

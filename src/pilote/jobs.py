@@ -50,7 +50,7 @@ from pilote.enrich.pipeline import run as enrich_run
 from pilote.errors import PiloteError, Unavailable
 from pilote.inbox import intake as inbox_intake
 from pilote.inbox import items as inbox_items
-from pilote.inbox import outbox
+from pilote.inbox import outbox, rejudged
 from pilote.leaders import kept
 from pilote.leases import Busy, DatabaseLeases, Leases, hold
 from pilote.metrics import kept as reports
@@ -124,11 +124,13 @@ def analyse(engine: Engine, workspace_id: int, held: Leases | None = None) -> bo
     try:
         with hold(held or DatabaseLeases(engine), f"analyse:{workspace_id}"):
             analyzers = enrich.get(None)
-            enrich_run(engine, analyzers, workspace_id=workspace_id, workers=1, new_only=True)
+            new = enrich_run(engine, analyzers, workspace_id=workspace_id, workers=1, new_only=True)
             inbox_intake.take_new(engine, workspace_id)
+            rejudged.follow(engine, workspace_id, new.rejudged)
             again = enrich_run(engine, analyzers, workspace_id=workspace_id, workers=1, at_most=AGAIN)
             if any(again.analysed.values()):
                 inbox_intake.take_new(engine, workspace_id)
+                rejudged.follow(engine, workspace_id, again.rejudged)
             return again.remaining > 0
     finally:
         _ANALYSING.release()

@@ -8,7 +8,8 @@ the workspace, how many other threads the same address or e-mail commented on in
 many other authors linked the same domain in that window. Each question is one indexed range read per trace or
 message, of what the same address or domain left in the hour before it (a handful: its cost does not grow with
 the store), or of the author's first earlier message. Only what was written before the message counts
-(causal): the same store gives the same answer whatever order the messages are analysed in.
+(causal): the same store gives the same answer whatever order the messages are analysed in. So a message stored
+after messages written later than it changes their history: `later` finds those, for the analysis to judge again.
 """
 
 from __future__ import annotations
@@ -206,6 +207,65 @@ def history(conn: Connection, ids: Sequence[int], *, first: Collection[int] | No
     found = {i: _history(True, 0, 0) for i in firsts}
     for i, (burst, shared) in bursts.items():
         found[i] = _history(i in firsts, burst, shared)
+    return found
+
+
+# The reverse of _BURSTS: per arrival, the later traces with the same key within the window whose count it joins
+# (another thread for an author trace; another author, itself known, for a link trace).
+_AFTER = (
+    "SELECT DISTINCT o.message_id FROM message_trace a JOIN message_trace o ON o.workspace_id = a.workspace_id"
+    f" AND o.key = a.key AND o.at >= a.at AND o.at <= a.at + {WINDOW} AND (a.at < o.at OR a.message_id < o.message_id)"
+    " AND ((a.kind = 1 AND o.thread <> a.thread)"
+    " OR (a.kind = 2 AND a.author_id IS NOT NULL AND (o.author_id IS NULL OR o.author_id <> a.author_id)))"
+)
+# Per author of arrivals: the earliest arrival and how many there are.
+_ARRIVED = "SELECT m.author_id, min(m.created_at), count(*) FROM message m WHERE m.author_id IS NOT NULL AND"
+_EARLIEST = "SELECT * FROM (SELECT author_id, id, created_at FROM message WHERE author_id = {0} AND created_at > {0}" \
+    " ORDER BY created_at, id LIMIT {0}) s{1}"  # fmt: skip
+_TIED = "SELECT id FROM message WHERE author_id = {0} AND created_at = {0}"
+PART = 2000  # ids per question
+AUTHORS = 200  # authors per question
+
+
+def later(conn: Connection, arrived: Sequence[int]) -> set[int]:
+    """The stored messages whose history (`history`) these newly stored messages change: the earlier first comment
+    of each of their authors written after them, and the messages of the same website, e-mail or link domain
+    within the window after them whose count they join. Arrivals themselves are left out."""
+    found: set[int] = set()
+    firsts: dict[int, tuple[Any, int]] = {}  # author → earliest arrival's time, arrivals
+    for start in range(0, len(arrived), PART):
+        part = arrived[start : start + PART]
+        found.update(row[0] for row in _of_ids(conn, _AFTER, "a.message_id", part))
+        for author, at, count in _of_ids(conn, _ARRIVED, "m.id", part, " GROUP BY m.author_id"):
+            known = firsts.get(author)
+            firsts[author] = (at, count) if known is None else (min(known[0], at), known[1] + count)
+    found |= _old_firsts(conn, firsts, set(arrived))
+    return found - set(arrived)
+
+
+def _old_firsts(conn: Connection, firsts: dict[int, tuple[Any, int]], arrived: set[int]) -> set[int]:
+    """Per author, the messages that were its first before the arrivals, when an arrival is earlier: the earliest
+    message after its earliest arrival that is not an arrival (with those of the same time). At most `count + 1`
+    rows per author are read: enough to pass its other arrivals."""
+    mark, found = placeholder(conn), set[int]()
+    authors = list(firsts.items())
+    for start in range(0, len(authors), AUTHORS):
+        part = authors[start : start + AUTHORS]
+        sql = " UNION ALL ".join(_EARLIEST.format(mark, i) for i in range(len(part)))
+        rows: dict[int, list[Any]] = {}
+        for author, message_id, at in conn.exec_driver_sql(sql, tuple(v for a, (t, n) in part for v in (a, t, n + 1))):
+            rows.setdefault(author, []).append((message_id, at))
+        for author, (_, count) in part:
+            mine = rows.get(author, [])
+            old = [(i, at) for i, at in mine if i not in arrived]
+            if not old:
+                continue
+            first = old[0][1]
+            if len(mine) == count + 1 and mine[-1][1] == first:  # more of that time than were read
+                tied = conn.exec_driver_sql(_TIED.format(mark), (author, first)).scalars()
+                found.update(i for i in tied if i not in arrived)
+            else:
+                found.update(i for i, at in old if at == first)
     return found
 
 

@@ -12,6 +12,7 @@ from pilote import enrich, workspaces
 from pilote.cli.common import parse_when, print_json, store
 from pilote.enrich.pipeline import EnrichReport, run
 from pilote.inbox import intake as inbox_intake
+from pilote.inbox import rejudged
 from pilote.models import Workspace
 from pilote.progress import bar
 from pilote.terminal import err, out
@@ -41,6 +42,7 @@ def enrich_workspace(
         result = run(engine, analyzers, workspace_id=space.id, since=parse_when(since, "--since"), force=force,
                      progress=report, workers=workers)  # fmt: skip
     inbox_intake.take_new(engine, space.id)  # what the analysis says needs the team goes to the inbox
+    rejudged.follow(engine, space.id, result.rejudged)  # and its items follow the messages judged again
     return result
 
 
@@ -74,6 +76,7 @@ def enrich_command(
                 "seconds": spent,
                 "elapsed": round(result.elapsed, 3),
                 "workers": result.workers,
+                "judged_again": len(result.rejudged),
             }
         )
         return
@@ -81,4 +84,6 @@ def enrich_command(
         seconds = result.seconds[name]
         rate = f" ({count / seconds:,.0f}/s of its own time)" if count and seconds else ""
         out.print(f"{name}: {count:,} messages analysed{rate}")
+    if result.rejudged:
+        out.print(f"{len(result.rejudged):,} messages judged again: older messages arrived before them")
     out.print(f"done in {result.elapsed:.1f}s")

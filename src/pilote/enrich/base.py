@@ -61,6 +61,9 @@ class Analyzer:
     prepare: Callable[[Any, Sequence[Text]], Sequence[Text]] | None = None
     keep: Callable[[Any, Sequence[Text], list[Result]], None] | None = None
     context: Callable[[Any, Sequence[Text]], Sequence[Text]] | None = None
+    # Whether its results depend on what the store held before each message (`pilote.traces.history`): then a
+    # message stored after newer ones makes the run judge those again (`traces.later`), `pipeline.run`.
+    reads_history: bool = False
 
     def current_version(self) -> str:
         """The version recorded with each result: the code's, plus the stamp of its model if any."""

@@ -231,6 +231,7 @@ def _analyzer(name: str, columns: tuple[str, ...], analyze: Callable[[Sequence[T
 
 
 SENTIMENT = _analyzer("sentiment", ("sentiment", "sentiment_score"), _sentiment)
-SPAM = replace(_analyzer("spam", ("spam_probability",), _spam), version=SPAM_VERSION, prepare=with_history)
+SPAM = replace(_analyzer("spam", ("spam_probability",), _spam), version=SPAM_VERSION, prepare=with_history,
+               reads_history=True)  # fmt: skip
 TOXICITY = _analyzer("toxicity", ("toxicity_probability",), _toxicity)
 INTENT = _analyzer("intent", ("intent",), _intent)

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, Engine, select
 
-from pilote import rollups
+from pilote import rollups, traces
 from pilote.enrich import batches
 from pilote.enrich.base import Analyzer, Result, Text
 from pilote.models import Enrichment, Message, json_object
@@ -47,6 +47,8 @@ class EnrichReport:
     elapsed: float = 0.0
     workers: int = 1
     remaining: int = 0  # messages left for a later run by `at_most`
+    rejudged: list[int] = field(default_factory=list)  # messages judged again for what arrived before them
+    rejudging: float = 0.0  # seconds spent finding and judging them again (part of `elapsed`)
 
 
 def default_workers() -> int:
@@ -57,11 +59,12 @@ def default_workers() -> int:
 def _stale_by_analyzer(
     conn: Connection, analyzers: Sequence[Analyzer], versions: dict[str, str], workspace_id: int,
     since: datetime | None, force: bool, new_only: bool = False,
-) -> dict[str, np.ndarray]:  # fmt: skip
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:  # fmt: skip
     """The ids, sorted, each analyzer must analyse: those its current version has not seen (all with `force`;
-    an edited message has no enrichment row any more, `ingest`; with `new_only`, only messages never analysed).
-    One pass over the workspace's ids and their rows, which the indexes answer without reading the messages; each
-    distinct set of versions is read once."""
+    an edited message has no enrichment row any more, `ingest`; with `new_only`, only messages never analysed);
+    and, for the analyzers that read the store's history, those it never saw at all (none with `force`): what
+    arrived since it last ran. One pass over the workspace's ids and their rows, which the indexes answer without
+    reading the messages; each distinct set of versions is read once."""
     query = (
         select(Message.id, Enrichment.versions)
         .outerjoin(Enrichment, Enrichment.message_id == Message.id)
@@ -75,12 +78,19 @@ def _stale_by_analyzer(
     for message_id, stored in conn.execute(query):
         seen.setdefault(None if force else stored, []).append(message_id)
     stale: dict[str, list[np.ndarray]] = {a.name: [] for a in analyzers}
+    arrived: dict[str, list[np.ndarray]] = {a.name: [] for a in analyzers if a.reads_history and not force}
     for holding, ids in seen.items():
         known = json_object(holding)  # analyzer → version
         for a in analyzers:
             if known.get(a.name) != versions[a.name]:
                 stale[a.name].append(np.array(ids, dtype=np.int64))
-    return {name: np.sort(np.concatenate([np.zeros(0, dtype=np.int64), *parts])) for name, parts in stale.items()}
+            if a.name in arrived and a.name not in known:
+                arrived[a.name].append(np.array(ids, dtype=np.int64))
+    return _sorted(stale), _sorted(arrived)
+
+
+def _sorted(parts: dict[str, list[np.ndarray]]) -> dict[str, np.ndarray]:
+    return {name: np.sort(np.concatenate([np.zeros(0, dtype=np.int64), *arrays])) for name, arrays in parts.items()}
 
 
 def _plan(ids: np.ndarray, stale: dict[str, np.ndarray]) -> Plan:
@@ -302,6 +312,51 @@ class _Run:
             self.progress(name, self.report.analysed[name], len(self.stale[name]))
 
 
+def _analyse(state: _Run, todo: np.ndarray, submit: Submit, parallel: int) -> None:
+    """Analyse `todo` chunk after chunk, each saved as soon as it is done, while the next ones are analysed."""
+    pending: deque[_Job] = deque()
+    for number, start in enumerate(range(0, len(todo), CHUNK)):
+        with state.engine.connect() as conn:
+            pending.append(state.start(conn, todo[start : start + CHUNK].tolist(), submit))
+        if len(pending) > (parallel if parallel > 1 else 0):  # keep every worker busy while this one writes
+            state.save(pending.popleft())
+            if number <= parallel:  # and so is what the first chunk loaded: models, libraries (once only:
+                gc.freeze()  # later chunks' cyclic garbage must stay collectable, a run can be long)
+    while pending:
+        state.save(pending.popleft())
+
+
+def _judge_again(state: _Run, arrived: dict[str, np.ndarray], todo: np.ndarray) -> None:
+    """With each analyzer that reads the store's history, judge again the messages it judged before (its current
+    version) whose history the arrivals it just judged change (`traces.later`); those of this run already saw them.
+    Only the history changed, not the messages: nothing it judges again can change another's history in turn."""
+    again: dict[str, np.ndarray] = {}
+    with state.engine.connect() as conn:
+        for name, ids in arrived.items():
+            if len(ids):
+                later = np.array(sorted(traces.later(conn, ids.tolist())), dtype=np.int64)
+                later = later[~np.isin(later, todo)]
+                again[name] = np.array(_judged_by(conn, later.tolist(), name, state.versions[name]), dtype=np.int64)
+    again = {name: ids for name, ids in again.items() if len(ids)}
+    if not again:
+        return
+    readers = [a for a in state.analyzers if a.name in again]
+    ids = np.unique(np.concatenate(list(again.values())))
+    state.report.rejudged = ids.tolist()
+    _analyse(_Run(state.engine, readers, state.versions, again, None, state.report), ids,
+             lambda work: _ready(analyse_chunk(readers, work)), 1)  # fmt: skip
+
+
+def _judged_by(conn: Connection, ids: list[int], name: str, version: str) -> list[int]:
+    """Those of these messages that this version of the analyzer has seen, in id order."""
+    found = []
+    for start in range(0, len(ids), CHUNK):
+        rows = batches.of_ids(conn, "SELECT m.id, e.versions FROM message m JOIN enrichment e ON e.message_id = m.id",
+                              ids[start : start + CHUNK], order="ORDER BY m.id")  # fmt: skip
+        found += [row[0] for row in rows if json_object(row[1]).get(name) == version]
+    return found
+
+
 def _prepare(
     conn: Connection, analyzers: Sequence[Analyzer], rows: list[batches.Row], plan: Plan
 ) -> dict[str, Sequence[Text]]:
@@ -338,7 +393,7 @@ def run(
     started = time.perf_counter()
     versions = {a.name: a.current_version() for a in analyzers}
     with engine.connect() as conn:
-        stale = _stale_by_analyzer(conn, analyzers, versions, workspace_id, since, force, new_only)
+        stale, arrived = _stale_by_analyzer(conn, analyzers, versions, workspace_id, since, force, new_only)
     todo = np.unique(np.concatenate([np.zeros(0, dtype=np.int64), *stale.values()]))
     remaining = 0
     if at_most is not None and len(todo) > at_most:
@@ -350,17 +405,12 @@ def run(
             progress(name, 0, len(ids))
     parallel = (default_workers() if workers is None else workers) if len(todo) >= PARALLEL_FROM else 1
     state = _Run(engine, analyzers, versions, stale, progress, report)
-    with _collections_spared(), _executor(analyzers, parallel, report) as submit:
-        pending: deque[_Job] = deque()
-        for number, start in enumerate(range(0, len(todo), CHUNK)):
-            with engine.connect() as conn:
-                pending.append(state.start(conn, todo[start : start + CHUNK].tolist(), submit))
-            if len(pending) > (parallel if parallel > 1 else 0):  # keep every worker busy while this one writes
-                state.save(pending.popleft())
-                if number <= parallel:  # and so is what the first chunk loaded: models, libraries (once only:
-                    gc.freeze()  # later chunks' cyclic garbage must stay collectable, a run can be long)
-        while pending:
-            state.save(pending.popleft())
+    with _collections_spared():  # (`_analyse` freezes what the first chunks loaded: unfrozen once both passes end)
+        with _executor(analyzers, parallel, report) as submit:
+            _analyse(state, todo, submit, parallel)
+        again = time.perf_counter()
+        _judge_again(state, {name: ids[np.isin(ids, todo)] for name, ids in arrived.items()}, todo)
+        report.rejudging = time.perf_counter() - again
     with engine.begin() as conn:  # the dashboards' rollups, once for the whole run
         rollups.refresh_dirty(conn)
     report.elapsed = time.perf_counter() - started
