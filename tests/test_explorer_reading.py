@@ -7,14 +7,17 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 from lxml import html as lxml_html
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from accounts_support import sign_in
 from factories import item, target
 from pilote.config import Settings
 from pilote.ingest import write_batch
+from pilote.linking import relink
+from pilote.models import Message
 from pilote.views import explorer as views
+from pilote.views import threads
 from pilote.web import i18n
 from pilote.web.app import create_app
 from pilote.web.highlight import marked
@@ -95,3 +98,27 @@ def test_label_controls_are_folded_under_one_word(client: TestClient, sqlite_eng
         assert folded[0].get("open") is None
         assert folded[0].xpath("normalize-space(summary)") == "Label"
         assert card.xpath(".//form//button[@name='spam']") == folded[0].xpath(".//form//button[@name='spam']")
+
+
+def test_a_conversation_whose_post_is_missing_says_so_and_holds_every_comment(
+    client: TestClient, sqlite_engine: Engine
+) -> None:
+    where = target(sqlite_engine)
+    comments = [item("c1", "premier", parent="post", thread="post", minutes=1), item("c2", "deux", parent="c1",
+                thread="post", minutes=2), item("c3", "trois", parent="post", thread="post", minutes=3)]  # fmt: skip
+    with sqlite_engine.begin() as conn:
+        write_batch(conn, where, comments)
+        relink(conn, source_id=where.source_id)
+    with Session(sqlite_engine) as session:
+        ids = dict(session.execute(select(Message.external_id, Message.id)).all())
+        found = threads.thread(session, ids["c3"])
+    assert (found.root.id, found.messages, found.post_missing) == (ids["c1"], 3, True)
+    notice = "//p[@class='notice'][contains(., 'is not in Pilote')]"
+    assert lxml_html.fromstring(client.get(f"/w/acme/threads/{ids['c3']}").text).xpath(notice)
+    with sqlite_engine.begin() as conn:
+        write_batch(conn, where, [item("post", "le billet")])
+        relink(conn, source_id=where.source_id)
+    with Session(sqlite_engine) as session:
+        found = threads.thread(session, ids["c3"])
+    assert (found.root.text, found.messages, found.post_missing) == ("le billet", 4, False)
+    assert not lxml_html.fromstring(client.get(f"/w/acme/threads/{ids['c3']}").text).xpath(notice)

@@ -21,22 +21,27 @@ CHAIN = 40  # deeper than a batch: each batch of a newest-first file holds repli
 
 
 def reply_tree() -> Tree:
-    """Oldest first: threads, a deep chain, a named thread whose parent never arrives, orphans, a cycle."""
+    """Oldest first: threads, a deep chain, a named thread whose parent never arrives, a named thread whose root
+    never arrives (a Reddit export of a thread's comments), orphans, a cycle."""
     tree: Tree = [("post-a", None, None), ("post-b", None, None), ("wp-post", None, None)]
     tree += [(f"chain-{i}", f"chain-{i - 1}" if i else "post-a", None) for i in range(CHAIN)]
     tree += [("b1", "post-b", None), ("b2", "b1", None), ("b3", "post-b", None)]
     tree += [("wp-c1", "wp-ghost", "wp-post"), ("wp-c2", "wp-c1", "wp-post")]
     tree += [("lost-1", "never-exported", None), ("lost-2", "lost-1", None), ("lost-3", "lost-2", None)]
+    tree += [("r-c1", "r-post", "r-post"), ("r-c2", "r-c1", "r-post"), ("r-c3", "r-post", "r-post")]
     tree += [("x", "y", None), ("y", "x", None), ("x1", "x", None)]
     return tree
 
 
-def expected_structure() -> Structure:
+def expected_structure(stand_in: str = "r-c1") -> Structure:
+    """`stand_in`: the first written of the comments whose post is missing (the files give times in their order)."""
     expected: Structure = {"post-a": (None, "post-a"), "post-b": (None, "post-b"), "wp-post": (None, "wp-post")}
     expected |= {f"chain-{i}": (f"chain-{i - 1}" if i else "post-a", "post-a") for i in range(CHAIN)}
     expected |= {"b1": ("post-b", "post-b"), "b2": ("b1", "post-b"), "b3": ("post-b", "post-b")}
     expected |= {"wp-c1": (None, "wp-post"), "wp-c2": ("wp-c1", "wp-post")}  # the named thread, its parent missing
     expected |= {"lost-1": (None, "lost-1"), "lost-2": ("lost-1", "lost-1"), "lost-3": ("lost-2", "lost-1")}
+    # One conversation although its post is missing: its first comment written stands in for the root.
+    expected |= {"r-c1": (None, stand_in), "r-c2": ("r-c1", stand_in), "r-c3": (None, stand_in)}
     expected |= {"x": ("y", None), "y": ("x", None), "x1": ("x", None)}  # a cycle stays unthreaded
     return expected
 
@@ -80,7 +85,7 @@ def test_a_reply_tree_gets_the_same_parents_and_threads_whether_it_comes_oldest_
     import_file(engine, write_jsonl(tmp_path / "oldest.jsonl", tree), workspace=oldest, batch_size=batch_size)
     import_file(engine, write_jsonl(tmp_path / "newest.jsonl", tree[::-1]), workspace=newest, batch_size=batch_size)
     assert structure(engine, oldest) == expected_structure()
-    assert structure(engine, newest) == expected_structure()
+    assert structure(engine, newest) == expected_structure(stand_in="r-c3")
 
 
 def test_replies_imported_before_their_post_join_its_thread_when_the_post_is_imported(
@@ -114,3 +119,26 @@ def test_a_batch_written_newest_first_places_every_reply_in_its_thread_at_once(e
         "p": (None, ids["p"]),
         **{f"r{i}": (ids[f"r{i - 1}"] if i else ids["p"], ids["p"]) for i in range(30)},
     }
+
+
+def test_a_thread_whose_post_is_missing_is_one_conversation_until_the_post_arrives(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """A Reddit export of a thread's comments holds no post: the comments still make one thread, led by the
+    first written; when the post is imported, the whole thread moves under it, replies that name no thread too."""
+    tree: Tree = [("r-post", None, None), ("c1", "r-post", "r-post"), ("c2", "c1", "r-post"), ("c3", "c2", None)]
+    tree += [("c4", "r-post", "r-post"), ("other-c1", "r-other", "r-other")]
+    slug, options = new_workspace(engine, "reddit"), ParseOptions(source_key="reddit")
+    import_file(engine, write_jsonl(tmp_path / "comments.jsonl", tree[1:4]), workspace=slug, options=options)
+    import_file(engine, write_jsonl(tmp_path / "more.jsonl", tree[4:]), workspace=slug, options=options,
+                batch_size=1)  # fmt: skip
+    before = structure(engine, slug)
+    assert before == {
+        "c1": (None, "c1"), "c2": ("c1", "c1"), "c3": ("c2", "c1"), "c4": (None, "c1"), "other-c1": (None, "other-c1"),
+    }  # fmt: skip
+    import_file(engine, write_jsonl(tmp_path / "post.jsonl", tree[:1]), workspace=slug, options=options)
+    after = structure(engine, slug)
+    assert after == {
+        "r-post": (None, "r-post"), "c1": ("r-post", "r-post"), "c2": ("c1", "r-post"), "c3": ("c2", "r-post"),
+        "c4": ("r-post", "r-post"), "other-c1": (None, "other-c1"),
+    }  # fmt: skip

@@ -5,6 +5,10 @@ in any order and across imports. A message without a named thread belongs to the
 parent; a root, or an orphan whose parent is not in the store, starts its own. When an orphan's
 parent arrives later, its subtree is moved under the parent's thread.
 
+A named thread whose root is not in the store (a Reddit export of a thread's comments without its post, replies
+to a post of someone else's) is still one conversation: its first message written stands in for the root (it
+leads the thread, `models.STAND_IN`), and when the root arrives, everything the stand-in led moves under it.
+
 Every step costs what the rows it resolves cost, whatever the order they came in: a batch is written
 parents first (`parents_first`), so its replies find their thread at once and the database never holds a
 reply whose parent is still to come; what is left for `relink` is found by index, and the threads of
@@ -24,6 +28,8 @@ from pilote.models import Enrichment, Message
 m = cast(Table, Message.__table__)
 enrichment = cast(Table, Enrichment.__table__)
 CHUNK = 5000
+# A stand-in root (models.STAND_IN, which its partial index holds): leads the thread it names, not being its root.
+STAND_IN = and_(m.c.thread_id == m.c.id, m.c.thread_external_id.is_not(None), m.c.thread_external_id != m.c.external_id)
 
 
 def parents_first(rows: Sequence[Mapping[str, Any]]) -> list[int]:
@@ -84,10 +90,60 @@ def _link_named_threads(conn: Connection, source_id: int) -> None:
         .join(root, and_(root.source_id == m.c.source_id, root.external_id == m.c.thread_external_id))
         .where(m.c.source_id == source_id, m.c.thread_id.is_(None), m.c.thread_external_id.is_not(None))
     )
-    pairs = [{"_id": row.id, "_root": row.root} for row in conn.execute(query)]
-    if pairs:
+    _set_threads(conn, {row.id: row.root for row in conn.execute(query)})
+    _hand_over(conn, source_id)
+    _stand_in(conn, source_id)
+
+
+def _set_threads(conn: Connection, threads: Mapping[int, int]) -> None:
+    if threads:
         statement = update(m).where(m.c.id == bindparam("_id")).values(thread_id=bindparam("_root"))
-        conn.execute(statement, pairs)
+        conn.execute(statement, [{"_id": id_, "_root": root} for id_, root in threads.items()])
+
+
+def _hand_over(conn: Connection, source_id: int) -> None:
+    """Stand-in roots whose thread's root has arrived: what each led moves under the root (found by the
+    stand-ins' partial index, which holds only them)."""
+    root = aliased(Message)
+    query = (
+        select(m.c.id, root.id.label("root"))
+        .join(root, and_(root.source_id == m.c.source_id, root.external_id == m.c.thread_external_id))
+        .where(m.c.source_id == source_id, STAND_IN)
+    )
+    from pilote import rollups  # the dashboards' conversations count replies per thread (rollups imports ingest)
+
+    for stand_in, found in conn.execute(query).all():
+        moved = list(conn.scalars(select(m.c.id).where(m.c.thread_id == stand_in)))
+        conn.execute(update(m).where(m.c.thread_id == stand_in).values(thread_id=found))
+        rollups.mark(conn, moved)
+
+
+def _stand_in(conn: Connection, source_id: int) -> None:
+    """Messages naming a thread whose root is not in the store join the thread's stand-in root, or the first of
+    them written becomes it."""
+    query = select(m.c.id, m.c.thread_external_id, m.c.created_at).where(
+        m.c.source_id == source_id, m.c.thread_id.is_(None), m.c.thread_external_id.is_not(None)
+    )
+    waiting: dict[str, list[tuple[Any, int]]] = {}
+    for id_, thread, created_at in conn.execute(query):
+        waiting.setdefault(thread, []).append((created_at, id_))
+    if not waiting:
+        return
+    leaders: dict[str, tuple[Any, int]] = {}
+    names = list(waiting)
+    for start in range(0, len(names), CHUNK):
+        led = select(m.c.thread_external_id, m.c.created_at, m.c.id).where(
+            m.c.source_id == source_id, m.c.thread_external_id.in_(names[start : start + CHUNK]), STAND_IN
+        )
+        leaders.update({thread: (created_at, id_) for thread, created_at, id_ in conn.execute(led)})
+    threads: dict[int, int] = {}
+    for thread, found in waiting.items():
+        first = min(found)
+        leader = leaders.get(thread)
+        if leader is not None and first < leader:  # older than the stand-in: it leads the thread from now on
+            conn.execute(update(m).where(m.c.thread_id == leader[1]).values(thread_id=first[1]))
+        threads.update({id_: min(first, leader or first)[1] for _, id_ in found})
+    _set_threads(conn, threads)
 
 
 def _reset_subtrees(conn: Connection, source_id: int, linked: list[int]) -> None:

@@ -152,6 +152,10 @@ class ImportRun(Base):
     erased: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
 
+# A message leading the thread it names although it is not that thread's root (linking.py: a stand-in root).
+STAND_IN = "thread_id = id AND thread_external_id IS NOT NULL AND thread_external_id <> external_id"
+
+
 class Message(Base):
     """A post, comment, reply, mention, review, direct message... with its raw payload."""
 
@@ -170,6 +174,14 @@ class Message(Base):
             "source_id",
             sqlite_where=text("parent_id IS NULL AND parent_external_id IS NOT NULL"),
             postgresql_where=text("parent_id IS NULL AND parent_external_id IS NOT NULL"),
+        ),
+        # Stand-in roots: the first message of a named thread whose root is not in the store (linking.py).
+        Index(
+            "ix_message_stand_in",
+            "source_id",
+            "thread_external_id",
+            sqlite_where=text(STAND_IN),
+            postgresql_where=text(STAND_IN),
         ),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

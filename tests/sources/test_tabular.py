@@ -425,7 +425,7 @@ def test_a_real_export_imported_with_swapped_columns_is_put_right_by_a_new_map(e
 
 
 @pytest.mark.realdata
-def test_the_reddit_thread_csv_imports_out_of_the_box(engine: Engine, shared: Path) -> None:
+def test_the_reddit_thread_csv_imports_out_of_the_box(engine: Engine, shared: Path, tmp_path: Path) -> None:
     path = shared / "reddit" / "announcements_n49rw_comments.csv"
     with path.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
@@ -435,6 +435,28 @@ def test_the_reddit_thread_csv_imports_out_of_the_box(engine: Engine, shared: Pa
     assert (report.format, report.counts.new, report.counts.errors) == ("csv", len(rows), 0)
     assert count(engine) == len(rows)
     assert count(engine, Message.parent_id.is_not(None)) == replies_in_file
+    # The post is not in the export: the comments still make one conversation, led by the first one written.
+    first = min(rows, key=lambda row: (float(row["created_utc"]), row["id"]))["id"]
+    assert threads(engine) == {first: len(rows)}
+    post = "id,parent_id,link_id,author,created_utc,score,subreddit,body\n"
+    post += "n49rw,,t3_n49rw,a,1323313000.0,1,announcements,Post\n"
+    (tmp_path / "post.csv").write_text(post, encoding="utf-8")
+    import_file(engine, tmp_path / "post.csv")  # the post arrives: the whole thread moves under it
+    assert threads(engine) == {"n49rw": len(rows) + 1}
+    assert count(engine, Message.parent_id.is_not(None)) == len(rows)
+
+
+def threads(engine: Engine) -> dict[str, int]:
+    """Each thread's root, by external id, and how many messages it holds."""
+    root = aliased(Message)
+    query = (
+        select(root.external_id, func.count())
+        .select_from(Message)
+        .join(root, root.id == Message.thread_id)
+        .group_by(root.external_id)
+    )
+    with Session(engine) as session:
+        return {ref: int(n) for ref, n in session.execute(query)}
 
 
 VALID_CSV = ("\n".join([HEADER, *ROWS, '3,2024-05-02,"multi\nline",ana,2,']) + "\n").encode()

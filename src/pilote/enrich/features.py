@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -107,13 +107,6 @@ class Batch:
         return sparse.hstack([self.text, self.author], format="csr")
 
 
-@cache
-def _vader() -> Any:
-    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer  # type: ignore[import-untyped]
-
-    return SentimentIntensityAnalyzer()
-
-
 def lexicon_scores(texts: Sequence[str]) -> NDArray[np.float32]:
     """VADER's lexicon and rules (English words, emoji, punctuation, capitals): 4 scores per text.
 
@@ -129,9 +122,10 @@ def lexicon_scores(texts: Sequence[str]) -> NDArray[np.float32]:
     marked = beyond[np.isin(points[beyond], emoji)]
     found[np.searchsorted(np.flatnonzero(points == 0), marked)] = True  # the text each emoji is in
     rows = np.tile(np.array([0, 1, 0, 0], dtype=np.float32), (len(texts), 1))
-    analyzer = _vader()
+    from pilote.enrich import vader
+
     for i in np.flatnonzero(found).tolist():
-        s = analyzer.polarity_scores(texts[i][:VADER_CHARS])
+        s = vader.polarity_scores(texts[i][:VADER_CHARS])
         rows[i] = (s["neg"], s["neu"], s["pos"], s["compound"])
     return rows
 
@@ -144,7 +138,9 @@ def _holds(text: str, entries: frozenset[str]) -> bool:
 @cache
 def _lexicon_marks() -> tuple[frozenset[str], NDArray[np.uint32]]:
     """VADER's lexicon entries, and its emoji's code points."""
-    analyzer = _vader()
+    from pilote.enrich import vader
+
+    analyzer = vader.analyzer()
     emoji = np.array(sorted({ord(c) for e in analyzer.emojis for c in e if ord(c) > 0x7F}), dtype=np.uint32)
     return frozenset(analyzer.lexicon), emoji
 

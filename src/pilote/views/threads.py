@@ -77,6 +77,7 @@ class Thread:
     start: int
     next_start: int | None
     truncated: bool
+    post_missing: bool = False  # the root stands in for a post that is not in the store (linking.py)
 
 
 def thread(session: Session, message_id: int, *, start: int | None = None, size: int = PART) -> Thread:
@@ -113,7 +114,16 @@ def thread(session: Session, message_id: int, *, start: int | None = None, size:
         start=start,
         next_start=start + size if start + size < len(order) else None,
         truncated=truncated,
+        post_missing=_stands_in(session, root_id),
     )
+
+
+def _stands_in(session: Session, root_id: int) -> bool:
+    """Whether the thread's root is a stand-in: the first message of a thread whose post is not in the store."""
+    named, own = session.execute(
+        select(Message.thread_external_id, Message.external_id).where(Message.id == root_id)
+    ).one()
+    return named is not None and named != own
 
 
 def _shape(session: Session, source_id: int, root_id: int) -> tuple[dict[int, Node], bool]:
