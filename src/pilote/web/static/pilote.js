@@ -69,6 +69,33 @@
     };
   }
 
+  // The bucket still running (today, this hour...) is shaded and named, its bars lighter, its points marked, and
+  // its tooltip says up to when it counts (the previous period's dashed line is cut at the same time): no collapse.
+  function partial(spec, shown) {
+    var at = typeof spec.current === "number" ? spec.current : spec.x.length - 1;
+    var from = spec.type === "bar" || at === 0 ? at : at - 1;
+    shown.series[0].markArea = { silent: true, itemStyle: { color: "rgba(120, 130, 140, 0.10)" },
+      label: { show: true, position: "insideTop", offset: [0, 14], color: "#5b6570", fontSize: 11 },
+      data: [[{ name: spec.running, xAxis: spec.x[from] }, { xAxis: spec.x[at] }]] };
+    shown.series.forEach(function (s) {
+      s.data = s.data.map(function (v, i) {
+        if (i !== at) { return v; }
+        return spec.type === "bar" ? { value: v, itemStyle: { opacity: 0.45 } }
+          : { value: v, symbol: "emptyCircle", symbolSize: 7 };
+      });
+    });
+    if (spec.partial) {
+      shown.tooltip.formatter = function (items) {
+        var rows = items.map(function (item) {
+          return item.marker + escaped(item.seriesName) + " <b>" + number(item.value) + "</b>";
+        });
+        var head = escaped(items.length ? items[0].axisValueLabel : "");
+        if (items.length && items[0].dataIndex === at) { head += "<br><i>" + escaped(spec.partial) + "</i>"; }
+        return [head].concat(rows).join("<br>");
+      };
+    }
+  }
+
   function draw(root) {
     if (typeof window.echarts === "undefined") { return; }
     root.querySelectorAll("[data-chart]").forEach(function (el) {
@@ -80,20 +107,7 @@
       shown.toolbox = { right: 8, top: 0, feature: { saveAsImage: {
         title: document.documentElement.dataset.png || "PNG", name: el.dataset.png || "pilote-chart",
         pixelRatio: 2, backgroundColor: "#fff" } } };
-      if (spec.running && spec.x && spec.x.length > 1 && shown.series.length) {
-        // The bucket still running (today, this hour...) is shaded and named, its bars lighter: not a collapse.
-        var last = spec.x.length - 1, from = spec.type === "bar" ? last : last - 1;
-        shown.series[0].markArea = { silent: true, itemStyle: { color: "rgba(120, 130, 140, 0.10)" },
-          label: { show: true, position: "insideTop", offset: [0, 14], color: "#5b6570", fontSize: 11 },
-          data: [[{ name: spec.running, xAxis: spec.x[from] }, { xAxis: spec.x[last] }]] };
-        if (spec.type === "bar") {
-          shown.series.forEach(function (s) {
-            s.data = s.data.map(function (v, i) {
-              return i === last ? { value: v, itemStyle: { opacity: 0.45 } } : v;
-            });
-          });
-        }
-      }
+      if (spec.running && spec.x && spec.x.length > 1 && shown.series.length) { partial(spec, shown); }
       chart.setOption(shown);
       el.dataset.drawn = "1";
       window.addEventListener("resize", function () { chart.resize(); });
