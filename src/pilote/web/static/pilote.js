@@ -46,14 +46,14 @@
     if (spec.type === "pie") {
       return {
         color: spec.series[0].data.map(function (d, i) { return tones[d.key] || palette[i % palette.length]; }),
-        tooltip: { trigger: "item", valueFormatter: number },
+        tooltip: { trigger: "item", formatter: pieTip },
         legend: { bottom: 0, type: "scroll" },
         series: [{ type: "pie", radius: ["38%", "68%"], data: spec.series[0].data, label: { show: false } }]
       };
     }
     return {
       color: spec.series.map(function (s, i) { return tones[s.key] || palette[i % palette.length]; }),
-      tooltip: { trigger: "axis", valueFormatter: number },
+      tooltip: { trigger: "axis", formatter: axisTip(spec, -1) },
       legend: { bottom: 0, type: "scroll" },
       grid: { left: 48, right: 16, top: 16, bottom: 56 },
       xAxis: { type: "category", data: spec.x, boundaryGap: spec.type === "bar" },
@@ -84,16 +84,33 @@
           : { value: v, symbol: "emptyCircle", symbolSize: 7 };
       });
     });
-    if (spec.partial) {
-      shown.tooltip.formatter = function (items) {
-        var rows = items.map(function (item) {
-          return item.marker + escaped(item.seriesName) + " <b>" + number(item.value) + "</b>";
-        });
-        var head = escaped(items.length ? items[0].axisValueLabel : "");
-        if (items.length && items[0].dataIndex === at) { head += "<br><i>" + escaped(spec.partial) + "</i>"; }
-        return [head].concat(rows).join("<br>");
-      };
-    }
+    if (spec.partial) { shown.tooltip.formatter = axisTip(spec, at); }
+  }
+
+  // Tooltips written without inline styles (the Content-Security-Policy refuses ECharts' own coloured markers):
+  // each series' marker takes its colour from a class (pilote.css); the running bucket's says up to when it counts.
+  function marker(spec, index) {
+    var key = spec.series[index] ? spec.series[index].key : "";
+    return '<span class="tip-marker tip-' + (tones[key] ? key : index % palette.length) + '"></span>';
+  }
+
+  function axisTip(spec, at) {
+    return function (items) {
+      items = Array.isArray(items) ? items : [items];
+      var head = escaped(items.length ? items[0].axisValueLabel || "" : "");
+      if (items.length && items[0].dataIndex === at && spec.partial) {
+        head += '<br><i class="tip-partial">' + escaped(spec.partial) + "</i>";
+      }
+      return [head].concat(items.map(function (item) {
+        var value = item.value !== null && typeof item.value === "object" ? item.value.value : item.value;
+        return marker(spec, item.seriesIndex) + escaped(item.seriesName) + " <b>" + escaped(number(value)) + "</b>";
+      })).join("<br>");
+    };
+  }
+
+  function pieTip(item) {
+    return '<span class="tip-marker tip-' + (tones[item.data.key] ? item.data.key : item.dataIndex % palette.length) +
+      '"></span>' + escaped(item.name) + " <b>" + escaped(number(item.value)) + "</b> (" + item.percent + " %)";
   }
 
   function draw(root) {
