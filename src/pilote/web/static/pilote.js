@@ -46,14 +46,14 @@
     if (spec.type === "pie") {
       return {
         color: spec.series[0].data.map(function (d, i) { return tones[d.key] || palette[i % palette.length]; }),
-        tooltip: { trigger: "item", formatter: pieTip },
+        tooltip: { trigger: "item", valueFormatter: number, formatter: pieTip },
         legend: { bottom: 0, type: "scroll" },
         series: [{ type: "pie", radius: ["38%", "68%"], data: spec.series[0].data, label: { show: false } }]
       };
     }
     return {
       color: spec.series.map(function (s, i) { return tones[s.key] || palette[i % palette.length]; }),
-      tooltip: { trigger: "axis", formatter: axisTip(spec, -1) },
+      tooltip: { trigger: "axis", valueFormatter: number, formatter: axisTip(spec, -1) },
       legend: { bottom: 0, type: "scroll" },
       grid: { left: 48, right: 16, top: 16, bottom: 56 },
       xAxis: { type: "category", data: spec.x, boundaryGap: spec.type === "bar" },
