@@ -440,6 +440,7 @@ def read(
     return [Point(*row) for row in conn.execute(query)]
 
 
+Sums = dict[str, dict[str, tuple[int, int]]]  # per series and key: messages and engagement
 Shifts = list[tuple[int, int]]  # (from this UTC hour on, add this many hours): a time zone's offsets
 
 
@@ -483,9 +484,7 @@ def _shift(shifts: Shifts) -> Any:
     return case(*whens, else_=shifts[-1][1])
 
 
-def sums(
-    conn: Connection, workspace_id: int, series: Sequence[str], first: int, last: int
-) -> dict[str, dict[str, tuple[int, int]]]:
+def sums(conn: Connection, workspace_id: int, series: Sequence[str], first: int, last: int) -> Sums:
     """Per series and key, messages and engagement summed over hours first..last: whole UTC days from the
     daily rows, the hours at either end from the hourly ones, in one query."""
     start, end = -(-first // 24) * 24, (last + 1) // 24 * 24  # the whole days: [start, end)
@@ -501,11 +500,24 @@ def sums(
         .where(Rollup.workspace_id == workspace_id, where)
         .group_by(Rollup.series, Rollup.key)
     )
-    found: dict[str, dict[str, tuple[int, int]]] = {name: {} for name in series}
+    found: Sums = {name: {} for name in series}
     for name, key, n, e in conn.execute(query):
         counts = found[name.removesuffix(DAY)]
         before = counts.get(key, (0, 0))
         counts[key] = (before[0] + int(n), before[1] + int(e))
+    return found
+
+
+def between(conn: Connection, workspace_id: int, series: Sequence[str], start: datetime, end: datetime) -> Sums:
+    """What `sums` would give for [start, end), counted from the messages by the same rules: for a part of an
+    hour (the hour running now, and the same minutes of a period before), which the hourly rows cannot split."""
+    buckets: Buckets = defaultdict(lambda: [0, 0])
+    _count(conn, workspace_id, (start, end), _rows(conn, workspace_id, start, end), buckets)
+    found: Sums = {name: {} for name in series}
+    for (name, _, key), (count, engagement) in buckets.items():
+        if name in found:
+            before = found[name].get(key, (0, 0))
+            found[name][key] = (before[0] + count, before[1] + engagement)
     return found
 
 

@@ -148,6 +148,32 @@ def test_the_overview_shades_the_bucket_still_running(watched: Watched, server: 
         assert bucket.endswith("(so far)")
 
 
+def test_the_running_bucket_is_marked_partial_and_compared_up_to_the_same_minute(
+    watched: Watched, server: Server
+) -> None:
+    visit(watched.page, server, "/w/demo/?period=7d")
+    volume = watched.page.locator("[data-chart]").first
+    drawn = volume.evaluate(
+        """(el) => {
+            const chart = window.echarts.getInstanceByDom(el), option = chart.getOption();
+            const at = option.xAxis[0].data.length - 1;
+            chart.dispatchAction({ type: 'showTip', seriesIndex: 0, dataIndex: at });
+            return option.series.map((s) => ({ dashed: Boolean(s.lineStyle && s.lineStyle.type === 'dashed'),
+                                               last: s.data[at] }));
+        }"""
+    )
+    lines, previous = [s for s in drawn if not s["dashed"]], [s for s in drawn if s["dashed"]]
+    assert lines
+    assert all(s["last"]["symbol"] == "emptyCircle" for s in lines)  # the running point is marked...
+    assert len(previous) == 1
+    assert isinstance(previous[0]["last"]["value"], int)  # ...and compared with the week before, cut as far
+    tooltip = volume.locator("div").filter(has_text="partial: up to")
+    expect(tooltip.last).to_be_visible()
+    assert re.search(r"partial: up to \d{1,2}:\d{2}", tooltip.last.inner_text())
+    charts_settled(watched.page)
+    volume.screenshot(path=SCREENSHOTS / "overview-partial.png")
+
+
 def test_the_period_picker_changes_the_period(watched: Watched, server: Server) -> None:
     visit(watched.page, server, "/w/demo/")
     watched.page.get_by_role("link", name="30 days").click()

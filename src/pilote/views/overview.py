@@ -1,4 +1,7 @@
-"""The Overview page: what happened over a period, each figure beside the previous period's, from rollups."""
+"""The Overview page: what happened over a period, each figure beside the previous period's, from rollups.
+
+A period still running (it reaches now) is compared with the same elapsed span of the period before: up to the
+same minute, so that a day, an hour or a week not yet over does not read as a collapse (docs/cockpit.md)."""
 
 from __future__ import annotations
 
@@ -13,12 +16,13 @@ from pilote.community import counted
 from pilote.enrich.keyphrases import fold_phrase
 from pilote.models import Message
 from pilote.views.common import Figure, MessageCard, Period, card_query, cards, decided, figure, period
-from pilote.views.timeseries import TimeSeries, timeseries
+from pilote.views.timeseries import TimeSeries, earlier, reached, timeseries
 
 TOP_KEYPHRASES = 20
 FOLDED_MORE = 3  # read this many times more phrases, so that singulars and plurals merged still fill the list
 TOP_THREADS = 10
 UNANSWERED_SHOWN = 20
+TOTALS = ("messages", "intent", "unanswered", "sentiment", "spam", "toxic")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +53,11 @@ class Overview:
     start: datetime
     end: datetime
     bucket: str
+    until: datetime  # how far the period has run: its end, or now; figures and the previous line stop there
+    running: int | None  # the index of the bucket still running (now falls in it); None for a period past
     figures: dict[str, Figure]
     volume_by_channel: TimeSeries
+    previous_volume: list[int | None]  # the previous period's messages on this period's buckets, up to `until`
     volume_by_kind: TimeSeries
     sentiment: TimeSeries
     engagement: TimeSeries
@@ -60,10 +67,18 @@ class Overview:
 
 
 def overview(
-    session: Session, workspace_id: int, start: datetime, end: datetime, bucket: str, zone: tzinfo = UTC
+    session: Session,
+    workspace_id: int,
+    start: datetime,
+    end: datetime,
+    bucket: str,
+    zone: tzinfo = UTC,
+    now: datetime | None = None,
 ) -> Overview:
-    """The Overview of a workspace for [start, end), with the previous period of equal length to compare."""
+    """The Overview of a workspace for [start, end), with the previous period of equal length to compare (up to
+    the same elapsed time when the period reaches `now`, the present by default)."""
     span = period(start, end)
+    now = now or datetime.now(UTC)
     series = {
         name: timeseries(session, workspace_id, metric, bucket, start, end, group, zone)
         for name, metric, group in (
@@ -71,24 +86,51 @@ def overview(
             ("sentiment", "messages", "sentiment"), ("engagement", "engagement", None),
         )
     }  # fmt: skip
+    ran, _ = elapsed(span, now)
+    back = span.first_hour - span.previous().first_hour
+    begun = reached(series["channel"].starts, ran.end)
     return Overview(
-        workspace_id=workspace_id, start=span.start, end=span.end, bucket=bucket,
-        figures=figures(session, workspace_id, span), volume_by_channel=series["channel"],
+        workspace_id=workspace_id, start=span.start, end=span.end, bucket=bucket, until=ran.end,
+        running=begun - 1 if span.start <= now < span.end and begun else None,
+        figures=figures(session, workspace_id, span, now), volume_by_channel=series["channel"],
+        previous_volume=earlier(session, workspace_id, bucket, span, back, ran.end, zone),
         volume_by_kind=series["kind"], sentiment=series["sentiment"], engagement=series["engagement"],
         keyphrases=keyphrases(session, workspace_id, span), growing=growing(session, workspace_id, span),
         unanswered=unanswered(session, workspace_id, span),
     )  # fmt: skip
 
 
-def figures(session: Session, workspace_id: int, span: Period) -> dict[str, Figure]:
-    """Headline numbers: messages, engagement, questions and complaints, unanswered, negative, spam, toxic."""
-    now, before = _totals(session, workspace_id, span), _totals(session, workspace_id, span.previous())
-    return {name: figure(now.get(name, 0), before.get(name, 0)) for name in sorted(now.keys() | before.keys())}
+def elapsed(span: Period, now: datetime) -> tuple[Period, Period]:
+    """The part of a period run by `now` (all of it once it is over) and the same elapsed span of the period
+    before, which starts as many whole hours earlier as the rollups count."""
+    until = max(span.start, min(span.end, now))
+    back = span.first_hour - span.previous().first_hour
+    running = rollups.hour_of(until)
+    then = rollups.hour_start(running - back) + (until - rollups.hour_start(running))
+    return Period(span.start, until), Period(span.previous().start, then)
+
+
+def figures(session: Session, workspace_id: int, span: Period, now: datetime | None = None) -> dict[str, Figure]:
+    """Headline numbers: messages, engagement, questions and complaints, unanswered, negative, spam, toxic; beside
+    the previous period's, or, for a period still running at `now`, beside the same elapsed span of it."""
+    ran, matched = elapsed(span, span.end if now is None else now)
+    counts, previous = _totals(session, workspace_id, ran), _totals(session, workspace_id, matched)
+    return {
+        name: figure(counts.get(name, 0), previous.get(name, 0)) for name in sorted(counts.keys() | previous.keys())
+    }
 
 
 def _totals(session: Session, workspace_id: int, span: Period) -> dict[str, int]:
-    names = ("messages", "intent", "unanswered", "sentiment", "spam", "toxic")
-    found = rollups.sums(session.connection(), workspace_id, names, span.first_hour, span.last_hour)
+    """The headline counts of a span: its whole hours from the rollups, the part of an hour it ends in (the hour
+    running now, or the same minutes a period before) from the messages."""
+    conn, running = session.connection(), rollups.hour_of(span.end)
+    found = rollups.sums(conn, workspace_id, TOTALS, span.first_hour, running - 1)
+    if span.end > rollups.hour_start(running):
+        part = rollups.between(conn, workspace_id, TOTALS, max(span.start, rollups.hour_start(running)), span.end)
+        for name, keys in part.items():
+            for key, (count, engagement) in keys.items():
+                before = found[name].get(key, (0, 0))
+                found[name][key] = (before[0] + count, before[1] + engagement)
     messages = found["messages"].get("", (0, 0))
     return {
         "messages": messages[0],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session
 from pilote import rollups
 from pilote.errors import Invalid
 from pilote.texts import N_
-from pilote.views.common import MAX_BUCKETS, Bucket, bucket_start, check_bucket, period
+from pilote.views.common import MAX_BUCKETS, Bucket, Period, bucket_start, check_bucket, period
 
 METRICS = ("messages", "engagement")
 GROUPS = ("channel", "source", "kind", "language", "sentiment", "intent", "spam", "toxic", "unanswered")
@@ -64,6 +65,35 @@ def timeseries(
         lines["total"] = [0] * len(starts)
     ordered = dict(sorted(lines.items(), key=lambda item: -sum(item[1])))
     return TimeSeries(metric=metric, bucket=size, group_by=group_by, starts=starts, lines=ordered)
+
+
+def reached(starts: list[datetime], until: datetime) -> int:
+    """How many buckets have begun by `until` (starts as TimeSeries.starts gives them)."""
+    return bisect_left(starts, until)
+
+
+def earlier(session: Session, workspace_id: int, bucket: str, span: Period, back: int, until: datetime,
+            zone: tzinfo = UTC) -> list[int | None]:  # fmt: skip
+    """Messages per bucket of `span`, each bucket counted `back` hours earlier: the period before, aligned bucket by
+    bucket on this one. Only up to `until` (as far as `span` has run), moved back as much: the hour it falls in is
+    counted to the same minute, and the buckets after it are None."""
+    size = check_bucket(bucket)
+    starts, numbers = _buckets(span.first_hour, span.last_hour, size, zone)
+    index = {number: i for i, number in enumerate(numbers)}
+    begun = reached(starts, until)
+    line: list[int | None] = [0] * begun + [None] * (len(starts) - begun)
+    conn, running = session.connection(), rollups.hour_of(until)
+    shifts = [(hour - back, offset + back) for hour, offset in _shifts(span.first_hour, span.last_hour, zone)]
+    hours = (span.first_hour - back, min(running, span.last_hour + 1) - 1 - back)
+    for number, _, count, _ in rollups.grouped(conn, workspace_id, "messages", hours, size, shifts):
+        at = index[number + back if size == "hour" else number]
+        line[at] = (line[at] or 0) + count
+    into = until - rollups.hour_start(running)
+    if into and begun:
+        then = rollups.hour_start(running - back)
+        found = rollups.between(conn, workspace_id, ("messages",), then, then + into)
+        line[begun - 1] = (line[begun - 1] or 0) + found["messages"].get("", (0, 0))[0]
+    return line
 
 
 @lru_cache(maxsize=64)

@@ -204,6 +204,10 @@ class Formatter:
             value = value.astimezone(self.tz).date()
         return format_date(value, format, locale=self.locale)
 
+    def time(self, value: datetime) -> str:
+        """The time of day of a moment, in the reader's locale and time zone ("14:37")."""
+        return format_time(value, "short", tzinfo=self.tz, locale=self.locale)
+
     def short(self, value: datetime, skeleton: str = "MMMd", with_time: bool = False) -> str:
         """A compact label for chart axes (a CLDR skeleton such as MMMd or yMMMd, and the time if asked)."""
         local = value.astimezone(self.tz)

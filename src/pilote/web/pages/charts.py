@@ -29,10 +29,9 @@ def lines(t: Formatter, series: TimeSeries, kind: str = "line", *, stack: bool =
     }
 
 
-def with_previous(chart: dict[str, Any], previous: TimeSeries, name: str) -> dict[str, Any]:
-    """Add the previous period's total as a dashed line, aligned bucket by bucket."""
-    values = previous.lines.get("total", [])[: len(chart["x"])]
-    chart["series"].append({"key": "previous", "name": name, "data": values, "dashed": True})
+def with_previous(chart: dict[str, Any], previous: list[int | None], name: str) -> dict[str, Any]:
+    """Add the previous period's total as a dashed line, aligned bucket by bucket (None where it stops)."""
+    chart["series"].append({"key": "previous", "name": name, "data": previous[: len(chart["x"])], "dashed": True})
     return chart
 
 

@@ -15,7 +15,6 @@ from pilote.errors import Invalid
 from pilote.models import Message
 from pilote.views.overview import Overview
 from pilote.views.overview import overview as read_overview
-from pilote.views.timeseries import timeseries
 from pilote.web.i18n import N_
 from pilote.web.pages import charts
 from pilote.web.pages.common import PageDep
@@ -64,7 +63,7 @@ def overview(page: PageDep, period: str = "7d", start: date | None = None, end: 
     """The Overview of a workspace over a period."""
     now = datetime.now(UTC)
     shown = span(period, start, end, page, now)
-    data = read_overview(page.session, page.workspace.id, shown.start, shown.end, shown.bucket, page.t.tz)
+    data = read_overview(page.session, page.workspace.id, shown.start, shown.end, shown.bucket, page.t.tz, now)
     empty = not data.figures.get("messages") or not data.figures["messages"].value
     return page.render(
         "overview.html",
@@ -72,7 +71,7 @@ def overview(page: PageDep, period: str = "7d", start: date | None = None, end: 
         data=data,
         span=shown,
         periods=[*PERIODS, "custom"],
-        charts=so_far(page, _charts(page, data, shown), shown.start <= now < shown.end),
+        charts=so_far(page, _charts(page, data), data),
         empty=empty,
         latest=_latest(page) if empty else None,
         last_day=(shown.end - timedelta(seconds=1)).astimezone(page.t.tz).date(),
@@ -81,15 +80,13 @@ def overview(page: PageDep, period: str = "7d", start: date | None = None, end: 
     )
 
 
-def _charts(page: PageDep, data: Overview, shown: Span) -> dict[str, dict[str, Any]]:
+def _charts(page: PageDep, data: Overview) -> dict[str, dict[str, Any]]:
     """The page's charts; volume carries the previous period's total as a dashed line."""
-    t, length = page.t, shown.end - shown.start
-    previous = timeseries(page.session, page.workspace.id, "messages", shown.bucket, shown.start - length,
-                          shown.start, None, t.tz)  # fmt: skip
+    t = page.t
     volume = charts.lines(t, data.volume_by_channel, stack=True)
     sentiments = {name: data.sentiment.total(name) for name in data.sentiment.lines}
     return {
-        "volume": charts.with_previous(volume, previous, t.gettext("previous period (all channels)")),
+        "volume": charts.with_previous(volume, data.previous_volume, t.gettext("previous period (all channels)")),
         "kind": charts.lines(t, data.volume_by_kind, "bar", stack=True, names=t.words(data.volume_by_kind.lines)),
         "sentiment": charts.lines(t, data.sentiment, stack=True, names=t.words(sentiments)),
         "sentiment_mix": charts.pie(sentiments, t.words(sentiments)),
@@ -97,14 +94,21 @@ def _charts(page: PageDep, data: Overview, shown: Span) -> dict[str, dict[str, A
     }
 
 
-def so_far(page: PageDep, shown: dict[str, dict[str, Any]], ongoing: bool) -> dict[str, dict[str, Any]]:
-    """The time charts' last bucket named as still running when the period reaches now ("Mon, Dec 7 (so far)"):
-    a day that has not ended yet is not a collapse."""
-    if ongoing:
-        for chart in shown.values():
-            if chart.get("x"):
-                chart["x"][-1] = page.t.gettext("%(bucket)s (so far)", bucket=chart["x"][-1])
-                chart["running"] = page.t.gettext("so far")
+def so_far(page: PageDep, shown: dict[str, dict[str, Any]], data: Overview) -> dict[str, dict[str, Any]]:
+    """The time charts' bucket still running, when the period reaches now: named ("Mon, Dec 7 (so far)"), marked
+    partial up to the present minute, and nothing drawn after it, so that a day not yet over is no collapse (the
+    previous period's line stops at the same elapsed time: `views.overview.elapsed`)."""
+    if data.running is None:
+        return shown
+    at, t = data.running, page.t
+    until = t.short(data.until, "MMMEd", with_time=True) if data.bucket == "week" else t.time(data.until)
+    for chart in shown.values():
+        if chart.get("x"):
+            chart["x"][at] = t.gettext("%(bucket)s (so far)", bucket=chart["x"][at])
+            chart["running"], chart["current"] = t.gettext("so far"), at
+            chart["partial"] = t.gettext("partial: up to %(time)s", time=until)
+            for line in chart["series"]:
+                line["data"][at + 1 :] = [None] * len(line["data"][at + 1 :])
     return shown
 
 

@@ -46,14 +46,14 @@
     if (spec.type === "pie") {
       return {
         color: spec.series[0].data.map(function (d, i) { return tones[d.key] || palette[i % palette.length]; }),
-        tooltip: { trigger: "item", valueFormatter: number },
+        tooltip: { trigger: "item", valueFormatter: number, formatter: pieTip },
         legend: { bottom: 0, type: "scroll" },
         series: [{ type: "pie", radius: ["38%", "68%"], data: spec.series[0].data, label: { show: false } }]
       };
     }
     return {
       color: spec.series.map(function (s, i) { return tones[s.key] || palette[i % palette.length]; }),
-      tooltip: { trigger: "axis", valueFormatter: number },
+      tooltip: { trigger: "axis", valueFormatter: number, formatter: axisTip(spec, -1) },
       legend: { bottom: 0, type: "scroll" },
       grid: { left: 48, right: 16, top: 16, bottom: 56 },
       xAxis: { type: "category", data: spec.x, boundaryGap: spec.type === "bar" },
@@ -69,6 +69,50 @@
     };
   }
 
+  // The bucket still running (today, this hour...) is shaded and named, its bars lighter, its points marked, and
+  // its tooltip says up to when it counts (the previous period's dashed line is cut at the same time): no collapse.
+  function partial(spec, shown) {
+    var at = typeof spec.current === "number" ? spec.current : spec.x.length - 1;
+    var from = spec.type === "bar" || at === 0 ? at : at - 1;
+    shown.series[0].markArea = { silent: true, itemStyle: { color: "rgba(120, 130, 140, 0.10)" },
+      label: { show: true, position: "insideTop", offset: [0, 14], color: "#5b6570", fontSize: 11 },
+      data: [[{ name: spec.running, xAxis: spec.x[from] }, { xAxis: spec.x[at] }]] };
+    shown.series.forEach(function (s) {
+      s.data = s.data.map(function (v, i) {
+        if (i !== at) { return v; }
+        return spec.type === "bar" ? { value: v, itemStyle: { opacity: 0.45 } }
+          : { value: v, symbol: "emptyCircle", symbolSize: 7 };
+      });
+    });
+    if (spec.partial) { shown.tooltip.formatter = axisTip(spec, at); }
+  }
+
+  // Tooltips written without inline styles (the Content-Security-Policy refuses ECharts' own coloured markers):
+  // each series' marker takes its colour from a class (pilote.css); the running bucket's says up to when it counts.
+  function marker(spec, index) {
+    var key = spec.series[index] ? spec.series[index].key : "";
+    return '<span class="tip-marker tip-' + (tones[key] ? key : index % palette.length) + '"></span>';
+  }
+
+  function axisTip(spec, at) {
+    return function (items) {
+      items = Array.isArray(items) ? items : [items];
+      var head = escaped(items.length ? items[0].axisValueLabel || "" : "");
+      if (items.length && items[0].dataIndex === at && spec.partial) {
+        head += '<br><i class="tip-partial">' + escaped(spec.partial) + "</i>";
+      }
+      return [head].concat(items.map(function (item) {
+        var value = item.value !== null && typeof item.value === "object" ? item.value.value : item.value;
+        return marker(spec, item.seriesIndex) + escaped(item.seriesName) + " <b>" + escaped(number(value)) + "</b>";
+      })).join("<br>");
+    };
+  }
+
+  function pieTip(item) {
+    return '<span class="tip-marker tip-' + (tones[item.data.key] ? item.data.key : item.dataIndex % palette.length) +
+      '"></span>' + escaped(item.name) + " <b>" + escaped(number(item.value)) + "</b> (" + item.percent + " %)";
+  }
+
   function draw(root) {
     if (typeof window.echarts === "undefined") { return; }
     root.querySelectorAll("[data-chart]").forEach(function (el) {
@@ -80,20 +124,7 @@
       shown.toolbox = { right: 8, top: 0, feature: { saveAsImage: {
         title: document.documentElement.dataset.png || "PNG", name: el.dataset.png || "pilote-chart",
         pixelRatio: 2, backgroundColor: "#fff" } } };
-      if (spec.running && spec.x && spec.x.length > 1 && shown.series.length) {
-        // The bucket still running (today, this hour...) is shaded and named, its bars lighter: not a collapse.
-        var last = spec.x.length - 1, from = spec.type === "bar" ? last : last - 1;
-        shown.series[0].markArea = { silent: true, itemStyle: { color: "rgba(120, 130, 140, 0.10)" },
-          label: { show: true, position: "insideTop", offset: [0, 14], color: "#5b6570", fontSize: 11 },
-          data: [[{ name: spec.running, xAxis: spec.x[from] }, { xAxis: spec.x[last] }]] };
-        if (spec.type === "bar") {
-          shown.series.forEach(function (s) {
-            s.data = s.data.map(function (v, i) {
-              return i === last ? { value: v, itemStyle: { opacity: 0.45 } } : v;
-            });
-          });
-        }
-      }
+      if (spec.running && spec.x && spec.x.length > 1 && shown.series.length) { partial(spec, shown); }
       chart.setOption(shown);
       el.dataset.drawn = "1";
       window.addEventListener("resize", function () { chart.resize(); });
