@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import threading
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,10 +16,11 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from accounts_support import sign_in
-from api_peer import Answer, ApiPeer, Request, local_client, recorded
+from api_peer import Answer, ApiPeer, Request, local_client
 from factories import item as make_item
 from factories import target
-from pilote import enrich, intake, jobs, platforms, tokens, workspaces
+from inbox_support import COMMENTS, open_item, platform, rec, wordpress_item, wp_answer
+from pilote import enrich, jobs, tokens
 from pilote.accounts import users
 from pilote.accounts.audit import Actor
 from pilote.cli import app
@@ -30,57 +30,21 @@ from pilote.enrich.pipeline import run
 from pilote.errors import Forbidden, Invalid, NotFound
 from pilote.inbox import items as inbox_items
 from pilote.inbox import outbox, replies
-from pilote.ingest import Target
 from pilote.models import InboxEvent, InboxItem, Message, OutboundReply, SavedReply, Source, User, Workspace
 from pilote.sources import bluesky
 from pilote.sources.base import Item
 from pilote.sources.http import HttpClient, Limits
 from pilote.sources.mastodon_status import status_item
-from pilote.sources.wordpress_json import comment_item
 from pilote.web.app import create_app
 
-RECORDINGS = Path(__file__).resolve().parent / "recordings"
-COMMENTS = "/wp-json/wp/v2/comments"
 STATUSES = "/api/v1/statuses"
 CREATE = "/xrpc/com.atproto.repo.createRecord"
 PASSWORD = "a long enough password"
 
 
-def rec(name: str) -> Any:
-    return recorded(RECORDINGS / f"{name}.json")
-
-
-def wp_answer(name: str) -> Answer:
-    found = rec(f"wordpress/{name}")
-    return Answer(found["body"], found["status"], found["headers"])
-
-
 def private(settings: Settings) -> Settings:
     """The settings, allowed to reach the local peer."""
     return settings.model_copy(update={"sync_private_addresses": True})
-
-
-def open_item(engine: Engine, where: Target, message: Item) -> int:
-    """The message written to the source, and an inbox item for it (as the inbox's intake opens one)."""
-    intake.write(engine, where, [message], batch_size=10)
-    with Session(engine) as session, session.begin():
-        found = session.scalars(select(Message).where(Message.source_id == where.source_id,
-                                                      Message.external_id == message.external_id)).one()  # fmt: skip
-        row = InboxItem(workspace_id=where.workspace_id, key=f"{found.id}:{found.author_id}", source_id=where.source_id,
-                        first_message_id=found.id, last_message_id=found.id, author_id=found.author_id,
-                        channel=where.channel, status="new", opened_at=found.created_at, last_at=found.created_at,
-                        due_at=found.created_at + timedelta(hours=4))  # fmt: skip
-        session.add(row)
-        session.flush()
-        return row.id
-
-
-def platform(engine: Engine, settings: Settings, kind: str, values: dict[str, str]) -> Target:
-    with Session(engine) as session, session.begin():
-        if not [w for w in workspaces.get_all(session) if w.slug == "velo"]:
-            workspaces.create(session, slug="velo")
-        source = platforms.add(session, settings, workspace="velo", kind=kind, values=values)
-        return Target(workspace_id=source.workspace_id, source_id=source.id, channel=source.channel)
 
 
 def person(engine: Engine, role: str = "moderator", email: str = "claire@example.org") -> Actor:
@@ -89,15 +53,6 @@ def person(engine: Engine, role: str = "moderator", email: str = "claire@example
         user = users.create(session, email=email, password=PASSWORD, role=role, workspace=space)
         session.flush()
         return Actor(user.email, user_id=user.id)
-
-
-def wordpress_item(engine: Engine, settings: Settings, peer: ApiPeer) -> int:
-    secret = "abcd EFGH 1234 ijkl MNOP 5678"  # an invented application password
-    values = {"site": peer.base, "user": "claire-m", "application_password": secret}
-    where = platform(engine, settings, "wordpress", values)
-    held = comment_item(rec("wordpress/comments-1")["body"][0], "test")
-    assert isinstance(held, Item)
-    return open_item(engine, where, held)
 
 
 def state(engine: Engine, item_id: int) -> tuple[str, list[tuple[str, str, int]]]:

@@ -382,47 +382,55 @@ def smtp() -> Iterator[tuple[Mailbox, int]]:
         yield peer
 
 
-def test_a_notify_action_sends_an_email_through_the_radar_s_deliveries(
-    engine: Engine, settings: Settings, smtp: tuple[Mailbox, int]
+LEAD = {"type": "notify", "email": "lead@example.org"}  # an address without an account
+ANN = {"type": "notify", "user": "ann@example.org"}  # a member (her id put in when she exists)
+
+
+@pytest.mark.parametrize(
+    ("language", "name", "told", "sent_to", "subject", "said"),
+    [
+        pytest.param(None, "Refunds", [LEAD, ANN], [["ann@example.org"], ["lead@example.org"]],
+                     "[Pilote] Refunds: inbox item ", ['Rule "Refunds" acted on inbox item'],
+                     id="to-a-member-and-an-address"),
+        pytest.param("fr", "Remboursements", [LEAD, {"type": "priority", "priority": "urgent"}], [["lead@example.org"]],
+                     "[Pilote] Remboursements : élément ", ["La règle « Remboursements » a agi sur l’élément",
+                     "priorité urgente"], id="in-the-workspace-s-language"),
+    ],
+)  # fmt: skip
+def test_a_notify_action_sends_an_email_through_the_radar_s_deliveries_in_the_reader_s_language(
+    engine: Engine,
+    settings: Settings,
+    smtp: tuple[Mailbox, int],
+    language: str | None,
+    name: str,
+    told: list[dict[str, Any]],
+    sent_to: list[list[str]],
+    subject: str,
+    said: list[str],
 ) -> None:
     mailbox, port = smtp
     where = target(engine)
     conversation(engine, where)
     ann = member(engine, where, "ann@example.org", "moderator")
-    told = [{"type": "notify", "email": "lead@example.org"}, {"type": "notify", "user": ann}]
-    add(engine, where, rule("Refunds", [{"key": "keywords", "any": ["remboursé"]}], told))
+    if language is not None:
+        with Session(engine) as session, session.begin():
+            workspaces.set_language(session, workspace_id=where.workspace_id, language=language)
+    actions = [action | {"user": ann} if "user" in action else action for action in told]
+    add(engine, where, rule(name, [{"key": "keywords", "any": ["remboursé"]}], actions))
     intake.take_new(engine, where.workspace_id, now=NOW)
     config = settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_sender": "inbox@x.org"})
-    assert notify.deliver_due(session_factory(engine), config, now=NOW + timedelta(days=3650)) == 2
-    assert sorted(mailbox.recipients) == [["ann@example.org"], ["lead@example.org"]]
-    mail = mailbox.messages[0]
-    assert "Refunds" in mail["Subject"]
-    body = mail.get_payload(decode=True).decode()  # type: ignore[union-attr]
-    assert "Je veux être remboursé" in body
+    assert notify.deliver_due(session_factory(engine), config, now=NOW + timedelta(days=3650)) == len(sent_to)
+    assert sorted(mailbox.recipients) == sent_to
+    for sent in mailbox.messages:
+        mail = message_from_bytes(sent.as_bytes(), policy=email_policy.default)
+        assert str(mail["Subject"]).startswith(subject)
+        body = mail.get_content()
+        assert "Je veux être remboursé" in body
+        for words in said:
+            assert words in body
     with Session(engine) as session:
-        sent = session.scalars(select(Delivery)).all()
-        assert {(d.status, d.incident_id, d.item_id) for d in sent} == {("sent", None, all_items(engine)[0].id)}
-
-
-def test_a_rule_s_e_mail_to_an_address_without_account_is_in_the_workspace_s_language(
-    engine: Engine, settings: Settings, smtp: tuple[Mailbox, int]
-) -> None:
-    mailbox, port = smtp
-    where = target(engine)
-    conversation(engine, where)
-    with Session(engine) as session, session.begin():
-        workspaces.set_language(session, workspace_id=where.workspace_id, language="fr")
-    told = [{"type": "notify", "email": "lead@example.org"}, {"type": "priority", "priority": "urgent"}]
-    add(engine, where, rule("Remboursements", [{"key": "keywords", "any": ["remboursé"]}], told))
-    intake.take_new(engine, where.workspace_id, now=NOW)
-    config = settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_sender": "inbox@x.org"})
-    assert notify.deliver_due(session_factory(engine), config, now=NOW + timedelta(days=3650)) == 1
-    mail = message_from_bytes(mailbox.messages[0].as_bytes(), policy=email_policy.default)
-    assert str(mail["Subject"]).startswith("[Pilote] Remboursements : élément ")
-    body = mail.get_content()
-    assert "La règle « Remboursements » a agi sur l’élément" in body
-    assert "priorité urgente" in body
-    assert "Je veux être remboursé" in body
+        delivered = session.scalars(select(Delivery)).all()
+        assert {(d.status, d.incident_id, d.item_id) for d in delivered} == {("sent", None, all_items(engine)[0].id)}
 
 
 def test_the_item_panel_names_the_rules_that_acted_on_it(sqlite_engine: Engine, sqlite_settings: Settings) -> None:

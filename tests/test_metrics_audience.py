@@ -130,7 +130,7 @@ def test_the_command_line_says_which_base_the_rate_used(engine: Engine, settings
     ]
     result = CliRunner().invoke(app, asked)
     assert result.exit_code == 0, result.output
-    printed = json.loads(result.output)["metrics"]
+    printed = json.loads(result.stdout)["metrics"]
     assert printed["engagement_rate"]["value"] == 0.3279
     assert printed["engagement_rate"]["note"].startswith("per follower")
     assert printed["vanity_vs_engagement"]["value"][CHANNEL]["followers"] == 1560

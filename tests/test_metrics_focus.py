@@ -126,7 +126,7 @@ def test_the_command_line_and_the_api_take_the_same_filters(engine: Engine, sett
              "topic": "batterie"}  # fmt: skip
     result = CliRunner().invoke(app, ["metrics", "--json", *(f"--{name}={value}" for name, value in asked.items())])
     assert result.exit_code == 0, result.output
-    printed = json.loads(result.output)
+    printed = json.loads(result.stdout)
     assert (printed["metrics"]["posts"]["value"], printed["metrics"]["active_members"]["value"]) == (0, 1)  # c1
     with Session(engine) as session, session.begin():
         secret, _ = tokens.create(session, workspace=session.get_one(Workspace, workspace_id), name="test")

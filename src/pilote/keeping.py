@@ -3,12 +3,14 @@ page's lists (`leaders.kept`, table `kept_list`) and the catalogue's reports of 
 table `kept_report`). Both follow one rule: a workspace's kept values are computed again when they are missing, or
 when the state of the workspace they came from (`stamp`) has moved and they are at least `REFRESH` seconds old;
 where nothing is kept yet, a page computes on request only what reads at most a documented number of rows
-(`more_than`).
+(`more_than`). Pages, the API and the command line read them through one rule (`served`): a standard view is read
+kept; any other view, or nothing kept in a small store, is computed now; a large store's missing values make a page
+or the API wait for a worker, while the command line (a patient `Reader`) computes them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -32,6 +34,42 @@ class Kept(Generic[T]):
 
     value: T
     computed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Reader:
+    """Who reads kept values. A page or the API answers at once: nothing where a large store's values are not kept
+    yet. The command line waits for a computation (`patient`), told before it starts (`computing`), and computes
+    even what is kept when asked to (`fresh`)."""
+
+    patient: bool = False
+    fresh: bool = False
+    computing: Callable[[], None] | None = None
+
+
+AT_ONCE = Reader()  # a page or the API
+
+
+def served(
+    kept: Callable[[], Kept[T] | None],
+    small: Callable[[], bool],
+    compute: Callable[[], T],
+    *,
+    standard: bool,
+    reader: Reader = AT_ONCE,
+) -> Kept[T] | None:
+    """What a reader gets: a `standard` view (what workers keep) as kept, else computed now when the store is
+    `small` or the reader is patient, else None (a worker has not computed it yet: the API answers 503); any other
+    view, or a `fresh` one, computed now."""
+    if standard and not reader.fresh:
+        found = kept()
+        if found is not None:
+            return found
+        if not reader.patient and not small():
+            return None
+    if reader.computing is not None:
+        reader.computing()
+    return Kept(compute(), None)
 
 
 def stamp(session: Session, workspace_id: int, now: datetime | None = None) -> str:

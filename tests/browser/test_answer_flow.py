@@ -6,53 +6,28 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from browser_support import PASSWORD, Server, Watched, check, open_page, serving
 from playwright.sync_api import Browser, expect
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api_peer import Answer, ApiPeer, recorded
+from api_peer import ApiPeer
 from factories import item as make_item
 from factories import target
-from pilote import intake, platforms, workspaces
+from inbox_support import COMMENTS, held_comment, open_item, wordpress_blog, wp_answer
+from pilote import workspaces
 from pilote.accounts import sessions, users
 from pilote.accounts.audit import Actor
 from pilote.config import get_settings
 from pilote.db import make_engine, migrate
 from pilote.inbox import replies
 from pilote.ingest import Target
-from pilote.models import InboxItem, Message
-from pilote.sources.base import Item
-from pilote.sources.wordpress_json import comment_item
+from pilote.models import InboxItem
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-RECORDINGS = Path(__file__).resolve().parents[1] / "recordings" / "wordpress"
-COMMENTS = "/wp-json/wp/v2/comments"
 MODERATOR = "dominique@example.org"
-
-
-def rec(name: str) -> Any:
-    return recorded(RECORDINGS / f"{name}.json")
-
-
-def open_item(server: Server, where: Target, message: Item) -> int:
-    """The message written to its source, and an inbox item for it (as the inbox's intake opens one)."""
-    intake.write(server.engine, where, [message], batch_size=10)
-    with Session(server.engine) as session, session.begin():
-        found = session.scalars(select(Message).where(Message.source_id == where.source_id,
-                                                      Message.external_id == message.external_id)).one()  # fmt: skip
-        row = InboxItem(workspace_id=where.workspace_id, key=f"{found.id}:{found.author_id}", source_id=where.source_id,
-                        first_message_id=found.id, last_message_id=found.id, author_id=found.author_id,
-                        channel=where.channel, status="new", opened_at=found.created_at, last_at=found.created_at,
-                        due_at=found.created_at + timedelta(hours=4))  # fmt: skip
-        session.add(row)
-        session.flush()
-        return row.id
 
 
 @dataclass
@@ -78,9 +53,7 @@ def velo(tmp_path: Path, api_peer: ApiPeer) -> Iterator[Velo]:
         session.flush()
         draft = replies.Draft("merci", "Thanks", "Thank you {{author.name}}, we are on it.", shared=True)
         replies.create(session, space.id, draft, Actor(manager.email, user_id=manager.id), "admin")
-        values = {"site": api_peer.base, "user": "claire-m", "application_password": "abcd EFGH 1234 ijkl MNOP 5678"}
-        source = platforms.add(session, settings, workspace="velo", kind="wordpress", values=values)
-        blog = Target(workspace_id=source.workspace_id, source_id=source.id, channel=source.channel)
+    blog = wordpress_blog(engine, settings, api_peer)
     with serving(settings, engine) as running:
         yield Velo(running, blog)
     engine.dispose()
@@ -104,11 +77,8 @@ def test_a_moderator_answers_with_a_saved_reply_through_wordpress(
     browser: Browser, velo: Velo, api_peer: ApiPeer
 ) -> None:
     server = velo.server
-    found = rec("reply")
-    api_peer.on("POST", COMMENTS, Answer(found["body"], found["status"], found["headers"]))
-    held = comment_item(rec("comments-1")["body"][0], "test")
-    assert isinstance(held, Item)
-    item_id = open_item(server, velo.blog, held)
+    api_peer.on("POST", COMMENTS, wp_answer("reply"))
+    item_id = open_item(server.engine, velo.blog, held_comment())
     watched = as_moderator(browser, server)
     page = watched.page
     page.goto(f"{server.url}/w/velo/inbox/{item_id}")
@@ -135,7 +105,7 @@ def test_on_a_channel_that_cannot_post_the_moderator_copies_the_answer_and_says_
     where = target(server.engine, slug="velo")
     message = make_item("c1", "When will it ship?", author="marc")
     message.url = "https://forum.example.org/t/1#c1"
-    item_id = open_item(server, where, message)
+    item_id = open_item(server.engine, where, message)
     watched = as_moderator(browser, server)
     page = watched.page
     page.goto(f"{server.url}/w/velo/inbox/{item_id}")

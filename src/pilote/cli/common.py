@@ -16,7 +16,9 @@ from sqlalchemy.exc import OperationalError
 from pilote.config import Settings, get_settings
 from pilote.db import make_engine, migrate
 from pilote.errors import Invalid, Unavailable
+from pilote.keeping import Reader
 from pilote.sources.dates import parse_date
+from pilote.terminal import err, out
 
 
 def settings() -> Settings:
@@ -74,3 +76,16 @@ def parse_when(value: str | None, option: str) -> datetime | None:
         return parse_date(value)
     except ValueError as error:
         raise Invalid(f"{option} {value!r}: {error}; use e.g. 2026-01-31 or 2026-01-31T08:00:00+01:00") from None
+
+
+def patient(what: str, *, fresh: bool) -> Reader:
+    """How a command reads what workers keep: it waits for a computation (said on stderr) where nothing is kept yet,
+    and `--fresh` computes even what is kept."""
+    said = f"Computing {what} now: this can take a while on a large store…"
+    return Reader(patient=True, fresh=fresh, computing=lambda: err.print(said))
+
+
+def say_computed(computed_at: datetime | None) -> None:
+    """Say when a worker computed what is shown (nothing when it was computed now)."""
+    if computed_at is not None:
+        out.print(f"Computed at {computed_at:%Y-%m-%d %H:%M} UTC by a worker; `--fresh` computes it now.")

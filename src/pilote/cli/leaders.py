@@ -10,11 +10,13 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from pilote import leaders, workspaces
-from pilote.cli.common import parse_when, print_json, store
+from pilote.cli.common import parse_when, patient, print_json, say_computed, store
+from pilote.leaders import kept
 from pilote.terminal import out, safe
 
 WorkspaceOpt = Annotated[str | None, typer.Option("--workspace", "-w", help="Workspace (default: the only one).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+FreshOpt = Annotated[bool, typer.Option("--fresh", help="Compute now, even where a worker kept the values.")]
 EXTRA = {"bridges": "betweenness", "rising": "before"}  # the column that shows why they are in that list
 PLURALS = {"reply": "replies", "mention": "mentions", "quote": "quotes"}
 LISTS = {
@@ -31,17 +33,22 @@ def leaders_command(
     since: Annotated[str | None, typer.Option(help="Start date (instead of --period).")] = None,
     until: Annotated[str | None, typer.Option(help="End date, excluded (default: now).")] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000, help="At most this many people per list.")] = 20,
+    fresh: FreshOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Opinion leaders of a period, from who answers, mentions and quotes whom (docs/leaders.md)."""
+    """Opinion leaders of a period, from who answers, mentions and quotes whom (docs/leaders.md): a standard period
+    as a worker kept it (`computed_at`), anything else computed now."""
     start, end = parse_when(since, "--since"), parse_when(until, "--until")
+    reader = patient("the leaders", fresh=fresh)
     with store() as engine, Session(engine) as session:
         space = workspaces.resolve(session, slug=workspace)
-        span = leaders.window(session, space.id, period=period, since=start, until=end)
-        found = leaders.leaders(session, space.id, span, limit=limit)
+        served = kept.leaders_of(session, space.id, period, since=start, until=end, limit=limit, reader=reader)
+    assert served is not None  # a patient reader waits for the computation
+    found = served.value
     if as_json:
         print_json(dataclasses.asdict(found))
         return
+    say_computed(found.computed_at)
     shown = ", ".join(f"{count} {PLURALS[kind] if count != 1 else kind}" for kind, count in found.interactions.items())
     out.print(f"{found.since:%Y-%m-%d %H:%M} → {found.until:%Y-%m-%d %H:%M} UTC: {found.people} people, {shown}; "
               f"{len(found.communities)} sub-communities of 3 people or more.")  # fmt: skip

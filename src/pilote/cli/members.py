@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from pilote import merges, workspaces
 from pilote.accounts import audit
-from pilote.cli.common import print_json, store
+from pilote.cli.common import patient, print_json, say_computed, store
+from pilote.leaders import kept
 from pilote.terminal import out, safe
 
 members_app = typer.Typer(no_args_is_help=True, help="Members: one person across identities and names.")
@@ -22,15 +23,20 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")
 def suggest_merges(
     workspace: WorkspaceOpt = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many suggestions.")] = 50,
+    fresh: Annotated[bool, typer.Option("--fresh", help="Compute now, even where a worker kept them.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Identities that look like one person, with the evidence and a confidence; nothing is merged."""
+    """Identities that look like one person, with the evidence and a confidence; nothing is merged. Up to 200 as a
+    worker kept them (`computed_at`, without those merged or rejected since), more computed now."""
     with store() as engine, Session(engine) as session:
         space = workspaces.resolve(session, slug=workspace)
-        found = merges.suggest(session, space.id, limit=limit)
+        served = kept.suggestions_of(session, space.id, limit, reader=patient("the merge suggestions", fresh=fresh))
+    assert served is not None  # a patient reader waits for the computation
+    found = served.value
     if as_json:
-        print_json({"suggestions": [s.as_json() for s in found]})
+        print_json({"suggestions": [s.as_json() for s in found], "computed_at": served.computed_at})
         return
+    say_computed(served.computed_at)
     if not found:
         out.print("No suggestion: no two identities share an address, a site, a handle or a name's forms.")
         return

@@ -9,13 +9,14 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from pilote import metrics, workspaces
-from pilote.cli.common import parse_when, print_json, store
-from pilote.metrics import conversation
+from pilote.cli.common import parse_when, patient, print_json, say_computed, store
+from pilote.metrics import conversation, kept
 from pilote.terminal import out, safe
 
 metrics_app = typer.Typer(help="Metrics that matter: engagement, response, community health.")
 WorkspaceOpt = Annotated[str | None, typer.Option("--workspace", "-w", help="Workspace (default: the only one).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+FreshOpt = Annotated[bool, typer.Option("--fresh", help="Compute now, even where a worker kept the values.")]
 
 
 @metrics_app.callback(invoke_without_command=True)
@@ -31,21 +32,27 @@ def metrics_command(
     topic: Annotated[
         str | None, typer.Option(help="Only messages with this keyphrase, or one holding its words.")
     ] = None,
+    fresh: FreshOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Every metric of the catalogue (docs/metrics.md) for the period, with the previous period beside it."""
+    """Every metric of the catalogue (docs/metrics.md) for the period, with the previous period beside it: a
+    standard period over the whole workspace as a worker kept it (`computed_at`), anything else computed now."""
     if ctx.invoked_subcommand is not None:
         return
+    start, end = parse_when(since, "--since"), parse_when(until, "--until")
+    reader = patient("the metrics", fresh=fresh)
     with store() as engine, Session(engine) as session:
         space = workspaces.resolve(session, slug=workspace)
-        start, end = metrics.span(session, space.id, period=period, since=parse_when(since, "--since"),
-                                  until=parse_when(until, "--until"))  # fmt: skip
         only = metrics.narrow(session, space.id, channel=channel, source=source, language=language, topic=topic)
-        found = metrics.report(session, space.id, start, end, focus=only)
+        served = kept.report_of(session, space.id, period, since=start, until=end, focus=only, reader=reader)
+    assert served is not None  # a patient reader waits for the computation
+    found = served.value
     if as_json:
-        print_json(found.as_json())
+        print_json(found.as_json() | {"computed_at": served.computed_at})
         return
-    table = Table("metric", "value", "previous", "unit", title=f"{start:%Y-%m-%d %H:%M} → {end:%Y-%m-%d %H:%M} UTC")
+    say_computed(served.computed_at)
+    title = f"{found.since:%Y-%m-%d %H:%M} → {found.until:%Y-%m-%d %H:%M} UTC"
+    table = Table("metric", "value", "previous", "unit", title=title)
     tables = [figure for figure in found.figures if isinstance(figure.value, dict)]
     for figure in found.figures:
         if figure not in tables:

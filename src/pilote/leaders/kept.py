@@ -6,15 +6,16 @@ large store, too long for a page. A worker computes them (`refresh`, queued by t
 in `kept_list` with the state of the workspace they come from (`keeping.stamp`: its newest message, its merges
 and rejections, the hour the periods end at); the clock queues a refresh when that state has moved and the lists
 are at least `REFRESH` seconds old (the rule `metrics.kept` follows too: `pilote.keeping`). The page reads them
-(`leaders_of`, `picture_of`, `suggestions_of`) and says when they were computed; where nothing is kept yet, it
-computes on request if the period is small (`ON_REQUEST` messages). A kept list is exactly what computing on
+(`leaders_of`, `picture_of`, `suggestions_of`, as the API and the command line do) and says when they were
+computed; where nothing is kept yet, it computes on request if the period is small (`ON_REQUEST` messages), and the
+command line whatever the size (`keeping.served`). A kept list is exactly what computing on
 request gives at the moment it was computed (docs/leaders.md).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import TypeVar
 
@@ -23,13 +24,13 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from pilote import keeping, merges
+from pilote.keeping import AT_ONCE, Kept, Reader, more_than, stamp
 from pilote.keeping import REFRESH as REFRESH
-from pilote.keeping import Kept, more_than, stamp
 from pilote.leaders.graph import interactions, node_key
 from pilote.leaders.lists import Leaders, leaders, listed
 from pilote.leaders.picture import Picture, drawn, picture
 from pilote.leaders.scores import measure
-from pilote.leaders.window import PERIODS, Window, window
+from pilote.leaders.window import DEFAULT, PERIODS, Window, window
 from pilote.models import Author, KeptList, Message, utcnow
 from pilote.views.members import Tally, identities, tally
 
@@ -107,29 +108,43 @@ def forget(session: Session, workspace_id: int) -> None:
     keeping.forget(session, KeptList, workspace_id)
 
 
-def leaders_of(session: Session, workspace_id: int, period: str) -> Kept[Leaders] | None:
-    """The leaders of a standard period: kept, or computed now when the period is small; None while a worker has
-    not computed them yet."""
-    return _of_period(session, workspace_id, f"leaders:{period}", period, _LEADERS,
-                      lambda span: leaders(session, workspace_id, span, limit=LIMIT))  # fmt: skip
-
-
-def picture_of(session: Session, workspace_id: int, period: str) -> Kept[Picture] | None:
-    """The graph of a standard period as the Members page draws it: kept, or computed now when the period is
-    small; None while a worker has not computed it yet."""
-    return _of_period(session, workspace_id, f"graph:{period}", period, _PICTURE,
-                      lambda span: picture(session, workspace_id, span))  # fmt: skip
-
-
-def _of_period(session: Session, workspace_id: int, name: str, period: str, adapter: TypeAdapter[T],
-               compute: Callable[[Window], T]) -> Kept[T] | None:  # fmt: skip
-    row = session.get(KeptList, (workspace_id, name))
-    if row is not None:
-        return Kept(adapter.validate_json(row.value), row.computed_at)
-    span = window(session, workspace_id, period=period)
-    if not _small(session, workspace_id, span):
+def leaders_of(session: Session, workspace_id: int, period: str | None = None, *, since: datetime | None = None,
+               until: datetime | None = None, limit: int = LIMIT,
+               reader: Reader = AT_ONCE) -> Kept[Leaders] | None:  # fmt: skip
+    """The leaders of a period, at most `limit` per list, with when they were computed: a standard period (7d, 30d,
+    90d up to the coming hour, at most `LIMIT` per list) as a worker kept it, or computed now when the period is
+    small; None while a worker has not computed it yet (`keeping.served`). Dates, `all` or a larger limit are
+    computed now."""
+    span = window(session, workspace_id, period=period, since=since, until=until)
+    standard = (period or DEFAULT) in PERIODS and since is None and until is None and limit <= LIMIT
+    found = keeping.served(lambda: _kept(session, workspace_id, f"leaders:{period or DEFAULT}", _LEADERS),
+                           lambda: _small(session, workspace_id, span),
+                           lambda: leaders(session, workspace_id, span, limit=LIMIT if standard else limit),
+                           standard=standard, reader=reader)  # fmt: skip
+    if found is None:
         return None
-    return Kept(compute(span), None)
+    lists = found.value
+    return Kept(replace(lists, ambassadors=lists.ambassadors[:limit], detractors=lists.detractors[:limit],
+                        bridges=lists.bridges[:limit], rising=lists.rising[:limit], computed_at=found.computed_at),
+                found.computed_at)  # fmt: skip
+
+
+def picture_of(session: Session, workspace_id: int, period: str | None = None, *, since: datetime | None = None,
+               until: datetime | None = None, reader: Reader = AT_ONCE) -> Kept[Picture] | None:  # fmt: skip
+    """The graph of a period as the Members page draws it, with when it was computed: a standard period as a worker
+    kept it, or computed now when the period is small; None while a worker has not computed it yet. Dates and
+    `all` are computed now."""
+    span = window(session, workspace_id, period=period, since=since, until=until)
+    standard = (period or DEFAULT) in PERIODS and since is None and until is None
+    found = keeping.served(lambda: _kept(session, workspace_id, f"graph:{period or DEFAULT}", _PICTURE),
+                           lambda: _small(session, workspace_id, span), lambda: picture(session, workspace_id, span),
+                           standard=standard, reader=reader)  # fmt: skip
+    return Kept(replace(found.value, computed_at=found.computed_at), found.computed_at) if found else None
+
+
+def _kept(session: Session, workspace_id: int, name: str, adapter: TypeAdapter[T]) -> Kept[T] | None:
+    row = session.get(KeptList, (workspace_id, name))
+    return Kept(adapter.validate_json(row.value), row.computed_at) if row is not None else None
 
 
 def _small(session: Session, workspace_id: int, span: Window) -> bool:
@@ -139,14 +154,23 @@ def _small(session: Session, workspace_id: int, span: Window) -> bool:
     return not more_than(session, some, ON_REQUEST)
 
 
-def suggestions_of(session: Session, workspace_id: int, limit: int) -> Kept[list[merges.Suggestion]] | None:
-    """The merge suggestions, most certain first, without those merged or rejected since they were kept; computed
-    now in a small workspace; None while a worker has not computed them yet."""
+def suggestions_of(
+    session: Session, workspace_id: int, limit: int, *, reader: Reader = AT_ONCE
+) -> Kept[list[merges.Suggestion]] | None:
+    """The merge suggestions, most certain first: up to `SUGGESTIONS` as a worker kept them (without those merged
+    or rejected since), or computed now in a small workspace; None while a worker has not computed them yet. More
+    are computed now."""
+    few = select(Author.id).where(Author.workspace_id == workspace_id)
+    return keeping.served(lambda: _kept_suggestions(session, workspace_id, limit),
+                          lambda: not more_than(session, few, ON_REQUEST),
+                          lambda: merges.suggest(session, workspace_id, limit=limit),
+                          standard=limit <= SUGGESTIONS, reader=reader)  # fmt: skip
+
+
+def _kept_suggestions(session: Session, workspace_id: int, limit: int) -> Kept[list[merges.Suggestion]] | None:
     row = session.get(KeptList, (workspace_id, "suggestions"))
     if row is None:
-        if more_than(session, select(Author.id).where(Author.workspace_id == workspace_id), ON_REQUEST):
-            return None
-        return Kept(merges.suggest(session, workspace_id, limit=limit), None)
+        return None
     found = _SUGGESTIONS.validate_json(row.value)
     ids = {a for s in found for a in s.authors}
     member_of: dict[int, int | None] = {

@@ -7,9 +7,10 @@ workspace, no filter: what Health opens on and what `/api/v1/metrics` answers by
 `kept_report` as the API's JSON, with the state of the workspace it comes from; the clock (jobs.py, job
 `metrics.reports`) queues that under the rule the Members page's lists follow (`pilote.keeping`: new messages,
 merges, or the hour moved, and the reports at least `REFRESH` seconds old). A reader gets the kept report and when
-it was computed (`report_of`); where none is kept yet, a workspace of at most `ON_REQUEST` messages is computed on
-request, a larger one waits for the worker. Any other view (days chosen, a filter, two periods compared) is
-computed on request. docs/metrics.md, "Kept reports".
+it was computed (`report_of`, for Health, the API and the command line); where none is kept yet, a workspace of at
+most `ON_REQUEST` messages is computed on request, a larger one waits for the worker (the command line computes it:
+`keeping.served`). Any other view (days chosen, a filter, two periods compared) is computed on request.
+docs/metrics.md, "Kept reports".
 """
 
 from __future__ import annotations
@@ -22,12 +23,13 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from pilote import keeping, metrics
-from pilote.keeping import Kept, more_than, stamp
+from pilote.keeping import AT_ONCE, Kept, Reader, more_than, stamp
 from pilote.leaders.window import coming_hour
-from pilote.metrics import CATALOGUE, Figure, Focus, Report
+from pilote.metrics import CATALOGUE, EVERYTHING, Figure, Focus, Report
 from pilote.models import KeptReport, Message, utcnow
 
 PERIODS = ("30d", "7d", "90d", "all")  # the standard periods, in the order a worker computes them (Health's first)
+DEFAULT = "30d"
 ON_REQUEST = 20_000  # messages in a workspace: a larger one is "large", its reports never computed on request
 RETRY_AFTER = 60  # seconds a reader waiting for a large workspace's first reports is asked to wait (Retry-After)
 
@@ -63,15 +65,31 @@ def large(session: Session, workspace_id: int) -> bool:
     return more_than(session, select(Message.id).where(Message.workspace_id == workspace_id), ON_REQUEST)
 
 
-def report_of(session: Session, workspace_id: int, period: str) -> Kept[Report] | None:
-    """The report of a standard period: kept, or computed now in a workspace that is not `large`; None while a
-    worker has not computed it yet."""
+def report_of(session: Session, workspace_id: int, period: str | None = None, *, since: datetime | None = None,
+              until: datetime | None = None, focus: Focus = EVERYTHING,
+              reader: Reader = AT_ONCE) -> Kept[Report] | None:  # fmt: skip
+    """The report asked for, with when it was computed: a standard period over the whole workspace as a worker kept
+    it, or computed now in a workspace that is not `large`; None while a worker has not computed it yet
+    (`keeping.served`). Dates or a filter are computed now."""
+    standard = kept_view(period, dated=since is not None or until is not None, focus=focus)
+    if standard:
+        bounds = window(session, workspace_id, period or DEFAULT)
+    else:
+        bounds = metrics.span(session, workspace_id, period=period, since=since, until=until)
+    return keeping.served(lambda: _kept(session, workspace_id, period or DEFAULT),
+                          lambda: not large(session, workspace_id),
+                          lambda: metrics.report(session, workspace_id, *bounds, focus=focus),
+                          standard=standard, reader=reader)  # fmt: skip
+
+
+def kept_view(period: str | None, *, dated: bool, focus: Focus) -> bool:
+    """Whether a view is one workers keep: a standard period (no dates) over the whole workspace."""
+    return not dated and focus == EVERYTHING and (period or DEFAULT) in PERIODS
+
+
+def _kept(session: Session, workspace_id: int, period: str) -> Kept[Report] | None:
     row = session.get(KeptReport, (workspace_id, period))
-    if row is not None:
-        return Kept(load(row.value), row.computed_at)
-    if large(session, workspace_id):
-        return None
-    return Kept(metrics.report(session, workspace_id, *window(session, workspace_id, period)), None)
+    return Kept(load(row.value), row.computed_at) if row is not None else None
 
 
 def dump(report: Report) -> str:

@@ -26,8 +26,7 @@ from pilote.accounts import audit
 from pilote.config import Settings
 from pilote.errors import Invalid, NotFound, PiloteError
 from pilote.leaders import kept as lists_kept
-from pilote.leaders.picture import MAX_NODES, Picture, picture, top
-from pilote.leaders.window import PERIODS as KEPT_PERIODS
+from pilote.leaders.picture import MAX_NODES, Picture, top
 from pilote.metrics import kept
 from pilote.models import Author, Message, Workspace
 from pilote.views import explorer, members, overview, sources, threads, timeseries
@@ -266,8 +265,6 @@ def member_suggestions(
     limit: Annotated[int, Query(ge=1, le=1000, description=f"Up to {lists_kept.SUGGESTIONS}: kept by a worker.")] = 50,
 ) -> Any:
     """Kept by a worker (without those merged or rejected since) up to the kept number, else computed now."""
-    if limit > lists_kept.SUGGESTIONS:
-        return Suggestions(merges.suggest(session, workspace_id, limit=limit))
     found = lists_kept.suggestions_of(session, workspace_id, limit)
     if found is None:
         return _computing(request, workspace_id, jobs.compute_lists, "the merge suggestions")
@@ -291,19 +288,10 @@ def get_leaders(
 ) -> Any:
     """A standard period up to the coming hour (7d, 30d, 90d) with at most 20 people per list is kept by a worker
     (`computed_at`); other periods, dates or limits are computed now."""
-    standard = (period or "30d") in KEPT_PERIODS and since is None and until is None
-    if standard and limit <= lists_kept.LIMIT:
-        found = lists_kept.leaders_of(session, workspace_id, period or "30d")
-        if found is None:
-            return _computing(request, workspace_id, jobs.compute_lists, f"the {period or '30d'} leaders")
-        return _trimmed(found.value, limit, found.computed_at)
-    span = leaders.window(session, workspace_id, period=period, since=_aware(since), until=_aware(until))
-    return leaders.leaders(session, workspace_id, span, limit=limit)
-
-
-def _trimmed(found: leaders.Leaders, limit: int, computed_at: datetime | None) -> leaders.Leaders:
-    return dataclasses.replace(found, ambassadors=found.ambassadors[:limit], detractors=found.detractors[:limit],
-                   bridges=found.bridges[:limit], rising=found.rising[:limit], computed_at=computed_at)  # fmt: skip
+    found = lists_kept.leaders_of(session, workspace_id, period, since=_aware(since), until=_aware(until), limit=limit)
+    if found is None:
+        return _computing(request, workspace_id, jobs.compute_lists, f"the {period or '30d'} leaders")
+    return found.value
 
 
 @router.get("/leaders/graph", response_model=Picture, summary="The graph of who answers, mentions, quotes whom")
@@ -319,13 +307,10 @@ def get_leaders_graph(
     """The most influential people of the period with their places (a seeded layout), community, influence and
     lists, and the edges among them (docs/leaders.md, "The graph on the page"); a standard period up to the coming
     hour (7d, 30d, 90d) is kept by a worker, other periods and dates are computed now."""
-    if (period or "30d") in KEPT_PERIODS and since is None and until is None:
-        found = lists_kept.picture_of(session, workspace_id, period or "30d")
-        if found is None:
-            return _computing(request, workspace_id, jobs.compute_lists, f"the {period or '30d'} graph")
-        return top(found.value, nodes)
-    span = leaders.window(session, workspace_id, period=period, since=_aware(since), until=_aware(until))
-    return top(picture(session, workspace_id, span), nodes)
+    found = lists_kept.picture_of(session, workspace_id, period, since=_aware(since), until=_aware(until))
+    if found is None:
+        return _computing(request, workspace_id, jobs.compute_lists, f"the {period or '30d'} graph")
+    return top(found.value, nodes)
 
 
 @router.get("/members/{author_id}", response_model=members.MemberProfile, summary="One person across channels")
@@ -556,10 +541,7 @@ def get_metrics(
     ] = None,
 ) -> Any:
     only = metrics.narrow(session, workspace_id, channel=channel, source=source, language=language, topic=topic)
-    if since is None and until is None and only == metrics.EVERYTHING and (period or "30d") in kept.PERIODS:
-        found = kept.report_of(session, workspace_id, period or "30d")
-        if found is None:  # a large workspace whose reports a worker has not computed yet
-            return _computing(request, workspace_id, jobs.compute_reports, f"the {period or '30d'} report")
-        return found.value.as_json() | {"computed_at": found.computed_at}
-    first, last = metrics.span(session, workspace_id, period=period, since=_aware(since), until=_aware(until))
-    return metrics.report(session, workspace_id, first, last, focus=only).as_json()
+    found = kept.report_of(session, workspace_id, period, since=_aware(since), until=_aware(until), focus=only)
+    if found is None:  # a large workspace whose reports a worker has not computed yet
+        return _computing(request, workspace_id, jobs.compute_reports, f"the {period or '30d'} report")
+    return found.value.as_json() | {"computed_at": found.computed_at}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query
@@ -62,7 +61,7 @@ def graph(page: PageDep, period: str = "30d",
     found = kept.picture_of(page.session, page.workspace.id, period)
     if found is None:
         return JSONResponse({"pending": True}, status_code=202)
-    shown = top(replace(found.value, computed_at=found.computed_at), nodes)
+    shown = top(found.value, nodes)
     return Response(_PICTURE.dump_json(shown), media_type="application/json")
 
 
