@@ -5,18 +5,19 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from factories import T0, item, target
-from pilote import community, merges, metrics, tokens
+from pilote import community, merges, metrics, rollups, tokens
 from pilote.accounts import audit
 from pilote.cli import app
 from pilote.config import Settings
@@ -25,7 +26,7 @@ from pilote.ingest import write_batch
 from pilote.metrics import conversation
 from pilote.metrics.engagement import percentile
 from pilote.metrics.health import gini, level_of
-from pilote.models import Author, Label, Message, Workspace
+from pilote.models import Author, Label, Message, Rollup, Workspace
 from pilote.sources.base import Counters
 from pilote.web.app import create_app
 
@@ -213,16 +214,41 @@ def test_reply_share_and_depth_of_a_real_reddit_thread(shared: Path, engine: Eng
 
 
 @pytest.mark.realdata
+def test_a_reddit_thread_exported_without_its_post_holds_comments_and_no_post(shared: Path, engine: Engine) -> None:
+    path = shared / "reddit" / "announcements_n49rw_comments.csv"
+    with path.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    parents: dict[str, str | None] = {f"t1_{r['id']}": r["parent_id"] for r in rows}
+    parents |= dict.fromkeys({p for p in parents.values() if p is not None} - parents.keys())  # not in the file
+    import_file(engine, path)
+    found = _whole(engine)
+    comments = list(parents)[: len(rows)]
+    assert (found["posts"]["value"], found["comments_per_post"]["value"]) == (0, None)
+    deeper = sum(_depth(parents, i) >= 2 for i in comments)
+    assert 0 < deeper < len(comments)
+    assert found["reply_share"]["value"] == round(100.0 * deeper / len(comments), 4)
+    assert found["thread_depth_max"]["value"] == max(_depth(parents, i) for i in comments)
+    assert found["thread_depth_median"]["value"] == found["thread_depth_max"]["value"]  # one conversation
+    # The dashboards' conversations count every comment in the thread too (days with DAILY_MIN of them at least).
+    days = Counter(int(float(r["created_utc"])) // 86400 for r in rows)
+    with Session(engine) as session:
+        counted = session.scalar(select(func.sum(Rollup.count)).where(Rollup.series == "thread" + rollups.DAY))
+    assert counted == sum(n for n in days.values() if n >= rollups.DAILY_MIN)
+
+
+@pytest.mark.realdata
 def test_reply_share_and_depth_of_a_real_mastodon_context(shared: Path, engine: Engine) -> None:
     path = shared / "mastodon" / "get_context_default.json"
     data = json.loads(path.read_text(encoding="utf-8"))
     statuses = data["ancestors"] + data["descendants"]
-    known = {s["id"] for s in statuses}
-    parents = {s["id"]: (s["in_reply_to_id"] if s["in_reply_to_id"] in known else None) for s in statuses}
+    # The status they answer is not in the file: the 43 answering it are comments all the same (depth 1).
+    parents: dict[str, str | None] = {s["id"]: s["in_reply_to_id"] for s in statuses}
+    missing = {parent for parent in parents.values() if parent is not None} - parents.keys()
+    parents |= dict.fromkeys(missing)
     import_file(engine, path, format="mastodon_json")
-    comments = [i for i, parent in parents.items() if parent is not None]
-    assert len(statuses) == 59
-    assert comments
+    comments = [s["id"] for s in statuses if parents[s["id"]] is not None]
+    assert (len(statuses), len(comments), len(missing)) == (59, 59, 1)
+    assert sum(parents[i] in missing for i in comments) == 43
     found = _whole(engine)
     deeper = sum(_depth(parents, i) >= 2 for i in comments)
     assert found["reply_share"]["value"] == round(100.0 * deeper / len(comments), 4)

@@ -85,6 +85,12 @@ def decided(labels: Mapping[str, str], name: str, model: str | None) -> str | No
 # --- the same rules in SQL ------------------------------------------------------------------------------------
 
 
+def reply_sql(message: str = "message") -> str:
+    """A reply (a comment): a message that names a parent, whether or not the parent is in the store. A Reddit
+    export of a thread's comments holds no post: its comments are still comments, not posts."""
+    return f"({message}.parent_id IS NOT NULL OR {message}.parent_external_id IS NOT NULL)"
+
+
 def counted_sql(message: str = "message") -> str:
     """SQL: the message (the table, or its alias) counts in figures: the `status` label that decides (a
     person's, else an import's) is not one of NOT_COUNTED. Written as SQL text so that the rollups'

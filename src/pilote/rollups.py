@@ -301,7 +301,7 @@ def _daily_tops(conn: Connection, workspace_id: int, first: int, last: int) -> l
     """The daily rows of conversations (replies per thread) and keyphrases of whole days first..last."""
     sql = (
         f"SELECT {hour_sql(conn, 'm.created_at')}, m.engagement, "
-        "CASE WHEN m.parent_id IS NOT NULL THEN m.thread_id END, e.value "
+        f"CASE WHEN {community.reply_sql('m')} THEN m.thread_id END, e.value "
         "FROM message m LEFT JOIN enrichment e ON e.message_id = m.id"
     )
     buckets: Buckets = defaultdict(lambda: [0, 0])

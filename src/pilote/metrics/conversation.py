@@ -86,7 +86,8 @@ def _depth_max(scope: Scope) -> int | None:
 @metric(
     "reply_share", unit="%", formula=N_("comments of the period that answer a comment (depth 2 or more) / all the "
     "period's comments (messages with a parent), x100"), purpose="how much members answer each other",
-    pitfalls="a comment whose parent was never imported counts as top-level",
+    pitfalls="a comment whose parent was never imported counts as answering the post (depth 1), whatever it "
+    "answered",
     title=N_("Replies to comments"),
 )  # fmt: skip
 def _reply_share(scope: Scope) -> float | None:

@@ -63,7 +63,8 @@ def _per_post(scope: Scope, count: Any) -> float | None:
 
 @metric(
     "posts", unit=N_("messages"), formula=N_("top-level messages (no parent) written in the period"),
-    purpose="what the per-post figures divide by", pitfalls="a mention or a review is top-level too",
+    purpose="what the per-post figures divide by", pitfalls="a mention or a review is top-level too; a comment "
+    "whose post was never imported is a comment, not a post (a Reddit export of a thread's comments holds no post)",
     better="neither",
     title=N_("Posts"),
 )  # fmt: skip

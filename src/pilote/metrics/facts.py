@@ -91,7 +91,7 @@ class Msg:
     author_id: int | None
     member: int | None  # the person: `author.member_id` when merged, else minus the author's id
     team: bool
-    parent_id: int | None
+    parent_id: int | None  # UNKNOWN_PARENT when it names a parent that is not in the store
     thread_id: int | None
     channel: str
     likes: int | None
@@ -143,9 +143,14 @@ class Facts:
             yield message
 
 
+# The parent of a reply whose parent is not in the store (`community.reply_sql`: still a comment, not a post):
+# a chain reaching it ends there, one level above the reply (no message has this id).
+UNKNOWN_PARENT = 0
+
 SQL = (
-    "SELECT m.id, {seconds}, m.author_id, a.member_id, m.parent_id, m.thread_id, s.channel, m.likes, m.shares, "
-    "m.replies, m.views, m.sentiment, m.intent, m.spam_probability "
+    "SELECT m.id, {seconds}, m.author_id, a.member_id, "
+    "COALESCE(m.parent_id, CASE WHEN m.parent_external_id IS NOT NULL THEN " + str(UNKNOWN_PARENT) + " END), "
+    "m.thread_id, s.channel, m.likes, m.shares, m.replies, m.views, m.sentiment, m.intent, m.spam_probability "
     "FROM message m JOIN source s ON s.id = m.source_id LEFT JOIN author a ON a.id = m.author_id "
 )
 
@@ -177,6 +182,7 @@ def load(
         at = round(float(at), 3)
         messages.append(Msg(ident, at, author, member, author in team, parent, thread, chan, likes, shares, replies,
                             views, feel, intent, (at - MONDAY) // WEEK * WEEK + MONDAY))  # fmt: skip
+    parents[UNKNOWN_PARENT] = None
     members = {m.member for m in messages if m.member is not None}
     before = seen_before(conn, workspace_id, start, members) if seen else set()
     return Facts(start.timestamp(), end.timestamp(), messages, parents, before, team, _team_names(conn, team))
@@ -250,9 +256,11 @@ def ancestors(conn: Connection, facts: Facts, ids: Sequence[int]) -> None:
     while missing:
         found: set[int | None] = set()
         for chunk in _chunks(sorted(missing)):
-            for message_id, parent_id in conn.execute(
-                select(Message.id, Message.parent_id).where(Message.id.in_(chunk))
+            for message_id, parent_id, named in conn.execute(
+                select(Message.id, Message.parent_id, Message.parent_external_id).where(Message.id.in_(chunk))
             ):
+                if parent_id is None and named is not None:
+                    parent_id = UNKNOWN_PARENT
                 facts.parents[message_id] = parent_id
                 found.add(parent_id)
         for lost in missing - facts.parents.keys():
