@@ -4,15 +4,16 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.orm import Session, aliased
 
 from factories import item, target
-from pilote import workspaces
+from pilote import rollups, workspaces
 from pilote.imports import import_file
-from pilote.ingest import write_batch
-from pilote.models import Message, Workspace
-from pilote.sources.base import ParseOptions
+from pilote.ingest import Target, write_batch
+from pilote.linking import relink
+from pilote.models import InboxItem, Message, RollupDirty, Workspace
+from pilote.sources.base import Item, ParseOptions
 
 Tree = list[tuple[str, str | None, str | None]]  # external id, parent named, thread named
 Structure = dict[str, tuple[str | None, str | None]]  # external id → (parent, thread), by external ids
@@ -142,3 +143,73 @@ def test_a_thread_whose_post_is_missing_is_one_conversation_until_the_post_arriv
         "r-post": (None, "r-post"), "c1": ("r-post", "r-post"), "c2": ("c1", "r-post"), "c3": ("c2", "r-post"),
         "c4": ("r-post", "r-post"), "other-c1": (None, "other-c1"),
     }  # fmt: skip
+
+
+def _threads(engine: Engine) -> dict[str, str]:
+    """Each message's thread root, by external ids."""
+    return {ref: thread or "" for ref, (_, thread) in _all(engine).items()}
+
+
+def _all(engine: Engine) -> Structure:
+    parent, root = aliased(Message), aliased(Message)
+    query = (
+        select(Message.external_id, parent.external_id, root.external_id)
+        .outerjoin(parent, parent.id == Message.parent_id)
+        .outerjoin(root, root.id == Message.thread_id)
+    )
+    with Session(engine) as session:
+        return {ref: (parent_ref, thread_ref) for ref, parent_ref, thread_ref in session.execute(query)}
+
+
+def _write(engine: Engine, where: Target, items: list[Item]) -> None:
+    with engine.begin() as conn:
+        write_batch(conn, where, items)
+        relink(conn, source_id=where.source_id)
+
+
+def test_a_thread_moved_to_an_older_first_comment_then_to_its_post_takes_its_hours_and_inbox_items(
+    engine: Engine,
+) -> None:
+    where = target(engine)
+    day = 24 * 60
+    _write(engine, where, [item("c2", parent="post", thread="post", minutes=4 * day),
+                           item("r2", parent="c2", thread="post", minutes=4 * day + 5)])  # fmt: skip
+    with Session(engine) as session, session.begin():
+        ids = dict(session.execute(select(Message.external_id, Message.id)).all())
+        c2 = session.get_one(Message, ids["c2"])
+        author = c2.author_id
+        session.add(InboxItem(workspace_id=where.workspace_id, key=f"{c2.id}:{author}", source_id=where.source_id,
+                              first_message_id=c2.id, author_id=author, channel=where.channel,
+                              opened_at=c2.created_at, last_at=c2.created_at))  # fmt: skip
+        session.execute(delete(RollupDirty))
+    assert _threads(engine) == {"c2": "c2", "r2": "c2"}
+    _write(engine, where, [item("c1", parent="post", thread="post", minutes=0)])  # older: it leads from now on
+    assert _threads(engine) == {"c1": "c1", "c2": "c1", "r2": "c1"}
+    with Session(engine) as session:
+        ids = dict(session.execute(select(Message.external_id, Message.id)).all())
+        hours = {(w, h) for w, h in session.execute(select(RollupDirty.workspace_id, RollupDirty.hour))}
+        moved = {(where.workspace_id, rollups.hour_of(m.created_at)) for m in session.scalars(select(Message))
+                 if m.external_id in ("c2", "r2")}  # fmt: skip
+        assert moved <= hours
+        assert session.scalars(select(InboxItem.key)).one() == f"{ids['c1']}:{author}"
+    _write(engine, where, [item("post", "le billet", minutes=-60)])  # the root: the whole thread moves under it
+    assert set(_threads(engine).values()) == {"post"}
+    with Session(engine) as session:
+        assert session.scalars(select(InboxItem.key)).one() == f"{_id(session, 'post')}:{author}"
+
+
+def _id(session: Session, ref: str) -> int:
+    return session.scalars(select(Message.id).where(Message.external_id == ref)).one()
+
+
+def test_two_stand_ins_of_one_thread_are_merged_into_the_first_written(engine: Engine) -> None:
+    """Two writers relinking at once could each make a stand-in for the same thread: the next relink merges them."""
+    where = target(engine)
+    _write(
+        engine, where, [item("a1", parent="t", thread="t", minutes=1), item("a2", parent="t", thread="t", minutes=2)]
+    )
+    with engine.begin() as conn:  # as two writers would have left them
+        conn.execute(update(Message).where(Message.external_id == "a2").values(thread_id=Message.id))
+    assert _threads(engine) == {"a1": "a1", "a2": "a2"}
+    _write(engine, where, [item("a3", parent="a2", thread="t", minutes=3)])
+    assert _threads(engine) == {"a1": "a1", "a2": "a1", "a3": "a1"}

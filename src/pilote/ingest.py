@@ -16,9 +16,8 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Table, bindparam, delete, insert, or_, select, update
 
-from pilote import traces
+from pilote import linking, traces
 from pilote.bulk import allocate_ids, db_time, index_new, insert_rows, messages_by_external_id
-from pilote.linking import parents_first
 from pilote.models import (
     Author,
     Embedding,
@@ -122,6 +121,7 @@ def write_batch(conn: Connection, target: Target, items: list[Item], written: li
     if fresh or changed:
         _attach_authors(conn, target, [*fresh, *changed])
         _insert_new(conn, target, fresh)
+        linking.hand_over(conn, target.source_id, {p.row["external_id"]: p.row["id"] for p in fresh})
         _update_changed(conn, changed)
         _write_traces(conn, target, fresh, changed)
         for pending in changed:  # its thread may be recomputed by relink(): forget what we knew
@@ -219,7 +219,7 @@ def _insert_new(conn: Connection, target: Target, fresh: list[Pending]) -> None:
         return
     # Parents first: a reply then finds its parent's thread, and SQLite never holds a reply whose parent is
     # still to come (while one is, it looks up, for every row inserted, the rows that point at it).
-    fresh = [fresh[index] for index in parents_first([pending.row for pending in fresh])]
+    fresh = [fresh[index] for index in linking.parents_first([pending.row for pending in fresh])]
     for pending, new_id in zip(fresh, allocate_ids(conn, "message", len(fresh)), strict=True):
         pending.row["id"] = new_id
     _resolve_links(conn, target, fresh)

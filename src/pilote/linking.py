@@ -7,7 +7,8 @@ parent arrives later, its subtree is moved under the parent's thread.
 
 A named thread whose root is not in the store (a Reddit export of a thread's comments without its post, replies
 to a post of someone else's) is still one conversation: its first message written stands in for the root (it
-leads the thread, `models.STAND_IN`), and when the root arrives, everything the stand-in led moves under it.
+leads the thread, `models.STAND_IN`), and when the root is written, everything the stand-in led moves under it
+(`hand_over`, called by the writer with the batch it wrote).
 
 Every step costs what the rows it resolves cost, whatever the order they came in: a batch is written
 parents first (`parents_first`), so its replies find their thread at once and the database never holds a
@@ -23,10 +24,11 @@ from typing import Any, cast
 from sqlalchemy import Connection, Table, and_, bindparam, delete, select, update
 from sqlalchemy.orm import aliased
 
-from pilote.models import Enrichment, Message
+from pilote.models import Enrichment, InboxItem, Message
 
 m = cast(Table, Message.__table__)
 enrichment = cast(Table, Enrichment.__table__)
+item = cast(Table, InboxItem.__table__)
 CHUNK = 5000
 # A stand-in root (models.STAND_IN, which its partial index holds): leads the thread it names, not being its root.
 STAND_IN = and_(m.c.thread_id == m.c.id, m.c.thread_external_id.is_not(None), m.c.thread_external_id != m.c.external_id)
@@ -56,8 +58,14 @@ def parents_first(rows: Sequence[Mapping[str, Any]]) -> list[int]:
     return order
 
 
+RELINK_LOCK = 0x11AC  # the first key of the sources' relink locks on PostgreSQL (pg_advisory_xact_lock)
+
+
 def relink(conn: Connection, *, source_id: int) -> int:
-    """Resolve every unresolved parent and thread in a source; returns how many parents were linked."""
+    """Resolve every unresolved parent and thread in a source; returns how many parents were linked. On
+    PostgreSQL, one relink of a source at a time (two would each make a stand-in for the same thread)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s, %s)", (RELINK_LOCK, source_id))
     linked = _link_parents(conn, source_id)
     _link_named_threads(conn, source_id)
     _reset_subtrees(conn, source_id, linked)
@@ -91,7 +99,6 @@ def _link_named_threads(conn: Connection, source_id: int) -> None:
         .where(m.c.source_id == source_id, m.c.thread_id.is_(None), m.c.thread_external_id.is_not(None))
     )
     _set_threads(conn, {row.id: row.root for row in conn.execute(query)})
-    _hand_over(conn, source_id)
     _stand_in(conn, source_id)
 
 
@@ -101,21 +108,60 @@ def _set_threads(conn: Connection, threads: Mapping[int, int]) -> None:
         conn.execute(statement, [{"_id": id_, "_root": root} for id_, root in threads.items()])
 
 
-def _hand_over(conn: Connection, source_id: int) -> None:
-    """Stand-in roots whose thread's root has arrived: what each led moves under the root (found by the
-    stand-ins' partial index, which holds only them)."""
-    root = aliased(Message)
-    query = (
-        select(m.c.id, root.id.label("root"))
-        .join(root, and_(root.source_id == m.c.source_id, root.external_id == m.c.thread_external_id))
-        .where(m.c.source_id == source_id, STAND_IN)
-    )
+def hand_over(conn: Connection, source_id: int, arrived: Mapping[str, int]) -> None:
+    """Messages just written (`arrived`: external id → id) that are the root of a thread a stand-in leads: what
+    the stand-in led moves under the root. Found by the stand-ins' partial index, which holds only them: the
+    cost is that of the batch written, whatever the number of stand-ins."""
+    names = list(arrived)
+    moves: dict[int, int] = {}
+    for start in range(0, len(names), CHUNK):
+        led = select(m.c.thread_external_id, m.c.id).where(
+            m.c.source_id == source_id, m.c.thread_external_id.in_(names[start : start + CHUNK]), STAND_IN
+        )
+        moves.update({stand_in: arrived[thread] for thread, stand_in in conn.execute(led)})
+    _move(conn, source_id, moves)
+
+
+def _move(conn: Connection, source_id: int, moves: Mapping[int, int]) -> None:
+    """Every message of the thread each key leads moves to the value's thread; their hours are noted for the
+    dashboards' recount, and the inbox's items keyed by the old thread take the new one's key."""
+    if not moves:
+        return
     from pilote import rollups  # the dashboards' conversations count replies per thread (rollups imports ingest)
 
-    for stand_in, found in conn.execute(query).all():
-        moved = list(conn.scalars(select(m.c.id).where(m.c.thread_id == stand_in)))
-        conn.execute(update(m).where(m.c.thread_id == stand_in).values(thread_id=found))
-        rollups.mark(conn, moved)
+    olds = list(moves)
+    moved: list[int] = []
+    for start in range(0, len(olds), CHUNK):
+        moved += conn.scalars(select(m.c.id).where(m.c.thread_id.in_(olds[start : start + CHUNK]))).all()
+    statement = update(m).where(m.c.thread_id == bindparam("_old")).values(thread_id=bindparam("_new"))
+    conn.execute(statement, [{"_old": old, "_new": new} for old, new in moves.items()])
+    rollups.mark(conn, moved)
+    _rekey_items(conn, source_id, moved, moves)
+
+
+def _rekey_items(conn: Connection, source_id: int, moved: list[int], moves: Mapping[int, int]) -> None:
+    """Inbox items keyed `old thread:author` (`inbox.intake.conversation`) become `new thread:author`, so that the
+    author's next message and the team's answer find them; one whose new key is taken already stays as it is."""
+    renamed: dict[int, str] = {}
+    for start in range(0, len(moved), CHUNK):
+        query = select(item.c.id, item.c.key).where(
+            item.c.source_id == source_id, item.c.first_message_id.in_(moved[start : start + CHUNK])
+        )
+        for id_, key in conn.execute(query):
+            thread, _, rest = key.partition(":")
+            if thread.isdigit() and int(thread) in moves:
+                renamed[id_] = f"{moves[int(thread)]}:{rest}"
+    if not renamed:
+        return
+    workspace = select(item.c.workspace_id).where(item.c.source_id == source_id).limit(1).scalar_subquery()
+    keys = list(set(renamed.values()))
+    taken: set[str] = set()
+    for start in range(0, len(keys), CHUNK):
+        query = select(item.c.key).where(item.c.workspace_id == workspace, item.c.key.in_(keys[start : start + CHUNK]))
+        taken |= set(conn.scalars(query))
+    pairs = [{"_id": id_, "_key": key} for id_, key in renamed.items() if key not in taken]
+    if pairs:
+        conn.execute(update(item).where(item.c.id == bindparam("_id")).values(key=bindparam("_key")), pairs)
 
 
 def _stand_in(conn: Connection, source_id: int) -> None:
@@ -129,21 +175,23 @@ def _stand_in(conn: Connection, source_id: int) -> None:
         waiting.setdefault(thread, []).append((created_at, id_))
     if not waiting:
         return
-    leaders: dict[str, tuple[Any, int]] = {}
+    leaders: dict[str, list[tuple[Any, int]]] = {}
     names = list(waiting)
     for start in range(0, len(names), CHUNK):
         led = select(m.c.thread_external_id, m.c.created_at, m.c.id).where(
             m.c.source_id == source_id, m.c.thread_external_id.in_(names[start : start + CHUNK]), STAND_IN
         )
-        leaders.update({thread: (created_at, id_) for thread, created_at, id_ in conn.execute(led)})
+        for thread, created_at, id_ in conn.execute(led):
+            leaders.setdefault(thread, []).append((created_at, id_))
     threads: dict[int, int] = {}
+    moves: dict[int, int] = {}
     for thread, found in waiting.items():
-        first = min(found)
-        leader = leaders.get(thread)
-        if leader is not None and first < leader:  # older than the stand-in: it leads the thread from now on
-            conn.execute(update(m).where(m.c.thread_id == leader[1]).values(thread_id=first[1]))
-        threads.update({id_: min(first, leader or first)[1] for _, id_ in found})
+        first = min(found + leaders.get(thread, []))  # the first written leads the thread, from now on if need be
+        # An older arrival takes the lead over; so does the oldest of two stand-ins two writers made at once.
+        moves.update({id_: first[1] for _, id_ in leaders.get(thread, []) if id_ != first[1]})
+        threads.update({id_: first[1] for _, id_ in found})
     _set_threads(conn, threads)
+    _move(conn, source_id, moves)
 
 
 def _reset_subtrees(conn: Connection, source_id: int, linked: list[int]) -> None:
