@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from pilote.config import get_settings
 from pilote.db import alembic_config, is_current, make_engine, migrate
 from pilote.enrich.pipeline import _stale_by_analyzer
 from pilote.ingest import write_batch
+from pilote.linking import relink
 
 
 def test_migrations_create_every_table_and_are_idempotent(engine: Engine) -> None:
@@ -206,3 +208,36 @@ def test_a_store_with_statistics_gets_the_new_index_s_too(sqlite_engine: Engine)
         plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql(newest))
     assert "ix_message_workspace_engagement" not in plan, plan
     assert "TEMP B-TREE" not in plan, plan
+
+
+def test_threads_left_without_their_root_get_their_stand_ins_and_their_hours_recounted(engine: Engine) -> None:
+    """Migration 0028, on both databases: a named thread whose root never arrived, left unthreaded by the code before
+    it, is led by its first message written; the hours of those messages and of comments whose parent is missing
+    are noted for the dashboards' recount."""
+    t = target(engine)
+    with engine.begin() as conn:
+        write_batch(conn, t, [item("late", parent="post", thread="post", minutes=30),
+                              item("early", parent="post", thread="post", minutes=10),
+                              item("reply", parent="early", thread="post", minutes=40),
+                              item("lost", parent="gone", minutes=200), item("alone", minutes=300)])  # fmt: skip
+        relink(conn, source_id=t.source_id)
+    _move(engine, command.downgrade, "0027")
+    with engine.begin() as conn:  # as the code before 0028 left them: a named thread without its root, unthreaded
+        conn.execute(text("UPDATE message SET thread_id = NULL WHERE thread_external_id IS NOT NULL"))
+        conn.execute(text("DELETE FROM rollup_dirty"))
+    _move(engine, command.upgrade, "head")
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT m.external_id, t.external_id, m.created_at FROM message m "
+                                 "LEFT JOIN message t ON t.id = m.thread_id")).all()  # fmt: skip
+        dirty = {int(hour) for (hour,) in conn.execute(text("SELECT hour FROM rollup_dirty"))}
+    threads = {ref: thread for ref, thread, _ in rows}
+    assert threads == {"late": "early", "early": "early", "reply": "early", "lost": "lost", "alone": "alone"}
+    hours = {ref: int(_utc(at).timestamp()) // 3600 for ref, _, at in rows}
+    assert {hours[ref] for ref in ("late", "early", "reply", "lost")} == dirty  # not "alone"'s
+    assert hours["alone"] not in dirty
+
+
+def _utc(moment: datetime | str) -> datetime:
+    """A time read by raw SQL: a string on SQLite, a datetime on PostgreSQL."""
+    found = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
+    return found if found.tzinfo else found.replace(tzinfo=UTC)
