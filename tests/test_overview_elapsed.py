@@ -124,3 +124,14 @@ def test_part_of_an_hour_is_counted_by_the_rules_the_rollups_keep(engine: Engine
     assert part["unanswered"] == {"question": (1, 0)}
     assert (figures["negative"].value, figures["negative"].previous) == (0, 1)
     assert (figures["needs_answer"].value, figures["needs_answer"].previous) == (0, 1)
+
+
+def test_a_period_shorter_than_an_hour_is_never_compared_with_itself() -> None:
+    """The API takes any bounds: forty minutes inside one hour were compared with the same forty minutes."""
+    short = overview.Period(at(9, 10, 40), at(9, 11, 20))
+    ran, before = overview.elapsed(short, NOW)
+    assert ran == short
+    assert before.end <= short.start
+    assert before == overview.Period(at(9, 10), at(9, 10, 40))
+    whole = overview.Period(UNTIL - timedelta(days=7), UNTIL)  # whole hours: exactly the period's length earlier
+    assert overview.elapsed(whole, NOW)[1] == overview.Period(UNTIL - timedelta(days=14), NOW - timedelta(days=7))

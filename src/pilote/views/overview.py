@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from sqlalchemy.orm import Session
 
@@ -87,7 +87,7 @@ def overview(
         )
     }  # fmt: skip
     ran, _ = elapsed(span, now)
-    back = span.first_hour - span.previous().first_hour
+    back = _back(span)
     begun = reached(series["channel"].starts, ran.end)
     return Overview(
         workspace_id=workspace_id, start=span.start, end=span.end, bucket=bucket, until=ran.end,
@@ -102,12 +102,15 @@ def overview(
 
 def elapsed(span: Period, now: datetime) -> tuple[Period, Period]:
     """The part of a period run by `now` (all of it once it is over) and the same elapsed span of the period
-    before, which starts as many whole hours earlier as the rollups count."""
+    before, the period's length earlier."""
     until = max(span.start, min(span.end, now))
-    back = span.first_hour - span.previous().first_hour
-    running = rollups.hour_of(until)
-    then = rollups.hour_start(running - back) + (until - rollups.hour_start(running))
-    return Period(span.start, until), Period(span.previous().start, then)
+    return Period(span.start, until), Period(span.previous().start, until - (span.end - span.start))
+
+
+def _back(span: Period) -> int:
+    """How many hours earlier the previous period's line reads its buckets: the period's length in whole hours,
+    one at least (a period the API was given in minutes must not draw itself as its own previous line)."""
+    return max(1, round((span.end - span.start) / timedelta(hours=1)))
 
 
 def figures(session: Session, workspace_id: int, span: Period, now: datetime | None = None) -> dict[str, Figure]:
