@@ -20,7 +20,7 @@ from sqlalchemy import Connection, TextClause, select, text
 
 from pilote import community
 from pilote.bulk import db_time, placeholder, seconds_sql
-from pilote.models import Author, Label, Message
+from pilote.models import Author, Label, Message, Source
 
 DAY = 86400.0
 WEEK = 7 * DAY
@@ -147,11 +147,12 @@ class Facts:
 # a chain reaching it ends there, one level above the reply (no message has this id).
 UNKNOWN_PARENT = 0
 
+# The message table alone: channels and merged identities, a few rows, are looked up in memory (`_people`).
 SQL = (
-    "SELECT m.id, {seconds}, m.author_id, a.member_id, "
+    "SELECT m.id, {seconds}, m.author_id, m.source_id, "
     "COALESCE(m.parent_id, CASE WHEN m.parent_external_id IS NOT NULL THEN " + str(UNKNOWN_PARENT) + " END), "
-    "m.thread_id, s.channel, m.likes, m.shares, m.replies, m.views, m.sentiment, m.intent, m.spam_probability "
-    "FROM message m JOIN source s ON s.id = m.source_id LEFT JOIN author a ON a.id = m.author_id "
+    "m.thread_id, m.likes, m.shares, m.replies, m.views, m.sentiment, m.intent, m.spam_probability "
+    "FROM message m "
 )
 
 
@@ -166,7 +167,8 @@ def load(
     messages: list[Msg] = []
     parents: dict[int, int | None] = {}
     threshold = community.SPAM_THRESHOLD
-    for ident, at, author, merged, parent, thread, chan, likes, shares, replies, views, feel, intent, spam in _rows(
+    channels, merges = _people(conn, workspace_id)
+    for ident, at, author, source, parent, thread, likes, shares, replies, views, feel, intent, spam in _rows(
         conn, workspace_id, start, end, focus
     ):
         parents[ident] = parent
@@ -178,14 +180,23 @@ def load(
             continue
         else:
             feel, intent = community.decided(mine, "sentiment", feel), community.decided(mine, "intent", intent)
+        merged = merges.get(author)
         member = merged if merged is not None else (-author if author is not None else None)
         at = round(float(at), 3)
-        messages.append(Msg(ident, at, author, member, author in team, parent, thread, chan, likes, shares, replies,
-                            views, feel, intent, (at - MONDAY) // WEEK * WEEK + MONDAY))  # fmt: skip
+        messages.append(Msg(ident, at, author, member, author in team, parent, thread, channels[source], likes, shares,
+                            replies, views, feel, intent, (at - MONDAY) // WEEK * WEEK + MONDAY))  # fmt: skip
     parents[UNKNOWN_PARENT] = None
     members = {m.member for m in messages if m.member is not None}
     before = seen_before(conn, workspace_id, start, members) if seen else set()
     return Facts(start.timestamp(), end.timestamp(), messages, parents, before, team, _team_names(conn, team))
+
+
+def _people(conn: Connection, workspace_id: int) -> tuple[dict[int, str], dict[int | None, int]]:
+    """The workspace's sources' channels, and the person each merged author is (`author.member_id`)."""
+    channels = dict(conn.execute(select(Source.id, Source.channel).where(Source.workspace_id == workspace_id)).all())
+    merged = select(Author.id, Author.member_id).where(Author.workspace_id == workspace_id,
+                                                       Author.member_id.is_not(None))  # fmt: skip
+    return channels, {author: member for author, member in conn.execute(merged) if member is not None}
 
 
 def _rows(conn: Connection, workspace_id: int, start: datetime, end: datetime, focus: Focus) -> Iterator[Any]:

@@ -60,13 +60,22 @@ def load(
     at: Any = literal_column(seconds_sql(conn, "r.created_at"))
     week = func.floor((at - MONDAY) / WEEK) if conn.dialect.name != "sqlite" else cast((at - MONDAY) / WEEK, Integer)
     kept = sorted({b for b in bounds if b < end.timestamp()})
-    columns: list[Any] = [_member(ra, r)]
+    # Per member and week first, the week's last moment: a week counts from a bound when its last moment does,
+    # so each message is read by two expressions, not two per bound.
+    per_week = (
+        select(_member(ra, r).label("member"), week.label("week"), func.max(at).label("last"))
+        .select_from(r.outerjoin(ra, ra.c.id == r.c.author_id))
+        .where(r.c.workspace_id == workspace_id, r.c.created_at >= start, r.c.created_at < end)
+        .where(*_counts(r, team), *_in_focus(r, focus))
+        .group_by(_member(ra, r), week)
+    ).subquery()
+    columns: list[Any] = [per_week.c.member]
     for bound in kept:
-        columns += [func.count(case((at >= bound, week)).distinct()), func.max(case((at >= bound, at)))]
-    query = select(*columns).select_from(r.outerjoin(ra, ra.c.id == r.c.author_id)).group_by(_member(ra, r))
-    query = query.where(r.c.workspace_id == workspace_id, r.c.created_at >= start, r.c.created_at < end)
+        since = per_week.c.last >= bound
+        columns += [func.count(case((since, per_week.c.week))), func.max(case((since, per_week.c.last)))]
+    query = select(*columns).group_by(per_week.c.member)
     found = History(start, end, {round(bound, 3): {} for bound in kept})
-    for member, *figures in conn.execute(query.where(*_counts(r, team), *_in_focus(r, focus))):
+    for member, *figures in conn.execute(query):
         for index, bound in enumerate(kept):
             weeks, last = figures[2 * index : 2 * index + 2]
             if weeks:
