@@ -18,13 +18,13 @@ chains are read once and resolved in memory (`chain_threads`) instead of one lev
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, cast
 
 from sqlalchemy import Connection, Table, and_, bindparam, delete, select, update
 from sqlalchemy.orm import aliased
 
-from pilote.models import Enrichment, InboxItem, Message
+from pilote.models import Enrichment, InboxItem, Message, Source
 
 m = cast(Table, Message.__table__)
 enrichment = cast(Table, Enrichment.__table__)
@@ -112,14 +112,17 @@ def hand_over(conn: Connection, source_id: int, arrived: Mapping[str, int]) -> N
     """Messages just written (`arrived`: external id → id) that are the root of a thread a stand-in leads: what
     the stand-in led moves under the root. Found by the stand-ins' partial index, which holds only them: the
     cost is that of the batch written, whatever the number of stand-ins."""
-    names = list(arrived)
-    moves: dict[int, int] = {}
+    _move(conn, source_id, {stand_in: arrived[thread] for thread, _, stand_in in _stand_ins(conn, source_id, arrived)})
+
+
+def _stand_ins(conn: Connection, source_id: int, threads: Iterable[str]) -> Iterator[tuple[str, Any, int]]:
+    """The stand-ins of these threads (external ids), by the partial index that holds only them: thread, time, id."""
+    names = list(threads)
     for start in range(0, len(names), CHUNK):
-        led = select(m.c.thread_external_id, m.c.id).where(
+        query = select(m.c.thread_external_id, m.c.created_at, m.c.id).where(
             m.c.source_id == source_id, m.c.thread_external_id.in_(names[start : start + CHUNK]), STAND_IN
         )
-        moves.update({stand_in: arrived[thread] for thread, stand_in in conn.execute(led)})
-    _move(conn, source_id, moves)
+        yield from ((thread, created_at, id_) for thread, created_at, id_ in conn.execute(query))
 
 
 def _move(conn: Connection, source_id: int, moves: Mapping[int, int]) -> None:
@@ -142,18 +145,17 @@ def _move(conn: Connection, source_id: int, moves: Mapping[int, int]) -> None:
 def _rekey_items(conn: Connection, source_id: int, moved: list[int], moves: Mapping[int, int]) -> None:
     """Inbox items keyed `old thread:author` (`inbox.intake.conversation`) become `new thread:author`, so that the
     author's next message and the team's answer find them; one whose new key is taken already stays as it is."""
+    from pilote.inbox.intake import moved as moved_key  # the inbox's key (the inbox reads the store linked here)
+
     renamed: dict[int, str] = {}
     for start in range(0, len(moved), CHUNK):
         query = select(item.c.id, item.c.key).where(
             item.c.source_id == source_id, item.c.first_message_id.in_(moved[start : start + CHUNK])
         )
-        for id_, key in conn.execute(query):
-            thread, _, rest = key.partition(":")
-            if thread.isdigit() and int(thread) in moves:
-                renamed[id_] = f"{moves[int(thread)]}:{rest}"
+        renamed |= {id_: new for id_, key in conn.execute(query) if (new := moved_key(key, moves)) is not None}
     if not renamed:
         return
-    workspace = select(item.c.workspace_id).where(item.c.source_id == source_id).limit(1).scalar_subquery()
+    workspace = select(Source.workspace_id).where(Source.id == source_id).scalar_subquery()
     keys = list(set(renamed.values()))
     taken: set[str] = set()
     for start in range(0, len(keys), CHUNK):
@@ -176,13 +178,8 @@ def _stand_in(conn: Connection, source_id: int) -> None:
     if not waiting:
         return
     leaders: dict[str, list[tuple[Any, int]]] = {}
-    names = list(waiting)
-    for start in range(0, len(names), CHUNK):
-        led = select(m.c.thread_external_id, m.c.created_at, m.c.id).where(
-            m.c.source_id == source_id, m.c.thread_external_id.in_(names[start : start + CHUNK]), STAND_IN
-        )
-        for thread, created_at, id_ in conn.execute(led):
-            leaders.setdefault(thread, []).append((created_at, id_))
+    for thread, created_at, id_ in _stand_ins(conn, source_id, waiting):
+        leaders.setdefault(thread, []).append((created_at, id_))
     threads: dict[int, int] = {}
     moves: dict[int, int] = {}
     for thread, found in waiting.items():

@@ -9,7 +9,7 @@ import of last year's comments) are history, not work: they open no item.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -77,6 +77,13 @@ def conversation(thread_id: int | None, message_id: int, author_id: int | None) 
     """An item's key: the thread (the message itself when it starts one) and its author."""
     thread = thread_id or message_id
     return f"{thread}:{author_id}" if author_id is not None else f"{thread}:m{message_id}"
+
+
+def moved(key: str, threads: Mapping[int, int]) -> str | None:
+    """An item's key once its thread moved (`threads`: old thread → new, `linking`), or None if it did not."""
+    thread, _, rest = key.partition(":")
+    new = threads.get(int(thread)) if thread.isdigit() else None
+    return None if new is None else f"{new}:{rest}"
 
 
 def owned(channel: str) -> bool:
