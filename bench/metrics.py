@@ -3,12 +3,15 @@
 Builds (or reuses) the synthetic store of bench/cockpit.py (a year of a bilingual community written with the bulk
 helpers), marks a few authors as the team, then times `metrics.report` for 7, 30 and 90 days and the whole
 history, after one warm-up, with the months before the periods summed by the database (the default) and read
-row by row (`summed=False`), alternately, so both see the same machine load. The metrics keep no state of their
-own: refreshing them after an import costs what computing them costs, so the figures below are also the refresh
-after an import of any size. Prints a Markdown table.
+row by row (`summed=False`), alternately, so both see the same machine load. Then (`--refresh`) what the worker's
+refresh of the kept reports computes: the four standard periods read once (`metrics.reports`), beside the four
+computed one by one, alternately. The metrics keep no state of their own: refreshing them after an import costs
+what computing them costs, so the refresh's figure is also the refresh after an import of any size. Prints
+Markdown tables.
 
     .venv/bin/python bench/metrics.py --messages 1000000           # SQLite, the store of cockpit.py under bench/out
     .venv/bin/python bench/metrics.py --messages 1000000 --reuse   # measure an existing store again
+    .venv/bin/python bench/metrics.py --reuse --periods none --refresh   # the refresh alone
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import cockpit  # the store builder, beside this file
 from pilote import community, metrics
+from pilote.metrics import kept
 from pilote.models import Message
 
 PERIODS = ("7d", "30d", "90d", "all")
@@ -57,6 +61,30 @@ def timed_report(engine: Engine, workspace_id: int, period: str, runs: int) -> t
     return fast, plain, plain / fast, int(held or 0)
 
 
+def timed_refresh(engine: Engine, workspace_id: int, runs: int) -> tuple[float, float, int]:
+    """Median seconds of the kept refresh's computation (the standard periods read once), and of the same reports
+    computed one by one, alternately, after one warm-up of each; and the workspace's messages."""
+    times: dict[bool, list[float]] = {True: [], False: []}
+    with Session(engine) as session:
+        newest = session.scalar(select(func.max(Message.created_at)).where(Message.workspace_id == workspace_id))
+        assert newest is not None
+        until = newest + timedelta(seconds=1)
+        periods = [metrics.span(session, workspace_id, period=p, until=until) for p in kept.PERIODS]
+        held = session.scalar(select(func.count()).where(Message.workspace_id == workspace_id))
+    for run in range(runs + 1):
+        for together in (True, False):
+            with Session(engine) as session:
+                started = time.perf_counter()
+                if together:
+                    metrics.reports(session, workspace_id, periods)
+                else:
+                    for since, until in periods:
+                        metrics.report(session, workspace_id, since, until)
+                if run:
+                    times[together].append(time.perf_counter() - started)
+    return statistics.median(times[True]), statistics.median(times[False]), int(held or 0)
+
+
 def mark_team(engine: Engine, workspace_id: int) -> None:
     """The five most active authors speak for the organisation (so questions can be answered)."""
     with engine.begin() as conn:
@@ -72,7 +100,8 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--reuse", action="store_true", help="measure the store built by an earlier run")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--periods", default=",".join(PERIODS), help="which periods, e.g. 7d,30d")
+    parser.add_argument("--periods", default=",".join(PERIODS), help="which periods, e.g. 7d,30d (none: no period)")
+    parser.add_argument("--refresh", action="store_true", help="also time the kept reports' refresh")
     args = parser.parse_args()
     args.postgres, args.rebuild = False, False
     with cockpit.store(args) as engine:
@@ -85,13 +114,20 @@ def main() -> None:
         with engine.connect() as conn:
             workspace_id = conn.execute(text("SELECT id FROM workspace WHERE slug = 'bench'")).scalar_one()
         mark_team(engine, workspace_id)
-        rows = [(period, *timed_report(engine, workspace_id, period, args.runs)) for period in args.periods.split(",")]
+        periods = [p for p in args.periods.split(",") if p != "none"]
+        rows = [(period, *timed_report(engine, workspace_id, period, args.runs)) for period in periods]
+        refresh = timed_refresh(engine, workspace_id, args.runs) if args.refresh else None
     print(f"\n{args.messages:,} messages in SQLite, {args.runs} runs per period after a warm-up, "
           f"{datetime.now(UTC):%Y-%m-%d}\n")  # fmt: skip
     print("| period | messages in the period | summed: median s | row by row: median s | ratio |")
     print("|---|---:|---:|---:|---:|")
     for period, fast, plain, ratio, held in rows:
         print(f"| {period} | {held:,} | {fast:.2f} | {plain:.2f} | {ratio:.2f} |")
+    if refresh is not None:
+        together, alone, held = refresh
+        print(f"\nThe kept refresh ({', '.join(kept.PERIODS)}) of {held:,} messages:\n")
+        print("| read once (the worker): median s | one by one: median s | ratio |\n|---:|---:|---:|")
+        print(f"| {together:.2f} | {alone:.2f} | {alone / together:.2f} |")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
@@ -145,6 +146,19 @@ def test_the_small_formulas() -> None:
     assert level_of(12, 10, 5) == "1"
     assert level_of(12, 10, 4) == "2"
     assert level_of(2, 91, 0) == "4"
+
+
+def test_depths_found_at_once_are_the_walk_s_one_at_a_time() -> None:
+    """Pointer doubling (`Depths.of`) gives each message the depth the walk up its chain gives: a top-level
+    message 0, a parent missing from the tree counts as a top-level one, and a cycle (damaged data) is walked."""
+    parents: dict[int, int | None] = {1: None, 2: 1, 3: 2, 4: 3, 5: 1, 6: 99, 7: 6, 0: None, 8: 0, 10: 11, 11: 10}
+    chain = {100 + n: (100 + n - 1 if n else None) for n in range(300)}  # one long chain: 9 doublings
+    parents |= chain
+    found = conversation.Depths.of(parents)
+    walked = {i: conversation._depth(parents, i, {}) for i in parents}
+    assert dict(zip(found.ids.tolist(), found.depth.tolist(), strict=True)) == walked
+    assert [walked[i] for i in (1, 4, 6, 7, 8, 399)] == [0, 3, 1, 2, 1, 299]
+    assert found.at(np.array([7, 4], dtype=np.int64)).tolist() == [2, 3]
 
 
 def test_the_cli_and_the_api_print_the_same_catalogue(engine: Engine, settings: Settings, env_for: Any) -> None:

@@ -57,3 +57,23 @@ def test_the_fast_path_gives_the_straightforward_values(engine: Engine, days: in
         channel = session.scalar(select(func.min(Author.channel)))
         fast, plain = both(session, workspace_id, END - timedelta(days=days), END, focus=metrics.Focus(channel))
         assert fast == plain
+
+
+def test_several_periods_read_once_give_each_period_s_own_values(engine: Engine) -> None:
+    """The kept reports' periods are read in one go (`metrics.reports`): each report is the one read alone,
+    summed or row by row, whatever the other periods."""
+    simulate(engine, workspace="demo", days=120, members=60, seed=5, end=END)
+    with Session(engine) as session:
+        workspace_id = session.scalar(select(Workspace.id).where(Workspace.slug == "demo"))
+        assert workspace_id is not None
+        judged(session, workspace_id)
+        first = session.scalar(select(func.min(Message.created_at)).where(Message.workspace_id == workspace_id))
+        assert first is not None
+        periods = [(END - timedelta(days=30), END), (END - timedelta(days=7), END),
+                   (END - timedelta(days=90), END), (first, END),
+                   (END - timedelta(days=40), END - timedelta(days=20))]  # fmt: skip
+        for summed in (True, False):
+            together = [r.as_json() for r in metrics.reports(session, workspace_id, periods, summed=summed)]
+            alone = [metrics.report(session, workspace_id, *p, summed=summed).as_json() for p in periods]
+            assert together == alone
+            assert together[0] != together[2]  # the periods differ: each read its own part

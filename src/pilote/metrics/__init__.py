@@ -6,18 +6,22 @@ one entry of `catalogue.CATALOGUE` (docs/metrics.md is written from it).
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+import numpy as np
+from sqlalchemy import Connection, func, or_, select
 from sqlalchemy.orm import Session
 
 from pilote import community
 from pilote.errors import Invalid, NotFound
 from pilote.metrics import conversation, engagement, health, history
 from pilote.metrics.catalogue import CATALOGUE, Metric, Noted, Scope, markdown
-from pilote.metrics.facts import EVERYTHING, Focus, load
+from pilote.metrics.facts import EVERYTHING, NOBODY, Facts, Focus, load, seen_before
 from pilote.models import Message, Source
 from pilote.texts import N_
 
@@ -133,20 +137,67 @@ def report(
 
     With `summed` (the default), the months before the two periods that member levels and regulars look back
     on are read summed by the database (`history`), not row by row: the same values, a fraction of the cost."""
-    conn = session.connection()
-    length = until - since
-    start = min(since - 2 * length, since - LOOK_BACK)
-    window = _monday(min(since - length, since - RECENT))  # what the other metrics read of the periods before
-    if summed and window > start:
-        facts = load(conn, workspace_id, window, until, focus, seen=False)
+    return reports(session, workspace_id, [(since, until)], focus=focus, summed=summed)[0]
+
+
+def reports(
+    session: Session, workspace_id: int, periods: Sequence[tuple[datetime, datetime]], *,
+    focus: Focus = EVERYTHING, summed: bool = True,
+) -> list[Report]:  # fmt: skip
+    """`report` of several periods, their messages read once: the window that holds all of them is read, and
+    each period's metrics read their part of it (the same values as a read each; the kept reports' periods
+    overlap, and the longest holds the others)."""
+    with _collections_paused():
+        conn = session.connection()
+        plans = [_Plan.of(since, until, summed) for since, until in periods]
+        start, end = min(plan.read[0] for plan in plans), max(plan.read[1] for plan in plans)
+        # A period whose look-backs the read holds anyway (another period reads further back) reads them from it
+        # rather than summed by the database again: the same values (`summed`), without the database's pass.
+        plans = [replace(plan, read=(plan.start, plan.until), summed=False) if start <= plan.start else plan
+                 for plan in plans]  # fmt: skip
+        wide = load(conn, workspace_id, start, end, focus, seen=False)
+        if len(plans) > 1:  # built once: each period's are a view of them
+            wide.columns()
+            conversation.tree(conn, wide)
+        return [_report(conn, workspace_id, plan, wide, focus) for plan in plans]
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What a period's report reads: the messages of `read` row by row, and the months before it summed
+    (`history`, from `start`) when `summed`."""
+
+    since: datetime
+    until: datetime
+    start: datetime  # where member levels' and regulars' look-backs, and the period before the previous, begin
+    read: tuple[datetime, datetime]
+    summed: bool
+
+    @classmethod
+    def of(cls, since: datetime, until: datetime, summed: bool) -> _Plan:
+        length = until - since
+        start = min(since - 2 * length, since - LOOK_BACK)
+        window = _monday(min(since - length, since - RECENT))  # what the other metrics read of the periods before
+        if summed and window > start:
+            return cls(since, until, start, (window, until), True)
+        return cls(since, until, start, (start, until), False)
+
+
+def _report(conn: Connection, workspace_id: int, plan: _Plan, wide: Facts, focus: Focus) -> Report:
+    since, until = plan.since, plan.until
+    window = plan.read[0]
+    facts = wide.narrowed(window.timestamp(), until.timestamp())
+    columns = facts.columns()
+    members = set(np.unique(columns.member[columns.member != NOBODY]).tolist())  # the team's too
+    if plan.summed:
         ends = (since.timestamp(), until.timestamp())
         prior = 3 * ends[0] - 2 * ends[1]  # where the period before the previous one starts (its returning members)
-        bounds = [start.timestamp(), prior] + [end - back for end in ends for back in health.LOOK_BACKS]
-        facts.history = history.load(conn, workspace_id, (start, window), bounds, focus, facts.team)
-        members = {m.member for m in facts.messages if m.member is not None}
+        bounds = [plan.start.timestamp(), prior] + [end - back for end in ends for back in health.LOOK_BACKS]
+        facts.history = history.load(conn, workspace_id, (plan.start, window), bounds, focus, facts.team)
         facts.seen_before = history.earlier(conn, workspace_id, facts.history, members)
     else:
-        facts = load(conn, workspace_id, start, until, focus)
+        facts.seen_before = seen_before(conn, workspace_id, window, members)
+    length = until - since
     now = Scope(conn, workspace_id, facts, since.timestamp(), until.timestamp(), focus)
     before = Scope(conn, workspace_id, facts, (since - length).timestamp(), since.timestamp(), focus)
     found = Report(since, until, focus)
@@ -168,6 +219,20 @@ def compare(
     found.figures = [replace(f, previous=other.get(f.name)) for f in found.figures]
     found.against = against
     return found
+
+
+@contextmanager
+def _collections_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a report is built: it allocates a million acyclic objects at a million
+    messages, and each collection would walk all those made so far (a quarter of the time; docs/benchmarks.md).
+    Its garbage is reference-counted away as usual; a collection resumes after it."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
 
 
 def _monday(moment: datetime) -> datetime:

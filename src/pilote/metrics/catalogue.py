@@ -43,7 +43,10 @@ class Scope:
 
     def community(self) -> list[Msg]:
         """The period's counted messages by members (the team and anonymous messages left out)."""
-        return [m for m in self.messages() if m.member is not None and not m.team]
+        if "community" not in self.cache:
+            self.cache["community"] = [m for m in self.messages() if m.member is not None and not m.team]
+        found: list[Msg] = self.cache["community"]
+        return found
 
     def remember(self, key: str, compute: Callable[[], Any]) -> Any:
         """A value several metrics share, computed once per period."""

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 import statistics
-from collections import defaultdict
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import numpy as np
 from sqlalchemy import Connection, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -15,7 +16,7 @@ from pilote import community
 from pilote.accounts import audit
 from pilote.errors import Invalid, fill
 from pilote.metrics.catalogue import NO_SETS, VOICES, Noted, Scope, metric
-from pilote.metrics.facts import ancestors
+from pilote.metrics.facts import DEPTHS, NO_PARENT, Facts, ancestors
 from pilote.models import Message, WorkspaceSetting, utcnow
 from pilote.texts import N_
 
@@ -23,18 +24,68 @@ COMPETITORS = "competitors"
 OURS = "us"  # the key of the organisation's own keyword set
 
 
-def depths(scope: Scope) -> dict[int, int]:
-    """The depth of each comment of the period: 1 under a top-level message, 2 under a comment, and so on
-    (withdrawn comments still hold their replies up)."""
+@dataclass(frozen=True, slots=True)
+class Depths:
+    """The depth of every message of a reply tree (0 for a top-level one), by id."""
 
-    def build() -> dict[int, int]:
-        comments = [m.id for m in scope.messages() if m.parent_id is not None]
-        ancestors(scope.conn, scope.facts, comments)
-        known: dict[int, int] = {}
-        return {i: _depth(scope.facts.parents, i, known) for i in comments}
+    ids: np.ndarray  # int64, sorted
+    depth: np.ndarray  # int64
 
-    found: dict[int, int] = scope.remember("depths", build)
+    @classmethod
+    def of(cls, parents: dict[int, int | None]) -> Depths:
+        """All depths at once, by pointer doubling (each pass doubles how far every message has climbed); a
+        chain the doubling cannot close (a cycle in damaged data) or longer than `_depth` climbs is walked by it."""
+        ids = np.fromiter(parents, dtype=np.int64, count=len(parents))
+        ups = np.array(list(parents.values()), dtype=np.float64)  # None reads as NaN
+        order = np.argsort(ids)
+        ids, up = ids[order], np.where(np.isnan(ups), -1, ups).astype(np.int64)[order]
+        where = np.minimum(np.searchsorted(ids, up), max(len(ids) - 1, 0))
+        depth = (up != -1).astype(np.int64)  # a parent not in the tree is a top-level message: one level up
+        jump = np.where((up != -1) & (ids[where] == up), where, -1)
+        for _ in range(len(ids).bit_length() + 1):
+            climbing = np.flatnonzero(jump >= 0)
+            if not len(climbing):
+                break
+            to = jump[climbing]
+            depth[climbing] += depth[to]
+            jump[climbing] = jump[to]
+        odd = np.flatnonzero((jump >= 0) | (depth > CLIMB))
+        for position in odd.tolist():
+            depth[position] = _depth(parents, int(ids[position]), {})
+        return cls(ids, depth)
+
+    def at(self, ids: np.ndarray) -> np.ndarray:
+        """The depths of these messages (all in the tree)."""
+        return self.depth[np.searchsorted(self.ids, ids)]
+
+
+def tree(conn: Connection, facts: Facts) -> Depths:
+    """The depths of the facts' messages, their chains read up to a top-level message (`ancestors`); kept with
+    the facts (and with the narrower facts made of them)."""
+
+    def build() -> Depths:
+        ancestors(conn, facts, [m.id for m in facts.messages if m.parent_id is not None])
+        return Depths.of(facts.parents)
+
+    found: Depths = facts.shared(DEPTHS, build)
     return found
+
+
+def depths(scope: Scope) -> tuple[np.ndarray, np.ndarray]:
+    """The period's comments (their ids, in time order) and their depths: 1 under a top-level message, 2 under
+    a comment, and so on (withdrawn comments still hold their replies up)."""
+
+    def build() -> tuple[np.ndarray, np.ndarray]:
+        columns = scope.facts.columns()
+        part = columns.span(scope.since, scope.until)
+        comments = columns.parent[part] != NO_PARENT
+        return np.flatnonzero(comments) + part.start, tree(scope.conn, scope.facts).at(columns.id[part][comments])
+
+    found: tuple[np.ndarray, np.ndarray] = scope.remember("depths", build)
+    return found
+
+
+CLIMB = 10_000  # `_depth` stops climbing there (a cycle in damaged data)
 
 
 def _depth(parents: dict[int, int | None], message_id: int, known: dict[int, int]) -> int:
@@ -43,7 +94,7 @@ def _depth(parents: dict[int, int | None], message_id: int, known: dict[int, int
     while current is not None and current not in known:
         chain.append(current)
         current = parents.get(current)
-        if len(chain) > 10_000:  # a cycle in damaged data: stop
+        if len(chain) > CLIMB:  # a cycle in damaged data: stop
             break
     depth = known.get(current, -1) if current is not None else -1
     for node in reversed(chain):
@@ -53,12 +104,17 @@ def _depth(parents: dict[int, int | None], message_id: int, known: dict[int, int
 
 
 def _thread_depths(scope: Scope) -> list[int]:
-    deepest: dict[int, int] = defaultdict(int)
-    by_id = {m.id: m for m in scope.messages()}
-    for message_id, depth in depths(scope).items():
-        thread = by_id[message_id].thread_id or message_id
-        deepest[thread] = max(deepest[thread], depth)
-    return list(deepest.values())
+    """Per conversation (a thread with comments in the period), its deepest comment's depth."""
+    positions, found = depths(scope)
+    columns = scope.facts.columns()
+    threads = np.where(columns.thread[positions] != 0, columns.thread[positions], columns.id[positions])
+    if not len(threads):
+        return []
+    order = np.argsort(threads, kind="stable")
+    ordered = threads[order]
+    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+    deepest: list[int] = np.maximum.reduceat(found[order], starts).tolist()
+    return deepest
 
 
 @metric(
@@ -80,7 +136,8 @@ def _depth_median(scope: Scope) -> float | None:
     title=N_("Conversation depth, maximum"),
 )  # fmt: skip
 def _depth_max(scope: Scope) -> int | None:
-    return max(depths(scope).values(), default=None)
+    _, found = depths(scope)
+    return int(found.max()) if len(found) else None
 
 
 @metric(
@@ -91,8 +148,8 @@ def _depth_max(scope: Scope) -> int | None:
     title=N_("Replies to comments"),
 )  # fmt: skip
 def _reply_share(scope: Scope) -> float | None:
-    found = depths(scope)
-    return round(100.0 * sum(d >= 2 for d in found.values()) / len(found), 4) if found else None
+    _, found = depths(scope)
+    return round(100.0 * int((found >= 2).sum()) / len(found), 4) if len(found) else None
 
 
 @metric(

@@ -4,10 +4,13 @@ records where it has them, see inbox/figures.py)."""
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
+
+import numpy as np
 
 from pilote import audience, community
 from pilote.errors import fill
@@ -23,7 +26,7 @@ from pilote.metrics.catalogue import (
     Scope,
     metric,
 )
-from pilote.metrics.facts import EVERYTHING, Msg, first_replies
+from pilote.metrics.facts import EVERYTHING, NO_PARENT, Msg, first_replies
 from pilote.texts import N_
 
 HOUR = 3600.0
@@ -45,12 +48,12 @@ def posts(scope: Scope) -> list[Post]:
     """The period's top-level messages (no parent), each with its comments."""
 
     def build() -> list[Post]:
-        stored: dict[int, int] = defaultdict(int)
-        for message in scope.facts.messages:
-            if message.parent_id is not None and message.thread_id is not None and message.at < scope.until:
-                stored[message.thread_id] += 1
-        tops = [m for m in scope.messages() if m.parent_id is None]
-        return [Post(m, max(m.replies or 0, stored[m.id])) for m in tops]
+        columns = scope.facts.columns()
+        end = columns.span(-math.inf, scope.until).stop  # comments written up to the period's end
+        commented = (columns.parent[:end] != NO_PARENT) & (columns.thread[:end] != 0)
+        threads, counts = np.unique(columns.thread[:end][commented], return_counts=True)
+        stored = dict(zip(threads.tolist(), counts.tolist(), strict=True))
+        return [Post(m, max(m.replies or 0, stored.get(m.id, 0))) for m in scope.messages() if m.parent_id is None]
 
     found: list[Post] = scope.remember("posts", build)
     return found
@@ -228,7 +231,11 @@ def asks(scope: Scope) -> list[Ask]:
     """The period's questions and complaints to the team, as `community` decides them, with first answers."""
 
     def build() -> list[Ask]:
-        owed = [m for m in scope.messages() if community.owes_answer(m.intent, m.author_id, scope.facts.team)]
+        asking = community.NEEDS_ANSWER  # the rule's first half, inline: most messages ask nothing
+        team = scope.facts.team
+        owed = [
+            m for m in scope.messages() if m.intent in asking and community.owes_answer(m.intent, m.author_id, team)
+        ]
         replies = first_replies(scope.conn, [m.id for m in owed], scope.facts.team)
         return [Ask(m, *replies.get(m.id, (None, None))) for m in owed]
 

@@ -7,12 +7,14 @@ left out: they are not the community.
 from __future__ import annotations
 
 import math
-from collections import Counter, defaultdict
+from collections import Counter
 from datetime import UTC, datetime
+
+import numpy as np
 
 from pilote.metrics import history
 from pilote.metrics.catalogue import Scope, metric
-from pilote.metrics.facts import DAY, MONDAY, WEEK, Msg, authors
+from pilote.metrics.facts import DAY, MONDAY, NO_PARENT, NOBODY, WEEK, authors, distinct
 from pilote.texts import N_
 
 MONTH = 30 * DAY
@@ -24,34 +26,42 @@ REGULARS = 90 * DAY
 LOOK_BACKS = (YEAR, REGULARS)  # how far back from a period's end member activity is read
 
 
-def _members(messages: list[Msg], since: float, until: float, team: bool = False) -> set[int]:
-    return {m.member for m in messages if since <= m.at < until and m.member is not None and (team or not m.team)}
+def _present(scope: Scope, since: float, until: float) -> set[int]:
+    """The members (the team left out) with a counted message in [since, until)."""
+    columns = scope.facts.columns()
+    part = columns.span(since, until)
+    return set(np.unique(columns.member[part][columns.community[part]]).tolist())
+
+
+def _members(scope: Scope) -> set[int]:
+    """The period's members (the team left out)."""
+    found: set[int] = scope.remember("members", lambda: _present(scope, scope.since, scope.until))
+    return found
 
 
 def _first_times(scope: Scope) -> dict[int, float]:
     """Each member's first counted message in the facts (members seen before them are left out)."""
 
     def build() -> dict[int, float]:
-        first: dict[int, float] = {}
-        for message in scope.facts.messages:
-            if message.member is not None and not message.team and message.member not in first:
-                first[message.member] = message.at
-        return {k: v for k, v in first.items() if k not in scope.facts.seen_before}
+        columns = scope.facts.columns()
+        members, moments = columns.member[columns.community], columns.at[columns.community]
+        found, first = np.unique(members, return_index=True)  # the first of each, in time order
+        return {member: at for member, at in zip(found.tolist(), moments[first].tolist(), strict=True)
+                if member not in scope.facts.seen_before}  # fmt: skip
 
-    found: dict[int, float] = scope.remember("first", build)
+    found: dict[int, float] = scope.facts.shared("first", build)
     return found
 
 
 def _mean_distinct(scope: Scope, size: float) -> float | None:
     """Mean number of distinct members per block of `size` seconds, blocks counted back from the period's end."""
     blocks = max(1, int((scope.until - scope.since) // size))
-    start = scope.until - blocks * size
-    seen: set[tuple[int, int]] = {
-        (int((scope.until - m.at) // size), m.member)
-        for m in scope.facts.messages
-        if start <= m.at < scope.until and m.member is not None and not m.team
-    }
-    return round(len(seen) / blocks, 4)
+    columns = scope.facts.columns()
+    part = columns.span(scope.until - blocks * size, scope.until)
+    kept = columns.community[part]
+    block = np.floor_divide(scope.until - columns.at[part][kept], size)
+    _, new = distinct(block, columns.member[part][kept])
+    return round(int(new.sum()) / blocks, 4)
 
 
 @metric(
@@ -60,7 +70,7 @@ def _mean_distinct(scope: Scope, size: float) -> float | None:
     title=N_("Active members"),
 )  # fmt: skip
 def _active(scope: Scope) -> int:
-    return len(_members(scope.messages(), scope.since, scope.until))
+    return len(_members(scope))
 
 
 @metric(
@@ -106,7 +116,7 @@ def _before(scope: Scope) -> set[int]:
     """The members active in the period of the same length before the scope's (from the history too, when it
     reaches into it: the report reads the period before the previous one summed)."""
     length = scope.until - scope.since
-    found = _members(list(scope.facts.between(scope.since - length, scope.since)), scope.since - length, scope.since)
+    found = _present(scope, scope.since - length, scope.since)
     if (history := scope.facts.history) is not None:
         found |= set(history.since(scope.since - length))
     return found
@@ -118,7 +128,7 @@ def _before(scope: Scope) -> set[int]:
     title=N_("Returning members"),
 )  # fmt: skip
 def _returning(scope: Scope) -> int:
-    return len(_members(scope.messages(), scope.since, scope.until) & _before(scope))
+    return len(_members(scope) & _before(scope))
 
 
 @metric(
@@ -129,7 +139,7 @@ def _returning(scope: Scope) -> int:
 )  # fmt: skip
 def _reactivated(scope: Scope) -> int:
     length = scope.until - scope.since
-    now = _members(scope.messages(), scope.since, scope.until) - _before(scope)
+    now = _members(scope) - _before(scope)
     first = _first_times(scope)
     return sum(1 for member in now if first.get(member, -math.inf) < scope.since - length)
 
@@ -149,18 +159,33 @@ def _week(moment: float) -> float:
 def _cohorts(scope: Scope) -> dict[str, dict[str, object]]:
     firsts = {m: at for m, at in _first_times(scope).items() if scope.since <= at < scope.until}
     cohort = {member: _week(at) for member, at in firsts.items()}
-    active: dict[float, dict[int, set[int]]] = defaultdict(lambda: defaultdict(set))
-    for message in scope.facts.messages:
-        if message.member in cohort and message.at < scope.until:
-            start = cohort[message.member]
-            active[start][int((message.week - start) // WEEK)].add(message.member)
+    active = _returns(scope, cohort)
     sizes = Counter(cohort.values())
     table: dict[str, dict[str, object]] = {}
     for start, size in sorted(sizes.items()):
         weeks = min(COHORT_WEEKS, int((scope.until - start) // WEEK))
-        kept = [round(100.0 * len(active[start][k]) / size, 2) for k in range(1, weeks + 1)]
+        kept = [round(100.0 * active.get((start, k), 0) / size, 2) for k in range(1, weeks + 1)]
         table[datetime.fromtimestamp(start, UTC).date().isoformat()] = {"members": size, "retained": kept}
     return table
+
+
+def _returns(scope: Scope, cohort: dict[int, float]) -> Counter[tuple[float, int]]:
+    """Per cohort (its week) and week since it (0 is its own), how many of its members wrote (any message of
+    theirs before the period's end, the team's identities of a member included)."""
+    columns = scope.facts.columns()
+    end = columns.span(-math.inf, scope.until).stop
+    members, weeks = columns.member[:end], columns.week[:end]
+    if not cohort or not end:
+        return Counter()
+    keys = np.fromiter(cohort, dtype=np.int64, count=len(cohort))
+    starts = np.fromiter(cohort.values(), dtype=np.float64, count=len(cohort))
+    order = np.argsort(keys)
+    where = np.minimum(np.searchsorted(keys[order], members), len(keys) - 1)
+    inside = keys[order][where] == members
+    start = starts[order][where][inside]
+    since = np.floor_divide(weeks[inside] - start, WEEK).astype(np.int64)
+    rows, new = distinct(start, since, members[inside])
+    return Counter(zip(start[rows][new].tolist(), since[rows][new].tolist(), strict=True))
 
 
 @metric(
@@ -179,13 +204,18 @@ def _regulars(scope: Scope) -> int:
 def _activity(scope: Scope, since: float) -> dict[int, tuple[int, float]]:
     """Per member (the team left out), how many weeks have a message in [since, the period's end), and the last
     moment; from the messages read, and before them from the history (their weeks do not overlap)."""
-    weeks: dict[int, set[float]] = defaultdict(set)
-    last: dict[int, float] = {}
-    for message in scope.facts.between(since, scope.until):
-        if message.member is not None and not message.team:
-            weeks[message.member].add(message.week)
-            last[message.member] = message.at
-    found = {member: (len(seen), last[member]) for member, seen in weeks.items()}
+    columns = scope.facts.columns()
+    part = columns.span(since, scope.until)
+    kept = columns.community[part]
+    members, weeks, moments = columns.member[part][kept], columns.week[part][kept], columns.at[part][kept]
+    found: dict[int, tuple[int, float]] = {}
+    if len(members):
+        order, new = distinct(members, weeks)
+        ordered = members[order]
+        starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+        counts = np.add.reduceat(new.astype(np.int64), starts)
+        last = np.maximum.reduceat(moments[order], starts)
+        found = dict(zip(ordered[starts].tolist(), zip(counts.tolist(), last.tolist(), strict=True), strict=True))
     if (history := scope.facts.history) is not None:
         for member, (count, latest) in history.since(since).items():
             more, newest = found.get(member, (0, latest))
@@ -230,31 +260,34 @@ def _reach(scope: Scope, since: float, active: dict[int, tuple[int, float]]) -> 
     far as a level asks (REACH_NEEDED): the replies among the messages read already give it to most of them,
     and the database counts the year's replies for the others only."""
     facts = scope.facts
-    seen = _seen_reach(facts.messages, since, scope.until)
+    seen = _seen_reach(scope, since, scope.until)
     if facts.history is None:
-        return {member: len(others) for member, others in seen.items()}
+        return seen
     wanted = {m for m, (weeks, last) in active.items() if _could_use_reach(weeks, (scope.until - last) / DAY)}
     # The messages read are a part of the look-back's (counted, not spam, in focus, parents and replies
     # alike): who answered a member there answered them in the look-back, so REACH_NEEDED found there holds.
-    enough = {m: len(seen[m]) for m in wanted if len(seen.get(m, ())) >= REACH_NEEDED}
+    enough = {m: seen[m] for m in wanted if seen.get(m, 0) >= REACH_NEEDED}
     rest = wanted - enough.keys()
     span, parents = (_moment(since), _moment(scope.until)), (facts.history.start, _moment(facts.end))
     identities = authors(scope.conn, scope.workspace_id, rest) if rest else {}
     return enough | history.reach(scope.conn, identities, span, parents, scope.focus, facts.team)
 
 
-def _seen_reach(messages: list[Msg], since: float, until: float) -> dict[int, set[int]]:
-    """Per member, the other members (the team left out) who answered, among these messages, a message of theirs
-    with a message written in [since, until)."""
-    author_member = {m.id: m.member for m in messages}
-    reach = defaultdict[int, set[int]](set)
-    for message in messages:
-        if not since <= message.at < until or message.member is None or message.team or message.parent_id is None:
-            continue
-        answered = author_member.get(message.parent_id)
-        if answered is not None and answered != message.member:
-            reach[answered].add(message.member)
-    return reach
+def _seen_reach(scope: Scope, since: float, until: float) -> dict[int, int]:
+    """Per member, how many other members (the team left out) answered, among the messages read, a message of
+    theirs with a message written in [since, until)."""
+    columns = scope.facts.columns()
+    ids = scope.facts.shared("ids", lambda: np.argsort(columns.id))  # the messages by id, to find parents
+    part = columns.span(since, until)
+    replies = columns.community[part] & (columns.parent[part] != NO_PARENT)
+    parents, members = columns.parent[part][replies], columns.member[part][replies]
+    where = np.minimum(np.searchsorted(columns.id[ids], parents), max(len(ids) - 1, 0))
+    known = columns.id[ids][where] == parents if len(ids) else np.zeros(0, dtype=np.bool_)
+    answered = columns.member[ids][where]
+    kept = known & (answered != NOBODY) & (answered != members)
+    order, new = distinct(answered[kept], members[kept])
+    found, counts = np.unique(answered[kept][order][new], return_counts=True)
+    return dict(zip(found.tolist(), counts.tolist(), strict=True))
 
 
 REACH_NEEDED = max(least_reach for *_, least_reach in LEVELS)  # more reach than this changes no level
@@ -279,7 +312,16 @@ def gini(values: list[int]) -> float | None:
 
 
 def _counts(scope: Scope) -> list[int]:
-    return sorted(Counter(m.member for m in scope.community()).values(), reverse=True)
+    """Messages per member of the period (the team left out), most first."""
+
+    def build() -> list[int]:
+        columns = scope.facts.columns()
+        part = columns.span(scope.since, scope.until)
+        _, counts = np.unique(columns.member[part][columns.community[part]], return_counts=True)
+        return sorted(counts.tolist(), reverse=True)
+
+    found: list[int] = scope.remember("counts", build)
+    return found
 
 
 def _top_share(counts: list[int], share: float) -> float | None:

@@ -51,8 +51,8 @@ def refresh(engine: Engine, workspace_id: int, *, now: datetime | None = None, f
             return False
         started = time.monotonic()
         state = stamp(session, workspace_id, now)
-        values = {p: dump(metrics.report(session, workspace_id, *window(session, workspace_id, p, now)))
-                  for p in PERIODS}  # fmt: skip
+        found = metrics.reports(session, workspace_id, [window(session, workspace_id, p, now) for p in PERIODS])
+        values = {period: dump(report) for period, report in zip(PERIODS, found, strict=True)}
         computed = now or utcnow()
     rows = [KeptReport(workspace_id=workspace_id, period=period, stamp=state,
             value=value, computed_at=computed) for period, value in values.items()]  # fmt: skip
