@@ -156,8 +156,7 @@ def reports(
         plans = [replace(plan, read=(plan.start, plan.until), summed=False) if start <= plan.start else plan
                  for plan in plans]  # fmt: skip
         wide = load(conn, workspace_id, start, end, focus, seen=False)
-        if len(plans) > 1:  # built once: each period's are a view of them
-            wide.columns()
+        if len(plans) > 1:  # found once: each period reads them (its arrays are a view of the read's)
             conversation.tree(conn, wide)
         return [_report(conn, workspace_id, plan, wide, focus) for plan in plans]
 

@@ -4,7 +4,6 @@ records where it has them, see inbox/figures.py)."""
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -26,7 +25,7 @@ from pilote.metrics.catalogue import (
     Scope,
     metric,
 )
-from pilote.metrics.facts import EVERYTHING, NO_PARENT, Msg, first_replies
+from pilote.metrics.facts import EVERYTHING, NO_PARENT, Facts, Msg, first_replies
 from pilote.texts import N_
 
 HOUR = 3600.0
@@ -44,24 +43,70 @@ class Post:
         return (self.message.likes or 0) + (self.message.shares or 0) + self.comments
 
 
-def posts(scope: Scope) -> list[Post]:
+@dataclass(frozen=True, slots=True)
+class Posts:
+    """The period's top-level messages (no parent) as arrays, in time order, with what they drew (likes, shares
+    and views read as 0 where the platform gives none)."""
+
+    position: np.ndarray  # in the facts' messages
+    likes: np.ndarray
+    shares: np.ndarray
+    views: np.ndarray
+    team: np.ndarray  # bool
+    comments: np.ndarray  # the platform's reply count when it gives one, else the comments stored
+
+    def __len__(self) -> int:
+        return len(self.position)
+
+    @property
+    def interactions(self) -> np.ndarray:
+        found: np.ndarray = self.likes + self.shares + self.comments
+        return found
+
+    def mean(self, values: np.ndarray) -> float | None:
+        """A count per post, as the catalogue rounds it."""
+        return round(int(values.sum()) / len(self), 4) if len(self) else None
+
+    def of_team(self, facts: Facts) -> list[Post]:
+        """The team's posts, one by one."""
+        return [Post(facts.messages[position], comments) for position, comments
+                in zip(self.position[self.team].tolist(), self.comments[self.team].tolist(), strict=True)]  # fmt: skip
+
+
+def _counts(messages: list[Msg], name: str) -> np.ndarray:
+    values = np.array([getattr(m, name) for m in messages], dtype=np.float64)  # None reads as NaN
+    return np.where(np.isnan(values), 0, values).astype(np.int64)
+
+
+def posts(scope: Scope) -> Posts:
     """The period's top-level messages (no parent), each with its comments."""
 
-    def build() -> list[Post]:
+    def every() -> Posts:  # the facts' posts, once for both periods
         columns = scope.facts.columns()
-        end = columns.span(-math.inf, scope.until).stop  # comments written up to the period's end
+        position = np.flatnonzero(columns.parent == NO_PARENT)
+        tops = [scope.facts.messages[i] for i in position.tolist()]
+        replies = _counts(tops, "replies")
+        team = np.array([m.team for m in tops], dtype=np.bool_)
+        return Posts(position, _counts(tops, "likes"), _counts(tops, "shares"), _counts(tops, "views"), team, replies)
+
+    def build() -> Posts:
+        columns, found = scope.facts.columns(), scope.facts.shared("posts", every)
+        part = columns.span(scope.since, scope.until)
+        inside = slice(*np.searchsorted(found.position, [part.start, part.stop]).tolist())
+        end = part.stop  # comments written up to the period's end
         commented = (columns.parent[:end] != NO_PARENT) & (columns.thread[:end] != 0)
         threads, counts = np.unique(columns.thread[:end][commented], return_counts=True)
-        stored = dict(zip(threads.tolist(), counts.tolist(), strict=True))
-        return [Post(m, max(m.replies or 0, stored.get(m.id, 0))) for m in scope.messages() if m.parent_id is None]
+        ids = columns.id[found.position[inside]]
+        stored = np.zeros(len(ids), dtype=np.int64)
+        if len(threads):
+            where = np.minimum(np.searchsorted(threads, ids), len(threads) - 1)
+            hit = threads[where] == ids
+            stored[hit] = counts[where[hit]]
+        return Posts(found.position[inside], found.likes[inside], found.shares[inside], found.views[inside],
+                     found.team[inside], np.maximum(found.comments[inside], stored))  # fmt: skip
 
-    found: list[Post] = scope.remember("posts", build)
-    return found
-
-
-def _per_post(scope: Scope, count: Any) -> float | None:
-    found = posts(scope)
-    return round(sum(count(p) for p in found) / len(found), 4) if found else None
+    period: Posts = scope.remember("posts", build)
+    return period
 
 
 @metric(
@@ -88,12 +133,12 @@ def _posts(scope: Scope) -> int:
     title=N_("Engagement rate"),
 )  # fmt: skip
 def _engagement_rate(scope: Scope) -> Noted:
-    reached = [p for p in posts(scope) if p.message.views]
-    if not reached:
+    found = posts(scope)
+    reached = found.views != 0
+    if not reached.any():
         return _per_follower(scope)
-    views = sum(p.message.views or 0 for p in reached)
-    rate = round(100.0 * sum(p.interactions for p in reached) / views, 4)
-    return Noted(rate, fill(PER_REACH, {"reached": len(reached), "posts": len(posts(scope))}))
+    rate = round(100.0 * int(found.interactions[reached].sum()) / int(found.views[reached].sum()), 4)
+    return Noted(rate, fill(PER_REACH, {"reached": int(reached.sum()), "posts": len(found)}))
 
 
 def followed(scope: Scope) -> dict[str, list[audience.Series]]:
@@ -116,8 +161,8 @@ def followed(scope: Scope) -> dict[str, list[audience.Series]]:
 def _per_follower(scope: Scope) -> Noted:
     """The team's posts' interactions over their channel's followers when each was written."""
     channels = followed(scope)
-    based = [(p, sum(s.at(p.message.at) for s in channels[p.message.channel])) for p in posts(scope)
-             if p.message.team and p.message.channel in channels]  # fmt: skip
+    based = [(p, sum(s.at(p.message.at) for s in channels[p.message.channel]))
+             for p in posts(scope).of_team(scope.facts) if p.message.channel in channels]  # fmt: skip
     followers = sum(base for _, base in based)
     if not followers:
         return Noted(None, NOT_REACHED)
@@ -133,7 +178,8 @@ def _per_follower(scope: Scope) -> Noted:
     title=N_("Comments per post"),
 )  # fmt: skip
 def _comments_per_post(scope: Scope) -> float | None:
-    return _per_post(scope, lambda p: p.comments)
+    found = posts(scope)
+    return found.mean(found.comments)
 
 
 @metric(
@@ -143,7 +189,8 @@ def _comments_per_post(scope: Scope) -> float | None:
     title=N_("Amplification (shares per post)"),
 )  # fmt: skip
 def _amplification(scope: Scope) -> float | None:
-    return _per_post(scope, lambda p: p.message.shares or 0)
+    found = posts(scope)
+    return found.mean(found.shares)
 
 
 @metric(
@@ -152,7 +199,8 @@ def _amplification(scope: Scope) -> float | None:
     title=N_("Applause (likes per post)"),
 )  # fmt: skip
 def _applause(scope: Scope) -> float | None:
-    return _per_post(scope, lambda p: p.message.likes or 0)
+    found = posts(scope)
+    return found.mean(found.likes)
 
 
 @metric(
@@ -194,11 +242,10 @@ def _vanity(scope: Scope) -> Noted:
             row = table[channel]
             row["followers"] = (row["followers"] or 0) + inside[-1]
             row["followers_change"] = (row["followers_change"] or 0) + inside[-1] - start
-    for post in posts(scope):
-        if post.message.team:
-            row = table[post.message.channel]
-            row["team_posts"] += 1
-            row["team_interactions"] += post.interactions
+    for post in posts(scope).of_team(scope.facts):
+        row = table[post.message.channel]
+        row["team_posts"] += 1
+        row["team_interactions"] += post.interactions
     engaged: dict[str, set[int]] = defaultdict(set)
     for message in scope.community():
         engaged[message.channel].add(message.member or 0)
@@ -272,7 +319,7 @@ def _from_inbox(row: figures.Row) -> dict[str, Any]:
 
 
 def _response(found: list[Ask]) -> dict[str, Any]:
-    times = [a.hours for a in found if a.hours is not None]
+    times = [hours for a in found if (hours := a.hours) is not None]
     rate = round(100.0 * len(times) / len(found), 4) if found else None
     return {"asked": len(found), "response_rate": rate, "median_hours": percentile(times, 0.5),
             "p90_hours": percentile(times, 0.9)}  # fmt: skip

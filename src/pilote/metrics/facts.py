@@ -13,7 +13,6 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -142,20 +141,13 @@ class Columns:
     thread: np.ndarray  # int64, 0 when the message names no thread
 
     @classmethod
-    def of(cls, messages: Sequence[Msg]) -> Columns:
-        def column(name: str, kind: type, empty: int | None = None) -> np.ndarray:
-            values = list(map(attrgetter(name), messages))
-            if empty is None:
-                return np.array(values, dtype=kind)
-            found = np.array(values, dtype=np.float64)  # None reads as NaN (ids < 2**53 are exact)
-            return np.where(np.isnan(found), empty, found).astype(kind)
-
-        member = column("member", np.int64, NOBODY)
-        team = column("team", np.bool_)
-        return cls(
-            column("id", np.int64), column("at", np.float64), column("week", np.float64), member,
-            (member != NOBODY) & ~team, column("parent_id", np.int64, NO_PARENT), column("thread_id", np.int64, 0),
-        )  # fmt: skip
+    def read(cls, ids: list[int], at: list[float], week: list[float], member: list[int], team: list[bool],
+             parent: list[int], thread: list[int]) -> Columns:  # fmt: skip
+        """The arrays of the values read (`load`: NOBODY, NO_PARENT and 0 already in place of None)."""
+        members = np.array(member, dtype=np.int64)
+        return cls(np.array(ids, dtype=np.int64), np.array(at, dtype=np.float64), np.array(week, dtype=np.float64),
+                   members, (members != NOBODY) & ~np.array(team, dtype=np.bool_), np.array(parent, dtype=np.int64),
+                   np.array(thread, dtype=np.int64))  # fmt: skip
 
     def part(self, first: int, last: int) -> Columns:
         """The rows first to last (views, not copies)."""
@@ -196,8 +188,8 @@ class Facts:
     cache: dict[str, Any] = field(default_factory=dict)  # values both periods of a report share (`shared`)
 
     def columns(self) -> Columns:
-        """The counted messages as arrays (built once)."""
-        found: Columns = self.shared("columns", lambda: Columns.of(self.messages))
+        """The counted messages as arrays (read with them, `load`)."""
+        found: Columns = self.cache["columns"]
         return found
 
     def shared(self, key: str, compute: Any) -> Any:
@@ -253,6 +245,8 @@ def load(
     parents: dict[int, int | None] = {}
     threshold = community.SPAM_THRESHOLD
     channels, merges = _people(conn, workspace_id)
+    arrays: tuple[list[Any], ...] = ([], [], [], [], [], [], [])  # `Columns`' (but `community`), as they are read
+    ids, moments, weeks, persons, ours, ups, threads = (column.append for column in arrays)
     for ident, at, author, source, parent, thread, likes, shares, replies, views, feel, intent, spam in _rows(
         conn, workspace_id, start, end, focus
     ):
@@ -268,12 +262,18 @@ def load(
         merged = merges.get(author)
         member = merged if merged is not None else (-author if author is not None else None)
         at = round(float(at), 3)
-        messages.append(Msg(ident, at, author, member, author in team, parent, thread, channels[source], likes, shares,
-                            replies, views, feel, intent, (at - MONDAY) // WEEK * WEEK + MONDAY))  # fmt: skip
+        week = (at - MONDAY) // WEEK * WEEK + MONDAY
+        mine_too = author in team
+        messages.append(Msg(ident, at, author, member, mine_too, parent, thread, channels[source], likes, shares,
+                            replies, views, feel, intent, week))  # fmt: skip
+        ids(ident), moments(at), weeks(week), persons(NOBODY if member is None else member), ours(mine_too)
+        ups(NO_PARENT if parent is None else parent), threads(thread or 0)
     parents[UNKNOWN_PARENT] = None
     members = {m.member for m in messages if m.member is not None}
     before = seen_before(conn, workspace_id, start, members) if seen else set()
-    return Facts(start.timestamp(), end.timestamp(), messages, parents, before, team, _team_names(conn, team))
+    found = Facts(start.timestamp(), end.timestamp(), messages, parents, before, team, _team_names(conn, team))
+    found.cache["columns"] = Columns.read(*arrays)
+    return found
 
 
 def _people(conn: Connection, workspace_id: int) -> tuple[dict[int, str], dict[int | None, int]]:
@@ -313,7 +313,11 @@ def _labels(conn: Connection, workspace_id: int, start: datetime, end: datetime)
 
 def seen_before(conn: Connection, workspace_id: int, start: datetime, members: set[int]) -> set[int]:
     """Which of these members wrote a counted message before `start` (spam is not told apart there)."""
-    authors_of = authors(conn, workspace_id, members) if members else {}
+    earlier = select(Message.id).where(Message.workspace_id == workspace_id, Message.created_at < start,
+                                       community.counted()).limit(1)  # fmt: skip
+    if not members or conn.scalar(earlier) is None:  # nobody did (a read from the workspace's start): no look-up
+        return set()
+    authors_of = authors(conn, workspace_id, members)
     found: set[int] = set()
     for chunk in _chunks(list(authors_of)):
         query = (
