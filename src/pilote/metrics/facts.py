@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import re
+from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -123,6 +124,7 @@ class History:
 
 
 DEPTHS = "depths"  # `Facts.cache`'s key for the reply tree's depths (conversation.py), of single messages
+KINDS = {"q": np.int64, "d": np.float64, "b": np.int8}  # array's type codes as numpy's
 NOBODY = 0  # in `Columns.member`: an anonymous message (no member id is 0: members are > 0, authors' ids < 0)
 NO_PARENT = -1  # in `Columns.parent`: a top-level message (UNKNOWN_PARENT, 0, stays itself)
 
@@ -141,13 +143,11 @@ class Columns:
     thread: np.ndarray  # int64, 0 when the message names no thread
 
     @classmethod
-    def read(cls, ids: list[int], at: list[float], week: list[float], member: list[int], team: list[bool],
-             parent: list[int], thread: list[int]) -> Columns:  # fmt: skip
-        """The arrays of the values read (`load`: NOBODY, NO_PARENT and 0 already in place of None)."""
-        members = np.array(member, dtype=np.int64)
-        return cls(np.array(ids, dtype=np.int64), np.array(at, dtype=np.float64), np.array(week, dtype=np.float64),
-                   members, (members != NOBODY) & ~np.array(team, dtype=np.bool_), np.array(parent, dtype=np.int64),
-                   np.array(thread, dtype=np.int64))  # fmt: skip
+    def read(cls, *values: array[Any]) -> Columns:
+        """The arrays of the values `load` read (NOBODY, NO_PARENT and 0 already in place of None): id, at, week,
+        member, team, parent, thread."""
+        ids, at, week, member, team, parent, thread = (np.frombuffer(v, dtype=KINDS[v.typecode]) for v in values)
+        return cls(ids, at, week, member, (member != NOBODY) & ~team.astype(np.bool_), parent, thread)
 
     def part(self, first: int, last: int) -> Columns:
         """The rows first to last (views, not copies)."""
@@ -245,8 +245,11 @@ def load(
     parents: dict[int, int | None] = {}
     threshold = community.SPAM_THRESHOLD
     channels, merges = _people(conn, workspace_id)
-    arrays: tuple[list[Any], ...] = ([], [], [], [], [], [], [])  # `Columns`' (but `community`), as they are read
-    ids, moments, weeks, persons, ours, ups, threads = (column.append for column in arrays)
+    # `Columns`' values (but `community`) as they are read: 8 bytes each, and numpy's arrays without a copy
+    read_ids, read_at, read_weeks, read_members, read_team, read_parents, read_threads = arrays = (
+        array("q"), array("d"), array("d"), array("q"), array("b"), array("q"), array("q"))  # fmt: skip
+    ids, moments, weeks, persons = read_ids.append, read_at.append, read_weeks.append, read_members.append
+    ours, ups, threads = read_team.append, read_parents.append, read_threads.append
     for ident, at, author, source, parent, thread, likes, shares, replies, views, feel, intent, spam in _rows(
         conn, workspace_id, start, end, focus
     ):
