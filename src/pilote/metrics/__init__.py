@@ -158,6 +158,7 @@ def reports(
         wide = load(conn, workspace_id, start, end, focus, seen=False)
         if len(plans) > 1:  # found once: each period reads them (its arrays are a view of the read's)
             conversation.tree(conn, wide)
+            engagement.every_post(wide)
         return [_report(conn, workspace_id, plan, wide, focus) for plan in plans]
 
 

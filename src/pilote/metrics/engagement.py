@@ -25,7 +25,7 @@ from pilote.metrics.catalogue import (
     Scope,
     metric,
 )
-from pilote.metrics.facts import EVERYTHING, NO_PARENT, Facts, Msg, first_replies
+from pilote.metrics.facts import EVERYTHING, NO_PARENT, POSTS, Facts, Msg, first_replies
 from pilote.texts import N_
 
 HOUR = 3600.0
@@ -63,6 +63,12 @@ class Posts:
         found: np.ndarray = self.likes + self.shares + self.comments
         return found
 
+    def part(self, first: int, last: int) -> Posts:
+        """The posts of messages first to last, their positions counted from first (`Facts.narrowed`)."""
+        inside = slice(*np.searchsorted(self.position, [first, last]).tolist())
+        return Posts(self.position[inside] - first, self.likes[inside], self.shares[inside], self.views[inside],
+                     self.team[inside], self.comments[inside])  # fmt: skip
+
     def mean(self, values: np.ndarray) -> float | None:
         """A count per post, as the catalogue rounds it."""
         return round(int(values.sum()) / len(self), 4) if len(self) else None
@@ -78,19 +84,25 @@ def _counts(messages: list[Msg], name: str) -> np.ndarray:
     return np.where(np.isnan(values), 0, values).astype(np.int64)
 
 
-def posts(scope: Scope) -> Posts:
-    """The period's top-level messages (no parent), each with its comments."""
+def every_post(facts: Facts) -> Posts:
+    """The facts' posts (kept with them for both periods, and with the narrower facts made of them)."""
 
-    def every() -> Posts:  # the facts' posts, once for both periods
-        columns = scope.facts.columns()
-        position = np.flatnonzero(columns.parent == NO_PARENT)
-        tops = [scope.facts.messages[i] for i in position.tolist()]
+    def build() -> Posts:
+        position = np.flatnonzero(facts.columns().parent == NO_PARENT)
+        tops = [facts.messages[i] for i in position.tolist()]
         replies = _counts(tops, "replies")
         team = np.array([m.team for m in tops], dtype=np.bool_)
         return Posts(position, _counts(tops, "likes"), _counts(tops, "shares"), _counts(tops, "views"), team, replies)
 
+    found: Posts = facts.shared(POSTS, build)
+    return found
+
+
+def posts(scope: Scope) -> Posts:
+    """The period's top-level messages (no parent), each with its comments."""
+
     def build() -> Posts:
-        columns, found = scope.facts.columns(), scope.facts.shared("posts", every)
+        columns, found = scope.facts.columns(), every_post(scope.facts)
         part = columns.span(scope.since, scope.until)
         inside = slice(*np.searchsorted(found.position, [part.start, part.stop]).tolist())
         end = part.stop  # comments written up to the period's end

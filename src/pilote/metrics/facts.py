@@ -123,6 +123,7 @@ class History:
         return set(self.activity[min(self.activity)]) if self.activity else set()
 
 
+POSTS = "posts"  # `Facts.cache`'s key for the posts and what they drew (engagement.py), by position
 DEPTHS = "depths"  # `Facts.cache`'s key for the reply tree's depths (conversation.py), of single messages
 KINDS = {"q": np.int64, "d": np.float64, "b": np.int8}  # array's type codes as numpy's
 NOBODY = 0  # in `Columns.member`: an anonymous message (no member id is 0: members are > 0, authors' ids < 0)
@@ -209,6 +210,8 @@ class Facts:
             found.cache["columns"] = self.columns().part(first, last)
         if DEPTHS in self.cache:  # of every message these facts hold: of those it holds too
             found.cache[DEPTHS] = self.cache[DEPTHS]
+        if POSTS in self.cache:  # engagement.Posts, by position
+            found.cache[POSTS] = self.cache[POSTS].part(first, last)
         return found
 
     def between(self, since: float, until: float) -> Iterator[Msg]:
