@@ -26,6 +26,7 @@ from pilote.imports import import_file
 from pilote.ingest import write_batch
 from pilote.metrics import conversation
 from pilote.metrics.engagement import percentile
+from pilote.metrics.facts import distinct
 from pilote.metrics.health import gini, level_of
 from pilote.models import Author, Label, Message, Rollup, Workspace
 from pilote.sources.base import Counters
@@ -159,6 +160,27 @@ def test_depths_found_at_once_are_the_walk_s_one_at_a_time() -> None:
     assert dict(zip(found.ids.tolist(), found.depth.tolist(), strict=True)) == walked
     assert [walked[i] for i in (1, 4, 6, 7, 8, 399)] == [0, 3, 1, 2, 1, 299]
     assert found.at(np.array([7, 4], dtype=np.int64)).tolist() == [2, 3]
+
+
+@pytest.mark.parametrize("kind", ["whole", "fractions", "wide"])
+def test_distinct_rows_are_the_sets_rows(kind: str) -> None:
+    """`facts.distinct` finds the distinct rows a Python set of tuples holds, whether the columns fit in one key
+    (whole numbers), or are sorted column by column (fractions, or ranges too wide for 64 bits)."""
+    rng = np.random.default_rng(7)
+    first = rng.integers(-50, 50, 2000).astype(np.float64)
+    if kind == "fractions":
+        first = first / 3
+    second = rng.integers(-(2**40) if kind == "wide" else -30, 2**40 if kind == "wide" else 30, 2000)
+    third = rng.integers(0, 3, 2000)
+    if kind == "wide":
+        second = np.concatenate([second[:-2], [-(2**62), 2**62]])
+    order, new = distinct(first, second, third)
+    rows = list(zip(first[order][new].tolist(), second[order][new].tolist(), third[order][new].tolist(), strict=True))
+    assert sorted(rows) == rows
+    assert set(rows) == set(zip(first.tolist(), second.tolist(), third.tolist(), strict=True))
+    assert len(rows) == len(set(rows))
+    empty, none = distinct(np.zeros(0), np.zeros(0, dtype=np.int64))
+    assert (len(empty), len(none)) == (0, 0)
 
 
 def test_the_cli_and_the_api_print_the_same_catalogue(engine: Engine, settings: Settings, env_for: Any) -> None:

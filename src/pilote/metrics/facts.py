@@ -161,17 +161,44 @@ class Columns:
 
 
 def distinct(*keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct rows of these equal-length columns: the positions of one row of each (in the order of the
-    columns sorted together, the first column slowest), and a mask over that order, True where a row is new."""
-    order = np.lexsort(keys[::-1])
+    """The rows of these equal-length columns sorted together (the first column slowest): the order (positions),
+    and a mask over it, True where a row differs from the one before (the first of each distinct row). Whole
+    numbers (ids, weeks, blocks) are sorted as one 64-bit key when they fit in one, else column by column."""
+    if not len(keys[0]):
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.bool_)
+    whole = _one_key(keys)
+    order = np.argsort(whole, kind="stable") if whole is not None else np.lexsort(keys[::-1])
     new = np.ones(len(order), dtype=np.bool_)
-    if len(order) > 1:
-        differs = np.zeros(len(order) - 1, dtype=np.bool_)
-        for key in keys:
-            ordered = key[order]
-            differs |= ordered[1:] != ordered[:-1]
-        new[1:] = differs
+    if whole is not None:
+        ordered = whole[order]
+        new[1:] = ordered[1:] != ordered[:-1]
+        return order, new
+    differs = np.zeros(len(order) - 1, dtype=np.bool_)
+    for key in keys:
+        ordered = key[order]
+        differs |= ordered[1:] != ordered[:-1]
+    new[1:] = differs
     return order, new
+
+
+def _one_key(keys: Sequence[np.ndarray]) -> np.ndarray | None:
+    """One int64 per row that sorts as the rows do, if every column holds whole numbers and their ranges fit."""
+    found: np.ndarray | None = None
+    room = 1
+    for key in keys:
+        low, high = key.min(), key.max()
+        if not (np.isfinite(low) and np.isfinite(high)):
+            return None
+        codes = key.astype(np.int64)
+        if key.dtype.kind == "f" and not np.array_equal(codes, key):
+            return None
+        codes = codes - int(codes.min())
+        span = int(codes.max()) + 1
+        room *= span
+        if room >= 2**62:
+            return None
+        found = codes if found is None else found * span + codes
+    return found
 
 
 @dataclass(slots=True)
