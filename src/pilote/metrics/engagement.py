@@ -25,7 +25,7 @@ from pilote.metrics.catalogue import (
     Scope,
     metric,
 )
-from pilote.metrics.facts import EVERYTHING, NO_PARENT, POSTS, Facts, Msg, first_replies
+from pilote.metrics.facts import EVERYTHING, NO_PARENT, POSTS, Facts, Msg, distinct, first_replies
 from pilote.texts import N_
 
 HOUR = 3600.0
@@ -258,11 +258,12 @@ def _vanity(scope: Scope) -> Noted:
         row = table[post.message.channel]
         row["team_posts"] += 1
         row["team_interactions"] += post.interactions
-    engaged: dict[str, set[int]] = defaultdict(set)
-    for message in scope.community():
-        engaged[message.channel].add(message.member or 0)
-    for channel, members in engaged.items():
-        table[channel]["engaged_members"] = len(members)
+    columns = scope.facts.columns()
+    part = columns.span(scope.since, scope.until)
+    kept = columns.community[part]
+    order, new = distinct(columns.channel[part][kept], columns.member[part][kept])
+    for place, members in zip(*np.unique(columns.channel[part][kept][order][new], return_counts=True), strict=True):
+        table[columns.channels[place]]["engaged_members"] = int(members)
     for row in table.values():
         if row["followers"]:
             row["per_1000_followers"] = round(1000.0 * row["team_interactions"] / row["followers"], 2)

@@ -142,18 +142,23 @@ class Columns:
     community: np.ndarray  # bool: by a member outside the team (what the member metrics count)
     parent: np.ndarray  # int64, NO_PARENT for a top-level message
     thread: np.ndarray  # int64, 0 when the message names no thread
+    channel: np.ndarray  # int64: the channel's place in `channels`
+    channels: tuple[str, ...]
 
     @classmethod
-    def read(cls, *values: array[Any]) -> Columns:
+    def read(cls, channels: tuple[str, ...], *values: array[Any]) -> Columns:
         """The arrays of the values `load` read (NOBODY, NO_PARENT and 0 already in place of None): id, at, week,
-        member, team, parent, thread."""
-        ids, at, week, member, team, parent, thread = (np.frombuffer(v, dtype=KINDS[v.typecode]) for v in values)
-        return cls(ids, at, week, member, (member != NOBODY) & ~team.astype(np.bool_), parent, thread)
+        member, team, parent, thread, channel."""
+        ids, at, week, member, team, parent, thread, channel = (np.frombuffer(v, dtype=KINDS[v.typecode])
+                                                                for v in values)  # fmt: skip
+        return cls(ids, at, week, member, (member != NOBODY) & ~team.astype(np.bool_), parent, thread, channel,
+                   channels)  # fmt: skip
 
     def part(self, first: int, last: int) -> Columns:
         """The rows first to last (views, not copies)."""
         return Columns(self.id[first:last], self.at[first:last], self.week[first:last], self.member[first:last],
-                       self.community[first:last], self.parent[first:last], self.thread[first:last])  # fmt: skip
+                       self.community[first:last], self.parent[first:last], self.thread[first:last],
+                       self.channel[first:last], self.channels)  # fmt: skip
 
     def span(self, since: float, until: float) -> slice:
         """The positions of the messages written in [since, until) (as `Facts.between` reads them)."""
@@ -276,10 +281,12 @@ def load(
     threshold = community.SPAM_THRESHOLD
     channels, merges = _people(conn, workspace_id)
     # `Columns`' values (but `community`) as they are read: 8 bytes each, and numpy's arrays without a copy
-    read_ids, read_at, read_weeks, read_members, read_team, read_parents, read_threads = arrays = (
-        array("q"), array("d"), array("d"), array("q"), array("b"), array("q"), array("q"))  # fmt: skip
+    read_ids, read_at, read_weeks, read_members, read_team, read_parents, read_threads, read_channels = arrays = (
+        array("q"), array("d"), array("d"), array("q"), array("b"), array("q"), array("q"), array("q"))  # fmt: skip
     ids, moments, weeks, persons = read_ids.append, read_at.append, read_weeks.append, read_members.append
-    ours, ups, threads = read_team.append, read_parents.append, read_threads.append
+    ours, ups, threads, places = read_team.append, read_parents.append, read_threads.append, read_channels.append
+    names = tuple(sorted(set(channels.values())))
+    place = {source: names.index(channel) for source, channel in channels.items()}
     for ident, at, author, source, parent, thread, likes, shares, replies, views, feel, intent, spam in _rows(
         conn, workspace_id, start, end, focus
     ):
@@ -294,18 +301,18 @@ def load(
             feel, intent = community.decided(mine, "sentiment", feel), community.decided(mine, "intent", intent)
         merged = merges.get(author)
         member = merged if merged is not None else (-author if author is not None else None)
-        at = round(float(at), 3)
+        at = round(at, 3)  # a float on both databases (`seconds_sql`)
         week = (at - MONDAY) // WEEK * WEEK + MONDAY
         mine_too = author in team
         messages.append(Msg(ident, at, author, member, mine_too, parent, thread, channels[source], likes, shares,
                             replies, views, feel, intent, week))  # fmt: skip
         ids(ident), moments(at), weeks(week), persons(NOBODY if member is None else member), ours(mine_too)
-        ups(NO_PARENT if parent is None else parent), threads(thread or 0)
+        ups(NO_PARENT if parent is None else parent), threads(thread or 0), places(place[source])
     parents[UNKNOWN_PARENT] = None
     members = {m.member for m in messages if m.member is not None}
     before = seen_before(conn, workspace_id, start, members) if seen else set()
     found = Facts(start.timestamp(), end.timestamp(), messages, parents, before, team, _team_names(conn, team))
-    found.cache["columns"] = Columns.read(*arrays)
+    found.cache["columns"] = Columns.read(names, *arrays)
     return found
 
 
