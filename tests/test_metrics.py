@@ -149,17 +149,21 @@ def test_the_small_formulas() -> None:
     assert level_of(2, 91, 0) == "4"
 
 
-def test_depths_found_at_once_are_the_walk_s_one_at_a_time() -> None:
-    """Pointer doubling (`Depths.of`) gives each message the depth the walk up its chain gives: a top-level
-    message 0, a parent missing from the tree counts as a top-level one, and a cycle (damaged data) is walked."""
+def test_depths_found_at_once_are_the_walk_s() -> None:
+    """Pointer doubling (`Depths.of`) gives each message its depth: a top-level message 0, a parent missing from
+    the tree counts as a top-level one, a chain deeper than the walk's cap has its true depth (as the walk gives
+    it when it goes down the chain in time order), and a cycle (damaged data) gets the walk's answer for it."""
     parents: dict[int, int | None] = {1: None, 2: 1, 3: 2, 4: 3, 5: 1, 6: 99, 7: 6, 0: None, 8: 0, 10: 11, 11: 10}
-    chain = {100 + n: (100 + n - 1 if n else None) for n in range(300)}  # one long chain: 9 doublings
+    chain = {100 + n: (100 + n - 1 if n else None) for n in range(12_000)}  # deeper than the walk's cap
     parents |= chain
-    found = conversation.Depths.of(parents)
-    walked = {i: conversation._depth(parents, i, {}) for i in parents}
-    assert dict(zip(found.ids.tolist(), found.depth.tolist(), strict=True)) == walked
-    assert [walked[i] for i in (1, 4, 6, 7, 8, 399)] == [0, 3, 1, 2, 1, 299]
-    assert found.at(np.array([7, 4], dtype=np.int64)).tolist() == [2, 3]
+    depths = conversation.Depths.of(parents)
+    found = dict(zip(depths.ids.tolist(), depths.depth.tolist(), strict=True))
+    known: dict[int, int] = {}
+    walked = {i: conversation._depth(parents, i, known) for i in [*chain, 1, 2, 3, 4, 5, 6, 7, 0, 8]}  # in order
+    assert {i: found[i] for i in walked} == walked
+    assert [found[i] for i in (1, 4, 6, 7, 8, 100 + 11_999)] == [0, 3, 1, 2, 1, 11_999]
+    assert (found[10], found[11]) == (conversation._depth(parents, 10, {}), conversation._depth(parents, 11, {}))
+    assert depths.at(np.array([7, 4], dtype=np.int64)).tolist() == [2, 3]
 
 
 @pytest.mark.parametrize("kind", ["whole", "fractions", "wide"])

@@ -77,3 +77,27 @@ def test_several_periods_read_once_give_each_period_s_own_values(engine: Engine)
             alone = [metrics.report(session, workspace_id, *p, summed=summed).as_json() for p in periods]
             assert together == alone
             assert together[0] != together[2]  # the periods differ: each read its own part
+
+
+def test_a_period_read_from_a_wider_read_cuts_where_the_database_does(engine: Engine) -> None:
+    """Messages written less than half a millisecond before where a period's read starts (their rounded moment
+    is that start) stay out of it, as the database's comparison leaves them out of a read of its own."""
+    simulate(engine, workspace="demo", days=120, members=60, seed=5, end=END)
+    with Session(engine) as session:
+        workspace_id = session.scalar(select(Workspace.id).where(Workspace.slug == "demo"))
+        assert workspace_id is not None
+        first = session.scalar(select(func.min(Message.created_at)).where(Message.workspace_id == workspace_id))
+        assert first is not None
+        periods = [(END - timedelta(days=30), END), (END - timedelta(days=7), END), (first, END)]
+        cuts = {moment for since, until in periods[:2] for moment in metrics.cuts(since, until)}
+        movable = session.scalars(
+            select(Message).where(Message.workspace_id == workspace_id, Message.author_id.is_not(None))
+            .order_by(Message.id).limit(40 * len(cuts))
+        ).all()  # fmt: skip
+        for index, message in enumerate(movable):
+            message.created_at = sorted(cuts)[index % len(cuts)] - timedelta(microseconds=300)
+        session.flush()
+        for summed in (True, False):
+            together = [r.as_json() for r in metrics.reports(session, workspace_id, periods, summed=summed)]
+            alone = [metrics.report(session, workspace_id, *p, summed=summed).as_json() for p in periods]
+            assert together == alone

@@ -162,6 +162,12 @@ def reports(
         return [_report(conn, workspace_id, plan, wide, focus) for plan in plans]
 
 
+def cuts(since: datetime, until: datetime) -> tuple[datetime, ...]:
+    """Where a period's report starts reading its messages (summed before, or row by row from the first)."""
+    plan = _Plan.of(since, until, summed=True)
+    return plan.start, plan.read[0]
+
+
 @dataclass(frozen=True, slots=True)
 class _Plan:
     """What a period's report reads: the messages of `read` row by row, and the months before it summed
@@ -186,7 +192,7 @@ class _Plan:
 def _report(conn: Connection, workspace_id: int, plan: _Plan, wide: Facts, focus: Focus) -> Report:
     since, until = plan.since, plan.until
     window = plan.read[0]
-    facts = wide.narrowed(window.timestamp(), until.timestamp())
+    facts = wide.narrowed(conn, window, until)
     columns = facts.columns()
     members = set(np.unique(columns.member[columns.member != NOBODY]).tolist())  # the team's too
     if plan.summed:

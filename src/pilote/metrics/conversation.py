@@ -34,7 +34,8 @@ class Depths:
     @classmethod
     def of(cls, parents: dict[int, int | None]) -> Depths:
         """All depths at once, by pointer doubling (each pass doubles how far every message has climbed); a
-        chain the doubling cannot close (a cycle in damaged data) or longer than `_depth` climbs is walked by it."""
+        chain the doubling cannot close (a cycle in damaged data, which the intake refuses) is walked by `_depth`,
+        one message at a time."""
         ids = np.fromiter(parents, dtype=np.int64, count=len(parents))
         ups = np.array(list(parents.values()), dtype=np.float64)  # None reads as NaN
         order = np.argsort(ids)
@@ -49,8 +50,7 @@ class Depths:
             to = jump[climbing]
             depth[climbing] += depth[to]
             jump[climbing] = jump[to]
-        odd = np.flatnonzero((jump >= 0) | (depth > CLIMB))
-        for position in odd.tolist():
+        for position in np.flatnonzero(jump >= 0).tolist():  # in or under a cycle: the walk's answer for it alone
             depth[position] = _depth(parents, int(ids[position]), {})
         return cls(ids, depth)
 

@@ -123,6 +123,7 @@ class History:
         return set(self.activity[min(self.activity)]) if self.activity else set()
 
 
+CUT_SLACK = 0.002  # seconds: `Msg.at` is within a millisecond of the stored time (rounded, and SQLite's julianday)
 POSTS = "posts"  # `Facts.cache`'s key for the posts and what they drew (engagement.py), by position
 DEPTHS = "depths"  # `Facts.cache`'s key for the reply tree's depths (conversation.py), of single messages
 KINDS = {"q": np.int64, "d": np.float64, "b": np.int8}  # array's type codes as numpy's
@@ -192,16 +193,16 @@ def _one_key(keys: Sequence[np.ndarray]) -> np.ndarray | None:
     room = 1
     for key in keys:
         low, high = key.min(), key.max()
-        if not (np.isfinite(low) and np.isfinite(high)):
+        if not (np.isfinite(low) and np.isfinite(high)) or not -(2**62) < low <= high < 2**62:
             return None
         codes = key.astype(np.int64)
         if key.dtype.kind == "f" and not np.array_equal(codes, key):
             return None
-        codes = codes - int(codes.min())
-        span = int(codes.max()) + 1
+        span = int(high) - int(low) + 1
         room *= span
         if room >= 2**62:
             return None
+        codes = codes - int(low)
         found = codes if found is None else found * span + codes
     return found
 
@@ -231,20 +232,33 @@ class Facts:
             self.cache[key] = compute()
         return self.cache[key]
 
-    def narrowed(self, start: float, end: float) -> Facts:
+    def narrowed(self, conn: Connection, start: datetime, end: datetime) -> Facts:
         """The facts of [start, end) inside these: the messages a read of that window gives (the facts of several
         periods are read once, `metrics.reports`); the reply tree stays whole (a wider one gives the same depths:
         `ancestors` reads the rest). Who wrote before `start` is for the caller to say."""
-        first = bisect.bisect_left(self.messages, start, key=lambda m: m.at)
-        last = bisect.bisect_left(self.messages, end, key=lambda m: m.at)
-        found = Facts(start, end, self.messages[first:last], self.parents, set(), self.team, self.names)
-        if "columns" in self.cache:
-            found.cache["columns"] = self.columns().part(first, last)
+        first, last = self._cut(conn, start), self._cut(conn, end)
+        found = Facts(start.timestamp(), end.timestamp(), self.messages[first:last], self.parents, set(), self.team,
+                      self.names)  # fmt: skip
+        found.cache["columns"] = self.columns().part(first, last)
         if DEPTHS in self.cache:  # of every message these facts hold: of those it holds too
             found.cache[DEPTHS] = self.cache[DEPTHS]
         if POSTS in self.cache:  # engagement.Posts, by position
             found.cache[POSTS] = self.cache[POSTS].part(first, last)
         return found
+
+    def _cut(self, conn: Connection, moment: datetime) -> int:
+        """The place of the first message written at `moment` or later, as the database compares times: `at` is
+        rounded to the millisecond, so the few messages within a millisecond or two of it are asked about."""
+        seconds = moment.timestamp()
+        low = bisect.bisect_left(self.messages, seconds - CUT_SLACK, key=lambda m: m.at)
+        high = bisect.bisect_left(self.messages, seconds + CUT_SLACK, key=lambda m: m.at)
+        if low == high:
+            return low
+        near = [m.id for m in self.messages[low:high]]
+        later: set[int] = set()
+        for chunk in _chunks(near):
+            later.update(conn.scalars(select(Message.id).where(Message.id.in_(chunk), Message.created_at >= moment)))
+        return low + sum(1 for ident in near if ident not in later)  # in time order: the earlier ones first
 
     def between(self, since: float, until: float) -> Iterator[Msg]:
         """The counted messages written in [since, until)."""
