@@ -155,7 +155,7 @@ def reports(
         # rather than summed by the database again: the same values (`summed`), without the database's pass.
         plans = [replace(plan, read=(plan.start, plan.until), summed=False) if start <= plan.start else plan
                  for plan in plans]  # fmt: skip
-        wide = load(conn, workspace_id, start, end, focus, seen=False)
+        wide = load(conn, workspace_id, start, end, focus)
         if len(plans) > 1:  # found once: each period reads them (its arrays are a view of the read's)
             conversation.tree(conn, wide)
             engagement.every_post(wide)
@@ -193,7 +193,7 @@ def _report(conn: Connection, workspace_id: int, plan: _Plan, wide: Facts, focus
     since, until = plan.since, plan.until
     window = plan.read[0]
     facts = wide.narrowed(conn, window, until)
-    columns = facts.columns()
+    columns = facts.columns
     members = set(np.unique(columns.member[columns.member != NOBODY]).tolist())  # the team's too
     if plan.summed:
         ends = (since.timestamp(), until.timestamp())

@@ -43,9 +43,9 @@ class Scope:
 
     def community(self) -> list[Msg]:
         """The period's counted messages by members (the team and anonymous messages left out)."""
-        if "community" not in self.cache:
-            self.cache["community"] = [m for m in self.messages() if m.member is not None and not m.team]
-        found: list[Msg] = self.cache["community"]
+        found: list[Msg] = self.remember(
+            "community", lambda: [m for m in self.messages() if m.member is not None and not m.team]
+        )
         return found
 
     def remember(self, key: str, compute: Callable[[], Any]) -> Any:

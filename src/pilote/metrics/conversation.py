@@ -16,7 +16,7 @@ from pilote import community
 from pilote.accounts import audit
 from pilote.errors import Invalid, fill
 from pilote.metrics.catalogue import NO_SETS, VOICES, Noted, Scope, metric
-from pilote.metrics.facts import DEPTHS, NO_PARENT, Facts, ancestors
+from pilote.metrics.facts import DEPTHS, NO_PARENT, Facts, ancestors, find, numbers, runs
 from pilote.models import Message, WorkspaceSetting, utcnow
 from pilote.texts import N_
 
@@ -37,12 +37,11 @@ class Depths:
         chain the doubling cannot close (a cycle in damaged data, which the intake refuses) is walked by `_depth`,
         one message at a time."""
         ids = np.fromiter(parents, dtype=np.int64, count=len(parents))
-        ups = np.array(list(parents.values()), dtype=np.float64)  # None reads as NaN
         order = np.argsort(ids)
-        ids, up = ids[order], np.where(np.isnan(ups), -1, ups).astype(np.int64)[order]
-        where = np.minimum(np.searchsorted(ids, up), max(len(ids) - 1, 0))
+        ids, up = ids[order], numbers(list(parents.values()), -1)[order]
+        where, stored = find(ids, up)
         depth = (up != -1).astype(np.int64)  # a parent not in the tree is a top-level message: one level up
-        jump = np.where((up != -1) & (ids[where] == up), where, -1)
+        jump = np.where((up != -1) & stored, where, -1)
         for _ in range(len(ids).bit_length() + 1):
             climbing = np.flatnonzero(jump >= 0)
             if not len(climbing):
@@ -76,7 +75,7 @@ def depths(scope: Scope) -> tuple[np.ndarray, np.ndarray]:
     a comment, and so on (withdrawn comments still hold their replies up)."""
 
     def build() -> tuple[np.ndarray, np.ndarray]:
-        columns = scope.facts.columns()
+        columns = scope.facts.columns
         part = columns.span(scope.since, scope.until)
         comments = columns.parent[part] != NO_PARENT
         return np.flatnonzero(comments) + part.start, tree(scope.conn, scope.facts).at(columns.id[part][comments])
@@ -106,14 +105,12 @@ def _depth(parents: dict[int, int | None], message_id: int, known: dict[int, int
 def _thread_depths(scope: Scope) -> list[int]:
     """Per conversation (a thread with comments in the period), its deepest comment's depth."""
     positions, found = depths(scope)
-    columns = scope.facts.columns()
+    columns = scope.facts.columns
     threads = np.where(columns.thread[positions] != 0, columns.thread[positions], columns.id[positions])
     if not len(threads):
         return []
     order = np.argsort(threads, kind="stable")
-    ordered = threads[order]
-    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
-    deepest: list[int] = np.maximum.reduceat(found[order], starts).tolist()
+    deepest: list[int] = np.maximum.reduceat(found[order], runs(threads[order])).tolist()
     return deepest
 
 

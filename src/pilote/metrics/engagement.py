@@ -25,7 +25,7 @@ from pilote.metrics.catalogue import (
     Scope,
     metric,
 )
-from pilote.metrics.facts import EVERYTHING, NO_PARENT, POSTS, Facts, Msg, distinct, first_replies
+from pilote.metrics.facts import EVERYTHING, NO_PARENT, POSTS, Facts, Msg, distinct, find, first_replies, numbers
 from pilote.texts import N_
 
 HOUR = 3600.0
@@ -80,15 +80,14 @@ class Posts:
 
 
 def _counts(messages: list[Msg], name: str) -> np.ndarray:
-    values = np.array([getattr(m, name) for m in messages], dtype=np.float64)  # None reads as NaN
-    return np.where(np.isnan(values), 0, values).astype(np.int64)
+    return numbers([getattr(m, name) for m in messages], 0)
 
 
 def every_post(facts: Facts) -> Posts:
     """The facts' posts (kept with them for both periods, and with the narrower facts made of them)."""
 
     def build() -> Posts:
-        position = np.flatnonzero(facts.columns().parent == NO_PARENT)
+        position = np.flatnonzero(facts.columns.parent == NO_PARENT)
         tops = [facts.messages[i] for i in position.tolist()]
         replies = _counts(tops, "replies")
         team = np.array([m.team for m in tops], dtype=np.bool_)
@@ -102,18 +101,16 @@ def posts(scope: Scope) -> Posts:
     """The period's top-level messages (no parent), each with its comments."""
 
     def build() -> Posts:
-        columns, found = scope.facts.columns(), every_post(scope.facts)
+        columns, found = scope.facts.columns, every_post(scope.facts)
         part = columns.span(scope.since, scope.until)
         inside = slice(*np.searchsorted(found.position, [part.start, part.stop]).tolist())
         end = part.stop  # comments written up to the period's end
         commented = (columns.parent[:end] != NO_PARENT) & (columns.thread[:end] != 0)
         threads, counts = np.unique(columns.thread[:end][commented], return_counts=True)
         ids = columns.id[found.position[inside]]
+        where, hit = find(threads, ids)
         stored = np.zeros(len(ids), dtype=np.int64)
-        if len(threads):
-            where = np.minimum(np.searchsorted(threads, ids), len(threads) - 1)
-            hit = threads[where] == ids
-            stored[hit] = counts[where[hit]]
+        stored[hit] = counts[where[hit]]
         return Posts(found.position[inside], found.likes[inside], found.shares[inside], found.views[inside],
                      found.team[inside], np.maximum(found.comments[inside], stored))  # fmt: skip
 
@@ -258,7 +255,7 @@ def _vanity(scope: Scope) -> Noted:
         row = table[post.message.channel]
         row["team_posts"] += 1
         row["team_interactions"] += post.interactions
-    columns = scope.facts.columns()
+    columns = scope.facts.columns
     part = columns.span(scope.since, scope.until)
     kept = columns.community[part]
     order, new = distinct(columns.channel[part][kept], columns.member[part][kept])
@@ -296,7 +293,7 @@ def asks(scope: Scope) -> list[Ask]:
         owed = [
             m for m in scope.messages() if m.intent in asking and community.owes_answer(m.intent, m.author_id, team)
         ]
-        replies = first_replies(scope.conn, [m.id for m in owed], scope.facts.team)
+        replies = first_replies(scope.conn, [m.id for m in owed], team)
         return [Ask(m, *replies.get(m.id, (None, None))) for m in owed]
 
     found: list[Ask] = scope.remember("asks", build)

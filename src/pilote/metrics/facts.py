@@ -187,6 +187,25 @@ def distinct(*keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return order, new
 
 
+def find(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each value is in the sorted `keys`, and whether it is there at all (a place counts only where it is)."""
+    if not len(keys):
+        return np.zeros(len(values), dtype=np.int64), np.zeros(len(values), dtype=np.bool_)
+    where = np.minimum(np.searchsorted(keys, values), len(keys) - 1)
+    return where, keys[where] == values
+
+
+def runs(ordered: np.ndarray) -> np.ndarray:
+    """Where each run of equal values of a sorted, non-empty array starts."""
+    return np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+
+
+def numbers(values: Sequence[Any], empty: int) -> np.ndarray:
+    """Whole numbers, or None read as `empty`, as int64 (through float64: exact below 2**53)."""
+    found = np.array(values, dtype=np.float64)  # None reads as NaN
+    return np.where(np.isnan(found), empty, found).astype(np.int64)
+
+
 def _one_key(keys: Sequence[np.ndarray]) -> np.ndarray | None:
     """One int64 per row that sorts as the rows do, if every column holds whole numbers and their ranges fit."""
     found: np.ndarray | None = None
@@ -214,17 +233,13 @@ class Facts:
     start: float
     end: float
     messages: list[Msg]
+    columns: Columns  # the same messages as arrays, filled as they are read
     parents: dict[int, int | None]  # every message of the window (counted or not) and the ancestors read
     seen_before: set[int]  # members who contributed before the window
     team: set[int]
     names: dict[int, str] = field(default_factory=dict)  # author id → how the team member is shown
     history: History | None = None  # the members' activity before `start`, when read apart (history.py)
     cache: dict[str, Any] = field(default_factory=dict)  # values both periods of a report share (`shared`)
-
-    def columns(self) -> Columns:
-        """The counted messages as arrays (read with them, `load`)."""
-        found: Columns = self.cache["columns"]
-        return found
 
     def shared(self, key: str, compute: Any) -> Any:
         """A value of the facts themselves (not of one period), computed once for the report."""
@@ -237,9 +252,8 @@ class Facts:
         periods are read once, `metrics.reports`); the reply tree stays whole (a wider one gives the same depths:
         `ancestors` reads the rest). Who wrote before `start` is for the caller to say."""
         first, last = self._cut(conn, start), self._cut(conn, end)
-        found = Facts(start.timestamp(), end.timestamp(), self.messages[first:last], self.parents, set(), self.team,
-                      self.names)  # fmt: skip
-        found.cache["columns"] = self.columns().part(first, last)
+        found = Facts(start.timestamp(), end.timestamp(), self.messages[first:last], self.columns.part(first, last),
+                      self.parents, set(), self.team, self.names)  # fmt: skip
         if DEPTHS in self.cache:  # of every message these facts hold: of those it holds too
             found.cache[DEPTHS] = self.cache[DEPTHS]
         if POSTS in self.cache:  # engagement.Posts, by position
@@ -282,12 +296,9 @@ SQL = (
 )
 
 
-def load(
-    conn: Connection, workspace_id: int, start: datetime, end: datetime, focus: Focus = EVERYTHING, *,
-    seen: bool = True,
-) -> Facts:  # fmt: skip
-    """The workspace's messages written in [start, end) (of the focus only); without `seen`, who wrote before is
-    left for the caller to say."""
+def load(conn: Connection, workspace_id: int, start: datetime, end: datetime, focus: Focus = EVERYTHING) -> Facts:
+    """The workspace's messages written in [start, end) (of the focus only); who wrote before is for the caller to
+    say (`seen_before`, or the history's)."""
     team = community.team_ids(conn, workspace_id)
     labels = _labels(conn, workspace_id, start, end)
     messages: list[Msg] = []
@@ -323,11 +334,8 @@ def load(
         ids(ident), moments(at), weeks(week), persons(NOBODY if member is None else member), ours(mine_too)
         ups(NO_PARENT if parent is None else parent), threads(thread or 0), places(place[source])
     parents[UNKNOWN_PARENT] = None
-    members = {m.member for m in messages if m.member is not None}
-    before = seen_before(conn, workspace_id, start, members) if seen else set()
-    found = Facts(start.timestamp(), end.timestamp(), messages, parents, before, team, _team_names(conn, team))
-    found.cache["columns"] = Columns.read(names, *arrays)
-    return found
+    return Facts(start.timestamp(), end.timestamp(), messages, Columns.read(names, *arrays), parents, set(), team,
+                 _team_names(conn, team))  # fmt: skip
 
 
 def _people(conn: Connection, workspace_id: int) -> tuple[dict[int, str], dict[int | None, int]]:

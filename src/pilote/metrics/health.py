@@ -14,7 +14,7 @@ import numpy as np
 
 from pilote.metrics import history
 from pilote.metrics.catalogue import Scope, metric
-from pilote.metrics.facts import DAY, MONDAY, NO_PARENT, NOBODY, WEEK, authors, distinct
+from pilote.metrics.facts import DAY, MONDAY, NO_PARENT, NOBODY, WEEK, Columns, authors, distinct, find, runs
 from pilote.texts import N_
 
 MONTH = 30 * DAY
@@ -28,7 +28,7 @@ LOOK_BACKS = (YEAR, REGULARS)  # how far back from a period's end member activit
 
 def _present(scope: Scope, since: float, until: float) -> set[int]:
     """The members (the team left out) with a counted message in [since, until)."""
-    columns = scope.facts.columns()
+    columns = scope.facts.columns
     part = columns.span(since, until)
     return set(np.unique(columns.member[part][columns.community[part]]).tolist())
 
@@ -43,7 +43,7 @@ def _first_times(scope: Scope) -> dict[int, float]:
     """Each member's first counted message in the facts (members seen before them are left out)."""
 
     def build() -> dict[int, float]:
-        columns = scope.facts.columns()
+        columns = scope.facts.columns
         members, moments = columns.member[columns.community], columns.at[columns.community]
         found, first = np.unique(members, return_index=True)  # the first of each, in time order
         return {member: at for member, at in zip(found.tolist(), moments[first].tolist(), strict=True)
@@ -56,7 +56,7 @@ def _first_times(scope: Scope) -> dict[int, float]:
 def _mean_distinct(scope: Scope, size: float) -> float | None:
     """Mean number of distinct members per block of `size` seconds, blocks counted back from the period's end."""
     blocks = max(1, int((scope.until - scope.since) // size))
-    columns = scope.facts.columns()
+    columns = scope.facts.columns
     part = columns.span(scope.until - blocks * size, scope.until)
     kept = columns.community[part]
     block = np.floor_divide(scope.until - columns.at[part][kept], size)
@@ -172,7 +172,7 @@ def _cohorts(scope: Scope) -> dict[str, dict[str, object]]:
 def _returns(scope: Scope, cohort: dict[int, float]) -> Counter[tuple[float, int]]:
     """Per cohort (its week) and week since it (0 is its own), how many of its members wrote (any message of
     theirs before the period's end, the team's identities of a member included)."""
-    columns = scope.facts.columns()
+    columns = scope.facts.columns
     end = columns.span(-math.inf, scope.until).stop
     members, weeks = columns.member[:end], columns.week[:end]
     if not cohort or not end:
@@ -180,8 +180,7 @@ def _returns(scope: Scope, cohort: dict[int, float]) -> Counter[tuple[float, int
     keys = np.fromiter(cohort, dtype=np.int64, count=len(cohort))
     starts = np.fromiter(cohort.values(), dtype=np.float64, count=len(cohort))
     order = np.argsort(keys)
-    where = np.minimum(np.searchsorted(keys[order], members), len(keys) - 1)
-    inside = keys[order][where] == members
+    where, inside = find(keys[order], members)
     start = starts[order][where][inside]
     since = np.floor_divide(weeks[inside] - start, WEEK).astype(np.int64)
     rows, new = distinct(start, since, members[inside])
@@ -204,7 +203,7 @@ def _regulars(scope: Scope) -> int:
 def _activity(scope: Scope, since: float) -> dict[int, tuple[int, float]]:
     """Per member (the team left out), how many weeks have a message in [since, the period's end), and the last
     moment; from the messages read, and before them from the history (their weeks do not overlap)."""
-    columns = scope.facts.columns()
+    columns = scope.facts.columns
     part = columns.span(since, scope.until)
     kept = columns.community[part]
     members, weeks, moments = columns.member[part][kept], columns.week[part][kept], columns.at[part][kept]
@@ -212,7 +211,7 @@ def _activity(scope: Scope, since: float) -> dict[int, tuple[int, float]]:
     if len(members):
         order, new = distinct(members, weeks)
         ordered = members[order]
-        starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+        starts = runs(ordered)
         counts = np.add.reduceat(new.astype(np.int64), starts)
         last = np.maximum.reduceat(moments[order], starts)
         found = dict(zip(ordered[starts].tolist(), zip(counts.tolist(), last.tolist(), strict=True), strict=True))
@@ -276,18 +275,23 @@ def _reach(scope: Scope, since: float, active: dict[int, tuple[int, float]]) -> 
 def _seen_reach(scope: Scope, since: float, until: float) -> dict[int, int]:
     """Per member, how many other members (the team left out) answered, among the messages read, a message of
     theirs with a message written in [since, until)."""
-    columns = scope.facts.columns()
-    ids = scope.facts.shared("ids", lambda: np.argsort(columns.id))  # the messages by id, to find parents
+    columns = scope.facts.columns
+    ids, writers = scope.facts.shared("by id", lambda: _by_id(columns))
     part = columns.span(since, until)
     replies = columns.community[part] & (columns.parent[part] != NO_PARENT)
     parents, members = columns.parent[part][replies], columns.member[part][replies]
-    where = np.minimum(np.searchsorted(columns.id[ids], parents), max(len(ids) - 1, 0))
-    known = columns.id[ids][where] == parents if len(ids) else np.zeros(0, dtype=np.bool_)
-    answered = columns.member[ids][where]
+    where, known = find(ids, parents)
+    answered = writers[where]
     kept = known & (answered != NOBODY) & (answered != members)
     order, new = distinct(answered[kept], members[kept])
     found, counts = np.unique(answered[kept][order][new], return_counts=True)
     return dict(zip(found.tolist(), counts.tolist(), strict=True))
+
+
+def _by_id(columns: Columns) -> tuple[np.ndarray, np.ndarray]:
+    """The messages' ids sorted, and their members in that order (to find who wrote a parent)."""
+    order = np.argsort(columns.id)
+    return columns.id[order], columns.member[order]
 
 
 REACH_NEEDED = max(least_reach for *_, least_reach in LEVELS)  # more reach than this changes no level
@@ -315,7 +319,7 @@ def _counts(scope: Scope) -> list[int]:
     """Messages per member of the period (the team left out), most first."""
 
     def build() -> list[int]:
-        columns = scope.facts.columns()
+        columns = scope.facts.columns
         part = columns.span(scope.since, scope.until)
         _, counts = np.unique(columns.member[part][columns.community[part]], return_counts=True)
         return sorted(counts.tolist(), reverse=True)
