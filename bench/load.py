@@ -17,6 +17,8 @@ when each tick started and how long it ran. Prints requests/s, p50/p95/p99 per r
     .venv/bin/python bench/load.py --messages 1000000 --reuse bench/out/load-1m --servers 1 --workers 0 --alone 9
     .venv/bin/python bench/load.py --messages 1000000 --reuse bench/out/load-1m --servers 1 --workers 0 --alone 9 \
         --keep-reports    # the metrics reports kept first, as the job metrics.reports does
+    /usr/bin/time -v .venv/bin/python bench/load.py --messages 10000000 --reuse /var/tmp/pilote-load-10m \
+        --reports-only    # the kept reports' refresh alone: its seconds, and its peak memory from time
 
 Loopback only: every server listens on 127.0.0.1 (PostgreSQL on a Unix socket). Bounded: the readers stop
 after `--seconds`, then the run waits at most `--settle` seconds for the workers to analyse the arrivals.
@@ -447,6 +449,7 @@ def main() -> None:
     parser.add_argument("--sqlite", action="store_true", help="the single host: SQLite, one `pilote serve` with jobs")
     parser.add_argument("--build-only", action="store_true")
     parser.add_argument("--keep-reports", action="store_true", help="first keep the metrics reports (metrics.kept)")
+    parser.add_argument("--reports-only", action="store_true", help="keep the metrics reports, say how long, stop")
     parser.add_argument("--alone", type=int, metavar="RUNS", help="time each request alone RUNS times, then stop")
     args = parser.parse_args()
     folder = (args.reuse or cockpit.OUT / f"load-{'sqlite-' if args.sqlite else ''}{args.messages}").resolve()
@@ -473,8 +476,10 @@ def main() -> None:
             stored = conn.execute(select(func.count()).select_from(Message)).scalar_one()
             size = (home / "pilote.db").stat().st_size if args.sqlite else conn.execute(
                 text("SELECT pg_database_size('bench')")).scalar_one()  # fmt: skip
-        if args.keep_reports:
+        if args.keep_reports or args.reports_only:
             keep_reports(engine)
+        if args.reports_only:
+            return
         headers = api_token(engine)
         redis_url = None if args.sqlite else stack.enter_context(redis_server(folder / "redis"))
         env = environment(home, database_url, redis_url, args.radar_interval)
