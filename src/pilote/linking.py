@@ -66,10 +66,15 @@ def relink(conn: Connection, *, source_id: int) -> int:
     PostgreSQL, one relink of a source at a time (two would each make a stand-in for the same thread)."""
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s, %s)", (RELINK_LOCK, source_id))
+    from pilote import rollups  # (rollups imports ingest)
+
     linked = _link_parents(conn, source_id)
-    _link_named_threads(conn, source_id)
-    _reset_subtrees(conn, source_id, linked)
-    _link_chain_threads(conn, source_id)
+    placed = _link_named_threads(conn, source_id)
+    placed += _reset_subtrees(conn, source_id, linked)
+    placed += _link_chain_threads(conn, source_id)
+    # Their hours are noted for the recount: what reads messages by the hours recounted (the metrics' held
+    # facts) sees an old reply take its parent or thread too.
+    rollups.mark(conn, sorted(set(linked + placed)))
     return len(linked)
 
 
@@ -91,15 +96,16 @@ def _link_parents(conn: Connection, source_id: int) -> list[int]:
     return linked
 
 
-def _link_named_threads(conn: Connection, source_id: int) -> None:
+def _link_named_threads(conn: Connection, source_id: int) -> list[int]:
     root = aliased(Message)
     query = (
         select(m.c.id, root.id.label("root"))
         .join(root, and_(root.source_id == m.c.source_id, root.external_id == m.c.thread_external_id))
         .where(m.c.source_id == source_id, m.c.thread_id.is_(None), m.c.thread_external_id.is_not(None))
     )
-    _set_threads(conn, {row.id: row.root for row in conn.execute(query)})
-    _stand_in(conn, source_id)
+    threads = {row.id: row.root for row in conn.execute(query)}
+    _set_threads(conn, threads)
+    return list(threads) + _stand_in(conn, source_id)
 
 
 def _set_threads(conn: Connection, threads: Mapping[int, int]) -> None:
@@ -166,9 +172,9 @@ def _rekey_items(conn: Connection, source_id: int, moved: list[int], moves: Mapp
         conn.execute(update(item).where(item.c.id == bindparam("_id")).values(key=bindparam("_key")), pairs)
 
 
-def _stand_in(conn: Connection, source_id: int) -> None:
+def _stand_in(conn: Connection, source_id: int) -> list[int]:
     """Messages naming a thread whose root is not in the store join the thread's stand-in root, or the first of
-    them written becomes it."""
+    them written becomes it; returns the messages placed."""
     query = select(m.c.id, m.c.thread_external_id, m.c.created_at).where(
         m.c.source_id == source_id, m.c.thread_id.is_(None), m.c.thread_external_id.is_not(None)
     )
@@ -176,7 +182,7 @@ def _stand_in(conn: Connection, source_id: int) -> None:
     for id_, thread, created_at in conn.execute(query):
         waiting.setdefault(thread, []).append((created_at, id_))
     if not waiting:
-        return
+        return []
     leaders: dict[str, list[tuple[Any, int]]] = {}
     for thread, created_at, id_ in _stand_ins(conn, source_id, waiting):
         leaders.setdefault(thread, []).append((created_at, id_))
@@ -189,22 +195,26 @@ def _stand_in(conn: Connection, source_id: int) -> None:
         threads.update({id_: first[1] for _, id_ in found})
     _set_threads(conn, threads)
     _move(conn, source_id, moves)
+    return list(threads)
 
 
-def _reset_subtrees(conn: Connection, source_id: int, linked: list[int]) -> None:
-    """Orphans that just found their parent led threads of their own: hand those back to relinking."""
+def _reset_subtrees(conn: Connection, source_id: int, linked: list[int]) -> list[int]:
+    """Orphans that just found their parent led threads of their own: hand those back to relinking; returns the
+    messages handed back."""
+    reset: list[int] = []
     for start in range(0, len(linked), CHUNK):
         chunk = linked[start : start + CHUNK]
-        conn.execute(
-            update(m)
-            .where(m.c.source_id == source_id, m.c.thread_external_id.is_(None), m.c.thread_id.in_(chunk))
-            .values(thread_id=None)
-        )
+        led = and_(m.c.source_id == source_id, m.c.thread_external_id.is_(None), m.c.thread_id.in_(chunk))
+        reset += conn.scalars(select(m.c.id).where(led)).all()
+        conn.execute(update(m).where(led).values(thread_id=None))
+    return reset
 
 
-def _link_chain_threads(conn: Connection, source_id: int) -> None:
-    """Unplaced messages take the thread of their nearest placed ancestor: one read, one write."""
+def _link_chain_threads(conn: Connection, source_id: int) -> list[int]:
+    """Unplaced messages take the thread of their nearest placed ancestor: one read, one write; returns the
+    messages placed."""
     unplaced = and_(m.c.source_id == source_id, m.c.thread_id.is_(None), m.c.thread_external_id.is_(None))
+    roots = list(conn.scalars(select(m.c.id).where(unplaced, m.c.parent_id.is_(None))))
     conn.execute(update(m).where(unplaced, m.c.parent_id.is_(None)).values(thread_id=m.c.id))
     parent = m.alias("parent")
     query = select(m.c.id, m.c.parent_id, parent.c.thread_id).join(parent, parent.c.id == m.c.parent_id)
@@ -213,6 +223,7 @@ def _link_chain_threads(conn: Connection, source_id: int) -> None:
     if pairs:
         statement = update(m).where(m.c.id == bindparam("_id")).values(thread_id=bindparam("_thread"))
         conn.execute(statement, pairs)
+    return roots + [pair["_id"] for pair in pairs]
 
 
 def chain_threads(rows: Iterable[tuple[int, int, int | None]]) -> dict[int, int | None]:

@@ -473,6 +473,19 @@ class RollupDirty(Base):
     hour: Mapped[int] = mapped_column(BigInteger, primary_key=True)
 
 
+class RollupRecounted(Base):
+    """A run of a workspace's hours whose rollups were recounted, and when: the hours whose messages changed since
+    a moment, for what holds messages read before it (the metrics' held facts, `metrics.held`). Kept a day."""
+
+    __tablename__ = "rollup_recounted"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[int] = mapped_column(BigId)
+    first_hour: Mapped[int] = mapped_column(BigInteger)
+    last_hour: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    __table_args__ = (Index(None, "workspace_id", "at"),)
+
+
 class TeamAccount(Base):
     """An author who speaks for the organisation: their replies answer questions and complaints."""
 

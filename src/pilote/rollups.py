@@ -18,7 +18,7 @@ import itertools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, case, delete, func, insert, literal, or_, select
@@ -28,7 +28,7 @@ from pilote.bulk import db_time, insert_rows, placeholder
 from pilote.community import counted, counted_sql
 from pilote.enrich import keyphrases
 from pilote.ingest import Pending
-from pilote.models import Label, Message, Rollup, RollupDirty
+from pilote.models import Label, Message, Rollup, RollupDirty, RollupRecounted, utcnow
 
 TOXIC_THRESHOLD = 0.5
 SERIES = (
@@ -278,6 +278,32 @@ def recount(conn: Connection, workspace_id: int, first: int, last: int, *, tops:
     values = [(workspace_id, s, h, k[:200], n, e) for (s, h, k), (n, e) in buckets.items()]
     insert_rows(conn, "rollup", COLUMNS, values)
     _summarise(conn, workspace_id, first // 24 * 24, last // 24 * 24 + 23, tops=tops)
+    _note_recounted(conn, workspace_id, first, last)
+
+
+RECOUNTED_FOR = timedelta(days=1)  # how long a recount is noted in `rollup_recounted`
+
+
+def _note_recounted(conn: Connection, workspace_id: int, first: int, last: int) -> None:
+    """Note in `rollup_recounted` that hours first..last were recounted now, in the recount's transaction: what
+    holds messages read before now reads those hours again (`recounted_since`). Notes older than
+    `RECOUNTED_FOR` are dropped."""
+    now = utcnow()
+    conn.execute(insert(RollupRecounted).values(workspace_id=workspace_id, first_hour=first, last_hour=last, at=now))
+    old = (RollupRecounted.workspace_id == workspace_id, RollupRecounted.at < now - RECOUNTED_FOR)
+    conn.execute(delete(RollupRecounted).where(*old))
+
+
+def recounted_since(conn: Connection, workspace_id: int, moment: datetime) -> tuple[list[tuple[int, int]], bool]:
+    """The runs of a workspace's hours whose messages may have changed since `moment`: those recounted since (first
+    hour, last hour) and those waiting to be (`rollup_dirty`); and whether the notes reach back that far (a
+    moment older than `RECOUNTED_FOR` cannot be answered: read everything again)."""
+    runs = [(int(first), int(last)) for first, last in conn.execute(
+        select(RollupRecounted.first_hour, RollupRecounted.last_hour)
+        .where(RollupRecounted.workspace_id == workspace_id, RollupRecounted.at >= moment))]  # fmt: skip
+    waiting = select(RollupDirty.hour).where(RollupDirty.workspace_id == workspace_id)
+    runs += [(int(hour), int(hour)) for hour in conn.scalars(waiting)]
+    return sorted(runs), moment >= utcnow() - RECOUNTED_FOR
 
 
 def _summarise(conn: Connection, workspace_id: int, first: int, last: int, *, tops: bool = True) -> None:

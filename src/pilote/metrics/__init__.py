@@ -7,7 +7,7 @@ one entry of `catalogue.CATALOGUE` (docs/metrics.md is written from it).
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -36,6 +36,7 @@ _ordered = sorted(CATALOGUE.values(), key=lambda entry: AREAS.index(entry.comput
 CATALOGUE.clear()
 CATALOGUE.update((entry.name, entry) for entry in _ordered)
 
+Read = Callable[[Connection, int, datetime, datetime, Focus], Facts]  # what reads a window's facts (`load`)
 PERIODS = {"7d": timedelta(days=7), "30d": timedelta(days=30), "90d": timedelta(days=90)}
 LOOK_BACK = timedelta(days=365)  # member levels look back a year from a period's end
 RECENT = timedelta(days=30)  # monthly active members count 30 days back from either period's end
@@ -142,11 +143,11 @@ def report(
 
 def reports(
     session: Session, workspace_id: int, periods: Sequence[tuple[datetime, datetime]], *,
-    focus: Focus = EVERYTHING, summed: bool = True,
+    focus: Focus = EVERYTHING, summed: bool = True, read: Read = load,
 ) -> list[Report]:  # fmt: skip
-    """`report` of several periods, their messages read once: the window that holds all of them is read, and
-    each period's metrics read their part of it (the same values as a read each; the kept reports' periods
-    overlap, and the longest holds the others)."""
+    """`report` of several periods, their messages read once: the window that holds all of them is read (by
+    `read`: `facts.load`, or the facts a worker holds, `held.Reading`), and each period's metrics read their part
+    of it (the same values as a read each; the kept reports' periods overlap, and the longest holds the others)."""
     with _collections_paused():
         conn = session.connection()
         plans = [_Plan.of(since, until, summed) for since, until in periods]
@@ -155,7 +156,7 @@ def reports(
         # rather than summed by the database again: the same values (`summed`), without the database's pass.
         plans = [replace(plan, read=(plan.start, plan.until), summed=False) if start <= plan.start else plan
                  for plan in plans]  # fmt: skip
-        wide = load(conn, workspace_id, start, end, focus)
+        wide = read(conn, workspace_id, start, end, focus)
         if len(plans) > 1:  # found once: each period reads them (its arrays are a view of the read's)
             conversation.tree(conn, wide)
             engagement.every_post(wide)

@@ -155,6 +155,16 @@ class Columns:
         return cls(ids, at, week, member, (member != NOBODY) & ~team.astype(np.bool_), parent, thread, channel,
                    channels)  # fmt: skip
 
+    @classmethod
+    def joined(cls, parts: Sequence[Columns]) -> Columns:
+        """The rows of these parts one after the other (of one workspace's read: the same channels)."""
+
+        def joined(name: str) -> np.ndarray:
+            return np.concatenate([getattr(part, name) for part in parts])
+
+        return cls(joined("id"), joined("at"), joined("week"), joined("member"), joined("community"),
+                   joined("parent"), joined("thread"), joined("channel"), parts[0].channels)  # fmt: skip
+
     def part(self, first: int, last: int) -> Columns:
         """The rows first to last (views, not copies)."""
         return Columns(self.id[first:last], self.at[first:last], self.week[first:last], self.member[first:last],
@@ -240,6 +250,9 @@ class Facts:
     names: dict[int, str] = field(default_factory=dict)  # author id → how the team member is shown
     history: History | None = None  # the members' activity before `start`, when read apart (history.py)
     cache: dict[str, Any] = field(default_factory=dict)  # values both periods of a report share (`shared`)
+    # Every message of the window (counted or not), in time order: ids and `Msg.at` (`replaced` cuts them).
+    every: tuple[np.ndarray, np.ndarray] = (np.zeros(0, dtype=np.int64), np.zeros(0))
+    outside: set[int] = field(default_factory=set)  # the keys of `parents` `ancestors` read (outside the window)
 
     def shared(self, key: str, compute: Any) -> Any:
         """A value of the facts themselves (not of one period), computed once for the report."""
@@ -253,7 +266,7 @@ class Facts:
         `ancestors` reads the rest). Who wrote before `start` is for the caller to say."""
         first, last = self._cut(conn, start), self._cut(conn, end)
         found = Facts(start.timestamp(), end.timestamp(), self.messages[first:last], self.columns.part(first, last),
-                      self.parents, set(), self.team, self.names)  # fmt: skip
+                      self.parents, set(), self.team, self.names, outside=self.outside)  # fmt: skip
         if DEPTHS in self.cache:  # of every message these facts hold: of those it holds too
             found.cache[DEPTHS] = self.cache[DEPTHS]
         if POSTS in self.cache:  # engagement.Posts, by position
@@ -261,18 +274,46 @@ class Facts:
         return found
 
     def _cut(self, conn: Connection, moment: datetime) -> int:
-        """The place of the first message written at `moment` or later, as the database compares times: `at` is
-        rounded to the millisecond, so the few messages within a millisecond or two of it are asked about."""
-        seconds = moment.timestamp()
-        low = bisect.bisect_left(self.messages, seconds - CUT_SLACK, key=lambda m: m.at)
-        high = bisect.bisect_left(self.messages, seconds + CUT_SLACK, key=lambda m: m.at)
-        if low == high:
-            return low
-        near = [m.id for m in self.messages[low:high]]
-        later: set[int] = set()
-        for chunk in _chunks(near):
-            later.update(conn.scalars(select(Message.id).where(Message.id.in_(chunk), Message.created_at >= moment)))
-        return low + sum(1 for ident in near if ident not in later)  # in time order: the earlier ones first
+        """The place of the first counted message written at `moment` or later, as the database compares times."""
+        return cut(conn, self.columns.id, self.columns.at, moment)
+
+    def replaced(self, conn: Connection, start: datetime, end: datetime, pieces: Sequence[Piece]) -> Facts:
+        """These facts with the messages of each window replaced by a read of it now (`pieces`: start, end and what
+        `load` read there, or None to leave the window empty; in time order, apart): what a read of the whole
+        window would give where only those windows changed (`metrics.held`). Team and names are read again;
+        the keys `ancestors` added are dropped (the reports read them again)."""
+        for key in self.outside:
+            self.parents.pop(key, None)
+        self.outside.clear()
+        messages: list[Msg] = []
+        columns: list[Columns] = []
+        every: list[tuple[np.ndarray, np.ndarray]] = []
+        gone: list[np.ndarray] = []
+        counted = kept = 0  # where the part of these facts not yet copied starts: counted messages, every one
+        for start, end, fresh in pieces:
+            first, last = self._cut(conn, start), self._cut(conn, end)
+            low, high = cut(conn, *self.every, start), cut(conn, *self.every, end)
+            messages += self.messages[counted:first]
+            columns.append(self.columns.part(counted, first))
+            every.append((self.every[0][kept:low], self.every[1][kept:low]))
+            gone.append(self.every[0][low:high])
+            if fresh is not None:
+                messages += fresh.messages
+                columns.append(fresh.columns)
+                every.append(fresh.every)
+            counted, kept = last, high
+        messages += self.messages[counted:]
+        columns.append(self.columns.part(counted, len(self.messages)))
+        every.append((self.every[0][kept:], self.every[1][kept:]))
+        for key in np.concatenate(gone).tolist() if gone else ():  # all first: a moved message is in two windows
+            self.parents.pop(key, None)
+        for _, _, fresh in pieces:
+            if fresh is not None:
+                self.parents.update(fresh.parents)
+        self.parents[UNKNOWN_PARENT] = None
+        ids, moments = (np.concatenate([part[n] for part in every]) for n in (0, 1))
+        return Facts(start.timestamp(), end.timestamp(), messages, Columns.joined(columns), self.parents, set(),
+                     self.team, _team_names(conn, self.team), every=(ids, moments))  # fmt: skip
 
     def between(self, since: float, until: float) -> Iterator[Msg]:
         """The counted messages written in [since, until)."""
@@ -283,11 +324,34 @@ class Facts:
             yield message
 
 
+def cut(conn: Connection, ids: np.ndarray, at: np.ndarray, moment: datetime) -> int:
+    """The place of the first of these messages (their ids and `Msg.at`, in time order) written at `moment` or
+    later, as the database compares times: `at` is rounded to the millisecond, so the few messages within a
+    millisecond or two of it are asked about (one no longer in the store is placed by its `at`)."""
+    seconds = moment.timestamp()
+    low = int(np.searchsorted(at, seconds - CUT_SLACK, "left"))
+    high = int(np.searchsorted(at, seconds + CUT_SLACK, "left"))
+    if low == high:
+        return low
+    near = ids[low:high].tolist()
+    later: dict[int, bool] = {}
+    for chunk in _chunks(near):
+        query = select(Message.id, Message.created_at >= moment).where(Message.id.in_(chunk))
+        later.update((ident, bool(after)) for ident, after in conn.execute(query))
+    stored = at[low:high].tolist()
+    # in time order: the earlier ones first
+    return low + sum(1 for ident, moment_at in zip(near, stored, strict=True)
+                     if not later.get(ident, moment_at >= seconds))  # fmt: skip
+
+
+Piece = tuple[datetime, datetime, Facts | None]  # a window of `Facts.replaced`, and what was read there
+
+
 # The parent of a reply whose parent is not in the store (`community.reply_sql`: still a comment, not a post):
 # a chain reaching it ends there, one level above the reply (no message has this id).
 UNKNOWN_PARENT = 0
 
-# The message table alone: channels and merged identities, a few rows, are looked up in memory (`_people`).
+# The message table alone: channels and merged identities, a few rows, are looked up in memory (`people`).
 SQL = (
     "SELECT m.id, {seconds}, m.author_id, m.source_id, "
     "COALESCE(m.parent_id, CASE WHEN m.parent_external_id IS NOT NULL THEN " + str(UNKNOWN_PARENT) + " END), "
@@ -304,7 +368,7 @@ def load(conn: Connection, workspace_id: int, start: datetime, end: datetime, fo
     messages: list[Msg] = []
     parents: dict[int, int | None] = {}
     threshold = community.SPAM_THRESHOLD
-    channels, merges = _people(conn, workspace_id)
+    channels, merges = people(conn, workspace_id)
     # `Columns`' values (but `community`) as they are read: 8 bytes each, and numpy's arrays without a copy
     read_ids, read_at, read_weeks, read_members, read_team, read_parents, read_threads, read_channels = arrays = (
         array("q"), array("d"), array("d"), array("q"), array("b"), array("q"), array("q"), array("q"))  # fmt: skip
@@ -312,10 +376,14 @@ def load(conn: Connection, workspace_id: int, start: datetime, end: datetime, fo
     ours, ups, threads, places = read_team.append, read_parents.append, read_threads.append, read_channels.append
     names = tuple(sorted(set(channels.values())))
     place = {source: names.index(channel) for source, channel in channels.items()}
+    every_ids, every_at = array("q"), array("d")
+    listed, timed = every_ids.append, every_at.append
     for ident, at, author, source, parent, thread, likes, shares, replies, views, feel, intent, spam in _rows(
         conn, workspace_id, start, end, focus
     ):
         parents[ident] = parent
+        at = round(at, 3)  # a float on both databases (`seconds_sql`)
+        listed(ident), timed(at)
         mine = labels.get(ident)
         if mine is None:  # most messages: no label, so the model decides (the same rule, without the calls)
             if spam is not None and spam >= threshold:
@@ -326,7 +394,6 @@ def load(conn: Connection, workspace_id: int, start: datetime, end: datetime, fo
             feel, intent = community.decided(mine, "sentiment", feel), community.decided(mine, "intent", intent)
         merged = merges.get(author)
         member = merged if merged is not None else (-author if author is not None else None)
-        at = round(at, 3)  # a float on both databases (`seconds_sql`)
         week = (at - MONDAY) // WEEK * WEEK + MONDAY
         mine_too = author in team
         messages.append(Msg(ident, at, author, member, mine_too, parent, thread, channels[source], likes, shares,
@@ -334,11 +401,12 @@ def load(conn: Connection, workspace_id: int, start: datetime, end: datetime, fo
         ids(ident), moments(at), weeks(week), persons(NOBODY if member is None else member), ours(mine_too)
         ups(NO_PARENT if parent is None else parent), threads(thread or 0), places(place[source])
     parents[UNKNOWN_PARENT] = None
+    every = (np.frombuffer(every_ids, dtype=np.int64), np.frombuffer(every_at, dtype=np.float64))
     return Facts(start.timestamp(), end.timestamp(), messages, Columns.read(names, *arrays), parents, set(), team,
-                 _team_names(conn, team))  # fmt: skip
+                 _team_names(conn, team), every=every)  # fmt: skip
 
 
-def _people(conn: Connection, workspace_id: int) -> tuple[dict[int, str], dict[int | None, int]]:
+def people(conn: Connection, workspace_id: int) -> tuple[dict[int, str], dict[int | None, int]]:
     """The workspace's sources' channels, and the person each merged author is (`author.member_id`)."""
     channels = dict(conn.execute(select(Source.id, Source.channel).where(Source.workspace_id == workspace_id)).all())
     merged = select(Author.id, Author.member_id).where(Author.workspace_id == workspace_id,
@@ -424,10 +492,12 @@ def ancestors(conn: Connection, facts: Facts, ids: Sequence[int]) -> None:
                 if parent_id is None and named is not None:
                     parent_id = UNKNOWN_PARENT
                 facts.parents[message_id] = parent_id
+                facts.outside.add(message_id)
                 found.add(parent_id)
         for lost in missing - facts.parents.keys():
             if lost is not None:
                 facts.parents[lost] = None  # deleted from the store: the chain ends there
+                facts.outside.add(lost)
         missing = {p for p in found if p is not None} - facts.parents.keys()
 
 

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from pilote import keeping, metrics
 from pilote.keeping import AT_ONCE, Kept, Reader, more_than, stamp
 from pilote.leaders.window import coming_hour
-from pilote.metrics import CATALOGUE, EVERYTHING, Figure, Focus, Report
+from pilote.metrics import CATALOGUE, EVERYTHING, Figure, Focus, Report, held
 from pilote.models import KeptReport, Message, utcnow
 
 PERIODS = ("30d", "7d", "90d", "all")  # the standard periods, in the order a worker computes them (Health's first)
@@ -51,8 +51,11 @@ def refresh(engine: Engine, workspace_id: int, *, now: datetime | None = None, f
             return False
         started = time.monotonic()
         state = stamp(session, workspace_id, now)
-        found = metrics.reports(session, workspace_id, [window(session, workspace_id, p, now) for p in PERIODS])
+        reading = held.Reading()  # the messages read last time, read again where they changed
+        windows = [window(session, workspace_id, p, now) for p in PERIODS]
+        found = metrics.reports(session, workspace_id, windows, read=reading)
         values = {period: dump(report) for period, report in zip(PERIODS, found, strict=True)}
+        reading.keep()
         computed = now or utcnow()
     rows = [KeptReport(workspace_id=workspace_id, period=period, stamp=state,
             value=value, computed_at=computed) for period, value in values.items()]  # fmt: skip
