@@ -196,6 +196,14 @@ def find(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return where, keys[where] == values
 
 
+def lookup(keys: np.ndarray, values: np.ndarray, wanted: np.ndarray, missing: Any) -> np.ndarray:
+    """The value of each wanted key (`values` in the sorted `keys`' order), or `missing` where it is not there."""
+    where, there = find(keys, wanted)
+    found = np.full(len(wanted), missing, dtype=values.dtype)
+    found[there] = values[where[there]]
+    return found
+
+
 def runs(ordered: np.ndarray) -> np.ndarray:
     """Where each run of equal values of a sorted, non-empty array starts."""
     return np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))

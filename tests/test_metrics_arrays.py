@@ -1,0 +1,157 @@
+"""The metrics computed over the facts' arrays give what a plain walk over the messages gives, on random facts
+with what a store of a million messages may lack: anonymous messages, the team, members merged, members seen
+before, replies whose parent is missing or unknown, counts the platform does not give, empty periods."""
+
+from __future__ import annotations
+
+import math
+import random
+from array import array
+from collections import Counter
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+
+from pilote.metrics import health
+from pilote.metrics.catalogue import Scope
+from pilote.metrics.facts import DAY, MONDAY, NO_PARENT, NOBODY, UNKNOWN_PARENT, WEEK, Columns, Facts, Msg
+
+START = 1_750_000_000.0
+CHANNELS = ("blog", "forum", "social")
+TEAM = {1, 2}  # author ids
+MERGED = {3: 900, 4: 900, 5: 901}  # author → member
+
+
+def random_facts(seed: int, count: int = 3000, days: int = 400) -> Facts:
+    """Messages over `days` days by a few hundred authors, a few much more active than most (two of them the
+    team, a few merged, some anonymous)."""
+    rng = random.Random(seed)
+    moments = sorted(round(START + rng.random() * days * DAY, 3) for _ in range(count))
+    ids = rng.sample(range(10, 10 * count), count)  # not in time order
+    messages: list[Msg] = []
+    for ident, at in zip(ids, moments, strict=True):
+        author = min(int(rng.expovariate(1 / 80)) + 1, 500) if rng.random() > 0.05 else None
+        member = None if author is None else MERGED.get(author, -author)
+        earlier = [m.id for m in messages[-50:]]
+        parent = rng.choice([None, None, UNKNOWN_PARENT, 7, *earlier]) if earlier else None  # 7: not read
+        thread = rng.choice([0, *earlier[:3]]) if parent is not None and earlier else None
+        messages.append(Msg(
+            ident, at, author, member, author in TEAM, parent, thread or None, rng.choice(CHANNELS),
+            _maybe(rng, 20), _maybe(rng, 5), _maybe(rng, 8), _maybe(rng, 1000),
+            rng.choice([None, "positive", "negative", "neutral", "mixed"]),
+            rng.choice([None, "question", "complaint", "praise", "answer"]), (at - MONDAY) // WEEK * WEEK + MONDAY,
+        ))  # fmt: skip
+    arrays = (array("q", [m.id for m in messages]), array("d", [m.at for m in messages]),
+              array("d", [m.week for m in messages]), array("q", [m.member or NOBODY for m in messages]),
+              array("b", [m.team for m in messages]),
+              array("q", [NO_PARENT if m.parent_id is None else m.parent_id for m in messages]),
+              array("q", [m.thread_id or 0 for m in messages]),
+              array("q", [CHANNELS.index(m.channel) for m in messages]))  # fmt: skip
+    parents: dict[int, int | None] = {m.id: m.parent_id for m in messages} | {UNKNOWN_PARENT: None}
+    seen = {member for member in (-10, -11, 900) if rng.random() > 0.3}
+    return Facts(START, START + days * DAY, messages, Columns.read(CHANNELS, *arrays), parents, seen, TEAM)
+
+
+def _maybe(rng: random.Random, most: int) -> int | None:
+    return None if rng.random() < 0.2 else rng.randrange(most)
+
+
+def scopes(facts: Facts) -> list[Scope]:
+    """Periods of several lengths, each with the one before it, and periods without messages."""
+    found = []
+    for length in (7, 30, 90, 200):
+        until = facts.end - 3 * DAY
+        for since, end in ((until - length * DAY, until), (until - 2 * length * DAY, until - length * DAY)):
+            found.append(Scope(None, 1, facts, since, end))  # type: ignore[arg-type]
+    found.append(Scope(None, 1, facts, facts.end + DAY, facts.end + 30 * DAY))  # type: ignore[arg-type]
+    found.append(Scope(None, 1, facts, facts.start - 30 * DAY, facts.start))  # type: ignore[arg-type]
+    return found
+
+
+def _community(scope: Scope, since: float, until: float) -> list[Msg]:
+    return [m for m in scope.facts.messages if since <= m.at < until and m.member is not None and not m.team]
+
+
+def _firsts(facts: Facts) -> dict[int, float]:
+    found: dict[int, float] = {}
+    for m in facts.messages:
+        if m.member is not None and not m.team and m.member not in found:
+            found[m.member] = m.at
+    return {member: at for member, at in found.items() if member not in facts.seen_before}
+
+
+def _activity(scope: Scope, since: float) -> dict[int, tuple[int, float]]:
+    weeks: dict[int, set[float]] = {}
+    last: dict[int, float] = {}
+    for m in _community(scope, since, scope.until):
+        assert m.member is not None
+        weeks.setdefault(m.member, set()).add(m.week)
+        last[m.member] = max(last.get(m.member, -math.inf), m.at)
+    return {member: (len(found), last[member]) for member, found in weeks.items()}
+
+
+def _reach(scope: Scope, since: float) -> dict[int, int]:
+    writers = {m.id: m.member for m in scope.facts.messages}
+    answering: dict[int, set[int]] = {}
+    for m in _community(scope, since, scope.until):
+        answered = writers.get(m.parent_id) if m.parent_id is not None else None
+        if answered is not None and answered != m.member:
+            assert m.member is not None
+            answering.setdefault(answered, set()).add(m.member)
+    return {member: len(found) for member, found in answering.items()}
+
+
+def _cohorts(scope: Scope) -> dict[str, dict[str, object]]:
+    cohort = {m: (at - MONDAY) // WEEK * WEEK + MONDAY for m, at in _firsts(scope.facts).items()
+              if scope.since <= at < scope.until}  # fmt: skip
+    active: Counter[tuple[float, int]] = Counter()
+    written = {(member, m.week) for m in scope.facts.messages if m.at < scope.until and (member := m.member)}
+    for member, week in written:
+        if member in cohort:
+            active[(cohort[member], int((week - cohort[member]) // WEEK))] += 1
+    table: dict[str, dict[str, object]] = {}
+    for start, size in sorted(Counter(cohort.values()).items()):
+        weeks = min(health.COHORT_WEEKS, int((scope.until - start) // WEEK))
+        kept = [round(100.0 * active.get((start, k), 0) / size, 2) for k in range(1, weeks + 1)]
+        table[datetime.fromtimestamp(start, UTC).date().isoformat()] = {"members": size, "retained": kept}
+    return table
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_member_metrics_are_the_walk_s(seed: int) -> None:
+    facts = random_facts(seed)
+    for scope in scopes(facts):
+        firsts = _firsts(facts)
+        length = scope.until - scope.since
+        assert health._new(scope) == sum(scope.since <= at < scope.until for at in firsts.values())
+        before = {m.member for m in _community(scope, scope.since - length, scope.since)}
+        now = {m.member for m in _community(scope, scope.since, scope.until)} - before
+        expected = sum(1 for member in now if firsts.get(member, -math.inf) < scope.since - length)  # type: ignore[arg-type]
+        assert health._reactivated(scope) == expected
+        assert health._cohorts(scope) == _cohorts(scope)
+        active = _activity(scope, scope.until - health.REGULARS)
+        low, high = health.QUIET
+        expected = sum(1 for weeks, last in active.values() if weeks >= 3 and low <= scope.until - last < high)
+        assert health._regulars(scope) == expected
+        active, reach = _activity(scope, scope.until - health.YEAR), _reach(scope, scope.until - health.YEAR)
+        levels = Counter(health.level_of(weeks, (scope.until - last) / DAY, reach.get(member, 0))
+                         for member, (weeks, last) in active.items())  # fmt: skip
+        assert health._levels(scope) == {level: levels.get(level, 0) for level in ("1", "2", "3", "4")}
+
+
+def test_levels_at_once_are_level_of_s() -> None:
+    weeks, days, reach = (np.array(values) for values in zip(*[
+        (w, d, r) for w in (0, 1, 2, 3, 4, 11, 12, 13) for d in (0.0, 29.5, 30.0, 30.5, 60.0, 61.0, 90.0, 90.5)
+        for r in (0, 4, 5, 9)], strict=True))  # fmt: skip
+    expected = [health.level_of(w, d, r) for w, d, r in zip(weeks.tolist(), days.tolist(), reach.tolist(), strict=True)]
+    assert health.levels_of(weeks, days, reach).tolist() == expected
+
+
+def test_activity_after_an_earlier_one_adds_its_weeks() -> None:
+    """`Activity.after` merges the history's activity as `_activity` did member by member."""
+    read = health.Activity(np.array([-3, 5, 8]), np.array([2, 1, 4]), np.array([30.0, 40.0, 50.0]))
+    earlier: dict[int, tuple[int, float]] = {8: (3, 10.0), -7: (1, 5.0), 5: (2, 1.0)}
+    found = read.after(earlier)
+    merged = zip(found.member.tolist(), zip(found.weeks.tolist(), found.last.tolist(), strict=True), strict=True)
+    assert dict(merged) == {-3: (2, 30.0), 5: (3, 40.0), 8: (7, 50.0), -7: (1, 5.0)}
