@@ -9,11 +9,14 @@ import random
 from array import array
 from collections import Counter
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import pytest
 
-from pilote.metrics import health
+from pilote import audience, community
+from pilote.inbox.figures import percentile
+from pilote.metrics import conversation, engagement, health
 from pilote.metrics.catalogue import Scope
 from pilote.metrics.facts import DAY, MONDAY, NO_PARENT, NOBODY, UNKNOWN_PARENT, WEEK, Columns, Facts, Msg
 
@@ -31,10 +34,12 @@ def random_facts(seed: int, count: int = 3000, days: int = 400) -> Facts:
     ids = rng.sample(range(10, 10 * count), count)  # not in time order
     messages: list[Msg] = []
     for ident, at in zip(ids, moments, strict=True):
-        author = min(int(rng.expovariate(1 / 80)) + 1, 500) if rng.random() > 0.05 else None
+        who = rng.random()
+        author = rng.choice(sorted(TEAM)) if who < 0.15 else min(int(rng.expovariate(1 / 80)) + 3, 500)
+        author = None if who > 0.95 else author
         member = None if author is None else MERGED.get(author, -author)
         earlier = [m.id for m in messages[-50:]]
-        parent = rng.choice([None, None, UNKNOWN_PARENT, 7, *earlier]) if earlier else None  # 7: not read
+        parent = rng.choice([UNKNOWN_PARENT, 7, *earlier]) if earlier and rng.random() > 0.3 else None  # 7: not read
         thread = rng.choice([0, *earlier[:3]]) if parent is not None and earlier else None
         messages.append(Msg(
             ident, at, author, member, author in TEAM, parent, thread or None, rng.choice(CHANNELS),
@@ -155,3 +160,81 @@ def test_activity_after_an_earlier_one_adds_its_weeks() -> None:
     found = read.after(earlier)
     merged = zip(found.member.tolist(), zip(found.weeks.tolist(), found.last.tolist(), strict=True), strict=True)
     assert dict(merged) == {-3: (2, 30.0), 5: (3, 40.0), 8: (7, 50.0), -7: (1, 5.0)}
+
+
+def _replies(facts: Facts) -> dict[int, tuple[float, int]]:
+    """The team's first direct reply to each message, as `facts.first_replies` reads it (among these messages)."""
+    found: dict[int, tuple[float, int]] = {}
+    for m in facts.messages:
+        if (
+            m.author_id in TEAM
+            and m.parent_id is not None
+            and (m.parent_id not in found or m.at < found[m.parent_id][0])
+        ):
+            found[m.parent_id] = (m.at, m.author_id)
+    return found
+
+
+def _response(asked: list[tuple[Msg, float | None, int | None]]) -> dict[str, Any]:
+    times = [max(0.0, (at - m.at) / 3600) for m, at, _ in asked if at is not None]
+    rate = round(100.0 * len(times) / len(asked), 4) if asked else None
+    return {"asked": len(asked), "response_rate": rate, "median_hours": percentile(times, 0.5),
+            "p90_hours": percentile(times, 0.9)}  # fmt: skip
+
+
+def _balance(period: list[Msg]) -> float | None:
+    found = [m.sentiment for m in period if m.member is not None and not m.team
+             and m.sentiment in ("positive", "negative", "neutral")]  # fmt: skip
+    if not found:
+        return None
+    return round(100.0 * (found.count("positive") - found.count("negative")) / len(found), 4)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_response_and_the_posts_metrics_are_the_walk_s(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    facts = random_facts(seed)
+    replies = _replies(facts)
+    monkeypatch.setattr(
+        engagement, "first_replies", lambda conn, ids, team: {i: replies[i] for i in ids if i in replies}
+    )
+    series = {"forum": [audience.Series("forum", 1, "a", [START + DAY * n for n in range(0, 400, 9)],
+                                        list(range(100, 1000, 20)))]}  # fmt: skip
+    for scope, followed in zip(scopes(facts), [{}, series] * 5, strict=True):
+        scope.cache |= {"inbox": None, "followed": followed}
+        period = [m for m in facts.messages if scope.since <= m.at < scope.until]
+        asked = [(m, *replies.get(m.id, (None, None))) for m in period
+                 if community.owes_answer(m.intent, m.author_id, TEAM)]  # fmt: skip
+        total = _response(asked)
+        assert [engagement._response_rate(scope), engagement._median(scope), engagement._p90(scope)] == [
+            total["response_rate"], total["median_hours"], total["p90_hours"]]  # fmt: skip
+        channels = sorted({m.channel for m, *_ in asked})
+        assert engagement._by_channel(scope) == {
+            c: _response([a for a in asked if a[0].channel == c]) for c in channels
+        }
+        by: dict[str, list[float]] = {}
+        for m, at, author in asked:
+            if at is not None:
+                by.setdefault(str(author), []).append(max(0.0, (at - m.at) / 3600))
+        assert engagement._by_member(scope) == {
+            name: {"answers": len(times), "median_hours": percentile(times, 0.5), "p90_hours": percentile(times, 0.9)}
+            for name, times in sorted(by.items())}  # fmt: skip
+        views = [m.views for m in period if m.views is not None]
+        assert engagement._organic_reach(scope) == (sum(views) if views else None)
+        assert conversation._balance(scope) == _balance(period)
+        found = engagement.posts(scope)
+        team = [(facts.messages[position], comments)
+                for position, comments in zip(found.position.tolist(), found.comments.tolist(), strict=True)
+                if facts.messages[position].team]  # fmt: skip
+        drew = {m.id: (m.likes or 0) + (m.shares or 0) + comments for m, comments in team}
+        based = [(m, sum(s.at(m.at) for s in followed[m.channel])) for m, _ in team if m.channel in followed]
+        per_follower = engagement._per_follower(scope)
+        if sum(base for _, base in based):
+            rate = round(100.0 * sum(drew[m.id] for m, _ in based) / sum(base for _, base in based), 4)
+            assert (per_follower.value, str(len(based))) == (rate, per_follower.note.split("team's ")[1].split()[0])
+        else:
+            assert per_follower.value is None
+        table = engagement._vanity(scope).value
+        for channel in CHANNELS:
+            mine = [m for m, _ in team if m.channel == channel]
+            row = table.get(channel, {"team_posts": 0, "team_interactions": 0})
+            assert (row["team_posts"], row["team_interactions"]) == (len(mine), sum(drew[m.id] for m in mine))

@@ -21,7 +21,7 @@ from pilote import community
 from pilote.errors import Invalid, NotFound
 from pilote.metrics import conversation, engagement, health, history
 from pilote.metrics.catalogue import CATALOGUE, Metric, Noted, Scope, markdown
-from pilote.metrics.facts import EVERYTHING, NOBODY, Facts, Focus, load, seen_before
+from pilote.metrics.facts import EVERYTHING, NOBODY, Facts, Focus, judged, load, seen_before
 from pilote.models import Message, Source
 from pilote.texts import N_
 
@@ -159,6 +159,7 @@ def reports(
         if len(plans) > 1:  # found once: each period reads them (its arrays are a view of the read's)
             conversation.tree(conn, wide)
             engagement.every_post(wide)
+            judged(wide)
         return [_report(conn, workspace_id, plan, wide, focus) for plan in plans]
 
 

@@ -16,7 +16,7 @@ from pilote import community
 from pilote.accounts import audit
 from pilote.errors import Invalid, fill
 from pilote.metrics.catalogue import NO_SETS, VOICES, Noted, Scope, metric
-from pilote.metrics.facts import DEPTHS, NO_PARENT, Facts, ancestors, find, numbers, runs
+from pilote.metrics.facts import DEPTHS, NO_PARENT, SENTIMENTS, Facts, ancestors, find, judged, numbers, runs
 from pilote.models import Message, WorkspaceSetting, utcnow
 from pilote.texts import N_
 
@@ -157,10 +157,14 @@ def _reply_share(scope: Scope) -> float | None:
     title=N_("Sentiment balance"),
 )  # fmt: skip
 def _balance(scope: Scope) -> float | None:
-    found = [m.sentiment for m in scope.community() if m.sentiment in ("positive", "negative", "neutral")]
-    if not found:
+    columns = scope.facts.columns
+    part = columns.span(scope.since, scope.until)
+    found = judged(scope.facts).sentiment[part][columns.community[part]]
+    counts: list[int] = np.bincount(found, minlength=len(SENTIMENTS) + 1).tolist()
+    _, positive, negative, neutral = counts
+    if not positive + negative + neutral:
         return None
-    return round(100.0 * (found.count("positive") - found.count("negative")) / len(found), 4)
+    return round(100.0 * (positive - negative) / (positive + negative + neutral), 4)
 
 
 @metric(
