@@ -18,7 +18,19 @@ from pilote import audience, community
 from pilote.inbox.figures import percentile
 from pilote.metrics import conversation, engagement, health
 from pilote.metrics.catalogue import Scope
-from pilote.metrics.facts import DAY, MONDAY, NO_PARENT, NOBODY, UNKNOWN_PARENT, WEEK, Columns, Facts, Msg
+from pilote.metrics.facts import (
+    DAY,
+    MONDAY,
+    NO_PARENT,
+    NOBODY,
+    UNKNOWN_PARENT,
+    WEEK,
+    Columns,
+    Facts,
+    Msg,
+    distinct_values,
+    lookup,
+)
 
 START = 1_750_000_000.0
 CHANNELS = ("blog", "forum", "social")
@@ -238,3 +250,15 @@ def test_the_response_and_the_posts_metrics_are_the_walk_s(seed: int, monkeypatc
             mine = [m for m, _ in team if m.channel == channel]
             row = table.get(channel, {"team_posts": 0, "team_interactions": 0})
             assert (row["team_posts"], row["team_interactions"]) == (len(mine), sum(drew[m.id] for m in mine))
+
+
+def test_distinct_values_and_lookups_are_numpy_s_and_a_dict_s() -> None:
+    rng = np.random.default_rng(3)
+    values = rng.integers(-40, 40, 500)
+    assert distinct_values(values).tolist() == np.unique(values).tolist()
+    assert distinct_values(np.zeros(0, dtype=np.int64)).tolist() == []
+    keys = distinct_values(values[:100])
+    table = {key: 10 * key for key in keys.tolist()}
+    found = lookup(keys, keys * 10, values, -1)
+    assert found.tolist() == [table.get(value, -1) for value in values.tolist()]
+    assert lookup(keys[:0], keys[:0], values[:3], -1).tolist() == [-1, -1, -1]

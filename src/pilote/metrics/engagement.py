@@ -32,6 +32,7 @@ from pilote.metrics.facts import (
     Facts,
     Msg,
     distinct,
+    distinct_values,
     find,
     first_replies,
     judged,
@@ -253,7 +254,7 @@ def _vanity(scope: Scope) -> Noted:
             row["followers_change"] = (row["followers_change"] or 0) + inside[-1] - start
     period, columns = posts(scope), scope.facts.columns
     places, interactions = columns.channel[period.position[period.team]], period.interactions[period.team]
-    for place in np.unique(places).tolist():
+    for place in distinct_values(places).tolist():
         row, mine = table[columns.channels[place]], places == place
         row["team_posts"], row["team_interactions"] = int(mine.sum()), int(interactions[mine].sum())
     part = columns.span(scope.since, scope.until)
@@ -409,7 +410,7 @@ def _by_channel(scope: Scope) -> Noted | dict[str, Any]:
     if found is not None:
         return Noted({row.key: _from_inbox(row) for row in found.channels}, _inbox_note(found, scope))
     asked, names = asks(scope), scope.facts.columns.channels
-    places = sorted(np.unique(asked.channel).tolist(), key=names.__getitem__)
+    places = sorted(distinct_values(asked.channel).tolist(), key=names.__getitem__)
     return {names[place]: _response(asked.where(asked.channel == place)) for place in places}
 
 

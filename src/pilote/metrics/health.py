@@ -15,7 +15,19 @@ import numpy as np
 
 from pilote.metrics import history
 from pilote.metrics.catalogue import Scope, metric
-from pilote.metrics.facts import DAY, NO_PARENT, NOBODY, WEEK, Columns, authors, distinct, find, lookup, runs
+from pilote.metrics.facts import (
+    DAY,
+    NO_PARENT,
+    NOBODY,
+    WEEK,
+    Columns,
+    authors,
+    distinct,
+    distinct_values,
+    find,
+    lookup,
+    runs,
+)
 from pilote.texts import N_
 
 MONTH = 30 * DAY
@@ -31,7 +43,7 @@ def _present(scope: Scope, since: float, until: float) -> set[int]:
     """The members (the team left out) with a counted message in [since, until)."""
     columns = scope.facts.columns
     part = columns.span(since, until)
-    return set(np.unique(columns.member[part][columns.community[part]]).tolist())
+    return set(distinct_values(columns.member[part][columns.community[part]]).tolist())
 
 
 def _members(scope: Scope) -> set[int]:
