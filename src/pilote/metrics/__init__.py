@@ -13,7 +13,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import numpy as np
 from sqlalchemy import Connection, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -21,7 +20,7 @@ from pilote import community
 from pilote.errors import Invalid, NotFound
 from pilote.metrics import conversation, engagement, health, history
 from pilote.metrics.catalogue import CATALOGUE, Metric, Noted, Scope, markdown
-from pilote.metrics.facts import EVERYTHING, NOBODY, Facts, Focus, load, seen_before
+from pilote.metrics.facts import EVERYTHING, NOBODY, Facts, Focus, distinct_values, judged, load, seen_before
 from pilote.models import Message, Source
 from pilote.texts import N_
 
@@ -160,6 +159,7 @@ def reports(
         if len(plans) > 1:  # found once: each period reads them (its arrays are a view of the read's)
             conversation.tree(conn, wide)
             engagement.every_post(wide)
+            judged(wide)
         return [_report(conn, workspace_id, plan, wide, focus) for plan in plans]
 
 
@@ -195,7 +195,7 @@ def _report(conn: Connection, workspace_id: int, plan: _Plan, wide: Facts, focus
     window = plan.read[0]
     facts = wide.narrowed(conn, window, until)
     columns = facts.columns
-    members = set(np.unique(columns.member[columns.member != NOBODY]).tolist())  # the team's too
+    members = set(distinct_values(columns.member[columns.member != NOBODY]).tolist())  # the team's too
     if plan.summed:
         ends = (since.timestamp(), until.timestamp())
         prior = 3 * ends[0] - 2 * ends[1]  # where the period before the previous one starts (its returning members)

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from pilote.metrics.facts import EVERYTHING, Facts, Focus, Msg
+from pilote.metrics.facts import EVERYTHING, Facts, Focus
 from pilote.texts import N_
 
 
@@ -33,20 +33,6 @@ class Scope:
     def channel(self) -> str | None:
         """The one channel read, if the focus names one."""
         return self.focus.channel
-
-    def messages(self) -> list[Msg]:
-        """The period's counted messages, oldest first."""
-        if "messages" not in self.cache:
-            self.cache["messages"] = list(self.facts.between(self.since, self.until))
-        found: list[Msg] = self.cache["messages"]
-        return found
-
-    def community(self) -> list[Msg]:
-        """The period's counted messages by members (the team and anonymous messages left out)."""
-        found: list[Msg] = self.remember(
-            "community", lambda: [m for m in self.messages() if m.member is not None and not m.team]
-        )
-        return found
 
     def remember(self, key: str, compute: Callable[[], Any]) -> Any:
         """A value several metrics share, computed once per period."""

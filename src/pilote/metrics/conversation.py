@@ -16,7 +16,7 @@ from pilote import community
 from pilote.accounts import audit
 from pilote.errors import Invalid, fill
 from pilote.metrics.catalogue import NO_SETS, VOICES, Noted, Scope, metric
-from pilote.metrics.facts import DEPTHS, NO_PARENT, Facts, ancestors, find, numbers, runs
+from pilote.metrics.facts import DEPTHS, NO_PARENT, SENTIMENTS, Facts, ancestors, distinct_values, find, judged, runs
 from pilote.models import Message, WorkspaceSetting, utcnow
 from pilote.texts import N_
 
@@ -37,8 +37,9 @@ class Depths:
         chain the doubling cannot close (a cycle in damaged data, which the intake refuses) is walked by `_depth`,
         one message at a time."""
         ids = np.fromiter(parents, dtype=np.int64, count=len(parents))
+        up = np.fromiter((-1 if p is None else p for p in parents.values()), dtype=np.int64, count=len(parents))
         order = np.argsort(ids)
-        ids, up = ids[order], numbers(list(parents.values()), -1)[order]
+        ids, up = ids[order], up[order]
         where, stored = find(ids, up)
         depth = (up != -1).astype(np.int64)  # a parent not in the tree is a top-level message: one level up
         jump = np.where((up != -1) & stored, where, -1)
@@ -63,7 +64,8 @@ def tree(conn: Connection, facts: Facts) -> Depths:
     the facts (and with the narrower facts made of them)."""
 
     def build() -> Depths:
-        ancestors(conn, facts, [m.id for m in facts.messages if m.parent_id is not None])
+        columns = facts.columns
+        ancestors(conn, facts, distinct_values(columns.parent[columns.parent != NO_PARENT]).tolist())
         return Depths.of(facts.parents)
 
     found: Depths = facts.shared(DEPTHS, build)
@@ -157,10 +159,14 @@ def _reply_share(scope: Scope) -> float | None:
     title=N_("Sentiment balance"),
 )  # fmt: skip
 def _balance(scope: Scope) -> float | None:
-    found = [m.sentiment for m in scope.community() if m.sentiment in ("positive", "negative", "neutral")]
-    if not found:
+    columns = scope.facts.columns
+    part = columns.span(scope.since, scope.until)
+    found = judged(scope.facts).sentiment[part][columns.community[part]]
+    counts: list[int] = np.bincount(found, minlength=len(SENTIMENTS) + 1).tolist()
+    _, positive, negative, neutral = counts
+    if not positive + negative + neutral:
         return None
-    return round(100.0 * (found.count("positive") - found.count("negative")) / len(found), 4)
+    return round(100.0 * (positive - negative) / (positive + negative + neutral), 4)
 
 
 @metric(

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from pilote import audience, community
+from pilote import audience
 from pilote.errors import fill
 from pilote.inbox import figures
 from pilote.inbox.figures import percentile
@@ -25,22 +25,23 @@ from pilote.metrics.catalogue import (
     Scope,
     metric,
 )
-from pilote.metrics.facts import EVERYTHING, NO_PARENT, POSTS, Facts, Msg, distinct, find, first_replies, numbers
+from pilote.metrics.facts import (
+    EVERYTHING,
+    NO_PARENT,
+    POSTS,
+    Facts,
+    Msg,
+    distinct,
+    distinct_values,
+    find,
+    first_replies,
+    judged,
+    lookup,
+    numbers,
+)
 from pilote.texts import N_
 
 HOUR = 3600.0
-
-
-@dataclass(frozen=True, slots=True)
-class Post:
-    """A top-level message of the period with what it drew."""
-
-    message: Msg
-    comments: int  # the platform's reply count when it gives one, else the comments stored
-
-    @property
-    def interactions(self) -> int:
-        return (self.message.likes or 0) + (self.message.shares or 0) + self.comments
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,11 +74,6 @@ class Posts:
         """A count per post, as the catalogue rounds it."""
         return round(int(values.sum()) / len(self), 4) if len(self) else None
 
-    def of_team(self, facts: Facts) -> list[Post]:
-        """The team's posts, one by one."""
-        return [Post(facts.messages[position], comments) for position, comments
-                in zip(self.position[self.team].tolist(), self.comments[self.team].tolist(), strict=True)]  # fmt: skip
-
 
 def _counts(messages: list[Msg], name: str) -> np.ndarray:
     return numbers([getattr(m, name) for m in messages], 0)
@@ -90,7 +86,7 @@ def every_post(facts: Facts) -> Posts:
         position = np.flatnonzero(facts.columns.parent == NO_PARENT)
         tops = [facts.messages[i] for i in position.tolist()]
         replies = _counts(tops, "replies")
-        team = np.array([m.team for m in tops], dtype=np.bool_)
+        team = facts.columns.team[position]
         return Posts(position, _counts(tops, "likes"), _counts(tops, "shares"), _counts(tops, "views"), team, replies)
 
     found: Posts = facts.shared(POSTS, build)
@@ -169,14 +165,18 @@ def followed(scope: Scope) -> dict[str, list[audience.Series]]:
 
 def _per_follower(scope: Scope) -> Noted:
     """The team's posts' interactions over their channel's followers when each was written."""
-    channels = followed(scope)
-    based = [(p, sum(s.at(p.message.at) for s in channels[p.message.channel]))
-             for p in posts(scope).of_team(scope.facts) if p.message.channel in channels]  # fmt: skip
-    followers = sum(base for _, base in based)
+    channels, found, columns = followed(scope), posts(scope), scope.facts.columns
+    names = columns.channels
+    counted = found.team & np.isin(columns.channel[found.position], [names.index(name) for name in channels
+                                                                     if name in names])  # fmt: skip
+    based = [sum(s.at(at) for s in channels[names[place]]) for at, place
+             in zip(columns.at[found.position[counted]].tolist(), columns.channel[found.position[counted]].tolist(),
+                    strict=True)]  # fmt: skip
+    followers = sum(based)
     if not followers:
         return Noted(None, NOT_REACHED)
-    rate = round(100.0 * sum(p.interactions for p, _ in based) / followers, 4)
-    return Noted(rate, fill(PER_FOLLOWER, {"counted": len(based), "posts": len(posts(scope))}))
+    rate = round(100.0 * int(found.interactions[counted].sum()) / followers, 4)
+    return Noted(rate, fill(PER_FOLLOWER, {"counted": len(based), "posts": len(found)}))
 
 
 @metric(
@@ -218,8 +218,9 @@ def _applause(scope: Scope) -> float | None:
     title=N_("Organic reach"),
 )  # fmt: skip
 def _organic_reach(scope: Scope) -> int | None:
-    known = [m.views for m in scope.messages() if m.views is not None]
-    return sum(known) if known else None
+    views = judged(scope.facts).views[scope.facts.columns.span(scope.since, scope.until)]
+    known = views[~np.isnan(views)]
+    return int(known.astype(np.int64).sum()) if len(known) else None
 
 
 @metric(
@@ -251,11 +252,11 @@ def _vanity(scope: Scope) -> Noted:
             row = table[channel]
             row["followers"] = (row["followers"] or 0) + inside[-1]
             row["followers_change"] = (row["followers_change"] or 0) + inside[-1] - start
-    for post in posts(scope).of_team(scope.facts):
-        row = table[post.message.channel]
-        row["team_posts"] += 1
-        row["team_interactions"] += post.interactions
-    columns = scope.facts.columns
+    period, columns = posts(scope), scope.facts.columns
+    places, interactions = columns.channel[period.position[period.team]], period.interactions[period.team]
+    for place in distinct_values(places).tolist():
+        row, mine = table[columns.channels[place]], places == place
+        row["team_posts"], row["team_interactions"] = int(mine.sum()), int(interactions[mine].sum())
     part = columns.span(scope.since, scope.until)
     kept = columns.community[part]
     order, new = distinct(columns.channel[part][kept], columns.member[part][kept])
@@ -272,31 +273,52 @@ def _vanity(scope: Scope) -> Noted:
 
 
 @dataclass(frozen=True, slots=True)
-class Ask:
-    """A question or complaint of the period and the team's first answer, if any."""
+class Asks:
+    """Questions and complaints with the team's first answers, as arrays in time order."""
 
-    message: Msg
-    answered_at: float | None
-    by: int | None
+    at: np.ndarray  # float64
+    channel: np.ndarray  # int64: the channel's place in the columns' channels
+    answered_at: np.ndarray  # float64, NaN when not answered
+    by: np.ndarray  # int64: who answered first (a team author's id), 0 when nobody did
+
+    def __len__(self) -> int:
+        return len(self.at)
 
     @property
-    def hours(self) -> float | None:
-        return None if self.answered_at is None else max(0.0, (self.answered_at - self.message.at) / HOUR)
+    def answered(self) -> np.ndarray:
+        found: np.ndarray = ~np.isnan(self.answered_at)
+        return found
+
+    @property
+    def hours(self) -> np.ndarray:
+        """How long the answered ones waited (never less than 0: clocks differ between platforms)."""
+        answered = self.answered
+        found: np.ndarray = np.maximum(0.0, (self.answered_at[answered] - self.at[answered]) / HOUR)
+        return found
+
+    def where(self, kept: np.ndarray) -> Asks:
+        """The asks a mask keeps."""
+        return Asks(self.at[kept], self.channel[kept], self.answered_at[kept], self.by[kept])
 
 
-def asks(scope: Scope) -> list[Ask]:
+def asks(scope: Scope) -> Asks:
     """The period's questions and complaints to the team, as `community` decides them, with first answers."""
 
-    def build() -> list[Ask]:
-        asking = community.NEEDS_ANSWER  # the rule's first half, inline: most messages ask nothing
-        team = scope.facts.team
-        owed = [
-            m for m in scope.messages() if m.intent in asking and community.owes_answer(m.intent, m.author_id, team)
-        ]
-        replies = first_replies(scope.conn, [m.id for m in owed], team)
-        return [Ask(m, *replies.get(m.id, (None, None))) for m in owed]
+    def build() -> Asks:
+        columns = scope.facts.columns
+        part = columns.span(scope.since, scope.until)
+        # `community.owes_answer` over the arrays: a question or a complaint, not by the team
+        owed = np.flatnonzero(judged(scope.facts).asking[part] & ~columns.team[part]) + part.start
+        ids = columns.id[owed]
+        replies = first_replies(scope.conn, ids.tolist(), scope.facts.team)
+        answered = np.fromiter(replies, dtype=np.int64, count=len(replies))
+        order = np.argsort(answered)
+        moments = np.fromiter((at for at, _ in replies.values()), dtype=np.float64, count=len(replies))[order]
+        by = np.fromiter((by for _, by in replies.values()), dtype=np.int64, count=len(replies))[order]
+        return Asks(columns.at[owed], columns.channel[owed], lookup(answered[order], moments, ids, np.nan),
+                    lookup(answered[order], by, ids, 0))  # fmt: skip
 
-    found: list[Ask] = scope.remember("asks", build)
+    found: Asks = scope.remember("asks", build)
     return found
 
 
@@ -328,8 +350,8 @@ def _from_inbox(row: figures.Row) -> dict[str, Any]:
             "p90_hours": times.p90_hours}  # fmt: skip
 
 
-def _response(found: list[Ask]) -> dict[str, Any]:
-    times = [hours for a in found if (hours := a.hours) is not None]
+def _response(found: Asks) -> dict[str, Any]:
+    times = found.hours.tolist()
     rate = round(100.0 * len(times) / len(found), 4) if found else None
     return {"asked": len(found), "response_rate": rate, "median_hours": percentile(times, 0.5),
             "p90_hours": percentile(times, 0.9)}  # fmt: skip
@@ -387,10 +409,9 @@ def _by_channel(scope: Scope) -> Noted | dict[str, Any]:
     found = inbox(scope)
     if found is not None:
         return Noted({row.key: _from_inbox(row) for row in found.channels}, _inbox_note(found, scope))
-    grouped: dict[str, list[Ask]] = defaultdict(list)
-    for ask in asks(scope):
-        grouped[ask.message.channel].append(ask)
-    return {channel: _response(found) for channel, found in sorted(grouped.items())}
+    asked, names = asks(scope), scope.facts.columns.channels
+    places = sorted(distinct_values(asked.channel).tolist(), key=names.__getitem__)
+    return {names[place]: _response(asked.where(asked.channel == place)) for place in places}
 
 
 @metric(
@@ -408,8 +429,8 @@ def _by_member(scope: Scope) -> Noted | dict[str, Any]:
                  for row in sorted(found.people, key=lambda r: r.key)}  # fmt: skip
         return Noted(shown, _inbox_note(found, scope))
     grouped: dict[str, list[float]] = defaultdict(list)
-    for ask in asks(scope):
-        if ask.by is not None and ask.hours is not None:
-            grouped[scope.facts.names.get(ask.by, str(ask.by))].append(ask.hours)
+    asked = asks(scope)
+    for by, hours in zip(asked.by[asked.answered].tolist(), asked.hours.tolist(), strict=True):
+        grouped[scope.facts.names.get(by, str(by))].append(hours)
     return {name: {"answers": len(times), "median_hours": percentile(times, 0.5), "p90_hours": percentile(times, 0.9)}
             for name, times in sorted(grouped.items())}  # fmt: skip

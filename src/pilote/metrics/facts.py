@@ -8,7 +8,6 @@ deleted comment is still two levels deep.
 from __future__ import annotations
 
 import bisect
-import itertools
 import re
 from array import array
 from collections.abc import Iterator, Sequence
@@ -125,6 +124,7 @@ class History:
 
 CUT_SLACK = 0.002  # seconds: `Msg.at` is within a millisecond of the stored time (rounded, and SQLite's julianday)
 POSTS = "posts"  # `Facts.cache`'s key for the posts and what they drew (engagement.py), by position
+JUDGED = "judged"  # `Facts.cache`'s key for the messages' sentiments, intents and views (`Judged`), by position
 DEPTHS = "depths"  # `Facts.cache`'s key for the reply tree's depths (conversation.py), of single messages
 KINDS = {"q": np.int64, "d": np.float64, "b": np.int8}  # array's type codes as numpy's
 NOBODY = 0  # in `Columns.member`: an anonymous message (no member id is 0: members are > 0, authors' ids < 0)
@@ -140,6 +140,7 @@ class Columns:
     at: np.ndarray  # float64, as `Msg.at`
     week: np.ndarray  # float64, as `Msg.week`
     member: np.ndarray  # int64, NOBODY for an anonymous message
+    team: np.ndarray  # bool: by the team
     community: np.ndarray  # bool: by a member outside the team (what the member metrics count)
     parent: np.ndarray  # int64, NO_PARENT for a top-level message
     thread: np.ndarray  # int64, 0 when the message names no thread
@@ -152,8 +153,8 @@ class Columns:
         member, team, parent, thread, channel."""
         ids, at, week, member, team, parent, thread, channel = (np.frombuffer(v, dtype=KINDS[v.typecode])
                                                                 for v in values)  # fmt: skip
-        return cls(ids, at, week, member, (member != NOBODY) & ~team.astype(np.bool_), parent, thread, channel,
-                   channels)  # fmt: skip
+        ours = team.astype(np.bool_)
+        return cls(ids, at, week, member, ours, (member != NOBODY) & ~ours, parent, thread, channel, channels)
 
     @classmethod
     def joined(cls, parts: Sequence[Columns]) -> Columns:
@@ -168,22 +169,54 @@ class Columns:
     def part(self, first: int, last: int) -> Columns:
         """The rows first to last (views, not copies)."""
         return Columns(self.id[first:last], self.at[first:last], self.week[first:last], self.member[first:last],
-                       self.community[first:last], self.parent[first:last], self.thread[first:last],
-                       self.channel[first:last], self.channels)  # fmt: skip
+                       self.team[first:last], self.community[first:last], self.parent[first:last],
+                       self.thread[first:last], self.channel[first:last], self.channels)  # fmt: skip
 
     def span(self, since: float, until: float) -> slice:
-        """The positions of the messages written in [since, until) (as `Facts.between` reads them)."""
+        """The positions of the messages written in [since, until)."""
         return slice(int(np.searchsorted(self.at, since, "left")), int(np.searchsorted(self.at, until, "left")))
+
+
+SENTIMENTS = ("positive", "negative", "neutral")  # the sentiments `Judged` tells apart
+
+
+@dataclass(frozen=True, slots=True)
+class Judged:
+    """How the counted messages were judged (sentiment, intent) and what they drew (views), as arrays in the
+    columns' order: read from the messages once, when a metric first asks (`judged`), not by `load`."""
+
+    sentiment: np.ndarray  # int8: 1 + the sentiment's place in SENTIMENTS, 0 for another or none
+    asking: np.ndarray  # bool: a question or a complaint (`community.NEEDS_ANSWER`)
+    views: np.ndarray  # float64, NaN where the platform gives none
+
+    @classmethod
+    def of(cls, messages: Sequence[Msg]) -> Judged:
+        places: dict[str | None, int] = {sentiment: place for place, sentiment in enumerate(SENTIMENTS, 1)}
+        asking = frozenset(community.NEEDS_ANSWER)
+        return cls(np.fromiter((places.get(m.sentiment, 0) for m in messages), dtype=np.int8, count=len(messages)),
+                   np.fromiter((m.intent in asking for m in messages), dtype=np.bool_, count=len(messages)),
+                   np.array([m.views for m in messages], dtype=np.float64))  # fmt: skip
+
+    def part(self, first: int, last: int) -> Judged:
+        """The rows first to last (views, not copies)."""
+        return Judged(self.sentiment[first:last], self.asking[first:last], self.views[first:last])
+
+
+def judged(facts: Facts) -> Judged:
+    """The facts' `Judged` (kept with them for both periods, and with the narrower facts made of them)."""
+    found: Judged = facts.shared(JUDGED, lambda: Judged.of(facts.messages))
+    return found
 
 
 def distinct(*keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The rows of these equal-length columns sorted together (the first column slowest): the order (positions),
-    and a mask over it, True where a row differs from the one before (the first of each distinct row). Whole
-    numbers (ids, weeks, blocks) are sorted as one 64-bit key when they fit in one, else column by column."""
+    and a mask over it, True where a row differs from the one before (the first of each distinct row; equal rows
+    come in no particular order). Whole numbers (ids, weeks, blocks) are sorted as one 64-bit key when they fit in
+    one (by numpy's fastest sort, not a stable one: several times faster), else column by column."""
     if not len(keys[0]):
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.bool_)
     whole = _one_key(keys)
-    order = np.argsort(whole, kind="stable") if whole is not None else np.lexsort(keys[::-1])
+    order = np.argsort(whole) if whole is not None else np.lexsort(keys[::-1])
     new = np.ones(len(order), dtype=np.bool_)
     if whole is not None:
         ordered = whole[order]
@@ -203,6 +236,21 @@ def find(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return np.zeros(len(values), dtype=np.int64), np.zeros(len(values), dtype=np.bool_)
     where = np.minimum(np.searchsorted(keys, values), len(keys) - 1)
     return where, keys[where] == values
+
+
+def lookup(keys: np.ndarray, values: np.ndarray, wanted: np.ndarray, missing: Any) -> np.ndarray:
+    """The value of each wanted key (`values` in the sorted `keys`' order), or `missing` where it is not there."""
+    where, there = find(keys, wanted)
+    found = np.full(len(wanted), missing, dtype=values.dtype)
+    found[there] = values[where[there]]
+    return found
+
+
+def distinct_values(values: np.ndarray) -> np.ndarray:
+    """The distinct values, sorted (as np.unique gives them, which hashes them first in numpy 2: several times
+    slower over a million)."""
+    ordered = np.sort(values)
+    return ordered[runs(ordered)] if len(ordered) else ordered
 
 
 def runs(ordered: np.ndarray) -> np.ndarray:
@@ -269,8 +317,9 @@ class Facts:
                       self.parents, set(), self.team, self.names, outside=self.outside)  # fmt: skip
         if DEPTHS in self.cache:  # of every message these facts hold: of those it holds too
             found.cache[DEPTHS] = self.cache[DEPTHS]
-        if POSTS in self.cache:  # engagement.Posts, by position
-            found.cache[POSTS] = self.cache[POSTS].part(first, last)
+        for positional in (POSTS, JUDGED):  # engagement.Posts and Judged, by position
+            if positional in self.cache:
+                found.cache[positional] = self.cache[positional].part(first, last)
         return found
 
     def _cut(self, conn: Connection, moment: datetime) -> int:
@@ -314,14 +363,6 @@ class Facts:
         ids, moments = (np.concatenate([part[n] for part in every]) for n in (0, 1))
         return Facts(start.timestamp(), end.timestamp(), messages, Columns.joined(columns), self.parents, set(),
                      self.team, _team_names(conn, self.team), every=(ids, moments))  # fmt: skip
-
-    def between(self, since: float, until: float) -> Iterator[Msg]:
-        """The counted messages written in [since, until)."""
-        first = bisect.bisect_left(self.messages, since, key=lambda m: m.at)
-        for message in itertools.islice(self.messages, first, None):
-            if message.at >= until:
-                return
-            yield message
 
 
 def cut(conn: Connection, ids: np.ndarray, at: np.ndarray, moment: datetime) -> int:
@@ -480,9 +521,10 @@ def _team_names(conn: Connection, team: set[int]) -> dict[int, str]:
     return names
 
 
-def ancestors(conn: Connection, facts: Facts, ids: Sequence[int]) -> None:
-    """Read the parents of messages whose parent lies outside the window, until every chain reaches a root."""
-    missing = {p for i in ids if (p := facts.parents.get(i)) is not None} - facts.parents.keys()
+def ancestors(conn: Connection, facts: Facts, above: Sequence[int]) -> None:
+    """Read the messages above the window's (the parents they name) that lie outside the window, and their
+    parents, until every chain reaches a root."""
+    missing = {p for p in above if p not in facts.parents}
     while missing:
         found: set[int | None] = set()
         for chunk in _chunks(sorted(missing)):

@@ -8,13 +8,26 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
 
 from pilote.metrics import history
 from pilote.metrics.catalogue import Scope, metric
-from pilote.metrics.facts import DAY, MONDAY, NO_PARENT, NOBODY, WEEK, Columns, authors, distinct, find, runs
+from pilote.metrics.facts import (
+    DAY,
+    NO_PARENT,
+    NOBODY,
+    WEEK,
+    Columns,
+    authors,
+    distinct,
+    distinct_values,
+    find,
+    lookup,
+    runs,
+)
 from pilote.texts import N_
 
 MONTH = 30 * DAY
@@ -30,7 +43,7 @@ def _present(scope: Scope, since: float, until: float) -> set[int]:
     """The members (the team left out) with a counted message in [since, until)."""
     columns = scope.facts.columns
     part = columns.span(since, until)
-    return set(np.unique(columns.member[part][columns.community[part]]).tolist())
+    return set(distinct_values(columns.member[part][columns.community[part]]).tolist())
 
 
 def _members(scope: Scope) -> set[int]:
@@ -39,17 +52,36 @@ def _members(scope: Scope) -> set[int]:
     return found
 
 
-def _first_times(scope: Scope) -> dict[int, float]:
+@dataclass(frozen=True, slots=True)
+class Firsts:
+    """Each member's first counted message in the facts: the members (sorted), when, and the week holding it."""
+
+    member: np.ndarray
+    at: np.ndarray
+    week: np.ndarray
+
+    def within(self, since: float, until: float) -> np.ndarray:
+        """Whether each member's first message falls in [since, until)."""
+        found: np.ndarray = (self.at >= since) & (self.at < until)
+        return found
+
+
+def _first_times(scope: Scope) -> Firsts:
     """Each member's first counted message in the facts (members seen before them are left out)."""
 
-    def build() -> dict[int, float]:
-        columns = scope.facts.columns
-        members, moments = columns.member[columns.community], columns.at[columns.community]
-        found, first = np.unique(members, return_index=True)  # the first of each, in time order
-        return {member: at for member, at in zip(found.tolist(), moments[first].tolist(), strict=True)
-                if member not in scope.facts.seen_before}  # fmt: skip
+    def build() -> Firsts:
+        columns, before = scope.facts.columns, scope.facts.seen_before
+        kept = np.flatnonzero(columns.community)
+        if not len(kept):
+            return Firsts(np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0))
+        order = np.argsort(columns.member[kept])  # not np.unique's first indices: its stable sort is slower
+        starts = runs(columns.member[kept][order])
+        first = kept[np.minimum.reduceat(order, starts)]  # the earliest of each, in time order
+        found = columns.member[first]
+        new = ~np.isin(found, np.fromiter(before, dtype=np.int64, count=len(before)))
+        return Firsts(found[new], columns.at[first][new], columns.week[first][new])
 
-    found: dict[int, float] = scope.facts.shared("first", build)
+    found: Firsts = scope.facts.shared("first", build)
     return found
 
 
@@ -109,7 +141,7 @@ def _monthly(scope: Scope) -> float | None:
     title=N_("New members"),
 )  # fmt: skip
 def _new(scope: Scope) -> int:
-    return sum(scope.since <= at < scope.until for at in _first_times(scope).values())
+    return int(_first_times(scope).within(scope.since, scope.until).sum())
 
 
 def _before(scope: Scope) -> set[int]:
@@ -141,12 +173,8 @@ def _reactivated(scope: Scope) -> int:
     length = scope.until - scope.since
     now = _members(scope) - _before(scope)
     first = _first_times(scope)
-    return sum(1 for member in now if first.get(member, -math.inf) < scope.since - length)
-
-
-def _week(moment: float) -> float:
-    """The start (Monday 00:00 UTC) of the week holding a moment."""
-    return (moment - MONDAY) // WEEK * WEEK + MONDAY
+    moments = lookup(first.member, first.at, np.fromiter(now, dtype=np.int64, count=len(now)), -math.inf)
+    return int((moments < scope.since - length).sum())
 
 
 @metric(
@@ -157,31 +185,29 @@ def _week(moment: float) -> float:
     title=N_("Retention of newcomers"),
 )  # fmt: skip
 def _cohorts(scope: Scope) -> dict[str, dict[str, object]]:
-    firsts = {m: at for m, at in _first_times(scope).items() if scope.since <= at < scope.until}
-    cohort = {member: _week(at) for member, at in firsts.items()}
-    active = _returns(scope, cohort)
-    sizes = Counter(cohort.values())
+    first = _first_times(scope)
+    new = first.within(scope.since, scope.until)
+    members, cohorts = first.member[new], first.week[new]
+    active = _returns(scope, members, cohorts)
     table: dict[str, dict[str, object]] = {}
-    for start, size in sorted(sizes.items()):
+    for start, size in zip(*(found.tolist() for found in np.unique(cohorts, return_counts=True)), strict=True):
         weeks = min(COHORT_WEEKS, int((scope.until - start) // WEEK))
         kept = [round(100.0 * active.get((start, k), 0) / size, 2) for k in range(1, weeks + 1)]
         table[datetime.fromtimestamp(start, UTC).date().isoformat()] = {"members": size, "retained": kept}
     return table
 
 
-def _returns(scope: Scope, cohort: dict[int, float]) -> Counter[tuple[float, int]]:
+def _returns(scope: Scope, cohort: np.ndarray, weeks_of: np.ndarray) -> Counter[tuple[float, int]]:
     """Per cohort (its week) and week since it (0 is its own), how many of its members wrote (any message of
-    theirs before the period's end, the team's identities of a member included)."""
+    theirs before the period's end, the team's identities of a member included); the cohort's members sorted,
+    each with its week."""
     columns = scope.facts.columns
     end = columns.span(-math.inf, scope.until).stop
     members, weeks = columns.member[:end], columns.week[:end]
-    if not cohort or not end:
+    if not len(cohort) or not end:
         return Counter()
-    keys = np.fromiter(cohort, dtype=np.int64, count=len(cohort))
-    starts = np.fromiter(cohort.values(), dtype=np.float64, count=len(cohort))
-    order = np.argsort(keys)
-    where, inside = find(keys[order], members)
-    start = starts[order][where][inside]
+    where, inside = find(cohort, members)
+    start = weeks_of[where][inside]
     since = np.floor_divide(weeks[inside] - start, WEEK).astype(np.int64)
     rows, new = distinct(start, since, members[inside])
     return Counter(zip(start[rows][new].tolist(), since[rows][new].tolist(), strict=True))
@@ -196,29 +222,50 @@ def _returns(scope: Scope, cohort: dict[int, float]) -> Counter[tuple[float, int
 )  # fmt: skip
 def _regulars(scope: Scope) -> int:
     low, high = QUIET
-    return sum(1 for weeks, last in _activity(scope, scope.until - REGULARS).values()
-               if weeks >= REGULAR_WEEKS and low <= scope.until - last < high)  # fmt: skip
+    active = _activity(scope, scope.until - REGULARS)
+    quiet = scope.until - active.last
+    return int(((active.weeks >= REGULAR_WEEKS) & (low <= quiet) & (quiet < high)).sum())
 
 
-def _activity(scope: Scope, since: float) -> dict[int, tuple[int, float]]:
+@dataclass(frozen=True, slots=True)
+class Activity:
+    """Per member (the team left out), how many weeks have a message from a moment on, and the last moment."""
+
+    member: np.ndarray  # int64
+    weeks: np.ndarray  # int64
+    last: np.ndarray  # float64
+
+    def after(self, earlier: dict[int, tuple[int, float]]) -> Activity:
+        """This activity following an earlier one (per member: weeks, last) whose weeks it does not overlap: the
+        weeks added up, the last moment this one's where it has one."""
+        member = np.fromiter(earlier, dtype=np.int64, count=len(earlier))
+        weeks = np.fromiter((weeks for weeks, _ in earlier.values()), dtype=np.int64, count=len(earlier))
+        last = np.fromiter((last for _, last in earlier.values()), dtype=np.float64, count=len(earlier))
+        everyone = np.union1d(self.member, member)
+        found = Activity(everyone, np.zeros(len(everyone), dtype=np.int64), np.zeros(len(everyone)))
+        for part in (Activity(member, weeks, last), self):  # the later one's last moment written over
+            where = np.searchsorted(found.member, part.member)
+            found.weeks[where] += part.weeks
+            found.last[where] = part.last
+        return found
+
+
+def _activity(scope: Scope, since: float) -> Activity:
     """Per member (the team left out), how many weeks have a message in [since, the period's end), and the last
     moment; from the messages read, and before them from the history (their weeks do not overlap)."""
     columns = scope.facts.columns
     part = columns.span(since, scope.until)
     kept = columns.community[part]
     members, weeks, moments = columns.member[part][kept], columns.week[part][kept], columns.at[part][kept]
-    found: dict[int, tuple[int, float]] = {}
+    found = Activity(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
     if len(members):
         order, new = distinct(members, weeks)
         ordered = members[order]
         starts = runs(ordered)
         counts = np.add.reduceat(new.astype(np.int64), starts)
-        last = np.maximum.reduceat(moments[order], starts)
-        found = dict(zip(ordered[starts].tolist(), zip(counts.tolist(), last.tolist(), strict=True), strict=True))
-    if (history := scope.facts.history) is not None:
-        for member, (count, latest) in history.since(since).items():
-            more, newest = found.get(member, (0, latest))
-            found[member] = (count + more, newest)
+        found = Activity(ordered[starts], counts, np.maximum.reduceat(moments[order], starts))
+    if (history := scope.facts.history) is not None and (earlier := history.since(since)):
+        found = found.after(earlier)
     return found
 
 
@@ -227,6 +274,7 @@ LEVELS = (
     ("2", "regular", 4, 60, 0),
     ("3", "participant", 2, 90, 0),
 )
+LOWEST = "4"  # the others'
 
 
 def level_of(weeks: int, days: float, reach: int) -> str:
@@ -234,7 +282,15 @@ def level_of(weeks: int, days: float, reach: int) -> str:
     for level, _name, least_weeks, most_days, least_reach in LEVELS:
         if weeks >= least_weeks and days <= most_days and reach >= least_reach:
             return level
-    return "4"
+    return LOWEST
+
+
+def levels_of(weeks: np.ndarray, days: np.ndarray, reach: np.ndarray) -> np.ndarray:
+    """`level_of` of many members at once."""
+    found = np.full(len(weeks), LOWEST)
+    for level, _name, least_weeks, most_days, least_reach in reversed(LEVELS):  # the highest one met written last
+        found[(weeks >= least_weeks) & (days <= most_days) & (reach >= least_reach)] = level
+    return found
 
 
 @metric(
@@ -248,33 +304,38 @@ def level_of(weeks: int, days: float, reach: int) -> str:
 )  # fmt: skip
 def _levels(scope: Scope) -> dict[str, int]:
     active = _activity(scope, scope.until - YEAR)
-    reach = _reach(scope, scope.until - YEAR, active)
-    found = Counter(level_of(weeks, (scope.until - last) / DAY, reach.get(m, 0)) for m, (weeks, last) in active.items())
-    return {level: found.get(level, 0) for level in ("1", "2", "3", "4")}
+    days = (scope.until - active.last) / DAY
+    reach = _reach(scope, scope.until - YEAR, active, days)
+    found = dict(zip(*(values.tolist() for values in np.unique(levels_of(active.weeks, days, reach),
+                                                               return_counts=True)), strict=True))  # fmt: skip
+    return {level: found.get(level, 0) for level in ("1", "2", "3", LOWEST)}
 
 
-def _reach(scope: Scope, since: float, active: dict[int, tuple[int, float]]) -> dict[int, int]:
-    """Per member, how many other members (the team left out) answered them in [since, the period's end); with
-    a history, only for members whom reach could lift to a higher level (the others' is left out), and only as
-    far as a level asks (REACH_NEEDED): the replies among the messages read already give it to most of them,
-    and the database counts the year's replies for the others only."""
+def _reach(scope: Scope, since: float, active: Activity, days: np.ndarray) -> np.ndarray:
+    """Per active member (`days`: since their last message), how many other members (the team left out) answered
+    them in [since, the period's end); with a history, only for members whom reach could lift to a higher level
+    (0 for the others), and only as far as a level asks (REACH_NEEDED): the replies among the messages read
+    already give it to most of them, and the database counts the year's replies for the others only."""
     facts = scope.facts
-    seen = _seen_reach(scope, since, scope.until)
+    seen = lookup(*_seen_reach(scope, since, scope.until), active.member, 0)
     if facts.history is None:
         return seen
-    wanted = {m for m, (weeks, last) in active.items() if _could_use_reach(weeks, (scope.until - last) / DAY)}
+    wanted = _could_use_reach(active.weeks, days)
     # The messages read are a part of the look-back's (counted, not spam, in focus, parents and replies
     # alike): who answered a member there answered them in the look-back, so REACH_NEEDED found there holds.
-    enough = {m: seen[m] for m in wanted if seen.get(m, 0) >= REACH_NEEDED}
-    rest = wanted - enough.keys()
+    enough = wanted & (seen >= REACH_NEEDED)
+    rest = active.member[wanted & ~enough].tolist()
     span, parents = (_moment(since), _moment(scope.until)), (facts.history.start, _moment(facts.end))
-    identities = authors(scope.conn, scope.workspace_id, rest) if rest else {}
-    return enough | history.reach(scope.conn, identities, span, parents, scope.focus, facts.team)
+    identities = authors(scope.conn, scope.workspace_id, set(rest)) if rest else {}
+    counted = history.reach(scope.conn, identities, span, parents, scope.focus, facts.team)
+    found = np.where(enough, seen, 0)
+    found[wanted & ~enough] = [counted.get(member, 0) for member in rest]
+    return found
 
 
-def _seen_reach(scope: Scope, since: float, until: float) -> dict[int, int]:
-    """Per member, how many other members (the team left out) answered, among the messages read, a message of
-    theirs with a message written in [since, until)."""
+def _seen_reach(scope: Scope, since: float, until: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per member (sorted), how many other members (the team left out) answered, among the messages read, a
+    message of theirs with a message written in [since, until)."""
     columns = scope.facts.columns
     ids, writers = scope.facts.shared("by id", lambda: _by_id(columns))
     part = columns.span(since, until)
@@ -284,8 +345,8 @@ def _seen_reach(scope: Scope, since: float, until: float) -> dict[int, int]:
     answered = writers[where]
     kept = known & (answered != NOBODY) & (answered != members)
     order, new = distinct(answered[kept], members[kept])
-    found, counts = np.unique(answered[kept][order][new], return_counts=True)
-    return dict(zip(found.tolist(), counts.tolist(), strict=True))
+    found: tuple[np.ndarray, np.ndarray] = np.unique(answered[kept][order][new], return_counts=True)
+    return found
 
 
 def _by_id(columns: Columns) -> tuple[np.ndarray, np.ndarray]:
@@ -297,8 +358,13 @@ def _by_id(columns: Columns) -> tuple[np.ndarray, np.ndarray]:
 REACH_NEEDED = max(least_reach for *_, least_reach in LEVELS)  # more reach than this changes no level
 
 
-def _could_use_reach(weeks: int, days: float) -> bool:
-    return any(weeks >= least and days <= most and least_reach > 0 for _, _, least, most, least_reach in LEVELS)
+def _could_use_reach(weeks: np.ndarray, days: np.ndarray) -> np.ndarray:
+    """Whether reach could lift each member a level (a level that asks for reach takes their weeks and days)."""
+    found = np.zeros(len(weeks), dtype=np.bool_)
+    for _, _, least, most, least_reach in LEVELS:
+        if least_reach > 0:
+            found |= (weeks >= least) & (days <= most)
+    return found
 
 
 def _moment(seconds: float) -> datetime:
