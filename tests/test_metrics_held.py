@@ -5,10 +5,12 @@ cannot say what changed (another team)."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
 import pytest
 from sqlalchemy import Engine, select, update
@@ -17,6 +19,7 @@ from sqlalchemy.orm import Session
 from pilote import community, deletions, intake, metrics, rollups
 from pilote.imports import import_file
 from pilote.metrics import held, kept
+from pilote.metrics.facts import Columns
 from pilote.models import Message, Workspace
 from pilote.simulate import simulate
 from pilote.views import explorer
@@ -142,3 +145,15 @@ def test_what_the_notes_cannot_answer_is_read_whole(engine: Engine) -> None:
         for kept_facts in store.values():
             kept_facts.read_at -= rollups.RECOUNTED_FOR
     assert refreshed(engine, workspace_id, END).whole
+
+
+def test_joined_columns_are_their_parts_one_after_the_other() -> None:
+    """Every array of `Columns` is joined (a column added later and left out would be caught here)."""
+    rng = np.random.default_rng(3)
+    size = 9
+    whole = Columns(np.arange(size), rng.random(size), rng.random(size), rng.integers(-5, 5, size),
+                    rng.random(size) < 0.3, rng.random(size) < 0.6, rng.integers(-1, 9, size),
+                    rng.integers(0, 4, size), rng.integers(0, 2, size), ("blog", "forum"))  # fmt: skip
+    joined = Columns.joined([whole.part(0, 2), whole.part(2, 2), whole.part(2, size)])
+    for column in dataclasses.fields(Columns):
+        assert np.array_equal(getattr(joined, column.name), getattr(whole, column.name)), column.name

@@ -7,7 +7,6 @@ deleted comment is still two levels deep.
 
 from __future__ import annotations
 
-import bisect
 import re
 from array import array
 from collections.abc import Iterator, Sequence
@@ -163,7 +162,7 @@ class Columns:
         def joined(name: str) -> np.ndarray:
             return np.concatenate([getattr(part, name) for part in parts])
 
-        return cls(joined("id"), joined("at"), joined("week"), joined("member"), joined("community"),
+        return cls(joined("id"), joined("at"), joined("week"), joined("member"), joined("team"), joined("community"),
                    joined("parent"), joined("thread"), joined("channel"), parts[0].channels)  # fmt: skip
 
     def part(self, first: int, last: int) -> Columns:
