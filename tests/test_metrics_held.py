@@ -13,14 +13,15 @@ from typing import Any
 import numpy as np
 import orjson
 import pytest
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.orm import Session
 
-from pilote import community, deletions, intake, metrics, rollups
+from pilote import community, deletions, intake, metrics, rollups, workspaces
+from pilote.accounts import audit
 from pilote.imports import import_file
 from pilote.metrics import held, kept
 from pilote.metrics.facts import Columns
-from pilote.models import Message, Workspace
+from pilote.models import Message, Source, Workspace
 from pilote.simulate import simulate
 from pilote.views import explorer
 
@@ -39,9 +40,17 @@ def refreshed(engine: Engine, workspace_id: int, until: datetime) -> held.Readin
     return reading
 
 
-def imported(engine: Engine, path: Path, records: list[dict[str, Any]]) -> None:
+def imported(engine: Engine, path: Path, records: list[dict[str, Any]]) -> int:
+    """Import these records into the workspace "demo" (made if need be); its id."""
+    with Session(engine) as session, session.begin():
+        if session.scalar(select(Workspace.id).where(Workspace.slug == "demo")) is None:
+            workspaces.create(session, slug="demo")
     path.write_bytes(b"".join(orjson.dumps(record) + b"\n" for record in records))
     import_file(engine, path, workspace="demo")
+    with Session(engine) as session:
+        found = session.scalar(select(Workspace.id).where(Workspace.slug == "demo"))
+    assert found is not None
+    return found
 
 
 def comment(key: str, at: datetime, author: str, parent: str | None = None, likes: int = 0) -> dict[str, Any]:
@@ -145,6 +154,122 @@ def test_what_the_notes_cannot_answer_is_read_whole(engine: Engine) -> None:
         for kept_facts in store.values():
             kept_facts.read_at -= rollups.RECOUNTED_FOR
     assert refreshed(engine, workspace_id, END).whole
+
+
+def day_of(engine: Engine, tmp_path: Path, hour: datetime, last: dict[str, Any]) -> int:
+    """A day of comments around `hour`, and `last` among them; the first refresh (a whole read) made."""
+    records = [comment(f"x{n}", hour - timedelta(hours=8) + timedelta(minutes=37 * n), f"u{n % 4}") for n in range(30)]
+    workspace_id = imported(engine, tmp_path / "feed.jsonl", [*records, last])
+    assert refreshed(engine, workspace_id, END).whole
+    return workspace_id
+
+
+@pytest.mark.parametrize("moved", [timedelta(days=-2, hours=-5), timedelta(days=2, hours=5, minutes=30)])
+@pytest.mark.parametrize("off", [timedelta(0), timedelta(microseconds=-1000), timedelta(microseconds=-400)])
+def test_a_message_at_an_hour_s_edge_moved_far_is_held_once(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, moved: timedelta, off: timedelta
+) -> None:
+    """A message written on an hour's edge (or a millisecond before it, or in its last half millisecond: its time
+    is held rounded) moved a day or more away is read again with its hour, not held twice nor left behind."""
+    monkeypatch.setattr(held, "SLACK", timedelta(0))
+    edge = END - timedelta(days=3) + timedelta(hours=10)
+    workspace_id = day_of(engine, tmp_path, edge, comment("m", edge + off, "mover"))
+    imported(engine, tmp_path / "feed.jsonl", [comment("m", edge + moved, "mover")])
+    assert not refreshed(engine, workspace_id, END).whole
+    with Session(engine) as session:
+        moved_id = session.scalar(select(Message.id).where(Message.external_id == "m"))
+    assert held._held[engine][workspace_id].facts.every[0].tolist().count(moved_id) == 1
+
+
+@pytest.mark.parametrize("change", ["label", "delete"])
+def test_a_message_in_an_hour_s_last_half_millisecond_is_read_again_with_its_hour(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
+    """Its time is held rounded to the next hour, and SQLite notes the next hour too: it is read again anyway."""
+    monkeypatch.setattr(held, "SLACK", timedelta(0))
+    edge = END - timedelta(days=3) + timedelta(hours=10) - timedelta(microseconds=400)
+    workspace_id = day_of(engine, tmp_path, edge, comment("m", edge, "edgy"))
+    with Session(engine) as session, session.begin():
+        message_id = session.scalar(select(Message.id).where(Message.external_id == "m"))
+        assert message_id is not None
+        if change == "label":
+            explorer.label(session, message_id, "spam", "spam")
+        else:
+            deletions.delete_messages(session.connection(), Message.id == message_id)
+    assert not refreshed(engine, workspace_id, END).whole
+
+
+def test_replies_whose_parent_is_erased_are_read_again(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Erasing a message (retention, a person's erasure) leaves its replies without parent nor thread (the
+    database sets them to none): their hours are noted, and read again."""
+    monkeypatch.setattr(held, "SLACK", timedelta(0))
+    day = END - timedelta(days=3)
+    chain = [comment("p", day, "poster"), comment("r1", day + timedelta(hours=2), "alice", "p"),
+             comment("r1a", day + timedelta(hours=4), "bob", "r1"),
+             comment("r1b", day + timedelta(hours=6), "carol", "r1a"),
+             comment("r2", day + timedelta(hours=8), "dave", "p"), comment("q", day + timedelta(hours=1), "poster"),
+             comment("q1", day + timedelta(hours=3), "erin", "q")]  # fmt: skip
+    workspace_id = imported(engine, tmp_path / "feed.jsonl", chain)
+    assert refreshed(engine, workspace_id, END).whole
+    with engine.begin() as conn:
+        deletions.delete_messages(conn, Message.external_id == "p")
+    with Session(engine) as session:
+        assert session.scalar(select(Message.thread_id).where(Message.external_id == "r1b")) is None
+    assert not refreshed(engine, workspace_id, END).whole
+
+
+def test_a_source_added_while_the_hours_are_read_again_makes_it_a_whole_read(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The windows read again would number the channels otherwise than the held facts."""
+    monkeypatch.setattr(held, "SLACK", timedelta(0))
+    day = END - timedelta(days=3)
+    feed = tmp_path / "feed.jsonl"
+    workspace_id = imported(engine, feed, [comment(f"a{n}", day + timedelta(hours=n), f"u{n % 3}") for n in range(10)])
+    assert refreshed(engine, workspace_id, END).whole
+    imported(engine, feed, [comment(f"b{n}", day + timedelta(hours=n, minutes=5), f"v{n % 3}") for n in range(10)])
+    again = held._again
+
+    def added_meanwhile(conn: Connection, *arguments: Any) -> Any:
+        with engine.begin() as other:
+            other.execute(insert(Source).values(workspace_id=workspace_id, kind="rss", key="k", name="new",
+                                                channel="aaa", status="active", created_at=END))  # fmt: skip
+        return again(conn, *arguments)
+
+    monkeypatch.setattr(held, "_again", added_meanwhile)
+    assert refreshed(engine, workspace_id, END).whole
+
+
+def test_a_workspace_made_again_is_read_whole(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite gives a workspace made again the id of the one deleted: its held facts are not those."""
+    monkeypatch.setattr(held, "SLACK", timedelta(0))
+    feed = tmp_path / "feed.jsonl"
+    day = END - timedelta(days=10)
+    workspace_id = imported(engine, feed, [comment(f"a{n}", day + timedelta(hours=5 * n), f"u{n % 3}")
+                                           for n in range(30)])  # fmt: skip
+    assert refreshed(engine, workspace_id, END).whole
+    with Session(engine) as session, session.begin():
+        deletions.delete_workspace(session, workspace_id=workspace_id, by=audit.CLI)
+    again = imported(engine, feed, [comment(f"b{n}", END - timedelta(days=1) + timedelta(hours=n), f"v{n % 3}")
+                                    for n in range(5)])  # fmt: skip
+    assert refreshed(engine, again, END).whole
+
+
+def test_an_empty_workspace_then_imports_old_and_older(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(held, "SLACK", timedelta(0))
+    with Session(engine) as session, session.begin():
+        workspace_id = workspaces.create(session, slug="demo").id
+    assert refreshed(engine, workspace_id, END).whole
+    assert not refreshed(engine, workspace_id, END).whole
+    feed = tmp_path / "feed.jsonl"
+    imported(engine, feed, [comment(f"a{n}", END - timedelta(days=400 - 13 * n), f"u{n % 3}") for n in range(40)])
+    refreshed(engine, workspace_id, END)  # a new source: a whole read
+    imported(engine, feed, [comment("older", END - timedelta(days=900), "old")])
+    assert not refreshed(engine, workspace_id, END + timedelta(hours=3)).whole
 
 
 def test_joined_columns_are_their_parts_one_after_the_other() -> None:

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Connection, delete, exists, func, select, update
+from sqlalchemy import ColumnElement, Connection, delete, exists, func, not_, or_, select, update
 from sqlalchemy.orm import Session
 
 from pilote import rollups
@@ -35,6 +35,7 @@ from pilote.models import (
     MessageTrace,
     RadarCursor,
     RollupDirty,
+    RollupRecounted,
     Source,
     Workspace,
     json_object,
@@ -79,7 +80,7 @@ def delete_workspace(session: Session, *, workspace_id: int, by: audit.Actor) ->
     conn = session.connection()
     counts = {"sources": _count(conn, Source, Source.workspace_id == workspace_id)}
     with lookups(conn):
-        counts |= delete_messages(conn, Message.workspace_id == workspace_id)
+        counts |= delete_messages(conn, Message.workspace_id == workspace_id, orphans=False)  # none stay
         counts["authors"] = _count(conn, Author, Author.workspace_id == workspace_id)
         counts["import_runs"] = _count(conn, ImportRun, ImportRun.workspace_id == workspace_id)
         counts["incidents"] = _count(conn, Incident, Incident.workspace_id == workspace_id)
@@ -87,6 +88,7 @@ def delete_workspace(session: Session, *, workspace_id: int, by: audit.Actor) ->
         # incidents and their alerts, rollups, team accounts, tokens, saved searches, fine-tuned models.
         conn.execute(delete(Workspace).where(Workspace.id == workspace_id))
         conn.execute(delete(RollupDirty).where(RollupDirty.workspace_id == workspace_id))  # noted by the trigger
+        conn.execute(delete(RollupRecounted).where(RollupRecounted.workspace_id == workspace_id))
     rewind_radar(conn)
     session.expunge(workspace)
     audit.record(session, actor=by, action="workspace deleted", target=f"workspace {workspace.slug}",
@@ -94,11 +96,15 @@ def delete_workspace(session: Session, *, workspace_id: int, by: audit.Actor) ->
     return _record(session, "workspace", workspace.slug, workspace.name, None, counts, by)
 
 
-def delete_messages(conn: Connection, where: ColumnElement[bool]) -> dict[str, int]:
+def delete_messages(conn: Connection, where: ColumnElement[bool], *, orphans: bool = True) -> dict[str, int]:
     """Delete the messages matching `where` and what hangs on them, one statement per table (children first:
     cascading row by row costs more); returns how many rows went from each. Their hours are noted in
-    `rollup_dirty` and their full-text rows removed, by triggers. Run it inside `lookups` when import runs go too."""
+    `rollup_dirty` and their full-text rows removed, by triggers; so are the hours of the replies that stay
+    (`orphans`: the database sets their parent or thread to none). Run it inside `lookups` when import runs go
+    too."""
     ids = select(Message.id).where(where)
+    if orphans:
+        _note_orphans(conn, where, ids)
     conn.execute(delete(MessageTrace).where(MessageTrace.message_id.in_(ids)))  # derived (`traces`): not counted
     counts = {
         name: _rows(conn, delete(table).where(table.message_id.in_(ids)))
@@ -107,6 +113,13 @@ def delete_messages(conn: Connection, where: ColumnElement[bool]) -> dict[str, i
     }  # fmt: skip
     counts["messages"] = _rows(conn, delete(Message).where(where))
     return counts
+
+
+def _note_orphans(conn: Connection, where: ColumnElement[bool], ids: Any) -> None:
+    """Note the hours of the messages that stay but answer, or belong to the thread of, one that goes: the
+    database sets their parent or thread to none (`ON DELETE SET NULL`), which no trigger sees."""
+    under = select(Message.id).where(or_(Message.parent_id.in_(ids), Message.thread_id.in_(ids)), not_(where))
+    rollups.mark(conn, list(conn.scalars(under)))
 
 
 def messages_of(session: Session, *, workspace_id: int, source_id: int | None = None) -> int:

@@ -183,6 +183,7 @@ def _recount_all(
         recount(conn, workspace_id, first, last, tops=tops)
         if progress is not None:
             progress(done, len(runs))
+    _note_recounted(conn, runs)
 
 
 def hour_sql(conn: Connection, column: str) -> str:
@@ -248,6 +249,7 @@ def rebuild(conn: Connection, workspace_id: int) -> int:
         first, last = hour_of(bounds[0]) // 24 * 24, hour_of(bounds[1])
         for start in range(first, last + 1, 24 * 7):
             recount(conn, workspace_id, start, min(start + 24 * 7 - 1, last))
+        _note_recounted(conn, [(workspace_id, first, last)])
     query = select(func.count()).select_from(Rollup).where(Rollup.workspace_id == workspace_id)
     return int(conn.execute(query).scalar_one())
 
@@ -278,20 +280,23 @@ def recount(conn: Connection, workspace_id: int, first: int, last: int, *, tops:
     values = [(workspace_id, s, h, k[:200], n, e) for (s, h, k), (n, e) in buckets.items()]
     insert_rows(conn, "rollup", COLUMNS, values)
     _summarise(conn, workspace_id, first // 24 * 24, last // 24 * 24 + 23, tops=tops)
-    _note_recounted(conn, workspace_id, first, last)
 
 
 RECOUNTED_FOR = timedelta(days=1)  # how long a recount is noted in `rollup_recounted`
 
 
-def _note_recounted(conn: Connection, workspace_id: int, first: int, last: int) -> None:
-    """Note in `rollup_recounted` that hours first..last were recounted now, in the recount's transaction: what
-    holds messages read before now reads those hours again (`recounted_since`). Notes older than
-    `RECOUNTED_FOR` are dropped."""
+def _note_recounted(conn: Connection, runs: Sequence[tuple[int, int, int]]) -> None:
+    """Note in `rollup_recounted` that these runs of hours (workspace, first, last) were recounted, in the
+    recount's transaction, once they all are (the note's time is as close to the commit as can be): what holds
+    messages read before reads those hours again (`recounted_since`). Notes older than `RECOUNTED_FOR` go."""
+    if not runs:
+        return
     now = utcnow()
-    conn.execute(insert(RollupRecounted).values(workspace_id=workspace_id, first_hour=first, last_hour=last, at=now))
-    old = (RollupRecounted.workspace_id == workspace_id, RollupRecounted.at < now - RECOUNTED_FOR)
-    conn.execute(delete(RollupRecounted).where(*old))
+    notes = [{"workspace_id": w, "first_hour": first, "last_hour": last, "at": now} for w, first, last in runs]
+    conn.execute(insert(RollupRecounted), notes)
+    for workspace_id in sorted({w for w, _, _ in runs}):
+        old = (RollupRecounted.workspace_id == workspace_id, RollupRecounted.at < now - RECOUNTED_FOR)
+        conn.execute(delete(RollupRecounted).where(*old))
 
 
 def recounted_since(conn: Connection, workspace_id: int, moment: datetime) -> tuple[list[tuple[int, int]], bool]:

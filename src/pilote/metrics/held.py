@@ -29,12 +29,16 @@ from sqlalchemy import Connection, Engine, func, select
 
 from pilote import community, rollups
 from pilote.metrics.facts import EVERYTHING, Facts, Focus, Piece, load, people
-from pilote.models import Message, utcnow
+from pilote.models import Message, Workspace, utcnow
 from pilote.rollups import hour_of, hour_start
 
 HOLD_MAX = 2_000_000  # messages held over all workspaces of a process
 WHOLE_EVERY = timedelta(hours=1)  # the held facts are read whole at least this often
-SLACK = timedelta(minutes=15)  # recounts noted this long before a read are read again (clocks, long transactions)
+SLACK = timedelta(minutes=15)  # recounts noted this long before a read are read again (clocks, open transactions)
+# Each window read again reaches this far beyond its hours: a message within a millisecond of an hour's edge (its
+# time is held rounded to the millisecond; SQLite's hour of a time rounds too) is read again with its hour,
+# whichever side of the edge it was held on and the database puts it now (moved to another date, deleted).
+EDGE = timedelta(milliseconds=4)
 
 
 @dataclass(slots=True)
@@ -67,7 +71,7 @@ class Reading:
         if focus != EVERYTHING:
             return load(conn, workspace_id, start, end, focus)
         began = utcnow()
-        found = (people(conn, workspace_id), community.team_ids(conn, workspace_id))
+        found = _people(conn, workspace_id)
         newest = conn.scalar(select(func.max(Message.id)).where(Message.workspace_id == workspace_id)) or 0
         with _lock:
             held = _held.get(conn.engine, {}).pop(workspace_id, None)
@@ -111,8 +115,16 @@ def forget(engine: Engine) -> None:
         _held.pop(engine, None)
 
 
+def _people(conn: Connection, workspace_id: int) -> Any:
+    """What the held facts were read with and the rollups' notes do not follow: the workspace itself (SQLite gives
+    a workspace made again the id of one deleted), its sources' channels, merged identities and team."""
+    made = conn.scalar(select(Workspace.created_at).where(Workspace.id == workspace_id))
+    return made, people(conn, workspace_id), community.team_ids(conn, workspace_id)
+
+
 def _again(conn: Connection, workspace_id: int, held: _Held, start: datetime, end: datetime) -> Facts | None:
-    """The held facts with the windows that changed read again, or None when the notes cannot say what changed."""
+    """The held facts with the windows that changed read again, or None when the notes cannot say what changed
+    (or the sources, merges or team changed while the windows were read: the pieces would not fit)."""
     runs, known = rollups.recounted_since(conn, workspace_id, held.read_at - SLACK)
     if not known:
         return None
@@ -129,11 +141,13 @@ def _again(conn: Connection, workspace_id: int, held: _Held, start: datetime, en
     if old[0] < start:
         pieces.append((old[0], start, None))
     for first, last in _merged(changed):
-        first, last = max(first, start), min(last, end)
+        first, last = max(first - EDGE, start), min(last + EDGE, end)
         if first < last:
             pieces.append((first, last, load(conn, workspace_id, first, last)))
     if end < old[1]:
         pieces.append((end, old[1], None))
+    if _people(conn, workspace_id) != held.people:
+        return None
     return held.facts.replaced(conn, start, end, sorted(pieces, key=lambda piece: piece[0]))
 
 

@@ -16,7 +16,7 @@ import orjson
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
-from pilote import audience, intake, workspaces
+from pilote import audience, deletions, intake, workspaces
 from pilote.ingest import Counts, Target
 from pilote.models import AudienceCount, Message, Source, Workspace, json_object
 from pilote.simulate.clock import Window
@@ -104,7 +104,7 @@ def prune(engine: Engine, targets: dict[str, Target], items: dict[str, list[Item
             query = select(message_t.c.id, message_t.c.external_id).where(message_t.c.source_id == target.source_id)
             stale = [row.id for row in conn.execute(query) if row.external_id not in keep]
             for start in range(0, len(stale), CHUNK):
-                conn.execute(delete(Message).where(Message.id.in_(stale[start : start + CHUNK])))
+                deletions.delete_messages(conn, Message.id.in_(stale[start : start + CHUNK]))
             removed += len(stale)
     return removed
 
