@@ -109,12 +109,6 @@ class Reading:
             _held.setdefault(engine, {})[workspace_id] = held
 
 
-def forget(engine: Engine) -> None:
-    """Let go of everything held for a store (its facts are read whole next time)."""
-    with _lock:
-        _held.pop(engine, None)
-
-
 def _people(conn: Connection, workspace_id: int) -> Any:
     """What the held facts were read with and the rollups' notes do not follow: the workspace itself (SQLite gives
     a workspace made again the id of one deleted), its sources' channels, merged identities and team."""
