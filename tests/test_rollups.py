@@ -147,6 +147,30 @@ def test_a_date_changed_in_place_is_recounted_from_both_hours(engine: Engine, tm
     assert hours == [rollups.hour_of(T0 + timedelta(days=3))]
 
 
+@pytest.mark.parametrize("change", ["label", "delete", "move"])
+def test_a_message_in_an_hour_s_last_half_millisecond_stays_in_that_hour(
+    engine: Engine, tmp_path: Path, change: str
+) -> None:
+    """SQLite's `strftime('%s')` rounds fractions of a second: the hour is taken from the whole seconds."""
+    edge = T0 + timedelta(hours=1) - timedelta(microseconds=400)
+    import_file(engine, jsonl(tmp_path / "a.jsonl", [{**row("a", 0), "created_at": edge.isoformat()}, row("b", 5)]))
+    hours = [h for _, s, h, *_ in assert_equal_to_a_full_recount(engine) if s == "messages"]
+    assert hours == [rollups.hour_of(edge)]
+    with engine.begin() as conn:
+        message_id = conn.scalar(select(Message.id).where(Message.external_id == "a"))
+        assert message_id is not None
+        if change == "delete":
+            conn.execute(delete(Message).where(Message.id == message_id))
+        elif change == "move":
+            conn.execute(update(Message).where(Message.id == message_id).values(created_at=T0 + timedelta(days=3)))
+        rollups.refresh(conn, [] if change == "delete" else [message_id])
+    if change == "label":
+        with Session(engine) as session, session.begin():
+            explorer.label(session, message_id, "spam", "spam")
+    assert series_totals(engine, "messages") == {"": 1 if change == "delete" else 2}
+    assert_equal_to_a_full_recount(engine)
+
+
 def test_blog_post_writers_and_the_named_account_count_as_the_team(engine: Engine, tmp_path: Path) -> None:
     import_file(engine, write_wxr(tmp_path / "blog.xml", posts=2, comments_per_post=2))
     with engine.connect() as conn:

@@ -187,9 +187,10 @@ def _recount_all(
 
 
 def hour_sql(conn: Connection, column: str) -> str:
-    """SQL for the hour key (`hour_of`) of a timestamp column."""
+    """SQL for the hour key (`hour_of`) of a timestamp column. On SQLite the fraction of a second is cut first:
+    `strftime('%s')` rounds it, and a time in an hour's last half millisecond would be put in the next one."""
     if conn.dialect.name == "sqlite":
-        return f"CAST(strftime('%s', {column}) AS INTEGER) / 3600"
+        return f"CAST(strftime('%s', substr({column}, 1, 19)) AS INTEGER) / 3600"
     return f"floor(extract(epoch FROM {column}) / 3600)::bigint"
 
 

@@ -131,7 +131,7 @@ def _add(counts: dict[K, int], key: K, count: int) -> None:
 def _day(session: Session) -> ColumnElement[Any]:
     """SQL: the day of a message, in days since 1970-01-01 UTC (`rollups.hour_of` // 24)."""
     if session.get_bind().dialect.name == "sqlite":
-        return literal_column("CAST(strftime('%s', message.created_at) AS INTEGER) / 86400")
+        return literal_column("CAST(strftime('%s', substr(message.created_at, 1, 19)) AS INTEGER) / 86400")
     return literal_column("floor(extract(epoch FROM message.created_at) / 86400)::bigint")
 
 
