@@ -36,6 +36,9 @@ def refreshed(engine: Engine, workspace_id: int, until: datetime) -> held.Readin
         found = [report.as_json() for report in metrics.reports(session, workspace_id, windows, read=reading)]
         whole = [report.as_json() for report in metrics.reports(session, workspace_id, windows)]
     assert found == whole
+    assert reading.read is not None
+    kept_now = reading.read[2]
+    assert (kept_now.facts.start, kept_now.facts.end) == tuple(moment.timestamp() for moment in kept_now.window)
     reading.keep()
     return reading
 

@@ -328,8 +328,9 @@ class Facts:
     def replaced(self, conn: Connection, start: datetime, end: datetime, pieces: Sequence[Piece]) -> Facts:
         """These facts with the messages of each window replaced by a read of it now (`pieces`: start, end and what
         `load` read there, or None to leave the window empty; in time order, apart): what a read of the whole
-        window would give where only those windows changed (`metrics.held`). Team and names are read again;
-        the keys `ancestors` added are dropped (the reports read them again)."""
+        window would give where only those windows changed (`metrics.held`, which reads whole when the team
+        changed). The team's names are read again; the keys `ancestors` added are dropped (the reports read them
+        again)."""
         for key in self.outside:
             self.parents.pop(key, None)
         self.outside.clear()
@@ -338,9 +339,9 @@ class Facts:
         every: list[tuple[np.ndarray, np.ndarray]] = []
         gone: list[np.ndarray] = []
         counted = kept = 0  # where the part of these facts not yet copied starts: counted messages, every one
-        for start, end, fresh in pieces:
-            first, last = self._cut(conn, start), self._cut(conn, end)
-            low, high = cut(conn, *self.every, start), cut(conn, *self.every, end)
+        for since, until, fresh in pieces:
+            first, last = self._cut(conn, since), self._cut(conn, until)
+            low, high = cut(conn, *self.every, since), cut(conn, *self.every, until)
             messages += self.messages[counted:first]
             columns.append(self.columns.part(counted, first))
             every.append((self.every[0][kept:low], self.every[1][kept:low]))

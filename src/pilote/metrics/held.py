@@ -45,7 +45,7 @@ EDGE = timedelta(milliseconds=4)
 class _Held:
     facts: Facts
     window: tuple[datetime, datetime]  # what the facts hold: the messages written in [start, end)
-    people: Any  # the sources' channels, merged identities and team the facts were read with
+    read_with: Any  # the workspace, its sources' channels, merged identities and team (`_read_with`)
     read_at: datetime  # when the read began: what changed after it (less SLACK) is read again
     newest: int  # the workspace's highest message id when the read began: the hours of later ones are read again
     whole_at: datetime  # when the facts were last read whole
@@ -71,19 +71,16 @@ class Reading:
         if focus != EVERYTHING:
             return load(conn, workspace_id, start, end, focus)
         began = utcnow()
-        found = _people(conn, workspace_id)
+        found = _read_with(conn, workspace_id)
         newest = conn.scalar(select(func.max(Message.id)).where(Message.workspace_id == workspace_id)) or 0
         with _lock:
             held = _held.get(conn.engine, {}).pop(workspace_id, None)
-        facts: Facts | None = None
-        if held is not None and held.people == found and began - held.whole_at < WHOLE_EVERY:
-            facts = _again(conn, workspace_id, held, start, end)
+        facts, whole_at = None, began
+        if held is not None and held.read_with == found and began - held.whole_at < WHOLE_EVERY:
+            facts, whole_at = _again(conn, workspace_id, held, start, end), held.whole_at
         self.whole = facts is None
         if facts is None:
-            facts = load(conn, workspace_id, start, end)
-            whole_at = began
-        else:
-            whole_at = held.whole_at if held is not None else began
+            facts, whole_at = load(conn, workspace_id, start, end), began
         self.read = (conn.engine, workspace_id, _Held(facts, (start, end), found, began, newest, whole_at))
         return facts
 
@@ -109,7 +106,7 @@ class Reading:
             _held.setdefault(engine, {})[workspace_id] = held
 
 
-def _people(conn: Connection, workspace_id: int) -> Any:
+def _read_with(conn: Connection, workspace_id: int) -> Any:
     """What the held facts were read with and the rollups' notes do not follow: the workspace itself (SQLite gives
     a workspace made again the id of one deleted), its sources' channels, merged identities and team."""
     made = conn.scalar(select(Workspace.created_at).where(Workspace.id == workspace_id))
@@ -140,7 +137,7 @@ def _again(conn: Connection, workspace_id: int, held: _Held, start: datetime, en
             pieces.append((first, last, load(conn, workspace_id, first, last)))
     if end < old[1]:
         pieces.append((end, old[1], None))
-    if _people(conn, workspace_id) != held.people:
+    if _read_with(conn, workspace_id) != held.read_with:
         return None
     return held.facts.replaced(conn, start, end, sorted(pieces, key=lambda piece: piece[0]))
 
