@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -98,9 +99,9 @@ def timed_after_imports(engine: Engine, workspace_id: int, size: int, runs: int)
     store (the same load), checked equal; the import's median; and the workspace's messages at the end."""
     times: dict[str, list[float]] = {"held": [], "whole": [], "import": []}
     feed = Path(tempfile.mkdtemp()) / "feed.jsonl"
+    latest = select(func.max(Message.created_at)).where(Message.workspace_id == workspace_id)
     for run in range(runs + 1):  # the first (its source new: a new channel is a whole read) is not timed
         with Session(engine) as session:
-            latest = select(func.max(Message.created_at)).where(Message.workspace_id == workspace_id)
             newest = session.scalar(latest)
         assert newest is not None
         records = _new_messages(newest, f"{feed.parent.name}-{run}", size)  # ids new to the store
@@ -110,7 +111,7 @@ def timed_after_imports(engine: Engine, workspace_id: int, size: int, runs: int)
         if run:
             times["import"].append(time.perf_counter() - started)
         with Session(engine) as session:
-            newest = session.scalar(select(func.max(Message.created_at)).where(Message.workspace_id == workspace_id))
+            newest = session.scalar(latest)
             assert newest is not None
             periods = [metrics.span(session, workspace_id, period=p, until=newest + timedelta(seconds=1))
                        for p in kept.PERIODS]  # fmt: skip
@@ -126,6 +127,7 @@ def timed_after_imports(engine: Engine, workspace_id: int, size: int, runs: int)
         reading.keep()
         assert found["held"] == found["whole"], "the held facts gave other reports than a whole read"
         assert reading.whole == (run == 0), "the refresh after an import read everything again"
+    shutil.rmtree(feed.parent)
     with engine.connect() as conn:
         total = conn.execute(select(func.count()).where(Message.workspace_id == workspace_id)).scalar_one()
     return (statistics.median(times["held"]), statistics.median(times["whole"]), statistics.median(times["import"]),
