@@ -46,18 +46,36 @@ def painted(page: Page) -> int:
 
 
 def place(page: Page, index: int) -> tuple[float, float]:
-    """Where the page shows the `index`-th person, in the window's coordinates."""
-    found: list[float] = page.evaluate(
+    """A point of the `index`-th person's disc that no other person's disc covers, in the window's coordinates.
+
+    The smaller people are drawn over the bigger ones (so that none hides), and one may sit over a big one's centre:
+    the mouse goes where the person is seen."""
+    found: list[float] | None = page.evaluate(
         """(index) => {
             const el = document.querySelector('[data-graph]');
             const chart = window.echarts.getInstanceByDom(el);
-            const layout = chart.getModel().getSeriesByIndex(0).getData().getItemLayout(index);
-            const [x, y] = chart.convertToPixel({ seriesIndex: 0 }, layout);
+            const data = chart.getModel().getSeriesByIndex(0).getData();
+            const at = (i) => chart.convertToPixel({ seriesIndex: 0 }, data.getItemLayout(i));
+            const radius = (i) => data.getItemVisual(i, 'symbolSize') / 2;
+            const [cx, cy] = at(index);
+            const others = [];
+            for (let i = 0; i < data.count(); i += 1) {
+                if (i !== index) { const [x, y] = at(i); others.push([x, y, radius(i) + 1]); }
+            }
             const box = el.getBoundingClientRect();
-            return [box.left + x, box.top + y];
+            for (let r = 0; r < radius(index) - 1; r += 1) {
+                for (let a = 0; a < 360; a += 15) {
+                    const x = cx + r * Math.cos(a * Math.PI / 180), y = cy + r * Math.sin(a * Math.PI / 180);
+                    if (others.every(([ox, oy, or]) => Math.hypot(x - ox, y - oy) > or)) {
+                        return [box.left + x, box.top + y];
+                    }
+                }
+            }
+            return null;
         }""",
         index,
     )
+    assert found is not None, f"every point of person {index} is covered by others"
     return found[0], found[1]
 
 

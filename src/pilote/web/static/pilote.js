@@ -141,14 +141,22 @@
   }
 
   // The names written at first: the most influential whose label, at the first view's scale, covers no name
-  // already written (ECharts' own hideOverlap leaves the graph's labels piled up); the others show on hover.
-  function labelled(nodes, el) {
+  // already written (ECharts' own hideOverlap leaves the graph's labels piled up) and no one more influential (a
+  // label takes the mouse: written over a bigger person, it would answer for them); the others show on hover.
+  function size(n, biggest) { return 5 + 25 * Math.sqrt(biggest ? n.influence / biggest : 0); }
+
+  function labelled(nodes, el, biggest) {
     var scale = Math.min(el.clientWidth, el.clientHeight) / 1000, boxes = [], chosen = {};
+    function apart(box, b) {
+      return box.x > b.x + b.w || b.x > box.x + box.w || box.y > b.y + b.h || b.y > box.y + box.h;
+    }
     for (var i = 0; i < nodes.length && boxes.length < LABELLED; i += 1) {
       var n = nodes[i], box = { x: n.x * scale + 8, y: n.y * scale - 8, w: 6.5 * String(n.name).length, h: 16 };
-      var free = boxes.every(function (b) {
-        return box.x > b.x + b.w || b.x > box.x + box.w || box.y > b.y + b.h || b.y > box.y + box.h;
-      });
+      var free = boxes.every(function (b) { return apart(box, b); });
+      for (var j = 0; free && j < i; j += 1) {
+        var r = size(nodes[j], biggest) / 2 + 2;
+        free = apart(box, { x: nodes[j].x * scale - r, y: nodes[j].y * scale - r, w: 2 * r, h: 2 * r });
+      }
       if (free) { boxes.push(box); chosen[i] = true; }
     }
     return chosen;
@@ -157,14 +165,15 @@
   function tone(n) { return n.community < palette.length ? palette[n.community] : "#a9b4bf"; }
 
   function graphOption(picture, words, el) {
-    var index = {}, biggest = 0, named = labelled(picture.nodes, el);
+    var index = {}, biggest = 0;
     picture.nodes.forEach(function (n, i) { index[n.id] = i; biggest = Math.max(biggest, n.influence); });
+    var named = labelled(picture.nodes, el, biggest);
     var many = picture.nodes.length > 300;
     var nodes = picture.nodes.map(function (n, i) {
       return {
         id: String(n.id), name: n.name, x: n.x, y: n.y, value: n.influence, person: n,
         symbol: n.team ? "diamond" : "circle",
-        symbolSize: 5 + 25 * Math.sqrt(biggest ? n.influence / biggest : 0),
+        symbolSize: size(n, biggest),
         itemStyle: { color: tone(n) },
         label: { show: Boolean(named[i]) }
       };
