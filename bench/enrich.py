@@ -117,7 +117,8 @@ def _tree_pss_kb(pid: int) -> int:
 
 def run(home: Path, analyzers: list[str], workers: int, rollups: bool, history: bool = True) -> dict[str, float]:
     wipe(home)
-    env = {**os.environ, "PILOTE_HOME": str(home)}
+    # The heads read the vectors where the run computes them, and only there (the `embeddings` setting).
+    env = {**os.environ, "PILOTE_HOME": str(home), "PILOTE_EMBEDDINGS": str("embeddings" in analyzers).lower()}
     hook = ("rollups" if rollups else "no-rollups") + ("" if history else "+no-history")
     command = ["/usr/bin/time", "-v", PYTHON, "-c", CHILD, hook, "enrich", "--json", "--workers", str(workers)]
     command += [a for name in analyzers for a in ("--analyzer", name)]

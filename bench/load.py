@@ -84,7 +84,7 @@ def build(engine: Engine, messages: int, open_items: int) -> dict[str, float]:
     workspace_id = cockpit.Builder(engine, messages).build()
     spent["messages"] = time.perf_counter() - started
     started = time.perf_counter()
-    versions = json.dumps({a.name: a.current_version() for a in enrich.get(None)}, separators=(",", ":"))
+    versions = json.dumps({a.name: a.current_version() for a in enrich.get(None, vectors=False)}, separators=(",", ":"))
     with engine.begin() as conn:
         conn.execute(
             text("INSERT INTO enrichment (message_id, versions, updated_at) SELECT id, :v, :t FROM message"),
@@ -166,6 +166,7 @@ def environment(home: Path, database_url: str | None, redis_url: str | None, rad
         "PILOTE_SECRET_KEY": Fernet.generate_key().decode(),  # the same for every process of a run
         "PILOTE_ALLOWED_HOSTS": "127.0.0.1",
         "PILOTE_RADAR_INTERVAL": str(radar_interval),
+        "PILOTE_EMBEDDINGS": "false",  # the store is judged text only (`load`): the workers must not judge it again
     }
 
 

@@ -80,7 +80,8 @@ def main() -> None:
             workspace_id = conn.execute(select(Workspace.id)).scalar_one()
         results = {}
         for label, names in (("text only", HEADS), ("with embeddings", ["embeddings", *HEADS])):
-            report = run(engine, enrich.get(names), workspace_id=workspace_id, force=True)
+            report = run(engine, enrich.get(names, vectors="embeddings" in names), workspace_id=workspace_id,
+                         force=True)  # fmt: skip
             results[label] = scores(engine)
             speed = {k: round(report.analysed[k] / report.seconds[k]) for k in report.analysed if report.seconds[k]}
             print(f"{label}: {sum(report.analysed.values()) // len(names):,} messages, {report.elapsed:.1f}s, "

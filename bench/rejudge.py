@@ -56,7 +56,7 @@ def once(batches: list[list[Item]], info: SourceInfo, again: bool = True) -> tup
             space = create(session, slug="bench")
             source = open_source(session, space.id, info)
             t = Target(workspace_id=space.id, source_id=source.id, channel=source.channel)
-        analyzers = [a if again else replace(a, reads_history=False) for a in enrich.get(None)]
+        analyzers = [a if again else replace(a, reads_history=False) for a in enrich.get(None, vectors=False)]
         seconds, rejudging, judged, rejudged = 0.0, 0.0, 0, 0
         for batch in batches:
             intake.write(engine, t, batch, batch_size=1000)

@@ -17,6 +17,10 @@ from pilote import pgserver
 from pilote.config import Settings, get_settings
 from pilote.db import make_engine, migrate
 
+# The suite judges text only, as it did before the sentence vectors were on by default: they cost ~1.5 ms a message,
+# and the text part's figures are what most tests check. tests/test_embeddings.py runs the default with them.
+os.environ["PILOTE_EMBEDDINGS"] = "false"
+
 pytest_plugins = ["api_peer"]  # the local API peer fixture, for the connectors
 
 _database_numbers = itertools.count()

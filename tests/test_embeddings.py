@@ -1,19 +1,22 @@
 from __future__ import annotations
 
+import json
 import socket
 from importlib.resources import files
 
 import numpy as np
 import pytest
 from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
 
 from factories import item, target
-from pilote import enrich
+from pilote import enrich, jobs
+from pilote.config import get_settings
 from pilote.enrich import classifiers, embeddings
 from pilote.enrich.embeddings import embed, load_vectors, save_vectors
 from pilote.enrich.pipeline import run
 from pilote.ingest import write_batch
-from pilote.models import Embedding, Message
+from pilote.models import Embedding, Enrichment, Message
 
 TEXTS = [
     "Ma commande n'est toujours pas arrivée après trois semaines.",
@@ -63,7 +66,7 @@ def test_the_pipeline_embeds_once_and_the_heads_read_the_vectors(engine: Engine)
     t = target(engine)
     with engine.begin() as conn:
         write_batch(conn, t, [item(f"m{i}", text, minutes=i) for i, text in enumerate(TEXTS)])
-    analyzers = enrich.get(["embeddings", "sentiment"])
+    analyzers = enrich.get(["embeddings", "sentiment"], vectors=True)
     first = run(engine, analyzers, workspace_id=t.workspace_id)
     again = run(engine, analyzers, workspace_id=t.workspace_id)
     with engine.connect() as conn:
@@ -107,3 +110,56 @@ def test_an_edit_drops_the_vector_of_the_old_words_and_new_counters_keep_it(engi
     with engine.connect() as conn:
         kept = set(conn.execute(select(Message.external_id).join(Embedding)).scalars())
     assert kept == {"b"}  # the heads would otherwise read "a"'s old vector when the embeddings do not run
+
+
+def test_the_default_analysis_reads_the_vectors_unless_they_are_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PILOTE_EMBEDDINGS", raising=False)
+    assert get_settings().embeddings is True
+    default = enrich.get()
+    assert [a.name for a in default] == ["language", "keyphrases", "embeddings", *enrich.HEADS]
+    assert all(a.version.endswith(enrich.WITH_VECTORS) == (a.name in enrich.HEADS) for a in default)
+    assert [a.name for a in enrich.get(["spam"])] == ["embeddings", "spam"]  # a head never runs without them
+    assert [a.name for a in enrich.get(["language"])] == ["language"]
+    monkeypatch.setenv("PILOTE_EMBEDDINGS", "false")
+    assert [a.name for a in enrich.get()] == list(enrich.DEFAULT)
+    assert not any(a.version.endswith(enrich.WITH_VECTORS) for a in enrich.get())
+    assert [a.name for a in enrich.get(["embeddings", "sentiment"])] == ["embeddings", "sentiment"]
+
+
+def _judged(engine: Engine) -> dict[str, tuple[str | None, float | None, str]]:
+    with Session(engine) as session:
+        rows = session.execute(select(Message.external_id, Message.sentiment, Message.sentiment_score,
+                                      Enrichment.versions).join(Enrichment))  # fmt: skip
+        return {external_id: (label, score, versions) for external_id, label, score, versions in rows}
+
+
+def test_turning_the_vectors_on_judges_the_store_again_with_them_and_off_again_without(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An installation that judged text only, then with the vectors: the analysis jobs read every message again
+    with them (the heads as fed with the vectors directly); turned off, the text-only judgements come back."""
+    t = target(engine)
+    with engine.begin() as conn:
+        write_batch(conn, t, [item(f"m{i}", text, minutes=i) for i, text in enumerate(TEXTS)])
+    monkeypatch.setenv("PILOTE_EMBEDDINGS", "false")
+    assert jobs.analyse(engine, t.workspace_id) is False
+    text_only = _judged(engine)
+    monkeypatch.setenv("PILOTE_EMBEDDINGS", "true")
+    assert jobs.analyse(engine, t.workspace_id) is False
+    with_vectors = _judged(engine)
+    with engine.connect() as conn:
+        ids = {external_id: id_ for external_id, id_ in conn.execute(select(Message.external_id, Message.id))}
+        vectors = load_vectors(conn, list(ids.values()))
+    assert sorted(vectors) == sorted(ids.values())
+    fed = classifiers.SENTIMENT.analyze([enrich.base.Text(ids[f"m{i}"], "comment", None, text,
+                                                          vector=embeddings.to_bytes(vectors[ids[f"m{i}"]]))
+                                         for i, text in enumerate(TEXTS)])  # fmt: skip
+    for i, result in enumerate(fed):
+        label, score, versions = with_vectors[f"m{i}"]
+        assert (label, score) == (result["sentiment"], result["sentiment_score"])
+        assert json.loads(versions)["sentiment"].split("+")[0].endswith(enrich.WITH_VECTORS)  # "2v+<model digest>"
+    assert {k: v[:2] for k, v in with_vectors.items()} != {k: v[:2] for k, v in text_only.items()}
+    monkeypatch.setenv("PILOTE_EMBEDDINGS", "false")
+    jobs.analyse(engine, t.workspace_id)
+    back = _judged(engine)
+    assert {k: v[:2] for k, v in back.items()} == {k: v[:2] for k, v in text_only.items()}

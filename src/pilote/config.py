@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     # Connectors' credentials are encrypted with this key (pilote.vault); the key is never in the database itself.
     secret_key: str | None = Field(default=None, repr=False, description="Fernet key for stored credentials.")
     secret_key_file: Path | None = Field(default=None, description="File holding it (default $PILOTE_HOME/secret.key).")
+    # The sentence vectors in every analysis (pilote.enrich.get): the heads blend them in (docs/models.md).
+    embeddings: bool = Field(
+        default=True, description="Sentence vectors in every analysis: better judgements, ~8x slower; off: text only."
+    )
     transformers_model: str | None = Field(
         default=None, description="Model folder or Hugging Face id for the sentiment-transformers analyzer."
     )

@@ -65,7 +65,8 @@ def enrich_command(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
-    """Understand messages offline: language and keyphrases by default; --analyzer NAME for the others."""
+    """Understand messages offline: language, keyphrases, sentence vectors and the four heads by default (the
+    vectors unless PILOTE_EMBEDDINGS=false); --analyzer NAME for some only."""
     with store() as engine:
         result = enrich_workspace(engine, workspace, since=since, force=force, names=analyzer, workers=workers)
     if as_json:
