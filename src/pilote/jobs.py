@@ -420,9 +420,10 @@ class Jobs:
 
     def _every(self, turn: Callable[[], bool]) -> None:
         """Run `turn` every `radar_interval` seconds, counted from the starts: a turn that ran long is followed
-        by the next at once, and no turns are run to catch up."""
+        by the next at once, and no turns are run to catch up. A long turn is a warning, but the first: it takes
+        in what came while no clock ran (a new demo's whole history, say)."""
         interval, name = self.settings.radar_interval, threading.current_thread().name
-        due = time.monotonic()
+        due, first = time.monotonic(), True
         while not self._stop.is_set():
             started = time.monotonic()
             try:
@@ -431,7 +432,11 @@ class Jobs:
                 log.exception("%s: the turn failed; next one in %s s", name, interval)
             took = time.monotonic() - started
             if took > interval:
-                log.warning("%s: a turn took %.1f s, more than the %s s between turns", name, took, interval)
+                report, which = (
+                    (log.info, "the first turn (what came while no clock ran)") if first else (log.warning, "a turn")
+                )
+                report("%s: %s took %.1f s, more than the %s s between turns", name, which, took, interval)
+            first = False
             due = max(due + interval, time.monotonic())
             self._stop.wait(due - time.monotonic())
 

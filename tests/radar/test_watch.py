@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -177,6 +178,32 @@ def test_serve_runs_the_tick_in_the_background(settings: Settings, engine: Engin
                 cursor = session.get(RadarCursor, session.scalars(select(Workspace.id)).one())
                 seen = 0 if cursor is None else int(cursor.last_message_id)
     assert seen == 2
+
+
+def test_a_long_first_turn_is_no_warning_but_a_long_turn_after_it_is(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The first turn takes in what came while no clock ran (a new demo's whole history): long is expected then."""
+    clock = jobs.Jobs(settings.model_copy(update={"radar_interval": 0.05}))
+    turns: list[int] = []
+
+    def turn() -> bool:
+        turns.append(len(turns))
+        if len(turns) <= 2:
+            time.sleep(0.2)
+        else:
+            clock._stop.set()
+        return True
+
+    try:
+        with caplog.at_level(logging.INFO, logger="pilote.jobs"):
+            clock._every(turn)
+    finally:
+        clock.engine.dispose()
+    long = [(r.levelno, r.getMessage()) for r in caplog.records if "more than the" in r.getMessage()]
+    assert [level for level, _ in long] == [logging.INFO, logging.WARNING]
+    assert "the first turn" in long[0][1]
+    assert "a turn took" in long[1][1]
 
 
 def test_the_demo_bad_buzz_alerts_within_30_minutes_and_nothing_else_does(
