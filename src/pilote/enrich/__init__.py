@@ -24,7 +24,7 @@ ANALYZERS: tuple[Analyzer, ...] = (
 )
 
 # What runs after every import and sync: every analyzer but the optional transformers one. The sentence vectors
-# cost ~1.5 ms a message and lift the heads (sentiment on tweets: ~61 → 66 macro-F1, docs/models.md); the
+# cost ~1.5 ms a message and lift the heads (sentiment on tweets: 61 → 65 macro-F1, nested, docs/models.md); the
 # `embeddings` setting (PILOTE_EMBEDDINGS, on by default) turns them off for an installation that wants the text
 # part alone, ~8 times faster. The four heads run by default since their shared features became cheap
 # (docs/benchmarks.md).
